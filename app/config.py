@@ -1,0 +1,100 @@
+"""Configuration: safe defaults for the embedded mode, APP_* environment overrides, TestConfig."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _instance_path() -> Path:
+    return Path(os.environ.get("APP_INSTANCE_PATH", ROOT / "instance")).resolve()
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the configuration mapping: defaults, then the environment, then explicit overrides."""
+    instance = Path((overrides or {}).get("INSTANCE_PATH") or _instance_path())
+    cfg: dict[str, Any] = {
+        "INSTANCE_PATH": str(instance),
+        # Embedded default: SQLite in WAL mode under instance/.
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'platform.sqlite'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        # Object storage: file:// (a folder) or s3://KEY:SECRET@HOST:PORT/PREFIX?secure=0
+        "STORAGE_URL": f"file://{instance / 'storage'}",
+        # Celery broker: embedded persistent filesystem transport unless configured.
+        "BROKER_URL": "filesystem://",
+        "CELERY_DATA_DIR": str(instance / "celery"),
+        "SECRET_KEY": None,
+        "PLATFORM_KEY_PATH": str(instance / "platform_ed25519.pem"),
+        "PLATFORM_KEY_PEM": None,
+        "MASTER_KEY_PATH": str(instance / "master.key"),
+        "CENTER_TIMEZONE": "Asia/Shanghai",
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "LANGUAGES": ["zh_CN", "en"],
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _env_bool("APP_SECURE_COOKIES", False),
+        "WTF_CSRF_CHECK_DEFAULT": False,  # checked by core.security for cookie-authenticated writes
+        "WTF_CSRF_TIME_LIMIT": None,
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_FAILURE_WINDOW": timedelta(minutes=15),
+        "LOGIN_LOCKOUT": timedelta(minutes=15),
+        "API_TOKEN_DEFAULT_TTL": timedelta(days=30),
+        "API_TOKEN_MAX_TTL": timedelta(days=365),
+        "AUDIT_CHECKPOINT_INTERVAL": timedelta(minutes=5),
+        "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        "API_TITLE": "Administrative Service Center Platform",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "DEMO_DATA": False,
+        "TESTING": False,
+    }
+    env_map = {
+        "APP_DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+        "APP_STORAGE_URL": "STORAGE_URL",
+        "APP_BROKER_URL": "BROKER_URL",
+        "APP_SECRET_KEY": "SECRET_KEY",
+        "APP_PLATFORM_KEY_PEM": "PLATFORM_KEY_PEM",
+        "APP_CENTER_TIMEZONE": "CENTER_TIMEZONE",
+    }
+    for env, key in env_map.items():
+        if os.environ.get(env):
+            cfg[key] = os.environ[env]
+    if overrides:
+        cfg.update(overrides)
+    uri = cfg["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgresql://") or uri.startswith("postgres://"):
+        # psycopg 3 is the driver; accept the usual URL spelling.
+        cfg["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]
+    return cfg
+
+
+def test_config(instance: Path, **extra: Any) -> dict[str, Any]:
+    """Configuration for tests: a private instance folder, a known secret, no CSRF surprises."""
+    cfg: dict[str, Any] = {
+        "INSTANCE_PATH": str(instance),
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'test.sqlite'}",
+        "STORAGE_URL": f"file://{instance / 'storage'}",
+        "BROKER_URL": "memory://",
+        "CELERY_DATA_DIR": str(instance / "celery"),
+        "SECRET_KEY": "test-secret-key",
+        "PLATFORM_KEY_PATH": str(instance / "platform_ed25519.pem"),
+        "MASTER_KEY_PATH": str(instance / "master.key"),
+        "TESTING": True,
+    }
+    cfg.update(extra)
+    return cfg

@@ -1,0 +1,103 @@
+"""Task and periodic-sweep declarations beside domain code, bound to Celery when the app starts.
+
+Domain modules declare `@task("module.verb")` functions and `@sweep("module.verb", every=...)`
+sweeps; tests call the functions directly. Sweeps must be idempotent: each runs under a named
+lock (`sweep_lock`) so two beats or workers never run the same sweep at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from celery import Celery
+from sqlalchemy import text
+
+from app.core.db import after_commit, db
+
+
+@dataclass
+class Declared:
+    name: str
+    fn: Callable[..., Any]
+    every: timedelta | None = None
+
+
+_declared: dict[str, Declared] = {}
+_celery: Celery | None = None
+
+
+def task(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        _declared[name] = Declared(name, fn)
+        return fn
+
+    return deco
+
+
+def sweep(name: str, every: timedelta) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A periodic, idempotent sweep; runs under `sweep_lock(name)`."""
+
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with sweep_lock(name) as got:
+                if not got:
+                    return None
+                return fn(*args, **kwargs)
+
+        locked.__name__ = fn.__name__
+        locked.__doc__ = fn.__doc__
+        _declared[name] = Declared(name, locked, every)
+        return locked
+
+    return deco
+
+
+def declared() -> dict[str, Declared]:
+    return dict(_declared)
+
+
+def bind(celery: Celery) -> None:
+    """Register every declared task with Celery and build the beat schedule."""
+    global _celery
+    _celery = celery
+    schedule: dict[str, Any] = {}
+    for d in _declared.values():
+        celery.task(name=d.name)(d.fn)
+        if d.every is not None:
+            schedule[d.name] = {"task": d.name, "schedule": d.every.total_seconds()}
+    celery.conf.beat_schedule = schedule
+
+
+def enqueue_after_commit(name: str, *args: Any, countdown: float | None = None, **kwargs: Any) -> None:
+    """Send task `name` once the current transaction has committed (never before, never on rollback)."""
+
+    def send() -> None:
+        if _celery is None:
+            raise RuntimeError("Celery is not initialised")
+        _celery.send_task(name, args=args, kwargs=kwargs, countdown=countdown)
+
+    after_commit(send)
+
+
+def _lock_key(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+@contextmanager
+def sweep_lock(name: str) -> Iterator[bool]:
+    """A transaction-scoped lock named `name`: PostgreSQL advisory lock, or SQLite's single writer.
+
+    Yields False when another process holds it (PostgreSQL), so the caller skips this round.
+    """
+    if db.engine.dialect.name == "postgresql":
+        got = db.session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _lock_key(name)}).scalar()
+        yield bool(got)
+    else:
+        # Every SQLite transaction here starts with BEGIN IMMEDIATE: holding the write lock is the lock.
+        db.session.execute(text("SELECT 1"))
+        yield True

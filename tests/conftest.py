@@ -1,0 +1,137 @@
+"""Shared fixtures: an app per test on SQLite or PostgreSQL, a fake clock, a signed-in client."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from app.config import test_config
+from app.core import time as clock_mod
+from tests.services import POSTGRES_URL, unavailable
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations" / "versions"
+
+
+def build_schema(app: Flask) -> None:
+    """Build the schema the way production does: through the migrations."""
+    from flask_migrate import upgrade
+
+    from app.extensions import db
+
+    with app.app_context():
+        if any(MIGRATIONS.glob("*.py")):
+            upgrade()
+        else:  # before the first migration exists
+            db.create_all()
+        seed_reference(app)
+
+
+def seed_reference(app: Flask) -> None:
+    from app.core.reference import ensure_reference_data
+    from app.extensions import db
+
+    with app.app_context():
+        ensure_reference_data()
+        db.session.commit()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("sqlite-template")
+    app = create_app(test_config(base))
+    build_schema(app)
+    with app.app_context():
+        from app.extensions import db
+
+        db.engine.dispose()
+    return base / "test.sqlite"
+
+
+_pg_state: dict[str, Any] = {}
+
+
+def _pg_ready() -> str:
+    if "url" in _pg_state:
+        return str(_pg_state["url"])
+    try:
+        eng = create_engine(POSTGRES_URL)
+        with eng.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        eng.dispose()
+    except Exception as exc:  # noqa: BLE001 - any connection failure means "not reachable"
+        _pg_state["error"] = str(exc)
+        raise
+    _pg_state["url"] = POSTGRES_URL
+    return POSTGRES_URL
+
+
+def _pg_truncate(app: Flask) -> None:
+    from app.extensions import db
+
+    with app.app_context():
+        tables = [t.name for t in db.metadata.sorted_tables]
+        if tables:
+            db.session.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            db.session.commit()
+    seed_reference(app)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def clock() -> Iterator[clock_mod.FakeClock]:
+    fake = clock_mod.FakeClock()
+    previous = clock_mod.set_clock(fake)
+    yield fake
+    clock_mod.set_clock(previous)
+
+
+@pytest.fixture
+def app(tmp_path: Path, db_backend: str, sqlite_template: Path) -> Iterator[Flask]:
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    extra: dict[str, Any] = {}
+    if db_backend == "sqlite":
+        shutil.copy(sqlite_template, instance / "test.sqlite")
+    else:
+        if "error" in _pg_state:
+            unavailable("PostgreSQL", _pg_state["error"])
+        try:
+            url = _pg_ready()
+        except Exception as exc:  # noqa: BLE001
+            unavailable("PostgreSQL", str(exc))
+        extra["SQLALCHEMY_DATABASE_URI"] = url
+    application = create_app(test_config(instance, **extra))
+    if db_backend == "postgresql":
+        if not _pg_state.get("built"):
+            build_schema(application)
+            _pg_state["built"] = True
+        _pg_truncate(application)
+    yield application
+    with application.app_context():
+        from app.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def app_ctx(app: Flask) -> Iterator[Flask]:
+    with app.app_context():
+        yield app
