@@ -44,7 +44,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     cfg = load_config(config)
     instance = Path(cfg["INSTANCE_PATH"])
     instance.mkdir(parents=True, exist_ok=True)
-    app = Flask(__name__, instance_path=str(instance), instance_relative_config=False)
+    app = Flask(__name__, instance_path=str(instance), template_folder="core/templates")
     app.config.update(cfg)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
@@ -66,7 +66,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for name in MODULES:
         importlib.import_module(name).init_app(app)
 
+    from app import cli
     from app.celery_app import celery_init_app
+
+    cli.init_app(app)
 
     celery_init_app(app)
     return app

@@ -85,6 +85,9 @@ _AFTER_COMMIT_KEY = "after_commit_callbacks"
 def after_commit(callback: Callable[[], Any]) -> None:
     """Run `callback` once the current transaction commits; dropped if it rolls back."""
     session = db.session()
+    if not session.in_transaction():
+        # Tie the callback to a transaction, so a rollback before any SQL still discards it.
+        session.begin()
     session.info.setdefault(_AFTER_COMMIT_KEY, []).append(callback)
 
 
@@ -95,6 +98,8 @@ def _run_after_commit(session: Session) -> None:
         cb()
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_after_commit(session: Session) -> None:
-    session.info.pop(_AFTER_COMMIT_KEY, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
+    # Fires on every rollback(), even one with no transaction begun; a savepoint rollback keeps them.
+    if not previous_transaction.nested:
+        session.info.pop(_AFTER_COMMIT_KEY, None)

@@ -24,3 +24,25 @@ def ensure_reference_data() -> None:
     """Create missing reference rows (flushes; the caller commits)."""
     for _name, fn in _providers:
         fn()
+
+
+_demo: list[tuple[str, Callable[[], list[str]]]] = []
+
+
+def demo(name: str) -> Callable[[Callable[[], list[str]]], Callable[[], list[str]]]:
+    """Register demo data for `make run`; the function returns lines to print (e.g. accounts)."""
+
+    def deco(fn: Callable[[], list[str]]) -> Callable[[], list[str]]:
+        if all(n != name for n, _ in _demo):
+            _demo.append((name, fn))
+        return fn
+
+    return deco
+
+
+def seed_demo_data() -> list[str]:
+    """Run every demo provider in registration order; returns the lines they want printed."""
+    lines: list[str] = []
+    for _name, fn in _demo:
+        lines.extend(fn())
+    return lines
