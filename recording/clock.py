@@ -1,0 +1,69 @@
+"""Clocks: a monotonic clock for ordering and durations, a wall clock for humans, and a manual fake."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Clock(Protocol):
+    """What the library needs from time: both clocks, read separately."""
+
+    def monotonic_ns(self) -> int: ...
+
+    def wall(self) -> datetime: ...
+
+
+class SystemClock:
+    """The machine's CLOCK_MONOTONIC (shared by all processes of one boot) and UTC wall clock."""
+
+    def monotonic_ns(self) -> int:
+        return time.monotonic_ns()
+
+    def wall(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class ManualClock:
+    """A clock that moves only when told to; both readings move together."""
+
+    def __init__(self, wall: datetime | None = None, monotonic_ns: int = 1_000_000_000) -> None:
+        self._wall = wall or datetime(2025, 1, 6, 1, 30, tzinfo=UTC)
+        self._mono = monotonic_ns
+        self._lock = threading.Lock()
+
+    def monotonic_ns(self) -> int:
+        with self._lock:
+            return self._mono
+
+    def wall(self) -> datetime:
+        with self._lock:
+            return self._wall
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            delta_ns = round(seconds * 1e9)
+            self._mono += delta_ns
+            self._wall += timedelta(microseconds=delta_ns // 1000)
+
+
+def to_epoch_us(moment: datetime) -> int:
+    """Microseconds since the Unix epoch of an aware datetime (integers keep canonical JSON exact)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: the recording library only handles aware UTC instants")
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_epoch_us(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def iso_utc(us: int) -> str:
+    """ISO 8601 UTC with milliseconds and a Z, as HLS EXT-X-PROGRAM-DATE-TIME wants it."""
+    moment = from_epoch_us(us)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
