@@ -1,0 +1,363 @@
+"""One contract for every object storage backend: the filesystem and a real S3 server (SeaweedFS)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import timedelta
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import pytest
+from werkzeug.http import parse_options_header
+
+from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.storage import (
+    BUCKETS,
+    DOCUMENTS,
+    EXPORTS,
+    OPENED_BIDS,
+    PART_SIZE,
+    RECORDINGS,
+    SEALED_BIDS,
+    WRITE_ONCE,
+    InvalidRange,
+    ObjectStorage,
+    WriteOnceViolation,
+)
+from app.core.time import now_utc
+from tests.core.conftest import Backend
+
+MiB = 1024 * 1024
+BODY = bytes(range(256)) * 4 + b"tail"  # 1028 bytes, every byte value present
+
+
+class GeneratedStream:
+    """An unknown-length binary stream producing `size` deterministic bytes in irregular chunks."""
+
+    def __init__(self, size: int, chunk: int = 100_003) -> None:
+        self.remaining = size
+        self.chunk = min(chunk, 256 * 1024)
+        self.block = hashlib.shake_256(b"platform").digest(256 * 1024)
+        self.position = 0
+
+    def read(self, n: int = -1) -> bytes:
+        want = min(self.remaining, self.chunk if n is None or n < 0 else min(n, self.chunk))
+        if want <= 0:
+            return b""
+        start = self.position % len(self.block)
+        data = self.block[start : start + want]
+        if len(data) < want:  # wrap around the block
+            data += self.block[: want - len(data)]
+        self.position += want
+        self.remaining -= want
+        return data
+
+    @staticmethod
+    def digest(size: int, chunk: int = 100_003) -> str:
+        stream, sha = GeneratedStream(size, chunk), hashlib.sha256()
+        while data := stream.read(1 << 20):
+            sha.update(data)
+        return sha.hexdigest()
+
+
+def read_all(storage: ObjectStorage, bucket: str, key: str, **kw: int | None) -> bytes:
+    return b"".join(storage.get(bucket, key, **kw))
+
+
+def test_put_reports_hash_size_type_and_time(storage: ObjectStorage, ns: str) -> None:
+    before = now_utc() - timedelta(seconds=2)  # S3 Last-Modified has whole seconds
+    info = storage.put(DOCUMENTS, f"{ns}/招标文件.pdf", BODY, content_type="application/pdf")
+    assert (info.bucket, info.key, info.size) == (DOCUMENTS, f"{ns}/招标文件.pdf", len(BODY))
+    assert info.sha256 == hashlib.sha256(BODY).hexdigest()
+    assert info.content_type == "application/pdf"
+    assert info.created_at.tzinfo is not None
+    assert before <= info.created_at <= now_utc() + timedelta(seconds=2)
+    assert storage.stat(DOCUMENTS, f"{ns}/招标文件.pdf") == info
+    assert storage.exists(DOCUMENTS, f"{ns}/招标文件.pdf")
+
+
+def test_get_and_open_return_the_bytes(storage: ObjectStorage, ns: str) -> None:
+    storage.put(DOCUMENTS, f"{ns}/a.bin", io.BytesIO(BODY))
+    assert read_all(storage, DOCUMENTS, f"{ns}/a.bin") == BODY
+    with storage.open(DOCUMENTS, f"{ns}/a.bin") as fh:
+        assert fh.read(10) == BODY[:10]
+        assert fh.read() == BODY[10:]
+        assert fh.read() == b""
+
+
+def test_unknown_length_stream_in_irregular_chunks(storage: ObjectStorage, ns: str) -> None:
+    size = 3 * MiB + 7
+    info = storage.put(EXPORTS, f"{ns}/gen", GeneratedStream(size, chunk=7919))
+    assert info.size == size
+    assert info.sha256 == GeneratedStream.digest(size, chunk=7919)
+    assert hashlib.sha256(read_all(storage, EXPORTS, f"{ns}/gen")).hexdigest() == info.sha256
+
+
+@pytest.mark.parametrize("announced", [len(BODY) - 1, len(BODY) + 1])
+def test_announced_length_must_match(storage: ObjectStorage, ns: str, announced: int) -> None:
+    with pytest.raises(ValidationFailed):
+        storage.put(DOCUMENTS, f"{ns}/short", io.BytesIO(BODY), length=announced)
+    assert not storage.exists(DOCUMENTS, f"{ns}/short")
+    assert storage.put(DOCUMENTS, f"{ns}/exact", io.BytesIO(BODY), length=len(BODY)).size == len(BODY)
+
+
+def test_size_limit_refuses_and_stores_nothing(backend: Backend, ns: str) -> None:
+    storage = backend.storage
+    storage.max_object_size = 1000  # type: ignore[attr-defined]  # both backends honour the attribute
+    with pytest.raises(ValidationFailed):
+        storage.put(DOCUMENTS, f"{ns}/big", GeneratedStream(1001))
+    with pytest.raises(ValidationFailed):
+        storage.put(DOCUMENTS, f"{ns}/big", b"x", length=1001)
+    assert not storage.exists(DOCUMENTS, f"{ns}/big")
+    assert storage.put(DOCUMENTS, f"{ns}/fits", GeneratedStream(1000)).size == 1000
+
+
+def test_text_stream_is_refused(storage: ObjectStorage, ns: str) -> None:
+    with pytest.raises(ValidationFailed):
+        storage.put(DOCUMENTS, f"{ns}/text", io.StringIO("not bytes"))  # type: ignore[arg-type]
+    assert not storage.exists(DOCUMENTS, f"{ns}/text")
+
+
+def test_empty_object(storage: ObjectStorage, ns: str) -> None:
+    info = storage.put(RECORDINGS, f"{ns}/empty", io.BytesIO(b""))
+    assert info.size == 0
+    assert info.sha256 == hashlib.sha256(b"").hexdigest()
+    assert list(storage.get(RECORDINGS, f"{ns}/empty")) == []
+    with storage.open(RECORDINGS, f"{ns}/empty") as fh:
+        assert fh.read() == b""
+    with pytest.raises(InvalidRange):
+        storage.open(RECORDINGS, f"{ns}/empty", start=0)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        (0, 0, BODY[:1]),  # first byte
+        (len(BODY) - 1, len(BODY) - 1, BODY[-1:]),  # last byte
+        (10, 19, BODY[10:20]),  # middle
+        (1000, None, BODY[1000:]),  # open end
+        (None, 9, BODY[:10]),  # start defaults to the first byte
+        (1020, 10**9, BODY[1020:]),  # an end past the object is clamped, as in HTTP
+    ],
+)
+def test_byte_ranges_are_inclusive(
+    storage: ObjectStorage, ns: str, start: int | None, end: int | None, expected: bytes
+) -> None:
+    storage.put(DOCUMENTS, f"{ns}/r", BODY)
+    assert read_all(storage, DOCUMENTS, f"{ns}/r", start=start, end=end) == expected
+    with storage.open(DOCUMENTS, f"{ns}/r", start=start, end=end) as fh:
+        assert fh.read() == expected
+
+
+@pytest.mark.parametrize(("start", "end"), [(len(BODY), None), (len(BODY) + 5, len(BODY) + 9), (20, 10)])
+def test_unsatisfiable_ranges(storage: ObjectStorage, ns: str, start: int, end: int | None) -> None:
+    storage.put(DOCUMENTS, f"{ns}/r", BODY)
+    with pytest.raises(InvalidRange):
+        read_all(storage, DOCUMENTS, f"{ns}/r", start=start, end=end)
+
+
+def test_negative_positions_are_invalid(storage: ObjectStorage, ns: str) -> None:
+    storage.put(DOCUMENTS, f"{ns}/r", BODY)
+    with pytest.raises(ValidationFailed):
+        storage.open(DOCUMENTS, f"{ns}/r", start=-1)
+
+
+def test_missing_objects(storage: ObjectStorage, ns: str) -> None:
+    for call in (storage.stat, storage.open, storage.get):
+        with pytest.raises(NotFound):
+            call(DOCUMENTS, f"{ns}/nothing")
+    assert not storage.exists(DOCUMENTS, f"{ns}/nothing")
+    storage.delete(DOCUMENTS, f"{ns}/nothing")  # idempotent: a retried cleanup task must not fail
+
+
+def test_overwrite_and_delete_in_ordinary_buckets(storage: ObjectStorage, ns: str) -> None:
+    for bucket in (DOCUMENTS, OPENED_BIDS, EXPORTS):
+        storage.put(bucket, f"{ns}/x", b"first", content_type="text/plain")
+        info = storage.put(bucket, f"{ns}/x", b"second version", content_type="text/csv")
+        assert (info.size, info.content_type) == (14, "text/csv")
+        assert storage.stat(bucket, f"{ns}/x").sha256 == hashlib.sha256(b"second version").hexdigest()
+        assert read_all(storage, bucket, f"{ns}/x") == b"second version"
+        storage.delete(bucket, f"{ns}/x")
+        assert not storage.exists(bucket, f"{ns}/x")
+        assert list(storage.list(bucket, prefix=ns)) == []
+
+
+@pytest.mark.parametrize("bucket", sorted(WRITE_ONCE))
+def test_write_once_buckets_refuse_overwrite_and_delete(storage: ObjectStorage, ns: str, bucket: str) -> None:
+    original = storage.put(bucket, f"{ns}/bid.age", b"sealed envelope")
+    with pytest.raises(WriteOnceViolation) as caught:
+        storage.put(bucket, f"{ns}/bid.age", b"a replacement")
+    assert isinstance(caught.value, Conflict)
+    assert caught.value.status == 409
+    with pytest.raises(WriteOnceViolation):
+        storage.delete(bucket, f"{ns}/bid.age")
+    assert storage.stat(bucket, f"{ns}/bid.age") == original
+    assert read_all(storage, bucket, f"{ns}/bid.age") == b"sealed envelope"
+
+
+def test_write_once_race_has_exactly_one_winner(storage: ObjectStorage, ns: str) -> None:
+    results: dict[int, str] = {}
+    barrier = threading.Barrier(6)
+
+    def attempt(i: int) -> None:
+        barrier.wait()
+        try:
+            storage.put(SEALED_BIDS, f"{ns}/race", f"bidder {i}".encode())
+            results[i] = "stored"
+        except WriteOnceViolation:
+            results[i] = "refused"
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    winners = [i for i, outcome in results.items() if outcome == "stored"]
+    assert len(results) == 6
+    assert len(winners) == 1
+    assert read_all(storage, SEALED_BIDS, f"{ns}/race") == f"bidder {winners[0]}".encode()
+
+
+def test_list_by_prefix_sorted_with_metadata(storage: ObjectStorage, ns: str) -> None:
+    keys = ["b", "a/2", "a/10", "a-1", "a/1/x", "z/文件.pdf"]
+    for key in keys:
+        storage.put(DOCUMENTS, f"{ns}/{key}", key.encode(), content_type="text/plain")
+    storage.put(DOCUMENTS, f"{ns}x/other", b"outside the prefix")
+    listed = list(storage.list(DOCUMENTS, prefix=f"{ns}/"))
+    assert [i.key for i in listed] == sorted(f"{ns}/{k}" for k in keys)  # sidecars and temp files stay hidden
+    for info in listed:
+        body = info.key.split("/", 1)[1].encode()
+        assert (info.size, info.sha256, info.content_type) == (
+            len(body),
+            hashlib.sha256(body).hexdigest(),
+            "text/plain",
+        )
+    assert [i.key for i in storage.list(DOCUMENTS, prefix=f"{ns}/a/")] == [f"{ns}/a/1/x", f"{ns}/a/10", f"{ns}/a/2"]
+    assert [i.key for i in storage.list(DOCUMENTS, prefix=f"{ns}/a")] == [
+        f"{ns}/a-1",
+        f"{ns}/a/1/x",
+        f"{ns}/a/10",
+        f"{ns}/a/2",
+    ]
+    assert list(storage.list(DOCUMENTS, prefix=f"{ns}/q")) == []
+    assert list(storage.list(EXPORTS, prefix=f"{ns}/")) == []
+
+
+def test_every_bucket_is_usable(storage: ObjectStorage, ns: str) -> None:
+    storage.ensure_buckets()
+    storage.ensure_buckets()  # idempotent
+    for bucket in BUCKETS:
+        assert storage.put(bucket, f"{ns}/probe", bucket.encode()).bucket == bucket
+        assert read_all(storage, bucket, f"{ns}/probe") == bucket.encode()
+
+
+@pytest.mark.slow
+def test_big_object_keeps_memory_flat(backend: Backend, ns: str) -> None:
+    storage, size = backend.storage, 64 * MiB
+    # S3 needs one whole part (its 5 MiB minimum) in a buffer; nothing else may grow with the object.
+    bound = 2 * MiB if backend.name == "fs" else PART_SIZE + 2 * MiB
+    tracemalloc.start()
+    try:
+        info = storage.put(RECORDINGS, f"{ns}/big", GeneratedStream(size))
+        _, put_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        sha = hashlib.sha256()
+        for chunk in storage.get(RECORDINGS, f"{ns}/big"):
+            sha.update(chunk)
+        _, get_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert info.size == size
+    assert info.sha256 == sha.hexdigest() == GeneratedStream.digest(size)
+    assert put_peak < bound, f"put held {put_peak / MiB:.1f} MiB"
+    assert get_peak < 2 * MiB, f"get held {get_peak / MiB:.1f} MiB"
+
+
+def test_signed_url_downloads_with_the_chinese_file_name(backend: Backend, ns: str) -> None:
+    storage = backend.storage
+    storage.put(OPENED_BIDS, f"{ns}/开标记录.pdf", BODY, content_type="application/pdf")
+    url = storage.signed_url(OPENED_BIDS, f"{ns}/开标记录.pdf", timedelta(minutes=5), filename="开标记录 (第1包).pdf")
+    status, headers, body = backend.fetch(url)
+    assert status == 200
+    assert body == BODY
+    disposition = {k.lower(): v for k, v in headers.items()}["content-disposition"]
+    assert "filename*=UTF-8''" + quote("开标记录 (第1包).pdf", safe="") in disposition
+    kind, params = parse_options_header(disposition)
+    assert (kind, params["filename"]) == ("attachment", "开标记录 (第1包).pdf")
+
+
+def test_signed_url_expires(backend: Backend, ns: str) -> None:
+    storage = backend.storage
+    storage.put(DOCUMENTS, f"{ns}/doc", BODY)
+    url = storage.signed_url(DOCUMENTS, f"{ns}/doc", timedelta(seconds=1))
+    assert backend.fetch(url)[0] == 200
+    time.sleep(2.5)
+    status, _, body = backend.fetch(url)
+    assert status == 403
+    assert BODY not in body
+
+
+def test_signed_url_is_bound_to_its_object(backend: Backend, ns: str) -> None:
+    storage = backend.storage
+    storage.put(DOCUMENTS, f"{ns}/mine", b"mine")
+    storage.put(DOCUMENTS, f"{ns}/yours", b"yours")
+    url = storage.signed_url(DOCUMENTS, f"{ns}/mine", timedelta(minutes=5))
+    parts = urlsplit(url)
+    forged = urlunsplit(parts._replace(path=parts.path.replace("/mine", "/yours")))
+    status, _, body = backend.fetch(forged)
+    assert status == 403
+    assert body != b"yours"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "../etc/passwd",
+        "a/../../b",
+        "/absolute",
+        "a//b",
+        "a/./b",
+        "trailing/",
+        "nul\x00byte",
+        "line\nbreak",
+        "back\\slash",
+        "x" * 1025,
+        "seg/" + "y" * 256,
+        "",
+        "lone\udc80surrogate",
+    ],
+)
+def test_hostile_keys_are_refused(storage: ObjectStorage, key: str) -> None:
+    calls: list[Callable[[], object]] = [
+        lambda: storage.put(DOCUMENTS, key, b"x"),
+        lambda: storage.stat(DOCUMENTS, key),
+        lambda: storage.open(DOCUMENTS, key),
+        lambda: storage.exists(DOCUMENTS, key),
+        lambda: storage.delete(DOCUMENTS, key),
+        lambda: storage.signed_url(DOCUMENTS, key, timedelta(minutes=1)),
+    ]
+    for call in calls:
+        with pytest.raises(ValidationFailed):
+            call()
+
+
+@pytest.mark.parametrize("prefix", ["../", "/abs", "a/../", "nul\x00"])
+def test_hostile_list_prefixes_are_refused(storage: ObjectStorage, prefix: str) -> None:
+    with pytest.raises(ValidationFailed):
+        list(storage.list(DOCUMENTS, prefix=prefix))
+
+
+def test_unknown_bucket_and_bad_arguments(storage: ObjectStorage, ns: str) -> None:
+    with pytest.raises(ValidationFailed):
+        storage.put("../secrets", f"{ns}/x", b"x")
+    with pytest.raises(ValidationFailed):
+        storage.put(DOCUMENTS, f"{ns}/x", b"x", content_type="text/html\r\nSet-Cookie: a=b")
+    storage.put(DOCUMENTS, f"{ns}/x", b"x")
+    with pytest.raises(ValidationFailed):
+        storage.signed_url(DOCUMENTS, f"{ns}/x", timedelta(days=8))
+    with pytest.raises(ValidationFailed):
+        storage.signed_url(DOCUMENTS, f"{ns}/x", timedelta(minutes=1), filename="../evil\r\n.pdf")
