@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,19 +60,34 @@ _pg_state: dict[str, Any] = {}
 
 
 def _pg_ready() -> str:
+    """A private database for this test session, so concurrent runs never share tables."""
     if "url" in _pg_state:
         return str(_pg_state["url"])
+    base, _ = POSTGRES_URL.rsplit("/", 1)
+    name = f"platform_test_{os.getpid()}_{secrets.token_hex(3)}"
     try:
-        eng = create_engine(POSTGRES_URL)
-        with eng.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
+        eng = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with eng.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
         eng.dispose()
     except Exception as exc:  # noqa: BLE001 - any connection failure means "not reachable"
         _pg_state["error"] = str(exc)
         raise
-    _pg_state["url"] = POSTGRES_URL
-    return POSTGRES_URL
+    _pg_state["url"] = f"{base}/{name}"
+    _pg_state["name"] = name
+    return str(_pg_state["url"])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_pg_database() -> Iterator[None]:
+    yield
+    name = _pg_state.get("name")
+    if not name:
+        return
+    eng = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with eng.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    eng.dispose()
 
 
 def _pg_truncate(app: Flask) -> None:
