@@ -98,3 +98,6 @@ def test_config(instance: Path, **extra: Any) -> dict[str, Any]:
     }
     cfg.update(extra)
     return cfg
+
+
+test_config.__test__ = False  # type: ignore[attr-defined]  # not a pytest test, despite its name
