@@ -1,5 +1,105 @@
-"""(being written)"""
+"""Accounts: users, organisations, roles, sign-in (password, TOTP), server-side sessions and API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, g, redirect, request, session, url_for
+from flask_login import current_user
+
+from app.core.errors import NotAuthenticated, PermissionDenied, problem, wants_json
+
+# Endpoints a signed-in user who still has to set up TOTP may reach.
+TOTP_SETUP_EXEMPT = {
+    "accounts.totp_setup",
+    "accounts.logout",
+    "core.index",
+    "core.set_language",
+    "core.healthz",
+    "static",
+}
 
 
-def init_app(app):
-    pass
+def _load_session_user(user_id: str) -> Any:
+    from app.accounts import services
+
+    sid = session.get("sid")
+    if not sid or not user_id.isdigit():
+        return None
+    found = services.session_user(str(sid), int(user_id))
+    if found is None:
+        return None
+    user, row = found
+    g.auth_method = "session"
+    g.user_session_id = row.id
+    return user
+
+
+def _load_token_user(req: Any) -> Any:
+    """Bearer tokens authenticate API calls only; browsers' pages use the session."""
+    from app.accounts import services
+    from app.extensions import db
+
+    if not req.path.startswith("/api/"):
+        return None
+    header = req.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    token, refusal = services.authenticate_token(value.strip())
+    if token is None:
+        g.token_refusal = refusal.value if refusal else "invalid"
+        return None
+    # last_used_at may have moved: this is the request's first work, so commit it on its own.
+    db.session.commit()
+    g.auth_method = "token"
+    g.token_scopes = list(token.scopes)
+    g.api_token_id = token.id
+    return token.user
+
+
+def _enforce_totp_setup() -> Any:
+    """Users whose role requires TOTP do nothing else until they have set it up."""
+    if request.endpoint is None or request.endpoint in TOTP_SETUP_EXEMPT or request.endpoint.endswith(".static"):
+        return None
+    if request.endpoint.startswith("api-docs."):
+        return None
+    if not current_user.is_authenticated or not current_user.needs_totp_setup:
+        return None
+    if wants_json():
+        raise PermissionDenied("Set up two-step verification (TOTP) on the account page first.")
+    return redirect(url_for("accounts.totp_setup"))
+
+
+def _not_authenticated(err: NotAuthenticated) -> Any:
+    """HTML pages send the visitor to the sign-in page; the API answers 401 problem JSON."""
+    from app.extensions import db
+
+    db.session.rollback()
+    if wants_json():
+        detail = err.detail
+        refusal = g.get("token_refusal")
+        if refusal:
+            detail = f"The bearer token is not valid ({refusal})."
+        resp = problem(err.status, err.title, detail, err.code, **err.extra)
+        if request.path.startswith("/api/"):
+            resp.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+        return resp
+    target = request.full_path if request.method == "GET" else None
+    return redirect(url_for("accounts.login", next=target.rstrip("?") if target else None))
+
+
+def init_app(app: Flask) -> None:
+    from app.accounts import api, cli, models, services, views  # noqa: F401 - models and reference data register here
+    from app.core import views as core_views
+    from app.extensions import login_manager
+
+    login_manager.user_loader(_load_session_user)
+    login_manager.request_loader(_load_token_user)
+    login_manager.session_protection = "basic"
+    app.register_error_handler(NotAuthenticated, _not_authenticated)
+    app.before_request(_enforce_totp_setup)
+    core_views.init_app(app)
+    views.init_app(app)
+    api.init_app(app)
+    cli.init_app(app)

@@ -1,0 +1,188 @@
+"""JSON API of the accounts module: API tokens and the caller's identity (flask-smorest, documented)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import Flask, g, request
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from app.accounts import permissions as perms
+from app.accounts import services
+from app.accounts.services import SignInStatus
+from app.core.db import db
+from app.core.errors import NotAuthenticated, TooManyRequests
+from app.core.security import authenticated, public, requires
+
+PROBLEM = "application/problem+json"
+
+blp = Blueprint(
+    "accounts-api",
+    __name__,
+    url_prefix="/api/v1",
+    description="API tokens and the identity of the caller. Send tokens as `Authorization: Bearer scp_…`.",
+)
+
+
+class Problem(ma.Schema):
+    """RFC 9457 problem details, the shape of every API error."""
+
+    type = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    status = ma.fields.Integer(required=True)
+    detail = ma.fields.String()
+    instance = ma.fields.String()
+    errors = ma.fields.Raw(metadata={"description": "Field errors, for 422 answers"})
+
+
+def problem_responses(*statuses: int) -> Any:
+    """Document problem-JSON error answers on an endpoint."""
+
+    def deco(fn: Any) -> Any:
+        for status in statuses:
+            fn = blp.alt_response(status, schema=Problem, content_type=PROBLEM)(fn)
+        return fn
+
+    return deco
+
+
+class PlainText(ma.fields.String):
+    """A string without control characters (which no user types and some databases refuse)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if any(not c.isprintable() for c in text):
+            raise ma.ValidationError("Control characters are not allowed.")
+        return text
+
+
+def _validate_scope(scope: str) -> None:
+    if not perms.scope_is_valid(scope):
+        raise ma.ValidationError(f"Unknown scope {scope!r}.")
+
+
+class TokenCreateArgs(ma.Schema):
+    username = PlainText(required=True, validate=ma.validate.Length(min=1, max=64))
+    password = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=256))
+    totp = PlainText(validate=ma.validate.Length(min=6, max=8), metadata={"description": "Required when TOTP is on"})
+    name = PlainText(required=True, validate=ma.validate.Length(min=1, max=100))
+    scopes = ma.fields.List(
+        PlainText(validate=[ma.validate.Length(min=1, max=100), _validate_scope]),
+        required=True,
+        validate=ma.validate.Length(min=1, max=50),
+        metadata={"description": "Permission names, 'module.*' prefixes, or '*' for all the roles allow"},
+    )
+    expires_in_days = ma.fields.Integer(validate=ma.validate.Range(min=1, max=3650))
+
+
+class TokenOut(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+    prefix = ma.fields.String(required=True, metadata={"description": "Shown to recognise the token"})
+    scopes = ma.fields.List(ma.fields.String(), required=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+    expires_at = ma.fields.AwareDateTime(required=True)
+    last_used_at = ma.fields.AwareDateTime(allow_none=True, required=True)
+    revoked_at = ma.fields.AwareDateTime(allow_none=True, required=True)
+
+
+class TokenCreated(TokenOut):
+    token = ma.fields.String(required=True, metadata={"description": "The secret token, shown only this once"})
+
+
+class OrganisationOut(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+    kind = ma.fields.Function(lambda o: o.kind.value, required=True)
+    uscc = ma.fields.String(allow_none=True, required=True)
+
+
+class MeOut(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    username = ma.fields.String(required=True)
+    display_name = ma.fields.String(required=True)
+    email = ma.fields.String(allow_none=True, required=True)
+    phone = ma.fields.String(allow_none=True, required=True)
+    organisation = ma.fields.Nested(OrganisationOut, allow_none=True, required=True)
+    roles = ma.fields.List(ma.fields.String(), required=True)
+    permissions = ma.fields.List(ma.fields.String(), required=True)
+    totp_enabled = ma.fields.Boolean(required=True)
+    auth_method = ma.fields.String(required=True, metadata={"description": "'session' or 'token'"})
+    token_scopes = ma.fields.List(ma.fields.String(), allow_none=True, required=True)
+
+
+@blp.route("/auth/tokens", methods=["POST"])
+@blp.arguments(TokenCreateArgs)
+@blp.response(201, TokenCreated)
+@problem_responses(400, 401, 403, 422, 429)
+@public
+def create_token(args: dict[str, Any]) -> Any:
+    """Create an API token with a user name and password (and TOTP code when enabled).
+
+    Rate-limited and locked out like the sign-in page. The token text is in the answer only.
+    """
+    result = services.check_sign_in(
+        args["username"], args["password"], ip=request.remote_addr or "-", totp_code=args.get("totp"), inline_totp=True
+    )
+    db.session.commit()  # the attempt is evidence whatever the outcome
+    if result.status in (SignInStatus.LOCKED, SignInStatus.THROTTLED):
+        retry = result.retry_at.isoformat() if result.retry_at else None
+        raise TooManyRequests("Too many failed attempts; try again later.", retry_at=retry)
+    if result.status is not SignInStatus.OK or result.user is None:
+        raise NotAuthenticated("The credentials are not valid.")
+    token, text = services.create_token(
+        user=result.user, name=args["name"], scopes=args["scopes"], expires_in_days=args.get("expires_in_days")
+    )
+    db.session.commit()
+    fields = ("id", "name", "prefix", "scopes", "created_at", "expires_at", "last_used_at", "revoked_at")
+    return {**{f: getattr(token, f) for f in fields}, "token": text}
+
+
+@blp.route("/auth/tokens", methods=["GET"])
+@blp.response(200, TokenOut(many=True))
+@problem_responses(401, 403)
+@requires(perms.ACCOUNTS_SELF)
+def list_tokens() -> Any:
+    """The caller's tokens, newest last; never the secrets."""
+    return services.list_tokens(current_user._get_current_object())
+
+
+@blp.route("/auth/tokens/<int:token_id>", methods=["DELETE"])
+@blp.response(204)
+@problem_responses(400, 401, 403, 404)
+@requires(perms.ACCOUNTS_SELF)
+def revoke_token(token_id: int) -> Any:
+    """Revoke one of the caller's tokens (repeating it is harmless)."""
+    services.revoke_token(user=current_user._get_current_object(), token_id=token_id)
+    db.session.commit()
+    return None
+
+
+@blp.route("/me", methods=["GET"])
+@blp.response(200, MeOut)
+@problem_responses(401, 403)
+@authenticated
+def me() -> Any:
+    """Who the caller is, which roles and permissions it holds, and how it authenticated."""
+    user = current_user._get_current_object()
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "email": user.email,
+        "phone": user.phone,
+        "organisation": user.organisation,
+        "roles": [r.name for r in user.roles],
+        "permissions": sorted(user.permissions),
+        "totp_enabled": user.totp_enabled,
+        "auth_method": g.get("auth_method", "session"),
+        "token_scopes": g.get("token_scopes"),
+    }
+
+
+def init_app(app: Flask) -> None:
+    from app.extensions import api
+
+    api.register_blueprint(blp)

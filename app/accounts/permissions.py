@@ -1,0 +1,78 @@
+"""Permission names and the default grants of the seeded roles; other modules declare theirs here at import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Permission:
+    name: str
+    label_en: str
+    label_zh: str
+
+
+_registry: dict[str, Permission] = {}
+# Role name -> permissions the seeded role gets by default (applied once; an admin may remove them later).
+_default_grants: dict[str, list[str]] = {}
+
+
+def declare(name: str, label_en: str, label_zh: str) -> str:
+    """Declare a permission name (idempotent); returns the name so modules can keep a constant."""
+    if not name or name.startswith("@") or name.endswith(".*") or name == "*":
+        raise ValueError(f"invalid permission name {name!r}")
+    _registry[name] = Permission(name, label_en, label_zh)
+    return name
+
+
+def grant_by_default(role: str, *permissions: str) -> None:
+    """Give the seeded role `role` these permissions the first time reference data sees them."""
+    grants = _default_grants.setdefault(role, [])
+    for perm in permissions:
+        if perm not in _registry:
+            raise ValueError(f"permission {perm!r} is not declared")
+        if perm not in grants:
+            grants.append(perm)
+
+
+def declared() -> dict[str, Permission]:
+    return dict(sorted(_registry.items()))
+
+
+def is_declared(name: str) -> bool:
+    return name in _registry
+
+
+def default_grants(role: str) -> list[str]:
+    return list(_default_grants.get(role, []))
+
+
+def scope_is_valid(scope: str) -> bool:
+    """A token scope: '*', a declared permission, or a prefix 'module.*' of at least one declared permission."""
+    if scope == "*":
+        return True
+    if scope.endswith(".*"):
+        prefix = scope[:-1]
+        return any(name.startswith(prefix) for name in _registry)
+    return scope in _registry
+
+
+ACCOUNTS_SELF = declare("accounts.self", "Own account, password, API tokens", "本人账户、密码和API令牌")
+ACCOUNTS_ADMIN = declare("accounts.admin", "Manage users, organisations and roles", "管理用户、机构和角色")
+AUDIT_READ = declare("audit.read", "Read the evidence log", "查阅存证日志")
+
+# The seeded roles: name -> (English label, Chinese label, requires TOTP).
+SEEDED_ROLES: dict[str, tuple[str, str, bool]] = {
+    "admin": ("Administrator", "系统管理员", True),
+    "agency": ("Tendering agency / buyer", "招标代理机构/采购人", True),
+    "bidder": ("Bidder", "投标人", False),
+    "expert": ("Evaluation expert", "评标专家", False),
+    "auditor": ("Auditor", "审计人员", True),
+    "supervisor": ("Supervisor", "电子监察人员", True),
+}
+
+for _role in SEEDED_ROLES:
+    grant_by_default(_role, ACCOUNTS_SELF)
+grant_by_default("admin", ACCOUNTS_ADMIN, AUDIT_READ)
+grant_by_default("auditor", AUDIT_READ)
+grant_by_default("supervisor", AUDIT_READ)

@@ -1,0 +1,552 @@
+"""HTML pages: sign-in with the TOTP step, the account page (profile, password, tokens, TOTP), administration."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import segno
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+
+from app.accounts import permissions as perms
+from app.accounts import services
+from app.accounts.forms import (
+    ORG_KIND_LABELS,
+    LoginForm,
+    OrganisationForm,
+    PasswordForm,
+    ProfileForm,
+    RoleForm,
+    TokenForm,
+    TotpForm,
+    UserEditForm,
+    UserForm,
+)
+from app.accounts.models import User
+from app.accounts.services import N_, SignInStatus
+from app.core.db import db
+from app.core.errors import DomainError
+from app.core.security import authenticated, public, requires
+from app.core.time import format_center_time, now_utc
+from app.core.views import register_nav, safe_next
+
+bp = Blueprint("accounts", __name__, template_folder="templates")
+
+PENDING_KEYS = ("pending_uid", "pending_at", "pending_next")
+
+# Messages made outside this file and translated when a page shows them (USCC rules).
+_CATALOGUE = (
+    N_("a unified social credit code has 18 characters"),
+    N_("only digits and capital letters other than I, O, Z, S, V are allowed"),
+    N_("the first character is not a registration authority code"),
+    N_("the second character is not an organisation type of that registration authority"),
+    N_("characters 3-8 must be an administrative division code"),
+    N_("the organisation code (characters 9-17) has a wrong check character"),
+    N_("the check character (18th) is wrong"),
+)
+
+
+def _ip() -> str:
+    return request.remote_addr or "-"
+
+
+def _me() -> User:
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+def _error_text(exc: DomainError) -> str:
+    """The service's message, translated when the catalogue knows it, with field details."""
+    text = _(exc.detail)
+    errors = exc.extra.get("errors")
+    # Password rules are sentences worth showing; other field errors are machine codes for the API.
+    if isinstance(errors, dict) and isinstance(errors.get("password"), list):
+        text = f"{text} ({'; '.join(_(str(v)) for v in errors['password'])})"
+    return text
+
+
+def _center(value: datetime | None) -> str:
+    return format_center_time(value, current_app.config["CENTER_TIMEZONE"])
+
+
+# --- sign-in ---------------------------------------------------------------------------------------
+
+
+def _complete_login(user: User) -> None:
+    """A fresh cookie session and a fresh server session id: nothing from before the sign-in survives."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    _row, sid = services.start_session(user, ip=_ip(), user_agent=request.headers.get("User-Agent", ""))
+    session["sid"] = sid
+    session.permanent = True
+    login_user(user)
+    db.session.commit()
+
+
+def _refusal_message(result: services.SignInResult) -> tuple[str, int]:
+    if result.status in (SignInStatus.LOCKED, SignInStatus.THROTTLED):
+        return _("Too many failed attempts. Try again after %(time)s.", time=_center(result.retry_at)), 429
+    return _("Sign-in failed: the user name, password or code is not correct."), 401
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login() -> Any:
+    next_url = safe_next(request.values.get("next"), url_for("core.index"))
+    if current_user.is_authenticated:
+        return redirect(next_url)
+    form = LoginForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        result = services.check_sign_in(form.username.data or "", form.password.data or "", ip=_ip())
+        db.session.commit()  # failures and lockouts are evidence even though the sign-in is refused
+        if result.status is SignInStatus.OK and result.user is not None:
+            _complete_login(result.user)
+            return redirect(next_url, code=303)
+        if result.status is SignInStatus.TOTP_REQUIRED and result.user is not None:
+            lang = session.get("lang")
+            session.clear()
+            if lang:
+                session["lang"] = lang
+            session["pending_uid"] = result.user.id
+            session["pending_at"] = now_utc().timestamp()
+            session["pending_next"] = next_url
+            return redirect(url_for("accounts.login_totp"), code=303)
+        error, status = _refusal_message(result)
+    elif request.method == "POST":
+        status = 400
+    return render_template("accounts/login.html", form=form, error=error, next_url=next_url), status
+
+
+@bp.route("/login/totp", methods=["GET", "POST"])
+@public
+def login_totp() -> Any:
+    uid, started = session.get("pending_uid"), session.get("pending_at")
+    fresh = (
+        started is not None and now_utc().timestamp() - float(started) < services.PENDING_TOTP_LIFETIME.total_seconds()
+    )
+    if uid is None or not fresh:
+        for key in PENDING_KEYS:
+            session.pop(key, None)
+        flash(_("Please sign in again."), "info")
+        return redirect(url_for("accounts.login"))
+    form = TotpForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        result = services.check_totp_step(int(uid), form.code.data or "", ip=_ip())
+        db.session.commit()
+        if result.status is SignInStatus.OK and result.user is not None:
+            next_url = safe_next(session.get("pending_next"), url_for("core.index"))
+            _complete_login(result.user)
+            return redirect(next_url, code=303)
+        if result.status in (SignInStatus.LOCKED, SignInStatus.THROTTLED):
+            for key in PENDING_KEYS:
+                session.pop(key, None)
+        error, status = _refusal_message(result)
+    elif request.method == "POST":
+        status = 400
+    return render_template("accounts/login_totp.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+@authenticated
+def logout() -> Any:
+    sid = session.get("sid")
+    if sid:
+        services.end_session(str(sid))
+    lang = session.get("lang")
+    logout_user()
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    db.session.commit()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("core.index"), code=303)
+
+
+# --- own account -----------------------------------------------------------------------------------
+
+
+def _scope_choices(user: User) -> list[tuple[str, str]]:
+    declared = perms.declared()
+    choices = [("*", _("Everything my roles allow"))]
+    locale = str(get_locale() or "zh_CN")
+    for name in sorted(user.permissions):
+        p = declared.get(name)
+        label = (p.label_zh if locale.startswith("zh") else p.label_en) if p else name
+        choices.append((name, f"{label} ({name})"))
+    return choices
+
+
+def _render_account(status: int = 200, new_token: str | None = None, **forms: Any) -> Any:
+    user = _me()
+    profile = forms.get("profile") or ProfileForm(obj=user, formdata=None)
+    password = forms.get("password") or PasswordForm(formdata=None)
+    token_form = forms.get("token") or TokenForm(formdata=None)
+    token_form.scopes.choices = _scope_choices(user)
+    html = render_template(
+        "accounts/account.html",
+        user=user,
+        profile_form=profile,
+        password_form=password,
+        token_form=token_form,
+        tokens=services.list_tokens(user),
+        new_token=new_token,
+        now=now_utc(),
+        error=forms.get("error"),
+    )
+    resp = make_response(html, status)
+    if new_token:
+        resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.get("/account")
+@requires(perms.ACCOUNTS_SELF)
+def account() -> Any:
+    return _render_account()
+
+
+@bp.post("/account/profile")
+@requires(perms.ACCOUNTS_SELF)
+def update_profile() -> Any:
+    form = ProfileForm()
+    if not form.validate_on_submit():
+        return _render_account(400, profile=form)
+    try:
+        services.update_profile(
+            actor=_me(),
+            user=_me(),
+            display_name=form.display_name.data or "",
+            email=form.email.data,
+            phone=form.phone.data,
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        return _render_account(exc.status, profile=form, error=_error_text(exc))
+    db.session.commit()
+    flash(_("Your profile was saved."), "success")
+    return redirect(url_for("accounts.account"), code=303)
+
+
+@bp.post("/account/password")
+@requires(perms.ACCOUNTS_SELF)
+def change_password() -> Any:
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        return _render_account(400, password=form)
+    try:
+        services.change_password(
+            user=_me(),
+            current=form.current.data or "",
+            new=form.new.data or "",
+            keep_session_id=g.get("user_session_id"),
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        return _render_account(exc.status, password=form, error=_error_text(exc))
+    db.session.commit()
+    flash(_("Your password was changed; your other sessions were signed out."), "success")
+    return redirect(url_for("accounts.account"), code=303)
+
+
+@bp.post("/account/tokens")
+@requires(perms.ACCOUNTS_SELF)
+def create_token() -> Any:
+    form = TokenForm()
+    form.scopes.choices = _scope_choices(_me())
+    if not form.validate_on_submit():
+        return _render_account(400, token=form)
+    try:
+        _token, text = services.create_token(
+            user=_me(),
+            name=form.name.data or "",
+            scopes=list(form.scopes.data or []),
+            expires_in_days=form.expires_in_days.data,
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        return _render_account(exc.status, token=form, error=_error_text(exc))
+    db.session.commit()
+    return _render_account(201, new_token=text)
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@requires(perms.ACCOUNTS_SELF)
+def revoke_token(token_id: int) -> Any:
+    services.revoke_token(user=_me(), token_id=token_id)
+    db.session.commit()
+    flash(_("The token was revoked."), "success")
+    return redirect(url_for("accounts.account"), code=303)
+
+
+@bp.route("/account/totp", methods=["GET", "POST"])
+@authenticated
+def totp_setup() -> Any:
+    user = _me()
+    if user.totp_enabled:
+        return render_template("accounts/totp.html", user=user, enabled=True)
+    if user.totp_secret_enc is None:
+        services.begin_totp_enrolment(user)
+        db.session.commit()
+    form = TotpForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        try:
+            services.confirm_totp_enrolment(user, form.code.data or "")
+        except DomainError as exc:
+            db.session.rollback()
+            error, status = _error_text(exc), exc.status
+        else:
+            db.session.commit()
+            flash(_("Two-step verification is on."), "success")
+            return redirect(url_for("accounts.account") if user.has_permission(perms.ACCOUNTS_SELF) else "/", code=303)
+    elif request.method == "POST":
+        status = 400
+    uri = services.totp_uri(user)
+    qr_svg = segno.make(uri, error="m").svg_inline(scale=5, title=_("Authenticator QR code"))
+    resp = make_response(
+        render_template(
+            "accounts/totp.html",
+            user=user,
+            enabled=False,
+            form=form,
+            error=error,
+            qr_svg=qr_svg,
+            secret=services.totp_secret_for_display(user),
+            required=user.totp_required,
+        ),
+        status,
+    )
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+# --- administration --------------------------------------------------------------------------------
+
+
+def _org_choices() -> list[tuple[int, str]]:
+    return [(0, _("(none)"))] + [(o.id, o.name) for o in services.list_organisations()]
+
+
+def _role_choices() -> list[tuple[str, str]]:
+    locale = str(get_locale() or "zh_CN")
+    return [(r.name, f"{r.label(locale)} ({r.name})") for r in services.list_roles()]
+
+
+@bp.get("/admin/users")
+@requires(perms.ACCOUNTS_ADMIN)
+def admin_users() -> Any:
+    users = services.list_users()
+    locks = {u.id: services.locked_until(u.username) for u in users}
+    return render_template("accounts/admin_users.html", users=users, locks=locks)
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@requires(perms.ACCOUNTS_ADMIN)
+def admin_user_new() -> Any:
+    form = UserForm()
+    form.organisation_id.choices = _org_choices()
+    form.roles.choices = _role_choices()
+    error, status = None, 200
+    if form.validate_on_submit():
+        password = form.password.data or services.generate_password()
+        try:
+            user = services.create_user(
+                actor=_me(),
+                username=form.username.data or "",
+                display_name=form.display_name.data or "",
+                password=password,
+                roles=list(form.roles.data or []),
+                organisation_id=form.organisation_id.data or None,
+                email=form.email.data,
+                phone=form.phone.data,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            error, status = _error_text(exc), exc.status
+        else:
+            db.session.commit()
+            if not form.password.data:
+                resp = make_response(
+                    render_template("accounts/admin_user_created.html", user=user, password=password), 201
+                )
+                resp.headers["Cache-Control"] = "no-store"
+                return resp
+            flash(_("The user was created."), "success")
+            return redirect(url_for("accounts.admin_user", user_id=user.id), code=303)
+    elif request.method == "POST":
+        status = 400
+    return render_template("accounts/admin_user_new.html", form=form, error=error), status
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@requires(perms.ACCOUNTS_ADMIN)
+def admin_user(user_id: int) -> Any:
+    user = services.get_user(user_id)
+    form = UserEditForm(obj=user) if request.method == "GET" else UserEditForm()
+    form.organisation_id.choices = _org_choices()
+    form.roles.choices = _role_choices()
+    if request.method == "GET":
+        form.organisation_id.data = user.organisation_id or 0
+        form.roles.data = [r.name for r in user.roles]
+    error, status = None, 200
+    if form.validate_on_submit():
+        try:
+            services.update_user(
+                actor=_me(),
+                user=user,
+                display_name=form.display_name.data or "",
+                email=form.email.data,
+                phone=form.phone.data,
+                organisation_id=form.organisation_id.data or None,
+                roles=list(form.roles.data or []),
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            error, status = _error_text(exc), exc.status
+        else:
+            db.session.commit()
+            flash(_("The user was saved."), "success")
+            return redirect(url_for("accounts.admin_user", user_id=user.id), code=303)
+    elif request.method == "POST":
+        status = 400
+    return render_template(
+        "accounts/admin_user.html", user=user, form=form, error=error, locked=services.locked_until(user.username)
+    ), status
+
+
+def _admin_action(user_id: int, action: str) -> Any:
+    user = services.get_user(user_id)
+    try:
+        if action == "deactivate":
+            services.set_active(actor=_me(), user=user, active=False)
+        elif action == "activate":
+            services.set_active(actor=_me(), user=user, active=True)
+        elif action == "unlock":
+            services.unlock_user(actor=_me(), user=user, ip=_ip())
+        elif action == "reset-totp":
+            services.reset_totp(actor=_me(), user=user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(_error_text(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("Done."), "success")
+    return redirect(url_for("accounts.admin_user", user_id=user.id), code=303)
+
+
+@bp.post("/admin/users/<int:user_id>/deactivate")
+@requires(perms.ACCOUNTS_ADMIN)
+def admin_user_deactivate(user_id: int) -> Any:
+    return _admin_action(user_id, "deactivate")
+
+
+@bp.post("/admin/users/<int:user_id>/activate")
+@requires(perms.ACCOUNTS_ADMIN)
+def admin_user_activate(user_id: int) -> Any:
+    return _admin_action(user_id, "activate")
+
+
+@bp.post("/admin/users/<int:user_id>/unlock")
+@requires(perms.ACCOUNTS_ADMIN)
+def admin_user_unlock(user_id: int) -> Any:
+    return _admin_action(user_id, "unlock")
+
+
+@bp.post("/admin/users/<int:user_id>/reset-totp")
+@requires(perms.ACCOUNTS_ADMIN)
+def admin_user_reset_totp(user_id: int) -> Any:
+    return _admin_action(user_id, "reset-totp")
+
+
+@bp.route("/admin/organisations", methods=["GET", "POST"])
+@requires(perms.ACCOUNTS_ADMIN)
+def admin_organisations() -> Any:
+    form = OrganisationForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        try:
+            services.create_organisation(
+                actor=_me(), name=form.name.data or "", kind=form.kind.data or "", uscc=form.uscc.data
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            error, status = _error_text(exc), exc.status
+        else:
+            db.session.commit()
+            flash(_("The organisation was created."), "success")
+            return redirect(url_for("accounts.admin_organisations"), code=303)
+    elif request.method == "POST":
+        status = 400
+    return render_template(
+        "accounts/admin_organisations.html",
+        form=form,
+        error=error,
+        organisations=services.list_organisations(),
+        kind_labels=ORG_KIND_LABELS,
+    ), status
+
+
+@bp.get("/admin/roles")
+@requires(perms.ACCOUNTS_ADMIN)
+def admin_roles() -> Any:
+    return render_template("accounts/admin_roles.html", roles=services.list_roles(), declared=perms.declared())
+
+
+@bp.route("/admin/roles/<int:role_id>", methods=["GET", "POST"])
+@requires(perms.ACCOUNTS_ADMIN)
+def admin_role(role_id: int) -> Any:
+    role = services.get_role(role_id)
+    form = RoleForm(obj=role) if request.method == "GET" else RoleForm()
+    locale = str(get_locale() or "zh_CN")
+    form.permissions.choices = [
+        (p.name, f"{p.label_zh if locale.startswith('zh') else p.label_en} ({p.name})")
+        for p in perms.declared().values()
+    ]
+    error, status = None, 200
+    if form.validate_on_submit():
+        try:
+            services.update_role(
+                actor=_me(),
+                role=role,
+                label_en=form.label_en.data or "",
+                label_zh=form.label_zh.data or "",
+                permissions=list(form.permissions.data or []),
+                requires_totp=bool(form.requires_totp.data),
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            error, status = _error_text(exc), exc.status
+        else:
+            db.session.commit()
+            flash(_("The role was saved."), "success")
+            return redirect(url_for("accounts.admin_roles"), code=303)
+    elif request.method == "POST":
+        status = 400
+    return render_template("accounts/admin_role.html", role=role, form=form, error=error), status
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    register_nav("accounts.account", _l("My account"), perms.ACCOUNTS_SELF, order=90)
+    register_nav("accounts.admin_users", _l("Users"), perms.ACCOUNTS_ADMIN, order=91)
+    register_nav("accounts.admin_organisations", _l("Organisations"), perms.ACCOUNTS_ADMIN, order=92)
+    register_nav("accounts.admin_roles", _l("Roles"), perms.ACCOUNTS_ADMIN, order=93)
