@@ -48,6 +48,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": _env_bool("APP_SECURE_COOKIES", False),
         "WTF_CSRF_CHECK_DEFAULT": False,  # checked by core.security for cookie-authenticated writes
         "WTF_CSRF_TIME_LIMIT": None,
+        "ARGON2_PARAMS": {},  # argon2-cffi defaults (RFC 9106 low-memory profile)
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_FAILURE_WINDOW": timedelta(minutes=15),
         "LOGIN_LOCKOUT": timedelta(minutes=15),
@@ -95,6 +96,8 @@ def test_config(instance: Path, **extra: Any) -> dict[str, Any]:
         "PLATFORM_KEY_PATH": str(instance / "platform_ed25519.pem"),
         "MASTER_KEY_PATH": str(instance / "master.key"),
         "TESTING": True,
+        # Cheap hashing keeps the suite fast; the algorithm and code path are the production ones.
+        "ARGON2_PARAMS": {"time_cost": 1, "memory_cost": 8, "parallelism": 1},
     }
     cfg.update(extra)
     return cfg

@@ -67,23 +67,28 @@ def _audit(action: str, *, actor: Actor, subject: str | None, data: dict[str, An
 
 # --- passwords -------------------------------------------------------------------------------------
 
-# argon2id with the library defaults (RFC 9106 low-memory profile). Changing them makes every
-# stored hash "need rehash", and the next successful sign-in upgrades it.
-_hasher = PasswordHasher()
+# argon2id; production uses the library defaults (RFC 9106 low-memory profile), tests a cheaper
+# setting through ARGON2_PARAMS. Changing them makes every stored hash "need rehash", and the next
+# successful sign-in upgrades it.
+_hashers: dict[tuple[tuple[str, int], ...], PasswordHasher] = {}
 _dummy: dict[str, str] = {}
 
 
 def hasher() -> PasswordHasher:
-    return _hasher
+    params: dict[str, int] = current_app.config.get("ARGON2_PARAMS") or {}
+    key = tuple(sorted(params.items()))
+    if key not in _hashers:
+        _hashers[key] = PasswordHasher(**params)
+    return _hashers[key]
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return hasher().hash(password)
 
 
 def _verify_hash(stored: str, password: str) -> bool:
     try:
-        return _hasher.verify(stored, password)
+        return hasher().verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -91,7 +96,7 @@ def _verify_hash(stored: str, password: str) -> bool:
 def _burn_time(password: str) -> None:
     """Spend one verification's time when there is no account, so timing does not reveal names."""
     if "hash" not in _dummy:
-        _dummy["hash"] = _hasher.hash(secrets.token_urlsafe(16))
+        _dummy["hash"] = hasher().hash(secrets.token_urlsafe(16))
     _verify_hash(_dummy["hash"], password)
 
 
@@ -99,8 +104,8 @@ def verify_password(user: User, password: str) -> bool:
     """Check `password`; upgrades the stored hash when the hashing parameters changed (flushes)."""
     if not _verify_hash(user.password_hash, password):
         return False
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if hasher().check_needs_rehash(user.password_hash):
+        user.password_hash = hasher().hash(password)
         db.session.flush()
     return True
 
