@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
-from flask_smorest import Api
+from app.core.api import PlatformApi
 from flask_wtf import CSRFProtect
 
 from app.core.db import db
@@ -14,6 +14,6 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-api = Api()
+api = PlatformApi()
 
 __all__ = ["api", "babel", "csrf", "db", "login_manager", "migrate"]

@@ -12,11 +12,10 @@ from flask_smorest import Blueprint
 from app.accounts import permissions as perms
 from app.accounts import services
 from app.accounts.services import SignInStatus
+from app.core.api import problem_responses as core_problem_responses
 from app.core.db import db
 from app.core.errors import NotAuthenticated, TooManyRequests
 from app.core.security import authenticated, public, requires
-
-PROBLEM = "application/problem+json"
 
 blp = Blueprint(
     "accounts-api",
@@ -26,26 +25,9 @@ blp = Blueprint(
 )
 
 
-class Problem(ma.Schema):
-    """RFC 9457 problem details, the shape of every API error."""
-
-    type = ma.fields.String(required=True)
-    title = ma.fields.String(required=True)
-    status = ma.fields.Integer(required=True)
-    detail = ma.fields.String()
-    instance = ma.fields.String()
-    errors = ma.fields.Raw(metadata={"description": "Field errors, for 422 answers"})
-
-
 def problem_responses(*statuses: int) -> Any:
     """Document problem-JSON error answers on an endpoint."""
-
-    def deco(fn: Any) -> Any:
-        for status in statuses:
-            fn = blp.alt_response(status, schema=Problem, content_type=PROBLEM)(fn)
-        return fn
-
-    return deco
+    return core_problem_responses(blp, *statuses)
 
 
 class PlainText(ma.fields.String):

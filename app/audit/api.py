@@ -14,11 +14,10 @@ from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 
 from app.audit import schemas, services
+from app.core.api import problem_responses
 from app.core.errors import NotFound
 from app.core.keys import platform_public_keys
 from app.core.security import public, requires
-
-PROBLEM = "application/problem+json"
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Evidence log: checkpoints, proofs, export")
 keys_blp = Blueprint("platform_keys", __name__, url_prefix="/api/v1/keys", description="Platform public keys")
@@ -26,14 +25,7 @@ well_known = FlaskBlueprint("well_known_keys", __name__)
 
 
 def _problems(*codes: int) -> Any:
-    def deco(fn: Any) -> Any:
-        for code in codes:
-            fn = blp.alt_response(code, schema=schemas.AuditProblemSchema, content_type=PROBLEM, description="Problem")(
-                fn
-            )
-        return fn
-
-    return deco
+    return problem_responses(blp, *codes)
 
 
 @blp.route("/checkpoints/latest")

@@ -103,17 +103,6 @@ class PublicKeysSchema(Schema):
     keys = fields.List(fields.Nested(PublicKeySchema), required=True)
 
 
-class AuditProblemSchema(Schema):
-    """RFC 9457 problem details, as every API error is answered."""
-
-    type = fields.String()
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
-    instance = fields.String()
-    errors = fields.Dict()
-
-
 class EntryArgsSchema(Schema):
     tree_size = fields.Integer(validate=validate.Range(min=1, max=MAX_SIZE))
 

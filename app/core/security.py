@@ -81,7 +81,7 @@ def scope_allows(scopes: list[str] | None, permission: str) -> bool:
     if scopes is None:
         return True
     for scope in scopes:
-        if scope == "*" or scope == permission:
+        if scope in {"*", permission}:
             return True
         if scope.endswith(".*") and permission.startswith(scope[:-1]):
             return True

@@ -28,7 +28,7 @@ class Declared:
 
 
 _declared: dict[str, Declared] = {}
-_celery: Celery | None = None
+_bound: dict[str, Celery] = {}
 
 
 def task(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -63,8 +63,7 @@ def declared() -> dict[str, Declared]:
 
 def bind(celery: Celery) -> None:
     """Register every declared task with Celery and build the beat schedule."""
-    global _celery
-    _celery = celery
+    _bound["celery"] = celery
     schedule: dict[str, Any] = {}
     for d in _declared.values():
         celery.task(name=d.name)(d.fn)
@@ -77,9 +76,9 @@ def enqueue_after_commit(name: str, *args: Any, countdown: float | None = None, 
     """Send task `name` once the current transaction has committed (never before, never on rollback)."""
 
     def send() -> None:
-        if _celery is None:
+        if "celery" not in _bound:
             raise RuntimeError("Celery is not initialised")
-        _celery.send_task(name, args=args, kwargs=kwargs, countdown=countdown)
+        _bound["celery"].send_task(name, args=args, kwargs=kwargs, countdown=countdown)
 
     after_commit(send)
 
