@@ -8,6 +8,8 @@ export FLASK_APP := wsgi:app
 
 .PHONY: run test lint check install install-dev translations migration bench clean
 
+include make/assets.mk
+
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
 	  echo "python3 -m venv failed: installing Debian's python3-venv"; \
@@ -25,8 +27,8 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
 	@touch $@ $(VENV)/.runtime
 
-install: $(VENV)/.runtime translations
-install-dev: $(VENV)/.dev translations
+install: $(VENV)/.runtime translations assets
+install-dev: $(VENV)/.dev translations assets
 
 translations: | $(BIN)/python
 	@if [ -d app/translations ]; then $(BIN)/pybabel compile -q -f -d app/translations; fi
@@ -52,5 +54,5 @@ migration: install
 bench: install-dev
 	$(BIN)/python -m bench
 
-clean:
+clean: assets-clean
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
