@@ -78,7 +78,12 @@ def hasher() -> PasswordHasher:
     params: dict[str, int] = current_app.config.get("ARGON2_PARAMS") or {}
     key = tuple(sorted(params.items()))
     if key not in _hashers:
-        _hashers[key] = PasswordHasher(**params)
+        defaults = PasswordHasher()
+        _hashers[key] = PasswordHasher(
+            time_cost=params.get("time_cost", defaults.time_cost),
+            memory_cost=params.get("memory_cost", defaults.memory_cost),
+            parallelism=params.get("parallelism", defaults.parallelism),
+        )
     return _hashers[key]
 
 

@@ -77,7 +77,7 @@ def _error_text(exc: DomainError) -> str:
     # Password rules are sentences worth showing; other field errors are machine codes for the API.
     if isinstance(errors, dict) and isinstance(errors.get("password"), list):
         text = f"{text} ({'; '.join(_(str(v)) for v in errors['password'])})"
-    return text
+    return str(text)
 
 
 def _center(value: datetime | None) -> str:
