@@ -31,7 +31,7 @@ install: $(VENV)/.runtime translations assets
 install-dev: $(VENV)/.dev translations assets
 
 translations: | $(BIN)/python
-	@if [ -d app/translations ]; then $(BIN)/pybabel compile -q -f -d app/translations; fi
+	@if [ -d app/translations ]; then $(BIN)/pybabel compile -f -d app/translations >/dev/null; fi
 
 run: install
 	$(BIN)/flask platform init
