@@ -70,7 +70,7 @@ def _pg_ready() -> str:
         with eng.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         eng.dispose()
-    except Exception as exc:  # noqa: BLE001 - any connection failure means "not reachable"
+    except Exception as exc:
         _pg_state["error"] = str(exc)
         raise
     _pg_state["url"] = f"{base}/{name}"
@@ -126,7 +126,7 @@ def app(tmp_path: Path, db_backend: str, sqlite_template: Path) -> Iterator[Flas
             unavailable("PostgreSQL", _pg_state["error"])
         try:
             url = _pg_ready()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             unavailable("PostgreSQL", str(exc))
         extra["SQLALCHEMY_DATABASE_URI"] = url
     application = create_app(test_config(instance, **extra))

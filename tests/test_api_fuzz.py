@@ -57,7 +57,7 @@ def test_every_operation_conforms(fuzz_app: Any) -> None:
 
         try:
             run()
-        except Exception as exc:  # noqa: BLE001 - collect every operation's failure
+        except Exception as exc:
             failures.append(f"{operation.label}: {exc}")
     assert operations > 0
     assert not failures, "\n\n".join(failures)

@@ -54,7 +54,7 @@ def test_upgrade_empty_postgresql_matches_models(tmp_path: Path) -> None:
         with eng.connect() as conn:
             conn.execute(text("DROP DATABASE IF EXISTS migration_check"))
             conn.execute(text("CREATE DATABASE migration_check"))
-    except Exception as exc:  # noqa: BLE001 - any failure means the server is not usable
+    except Exception as exc:
         unavailable("PostgreSQL", str(exc))
     try:
         url = POSTGRES_URL.rsplit("/", 1)[0] + "/migration_check"
