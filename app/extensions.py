@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
-from app.core.api import PlatformApi
 from flask_wtf import CSRFProtect
 
+from app.core.api import PlatformApi
 from app.core.db import db
 
 migrate = Migrate()
