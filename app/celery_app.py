@@ -17,12 +17,13 @@ def broker_settings(app: Flask) -> dict[str, Any]:
     if url.startswith("filesystem://"):
         # Embedded, persistent transport: messages are files under instance/celery/.
         base = Path(app.config["CELERY_DATA_DIR"])
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (base / sub).mkdir(parents=True, exist_ok=True)
         settings["broker_transport_options"] = {
             "data_folder_in": str(base / "queue"),
             "data_folder_out": str(base / "queue"),
             "processed_folder": str(base / "processed"),
+            "control_folder": str(base / "control"),
             "store_processed": False,
         }
         settings["beat_schedule_filename"] = str(base / "beat-schedule")

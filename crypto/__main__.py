@@ -7,7 +7,7 @@ import importlib
 import sys
 
 # Each module defines register(subparsers) adding its commands; each command sets `func`.
-COMMAND_MODULES = ["crypto.cli_age", "crypto.cli_verify"]
+COMMAND_MODULES = ["crypto.cli_age", "crypto.cli_verify", "crypto.cli_receipt", "crypto.cli_recording"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,8 +1,7 @@
 """Hash chain over segments, canonical JSON, the signed session manifest and its verification.
 
-Canonical JSON (private here until crypto/canonical.py is shared): UTF-8 of `json.dumps(obj, sort_keys=True,
-separators=(",", ":"), ensure_ascii=False)`; only dicts with str keys, lists, str, int, bool and None are
-allowed (no floats: times are integer microseconds/nanoseconds).
+Canonical JSON is the platform's (crypto.canonical, RFC 8785 style): sorted keys, no whitespace, UTF-8;
+only dicts with str keys, lists, str, int, bool and None (no floats: times are integer micro/nanoseconds).
 
 Chain: for segment n of a session,
 
@@ -24,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -33,6 +31,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from crypto.canonical import CanonicalError, canonicalize
 from recording.errors import ManifestError
 
 FORMAT = "recording-manifest/1"
@@ -56,28 +55,12 @@ Signer = Callable[[bytes], bytes]
 BytesProvider = Callable[[str], bytes | None]
 
 
-def _check(value: object, path: str) -> None:
-    if value is None or isinstance(value, (str, bool, int)):
-        return
-    if isinstance(value, float):
-        raise ManifestError(f"float at {path}: canonical JSON here allows integers only")
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise ManifestError(f"non-string key at {path}")
-            _check(v, f"{path}.{k}")
-        return
-    if isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            _check(v, f"{path}[{i}]")
-        return
-    raise ManifestError(f"{type(value).__name__} at {path} is not JSON")
-
-
 def canonical_json(value: object) -> bytes:
-    """Canonical bytes of a JSON value (see module docstring)."""
-    _check(value, "$")
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """Canonical bytes of a JSON value: the platform's canonical JSON (crypto.canonical)."""
+    try:
+        return canonicalize(value)
+    except CanonicalError as exc:
+        raise ManifestError(str(exc)) from exc
 
 
 def segment_meta(entry: Mapping[str, Any]) -> dict[str, Any]:

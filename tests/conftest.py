@@ -115,10 +115,16 @@ def clock() -> Iterator[clock_mod.FakeClock]:
 
 
 @pytest.fixture
-def app(tmp_path: Path, db_backend: str, sqlite_template: Path) -> Iterator[Flask]:
+def app_config() -> dict[str, Any]:
+    """Extra configuration for the `app` fixture; a test package overrides it in its conftest."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path: Path, db_backend: str, sqlite_template: Path, app_config: dict[str, Any]) -> Iterator[Flask]:
     instance = tmp_path / "instance"
     instance.mkdir()
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = dict(app_config)
     if db_backend == "sqlite":
         shutil.copy(sqlite_template, instance / "test.sqlite")
     else:

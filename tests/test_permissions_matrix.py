@@ -15,6 +15,7 @@ from werkzeug.routing import Rule
 
 from app.accounts.permissions import SEEDED_ROLES
 from tests.accounts.helpers import compile_translations, csrf, login, make_user
+from tests.tendering.matrix import TENDERING_EXPECTED
 
 ROLES = tuple(SEEDED_ROLES)
 ANONYMOUS = "anonymous"
@@ -23,6 +24,8 @@ SIGNED_IN = frozenset(ROLES)
 SELF = frozenset(ROLES)  # accounts.self: every seeded role
 ADMIN = frozenset({"admin"})
 AUDIT_READ = frozenset({"admin", "auditor", "supervisor"})
+REC_OPERATE = frozenset({"admin", "agency"})
+REC_GRANT = frozenset({"auditor"})
 
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # core shell
@@ -72,7 +75,86 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "audit.consistency"): EVERYONE,
     ("GET", "audit.entry"): AUDIT_READ,
     ("GET", "audit.export"): AUDIT_READ,
+    # recordings: signed-in callers reach the pages; which sessions they may replay is the service's
+    # check (auditors, supervisors and whom an auditor granted), tested in tests/recordings/
+    ("GET", "recordings.index"): SIGNED_IN,
+    ("GET", "recordings.replay"): SIGNED_IN,
+    ("GET", "recordings.playlist"): SIGNED_IN,
+    ("GET", "recordings.media"): SIGNED_IN,
+    ("POST", "recordings.export_range"): SIGNED_IN,
+    ("GET", "recordings.download_export"): SIGNED_IN,
+    ("POST", "recordings.start_room"): REC_OPERATE,
+    ("POST", "recordings.stop_room"): REC_OPERATE,
+    ("POST", "recordings.grant"): REC_GRANT,
+    ("POST", "recordings.revoke"): REC_GRANT,
+    ("GET", "recordings-api.list_rooms"): REC_OPERATE,
+    ("POST", "recordings-api.create_room"): ADMIN,
+    ("POST", "recordings-api.start_room"): REC_OPERATE,
+    ("POST", "recordings-api.stop_room"): REC_OPERATE,
+    ("POST", "recordings-api.create_schedule"): REC_OPERATE,
+    ("DELETE", "recordings-api.cancel_schedule"): REC_OPERATE,
+    ("GET", "recordings-api.list_sessions"): SIGNED_IN,
+    ("GET", "recordings-api.get_session"): SIGNED_IN,
+    ("GET", "recordings-api.integrity"): SIGNED_IN,
+    ("GET", "recordings-api.events"): SIGNED_IN,
+    ("POST", "recordings-api.create_export"): SIGNED_IN,
+    ("GET", "recordings-api.get_export"): SIGNED_IN,
+    ("POST", "recordings-api.create_grant"): REC_GRANT,
+    ("DELETE", "recordings-api.revoke_grant"): REC_GRANT,
 }
+
+EXPECTED.update(TENDERING_EXPECTED)
+EVAL_POOL = frozenset({"admin"})
+EVAL_RUN = frozenset({"agency"})
+EXPECTED.update(
+    {
+        # evaluation: expert pool, committee, draw, declarations (membership is checked per object)
+        ("GET", "evaluation-api.list_specialties"): SIGNED_IN,
+        ("POST", "evaluation-api.save_specialty"): EVAL_POOL,
+        ("GET", "evaluation-api.list_experts"): EVAL_POOL,
+        ("POST", "evaluation-api.create_expert"): EVAL_POOL,
+        ("GET", "evaluation-api.own_profile"): SIGNED_IN,
+        ("PATCH", "evaluation-api.set_availability"): SIGNED_IN,
+        ("POST", "evaluation-api.declare_own_relationship"): SIGNED_IN,
+        ("GET", "evaluation-api.get_expert"): EVAL_POOL,
+        ("PATCH", "evaluation-api.update_expert"): EVAL_POOL,
+        ("POST", "evaluation-api.set_expert_status"): EVAL_POOL,
+        ("POST", "evaluation-api.declare_relationship"): EVAL_POOL,
+        ("PUT", "evaluation-api.define_committee"): EVAL_RUN,
+        ("GET", "evaluation-api.get_committee"): SIGNED_IN,
+        ("POST", "evaluation-api.appoint_buyer_rep"): EVAL_RUN,
+        ("POST", "evaluation-api.commit_draw"): EVAL_RUN,
+        ("POST", "evaluation-api.perform_draw"): EVAL_RUN,
+        ("GET", "evaluation-api.draw_record"): SIGNED_IN,
+        ("POST", "evaluation-api.release_seat"): EVAL_RUN,
+        ("POST", "evaluation-api.confirm"): SIGNED_IN,
+        ("POST", "evaluation-api.decline"): SIGNED_IN,
+        ("POST", "evaluation-api.declare"): SIGNED_IN,
+        ("GET", "evaluation-api.my_invitations"): SIGNED_IN,
+    }
+)
+
+EXPECTED.update(
+    {
+        # evaluation room: membership, chair and stage are checked per object in the services
+        ("POST", "evaluation-room.open_room"): EVAL_RUN,
+        ("GET", "evaluation-room.room_status"): SIGNED_IN,
+        ("GET", "evaluation-room.room_events"): SIGNED_IN,
+        ("GET", "evaluation-room.room_bids"): SIGNED_IN,
+        ("GET", "evaluation-room.download_opened"): SIGNED_IN,
+        ("GET", "evaluation-room.own_review"): SIGNED_IN,
+        ("PUT", "evaluation-room.save_review"): SIGNED_IN,
+        ("POST", "evaluation-room.submit_review"): SIGNED_IN,
+        ("POST", "evaluation-room.close_review"): SIGNED_IN,
+        ("POST", "evaluation-room.advance"): EVAL_RUN,
+        ("GET", "evaluation-room.own_sheets"): SIGNED_IN,
+        ("PUT", "evaluation-room.save_sheet"): SIGNED_IN,
+        ("POST", "evaluation-room.submit_sheet"): SIGNED_IN,
+        ("POST", "evaluation-room.correct_sheet"): SIGNED_IN,
+        ("POST", "evaluation-room.aggregate"): SIGNED_IN,
+        ("GET", "evaluation-room.result"): SIGNED_IN,
+    }
+)
 
 # Requests that end the caller's session run last.
 SESSION_ENDING = {("POST", "accounts.logout")}
@@ -99,7 +181,10 @@ def _url(rule: Rule) -> str:
     for arg in rule.arguments:
         converter = rule._converters[arg]  # the only way to know a converter type
         name = type(converter).__name__
-        values[arg] = 999999 if name in {"IntegerConverter", "FloatConverter"} else "placeholder"
+        if name == "AnyConverter":
+            values[arg] = sorted(converter.items)[0]
+        else:
+            values[arg] = 999999 if name in {"IntegerConverter", "FloatConverter"} else "placeholder"
     _domain, url = rule.build(values, append_unknown=False)
     return url.split("|", 1)[-1]
 

@@ -44,8 +44,9 @@ SEALED_BIDS = "sealed-bids"
 OPENED_BIDS = "opened-bids"
 RECORDINGS = "recordings"
 EXPORTS = "exports"
-BUCKETS: tuple[str, ...] = (DOCUMENTS, SEALED_BIDS, OPENED_BIDS, RECORDINGS, EXPORTS)
-WRITE_ONCE: frozenset[str] = frozenset({SEALED_BIDS, RECORDINGS})
+UPLOADS = "uploads"  # chunks of uploads in progress (ciphertext only); deleted when assembled or expired
+BUCKETS: tuple[str, ...] = (DOCUMENTS, SEALED_BIDS, OPENED_BIDS, RECORDINGS, EXPORTS, UPLOADS)
+WRITE_ONCE: frozenset[str] = frozenset({DOCUMENTS, SEALED_BIDS, RECORDINGS})
 STAGING = "staging"  # S3 only: uploads land here while their hash is computed
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"

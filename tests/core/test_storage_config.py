@@ -10,8 +10,8 @@ import pytest
 
 from app.core.security import public
 from app.core.storage import (
-    DOCUMENTS,
     SEALED_BIDS,
+    UPLOADS,
     FilesystemStorage,
     MinioStorage,
     StorageConfigError,
@@ -41,7 +41,7 @@ def test_s3_url_fields() -> None:
     assert storage.secure is False
     assert storage.bucket_name(SEALED_BIDS) == "platform-sealed-bids"
     assert storage.retention_days == 3650
-    assert storage_from_url("s3://a:b@s3.example.org/").bucket_name(DOCUMENTS) == "documents"  # type: ignore[union-attr]
+    assert storage_from_url("s3://a:b@s3.example.org/").bucket_name(UPLOADS) == "uploads"  # type: ignore[union-attr]
     assert storage_from_url("s3://a:b@s3.example.org/").secure is True  # type: ignore[union-attr]
     assert storage_from_url("s3://a:b@h/p?retention_days=30").retention_days == 30  # type: ignore[union-attr]
 
@@ -84,10 +84,10 @@ def test_app_wiring(tmp_path: Path) -> None:
 
 def test_cli_ensure_buckets(tmp_path: Path) -> None:
     app = storage_app(tmp_path)
-    (tmp_path / "objects" / DOCUMENTS).rmdir()
+    (tmp_path / "objects" / UPLOADS).rmdir()
     result = app.test_cli_runner().invoke(args=["storage", "ensure-buckets"])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "objects" / DOCUMENTS).is_dir()
+    assert (tmp_path / "objects" / UPLOADS).is_dir()
 
 
 def test_unreachable_s3_is_storage_unavailable_and_quick(tmp_path: Path) -> None:
@@ -96,9 +96,9 @@ def test_unreachable_s3_is_storage_unavailable_and_quick(tmp_path: Path) -> None
     storage = app.extensions["storage"]
     started = time.monotonic()
     for call in (
-        lambda: storage.stat(DOCUMENTS, "x"),
-        lambda: storage.put(DOCUMENTS, "x", b"x"),
-        lambda: list(storage.list(DOCUMENTS)),
+        lambda: storage.stat(UPLOADS, "x"),
+        lambda: storage.put(UPLOADS, "x", b"x"),
+        lambda: list(storage.list(UPLOADS)),
         storage.ensure_buckets,
     ):
         with pytest.raises(StorageUnavailable) as caught:

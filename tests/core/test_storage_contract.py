@@ -17,12 +17,12 @@ from werkzeug.http import parse_options_header
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.storage import (
     BUCKETS,
-    DOCUMENTS,
     EXPORTS,
     OPENED_BIDS,
     PART_SIZE,
     RECORDINGS,
     SEALED_BIDS,
+    UPLOADS,
     WRITE_ONCE,
     InvalidRange,
     ObjectStorage,
@@ -70,20 +70,20 @@ def read_all(storage: ObjectStorage, bucket: str, key: str, **kw: int | None) ->
 
 def test_put_reports_hash_size_type_and_time(storage: ObjectStorage, ns: str) -> None:
     before = now_utc() - timedelta(seconds=2)  # S3 Last-Modified has whole seconds
-    info = storage.put(DOCUMENTS, f"{ns}/招标文件.pdf", BODY, content_type="application/pdf")
-    assert (info.bucket, info.key, info.size) == (DOCUMENTS, f"{ns}/招标文件.pdf", len(BODY))
+    info = storage.put(UPLOADS, f"{ns}/招标文件.pdf", BODY, content_type="application/pdf")
+    assert (info.bucket, info.key, info.size) == (UPLOADS, f"{ns}/招标文件.pdf", len(BODY))
     assert info.sha256 == hashlib.sha256(BODY).hexdigest()
     assert info.content_type == "application/pdf"
     assert info.created_at.tzinfo is not None
     assert before <= info.created_at <= now_utc() + timedelta(seconds=2)
-    assert storage.stat(DOCUMENTS, f"{ns}/招标文件.pdf") == info
-    assert storage.exists(DOCUMENTS, f"{ns}/招标文件.pdf")
+    assert storage.stat(UPLOADS, f"{ns}/招标文件.pdf") == info
+    assert storage.exists(UPLOADS, f"{ns}/招标文件.pdf")
 
 
 def test_get_and_open_return_the_bytes(storage: ObjectStorage, ns: str) -> None:
-    storage.put(DOCUMENTS, f"{ns}/a.bin", io.BytesIO(BODY))
-    assert read_all(storage, DOCUMENTS, f"{ns}/a.bin") == BODY
-    with storage.open(DOCUMENTS, f"{ns}/a.bin") as fh:
+    storage.put(UPLOADS, f"{ns}/a.bin", io.BytesIO(BODY))
+    assert read_all(storage, UPLOADS, f"{ns}/a.bin") == BODY
+    with storage.open(UPLOADS, f"{ns}/a.bin") as fh:
         assert fh.read(10) == BODY[:10]
         assert fh.read() == BODY[10:]
         assert fh.read() == b""
@@ -100,26 +100,26 @@ def test_unknown_length_stream_in_irregular_chunks(storage: ObjectStorage, ns: s
 @pytest.mark.parametrize("announced", [len(BODY) - 1, len(BODY) + 1])
 def test_announced_length_must_match(storage: ObjectStorage, ns: str, announced: int) -> None:
     with pytest.raises(ValidationFailed):
-        storage.put(DOCUMENTS, f"{ns}/short", io.BytesIO(BODY), length=announced)
-    assert not storage.exists(DOCUMENTS, f"{ns}/short")
-    assert storage.put(DOCUMENTS, f"{ns}/exact", io.BytesIO(BODY), length=len(BODY)).size == len(BODY)
+        storage.put(UPLOADS, f"{ns}/short", io.BytesIO(BODY), length=announced)
+    assert not storage.exists(UPLOADS, f"{ns}/short")
+    assert storage.put(UPLOADS, f"{ns}/exact", io.BytesIO(BODY), length=len(BODY)).size == len(BODY)
 
 
 def test_size_limit_refuses_and_stores_nothing(backend: Backend, ns: str) -> None:
     storage = backend.storage
     storage.max_object_size = 1000  # type: ignore[attr-defined]  # both backends honour the attribute
     with pytest.raises(ValidationFailed):
-        storage.put(DOCUMENTS, f"{ns}/big", GeneratedStream(1001))
+        storage.put(UPLOADS, f"{ns}/big", GeneratedStream(1001))
     with pytest.raises(ValidationFailed):
-        storage.put(DOCUMENTS, f"{ns}/big", b"x", length=1001)
-    assert not storage.exists(DOCUMENTS, f"{ns}/big")
-    assert storage.put(DOCUMENTS, f"{ns}/fits", GeneratedStream(1000)).size == 1000
+        storage.put(UPLOADS, f"{ns}/big", b"x", length=1001)
+    assert not storage.exists(UPLOADS, f"{ns}/big")
+    assert storage.put(UPLOADS, f"{ns}/fits", GeneratedStream(1000)).size == 1000
 
 
 def test_text_stream_is_refused(storage: ObjectStorage, ns: str) -> None:
     with pytest.raises(ValidationFailed):
-        storage.put(DOCUMENTS, f"{ns}/text", io.StringIO("not bytes"))  # type: ignore[arg-type]
-    assert not storage.exists(DOCUMENTS, f"{ns}/text")
+        storage.put(UPLOADS, f"{ns}/text", io.StringIO("not bytes"))  # type: ignore[arg-type]
+    assert not storage.exists(UPLOADS, f"{ns}/text")
 
 
 def test_empty_object(storage: ObjectStorage, ns: str) -> None:
@@ -147,35 +147,35 @@ def test_empty_object(storage: ObjectStorage, ns: str) -> None:
 def test_byte_ranges_are_inclusive(
     storage: ObjectStorage, ns: str, start: int | None, end: int | None, expected: bytes
 ) -> None:
-    storage.put(DOCUMENTS, f"{ns}/r", BODY)
-    assert read_all(storage, DOCUMENTS, f"{ns}/r", start=start, end=end) == expected
-    with storage.open(DOCUMENTS, f"{ns}/r", start=start, end=end) as fh:
+    storage.put(UPLOADS, f"{ns}/r", BODY)
+    assert read_all(storage, UPLOADS, f"{ns}/r", start=start, end=end) == expected
+    with storage.open(UPLOADS, f"{ns}/r", start=start, end=end) as fh:
         assert fh.read() == expected
 
 
 @pytest.mark.parametrize(("start", "end"), [(len(BODY), None), (len(BODY) + 5, len(BODY) + 9), (20, 10)])
 def test_unsatisfiable_ranges(storage: ObjectStorage, ns: str, start: int, end: int | None) -> None:
-    storage.put(DOCUMENTS, f"{ns}/r", BODY)
+    storage.put(UPLOADS, f"{ns}/r", BODY)
     with pytest.raises(InvalidRange):
-        read_all(storage, DOCUMENTS, f"{ns}/r", start=start, end=end)
+        read_all(storage, UPLOADS, f"{ns}/r", start=start, end=end)
 
 
 def test_negative_positions_are_invalid(storage: ObjectStorage, ns: str) -> None:
-    storage.put(DOCUMENTS, f"{ns}/r", BODY)
+    storage.put(UPLOADS, f"{ns}/r", BODY)
     with pytest.raises(ValidationFailed):
-        storage.open(DOCUMENTS, f"{ns}/r", start=-1)
+        storage.open(UPLOADS, f"{ns}/r", start=-1)
 
 
 def test_missing_objects(storage: ObjectStorage, ns: str) -> None:
     for call in (storage.stat, storage.open, storage.get):
         with pytest.raises(NotFound):
-            call(DOCUMENTS, f"{ns}/nothing")
-    assert not storage.exists(DOCUMENTS, f"{ns}/nothing")
-    storage.delete(DOCUMENTS, f"{ns}/nothing")  # idempotent: a retried cleanup task must not fail
+            call(UPLOADS, f"{ns}/nothing")
+    assert not storage.exists(UPLOADS, f"{ns}/nothing")
+    storage.delete(UPLOADS, f"{ns}/nothing")  # idempotent: a retried cleanup task must not fail
 
 
 def test_overwrite_and_delete_in_ordinary_buckets(storage: ObjectStorage, ns: str) -> None:
-    for bucket in (DOCUMENTS, OPENED_BIDS, EXPORTS):
+    for bucket in (UPLOADS, OPENED_BIDS, EXPORTS):
         storage.put(bucket, f"{ns}/x", b"first", content_type="text/plain")
         info = storage.put(bucket, f"{ns}/x", b"second version", content_type="text/csv")
         assert (info.size, info.content_type) == (14, "text/csv")
@@ -225,9 +225,9 @@ def test_write_once_race_has_exactly_one_winner(storage: ObjectStorage, ns: str)
 def test_list_by_prefix_sorted_with_metadata(storage: ObjectStorage, ns: str) -> None:
     keys = ["b", "a/2", "a/10", "a-1", "a/1/x", "z/文件.pdf"]
     for key in keys:
-        storage.put(DOCUMENTS, f"{ns}/{key}", key.encode(), content_type="text/plain")
-    storage.put(DOCUMENTS, f"{ns}x/other", b"outside the prefix")
-    listed = list(storage.list(DOCUMENTS, prefix=f"{ns}/"))
+        storage.put(UPLOADS, f"{ns}/{key}", key.encode(), content_type="text/plain")
+    storage.put(UPLOADS, f"{ns}x/other", b"outside the prefix")
+    listed = list(storage.list(UPLOADS, prefix=f"{ns}/"))
     assert [i.key for i in listed] == sorted(f"{ns}/{k}" for k in keys)  # sidecars and temp files stay hidden
     for info in listed:
         body = info.key.split("/", 1)[1].encode()
@@ -236,14 +236,14 @@ def test_list_by_prefix_sorted_with_metadata(storage: ObjectStorage, ns: str) ->
             hashlib.sha256(body).hexdigest(),
             "text/plain",
         )
-    assert [i.key for i in storage.list(DOCUMENTS, prefix=f"{ns}/a/")] == [f"{ns}/a/1/x", f"{ns}/a/10", f"{ns}/a/2"]
-    assert [i.key for i in storage.list(DOCUMENTS, prefix=f"{ns}/a")] == [
+    assert [i.key for i in storage.list(UPLOADS, prefix=f"{ns}/a/")] == [f"{ns}/a/1/x", f"{ns}/a/10", f"{ns}/a/2"]
+    assert [i.key for i in storage.list(UPLOADS, prefix=f"{ns}/a")] == [
         f"{ns}/a-1",
         f"{ns}/a/1/x",
         f"{ns}/a/10",
         f"{ns}/a/2",
     ]
-    assert list(storage.list(DOCUMENTS, prefix=f"{ns}/q")) == []
+    assert list(storage.list(UPLOADS, prefix=f"{ns}/q")) == []
     assert list(storage.list(EXPORTS, prefix=f"{ns}/")) == []
 
 
@@ -292,8 +292,8 @@ def test_signed_url_downloads_with_the_chinese_file_name(backend: Backend, ns: s
 
 def test_signed_url_expires(backend: Backend, ns: str) -> None:
     storage = backend.storage
-    storage.put(DOCUMENTS, f"{ns}/doc", BODY)
-    url = storage.signed_url(DOCUMENTS, f"{ns}/doc", timedelta(seconds=1))
+    storage.put(UPLOADS, f"{ns}/doc", BODY)
+    url = storage.signed_url(UPLOADS, f"{ns}/doc", timedelta(seconds=1))
     assert backend.fetch(url)[0] == 200
     time.sleep(2.5)
     status, _, body = backend.fetch(url)
@@ -303,9 +303,9 @@ def test_signed_url_expires(backend: Backend, ns: str) -> None:
 
 def test_signed_url_is_bound_to_its_object(backend: Backend, ns: str) -> None:
     storage = backend.storage
-    storage.put(DOCUMENTS, f"{ns}/mine", b"mine")
-    storage.put(DOCUMENTS, f"{ns}/yours", b"yours")
-    url = storage.signed_url(DOCUMENTS, f"{ns}/mine", timedelta(minutes=5))
+    storage.put(UPLOADS, f"{ns}/mine", b"mine")
+    storage.put(UPLOADS, f"{ns}/yours", b"yours")
+    url = storage.signed_url(UPLOADS, f"{ns}/mine", timedelta(minutes=5))
     parts = urlsplit(url)
     forged = urlunsplit(parts._replace(path=parts.path.replace("/mine", "/yours")))
     status, _, body = backend.fetch(forged)
@@ -333,12 +333,12 @@ def test_signed_url_is_bound_to_its_object(backend: Backend, ns: str) -> None:
 )
 def test_hostile_keys_are_refused(storage: ObjectStorage, key: str) -> None:
     calls: list[Callable[[], object]] = [
-        lambda: storage.put(DOCUMENTS, key, b"x"),
-        lambda: storage.stat(DOCUMENTS, key),
-        lambda: storage.open(DOCUMENTS, key),
-        lambda: storage.exists(DOCUMENTS, key),
-        lambda: storage.delete(DOCUMENTS, key),
-        lambda: storage.signed_url(DOCUMENTS, key, timedelta(minutes=1)),
+        lambda: storage.put(UPLOADS, key, b"x"),
+        lambda: storage.stat(UPLOADS, key),
+        lambda: storage.open(UPLOADS, key),
+        lambda: storage.exists(UPLOADS, key),
+        lambda: storage.delete(UPLOADS, key),
+        lambda: storage.signed_url(UPLOADS, key, timedelta(minutes=1)),
     ]
     for call in calls:
         with pytest.raises(ValidationFailed):
@@ -348,16 +348,16 @@ def test_hostile_keys_are_refused(storage: ObjectStorage, key: str) -> None:
 @pytest.mark.parametrize("prefix", ["../", "/abs", "a/../", "nul\x00"])
 def test_hostile_list_prefixes_are_refused(storage: ObjectStorage, prefix: str) -> None:
     with pytest.raises(ValidationFailed):
-        list(storage.list(DOCUMENTS, prefix=prefix))
+        list(storage.list(UPLOADS, prefix=prefix))
 
 
 def test_unknown_bucket_and_bad_arguments(storage: ObjectStorage, ns: str) -> None:
     with pytest.raises(ValidationFailed):
         storage.put("../secrets", f"{ns}/x", b"x")
     with pytest.raises(ValidationFailed):
-        storage.put(DOCUMENTS, f"{ns}/x", b"x", content_type="text/html\r\nSet-Cookie: a=b")
-    storage.put(DOCUMENTS, f"{ns}/x", b"x")
+        storage.put(UPLOADS, f"{ns}/x", b"x", content_type="text/html\r\nSet-Cookie: a=b")
+    storage.put(UPLOADS, f"{ns}/x", b"x")
     with pytest.raises(ValidationFailed):
-        storage.signed_url(DOCUMENTS, f"{ns}/x", timedelta(days=8))
+        storage.signed_url(UPLOADS, f"{ns}/x", timedelta(days=8))
     with pytest.raises(ValidationFailed):
-        storage.signed_url(DOCUMENTS, f"{ns}/x", timedelta(minutes=1), filename="../evil\r\n.pdf")
+        storage.signed_url(UPLOADS, f"{ns}/x", timedelta(minutes=1), filename="../evil\r\n.pdf")

@@ -10,10 +10,10 @@ from minio.error import S3Error
 
 from app.core.errors import ValidationFailed
 from app.core.storage import (
-    DOCUMENTS,
     RECORDINGS,
     SEALED_BIDS,
     STAGING,
+    UPLOADS,
     MinioStorage,
     WriteOnceViolation,
     storage_from_url,
@@ -36,7 +36,7 @@ def test_buckets_carry_the_prefix(s3: MinioStorage) -> None:
     s3.ensure_buckets()
     prefix = s3.prefix
     assert prefix
-    for name in (SEALED_BIDS, DOCUMENTS, STAGING):
+    for name in (SEALED_BIDS, UPLOADS, STAGING):
         assert s3._client.bucket_exists(f"{prefix}-{name}")
 
 
@@ -45,7 +45,7 @@ def test_write_once_buckets_are_object_locked(s3: MinioStorage, ns: str) -> None
         assert s3.is_locked(SEALED_BIDS) and s3.is_locked(RECORDINGS)
     elif not s3.is_locked(SEALED_BIDS):
         pytest.skip("this S3 server offers no object lock; write-once is enforced in code only")
-    assert not s3.is_locked(DOCUMENTS)
+    assert not s3.is_locked(UPLOADS)
     s3.put(SEALED_BIDS, f"{ns}/bid", b"sealed")
     raw = s3._client.stat_object(s3.bucket_name(SEALED_BIDS), f"{ns}/bid")
     # Even a client with full credentials, bypassing our code, cannot destroy the stored version.
@@ -68,19 +68,19 @@ def test_conditional_copy_closes_the_race_the_pre_check_leaves(
 
 
 def test_staging_is_emptied_after_success_and_failure(s3: MinioStorage, ns: str) -> None:
-    s3.put(DOCUMENTS, f"{ns}/ok", b"fine")
+    s3.put(UPLOADS, f"{ns}/ok", b"fine")
     with pytest.raises(ValidationFailed):
-        s3.put(DOCUMENTS, f"{ns}/bad", io.BytesIO(b"12345"), length=99)
+        s3.put(UPLOADS, f"{ns}/bad", io.BytesIO(b"12345"), length=99)
     s3.put(SEALED_BIDS, f"{ns}/once", b"a")
     with pytest.raises(WriteOnceViolation):
         s3.put(SEALED_BIDS, f"{ns}/once", b"b")
     assert staged_objects(s3) == []
-    assert not s3.exists(DOCUMENTS, f"{ns}/bad")
+    assert not s3.exists(UPLOADS, f"{ns}/bad")
 
 
 def test_hash_is_stored_as_object_metadata(s3: MinioStorage, ns: str) -> None:
-    info = s3.put(DOCUMENTS, f"{ns}/m", b"metadata", content_type="text/plain")
-    raw = s3._client.stat_object(s3.bucket_name(DOCUMENTS), f"{ns}/m")
+    info = s3.put(UPLOADS, f"{ns}/m", b"metadata", content_type="text/plain")
+    raw = s3._client.stat_object(s3.bucket_name(UPLOADS), f"{ns}/m")
     assert raw.metadata is not None
     assert raw.metadata["x-amz-meta-sha256"] == info.sha256  # other tools (auditors, mc) can verify
     assert raw.content_type == "text/plain"
@@ -88,5 +88,5 @@ def test_hash_is_stored_as_object_metadata(s3: MinioStorage, ns: str) -> None:
 
 def test_objects_written_by_other_tools_are_hashed_on_stat(s3: MinioStorage, ns: str) -> None:
     s3.ensure_buckets()
-    s3._client.put_object(s3.bucket_name(DOCUMENTS), f"{ns}/foreign", io.BytesIO(b"foreign"), 7)
-    assert s3.stat(DOCUMENTS, f"{ns}/foreign").sha256 == hashlib.sha256(b"foreign").hexdigest()
+    s3._client.put_object(s3.bucket_name(UPLOADS), f"{ns}/foreign", io.BytesIO(b"foreign"), 7)
+    assert s3.stat(UPLOADS, f"{ns}/foreign").sha256 == hashlib.sha256(b"foreign").hexdigest()

@@ -14,7 +14,7 @@ from werkzeug.http import parse_options_header
 
 from app.core import time as clock_mod
 from app.core.security import PUBLIC, declared_permission
-from app.core.storage import DOCUMENTS, SEALED_BIDS, FilesystemStorage
+from app.core.storage import SEALED_BIDS, UPLOADS, FilesystemStorage
 from tests.core.conftest import storage_app
 from tests.core.test_storage_contract import BODY, GeneratedStream, MiB
 
@@ -30,12 +30,12 @@ def fs_app(tmp_path: Path) -> Flask:
 def store(fs_app: Flask) -> FilesystemStorage:
     storage = fs_app.extensions["storage"]
     assert isinstance(storage, FilesystemStorage)
-    storage.put(DOCUMENTS, "tender/7/招标文件.pdf", BODY, content_type="application/pdf")
+    storage.put(UPLOADS, "tender/7/招标文件.pdf", BODY, content_type="application/pdf")
     return storage
 
 
 def link(store: FilesystemStorage, key: str = "tender/7/招标文件.pdf", **kw: object) -> str:
-    return store.signed_url(DOCUMENTS, key, kw.pop("expires", timedelta(minutes=5)), **kw)  # type: ignore[arg-type]
+    return store.signed_url(UPLOADS, key, kw.pop("expires", timedelta(minutes=5)), **kw)  # type: ignore[arg-type]
 
 
 def with_query(url: str, **changes: str) -> str:
@@ -135,7 +135,7 @@ def test_expired_link_is_403_problem(fs_app: Flask, store: FilesystemStorage, cl
         lambda url: with_query(url, fn="other.pdf"),
         lambda url: with_query(url, exp="soon"),
         lambda url: urlsplit(url).path,  # no query at all
-        lambda url: url.replace(f"/{DOCUMENTS}/", f"/{SEALED_BIDS}/"),
+        lambda url: url.replace(f"/{UPLOADS}/", f"/{SEALED_BIDS}/"),
     ],
 )
 def test_tampered_links_are_403(fs_app: Flask, store: FilesystemStorage, tamper: object) -> None:
@@ -149,7 +149,7 @@ def test_tampered_links_are_403(fs_app: Flask, store: FilesystemStorage, tamper:
 
 def test_deleted_object_is_404(fs_app: Flask, store: FilesystemStorage) -> None:
     url = link(store)
-    store.delete(DOCUMENTS, "tender/7/招标文件.pdf")
+    store.delete(UPLOADS, "tender/7/招标文件.pdf")
     resp = fs_app.test_client().get(url)
     assert resp.status_code == 404
     assert resp.mimetype == "application/problem+json"
@@ -164,7 +164,7 @@ def test_s3_backed_app_does_not_serve_files(tmp_path: Path) -> None:
 
 def test_download_streams_without_buffering(fs_app: Flask, store: FilesystemStorage) -> None:
     size = 32 * MiB
-    store.put(DOCUMENTS, "big.bin", GeneratedStream(size))
+    store.put(UPLOADS, "big.bin", GeneratedStream(size))
     url = link(store, "big.bin")
     tracemalloc.start()
     try:

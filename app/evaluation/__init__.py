@@ -1,0 +1,14 @@
+"""Evaluation (评标): the expert pool, committees drawn verifiably at random, declarations, session rooms."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from app.evaluation import api, models, permissions, room_api, services_pool
+
+    del models, permissions, services_pool  # imported for their tables, declarations and reference data
+    app.extensions["evaluation"] = True  # reference data is created only in apps that load this module
+    api.init_app(app)
+    room_api.init_app(app)

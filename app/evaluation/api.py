@@ -1,0 +1,288 @@
+"""JSON API of the evaluation floor (/api/v1): the expert pool, committees, the verifiable draw, declarations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from app.core.api import problem_responses
+from app.core.db import db
+from app.core.security import authenticated, requires
+from app.evaluation import schemas, services_committee, services_pool, visibility
+from app.evaluation.permissions import POOL, RUN
+from app.tendering.models import Tender
+from app.tendering.services_tenders import get_tender
+
+blp = Blueprint(
+    "evaluation-api",
+    __name__,
+    url_prefix="/api/v1",
+    description="Expert pool, evaluation committees, the committed random draw, no-conflict declarations.",
+)
+
+
+def problems(*statuses: int) -> Any:
+    return problem_responses(blp, *statuses)
+
+
+def _me() -> Any:
+    return current_user._get_current_object()
+
+
+def _tender(tender_id: int) -> Tender:
+    return get_tender(tender_id, _me())
+
+
+# --- specialties and the pool ------------------------------------------------------------------------
+
+
+@blp.route("/evaluation/specialties", methods=["GET"])
+@blp.response(200, schemas.SpecialtyOut(many=True))
+@problems(401)
+@authenticated
+def list_specialties() -> Any:
+    """The maintained specialty list (active entries)."""
+    return services_pool.list_specialties()
+
+
+@blp.route("/evaluation/specialties", methods=["POST"])
+@blp.arguments(schemas.SpecialtyArgs)
+@blp.response(200, schemas.SpecialtyOut)
+@problems(401, 403, 422)
+@requires(POOL)
+def save_specialty(args: dict[str, Any]) -> Any:
+    """Add a specialty, or rename or (de)activate one by its code."""
+    row = services_pool.save_specialty(actor=_me(), **args)
+    db.session.commit()
+    return row
+
+
+@blp.route("/evaluation/experts", methods=["GET"])
+@blp.arguments(schemas.ExpertListArgs, location="query")
+@blp.response(200, schemas.ExpertOut(many=True))
+@problems(401, 403, 422)
+@requires(POOL)
+def list_experts(args: dict[str, Any]) -> Any:
+    """The pool, for its maintainers."""
+    return services_pool.list_experts(**args)
+
+
+@blp.route("/evaluation/experts", methods=["POST"])
+@blp.arguments(schemas.ExpertArgs)
+@blp.response(201, schemas.ExpertOut)
+@problems(401, 403, 409, 422)
+@requires(POOL)
+def create_expert(args: dict[str, Any]) -> Any:
+    """Enrol a user holding the expert role."""
+    expert = services_pool.create_expert(actor=_me(), data=args)
+    db.session.commit()
+    return expert
+
+
+@blp.route("/evaluation/experts/me", methods=["GET"])
+@blp.response(200, schemas.ExpertOut)
+@problems(401, 404)
+@authenticated
+def own_profile() -> Any:
+    """The caller's own expert profile."""
+    return services_pool.get_own_profile(_me())
+
+
+@blp.route("/evaluation/experts/me", methods=["PATCH"])
+@blp.arguments(schemas.AvailabilityArgs)
+@blp.response(200, schemas.ExpertOut)
+@problems(401, 404, 422)
+@authenticated
+def set_availability(args: dict[str, Any]) -> Any:
+    """An expert marks themselves available or unavailable for future draws."""
+    expert = services_pool.set_availability(actor=_me(), available=args["available"])
+    db.session.commit()
+    return expert
+
+
+@blp.route("/evaluation/experts/me/relationships", methods=["POST"])
+@blp.arguments(schemas.RelationshipArgs)
+@blp.response(201, schemas.RelationshipOut)
+@problems(401, 404, 422)
+@authenticated
+def declare_own_relationship(args: dict[str, Any]) -> Any:
+    """An expert declares an organisation they must never judge."""
+    expert = services_pool.get_own_profile(_me())
+    rel = services_pool.declare_relationship(actor=_me(), expert=expert, **args)
+    db.session.commit()
+    return rel
+
+
+@blp.route("/evaluation/experts/<int:expert_id>", methods=["GET"])
+@blp.response(200, schemas.ExpertOut)
+@problems(401, 403, 404)
+@requires(POOL)
+def get_expert(expert_id: int) -> Any:
+    return services_pool.get_expert(expert_id)
+
+
+@blp.route("/evaluation/experts/<int:expert_id>", methods=["PATCH"])
+@blp.arguments(schemas.ExpertUpdateArgs)
+@blp.response(200, schemas.ExpertOut)
+@problems(401, 403, 404, 422)
+@requires(POOL)
+def update_expert(args: dict[str, Any], expert_id: int) -> Any:
+    expert = services_pool.update_expert(actor=_me(), expert=services_pool.get_expert(expert_id), data=args)
+    db.session.commit()
+    return expert
+
+
+@blp.route("/evaluation/experts/<int:expert_id>/status", methods=["POST"])
+@blp.arguments(schemas.StatusArgs)
+@blp.response(200, schemas.ExpertOut)
+@problems(401, 403, 404, 422)
+@requires(POOL)
+def set_expert_status(args: dict[str, Any], expert_id: int) -> Any:
+    """Activate, suspend or blacklist an expert (with the reason)."""
+    expert = services_pool.set_status(actor=_me(), expert=services_pool.get_expert(expert_id), **args)
+    db.session.commit()
+    return expert
+
+
+@blp.route("/evaluation/experts/<int:expert_id>/relationships", methods=["POST"])
+@blp.arguments(schemas.RelationshipArgs)
+@blp.response(201, schemas.RelationshipOut)
+@problems(401, 403, 404, 422)
+@requires(POOL)
+def declare_relationship(args: dict[str, Any], expert_id: int) -> Any:
+    rel = services_pool.declare_relationship(actor=_me(), expert=services_pool.get_expert(expert_id), **args)
+    db.session.commit()
+    return rel
+
+
+# --- committee and draw ------------------------------------------------------------------------------
+
+
+@blp.route("/tenders/<int:tender_id>/committee", methods=["PUT"])
+@blp.arguments(schemas.CommitteeArgs)
+@blp.response(200, schemas.CommitteeOut)
+@problems(401, 403, 404, 409, 422)
+@requires(RUN)
+def define_committee(args: dict[str, Any], tender_id: int) -> Any:
+    """Define (or redefine, until the first draw) the committee of a tender."""
+    tender = _tender(tender_id)
+    services_committee.define_committee(actor=_me(), tender=tender, data=args)
+    db.session.commit()
+    return visibility.committee_view(_me(), tender)
+
+
+@blp.route("/tenders/<int:tender_id>/committee", methods=["GET"])
+@blp.response(200, schemas.CommitteeOut)
+@problems(401, 403, 404)
+@authenticated
+def get_committee(tender_id: int) -> Any:
+    """The committee as the caller may see it: names only to overseers and to each member for themselves."""
+    return visibility.committee_view(_me(), _tender(tender_id))
+
+
+@blp.route("/tenders/<int:tender_id>/committee/buyer-reps", methods=["POST"])
+@blp.arguments(schemas.AppointArgs)
+@blp.response(200, schemas.MemberOut)
+@problems(401, 403, 404, 409, 422)
+@requires(RUN)
+def appoint_buyer_rep(args: dict[str, Any], tender_id: int) -> Any:
+    """Fill a buyer representative's seat left vacant by a recusal."""
+    member = services_committee.appoint_buyer_rep(actor=_me(), tender=_tender(tender_id), **args)
+    db.session.commit()
+    return member
+
+
+@blp.route("/tenders/<int:tender_id>/committee/draws", methods=["POST"])
+@blp.response(201, schemas.DrawOut)
+@problems(401, 403, 404, 409)
+@requires(RUN)
+def commit_draw(tender_id: int) -> Any:
+    """Commit to a random seed (its SHA-256 is logged); the seed is revealed when the draw is performed."""
+    row = services_committee.commit_draw(actor=_me(), tender=_tender(tender_id))
+    db.session.commit()
+    return visibility.draw_summary(row)
+
+
+@blp.route("/tenders/<int:tender_id>/committee/draws/<int:round_no>/perform", methods=["POST"])
+@blp.response(200, schemas.DrawOut)
+@problems(401, 403, 404, 409)
+@requires(RUN)
+def perform_draw(tender_id: int, round_no: int) -> Any:
+    """Perform a committed draw. A pool that cannot satisfy the requirements ends it as `failed`."""
+    row = services_committee.perform_draw(actor=_me(), tender=_tender(tender_id), round_no=round_no)
+    db.session.commit()
+    return visibility.draw_summary(row)
+
+
+@blp.route("/tenders/<int:tender_id>/committee/draws/<int:round_no>", methods=["GET"])
+@blp.response(200, schemas.DrawRecordOut)
+@problems(401, 403, 404)
+@authenticated
+def draw_record(tender_id: int, round_no: int) -> Any:
+    """The replayable record of a draw and its verification: overseers; everyone concerned after publication."""
+    return visibility.draw_record(_me(), _tender(tender_id), round_no)
+
+
+@blp.route("/tenders/<int:tender_id>/committee/seats/<int:seat>/release", methods=["POST"])
+@blp.arguments(schemas.ReleaseArgs)
+@blp.response(200, schemas.MemberOut)
+@problems(401, 403, 404, 409, 422)
+@requires(RUN)
+def release_seat(args: dict[str, Any], tender_id: int, seat: int) -> Any:
+    """Record that an invited expert cannot serve (unreachable, refused by phone); the next reserve is invited."""
+    member = services_committee.release_seat(actor=_me(), tender=_tender(tender_id), seat=seat, reason=args["reason"])
+    db.session.commit()
+    return member
+
+
+@blp.route("/tenders/<int:tender_id>/committee/confirm", methods=["POST"])
+@blp.response(200, schemas.MemberOut)
+@problems(401, 403, 404, 409)
+@authenticated
+def confirm(tender_id: int) -> Any:
+    """A drawn expert accepts the seat."""
+    member = services_committee.respond(actor=_me(), tender=_tender(tender_id), accept=True)
+    db.session.commit()
+    return member
+
+
+@blp.route("/tenders/<int:tender_id>/committee/decline", methods=["POST"])
+@blp.arguments(schemas.DeclineArgs)
+@blp.response(200, schemas.MemberOut)
+@problems(401, 403, 404, 409, 422)
+@authenticated
+def decline(args: dict[str, Any], tender_id: int) -> Any:
+    """A drawn expert declines, with the reason; the next reserve of the group is invited."""
+    member = services_committee.respond(actor=_me(), tender=_tender(tender_id), accept=False, reason=args["reason"])
+    db.session.commit()
+    return member
+
+
+@blp.route("/tenders/<int:tender_id>/committee/declaration", methods=["POST"])
+@blp.arguments(schemas.DeclarationArgs)
+@blp.response(200, schemas.MemberOut)
+@problems(401, 403, 404, 409, 422)
+@authenticated
+def declare(args: dict[str, Any], tender_id: int) -> Any:
+    """Sign the no-conflict declaration before seeing any bid, or recuse with the detail."""
+    member = services_committee.declare(actor=_me(), tender=_tender(tender_id), **args)
+    db.session.commit()
+    return member
+
+
+@blp.route("/evaluation/invitations", methods=["GET"])
+@blp.response(200, schemas.InvitationOut(many=True))
+@problems(401)
+@authenticated
+def my_invitations() -> Any:
+    """The caller's committee seats and invitations."""
+    return visibility.my_invitations(_me())
+
+
+def init_app(app: Flask) -> None:
+    from app.extensions import api
+
+    api.register_blueprint(blp)

@@ -1,0 +1,365 @@
+"""Marshmallow schemas of the evaluation API (expert pool, committee, draw, declarations)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from app.tendering.schemas import PlainText
+
+ID = validate.Range(min=1, max=2**31 - 1)
+
+
+class SpecialtyArgs(ma.Schema):
+    code = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
+    name_zh = PlainText(required=True, validate=validate.Length(min=1, max=100))
+    name_en = PlainText(required=True, validate=validate.Length(min=1, max=100))
+    active = ma.fields.Boolean(load_default=True)
+
+
+class SpecialtyOut(ma.Schema):
+    code = ma.fields.String(required=True)
+    name_zh = ma.fields.String(required=True)
+    name_en = ma.fields.String(required=True)
+    active = ma.fields.Boolean(required=True)
+
+
+class ExpertArgs(ma.Schema):
+    user_id = ma.fields.Integer(required=True, validate=ID)
+    employer_id = ma.fields.Integer(allow_none=True, validate=ID)
+    region = PlainText(load_default="", validate=validate.Length(max=100))
+    specialties = ma.fields.List(ma.fields.String(validate=validate.Length(max=40)), validate=validate.Length(max=20))
+    qualifications = ma.fields.List(PlainText(validate=validate.Length(max=200)), validate=validate.Length(max=20))
+    available = ma.fields.Boolean(load_default=True)
+
+
+class ExpertUpdateArgs(ma.Schema):
+    employer_id = ma.fields.Integer(allow_none=True, validate=ID)
+    region = PlainText(validate=validate.Length(max=100))
+    specialties = ma.fields.List(ma.fields.String(validate=validate.Length(max=40)), validate=validate.Length(max=20))
+    qualifications = ma.fields.List(PlainText(validate=validate.Length(max=200)), validate=validate.Length(max=20))
+    available = ma.fields.Boolean()
+
+
+class AvailabilityArgs(ma.Schema):
+    available = ma.fields.Boolean(required=True)
+
+
+class StatusArgs(ma.Schema):
+    status = ma.fields.String(required=True, validate=validate.OneOf(["active", "suspended", "blacklisted"]))
+    reason = PlainText(load_default="", validate=validate.Length(max=2000))
+
+
+class RelationshipArgs(ma.Schema):
+    organisation_id = ma.fields.Integer(required=True, validate=ID)
+    note = PlainText(load_default="", validate=validate.Length(max=2000))
+
+
+class RelationshipOut(ma.Schema):
+    organisation_id = ma.fields.Integer(required=True)
+    organisation_name = ma.fields.String(attribute="organisation.name")
+    note = ma.fields.String()
+    declared_at = ma.fields.AwareDateTime()
+
+
+class ExpertOut(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    user_id = ma.fields.Integer(required=True)
+    name = ma.fields.String(attribute="user.display_name")
+    employer_id = ma.fields.Integer(allow_none=True)
+    region = ma.fields.String()
+    specialties = ma.fields.List(ma.fields.String())
+    qualifications = ma.fields.List(ma.fields.String())
+    available = ma.fields.Boolean()
+    status = ma.fields.Function(lambda e: e.status.value)
+    status_reason = ma.fields.String(allow_none=True)
+    status_changed_at = ma.fields.AwareDateTime(allow_none=True)
+    relationships = ma.fields.List(ma.fields.Nested(RelationshipOut))
+
+
+class ExpertListArgs(ma.Schema):
+    specialty = ma.fields.String(validate=validate.Length(max=40))
+    status = ma.fields.String(validate=validate.OneOf(["active", "suspended", "blacklisted"]))
+
+
+class GroupArgs(ma.Schema):
+    specialty = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
+    count = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=25))
+
+
+class RulesArgs(ma.Schema):
+    outlier_percent = ma.fields.Integer(validate=validate.Range(min=1, max=100))
+    drop_extremes = ma.fields.Boolean()
+    drop_min_members = ma.fields.Integer(validate=validate.Range(min=3, max=25))
+    precision = ma.fields.Integer(validate=validate.Range(min=0, max=4))
+    tie_break = ma.fields.List(
+        ma.fields.String(validate=validate.OneOf(["lower_price", "higher_technical", "earlier_receipt"])),
+        validate=validate.Length(max=3),
+    )
+    price_benchmark = ma.fields.String(validate=validate.OneOf(["lowest", "average"]))
+
+
+class CommitteeArgs(ma.Schema):
+    size = ma.fields.Integer(required=True, validate=validate.Range(min=5, max=25))
+    expert_seats = ma.fields.Integer(required=True, validate=validate.Range(min=4, max=25))
+    groups = ma.fields.List(ma.fields.Nested(GroupArgs), load_default=list, validate=validate.Length(max=25))
+    reserves_per_group = ma.fields.Integer(load_default=2, validate=validate.Range(min=0, max=10))
+    buyer_rep_ids = ma.fields.List(ma.fields.Integer(validate=ID), load_default=list, validate=validate.Length(max=25))
+    rules = ma.fields.Nested(RulesArgs, load_default=dict)
+
+
+class AppointArgs(ma.Schema):
+    seat = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=25))
+    user_id = ma.fields.Integer(required=True, validate=ID)
+
+
+class DeclineArgs(ma.Schema):
+    reason = PlainText(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ReleaseArgs(ma.Schema):
+    reason = PlainText(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class DeclarationArgs(ma.Schema):
+    no_conflict = ma.fields.Boolean(required=True, metadata={"description": "false: recuse, with the detail"})
+    detail = PlainText(load_default="", validate=validate.Length(max=5000))
+
+
+class SeatOut(ma.Schema):
+    seat = ma.fields.Integer(allow_none=True)
+    kind = ma.fields.String(required=True)
+    specialty = ma.fields.String(allow_none=True)
+    status = ma.fields.String(required=True)
+    declared = ma.fields.Boolean(required=True)
+    is_self = ma.fields.Boolean(required=True)
+    name = ma.fields.String(
+        allow_none=True, metadata={"description": "Only to overseers, the member, or after publication"}
+    )
+    user_id = ma.fields.Integer(allow_none=True)
+    expert_id = ma.fields.Integer(allow_none=True)
+    reserve_rank = ma.fields.Integer(allow_none=True)
+    decline_reason = ma.fields.String(allow_none=True)
+    invited_at = ma.fields.AwareDateTime(allow_none=True)
+    responded_at = ma.fields.AwareDateTime(allow_none=True)
+    declared_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class DrawOut(ma.Schema):
+    round = ma.fields.Integer(required=True)
+    status = ma.fields.String(required=True)
+    seed_sha256 = ma.fields.String(required=True, metadata={"description": "The commitment, logged before the draw"})
+    committed_at = ma.fields.AwareDateTime(required=True)
+    commit_audit_index = ma.fields.Integer(required=True)
+    seed = ma.fields.String(allow_none=True, metadata={"description": "Revealed at the draw (hex)"})
+    performed_at = ma.fields.AwareDateTime(allow_none=True)
+    draw_audit_index = ma.fields.Integer(allow_none=True)
+    snapshot_sha256 = ma.fields.String(allow_none=True)
+    failure = ma.fields.String(allow_none=True)
+
+
+class DrawRecordOut(DrawOut):
+    requirements = ma.fields.Dict(allow_none=True)
+    snapshot = ma.fields.Dict(allow_none=True)
+    result = ma.fields.Dict(allow_none=True)
+    verification = ma.fields.List(
+        ma.fields.String(), allow_none=True, metadata={"description": "Problems found on replay; empty: verified"}
+    )
+
+
+class CommitteeOut(ma.Schema):
+    tender_id = ma.fields.Integer(required=True)
+    viewer = ma.fields.String(required=True, metadata={"description": "overseer | manager | member"})
+    size = ma.fields.Integer(required=True)
+    expert_seats = ma.fields.Integer(required=True)
+    groups = ma.fields.List(ma.fields.Dict())
+    reserves_per_group = ma.fields.Integer()
+    rules = ma.fields.Dict()
+    complete = ma.fields.Boolean(required=True)
+    names_published_at = ma.fields.AwareDateTime(allow_none=True)
+    reserves_left = ma.fields.Integer()
+    seats = ma.fields.List(ma.fields.Nested(SeatOut))
+    others = ma.fields.List(ma.fields.Nested(SeatOut))
+    draws = ma.fields.List(ma.fields.Nested(DrawOut))
+
+
+class MemberOut(ma.Schema):
+    seat = ma.fields.Integer(allow_none=True)
+    kind = ma.fields.Function(lambda m: m.kind.value)
+    status = ma.fields.Function(lambda m: m.status.value)
+    declared_at = ma.fields.AwareDateTime(allow_none=True)
+    declaration = ma.fields.Dict(allow_none=True, metadata={"description": "The platform-signed declaration"})
+
+
+class InvitationOut(ma.Schema):
+    tender_id = ma.fields.Integer(required=True)
+    tender_title = ma.fields.String(required=True)
+    tender_reference = ma.fields.String(allow_none=True)
+    seat = ma.fields.Integer(allow_none=True)
+    kind = ma.fields.String(required=True)
+    status = ma.fields.String(required=True)
+    declared = ma.fields.Boolean(required=True)
+    invited_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+# --- the room (slice c) ------------------------------------------------------------------------------
+
+NAME = validate.Length(min=1, max=200)
+
+
+class EvaluationRoomArgs(ma.Schema):
+    stage = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=10))
+    chair_seat = ma.fields.Integer(
+        required=True, validate=validate.Range(min=1, max=25), metadata={"description": "The agency appoints the chair"}
+    )
+    requirements = ma.fields.List(PlainText(validate=NAME), validate=validate.Length(min=1, max=30))
+    objective = ma.fields.List(
+        PlainText(validate=NAME),
+        load_default=list,
+        validate=validate.Length(max=50),
+        metadata={"description": "Criteria every member must score alike"},
+    )
+
+
+class ProgressOut(ma.Schema):
+    seat = ma.fields.Integer(required=True)
+    chair = ma.fields.Boolean(required=True)
+    review_submitted = ma.fields.Boolean(required=True)
+    sheets_submitted = ma.fields.Integer(required=True)
+    sheets_expected = ma.fields.Integer(required=True)
+
+
+class EvaluationRoomOut(ma.Schema):
+    tender_id = ma.fields.Integer(required=True)
+    stage = ma.fields.Integer(required=True)
+    phase = ma.fields.String(required=True, metadata={"description": "review | scoring | finished"})
+    viewer = ma.fields.String(required=True, metadata={"description": "member | manager | overseer"})
+    requirements = ma.fields.List(ma.fields.String())
+    objective = ma.fields.List(ma.fields.String())
+    bid_ids = ma.fields.List(ma.fields.Integer())
+    in_evaluation = ma.fields.List(ma.fields.Integer())
+    opened_at = ma.fields.AwareDateTime(required=True)
+    review_closed_at = ma.fields.AwareDateTime(allow_none=True)
+    finished_at = ma.fields.AwareDateTime(allow_none=True)
+    progress = ma.fields.List(ma.fields.Nested(ProgressOut))
+    review_result = ma.fields.Dict(
+        allow_none=True, metadata={"description": "Majority per bid and requirement, once the review is closed"}
+    )
+
+
+class EventArgs(ma.Schema):
+    max_seconds = ma.fields.Integer(
+        load_default=25, validate=validate.Range(min=1, max=60), metadata={"description": "The stream then ends"}
+    )
+
+
+class EnvelopeFileOut(ma.Schema):
+    name = ma.fields.String(required=True)
+    size = ma.fields.Integer()
+
+
+class OpenedEnvelopeOut(ma.Schema):
+    name = ma.fields.String(required=True)
+    stage = ma.fields.Integer(required=True)
+    plaintext_sha256 = ma.fields.String(allow_none=True)
+    plaintext_size = ma.fields.Integer(allow_none=True)
+    files = ma.fields.List(ma.fields.Nested(EnvelopeFileOut))
+
+
+class RoomBidOut(ma.Schema):
+    bid_id = ma.fields.Integer(required=True)
+    bidder = ma.fields.String(required=True)
+    price = ma.fields.Integer(allow_none=True)
+    received_at = ma.fields.AwareDateTime(allow_none=True)
+    in_evaluation = ma.fields.Boolean(required=True)
+    envelopes = ma.fields.List(ma.fields.Nested(OpenedEnvelopeOut))
+
+
+class VerdictArgs(ma.Schema):
+    bid_id = ma.fields.Integer(required=True, validate=ID)
+    requirement = PlainText(required=True, validate=NAME)
+    passed = ma.fields.Boolean(required=True)
+    reason = PlainText(load_default="", validate=validate.Length(max=2000))
+
+
+class ReviewArgs(ma.Schema):
+    verdicts = ma.fields.List(ma.fields.Nested(VerdictArgs), required=True, validate=validate.Length(max=2000))
+
+
+class VerdictOut(ma.Schema):
+    bid_id = ma.fields.Integer(required=True)
+    requirement = ma.fields.String(required=True)
+    passed = ma.fields.Boolean(required=True)
+    reason = ma.fields.String()
+
+
+class ReviewOut(ma.Schema):
+    seat = ma.fields.Integer(required=True)
+    verdicts = ma.fields.List(ma.fields.Nested(VerdictOut))
+    saved_at = ma.fields.AwareDateTime(allow_none=True)
+    submitted_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+POINTS = ma.fields.Dict(
+    keys=ma.fields.String(validate=NAME),
+    values=ma.fields.Raw(metadata={"description": "points: a number or decimal text"}),
+    load_default=dict,
+    validate=validate.Length(max=50),
+)
+REASONS = ma.fields.Dict(
+    keys=ma.fields.String(validate=NAME),
+    values=PlainText(validate=validate.Length(max=2000)),
+    load_default=dict,
+    validate=validate.Length(max=50),
+)
+
+
+class SheetArgs(ma.Schema):
+    items = POINTS
+    reasons = REASONS
+
+
+class CorrectionArgs(ma.Schema):
+    kind = ma.fields.String(
+        required=True,
+        validate=validate.OneOf(["transcription", "misread_document", "objective_mismatch", "missing_outlier_reason"]),
+    )
+    reason = PlainText(required=True, validate=validate.Length(min=1, max=2000))
+    items = POINTS
+    reasons = REASONS
+
+
+class SheetOut(ma.Schema):
+    bid_id = ma.fields.Integer(required=True)
+    seat = ma.fields.Integer(required=True)
+    version = ma.fields.Integer(required=True)
+    status = ma.fields.String(required=True, metadata={"description": "empty | draft | submitted"})
+    items = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
+    computed = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.String(), metadata={"description": "Price criteria, by formula"}
+    )
+    reasons = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
+    total = ma.fields.String(allow_none=True, metadata={"description": "Computed at submission"})
+    saved_at = ma.fields.AwareDateTime(allow_none=True)
+    submitted_at = ma.fields.AwareDateTime(allow_none=True)
+    correction_kind = ma.fields.String(allow_none=True)
+    correction_reason = ma.fields.String(allow_none=True)
+
+
+class ResultOut(ma.Schema):
+    stage = ma.fields.Integer(required=True)
+    finished_at = ma.fields.AwareDateTime(allow_none=True)
+    method = ma.fields.String(required=True)
+    rules = ma.fields.Dict()
+    dropped_extremes = ma.fields.Boolean()
+    bids = ma.fields.List(ma.fields.Dict(), required=True)
+
+
+class RoomAdvanceArgs(ma.Schema):
+    reason = PlainText(load_default="", validate=validate.Length(max=2000))
+
+
+class RoomAdvanceOut(ma.Schema):
+    tender_id = ma.fields.Integer(required=True)
+    current_stage = ma.fields.Integer(required=True)
+    eliminated = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())

@@ -1,0 +1,14 @@
+"""Tendering (招投标): tenders, sealed bids with signed receipts, timed or committee custody, the opening."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from app.tendering import api, common, models, permissions, tasks, views
+
+    del models, permissions, tasks  # imported for their tables, declarations and sweeps
+    common.init_app(app)
+    api.init_app(app)
+    views.init_app(app)

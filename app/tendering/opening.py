@@ -1,0 +1,473 @@
+"""The opening (开标): the sweep that starts due openings, decrypts each stage's envelopes, validates the bid
+form, and publishes the signed opening record (开标记录); 流标 when too few bids are valid.
+
+Each envelope is opened at most once (an opened one is skipped), so a worker killed mid-way and started
+again finishes with the same result. One failing bid never blocks the others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+from datetime import datetime
+from typing import IO, Any
+
+from sqlalchemy import select
+
+from app.accounts.models import User
+from app.audit import record
+from app.audit.services import format_instant
+from app.core.db import db
+from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from app.core.keys import platform_signing_key
+from app.core.storage import OPENED_BIDS, SEALED_BIDS, StorageUnavailable, get_storage
+from app.core.tasks import enqueue_after_commit
+from app.core.time import now_utc
+from app.tendering import terms
+from app.tendering.common import AccessRefused, config_value, open_small
+from app.tendering.custody import SYSTEM, OpeningKeyMismatch, envelope_label, rebuild_identity
+from app.tendering.decryption import DecryptionFailed, HashingRaw, decrypt_into_storage
+from app.tendering.models import (
+    Bid,
+    BidEnvelope,
+    BidOutcome,
+    EnvelopeOutcome,
+    OpeningRecord,
+    Tender,
+    TenderStatus,
+)
+from crypto.age import NoIdentityMatchError, X25519Identity, decrypt, decrypt_with_file_key
+from crypto.canonical import CanonicalError, canonicalize
+from crypto.custody import CustodyError
+from crypto.envelope import EnvelopeError, read_envelope
+from crypto.errors import AgeError
+from crypto.signing import sign_document
+
+RECORD_FORMAT = "platform-opening-record/v1"
+
+
+class _Failure(Exception):
+    def __init__(self, cause: str, *, bidder_fault: bool) -> None:
+        super().__init__(cause)
+        self.cause = cause
+        self.bidder_fault = bidder_fault
+
+
+def _stored_hash(env: BidEnvelope) -> tuple[str, int]:
+    with get_storage().open(SEALED_BIDS, env.object_key) as fh:
+        digest, size = hashlib.sha256(), 0
+        while chunk := fh.read(256 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _decrypt_envelope(tender: Tender, env: BidEnvelope, identity: X25519Identity | None) -> str | None:
+    """Decrypt into opened-bids and fill the envelope's opening fields. Returns None when no key is available yet.
+
+    Raises _Failure with its cause; StorageUnavailable propagates (retry on the next sweep).
+    """
+    if env.revealed_key is not None:
+        file_key = open_small(env.revealed_key, envelope_label(env))
+
+        def run(src: IO[bytes], dst: IO[bytes]) -> Any:
+            return decrypt_with_file_key(src, dst, file_key)  # type: ignore[arg-type]
+
+        method = "file-key"
+    elif identity is not None:
+        ident = identity
+
+        def run(src: IO[bytes], dst: IO[bytes]) -> Any:
+            return decrypt(src, dst, [ident])  # type: ignore[arg-type]
+
+        method = "tender-key"
+    else:
+        return None
+    plaintext_key = f"{tender.id}/{env.version.bid_id}/{env.version.number}/{env.name}.tar"
+    try:
+        raw = HashingRaw(get_storage().open(SEALED_BIDS, env.object_key))
+    except NotFound:
+        raise _Failure("the sealed file is missing from storage", bidder_fault=False) from None
+    with io.BufferedReader(raw) as src:
+        try:
+            info = decrypt_into_storage(run, src, OPENED_BIDS, plaintext_key)
+        except DecryptionFailed as failed:
+            cause = failed.cause
+            if isinstance(cause, StorageUnavailable | DomainError):
+                raise cause from None
+            if isinstance(cause, NoIdentityMatchError):
+                raise
+            if (env.sha256, env.size) != _stored_hash(env):
+                raise _Failure("the stored file differs from the receipted one", bidder_fault=False) from None
+            if isinstance(cause, AgeError):
+                raise _Failure(f"the envelope does not decrypt: {cause}", bidder_fault=True) from None
+            raise _Failure(f"decryption failed: {type(cause).__name__}", bidder_fault=False) from None
+        while src.read(256 * 1024):
+            pass  # hash whatever the decryptor left unread
+    if (raw.digest.hexdigest(), raw.size) != (env.sha256, env.size):
+        with contextlib.suppress(Exception):
+            get_storage().delete(OPENED_BIDS, plaintext_key)
+        raise _Failure("the stored file differs from the receipted one", bidder_fault=False)
+    env.plaintext_key = plaintext_key
+    env.plaintext_sha256 = info.sha256
+    env.plaintext_size = info.size
+    env.opened_with = method
+    return method
+
+
+def _read_contents(tender: Tender, env: BidEnvelope) -> None:
+    """Parse the decrypted archive and validate the bid form; raises _Failure (the bidder's fault)."""
+    try:
+        with get_storage().open(OPENED_BIDS, env.plaintext_key or "") as fh:
+            contents = read_envelope(fh)
+    except EnvelopeError as exc:
+        raise _Failure(f"the envelope is not a valid bid archive: {exc}", bidder_fault=True) from None
+    env.files = [{"name": name, "size": size} for name, size in contents.files]
+    if env.name == tender.form_envelope():
+        if contents.form is None:
+            raise _Failure("the envelope has no form.json", bidder_fault=True)
+        errors = terms.form_errors(tender.bid_form_schema, contents.form)
+        if errors:
+            raise _Failure("the bid form is not valid: " + "; ".join(errors), bidder_fault=True)
+        try:
+            canonicalize(contents.form)
+        except CanonicalError as exc:
+            raise _Failure(f"the bid form cannot be recorded exactly: {exc}", bidder_fault=True) from None
+        env.form = contents.form
+
+
+def open_envelope(tender: Tender, env: BidEnvelope, identity: X25519Identity | None, window_closed: bool) -> bool:
+    """Try to open one sealed envelope; True when it has an outcome (opened or failed), False to retry later."""
+    if env.outcome is not EnvelopeOutcome.SEALED:
+        return True
+    try:
+        try:
+            if _decrypt_envelope(tender, env, identity) is None:
+                return False
+        except DecryptionFailed as failed:
+            if isinstance(failed.cause, NoIdentityMatchError):
+                if not window_closed:
+                    return False  # sealed to the bidder only: wait for the file key until the window closes
+                raise _Failure(
+                    "the envelope is not sealed to the tender's key and its file key was not revealed",
+                    bidder_fault=True,
+                ) from None
+            raise
+        _read_contents(tender, env)
+    except _Failure as failure:
+        env.outcome = EnvelopeOutcome.FAILED
+        env.failure_cause = failure.cause[:2000]
+        env.bidder_fault = failure.bidder_fault
+        env.form = None
+    except StorageUnavailable:
+        return False
+    else:
+        env.outcome = EnvelopeOutcome.OPENED
+    env.opened_at = now_utc()
+    db.session.flush()
+    return True
+
+
+# --- stages and the opening record -------------------------------------------------------------------
+
+
+def _current_envelopes(bid: Bid, stage: int) -> list[BidEnvelope]:
+    version = bid.current_version
+    return [e for e in (version.envelopes if version else []) if e.stage == stage]
+
+
+def _bids(tender: Tender) -> list[Bid]:
+    return list(db.session.scalars(select(Bid).where(Bid.tender_id == tender.id).order_by(Bid.id)))
+
+
+def start_opening(tender: Tender) -> None:
+    """The opening time has come: stage 1 begins; bids withdrawn before the deadline are recorded as such."""
+    now = now_utc()
+    tender.status = TenderStatus.OPENING
+    tender.current_stage = 1
+    tender.opening_started_at = now
+    tender.stage_started_at = now
+    bids = _bids(tender)
+    for bid in bids:
+        if bid.withdrawn:
+            bid.outcome = BidOutcome.WITHDRAWN
+            bid.outcome_cause = "withdrawn by the bidder before the deadline"
+            bid.outcome_stage = 0
+    db.session.flush()
+    record(
+        "tendering.opening.started",
+        actor=SYSTEM,
+        subject=tender.audit_ref,
+        data={"bids": sum(1 for b in bids if not b.withdrawn), "withdrawn": sum(1 for b in bids if b.withdrawn)},
+    )
+
+
+def _stage_participants(tender: Tender, stage: int) -> list[Bid]:
+    return [b for b in _bids(tender) if not b.withdrawn and b.outcome in (BidOutcome.PENDING, BidOutcome.VALID)]
+
+
+def process_stage(tender: Tender) -> OpeningRecord | None:
+    """Open what can be opened of the current stage; when every envelope has an outcome, publish the record."""
+    stage = tender.current_stage
+    if db.session.scalar(
+        select(OpeningRecord.id).where(OpeningRecord.tender_id == tender.id, OpeningRecord.stage == stage)
+    ):
+        return None
+    identity = rebuild_identity(tender)
+    window = config_value("TENDER_REVEAL_WINDOW")
+    window_closed = now_utc() >= (tender.stage_started_at or tender.opening_at) + window
+    waiting = False
+    for bid in _stage_participants(tender, stage):
+        for env in _current_envelopes(bid, stage):
+            if not open_envelope(tender, env, identity, window_closed):
+                waiting = True
+    if waiting:
+        return None
+    return _finish_stage(tender, stage)
+
+
+def _finish_stage(tender: Tender, stage: int) -> OpeningRecord:
+    for bid in _stage_participants(tender, stage):
+        envs = _current_envelopes(bid, stage)
+        failed = [e for e in envs if e.outcome is EnvelopeOutcome.FAILED]
+        if failed:
+            bid.outcome = BidOutcome.REVOKED if any(e.bidder_fault for e in failed) else BidOutcome.WITHDRAWN
+            bid.outcome_cause = "; ".join(f"{e.name}: {e.failure_cause}" for e in failed)[:2000]
+            bid.outcome_stage = stage
+        else:
+            bid.outcome = BidOutcome.VALID
+            bid.outcome_stage = stage
+    db.session.flush()
+    valid = sum(1 for b in _bids(tender) if b.outcome is BidOutcome.VALID)
+    last = stage >= tender.stage_count
+    if valid < tender.min_bids:
+        result = "failed"
+    elif last:
+        result = "opened"
+    else:
+        result = "next-stage"
+    now = now_utc()
+    payload = opening_record_payload(tender, stage, valid=valid, result=result, published_at=now)
+    document = sign_document(payload, platform_signing_key())
+    entry = record(
+        "tendering.opening.record_published",
+        actor=SYSTEM,
+        subject=tender.audit_ref,
+        data={
+            "stage": stage,
+            "record_sha256": hashlib.sha256(canonicalize(payload)).hexdigest(),
+            "valid_bids": valid,
+            "result": result,
+        },
+    )
+    rec = OpeningRecord(tender_id=tender.id, stage=stage, published_at=now, document=document, audit_index=entry.index)
+    db.session.add(rec)
+    if result == "failed":
+        tender.status = TenderStatus.FAILED
+        tender.failure_reason = f"{valid} valid bid(s), at least {tender.min_bids} required (流标)"
+        tender.closed_at = now
+        record(
+            "tendering.tender.failed", actor=SYSTEM, subject=tender.audit_ref, data={"reason": tender.failure_reason}
+        )
+    elif result == "opened":
+        tender.status = TenderStatus.OPENED
+        tender.closed_at = now
+    db.session.flush()
+    return rec
+
+
+def opening_record_payload(
+    tender: Tender, stage: int, *, valid: int, result: str, published_at: datetime
+) -> dict[str, Any]:
+    bids = []
+    for bid in _bids(tender):
+        if bid.withdrawn and stage > 1:
+            continue
+        if bid.outcome is BidOutcome.ELIMINATED and (bid.outcome_stage or 0) < stage - 1:
+            continue
+        version = bid.current_version
+        envs = _current_envelopes(bid, stage) if not bid.withdrawn else []
+        form_env = next((e for e in envs if e.form is not None), None)
+        bids.append(
+            {
+                "bid_id": bid.id,
+                "bidder": {
+                    "organisation_id": bid.organisation.id,
+                    "name": bid.organisation.name,
+                    "uscc": bid.organisation.uscc,
+                },
+                "receipt": None
+                if version is None
+                else {
+                    "version": version.number,
+                    "kind": version.kind,
+                    "received_at": format_instant(version.received_at),
+                    "log_index": version.audit_index,
+                    "commitment": version.receipt["payload"]["commitment"],
+                },
+                "outcome": bid.outcome.value,
+                "cause": bid.outcome_cause,
+                "envelopes": [
+                    {
+                        "name": e.name,
+                        "sha256": e.sha256,
+                        "size": e.size,
+                        "outcome": e.outcome.value,
+                        "opened_with": e.opened_with,
+                        "cause": e.failure_cause,
+                        "plaintext_sha256": e.plaintext_sha256 if e.outcome is EnvelopeOutcome.OPENED else None,
+                        "files": e.files or [],
+                    }
+                    for e in envs
+                ],
+                "form": form_env.form if form_env is not None else None,
+            }
+        )
+    form_stage = tender.stage_of(tender.form_envelope())
+    budget = None
+    if tender.budget_amount is not None and (not tender.budget_secret or stage >= form_stage):
+        budget = {"amount": tender.budget_amount, "currency": tender.budget_currency}
+    return {
+        "format": RECORD_FORMAT,
+        "tender": {
+            "id": tender.id,
+            "reference": tender.reference,
+            "title": tender.title,
+            "recipient": tender.recipient,
+            "opening_at": format_instant(tender.opening_at),
+        },
+        "stage": stage,
+        "stages": tender.stage_count,
+        "envelopes": tender.envelope_names(stage),
+        "custody": {
+            "mode": tender.custody_mode.value,
+            "released_at": format_instant(tender.custody_released_at) if tender.custody_released_at else None,
+        },
+        "budget": budget,
+        "bids": bids,
+        "valid_bids": valid,
+        "min_bids": tender.min_bids,
+        "result": result,
+        "published_at": format_instant(published_at),
+    }
+
+
+def advance_stage(*, actor: User, tender: Tender, eliminated: list[int], reason: str) -> Tender:
+    """After the stage review, admit the remaining valid bids to the next stage; eliminated ones stay sealed forever."""
+    from app.tendering.services_tenders import _require_manager
+
+    _require_manager(actor, tender)
+    if tender.status is not TenderStatus.OPENING:
+        raise Conflict("The tender is not being opened.")
+    stage = tender.current_stage
+    if not db.session.scalar(
+        select(OpeningRecord.id).where(OpeningRecord.tender_id == tender.id, OpeningRecord.stage == stage)
+    ):
+        raise Conflict("The current stage is still being opened.")
+    if stage >= tender.stage_count:
+        raise Conflict("This is the last stage.")
+    valid = {b.id: b for b in _bids(tender) if b.outcome is BidOutcome.VALID}
+    unknown = sorted(set(eliminated) - set(valid))
+    if unknown:
+        raise ValidationFailed("Only valid bids of this tender can be eliminated.", errors={"eliminated": unknown})
+    if eliminated and not reason.strip():
+        raise ValidationFailed("Give the reason for eliminating bids.", errors={"reason": ["required"]})
+    for bid_id in eliminated:
+        bid = valid[bid_id]
+        bid.outcome = BidOutcome.ELIMINATED
+        bid.outcome_cause = reason
+        bid.outcome_stage = stage
+    tender.current_stage = stage + 1
+    tender.stage_started_at = now_utc()
+    db.session.flush()
+    record(
+        "tendering.opening.stage_advanced",
+        actor=actor,
+        subject=tender.audit_ref,
+        data={"from_stage": stage, "eliminated": sorted(eliminated), "reason": reason},
+    )
+    enqueue_after_commit("tendering.open_due")
+    return tender
+
+
+def open_due() -> dict[str, int]:
+    """The sweep: start due openings, then advance every opening in progress. Idempotent; rows locked (SKIP LOCKED)."""
+    now = now_utc()
+    due = list(
+        db.session.scalars(
+            select(Tender)
+            .where(Tender.status == TenderStatus.PUBLISHED, Tender.opening_at <= now)
+            .order_by(Tender.id)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for tender in due:
+        start_opening(tender)
+    active = list(
+        db.session.scalars(
+            select(Tender)
+            .where(Tender.status == TenderStatus.OPENING)
+            .order_by(Tender.id)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    published = 0
+    for tender in active:
+        try:
+            with db.session.begin_nested():
+                if process_stage(tender) is not None:
+                    published += 1
+        except (OpeningKeyMismatch, CustodyError) as exc:
+            # Never decrypt with a wrong key; keep the tender waiting and make the problem visible (once per cause).
+            problem = f"opening key: {exc}"
+            if tender.failure_reason != problem:
+                tender.failure_reason = problem
+                record(
+                    "tendering.opening.key_problem", actor=SYSTEM, subject=tender.audit_ref, data={"error": str(exc)}
+                )
+    return {"started": len(due), "records": published}
+
+
+# --- reading the record ------------------------------------------------------------------------------
+
+
+def is_participant(actor: Any, tender: Tender) -> bool:
+    if not getattr(actor, "is_authenticated", False):
+        return False
+    from app.tendering.services_bids import may_read_opened
+
+    if may_read_opened(actor, tender):
+        return True
+    org = getattr(actor, "organisation_id", None)
+    return (
+        org is not None
+        and db.session.scalar(select(Bid.id).where(Bid.tender_id == tender.id, Bid.organisation_id == org)) is not None
+    )
+
+
+def list_records(*, actor: Any, tender: Tender) -> list[OpeningRecord]:
+    """The published opening records, for participants, the agency and overseers (refused and logged otherwise)."""
+    if not is_participant(actor, tender):
+        raise AccessRefused(
+            "The opening record is published to the tender's participants.",
+            actor=actor,
+            subject=tender.audit_ref,
+            data={"attempt": "opening-record"},
+        )
+    return list(
+        db.session.scalars(
+            select(OpeningRecord).where(OpeningRecord.tender_id == tender.id).order_by(OpeningRecord.stage)
+        )
+    )
+
+
+def render_record_pdf(document: dict[str, Any], zone: str) -> bytes:
+    """The opening record as a PDF (WeasyPrint, Noto CJK fonts for the Chinese text)."""
+    from flask import render_template
+    from weasyprint import HTML
+
+    html = render_template(
+        "tendering/opening_record_pdf.html", record=document["payload"], signature=document["signature"], zone=zone
+    )
+    return bytes(HTML(string=html).write_pdf())

@@ -1,0 +1,249 @@
+"""Validation of a tender's structured terms: envelopes, the bid form (a JSON Schema in a safe subset), criteria.
+
+The bid form schema is what bidders fill in (开标一览表). It is a JSON Schema (draft 2020-12) restricted
+to a subset that cannot reach the network ($ref, $id), cannot be slow to evaluate (no regular
+expressions) and cannot admit floating-point numbers (amounts are integers in minor units, so they
+can be signed as canonical JSON and compared exactly).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from app.core.errors import ValidationFailed
+from app.tendering.models import EvaluationMethod
+
+ENVELOPE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+MAX_ENVELOPES = 4
+MAX_SCHEMA_BYTES = 64 * 1024
+MAX_SCHEMA_DEPTH = 6
+MAX_PROPERTIES = 100
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+_ALLOWED_KEYWORDS = frozenset(
+    {
+        "$schema",
+        "type",
+        "title",
+        "description",
+        "properties",
+        "required",
+        "additionalProperties",
+        "enum",
+        "const",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "minLength",
+        "maxLength",
+        "items",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "default",
+        "examples",
+    }
+)
+_ALLOWED_TYPES = frozenset({"object", "string", "integer", "boolean", "array"})
+
+DEFAULT_ENVELOPES: list[dict[str, Any]] = [{"name": "bid", "stage": 1, "form": True}]
+
+DEFAULT_BID_FORM: dict[str, Any] = {
+    "type": "object",
+    "title": "开标一览表",
+    "properties": {
+        "price": {"type": "integer", "minimum": 0, "title": "投标报价（分）"},
+        "currency": {"type": "string", "enum": ["CNY"], "title": "币种"},
+        "duration_days": {"type": "integer", "minimum": 1, "maximum": 3650, "title": "工期（日历天）"},
+    },
+    "required": ["price", "currency", "duration_days"],
+    "additionalProperties": False,
+}
+
+
+def _fail(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, errors={field: [message]})
+
+
+def validate_envelopes(value: Any) -> list[dict[str, Any]]:
+    """A list of {name, stage, form}: unique names, stages 1..m without gaps, exactly one envelope with the form."""
+    if value is None:
+        return [dict(e) for e in DEFAULT_ENVELOPES]
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_ENVELOPES:
+        raise _fail("envelopes", f"envelopes must be a list of 1 to {MAX_ENVELOPES} envelopes")
+    out: list[dict[str, Any]] = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) - {"name", "stage", "form"}:
+            raise _fail("envelopes", "each envelope is an object with name, stage and form")
+        name, stage, form = item.get("name"), item.get("stage", 1), item.get("form", False)
+        if not isinstance(name, str) or not ENVELOPE_NAME.match(name):
+            raise _fail("envelopes", "an envelope name is 1-32 of a-z, 0-9, '_' and '-', starting with a letter")
+        if not isinstance(stage, int) or isinstance(stage, bool) or not 1 <= stage <= MAX_ENVELOPES:
+            raise _fail("envelopes", f"an envelope stage is a whole number from 1 to {MAX_ENVELOPES}")
+        if not isinstance(form, bool):
+            raise _fail("envelopes", "form must be true or false")
+        out.append({"name": name, "stage": stage, "form": form})
+    if len({e["name"] for e in out}) != len(out):
+        raise _fail("envelopes", "envelope names must be unique")
+    stages = sorted({e["stage"] for e in out})
+    if stages != list(range(1, len(stages) + 1)):
+        raise _fail("envelopes", "stages must be numbered 1, 2, … without gaps")
+    if sum(1 for e in out if e["form"]) != 1:
+        raise _fail("envelopes", "exactly one envelope carries the bid form (form: true)")
+    return out
+
+
+def _check_subschema(node: Any, path: str, depth: int) -> None:
+    if depth > MAX_SCHEMA_DEPTH:
+        raise _fail("bid_form_schema", f"{path}: nested deeper than {MAX_SCHEMA_DEPTH} levels")
+    if not isinstance(node, dict):
+        raise _fail("bid_form_schema", f"{path}: a schema must be an object")
+    unknown = sorted(set(node) - _ALLOWED_KEYWORDS)
+    if unknown:
+        raise _fail("bid_form_schema", f"{path}: keywords not allowed in a bid form: {', '.join(unknown)}")
+    kind = node.get("type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    if kind is None or not all(isinstance(k, str) and k in _ALLOWED_TYPES for k in kinds):
+        raise _fail(
+            "bid_form_schema",
+            f"{path}: type must be one of {', '.join(sorted(_ALLOWED_TYPES))} (amounts are integers in minor units)",
+        )
+    for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        if key in node and (not isinstance(node[key], int) or isinstance(node[key], bool)):
+            raise _fail("bid_form_schema", f"{path}.{key}: must be an integer")
+    props = node.get("properties")
+    if props is not None:
+        if not isinstance(props, dict) or len(props) > MAX_PROPERTIES:
+            raise _fail("bid_form_schema", f"{path}.properties: an object of at most {MAX_PROPERTIES} fields")
+        for name, sub in props.items():
+            _check_subschema(sub, f"{path}.{name}", depth + 1)
+    additional = node.get("additionalProperties")
+    if additional is not None and not isinstance(additional, bool):
+        raise _fail("bid_form_schema", f"{path}.additionalProperties: must be true or false")
+    items = node.get("items")
+    if items is not None:
+        _check_subschema(items, f"{path}[]", depth + 1)
+
+
+def validate_bid_form_schema(value: Any) -> dict[str, Any]:
+    """The bid form schema, checked to be a valid draft 2020-12 schema within the safe subset.
+
+    The top level is an object with a required integer `price` and no fields beyond those declared.
+    """
+    if value is None:
+        return copy.deepcopy(DEFAULT_BID_FORM)
+    if not isinstance(value, dict):
+        raise _fail("bid_form_schema", "the bid form schema must be a JSON object")
+    if len(json.dumps(value, ensure_ascii=False).encode()) > MAX_SCHEMA_BYTES:
+        raise _fail("bid_form_schema", f"the bid form schema may have at most {MAX_SCHEMA_BYTES} bytes")
+    if value.get("$schema", SCHEMA_DIALECT) != SCHEMA_DIALECT:
+        raise _fail("bid_form_schema", f"$schema, when given, must be {SCHEMA_DIALECT}")
+    _check_subschema(value, "$", 0)
+    if value.get("type") != "object" or not isinstance(value.get("properties"), dict):
+        raise _fail("bid_form_schema", "the bid form must be an object schema with properties")
+    price = value["properties"].get("price")
+    if not isinstance(price, dict) or price.get("type") != "integer" or "price" not in (value.get("required") or []):
+        raise _fail("bid_form_schema", "the bid form needs a required integer field 'price' (in minor units)")
+    if value.get("additionalProperties") is not False:
+        raise _fail("bid_form_schema", "the bid form must set additionalProperties to false")
+    try:
+        Draft202012Validator.check_schema(value)
+    except SchemaError as exc:
+        raise _fail("bid_form_schema", f"not a valid JSON Schema: {exc.message}") from None
+    return value
+
+
+def form_errors(schema: dict[str, Any], form: Any) -> list[str]:
+    """Every way `form` breaks `schema`, as short messages (empty when valid)."""
+    validator = Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(form), key=lambda e: list(e.absolute_path))
+    return [f"{'/'.join(str(p) for p in e.absolute_path) or '$'}: {e.message}"[:300] for e in errors[:20]]
+
+
+_CRITERIA_SCHEMAS: dict[EvaluationMethod, dict[str, Any]] = {
+    EvaluationMethod.COMPREHENSIVE: {
+        "type": "object",
+        "properties": {
+            "items": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 50,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                        "category": {"enum": ["price", "technical", "commercial"]},
+                        "weight": {"type": "integer", "minimum": 1, "maximum": 100},
+                        "description": {"type": "string", "maxLength": 2000},
+                    },
+                    "required": ["name", "category", "weight"],
+                    "additionalProperties": False,
+                },
+            },
+            "outlier_percent": {"type": "integer", "minimum": 1, "maximum": 100},
+            "drop_extremes": {"type": "boolean"},
+        },
+        "required": ["items"],
+        "additionalProperties": False,
+    },
+    EvaluationMethod.LOWEST_EVALUATED_PRICE: {
+        "type": "object",
+        "properties": {
+            "items": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 50,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                        "description": {"type": "string", "maxLength": 2000},
+                    },
+                    "required": ["name"],
+                    "additionalProperties": False,
+                },
+            },
+        },
+        "required": ["items"],
+        "additionalProperties": False,
+    },
+}
+
+
+def default_criteria(method: EvaluationMethod) -> dict[str, Any]:
+    if method is EvaluationMethod.COMPREHENSIVE:
+        return {
+            "items": [
+                {"name": "投标报价", "category": "price", "weight": 40},
+                {"name": "技术方案", "category": "technical", "weight": 45},
+                {"name": "商务及信誉", "category": "commercial", "weight": 15},
+            ],
+            "outlier_percent": 30,
+            "drop_extremes": False,
+        }
+    return {"items": [{"name": "资格审查", "description": "资质、业绩、信誉符合招标文件要求"}]}
+
+
+def validate_criteria(method: EvaluationMethod, value: Any) -> dict[str, Any]:
+    """Criteria for the evaluation method: comprehensive weights sum to 100 and include a price item."""
+    if value is None:
+        return default_criteria(method)
+    errors = form_errors(_CRITERIA_SCHEMAS[method], value)
+    if errors:
+        raise ValidationFailed("the evaluation criteria are not valid", errors={"criteria": errors})
+    if method is EvaluationMethod.COMPREHENSIVE:
+        items = value["items"]
+        if sum(i["weight"] for i in items) != 100:
+            raise _fail("criteria", "the weights of comprehensive scoring must add up to 100")
+        if not any(i["category"] == "price" for i in items):
+            raise _fail("criteria", "comprehensive scoring needs a price item")
+    if len({i["name"] for i in value["items"]}) != len(value["items"]):
+        raise _fail("criteria", "criteria item names must be unique")
+    return dict(value)

@@ -1,0 +1,249 @@
+"""HTML side of the tendering floor: public tender pages, the bidder's pages, the opening record for participants.
+
+Thin views over the services. Bids are sealed in the page (app/static/dist/seal.js) and travel through the
+JSON API with the session cookie and the CSRF header; these views never see a plaintext bid.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import marshmallow as ma
+from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.accounts.models import User
+from app.core.db import db
+from app.core.errors import DomainError, NotFound, ValidationFailed
+from app.core.security import authenticated, public, requires
+from app.core.storage import content_disposition
+from app.core.time import format_center_time, now_utc
+from app.core.views import register_nav
+from app.tendering import opening, schemas, services_bids, services_questions, services_tenders
+from app.tendering.common import config_value
+from app.tendering.models import Bid, Tender, TenderStatus
+from app.tendering.permissions import BID
+
+bp = Blueprint("tendering", __name__, template_folder="templates")
+
+PER_PAGE = 20
+# The bid form types the page can render as inputs; anything else is entered as JSON.
+SIMPLE_TYPES = ("integer", "string", "boolean")
+
+
+def _me() -> User:
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+def _viewer() -> Any:
+    return _me() if current_user.is_authenticated else None
+
+
+def _tender(tender_id: int) -> Tender:
+    return services_tenders.get_tender(tender_id, _viewer())
+
+
+def _deadline_context(tender: Tender) -> dict[str, Any]:
+    """Instants the countdown needs, in milliseconds since the epoch, taken from the server's clock."""
+    return {
+        "server_now_ms": int(now_utc().timestamp() * 1000),
+        "deadline_ms": int(tender.submission_deadline_at.timestamp() * 1000),
+        "opening_ms": int(tender.opening_at.timestamp() * 1000),
+        "open_for_bids": services_tenders.is_open_for_bids(tender),
+    }
+
+
+def form_fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """The bid form's top-level properties as input descriptions for the template and the page's script."""
+    required = set(schema.get("required") or [])
+    fields = []
+    for name, raw in (schema.get("properties") or {}).items():
+        prop = raw if isinstance(raw, dict) else {}
+        kind = prop.get("type")
+        if "enum" in prop and kind in (None, "string", "integer"):
+            widget = "enum"
+        elif kind in SIMPLE_TYPES:
+            widget = str(kind)
+        else:
+            widget = "json"
+        fields.append(
+            {
+                "name": str(name),
+                "label": str(prop.get("title") or name),
+                "description": str(prop.get("description") or ""),
+                "widget": widget,
+                "type": kind,
+                "enum": list(prop.get("enum") or []),
+                "required": name in required,
+                "minimum": prop.get("minimum"),
+                "maximum": prop.get("maximum"),
+                "minLength": prop.get("minLength"),
+                "maxLength": prop.get("maxLength"),
+                "default": prop.get("default"),
+            }
+        )
+    return fields
+
+
+# --- public ------------------------------------------------------------------------------------------
+
+
+@bp.get("/tenders")
+@public
+def tender_list() -> Any:
+    try:
+        args = schemas.TenderListArgs(unknown=ma.EXCLUDE).load(request.args)
+    except ma.ValidationError as exc:
+        raise ValidationFailed("The search parameters are not valid.", errors={"query": exc.messages}) from None
+    page = args["page"]
+    rows, total = services_tenders.list_tenders(
+        q=args.get("q"), category=args.get("category"), status=args.get("status"), page=page, per_page=PER_PAGE
+    )
+    pages = max(1, (total + PER_PAGE - 1) // PER_PAGE)
+    statuses = [s.value for s in TenderStatus if s is not TenderStatus.DRAFT]
+    return render_template(
+        "tendering/tender_list.html",
+        tenders=rows,
+        total=total,
+        page=page,
+        pages=pages,
+        q=args.get("q") or "",
+        category=args.get("category") or "",
+        status=args.get("status") or "",
+        statuses=statuses,
+        open_for_bids=services_tenders.is_open_for_bids,
+    )
+
+
+@bp.get("/tenders/<int:tender_id>")
+@public
+def tender_detail(tender_id: int) -> Any:
+    tender = _tender(tender_id)
+    hide_budget = tender.budget_secret and tender.status in (TenderStatus.DRAFT, TenderStatus.PUBLISHED)
+    if hide_budget and _viewer() is not None and services_tenders.is_manager_of(_viewer(), tender):
+        hide_budget = False
+    return render_template(
+        "tendering/tender_detail.html",
+        tender=tender,
+        hide_budget=hide_budget,
+        questions=services_questions.list_questions(tender, answered_only=True),
+        fields=form_fields(tender.bid_form_schema),
+        **_deadline_context(tender),
+    )
+
+
+# --- bidders -----------------------------------------------------------------------------------------
+
+
+@bp.get("/bids")
+@requires(BID)
+def my_bids() -> Any:
+    me = _me()
+    bids: list[Bid] = []
+    if me.organisation_id is not None:
+        bids = list(
+            db.session.scalars(select(Bid).where(Bid.organisation_id == me.organisation_id).order_by(Bid.id.desc()))
+        )
+    ids = {b.tender_id for b in bids}
+    tenders = {t.id: t for t in db.session.scalars(select(Tender).where(Tender.id.in_(ids)))} if ids else {}
+    return render_template(
+        "tendering/my_bids.html", bids=bids, tenders=tenders, open_for_bids=services_tenders.is_open_for_bids
+    )
+
+
+def _own_bid_or_none(tender: Tender) -> Bid | None:
+    try:
+        return services_bids.get_own_bid(actor=_me(), tender=tender)
+    except NotFound:
+        return None
+
+
+@bp.get("/tenders/<int:tender_id>/bid")
+@requires(BID)
+def bid_page(tender_id: int) -> Any:
+    tender = _tender(tender_id)
+    bid = _own_bid_or_none(tender)
+    return render_template(
+        "tendering/bid.html",
+        tender=tender,
+        bid=bid,
+        fields=form_fields(tender.bid_form_schema),
+        has_org=_me().organisation_id is not None,
+        chunk_size=min(int(config_value("TENDER_UPLOAD_MAX_CHUNK")), 1024 * 1024),
+        **_deadline_context(tender),
+    )
+
+
+@bp.post("/tenders/<int:tender_id>/bid/withdraw")
+@requires(BID)
+def withdraw(tender_id: int) -> Any:
+    tender = _tender(tender_id)
+    try:
+        version = services_bids.withdraw_bid(actor=_me(), tender=tender)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status in (401, 403) and not isinstance(exc, NotFound):
+            raise
+        flash(_("Not withdrawn: %(reason)s", reason=_(exc.detail)), "error")
+        return redirect(url_for("tendering.bid_page", tender_id=tender_id), code=303)
+    flash(_("Your bid is withdrawn (receipt no. %(number)s).", number=version.number), "success")
+    return redirect(url_for("tendering.bid_page", tender_id=tender_id), code=303)
+
+
+@bp.get("/tenders/<int:tender_id>/bid/receipts/<int:number>.json")
+@requires(BID)
+def receipt_json(tender_id: int, number: int) -> Any:
+    tender = _tender(tender_id)
+    bid = services_bids.get_own_bid(actor=_me(), tender=tender)
+    version = next((v for v in bid.versions if v.number == number), None)
+    if version is None:
+        raise NotFound("No such receipt.")
+    body = json.dumps(version.receipt, ensure_ascii=False, indent=2, sort_keys=True)
+    filename = f"{tender.reference or tender.id}-receipt-{number}.json"
+    return Response(
+        body,
+        content_type="application/json; charset=utf-8",
+        headers={"Content-Disposition": content_disposition(filename), "X-Content-Type-Options": "nosniff"},
+    )
+
+
+# --- the opening record ------------------------------------------------------------------------------
+
+
+@bp.get("/tenders/<int:tender_id>/opening")
+@authenticated
+def opening_record(tender_id: int) -> Any:
+    tender = _tender(tender_id)
+    records = opening.list_records(actor=_me(), tender=tender)  # participants only; refusals are logged
+    return render_template(
+        "tendering/opening_record.html",
+        tender=tender,
+        records=[(r, r.document["payload"]) for r in records],
+        zone=current_app.config["CENTER_TIMEZONE"],
+    )
+
+
+@bp.app_template_filter("instant_center_time")
+def instant_center_time(value: Any) -> str:
+    """A signed document's instant ('2026-01-05T01:00:00.000000Z') in the center's zone, named."""
+    if not isinstance(value, str) or not value:
+        return ""
+    try:
+        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    if instant.tzinfo is None:
+        return value
+    return format_center_time(instant, current_app.config["CENTER_TIMEZONE"])
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    register_nav("tendering.tender_list", _l("Tenders"), "@public", order=20)
+    register_nav("tendering.my_bids", _l("My bids"), BID, order=21)

@@ -1,0 +1,283 @@
+"""Slice (b): resumable chunked upload of sealed envelopes, refusals, signed receipts, replace and withdraw,
+and the rule that nobody reads, lists or counts another party's bid before the opening."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from app.core.keys import platform_public_keys
+from crypto.receipt import ReceiptError, verify_receipt
+from crypto.signing import load_public_key
+from tests.tendering.helpers import (
+    audit_actions,
+    create_published,
+    envelope_plaintext,
+    form,
+    put_chunk,
+    seal,
+    submit,
+    upload,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _sealed(tender: dict, price: int = 1_000_000, size: int = 0) -> bytes:
+    files = {"技术方案.pdf": os.urandom(size)} if size else None
+    return seal(envelope_plaintext(form(price), files), tender["recipient"])
+
+
+def _public_key(app) -> object:
+    with app.app_context():
+        return load_public_key(platform_public_keys()[0]["public_key"])
+
+
+def test_chunked_upload_resumes_after_a_broken_connection_and_gets_a_signed_receipt(world, clock) -> None:
+    tender = create_published(world)
+    tid, bidder = tender["id"], world.bidders[0]
+    data = _sealed(tender, size=200_000)
+    api = bidder.api
+    created = api.post(f"/api/v1/tenders/{tid}/uploads", {"envelope": "bid", "size": len(data)})
+    assert created.status_code == 201 and created.json["offset"] == 0
+    uid = created.json["id"]
+    chunk = 64 * 1024
+    assert put_chunk(api, uid, 0, data[:chunk], len(data)).json["offset"] == chunk
+    # the same chunk again (a retry whose answer was lost): harmless, offset unchanged
+    assert put_chunk(api, uid, 0, data[:chunk], len(data)).json["offset"] == chunk
+    # a different body at a stored offset, or a gap: 409 naming where to resume
+    tampered = put_chunk(api, uid, 0, b"x" * chunk, len(data))
+    assert tampered.status_code == 409 and tampered.json["offset"] == chunk
+    gap = put_chunk(api, uid, 3 * chunk, data[3 * chunk : 4 * chunk], len(data))
+    assert gap.status_code == 409 and gap.json["offset"] == chunk
+    # a broken connection: fewer bytes arrive than Content-Length announced; nothing is stored
+    broken = api.client.put(
+        f"/api/v1/uploads/{uid}",
+        input_stream=__import__("io").BytesIO(data[chunk : chunk + 1000]),
+        headers={
+            "Authorization": f"Bearer {bidder.token}",
+            "Content-Range": f"bytes {chunk}-{2 * chunk - 1}/{len(data)}",
+            "Content-Length": str(chunk),
+        },
+    )
+    assert broken.status_code in (400, 422)
+    status = api.get(f"/api/v1/uploads/{uid}").json
+    assert status["offset"] == chunk and status["status"] == "open"
+    for start in range(status["offset"], len(data), chunk):
+        assert put_chunk(api, uid, start, data[start : start + chunk], len(data)).status_code == 200
+    done = api.post(f"/api/v1/uploads/{uid}/complete")
+    assert done.status_code == 200 and done.json["sha256"] == hashlib.sha256(data).hexdigest()
+    assert api.post(f"/api/v1/uploads/{uid}/complete").json == done.json  # idempotent
+
+    resp = submit(api, tid, {"bid": uid})
+    assert resp.status_code == 201, resp.json
+    receipt = resp.json["receipt"]
+    payload = receipt["payload"]
+    assert payload["tender"]["id"] == tid and payload["bidder"]["organisation_id"] == bidder.org_id
+    assert payload["envelopes"] == [{"name": "bid", "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}]
+    assert payload["received_at"] == "2026-01-05T01:00:00.000000Z"
+    check = verify_receipt(receipt, _public_key(world.app), sealed=__import__("io").BytesIO(data))
+    assert check.matched_envelope == "bid"
+    with pytest.raises(ReceiptError):
+        verify_receipt(receipt, _public_key(world.app), sealed=__import__("io").BytesIO(data + b"x"))
+    # the evidence-log entry commits to the receipt without naming the bidder
+    entry = [e for e in audit_actions(world.app) if e[0] == "tendering.bid.sealed"][-1]
+    assert entry[1] == "sealed-bidder" and entry[3] == {"commitment": payload["commitment"]}
+    assert payload["log_index"] == len(audit_actions(world.app)) - 1
+    # a retried submission returns the same receipt
+    again = submit(api, tid, {"bid": uid})
+    assert again.status_code == 201 and again.json["receipt"] == receipt
+
+
+def test_verify_receipt_command_line(world, clock, tmp_path) -> None:
+    tender = create_published(world)
+    data = _sealed(tender)
+    uid = upload(world.bidders[0].api, tender["id"], "bid", data)
+    receipt = submit(world.bidders[0].api, tender["id"], {"bid": uid}).json["receipt"]
+    (tmp_path / "receipt.json").write_text(json.dumps(receipt))
+    (tmp_path / "bid.age").write_bytes(data)
+    with world.app.app_context():
+        (tmp_path / "platform.pem").write_text(platform_public_keys()[0]["public_key_pem"])
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "crypto", "verify-receipt", *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
+
+    ok = run(
+        str(tmp_path / "receipt.json"), "--key", str(tmp_path / "platform.pem"), "--file", str(tmp_path / "bid.age")
+    )
+    assert ok.returncode == 0 and ok.stdout.startswith("OK ") and "matches envelope 'bid'" in ok.stdout
+    (tmp_path / "other.age").write_bytes(_sealed(tender))
+    wrong = run(
+        str(tmp_path / "receipt.json"), "--key", str(tmp_path / "platform.pem"), "--file", str(tmp_path / "other.age")
+    )
+    assert wrong.returncode == 1 and "not an envelope" in wrong.stdout
+    receipt["payload"]["received_at"] = "2026-01-04T01:00:00.000000Z"  # backdated
+    (tmp_path / "forged.json").write_text(json.dumps(receipt))
+    forged = run(str(tmp_path / "forged.json"), "--key", str(tmp_path / "platform.pem"))
+    assert forged.returncode == 1 and "signature" in forged.stdout
+
+
+def _scrypt_file() -> bytes:
+    salt = base64.b64encode(os.urandom(16)).rstrip(b"=")
+    body = base64.b64encode(os.urandom(32)).rstrip(b"=")
+    head = b"age-encryption.org/v1\n-> scrypt " + salt + b" 10\n" + body + b"\n---"
+    mac = base64.b64encode(hmac.new(b"k", head, hashlib.sha256).digest()).rstrip(b"=")
+    return head + b" " + mac + b"\n" + os.urandom(16) + os.urandom(40)
+
+
+@pytest.mark.parametrize(
+    ("kind", "code"),
+    [("plain", "not-age"), ("scrypt", "scrypt"), ("truncated", "not-age")],
+)
+def test_anything_but_an_age_file_sealed_to_x25519_is_refused(world, clock, kind, code) -> None:
+    tender = create_published(world)
+    if kind == "plain":
+        data = envelope_plaintext(form(1_000_000))
+    elif kind == "scrypt":
+        data = _scrypt_file()
+    else:
+        data = _sealed(tender)[:60]
+    api = world.bidders[0].api
+    uid = api.post(f"/api/v1/tenders/{tender['id']}/uploads", {"envelope": "bid", "size": len(data)}).json["id"]
+    assert put_chunk(api, uid, 0, data, len(data)).status_code == 200
+    resp = api.post(f"/api/v1/uploads/{uid}/complete")
+    assert resp.status_code == 422 and resp.json["errors"]["file"] == [code]
+    assert api.get(f"/api/v1/uploads/{uid}").json["status"] == "open"
+
+
+def test_size_limit_and_unknown_envelope(world, clock) -> None:
+    tender = create_published(world, max_bid_size=4096)
+    api = world.bidders[0].api
+    assert api.post(f"/api/v1/tenders/{tender['id']}/uploads", {"envelope": "bid", "size": 4097}).status_code == 422
+    assert api.post(f"/api/v1/tenders/{tender['id']}/uploads", {"envelope": "price", "size": 10}).status_code == 422
+    uid = api.post(f"/api/v1/tenders/{tender['id']}/uploads", {"envelope": "bid", "size": 4096}).json["id"]
+    assert put_chunk(api, uid, 0, b"x" * 4097, 4097).status_code == 422  # past the announced size
+    assert (
+        world.agency.api.post(f"/api/v1/tenders/{tender['id']}/uploads", {"envelope": "bid", "size": 10}).status_code
+        == 403
+    )
+
+
+def test_nothing_is_received_at_or_after_the_deadline_and_refusals_are_logged(world, clock) -> None:
+    tender = create_published(world)
+    tid = tender["id"]
+    data = _sealed(tender, size=100_000)
+    api = world.bidders[0].api
+    uid = api.post(f"/api/v1/tenders/{tid}/uploads", {"envelope": "bid", "size": len(data)}).json["id"]
+    assert put_chunk(api, uid, 0, data[:65536], len(data)).status_code == 200
+    clock.advance(timedelta(hours=1))  # exactly the deadline: too late
+    late = put_chunk(api, uid, 65536, data[65536:], len(data))
+    assert late.status_code == 409 and late.json["type"].endswith("/deadline-passed")
+    assert api.post(f"/api/v1/uploads/{uid}/complete").status_code == 409
+    assert api.post(f"/api/v1/tenders/{tid}/uploads", {"envelope": "bid", "size": 10}).status_code == 409
+    assert submit(api, tid, {"bid": uid}).status_code == 409
+    refusals = [e for e in audit_actions(world.app) if e[0] == "tendering.bid.refused"]
+    assert [r[3]["step"] for r in refusals] == ["chunk", "complete", "start-upload", "submit"]
+    assert all(r[1] == f"user:{world.bidders[0].user_id}" for r in refusals)
+
+
+def test_a_completed_upload_submitted_after_the_deadline_is_not_a_bid(world, clock) -> None:
+    tender = create_published(world)
+    uid = upload(world.bidders[0].api, tender["id"], "bid", _sealed(tender))
+    clock.advance(timedelta(minutes=60, microseconds=1))
+    assert submit(world.bidders[0].api, tender["id"], {"bid": uid}).status_code == 409
+    assert world.bidders[0].api.get(f"/api/v1/tenders/{tender['id']}/bid").status_code == 404
+
+
+def test_replace_and_withdraw_keep_every_version(world, clock) -> None:
+    tender = create_published(world)
+    tid, api = tender["id"], world.bidders[0].api
+    first = _sealed(tender, 1_000_000)
+    second = _sealed(tender, 990_000)
+    v1 = submit(api, tid, {"bid": upload(api, tid, "bid", first)}).json
+    clock.advance(timedelta(minutes=5))
+    v2 = submit(api, tid, {"bid": upload(api, tid, "bid", second)}).json
+    assert (v1["number"], v2["number"]) == (1, 2)
+    clock.advance(timedelta(minutes=5))
+    withdrawal = api.delete(f"/api/v1/tenders/{tid}/bid")
+    assert withdrawal.status_code == 200 and withdrawal.json["kind"] == "withdrawal"
+    assert withdrawal.json["receipt"]["payload"]["envelopes"] == []
+    verify_receipt(withdrawal.json["receipt"], _public_key(world.app))
+    assert api.delete(f"/api/v1/tenders/{tid}/bid").json["number"] == 3  # idempotent
+    bid = api.get(f"/api/v1/tenders/{tid}/bid").json
+    assert bid["withdrawn"] is True
+    assert [v["kind"] for v in bid["versions"]] == ["submission", "submission", "withdrawal"]
+    assert [v["envelopes"][0]["sha256"] for v in bid["versions"][:2]] == [
+        hashlib.sha256(first).hexdigest(),
+        hashlib.sha256(second).hexdigest(),
+    ]
+    # and a new submission after a withdrawal counts again
+    v4 = submit(api, tid, {"bid": upload(api, tid, "bid", first)})
+    assert v4.status_code == 201 and v4.json["number"] == 4
+    assert api.get(f"/api/v1/tenders/{tid}/bid").json["withdrawn"] is False
+
+
+def test_an_upload_is_used_once_and_belongs_to_its_organisation(world, clock) -> None:
+    tender = create_published(world)
+    tid = tender["id"]
+    a, b = world.bidders[0].api, world.bidders[1].api
+    uid = upload(a, tid, "bid", _sealed(tender))
+    stolen = submit(b, tid, {"bid": uid})
+    assert stolen.status_code == 403
+    assert b.get(f"/api/v1/uploads/{uid}").status_code == 403
+    assert b.get("/api/v1/uploads/" + "0" * 32).status_code == 404
+    assert submit(a, tid, {"bid": uid}).status_code == 201
+    other = upload(a, tid, "bid", _sealed(tender))
+    assert submit(a, tid, {"bid": other}).status_code == 201
+    assert submit(a, tid, {"bid": uid}).status_code == 422  # already used by version 1
+
+
+def test_before_the_opening_nobody_lists_counts_reads_or_downloads_another_partys_bid(world, clock) -> None:
+    tender = create_published(world)
+    tid = tender["id"]
+    owner = world.bidders[0]
+    uid = upload(owner.api, tid, "bid", _sealed(tender))
+    bid_id = submit(owner.api, tid, {"bid": uid}).json["receipt"]["payload"]["bid"]["id"]
+    assert owner.api.get(f"/api/v1/tenders/{tid}/bids/{bid_id}").status_code == 200
+    assert owner.api.get(f"/api/v1/tenders/{tid}/bids/{bid_id}/envelopes/bid/sealed").status_code == 200
+
+    outsiders = {
+        "agency": world.agency,
+        "admin": world.admin,
+        "auditor": world.auditor,
+        "supervisor": world.supervisor,
+        "other bidder": world.bidders[1],
+    }
+    before = len([e for e in audit_actions(world.app) if e[0] == "access.denied"])
+    attempts = 0
+    for who, party in outsiders.items():
+        for url in (
+            f"/api/v1/tenders/{tid}/bids",
+            f"/api/v1/tenders/{tid}/bids/{bid_id}",
+            f"/api/v1/tenders/{tid}/bids/{bid_id + 1}",
+            f"/api/v1/tenders/{tid}/bids/{bid_id}/envelopes/bid/sealed",
+            f"/api/v1/uploads/{uid}",
+        ):
+            resp = party.api.get(url)
+            attempts += 1
+            assert resp.status_code == 403, (who, url, resp.status_code)
+            assert "sha256" not in resp.get_data(as_text=True)
+    denied = [e for e in audit_actions(world.app) if e[0] == "access.denied"]
+    assert len(denied) - before == attempts
+    actors = {e[1] for e in denied}
+    assert {f"user:{p.user_id}" for p in outsiders.values()} <= actors
+    # anonymous callers are turned away at the door
+    assert world.anonymous.get(f"/api/v1/tenders/{tid}/bids").status_code == 401
+    # and the public tender says nothing about how many bids there are
+    public = world.anonymous.get(f"/api/v1/tenders/{tid}").get_data(as_text=True)
+    assert "bid_count" not in public and uid not in public

@@ -1,0 +1,428 @@
+"""Slice (c): the opening sweep, custody release, decryption of each stage, the opening record, 流标."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.core.keys import platform_public_keys
+from crypto.age import X25519Identity, encrypt_bytes, parse_header, unwrap_file_key
+from crypto.signing import load_public_key, verify_document
+from tests.services import unavailable
+from tests.tendering.helpers import (
+    World,
+    audit_actions,
+    create_published,
+    database_bytes,
+    envelope_plaintext,
+    form,
+    iso,
+    seal,
+    storage_bytes,
+    submit,
+    upload,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_sweep(app) -> Any:
+    """What the beat does every 15 seconds: call the task function in an app context, commit at the end."""
+    from app.extensions import db
+    from app.tendering.tasks import open_due
+
+    with app.app_context():
+        try:
+            result = open_due()
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+        finally:
+            db.session.remove()
+    return result
+
+
+def soon(world: World, clock, seconds: int = 5, **overrides: Any) -> dict:
+    at = clock.now() + timedelta(seconds=seconds)
+    return create_published(world, submission_deadline_at=iso(at), opening_at=iso(at), **overrides)
+
+
+def records(world: World, tender_id: int, party=None) -> Any:
+    return (party or world.agency).api.get(f"/api/v1/tenders/{tender_id}/opening-records")
+
+
+def tar_with_tar_command(tmp_path: Path, form_data: dict, marker: str) -> bytes:
+    src = tmp_path / "bid-src"
+    (src / "files").mkdir(parents=True)
+    (src / "form.json").write_text(json.dumps(form_data, ensure_ascii=False), encoding="utf-8")
+    (src / "files" / "技术方案.txt").write_text(f"施工组织设计 {marker}", encoding="utf-8")
+    out = subprocess.run(["tar", "-C", str(src), "-cf", "-", "form.json", "files"], capture_output=True, check=True)
+    return out.stdout
+
+
+def seal_with_age_cli(plaintext: bytes, recipient: str) -> bytes:
+    age = shutil.which("age") or "/usr/bin/age"
+    if not Path(age).exists():
+        unavailable("age CLI", "/usr/bin/age is not installed")
+    return subprocess.run([age, "-r", recipient], input=plaintext, capture_output=True, check=True).stdout
+
+
+def test_end_to_end_sealed_bids_receipts_opening_and_record(world, clock, tmp_path) -> None:
+    tender = soon(world, clock)
+    tid, recipient = tender["id"], tender["recipient"]
+    markers = [f"PLAINTEXT-MARKER-{i}-{tid}" for i in range(4)]
+    forms = [form(1_200_000, 120), form(1_180_000, 100), form(1_250_000, 90), {"price": "一百万", "currency": "CNY"}]
+    sealed = [
+        seal_with_age_cli(tar_with_tar_command(tmp_path, forms[0], markers[0]), recipient),
+        seal(envelope_plaintext(forms[1], {"方案.txt": markers[1].encode()}), recipient),
+        encrypt_bytes(envelope_plaintext(forms[2], {"方案.txt": markers[2].encode()}), [parse(recipient)], armor=True),
+        seal(envelope_plaintext(forms[3], {"方案.txt": markers[3].encode()}), recipient),
+    ]
+    receipts = []
+    for bidder, data in zip(world.bidders, sealed, strict=True):
+        resp = submit(bidder.api, tid, {"bid": upload(bidder.api, tid, "bid", data, chunk=1000)})
+        assert resp.status_code == 201, resp.json
+        receipts.append(resp.json["receipt"])
+
+    # receipts verify offline with the platform's public key and the sealed file
+    with world.app.app_context():
+        (tmp_path / "platform.pem").write_text(platform_public_keys()[0]["public_key_pem"])
+    for i, (receipt, data) in enumerate(zip(receipts, sealed, strict=True)):
+        (tmp_path / f"r{i}.json").write_text(json.dumps(receipt))
+        (tmp_path / f"b{i}.age").write_bytes(data)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "crypto",
+                "verify-receipt",
+                str(tmp_path / f"r{i}.json"),
+                "--key",
+                str(tmp_path / "platform.pem"),
+                "--file",
+                str(tmp_path / f"b{i}.age"),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
+        assert out.returncode == 0, out.stdout + out.stderr
+
+    # no plaintext of any bid anywhere on the platform before the opening
+    stored = database_bytes(world.app) + storage_bytes(world.app)
+    for marker in markers:
+        assert marker.encode() not in stored
+    assert b"1180000" not in stored and "一百万".encode() not in stored
+
+    # an upload in flight at the deadline is refused and logged
+    late = world.bidders[1].api
+    late_upload = late.post(f"/api/v1/tenders/{tid}/uploads", {"envelope": "bid", "size": len(sealed[1])}).json["id"]
+    clock.advance(timedelta(seconds=5))
+    from tests.tendering.helpers import put_chunk
+
+    refused = put_chunk(late, late_upload, 0, sealed[1], len(sealed[1]))
+    assert refused.status_code == 409
+    assert [e for e in audit_actions(world.app) if e[0] == "tendering.bid.refused"]
+
+    # the sweep opens everything once the opening time has come
+    assert run_sweep(world.app) == {"started": 1, "records": 1}
+    assert run_sweep(world.app) == {"started": 0, "records": 0}  # idempotent
+    state = world.anonymous.get(f"/api/v1/tenders/{tid}").json
+    assert state["status"] == "opened"
+
+    docs = records(world, tid).json
+    assert len(docs) == 1
+    with world.app.app_context():
+        key = load_public_key(platform_public_keys()[0]["public_key"])
+    payload = verify_document(docs[0], key)
+    assert payload["result"] == "opened" and payload["valid_bids"] == 3 and payload["min_bids"] == 3
+    by_org = {b["bidder"]["organisation_id"]: b for b in payload["bids"]}
+    for bidder, expected, receipt in zip(world.bidders[:3], forms[:3], receipts[:3], strict=True):
+        row = by_org[bidder.org_id]
+        assert row["outcome"] == "valid" and row["form"] == expected
+        assert row["receipt"]["log_index"] == receipt["payload"]["log_index"]
+        assert row["envelopes"][0]["sha256"] == receipt["payload"]["envelopes"][0]["sha256"]
+    invalid = by_org[world.bidders[3].org_id]
+    assert invalid["outcome"] == "revoked" and "price" in invalid["cause"] and invalid["form"] is None
+    assert by_org[world.bidders[0].org_id]["envelopes"][0]["files"] == [
+        {"name": "技术方案.txt", "size": len(f"施工组织设计 {markers[0]}".encode())}
+    ]
+
+    # now the plaintext exists, in the restricted opened-bids bucket (the search above could see it)
+    opened = storage_bytes(world.app)
+    assert all(m.encode() in opened for m in markers)
+
+    # participants and overseers read the record; others are refused and logged
+    assert records(world, tid, world.bidders[0]).status_code == 200
+    assert records(world, tid, world.auditor).status_code == 200
+    assert records(world, tid, world.other_agency).status_code == 403
+    listed = world.agency.api.get(f"/api/v1/tenders/{tid}/bids")
+    assert listed.status_code == 200 and len(listed.json) == 4
+
+    actions = [a for a, *_ in audit_actions(world.app)]
+    assert actions.count("tendering.custody.released") == 1
+    assert "tendering.opening.started" in actions and "tendering.opening.record_published" in actions
+
+
+def parse(recipient: str) -> Any:
+    from crypto.age import X25519Recipient
+
+    return X25519Recipient.parse(recipient)
+
+
+def pdf_objects(pdf: bytes) -> bytes:
+    """The PDF with its compressed streams inflated (font names live in compressed object streams)."""
+    import re
+    import zlib
+
+    out = [pdf]
+    for match in re.finditer(rb"stream\r?\n(.*?)endstream", pdf, re.S):
+        with contextlib.suppress(zlib.error):
+            out.append(zlib.decompress(match.group(1)))
+    return b"".join(out)
+
+
+def test_the_opening_record_pdf_renders_chinese(world, clock) -> None:
+    tender = soon(world, clock, min_bids=1)
+    bidder = world.bidders[0]
+    submit(
+        bidder.api,
+        tender["id"],
+        {"bid": upload(bidder.api, tender["id"], "bid", seal(envelope_plaintext(form(1)), tender["recipient"]))},
+    )
+    clock.advance(timedelta(seconds=5))
+    run_sweep(world.app)
+    resp = bidder.api.get(f"/api/v1/tenders/{tender['id']}/opening-records/1.pdf")
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    assert resp.data.startswith(b"%PDF")
+    assert b"Noto-Sans-CJK-SC" in pdf_objects(resp.data)  # the Chinese text is set in the embedded CJK font
+    assert bidder.api.get(f"/api/v1/tenders/{tender['id']}/opening-records/2.pdf").status_code == 404
+
+
+def test_custody_is_time_locked_until_the_opening(world, clock) -> None:
+    from app.core.errors import Conflict
+    from app.extensions import db
+    from app.tendering.custody import release_timed_shares
+    from app.tendering.models import Tender
+
+    tender = soon(world, clock)
+    assert run_sweep(world.app) == {"started": 0, "records": 0}
+    with world.app.app_context():
+        row = db.session.get(Tender, tender["id"])
+        with pytest.raises(Conflict):
+            release_timed_shares(row)
+        clock.advance(timedelta(seconds=5))
+        assert len(release_timed_shares(row)) == 1
+        db.session.rollback()
+    assert "tendering.custody.released" not in [a for a, *_ in audit_actions(world.app)]
+
+
+def test_a_failing_bid_never_blocks_the_others_and_too_few_valid_bids_fail_the_tender(world, clock) -> None:
+    tender = soon(world, clock, min_bids=3)
+    tid = tender["id"]
+    stranger = X25519Identity.generate()
+    datas = [
+        seal(envelope_plaintext(form(100)), tender["recipient"]),
+        seal(envelope_plaintext(form(200)), str(stranger.recipient)),  # not sealed to the tender's key
+        seal(b"not a tar archive at all" * 50, tender["recipient"]),
+    ]
+    for bidder, data in zip(world.bidders, datas, strict=False):
+        assert submit(bidder.api, tid, {"bid": upload(bidder.api, tid, "bid", data)}).status_code == 201
+    clock.advance(timedelta(seconds=5))
+    run_sweep(world.app)
+    # the bid sealed to someone else waits for a revealed file key until the window closes
+    assert world.anonymous.get(f"/api/v1/tenders/{tid}").json["status"] == "opening"
+    assert records(world, tid).json == []
+    clock.advance(timedelta(minutes=10))
+    run_sweep(world.app)
+    state = world.anonymous.get(f"/api/v1/tenders/{tid}").json
+    assert state["status"] == "failed" and "流标" in state["failure_reason"]
+    payload = records(world, tid).json[0]["payload"]
+    outcomes = {b["bidder"]["organisation_id"]: (b["outcome"], b["cause"]) for b in payload["bids"]}
+    assert outcomes[world.bidders[0].org_id] == ("valid", None)
+    assert (
+        outcomes[world.bidders[1].org_id][0] == "revoked"
+        and "not sealed to the tender" in outcomes[world.bidders[1].org_id][1]
+    )
+    assert (
+        outcomes[world.bidders[2].org_id][0] == "revoked"
+        and "not a valid bid archive" in outcomes[world.bidders[2].org_id][1]
+    )
+    assert payload["result"] == "failed" and "tendering.tender.failed" in [a for a, *_ in audit_actions(world.app)]
+
+
+def test_a_worker_killed_mid_opening_finishes_with_the_same_result(world, clock, monkeypatch) -> None:
+    from app.tendering import opening
+
+    tender = soon(world, clock, min_bids=3)
+    tid = tender["id"]
+    for i, bidder in enumerate(world.bidders[:3]):
+        submit(
+            bidder.api,
+            tid,
+            {"bid": upload(bidder.api, tid, "bid", seal(envelope_plaintext(form(100 + i)), tender["recipient"]))},
+        )
+    clock.advance(timedelta(seconds=5))
+    real = opening._read_contents
+    calls = {"n": 0}
+
+    def dies_on_the_second(tender_row, env) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("worker killed")
+        real(tender_row, env)
+
+    monkeypatch.setattr(opening, "_read_contents", dies_on_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(world.app)
+    assert world.anonymous.get(f"/api/v1/tenders/{tid}").json["status"] == "published"  # all rolled back
+    monkeypatch.setattr(opening, "_read_contents", real)
+    assert run_sweep(world.app) == {"started": 1, "records": 1}
+    payload = records(world, tid).json[0]["payload"]
+    assert sorted(b["form"]["price"] for b in payload["bids"]) == [100, 101, 102]
+    assert all(b["outcome"] == "valid" for b in payload["bids"])
+
+
+def test_committee_custody_opens_only_with_k_shares(world, clock) -> None:
+    ids = [p.user_id for p in world.custodians]
+    tender = soon(
+        world,
+        clock,
+        min_bids=1,
+        custody_mode="committee",
+        custodian_ids=ids,
+        custody_threshold=2,
+        platform_holds_share=False,
+    )
+    tid = tender["id"]
+    shares = [c.api.post(f"/api/v1/tenders/{tid}/custody/share").json["share"] for c in world.custodians]
+    bidder = world.bidders[0]
+    submit(
+        bidder.api,
+        tid,
+        {"bid": upload(bidder.api, tid, "bid", seal(envelope_plaintext(form(777)), tender["recipient"]))},
+    )
+    # before the opening no share is accepted
+    assert (
+        world.custodians[0].api.post(f"/api/v1/tenders/{tid}/custody/shares", {"share": shares[0]}).status_code == 409
+    )
+    clock.advance(timedelta(seconds=5))
+    run_sweep(world.app)
+    assert world.anonymous.get(f"/api/v1/tenders/{tid}").json["status"] == "opening"
+    assert records(world, tid).json == []  # no shares: nothing opened
+    first = world.custodians[0].api.post(f"/api/v1/tenders/{tid}/custody/shares", {"share": shares[0]})
+    assert first.status_code == 200 and first.json == {"present": 1, "threshold": 2}
+    # a custodian presenting someone else's share, or a mistyped one, gets a clear error and changes nothing
+    wrong = world.custodians[1].api.post(f"/api/v1/tenders/{tid}/custody/shares", {"share": shares[2]})
+    assert wrong.status_code == 422 and "not the share issued to you" in wrong.json["detail"]
+    typo = shares[1][:-12] + ("A" if shares[1][-12] != "A" else "B") + shares[1][-11:]
+    mistyped = world.custodians[1].api.post(f"/api/v1/tenders/{tid}/custody/shares", {"share": typo})
+    assert mistyped.status_code == 422 and "checksum" in mistyped.json["detail"]
+    run_sweep(world.app)
+    assert records(world, tid).json == []  # one share of two: still nothing opened
+    second = world.custodians[1].api.post(f"/api/v1/tenders/{tid}/custody/shares", {"share": shares[1]})
+    assert second.json == {"present": 2, "threshold": 2}
+    run_sweep(world.app)
+    payload = records(world, tid).json[0]["payload"]
+    assert payload["bids"][0]["form"]["price"] == 777 and payload["result"] == "opened"
+    assert world.bidders[1].api.post(f"/api/v1/tenders/{tid}/custody/shares", {"share": shares[2]}).status_code == 403
+
+
+def test_bidder_self_decryption_with_a_revealed_file_key(world, clock) -> None:
+    tender = soon(world, clock, min_bids=1)
+    tid = tender["id"]
+    own = X25519Identity.generate()
+    data = seal(envelope_plaintext(form(4242)), str(own.recipient))  # sealed to the bidder alone
+    bidder = world.bidders[0]
+    submit(bidder.api, tid, {"bid": upload(bidder.api, tid, "bid", data)})
+    file_key = unwrap_file_key(parse_header(io.BytesIO(data)), [own])
+    too_early = bidder.api.post(f"/api/v1/tenders/{tid}/bid/file-keys", {"envelope": "bid", "file_key": file_key.hex()})
+    assert too_early.status_code == 409
+    clock.advance(timedelta(seconds=5))
+    run_sweep(world.app)
+    assert records(world, tid).json == []
+    wrong = bidder.api.post(f"/api/v1/tenders/{tid}/bid/file-keys", {"envelope": "bid", "file_key": "00" * 16})
+    assert wrong.status_code == 422
+    ok = bidder.api.post(f"/api/v1/tenders/{tid}/bid/file-keys", {"envelope": "bid", "file_key": file_key.hex()})
+    assert ok.status_code == 200, ok.json
+    assert (
+        world.bidders[1]
+        .api.post(f"/api/v1/tenders/{tid}/bid/file-keys", {"envelope": "bid", "file_key": file_key.hex()})
+        .status_code
+        == 404
+    )
+    run_sweep(world.app)
+    payload = records(world, tid).json[0]["payload"]
+    assert payload["bids"][0]["form"]["price"] == 4242
+    assert payload["bids"][0]["envelopes"][0]["opened_with"] == "file-key"
+
+
+def test_two_stage_opening_keeps_price_envelopes_sealed_until_their_stage(world, clock) -> None:
+    envelopes = [{"name": "technical", "stage": 1}, {"name": "price", "stage": 2, "form": True}]
+    tender = soon(world, clock, min_bids=2, envelopes=envelopes)
+    tid, recipient = tender["id"], tender["recipient"]
+    bid_ids = {}
+    for i, bidder in enumerate(world.bidders[:3]):
+        tech = seal(envelope_plaintext(None, {"技术标.txt": f"TECH-{i}".encode()}), recipient)
+        price = seal(envelope_plaintext(form(500 + i)), recipient)
+        resp = submit(
+            bidder.api,
+            tid,
+            {"technical": upload(bidder.api, tid, "technical", tech), "price": upload(bidder.api, tid, "price", price)},
+        )
+        assert resp.status_code == 201, resp.json
+        bid_ids[i] = resp.json["receipt"]["payload"]["bid"]["id"]
+    clock.advance(timedelta(seconds=5))
+    run_sweep(world.app)
+    stage1 = records(world, tid).json[0]["payload"]
+    assert stage1["stage"] == 1 and stage1["result"] == "next-stage"
+    assert all(b["form"] is None and [e["name"] for e in b["envelopes"]] == ["technical"] for b in stage1["bids"])
+    opened = storage_bytes(world.app)
+    assert b"TECH-0" in opened and b'"price": 500' not in opened and b'"price":500' not in opened
+    assert (
+        world.bidders[0].api.get(f"/api/v1/tenders/{tid}/bid").json["versions"][0]["envelopes"][1]["outcome"]
+        == "sealed"
+    )
+
+    resp = world.agency.api.post(
+        f"/api/v1/tenders/{tid}/stages/advance", {"eliminated": [bid_ids[2]], "reason": "技术标不满足要求"}
+    )
+    assert resp.status_code == 200 and resp.json["current_stage"] == 2
+    run_sweep(world.app)
+    docs = records(world, tid).json
+    stage2 = docs[1]["payload"]
+    prices = {b["bid_id"]: (b["outcome"], b["form"]["price"] if b["form"] else None) for b in stage2["bids"]}
+    assert prices[bid_ids[0]] == ("valid", 500) and prices[bid_ids[1]] == ("valid", 501)
+    assert prices[bid_ids[2]] == ("eliminated", None)
+    assert stage2["result"] == "opened"
+    eliminated = world.bidders[2].api.get(f"/api/v1/tenders/{tid}/bid").json["versions"][0]["envelopes"]
+    assert [e["outcome"] for e in eliminated] == ["opened", "sealed"]  # its price was never opened
+    assert b'"price": 502' not in storage_bytes(world.app)
+    assert world.agency.api.post(f"/api/v1/tenders/{tid}/stages/advance", {}).status_code == 409
+
+
+def test_release_happens_once_and_the_rebuilt_key_is_checked(world, clock) -> None:
+    from app.extensions import db
+    from app.tendering.custody import rebuild_identity
+    from app.tendering.models import Tender
+
+    tender = soon(world, clock)
+    clock.advance(timedelta(seconds=5))
+    with world.app.app_context():
+        row = db.session.get(Tender, tender["id"])
+        identity = rebuild_identity(row)
+        assert str(identity.recipient) == tender["recipient"]
+        rebuild_identity(row)
+        db.session.commit()
+    assert [a for a, *_ in audit_actions(world.app)].count("tendering.custody.released") == 1

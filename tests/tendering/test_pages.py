@@ -1,0 +1,248 @@
+"""The tendering pages (Flask test client): public list/detail in both languages, search, bidder pages, the record."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+
+from tests.accounts.helpers import csrf_from, login, make_user
+from tests.tendering.helpers import (
+    World,
+    create_published,
+    draft_body,
+    envelope_plaintext,
+    form,
+    iso,
+    seal,
+    submit,
+    upload,
+)
+from tests.tendering.test_opening import run_sweep
+
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
+EN = {"Accept-Language": "en-US,en;q=0.9"}
+
+
+def _html(resp) -> str:
+    return resp.get_data(as_text=True)
+
+
+def _signed_in(world: World, username: str):
+    client = world.app.test_client()
+    resp = login(client, username)
+    assert resp.status_code == 303, _html(resp)
+    return client
+
+
+def test_public_list_and_detail_render_in_chinese_and_english(world, clock) -> None:
+    tender = create_published(world)
+    tid = tender["id"]
+    bidder = world.bidders[0].api
+    qid = bidder.post(f"/api/v1/tenders/{tid}/questions", {"text": "屋面防水等级是多少？"}).json["id"]
+    answered = world.agency.api.post(
+        f"/api/v1/tenders/{tid}/questions/{qid}/answer", {"answer": "一级防水，见第三章。"}
+    )
+    assert answered.status_code == 200, answered.json
+    anon = world.app.test_client()
+
+    zh = anon.get("/tenders", headers=ZH)
+    assert zh.status_code == 200
+    page = _html(zh)
+    assert 'lang="zh-CN"' in page and "首页" in page
+    assert tender["title"] in page and f'href="/tenders/{tid}"' in page
+
+    en = anon.get("/tenders", headers=EN)
+    assert en.status_code == 200 and 'lang="en"' in _html(en) and "Tenders" in _html(en)
+
+    for headers, lang in ((ZH, 'lang="zh-CN"'), (EN, 'lang="en"')):
+        resp = anon.get(f"/tenders/{tid}", headers=headers)
+        assert resp.status_code == 200
+        page = _html(resp)
+        assert lang in page
+        assert tender["title"] in page and tender["recipient"] in page
+        assert "屋面防水等级是多少？" in page and "一级防水，见第三章。" in page
+        # the document download link goes to the public API
+        doc = tender["documents"][0]
+        assert f"/api/v1/tenders/{tid}/documents/{doc['id']}" in page and "招标文件.pdf" in page
+        # deadline and opening in the center's zone, named; the countdown starts from the server's clock
+        assert tender["submission_deadline_local"] in page and "Asia/Shanghai" in page
+        now_ms = int(clock.now().timestamp() * 1000)
+        assert f'data-server-now-ms="{now_ms}"' in page
+        deadline_ms = now_ms + 3600 * 1000
+        assert f'data-target-ms="{deadline_ms}"' in page
+        assert "bid-config" not in page  # no bid form for anonymous visitors
+        assert f"/login?next=/tenders/{tid}/bid" in page
+
+    doc_resp = anon.get(f"/api/v1/tenders/{tid}/documents/{tender['documents'][0]['id']}")
+    assert doc_resp.status_code == 200 and doc_resp.data == b"%PDF-1.4 tender documents"
+
+
+def test_versions_and_clarifications_are_listed(world, clock) -> None:
+    tender = create_published(world)
+    tid = tender["id"]
+    resp = world.agency.api.post(f"/api/v1/tenders/{tid}/clarifications", {"text": "澄清：工期调整说明"})
+    assert resp.status_code == 201, resp.json
+    page = _html(world.app.test_client().get(f"/tenders/{tid}", headers=EN))
+    assert "Publication" in page and "Clarification" in page and "澄清：工期调整说明" in page
+
+
+def test_search_filters_by_text_and_status_and_hides_drafts(world, clock) -> None:
+    first = create_published(world, title="邯郸市第一中学教学楼改造工程")
+    second = create_published(world, title="城区道路照明设备采购")
+    draft = world.agency.api.post("/api/v1/tenders", draft_body(world, title="尚未发布的草稿项目"))
+    assert draft.status_code == 201
+    anon = world.app.test_client()
+
+    everything = _html(anon.get("/tenders"))
+    assert first["title"] in everything and second["title"] in everything
+    assert "尚未发布的草稿项目" not in everything
+
+    found = _html(anon.get("/tenders", query_string={"q": "照明"}))
+    assert second["title"] in found and first["title"] not in found
+
+    by_reference = _html(anon.get("/tenders", query_string={"q": first["reference"]}))
+    assert first["title"] in by_reference and second["title"] not in by_reference
+
+    none = _html(anon.get("/tenders", query_string={"status": "opened"}))
+    assert first["title"] not in none and second["title"] not in none
+
+    assert anon.get(f"/tenders/{draft.json['id']}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/tenders?page=abc",
+        "/tenders?page=0",
+        "/tenders?page=99999999999999999999",
+        "/tenders?status=bogus",
+        "/tenders?status=draft",
+        "/tenders?q=" + "x" * 500,
+        "/tenders?q=%00%01",
+        "/tenders/99999999999999999999",
+        "/tenders/0",
+        "/tenders/-1",
+        "/tenders/1%27%20OR%201=1",
+        "/tenders/99999999999999999999/bid",
+        "/tenders/1/bid/receipts/99999999999999999999.json",
+        "/tenders/99999999999999999999/opening",
+    ],
+)
+def test_hostile_parameters_answer_4xx(world, clock, url: str) -> None:
+    create_published(world)
+    for client in (world.app.test_client(), _signed_in(world, "bidder1")):
+        resp = client.get(url)
+        if resp.status_code == 302:  # an anonymous visitor of a bidder page is sent to sign in
+            assert resp.headers["Location"].startswith("/login?next="), url
+            continue
+        assert 400 <= resp.status_code < 500, (url, resp.status_code)
+
+
+def test_bidder_pages_require_sign_in_and_the_bid_permission(world, clock) -> None:
+    tid = create_published(world)["id"]
+    anon = world.app.test_client()
+    for url in ("/bids", f"/tenders/{tid}/bid", f"/tenders/{tid}/bid/receipts/1.json", f"/tenders/{tid}/opening"):
+        resp = anon.get(url)
+        assert resp.status_code == 302 and resp.headers["Location"].startswith("/login?next="), url
+    assert anon.post(f"/tenders/{tid}/bid/withdraw").status_code == 302
+
+    # an auditor's role has no tendering.bid, so the bidder pages refuse it
+    auditor = world.app.test_client()
+    make_user(world.app, "reader", ["auditor"])
+    assert login(auditor, "reader").status_code == 303
+    assert auditor.get("/bids").status_code == 403
+    assert auditor.get(f"/tenders/{tid}/bid").status_code == 403
+
+    bidder = _signed_in(world, "bidder1")
+    page = _html(bidder.get(f"/tenders/{tid}/bid", headers=EN))
+    assert 'href="/bids"' in page  # nav link "My bids"
+    assert 'href="/tenders"' in page  # nav link "Tenders"
+    nav_anon = _html(anon.get("/", headers=EN))
+    assert 'href="/tenders"' in nav_anon and 'href="/bids"' not in nav_anon
+
+
+def test_bid_page_generates_the_form_from_the_schema(world, clock) -> None:
+    tender = create_published(world)
+    tid = tender["id"]
+    bidder = _signed_in(world, "bidder1")
+    resp = bidder.get(f"/tenders/{tid}/bid", headers=ZH)
+    assert resp.status_code == 200
+    page = _html(resp)
+    assert 'data-field="price" data-widget="integer"' in page and 'data-minimum="0"' in page
+    assert 'data-field="currency" data-widget="enum"' in page and "&#34;CNY&#34;" in page
+    assert 'data-field="duration_days" data-widget="integer"' in page and 'data-maximum="3650"' in page
+    assert 'data-envelope="bid"' in page and "dist/seal.js" in page
+    cfg = json.loads(re.search(r'<script type="application/json" id="bid-config">(.*?)</script>', page, re.S).group(1))
+    assert cfg["recipient"] == tender["recipient"]
+    assert cfg["upload_url"] == f"/api/v1/tenders/{tid}/uploads"
+    assert cfg["submit_url"] == f"/api/v1/tenders/{tid}/bid"
+    assert cfg["envelopes"] == [{"name": "bid", "stage": 1, "form": True}]
+    assert cfg["messages"]["deadline"]
+    assert "投标报价（分）" in page  # field titles from the schema
+
+
+def test_withdraw_receipts_and_my_bids(world, clock) -> None:
+    tender = create_published(world)
+    tid, recipient = tender["id"], tender["recipient"]
+    api = world.bidders[0].api
+    sealed = seal(envelope_plaintext(form(1_000_000)), recipient)
+    resp = submit(api, tid, {"bid": upload(api, tid, "bid", sealed)})
+    assert resp.status_code == 201, resp.json
+    receipt = resp.json["receipt"]
+
+    bidder = _signed_in(world, "bidder1")
+    mine = _html(bidder.get("/bids", headers=EN))
+    assert tender["title"] in mine and f"/tenders/{tid}/bid" in mine and "Replace or withdraw" in mine
+
+    got = bidder.get(f"/tenders/{tid}/bid/receipts/1.json")
+    assert got.status_code == 200 and "attachment" in got.headers["Content-Disposition"]
+    assert json.loads(got.data) == receipt
+    assert bidder.get(f"/tenders/{tid}/bid/receipts/2.json").status_code == 404
+    # another bidder cannot fetch it: it has no bid here
+    assert _signed_in(world, "bidder2").get(f"/tenders/{tid}/bid/receipts/1.json").status_code == 404
+
+    page = bidder.get(f"/tenders/{tid}/bid", headers=EN)
+    token = csrf_from(page.data)
+    assert 'id="withdraw"' in _html(page)
+    assert bidder.post(f"/tenders/{tid}/bid/withdraw").status_code == 400  # no CSRF token
+    done = bidder.post(f"/tenders/{tid}/bid/withdraw", data={"csrf_token": token})
+    assert done.status_code == 303
+    state = api.get(f"/api/v1/tenders/{tid}/bid").json
+    assert state["withdrawn"] is True and [v["kind"] for v in state["versions"]] == ["submission", "withdrawal"]
+    page = _html(bidder.get(f"/tenders/{tid}/bid", headers=EN))
+    assert "Withdrawal" in page and 'id="withdraw"' not in page and "receipts/2.json" in page
+
+    # after the deadline the withdrawal is refused with a message, not an error page
+    clock.advance(timedelta(hours=2))
+    again = bidder.post(f"/tenders/{tid}/bid/withdraw", data={"csrf_token": token}, headers=EN, follow_redirects=True)
+    assert again.status_code == 200 and "Not withdrawn" in _html(again)
+    assert "bid-config" not in _html(again)  # no submission form once closed
+
+
+def test_opening_record_page_for_participants_only(world, clock) -> None:
+    at = clock.now() + timedelta(seconds=5)
+    tender = create_published(world, submission_deadline_at=iso(at), opening_at=iso(at), min_bids=1)
+    tid, recipient = tender["id"], tender["recipient"]
+    api = world.bidders[0].api
+    sealed = seal(envelope_plaintext(form(1_234_500, 77), {"方案.txt": b"plan"}), recipient)
+    assert submit(api, tid, {"bid": upload(api, tid, "bid", sealed)}).status_code == 201
+
+    bidder = _signed_in(world, "bidder1")
+    before = bidder.get(f"/tenders/{tid}/opening", headers=EN)
+    assert before.status_code == 200 and "Not yet published" in _html(before)
+
+    clock.advance(timedelta(seconds=10))
+    run_sweep(world.app)
+    page = bidder.get(f"/tenders/{tid}/opening", headers=ZH)
+    assert page.status_code == 200
+    html = _html(page)
+    assert 'data-form-field="price">1234500<' in html and 'data-form-field="duration_days">77<' in html
+    assert "方案.txt" in html and "Asia/Shanghai" in html
+    assert f"/api/v1/tenders/{tid}/opening-records/1.pdf" in html
+    assert f'href="/tenders/{tid}/opening"' in _html(bidder.get(f"/tenders/{tid}"))
+
+    outsider = _signed_in(world, "bidder2")
+    assert outsider.get(f"/tenders/{tid}/opening").status_code == 403
