@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi:app
 
-.PHONY: run test lint check install install-dev translations migration bench clean
+.PHONY: run test lint check install install-dev system-deps translations migration bench clean
 
 include make/assets.mk
 
@@ -27,8 +27,18 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
 	@touch $@ $(VENV)/.runtime
 
-install: $(VENV)/.runtime translations assets
-install-dev: $(VENV)/.dev translations assets
+# Debian libraries the platform loads at run time: Pango for the PDF records (WeasyPrint) and CJK fonts.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+install: system-deps $(VENV)/.runtime translations assets
+install-dev: system-deps $(VENV)/.dev translations assets
 
 translations: | $(BIN)/python
 	@if [ -d app/translations ]; then $(BIN)/pybabel compile -f -d app/translations >/dev/null; fi
@@ -52,7 +62,8 @@ migration: install
 	$(BIN)/flask db migrate -m "$(m)"
 
 bench: install-dev
-	$(BIN)/python -m bench
+	$(BIN)/python bench/age_bench.py 1G
+	$(BIN)/python bench/recording_bench.py --minutes 10
 
 clean: assets-clean
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
