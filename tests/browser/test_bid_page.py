@@ -137,7 +137,7 @@ def test_what_the_page_seals_opens_at_the_opening(tender_server: LiveServer, clo
             clock.advance(timedelta(hours=2))  # the server's clock passes the deadline and the opening time
             page.click("#seal-submit")
             page.wait_for_selector("#bid-error:not([hidden])", timeout=60_000)
-            assert "deadline has passed" in page.locator("#bid-error").inner_text()
+            assert "已过投标截止时间" in page.locator("#bid-error").inner_text()  # the page speaks Chinese here
             assert page.locator("#receipt").is_hidden()
             assert errors == []
         finally:
