@@ -63,6 +63,7 @@ migration: install
 
 bench: install-dev
 	$(BIN)/python bench/age_bench.py 1G
+	$(BIN)/python bench/bid_bench.py
 	$(BIN)/python bench/recording_bench.py --minutes 10
 
 clean: assets-clean

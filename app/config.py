@@ -75,6 +75,13 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     for env, key in env_map.items():
         if os.environ.get(env):
             cfg[key] = os.environ[env]
+    # Legal periods and limits of the domain modules (e.g. APP_TENDER_MIN_DAYS_TO_DEADLINE=20): numbers only.
+    for env, raw in os.environ.items():
+        if env.startswith(("APP_TENDER_", "APP_EVALUATION_")):
+            try:
+                cfg[env[4:]] = int(raw) if raw.strip().lstrip("-").isdigit() else float(raw)
+            except ValueError:
+                raise ValueError(f"{env} must be a number, got {raw!r}") from None
     if overrides:
         cfg.update(overrides)
     uri = cfg["SQLALCHEMY_DATABASE_URI"]

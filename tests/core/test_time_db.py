@@ -63,3 +63,15 @@ def test_unknown_api_path_is_problem_json(client) -> None:
     assert resp.mimetype == "application/problem+json"
     body = resp.get_json()
     assert body["status"] == 404 and body["title"]
+
+
+def test_domain_periods_from_the_environment(monkeypatch) -> None:
+    from app.config import load_config
+
+    monkeypatch.setenv("APP_TENDER_MIN_DAYS_TO_DEADLINE", "0")
+    monkeypatch.setenv("APP_EVALUATION_PUBLICITY_DAYS", "0.5")
+    cfg = load_config()
+    assert cfg["TENDER_MIN_DAYS_TO_DEADLINE"] == 0 and cfg["EVALUATION_PUBLICITY_DAYS"] == 0.5
+    monkeypatch.setenv("APP_TENDER_MIN_DAYS_TO_DEADLINE", "twenty")
+    with pytest.raises(ValueError, match="must be a number"):
+        load_config()
