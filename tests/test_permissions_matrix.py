@@ -153,6 +153,17 @@ EXPECTED.update(
         ("POST", "evaluation-room.correct_sheet"): SIGNED_IN,
         ("POST", "evaluation-room.aggregate"): SIGNED_IN,
         ("GET", "evaluation-room.result"): SIGNED_IN,
+        # evaluation report, publicity, objections, award: chair, members and bidders are checked per object
+        ("POST", "evaluation-report.draw_up"): SIGNED_IN,
+        ("GET", "evaluation-report.get_report"): SIGNED_IN,
+        ("POST", "evaluation-report.sign_report"): SIGNED_IN,
+        ("POST", "evaluation-report.publish"): EVAL_RUN,
+        ("GET", "evaluation-report.list_publicity"): EVERYONE,
+        ("POST", "evaluation-report.file_objection"): SIGNED_IN,
+        ("GET", "evaluation-report.list_objections"): SIGNED_IN,
+        ("POST", "evaluation-report.answer_objection"): EVAL_RUN,
+        ("POST", "evaluation-report.issue_award"): EVAL_RUN,
+        ("GET", "evaluation-report.get_award"): SIGNED_IN,
     }
 )
 

@@ -6,9 +6,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.evaluation import api, models, permissions, room_api, services_pool
+    from app.evaluation import api, models, permissions, report_api, room_api, services_pool, tasks
 
-    del models, permissions, services_pool  # imported for their tables, declarations and reference data
+    del models, permissions, services_pool, tasks  # imported for their tables, declarations, data and sweeps
     app.extensions["evaluation"] = True  # reference data is created only in apps that load this module
     api.init_app(app)
     room_api.init_app(app)
+    report_api.init_app(app)

@@ -267,3 +267,97 @@ class ScoreSheet(db.Model):  # type: ignore[name-defined,misc]
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     correction_kind: Mapped[str | None] = mapped_column(String(30))
     correction_reason: Mapped[str | None] = mapped_column(Text)
+
+
+# --- the report, publicity, objections and award (slice d) --------------------------------------------
+
+
+class ReportStatus(enum.StrEnum):
+    SIGNING = "signing"  # drawn up, members are signing
+    FINAL = "final"  # every seated member signed
+
+
+class EvaluationReport(db.Model):  # type: ignore[name-defined,misc]
+    """The evaluation report (评标报告): a canonical-JSON document, its hash, and the publicity of its candidates."""
+
+    __tablename__ = "evaluation_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id"), unique=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("evaluation_rooms.id"))
+    status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus), default=ReportStatus.SIGNING)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    report_sha256: Mapped[str] = mapped_column(String(64))
+    drawn_up_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    drawn_up_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    audit_index: Mapped[int] = mapped_column(BigInteger)
+    finalised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    publicity_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    publicity_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    publicity_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # set by the sweep (or the award)
+
+    signatures: Mapped[list[ReportSignature]] = relationship(back_populates="report", order_by="ReportSignature.seat")
+
+    @property
+    def audit_subject(self) -> str:
+        return f"tender:{self.tender_id}/evaluation"
+
+
+class ReportSignature(db.Model):  # type: ignore[name-defined,misc]
+    """A member's signature: the member re-authenticated, the platform attests it with a signed entry."""
+
+    __tablename__ = "evaluation_report_signatures"
+    __table_args__ = (UniqueConstraint("report_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("evaluation_reports.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("evaluation_members.id"))
+    seat: Mapped[int] = mapped_column(Integer)
+    dissent: Mapped[str | None] = mapped_column(Text)
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    audit_index: Mapped[int] = mapped_column(BigInteger)
+    signed: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"payload": …, "signature": …} by the platform key
+
+    report: Mapped[EvaluationReport] = relationship(back_populates="signatures")
+
+
+class ObjectionStatus(enum.StrEnum):
+    OPEN = "open"  # suspends the process
+    ANSWERED = "answered"
+
+
+class Objection(db.Model):  # type: ignore[name-defined,misc]
+    """A bidder's objection (异议) to the published candidates, and the agency's answer."""
+
+    __tablename__ = "evaluation_objections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id"), index=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("evaluation_reports.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    filed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[ObjectionStatus] = mapped_column(_enum(ObjectionStatus), default=ObjectionStatus.OPEN)
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answer_due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # flagged by the sweep
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    organisation: Mapped[Any] = relationship("Organisation")
+
+
+class Award(db.Model):  # type: ignore[name-defined,misc]
+    """The award (中标通知书) to the winner and the result notices to the other bidders, signed by the platform."""
+
+    __tablename__ = "evaluation_awards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id"), unique=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("evaluation_reports.id"))
+    winner_bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    issued_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    audit_index: Mapped[int] = mapped_column(BigInteger)
+    signed: Mapped[dict[str, Any]] = mapped_column(JSON)  # the award document with every notice, platform-signed

@@ -1,0 +1,260 @@
+"""JSON API of the evaluation report, publicity, objections and award (/api/v1/tenders/<id>/evaluation/…).
+
+Membership, the chair and bidder status are checked object by object in services_report, so those endpoints are
+`@authenticated`; publishing, answering objections and awarding need evaluation.run (the tender's agency).
+The list of candidates in publicity is public.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import Flask
+from flask_login import current_user
+from flask_smorest import Blueprint
+from marshmallow import validate
+
+from app.core.api import problem_responses
+from app.core.db import db
+from app.core.security import authenticated, public, requires
+from app.evaluation import services_report
+from app.evaluation.permissions import RUN
+from app.tendering.schemas import PlainText
+from app.tendering.services_tenders import get_tender
+
+blp = Blueprint(
+    "evaluation-report",
+    __name__,
+    url_prefix="/api/v1",
+    description="The evaluation report and its signatures, publicity of candidates, objections, the award.",
+)
+BASE = "/tenders/<int:tender_id>/evaluation"
+
+
+def problems(*statuses: int) -> Any:
+    return problem_responses(blp, *statuses)
+
+
+def _me() -> Any:
+    return current_user._get_current_object()
+
+
+# --- schemas ---------------------------------------------------------------------------------------------
+
+
+class EvaluationDrawUpArgs(ma.Schema):
+    recommended = ma.fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=1, max=services_report.MAX_RECOMMENDED),
+        metadata={"description": "How many candidates to recommend (EVALUATION_RECOMMENDED_CANDIDATES, 3)"},
+    )
+
+
+class EvaluationSignArgs(ma.Schema):
+    report_sha256 = ma.fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[0-9a-f]{64}$"),
+        metadata={"description": "The SHA-256 of the report the member read and signs"},
+    )
+    password = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=256))
+    totp = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(min=6, max=8))
+    dissent = PlainText(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+
+
+class EvaluationSignedDocument(ma.Schema):
+    payload = ma.fields.Dict(required=True)
+    signature = ma.fields.Dict(required=True)
+
+
+class EvaluationReportOut(ma.Schema):
+    tender_id = ma.fields.Integer(required=True)
+    status = ma.fields.String(required=True, validate=validate.OneOf(["signing", "final"]))
+    drawn_up_at = ma.fields.AwareDateTime(required=True)
+    finalised_at = ma.fields.AwareDateTime(allow_none=True)
+    waiting_seats = ma.fields.List(ma.fields.Integer(), required=True)
+    publicity_started_at = ma.fields.AwareDateTime(allow_none=True)
+    publicity_ends_at = ma.fields.AwareDateTime(allow_none=True)
+    publicity_ended_at = ma.fields.AwareDateTime(allow_none=True)
+    names_redacted = ma.fields.Boolean(
+        required=True, metadata={"description": "Members' names hidden (the agency, before publication)"}
+    )
+    report = ma.fields.Dict(required=True, metadata={"description": "The canonical-JSON report document"})
+    report_sha256 = ma.fields.String(required=True)
+    signatures = ma.fields.List(ma.fields.Nested(EvaluationSignedDocument), required=True)
+
+
+class EvaluationPublishArgs(ma.Schema):
+    days = ma.fields.Float(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=0, max=60),
+        metadata={"description": "Publicity period in days; never shorter than EVALUATION_PUBLICITY_DAYS"},
+    )
+
+
+class EvaluationPublicityOut(ma.Schema):
+    tender_id = ma.fields.Integer(required=True)
+    reference = ma.fields.String(allow_none=True)
+    title = ma.fields.String(required=True)
+    started_at = ma.fields.AwareDateTime(required=True)
+    ends_at = ma.fields.AwareDateTime(required=True)
+    suspended = ma.fields.Boolean(required=True)
+    report_sha256 = ma.fields.String(required=True)
+    committee = ma.fields.List(ma.fields.Dict(), required=True)
+    candidates = ma.fields.List(ma.fields.Dict(), required=True)
+
+
+class EvaluationObjectionArgs(ma.Schema):
+    text = PlainText(required=True, validate=validate.Length(min=1, max=10000))
+
+
+class EvaluationAnswerArgs(ma.Schema):
+    answer = PlainText(required=True, validate=validate.Length(min=1, max=10000))
+
+
+class EvaluationObjectionOut(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    tender_id = ma.fields.Integer(required=True)
+    bidder = ma.fields.String(required=True)
+    text = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, validate=validate.OneOf(["open", "answered"]))
+    filed_at = ma.fields.AwareDateTime(required=True)
+    answer_due_at = ma.fields.AwareDateTime(required=True)
+    overdue = ma.fields.Boolean(required=True)
+    answer = ma.fields.String(allow_none=True)
+    answered_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class EvaluationAwardOut(ma.Schema):
+    tender_id = ma.fields.Integer(required=True)
+    issued_at = ma.fields.AwareDateTime(required=True)
+    your_notice = ma.fields.Dict(allow_none=True)
+    document = ma.fields.Nested(EvaluationSignedDocument, required=True)
+
+
+# --- routes ----------------------------------------------------------------------------------------------
+
+
+@blp.route(f"{BASE}/report", methods=["POST"])
+@blp.arguments(EvaluationDrawUpArgs)
+@blp.response(201, EvaluationReportOut)
+@problems(401, 403, 404, 409, 422)
+@authenticated
+def draw_up(args: dict[str, Any], tender_id: int) -> Any:
+    """The chair of the last room draws the report up from the aggregated result."""
+    tender = get_tender(tender_id, _me())
+    services_report.draw_up(actor=_me(), tender=tender, recommended=args["recommended"])
+    db.session.commit()
+    return services_report.report_view(_me(), tender)
+
+
+@blp.route(f"{BASE}/report", methods=["GET"])
+@blp.response(200, EvaluationReportOut)
+@problems(401, 403, 404)
+@authenticated
+def get_report(tender_id: int) -> Any:
+    """The report, its hash and the platform-signed signature entries (verifiable offline with the platform key)."""
+    tender = get_tender(tender_id, _me())
+    return services_report.report_view(_me(), tender)
+
+
+@blp.route(f"{BASE}/report/signatures", methods=["POST"])
+@blp.arguments(EvaluationSignArgs)
+@blp.response(201, EvaluationSignedDocument)
+@problems(401, 403, 404, 409, 422, 429)
+@authenticated
+def sign_report(args: dict[str, Any], tender_id: int) -> Any:
+    """A seated member signs: confirms the report's hash and re-authenticates (password or TOTP code)."""
+    tender = get_tender(tender_id, _me())
+    signature = services_report.sign(actor=_me(), tender=tender, **args)
+    db.session.commit()
+    return signature.signed
+
+
+@blp.route(f"{BASE}/publicity", methods=["POST"])
+@blp.arguments(EvaluationPublishArgs)
+@blp.response(200, EvaluationReportOut)
+@problems(401, 403, 404, 409, 422)
+@requires(RUN)
+def publish(args: dict[str, Any], tender_id: int) -> Any:
+    """The agency publishes the candidates of the final report; the committee's names become public."""
+    tender = get_tender(tender_id, _me())
+    services_report.publish(actor=_me(), tender=tender, days=args["days"])
+    db.session.commit()
+    return services_report.report_view(_me(), tender)
+
+
+@blp.route("/evaluation/publicity", methods=["GET"])
+@blp.response(200, EvaluationPublicityOut(many=True))
+@public
+def list_publicity() -> Any:
+    """Candidates of the tenders now in publicity (公示), with the committee's names."""
+    return services_report.list_publicity()
+
+
+@blp.route(f"{BASE}/objections", methods=["POST"])
+@blp.arguments(EvaluationObjectionArgs)
+@blp.response(201, EvaluationObjectionOut)
+@problems(401, 403, 404, 409, 422)
+@authenticated
+def file_objection(args: dict[str, Any], tender_id: int) -> Any:
+    """A bidder of the tender objects during publicity; the process is suspended until the agency answers."""
+    tender = get_tender(tender_id, _me())
+    objection = services_report.file_objection(actor=_me(), tender=tender, text=args["text"])
+    db.session.commit()
+    return services_report.objection_view(objection)
+
+
+@blp.route(f"{BASE}/objections", methods=["GET"])
+@blp.response(200, EvaluationObjectionOut(many=True))
+@problems(401, 403, 404)
+@authenticated
+def list_objections(tender_id: int) -> Any:
+    """Objections: all for the agency and overseers, their own for a bidder."""
+    tender = get_tender(tender_id, _me())
+    return [services_report.objection_view(o) for o in services_report.list_objections(_me(), tender)]
+
+
+@blp.route(f"{BASE}/objections/<int:objection_id>/answer", methods=["POST"])
+@blp.arguments(EvaluationAnswerArgs)
+@blp.response(200, EvaluationObjectionOut)
+@problems(401, 403, 404, 409, 422)
+@requires(RUN)
+def answer_objection(args: dict[str, Any], tender_id: int, objection_id: int) -> Any:
+    """The agency answers an objection; with none left open the process resumes."""
+    tender = get_tender(tender_id, _me())
+    objection = services_report.answer_objection(
+        actor=_me(), tender=tender, objection_id=objection_id, answer=args["answer"]
+    )
+    db.session.commit()
+    return services_report.objection_view(objection)
+
+
+@blp.route(f"{BASE}/award", methods=["POST"])
+@blp.response(201, EvaluationAwardOut)
+@problems(401, 403, 404, 409)
+@requires(RUN)
+def issue_award(tender_id: int) -> Any:
+    """After publicity, with no open objection: the award notice to the winner, result notices to the others."""
+    tender = get_tender(tender_id, _me())
+    services_report.issue_award(actor=_me(), tender=tender)
+    db.session.commit()
+    return services_report.award_view(_me(), tender)
+
+
+@blp.route(f"{BASE}/award", methods=["GET"])
+@blp.response(200, EvaluationAwardOut)
+@problems(401, 403, 404)
+@authenticated
+def get_award(tender_id: int) -> Any:
+    """The platform-signed award document, with the caller's own notice when they bid."""
+    tender = get_tender(tender_id, _me())
+    return services_report.award_view(_me(), tender)
+
+
+def init_app(app: Flask) -> None:
+    from app.extensions import api
+
+    api.register_blueprint(blp)
