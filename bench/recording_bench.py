@@ -14,12 +14,15 @@ import os
 import resource
 import shutil
 import statistics
+import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from recording import Archive, EncoderSettings, Recorder, SegmentRecord, SyntheticSource, SystemClock, ToneSource
 
