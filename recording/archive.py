@@ -380,10 +380,29 @@ class Archive:
             self._thread = None
         return drained
 
+    def _already_stored(self, item: _Pending) -> bool:
+        """True when storage already holds exactly these bytes (an earlier run stored them, then lost the answer).
+
+        Write-once storage refuses the retry of such an upload; without this check it would be retried forever.
+        """
+        stat = getattr(self.storage, "stat", None)
+        if stat is None:
+            return False
+        try:
+            info = stat(item.bucket, item.key)
+        except Exception:  # noqa: BLE001 - missing or unreachable: not stored, the caller retries
+            return False
+        return bool(getattr(info, "sha256", None) == item.sha256)
+
     def _upload_one(self, item: _Pending) -> None:
         path = self.pending_dir / f"{item.order:010d}.data"
-        with open(path, "rb") as fh:
-            info = self.storage.put(item.bucket, item.key, fh, length=item.size)
+        try:
+            with open(path, "rb") as fh:
+                info = self.storage.put(item.bucket, item.key, fh, length=item.size)
+        except Exception:
+            if self._already_stored(item):
+                return
+            raise
         if info.sha256 != item.sha256:
             raise StorageUnavailable(f"storage reports sha256 {info.sha256} for {item.key}, expected {item.sha256}")
 

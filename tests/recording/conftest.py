@@ -28,6 +28,7 @@ class FakeStorage:
     objects: dict[tuple[str, str], bytes] = field(default_factory=dict)
     puts: list[str] = field(default_factory=list)
     down: bool = False
+    write_once: bool = False
     failures: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -39,8 +40,16 @@ class FakeStorage:
         data = stream.read()
         assert length is None or length == len(data)
         with self.lock:
+            if self.write_once and (bucket, key) in self.objects:
+                raise FileExistsError(f"{key} is write-once")
             self.objects[(bucket, key)] = data
             self.puts.append(key)
+        return Stored(hashlib.sha256(data).hexdigest(), len(data))
+
+    def stat(self, bucket: str, key: str) -> Stored:
+        if self.down:
+            raise ConnectionError("storage unreachable")
+        data = self.objects[(bucket, key)]
         return Stored(hashlib.sha256(data).hexdigest(), len(data))
 
     def get(self, key: str, bucket: str = "rec") -> bytes | None:

@@ -11,6 +11,7 @@ import textwrap
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -66,6 +67,50 @@ def test_storage_down_keeps_everything_in_order_and_alarms_when_spool_is_full(tm
     manifest = archive.close(checkpoint_start=None, checkpoint_end=None, signer=key.sign, key_id="k")
     assert archive.stop(10)
     assert verify_manifest(manifest, storage.get, key.public_key()).ok
+
+
+def test_upload_whose_answer_was_lost_is_recognised_on_write_once_storage(tmp_path: Path) -> None:
+    class LostAnswer(FakeStorage):
+        """Stores every object, then fails the first answer: the retry meets a write-once refusal."""
+
+        answered: ClassVar[set[str]] = set()
+
+        def put(self, bucket, key, stream, *, length=None):  # type: ignore[no-untyped-def]
+            info = super().put(bucket, key, stream, length=length)
+            if key not in self.answered:
+                self.answered.add(key)
+                raise ConnectionError("connection reset after the last byte")
+            return info
+
+    storage = LostAnswer(write_once=True)
+    session = make_session(tmp_path, frames=25 * 3, storage=storage, retry_initial_s=0.02, retry_max_s=0.1)
+    run_session(session)
+    archive = session.archive
+    assert archive.wait_uploaded(10), archive.last_upload_error
+    assert list((tmp_path / "spool" / "pending").iterdir()) == []
+    assert archive.stop(10)
+
+
+def test_different_bytes_under_a_write_once_key_stay_spooled(tmp_path: Path) -> None:
+    storage = FakeStorage(write_once=True)
+    session = make_session(tmp_path, frames=25 * 3, storage=storage, retry_initial_s=0.02, retry_max_s=0.1)
+    first_key = None
+    # Squat the first segment's key with other bytes before the archive uploads it.
+    real_put = storage.put
+
+    def squatting_put(bucket, key, stream, *, length=None):  # type: ignore[no-untyped-def]
+        nonlocal first_key
+        if first_key is None and "seg-" in key:
+            first_key = key
+            storage.objects[(bucket, key)] = b"someone else's bytes"
+        return real_put(bucket, key, stream, length=length)
+
+    storage.put = squatting_put  # type: ignore[method-assign]
+    run_session(session)
+    archive = session.archive
+    assert not archive.wait_uploaded(1)
+    assert archive.pending_objects >= 1 and "write-once" in (archive.last_upload_error or "")
+    archive.stop(2)
 
 
 def test_wrong_hash_from_storage_is_retried_not_trusted(tmp_path: Path) -> None:
