@@ -15,7 +15,9 @@ from werkzeug.routing import Rule
 
 from app.accounts.permissions import SEEDED_ROLES
 from tests.accounts.helpers import compile_translations, csrf, login, make_user
+from tests.evaluation.matrix_pages import EVALUATION_PAGES_EXPECTED
 from tests.tendering.matrix import TENDERING_EXPECTED
+from tests.tendering.matrix_agency import AGENCY_PAGES_EXPECTED
 
 ROLES = tuple(SEEDED_ROLES)
 ANONYMOUS = "anonymous"
@@ -104,6 +106,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
 }
 
 EXPECTED.update(TENDERING_EXPECTED)
+EXPECTED.update(AGENCY_PAGES_EXPECTED)
+EXPECTED.update(EVALUATION_PAGES_EXPECTED)
 EVAL_POOL = frozenset({"admin"})
 EVAL_RUN = frozenset({"agency"})
 EXPECTED.update(
