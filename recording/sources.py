@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from recording.clock import Clock, SystemClock
+from recording.clock import Clock, StreamClock, SystemClock
 from recording.errors import SourceEnded, SourceLost, SourceUnavailable
 
 Image = npt.NDArray[np.uint8]
@@ -147,8 +148,9 @@ def _is_live_spec(spec: int | str) -> bool:
 class OpenCVSource:
     """cv2.VideoCapture on a device index, an RTSP/HTTP URL or a file.
 
-    Live sources are stamped when the frame is read; a file is stamped from its own position (open time +
-    CAP_PROP_POS_MSEC) and, with `realtime=True`, paced like a camera.
+    A live URL is stamped from the stream's own timestamps (CAP_PROP_POS_MSEC) placed near their arrival by a
+    StreamClock, a device when the frame is read; a file from its own position (open time + CAP_PROP_POS_MSEC)
+    and, with `realtime=True`, paced like a camera.
     """
 
     def __init__(
@@ -162,8 +164,10 @@ class OpenCVSource:
         height: int | None = None,
         fps: float | None = None,
         timeout_ms: int = 5000,
+        max_backlog_s: float = 10.0,
     ) -> None:
         self.spec = spec
+        self.max_backlog_s = max_backlog_s
         self.clock = clock or SystemClock()
         self.live = _is_live_spec(spec) if live is None else live
         self.realtime = realtime
@@ -172,6 +176,9 @@ class OpenCVSource:
         self._cap: cv2.VideoCapture | None = None
         self._fps = fps or 25.0
         self._origin = (0, datetime.min.replace(tzinfo=UTC))
+        self._placer = StreamClock()
+        self._last_pos = -1
+        self._grabbed = False
 
     @property
     def nominal_fps(self) -> float:
@@ -197,19 +204,50 @@ class OpenCVSource:
         if not fps and reported and 1 <= reported <= 120:
             self._fps = float(reported)
         self._cap = cap
+        self._grabbed = False
+        if self.live and isinstance(self.spec, str) and _is_live_spec(self.spec):
+            self._skip_backlog(cap)
         self._origin = (self.clock.monotonic_ns(), self.clock.wall())
+        self._placer.reset()
+        self._last_pos = -1
+
+    def _skip_backlog(self, cap: cv2.VideoCapture) -> None:
+        """Drop the frames a stream buffered while it was being opened (often seconds of them).
+
+        They would come out in one burst, all stamped "now": seconds of picture squeezed into a moment, ahead of
+        the sound. A grab that returns in well under a frame interval is such a buffered frame; the first one
+        that has to wait is live.
+        """
+        quick_ns = round(1e9 / self._fps / 3)
+        for _ in range(round(self._fps * self.max_backlog_s)):
+            started = time.monotonic_ns()
+            if not cap.grab():
+                return
+            if time.monotonic_ns() - started >= quick_ns:
+                self._grabbed = True  # live: read() retrieves it
+                return
 
     def read(self) -> VideoFrame:
         if self._cap is None:
             raise SourceUnavailable("OpenCV source read before open()")
-        ok, image = self._cap.read()
+        if self._grabbed:
+            self._grabbed = False
+            ok, image = self._cap.retrieve()
+        else:
+            ok, image = self._cap.read()
         if not ok or image is None:
             if self.live:
                 raise SourceLost(f"no frame from {self.spec!r}")
             raise SourceEnded(f"end of {self.spec!r}")
-        if self.live:
-            return VideoFrame(np.asarray(image, np.uint8), self.clock.monotonic_ns(), self.clock.wall())
         offset_ns = round(float(self._cap.get(cv2.CAP_PROP_POS_MSEC)) * 1e6)
+        if self.live:
+            mono, wall = self.clock.monotonic_ns(), self.clock.wall()
+            if isinstance(self.spec, str) and offset_ns > self._last_pos:  # a stream's own timestamps
+                self._last_pos = offset_ns
+                placed = self._placer.place(mono, offset_ns)
+                wall += timedelta(microseconds=(placed - mono) // 1000)
+                mono = placed
+            return VideoFrame(np.asarray(image, np.uint8), mono, wall)
         mono = self._origin[0] + offset_ns
         if self.realtime:
             _sleep_until(self.clock, mono)
@@ -253,8 +291,9 @@ class PacketSource(Protocol):
 class DemuxSource:
     """PyAV demuxer on an RTSP/HTTP URL or a file; H.264 video is handed over as packets, never decoded.
 
-    Packet times are the stream's own timestamps placed on the local clocks at the first packet, so the
-    camera's cadence survives; a file can be paced like a camera with `realtime=True`.
+    Packet times are the stream's own timestamps, so the camera's cadence survives: a live stream's are placed
+    near their arrival by a StreamClock (the backlog buffered while opening by its stream time before the first
+    live packet), a file's from the moment it was opened; a file can be paced like a camera with `realtime=True`.
     """
 
     def __init__(
@@ -266,6 +305,7 @@ class DemuxSource:
         realtime: bool = False,
         with_audio: bool = True,
         timeout_s: float = 5.0,
+        max_backlog_packets: int = 2000,
     ) -> None:
         self.url = url
         self.clock = clock or SystemClock()
@@ -277,7 +317,12 @@ class DemuxSource:
         self._video: av.stream.Stream | None = None
         self._audio: av.stream.Stream | None = None
         self._packets: Iterator[av.Packet[Any]] | None = None
-        self._origin: tuple[int, datetime, float] | None = None
+        self._origin: tuple[int, int] | None = None  # a file: (mono, stream ns) of its first packet
+        self._placer = StreamClock()
+        self._backlog: deque[tuple[av.Packet[Any], int, int]] = deque()
+        self._wall_ref = (0, datetime.min.replace(tzinfo=UTC))
+        self.max_backlog_packets = max_backlog_packets
+        self.live_wait_ns = 5_000_000  # a packet that took this long to come was not buffered
 
     @property
     def video_stream(self) -> av.stream.Stream:
@@ -308,11 +353,16 @@ class DemuxSource:
         self._packets = container.demux(wanted)
         self._container = container
         self._origin = None
+        self._placer.reset()
+        self._backlog.clear()
+        self._wall_ref = (self.clock.monotonic_ns(), self.clock.wall())
+        if self.live and _is_live_spec(self.url):
+            self._catch_up()
 
-    def read_packet(self) -> SourcePacket:
-        if self._container is None:
+    def _raw(self) -> tuple[av.Packet[Any], int]:
+        """The next packet with data and its decode time in ns of stream time."""
+        if self._container is None or self._packets is None:
             raise SourceUnavailable("demux source read before open()")
-        assert self._packets is not None
         while True:
             try:
                 packet = next(self._packets)
@@ -327,19 +377,53 @@ class DemuxSource:
             if packet.dts is None or packet.size == 0:
                 continue  # demuxer flush packets carry no data
             tb = packet.time_base
-            seconds = float(packet.dts * tb) if tb is not None else 0.0
-            if self._origin is None:
-                self._origin = (self.clock.monotonic_ns(), self.clock.wall(), seconds)
-            mono0, wall0, sec0 = self._origin
-            offset_ns = round((seconds - sec0) * 1e9)
-            mono = mono0 + offset_ns
-            if self.realtime:
-                _sleep_until(self.clock, mono)
-            kind = "video" if packet.stream is self._video else "audio"
-            return SourcePacket(packet, kind, mono, wall0 + timedelta(microseconds=offset_ns // 1000))
+            return packet, round(float(packet.dts * tb) * 1e9) if tb is not None else 0
+
+    def _catch_up(self) -> None:
+        """Take in what the demuxer buffered while opening (often seconds), up to the first packet that waits.
+
+        Stamped on arrival, that backlog would all be "now" and every later packet as far in the future; the
+        first live packet is placed by its arrival instead, and the buffered ones by their stream time before it.
+        """
+        held: list[tuple[av.Packet[Any], int]] = []
+        for _ in range(self.max_backlog_packets):
+            started = time.monotonic_ns()
+            try:
+                held.append(self._raw())
+            except (SourceLost, SourceEnded) as exc:
+                if not held:
+                    self.close()
+                    raise SourceUnavailable(f"{self.url!r} sent nothing: {exc}") from exc
+                break
+            if time.monotonic_ns() - started >= self.live_wait_ns:
+                break
+        last_media = held[-1][1]
+        last_mono = self._placer.place(self.clock.monotonic_ns(), last_media)
+        self._backlog = deque((packet, media, last_mono - (last_media - media)) for packet, media in held)
+
+    def _stamped(self, packet: av.Packet[Any], mono: int) -> SourcePacket:
+        mono_ref, wall_ref = self._wall_ref
+        kind = "video" if packet.stream is self._video else "audio"
+        return SourcePacket(packet, kind, mono, wall_ref + timedelta(microseconds=(mono - mono_ref) // 1000))
+
+    def read_packet(self) -> SourcePacket:
+        if self._backlog:
+            packet, media, mono = self._backlog.popleft()
+            return self._stamped(packet, mono)
+        packet, media = self._raw()
+        if self.live:
+            return self._stamped(packet, self._placer.place(self.clock.monotonic_ns(), media))
+        if self._origin is None:
+            self._origin = (self.clock.monotonic_ns(), media)
+            self._wall_ref = (self._origin[0], self.clock.wall())
+        mono = self._origin[0] + media - self._origin[1]
+        if self.realtime:
+            _sleep_until(self.clock, mono)
+        return self._stamped(packet, mono)
 
     def close(self) -> None:
         if self._container is not None:
             self._container.close()
             self._container = None
             self._packets = None
+        self._backlog.clear()
