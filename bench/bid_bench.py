@@ -291,16 +291,16 @@ class Setup:
         )
         self.serial = 0
         with self.app.app_context():
-            from app.accounts import services
+            from app.accounts import services_passwords, services_users
             from app.extensions import db
 
             self.buyer = self.org("基准测试采购人", "buyer")
             agency_org = self.org("基准测试代理公司", "agency")
-            agent = services.create_user(
+            agent = services_users.create_user(
                 actor="bench",
                 username="bench-agent",
                 display_name="Bench Agent",
-                password=services.generate_password(),
+                password=services_passwords.generate_password(),
                 roles=["agency"],
                 organisation_id=agency_org,
             )
@@ -308,35 +308,35 @@ class Setup:
             self.agent_id = agent.id
 
     def org(self, name: str, kind: str) -> int:
-        from app.accounts import services
+        from app.accounts import services_organisations
         from app.accounts.uscc import make_uscc
         from app.extensions import db
 
         self.serial += 1
         uscc = make_uscc("9", "1", "130400", f"BB{self.serial:06d}") if kind in {"bidder", "agency"} else None
-        org = services.create_organisation(actor="bench", name=name, kind=kind, uscc=uscc)
+        org = services_organisations.create_organisation(actor="bench", name=name, kind=kind, uscc=uscc)
         db.session.flush()
         return int(org.id)
 
     def bidders(self, n: int, prefix: str) -> list[tuple[int, str]]:
         """n bidder organisations, each with one user and an API token: [(org_id, token)]."""
-        from app.accounts import services
+        from app.accounts import services_passwords, services_tokens, services_users
         from app.extensions import db
 
         out = []
         with self.app.app_context():
             for i in range(n):
                 org = self.org(f"{prefix}投标人{i + 1}有限公司", "bidder")
-                user = services.create_user(
+                user = services_users.create_user(
                     actor="bench",
                     username=f"{prefix}-bidder{i + 1}",
                     display_name=f"Bidder {i + 1}",
-                    password=services.generate_password(),
+                    password=services_passwords.generate_password(),
                     roles=["bidder"],
                     organisation_id=org,
                 )
                 db.session.flush()
-                _row, token = services.create_token(user=user, name="bench", scopes=["*"], expires_in_days=1)
+                _row, token = services_tokens.create_token(user=user, name="bench", scopes=["*"], expires_in_days=1)
                 out.append((org, token))
             db.session.commit()
         return out

@@ -28,14 +28,14 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) ->
     instance = tmp_path_factory.mktemp("fuzz")
     shutil.copy(sqlite_template, instance / "test.sqlite")
     app = create_app(test_config(instance))
-    from app.accounts import services
+    from app.accounts import services_tokens, services_users
     from app.extensions import db
     from tests.accounts.helpers import make_user
 
     user_id, _ = make_user(app, "fuzzadmin", ["admin", "auditor", "supervisor"], totp=True)
     with app.app_context():
-        user = services.get_user(user_id)
-        app.config["FUZZ_TOKEN"] = services.create_token(user=user, name="fuzz", scopes=["*"])[1]
+        user = services_users.get_user(user_id)
+        app.config["FUZZ_TOKEN"] = services_tokens.create_token(user=user, name="fuzz", scopes=["*"])[1]
         db.session.commit()
     return app
 

@@ -21,12 +21,12 @@ TOTP_SETUP_EXEMPT = {
 
 
 def _load_session_user(user_id: str) -> Any:
-    from app.accounts import services
+    from app.accounts import services_sessions
 
     sid = session.get("sid")
     if not sid or not user_id.isdigit():
         return None
-    found = services.session_user(str(sid), int(user_id))
+    found = services_sessions.session_user(str(sid), int(user_id))
     if found is None:
         return None
     user, row = found
@@ -37,7 +37,7 @@ def _load_session_user(user_id: str) -> Any:
 
 def _load_token_user(req: Any) -> Any:
     """Bearer tokens authenticate API calls only; browsers' pages use the session."""
-    from app.accounts import services
+    from app.accounts import services_tokens
     from app.extensions import db
 
     if not req.path.startswith("/api/"):
@@ -46,7 +46,7 @@ def _load_token_user(req: Any) -> Any:
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         return None
-    token, refusal = services.authenticate_token(value.strip())
+    token, refusal = services_tokens.authenticate_token(value.strip())
     if token is None:
         g.token_refusal = refusal.value if refusal else "invalid"
         return None
@@ -90,7 +90,8 @@ def _not_authenticated(err: NotAuthenticated) -> Any:
 
 
 def init_app(app: Flask) -> None:
-    from app.accounts import api, cli, models, services, views  # noqa: F401 - models and reference data register here
+    # Imported for what they register: the models, the seeded roles (reference data) and the demo accounts.
+    from app.accounts import api, cli, models, services_demo, services_roles, views  # noqa: F401
     from app.core import views as core_views
     from app.extensions import login_manager
 

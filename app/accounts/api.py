@@ -10,8 +10,8 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from app.accounts import permissions as perms
-from app.accounts import services
-from app.accounts.services import SignInStatus
+from app.accounts import services_login, services_tokens
+from app.accounts.services_login import SignInStatus
 from app.core.api import problem_responses as core_problem_responses
 from app.core.db import db
 from app.core.errors import NotAuthenticated, TooManyRequests
@@ -105,7 +105,7 @@ def create_token(args: dict[str, Any]) -> Any:
 
     Rate-limited and locked out like the sign-in page. The token text is in the answer only.
     """
-    result = services.check_sign_in(
+    result = services_login.check_sign_in(
         args["username"], args["password"], ip=request.remote_addr or "-", totp_code=args.get("totp"), inline_totp=True
     )
     db.session.commit()  # the attempt is evidence whatever the outcome
@@ -114,7 +114,7 @@ def create_token(args: dict[str, Any]) -> Any:
         raise TooManyRequests("Too many failed attempts; try again later.", retry_at=retry)
     if result.status is not SignInStatus.OK or result.user is None:
         raise NotAuthenticated("The credentials are not valid.")
-    token, text = services.create_token(
+    token, text = services_tokens.create_token(
         user=result.user, name=args["name"], scopes=args["scopes"], expires_in_days=args.get("expires_in_days")
     )
     db.session.commit()
@@ -128,7 +128,7 @@ def create_token(args: dict[str, Any]) -> Any:
 @requires(perms.ACCOUNTS_SELF)
 def list_tokens() -> Any:
     """The caller's tokens, newest last; never the secrets."""
-    return services.list_tokens(current_user._get_current_object())
+    return services_tokens.list_tokens(current_user._get_current_object())
 
 
 @blp.route("/auth/tokens/<int:token_id>", methods=["DELETE"])
@@ -137,7 +137,7 @@ def list_tokens() -> Any:
 @requires(perms.ACCOUNTS_SELF)
 def revoke_token(token_id: int) -> Any:
     """Revoke one of the caller's tokens (repeating it is harmless)."""
-    services.revoke_token(user=current_user._get_current_object(), token_id=token_id)
+    services_tokens.revoke_token(user=current_user._get_current_object(), token_id=token_id)
     db.session.commit()
     return None
 

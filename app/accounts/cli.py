@@ -28,12 +28,12 @@ def create_user_command(  # noqa: PLR0917 - click passes options as arguments
     organisation_id: int | None,
 ) -> None:
     """Create USERNAME with the given roles."""
-    from app.accounts import services
+    from app.accounts import services_passwords, services_users
 
     generated = password is None
-    password = password or services.generate_password()
+    password = password or services_passwords.generate_password()
     try:
-        user = services.create_user(
+        user = services_users.create_user(
             actor="cli",
             username=username,
             display_name=display_name or username,
@@ -55,12 +55,12 @@ def create_user_command(  # noqa: PLR0917 - click passes options as arguments
 @click.argument("username")
 def unlock_command(username: str) -> None:
     """Lift the sign-in lockout of USERNAME."""
-    from app.accounts import services
+    from app.accounts import services_login, services_users
 
-    user = services.get_user_by_username(username)
+    user = services_users.get_user_by_username(username)
     if user is None:
         raise click.ClickException(f"no user {username!r}")
-    services.unlock_user(actor="cli", user=user, ip="cli")
+    services_login.unlock_user(actor="cli", user=user, ip="cli")
     db.session.commit()
     click.echo(f"unlocked {user.username}")
 
@@ -68,14 +68,14 @@ def unlock_command(username: str) -> None:
 @accounts_cli.command("seed-demo")
 def seed_demo_command() -> None:
     """Create one demo account per role when there are no users yet, and print the passwords."""
-    from app.accounts import services
+    from app.accounts import services_demo
 
-    created = services.seed_demo_accounts()
+    created = services_demo.seed_demo_accounts()
     db.session.commit()
     if not created:
         click.echo("users exist already: nothing created")
-    for username, role, password in created:
-        click.echo(f"{username:<12} role={role:<11} password={password}")
+    for line in services_demo.demo_lines(created):
+        click.echo(line)
 
 
 def init_app(app: Flask) -> None:

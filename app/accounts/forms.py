@@ -72,26 +72,20 @@ class TokenForm(FlaskForm):
     submit = SubmitField(_l("Create token"))
 
 
-class UserForm(FlaskForm):
-    username = StringField(_l("User name"), validators=[DataRequired(), Length(min=2, max=64)])
-    display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=120)])
-    email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254)])
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
+class UserEditForm(ProfileForm):
+    """An administrator's edit: the profile fields, the organisation and the roles."""
+
     organisation_id = SelectField(_l("Organisation"), coerce=int, default=0)
     roles = MultiCheckboxField(_l("Roles"))
+
+
+class UserForm(UserEditForm):
+    """A new user: the edit fields, the user name and an optional initial password."""
+
+    username = StringField(_l("User name"), validators=[DataRequired(), Length(min=2, max=64)])
     password = PasswordField(
         _l("Initial password (leave empty to generate one)"), validators=[Optional(), Length(max=256)]
     )
-    submit = SubmitField(_l("Save"))
-
-
-class UserEditForm(FlaskForm):
-    display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=120)])
-    email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254)])
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
-    organisation_id = SelectField(_l("Organisation"), coerce=int, default=0)
-    roles = MultiCheckboxField(_l("Roles"))
-    submit = SubmitField(_l("Save"))
 
 
 ORG_KIND_LABELS = {

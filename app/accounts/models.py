@@ -89,7 +89,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # AES-GCM ciphertext of the base32 secret (see services.encrypt_secret); never rendered or serialised.
+    # AES-GCM ciphertext of the base32 secret (see services_totp.encrypt_secret); never rendered or serialised.
     totp_secret_enc: Mapped[str | None] = mapped_column(String(255))
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     # Last accepted 30-second step: a code is good once (RFC 6238 §5.2).
@@ -148,9 +148,6 @@ class ApiToken(db.Model):  # type: ignore[name-defined,misc]
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(back_populates="tokens")
-
-    def is_usable(self, at: datetime) -> bool:
-        return self.revoked_at is None and self.expires_at > at
 
     @property
     def audit_ref(self) -> str:

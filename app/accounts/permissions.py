@@ -11,6 +11,9 @@ class Permission:
     label_en: str
     label_zh: str
 
+    def label(self, locale: str | None) -> str:
+        return self.label_zh if (locale or "").startswith("zh") else self.label_en
+
 
 _registry: dict[str, Permission] = {}
 # Role name -> permissions the seeded role gets by default (applied once; an admin may remove them later).

@@ -25,7 +25,17 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
 from app.accounts import permissions as perms
-from app.accounts import services
+from app.accounts import (
+    services_login,
+    services_organisations,
+    services_passwords,
+    services_roles,
+    services_sessions,
+    services_tokens,
+    services_totp,
+    services_users,
+)
+from app.accounts.common import N_
 from app.accounts.forms import (
     ORG_KIND_LABELS,
     LoginForm,
@@ -39,7 +49,7 @@ from app.accounts.forms import (
     UserForm,
 )
 from app.accounts.models import User
-from app.accounts.services import N_, SignInStatus
+from app.accounts.services_login import PENDING_TOTP_LIFETIME, SignInResult, SignInStatus
 from app.core.db import db
 from app.core.errors import DomainError
 from app.core.security import authenticated, public, requires
@@ -80,6 +90,10 @@ def _error_text(exc: DomainError) -> str:
     return str(text)
 
 
+def _locale() -> str:
+    return str(get_locale() or "zh_CN")
+
+
 def _center(value: datetime | None) -> str:
     return format_center_time(value, current_app.config["CENTER_TIMEZONE"])
 
@@ -87,20 +101,31 @@ def _center(value: datetime | None) -> str:
 # --- sign-in ---------------------------------------------------------------------------------------
 
 
-def _complete_login(user: User) -> None:
-    """A fresh cookie session and a fresh server session id: nothing from before the sign-in survives."""
+def _fresh_cookie_session() -> None:
+    """Empty the cookie session but for the chosen language (nothing from before a sign-in or sign-out survives)."""
     lang = session.get("lang")
     session.clear()
     if lang:
         session["lang"] = lang
-    _row, sid = services.start_session(user, ip=_ip(), user_agent=request.headers.get("User-Agent", ""))
+
+
+def _drop_pending() -> None:
+    """Forget a half-done sign-in (password checked, TOTP code not yet)."""
+    for key in PENDING_KEYS:
+        session.pop(key, None)
+
+
+def _complete_login(user: User) -> None:
+    """A fresh cookie session and a fresh server session id: nothing from before the sign-in survives."""
+    _fresh_cookie_session()
+    _row, sid = services_sessions.start_session(user, ip=_ip(), user_agent=request.headers.get("User-Agent", ""))
     session["sid"] = sid
     session.permanent = True
     login_user(user)
     db.session.commit()
 
 
-def _refusal_message(result: services.SignInResult) -> tuple[str, int]:
+def _refusal_message(result: SignInResult) -> tuple[str, int]:
     if result.status in (SignInStatus.LOCKED, SignInStatus.THROTTLED):
         return _("Too many failed attempts. Try again after %(time)s.", time=_center(result.retry_at)), 429
     return _("Sign-in failed: the user name, password or code is not correct."), 401
@@ -115,16 +140,13 @@ def login() -> Any:
     form = LoginForm()
     error, status = None, 200
     if form.validate_on_submit():
-        result = services.check_sign_in(form.username.data or "", form.password.data or "", ip=_ip())
+        result = services_login.check_sign_in(form.username.data or "", form.password.data or "", ip=_ip())
         db.session.commit()  # failures and lockouts are evidence even though the sign-in is refused
         if result.status is SignInStatus.OK and result.user is not None:
             _complete_login(result.user)
             return redirect(next_url, code=303)
         if result.status is SignInStatus.TOTP_REQUIRED and result.user is not None:
-            lang = session.get("lang")
-            session.clear()
-            if lang:
-                session["lang"] = lang
+            _fresh_cookie_session()
             session["pending_uid"] = result.user.id
             session["pending_at"] = now_utc().timestamp()
             session["pending_next"] = next_url
@@ -139,26 +161,22 @@ def login() -> Any:
 @public
 def login_totp() -> Any:
     uid, started = session.get("pending_uid"), session.get("pending_at")
-    fresh = (
-        started is not None and now_utc().timestamp() - float(started) < services.PENDING_TOTP_LIFETIME.total_seconds()
-    )
+    fresh = started is not None and now_utc().timestamp() - float(started) < PENDING_TOTP_LIFETIME.total_seconds()
     if uid is None or not fresh:
-        for key in PENDING_KEYS:
-            session.pop(key, None)
+        _drop_pending()
         flash(_("Please sign in again."), "info")
         return redirect(url_for("accounts.login"))
     form = TotpForm()
     error, status = None, 200
     if form.validate_on_submit():
-        result = services.check_totp_step(int(uid), form.code.data or "", ip=_ip())
+        result = services_login.check_totp_step(int(uid), form.code.data or "", ip=_ip())
         db.session.commit()
         if result.status is SignInStatus.OK and result.user is not None:
             next_url = safe_next(session.get("pending_next"), url_for("core.index"))
             _complete_login(result.user)
             return redirect(next_url, code=303)
         if result.status in (SignInStatus.LOCKED, SignInStatus.THROTTLED):
-            for key in PENDING_KEYS:
-                session.pop(key, None)
+            _drop_pending()
         error, status = _refusal_message(result)
     elif request.method == "POST":
         status = 400
@@ -170,12 +188,9 @@ def login_totp() -> Any:
 def logout() -> Any:
     sid = session.get("sid")
     if sid:
-        services.end_session(str(sid))
-    lang = session.get("lang")
+        services_sessions.end_session(str(sid))
     logout_user()
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    _fresh_cookie_session()
     db.session.commit()
     flash(_("You have signed out."), "info")
     return redirect(url_for("core.index"), code=303)
@@ -187,10 +202,10 @@ def logout() -> Any:
 def _scope_choices(user: User) -> list[tuple[str, str]]:
     declared = perms.declared()
     choices = [("*", _("Everything my roles allow"))]
-    locale = str(get_locale() or "zh_CN")
+    locale = _locale()
     for name in sorted(user.permissions):
         p = declared.get(name)
-        label = (p.label_zh if locale.startswith("zh") else p.label_en) if p else name
+        label = p.label(locale) if p else name
         choices.append((name, f"{label} ({name})"))
     return choices
 
@@ -207,7 +222,7 @@ def _render_account(status: int = 200, new_token: str | None = None, **forms: An
         profile_form=profile,
         password_form=password,
         token_form=token_form,
-        tokens=services.list_tokens(user),
+        tokens=services_tokens.list_tokens(user),
         new_token=new_token,
         now=now_utc(),
         error=forms.get("error"),
@@ -231,7 +246,7 @@ def update_profile() -> Any:
     if not form.validate_on_submit():
         return _render_account(400, profile=form)
     try:
-        services.update_profile(
+        services_users.update_profile(
             actor=_me(),
             user=_me(),
             display_name=form.display_name.data or "",
@@ -253,7 +268,7 @@ def change_password() -> Any:
     if not form.validate_on_submit():
         return _render_account(400, password=form)
     try:
-        services.change_password(
+        services_users.change_password(
             user=_me(),
             current=form.current.data or "",
             new=form.new.data or "",
@@ -275,7 +290,7 @@ def create_token() -> Any:
     if not form.validate_on_submit():
         return _render_account(400, token=form)
     try:
-        _token, text = services.create_token(
+        _token, text = services_tokens.create_token(
             user=_me(),
             name=form.name.data or "",
             scopes=list(form.scopes.data or []),
@@ -291,7 +306,7 @@ def create_token() -> Any:
 @bp.post("/account/tokens/<int:token_id>/revoke")
 @requires(perms.ACCOUNTS_SELF)
 def revoke_token(token_id: int) -> Any:
-    services.revoke_token(user=_me(), token_id=token_id)
+    services_tokens.revoke_token(user=_me(), token_id=token_id)
     db.session.commit()
     flash(_("The token was revoked."), "success")
     return redirect(url_for("accounts.account"), code=303)
@@ -304,13 +319,13 @@ def totp_setup() -> Any:
     if user.totp_enabled:
         return render_template("accounts/totp.html", user=user, enabled=True)
     if user.totp_secret_enc is None:
-        services.begin_totp_enrolment(user)
+        services_totp.begin_totp_enrolment(user)
         db.session.commit()
     form = TotpForm()
     error, status = None, 200
     if form.validate_on_submit():
         try:
-            services.confirm_totp_enrolment(user, form.code.data or "")
+            services_totp.confirm_totp_enrolment(user, form.code.data or "")
         except DomainError as exc:
             db.session.rollback()
             error, status = _error_text(exc), exc.status
@@ -320,7 +335,7 @@ def totp_setup() -> Any:
             return redirect(url_for("accounts.account") if user.has_permission(perms.ACCOUNTS_SELF) else "/", code=303)
     elif request.method == "POST":
         status = 400
-    uri = services.totp_uri(user)
+    uri = services_totp.totp_uri(user)
     qr_svg = segno.make(uri, error="m").svg_inline(scale=5, title=_("Authenticator QR code"))
     resp = make_response(
         render_template(
@@ -330,7 +345,7 @@ def totp_setup() -> Any:
             form=form,
             error=error,
             qr_svg=qr_svg,
-            secret=services.totp_secret_for_display(user),
+            secret=services_totp.totp_secret_for_display(user),
             required=user.totp_required,
         ),
         status,
@@ -343,19 +358,19 @@ def totp_setup() -> Any:
 
 
 def _org_choices() -> list[tuple[int, str]]:
-    return [(0, _("(none)"))] + [(o.id, o.name) for o in services.list_organisations()]
+    return [(0, _("(none)"))] + [(o.id, o.name) for o in services_organisations.list_organisations()]
 
 
 def _role_choices() -> list[tuple[str, str]]:
-    locale = str(get_locale() or "zh_CN")
-    return [(r.name, f"{r.label(locale)} ({r.name})") for r in services.list_roles()]
+    locale = _locale()
+    return [(r.name, f"{r.label(locale)} ({r.name})") for r in services_roles.list_roles()]
 
 
 @bp.get("/admin/users")
 @requires(perms.ACCOUNTS_ADMIN)
 def admin_users() -> Any:
-    users = services.list_users()
-    locks = {u.id: services.locked_until(u.username) for u in users}
+    users = services_users.list_users()
+    locks = {u.id: services_login.locked_until(u.username) for u in users}
     return render_template("accounts/admin_users.html", users=users, locks=locks)
 
 
@@ -367,9 +382,9 @@ def admin_user_new() -> Any:
     form.roles.choices = _role_choices()
     error, status = None, 200
     if form.validate_on_submit():
-        password = form.password.data or services.generate_password()
+        password = form.password.data or services_passwords.generate_password()
         try:
-            user = services.create_user(
+            user = services_users.create_user(
                 actor=_me(),
                 username=form.username.data or "",
                 display_name=form.display_name.data or "",
@@ -400,7 +415,7 @@ def admin_user_new() -> Any:
 @bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
 @requires(perms.ACCOUNTS_ADMIN)
 def admin_user(user_id: int) -> Any:
-    user = services.get_user(user_id)
+    user = services_users.get_user(user_id)
     form = UserEditForm(obj=user) if request.method == "GET" else UserEditForm()
     form.organisation_id.choices = _org_choices()
     form.roles.choices = _role_choices()
@@ -410,7 +425,7 @@ def admin_user(user_id: int) -> Any:
     error, status = None, 200
     if form.validate_on_submit():
         try:
-            services.update_user(
+            services_users.update_user(
                 actor=_me(),
                 user=user,
                 display_name=form.display_name.data or "",
@@ -429,21 +444,21 @@ def admin_user(user_id: int) -> Any:
     elif request.method == "POST":
         status = 400
     return render_template(
-        "accounts/admin_user.html", user=user, form=form, error=error, locked=services.locked_until(user.username)
+        "accounts/admin_user.html", user=user, form=form, error=error, locked=services_login.locked_until(user.username)
     ), status
 
 
 def _admin_action(user_id: int, action: str) -> Any:
-    user = services.get_user(user_id)
+    user = services_users.get_user(user_id)
     try:
         if action == "deactivate":
-            services.set_active(actor=_me(), user=user, active=False)
+            services_users.set_active(actor=_me(), user=user, active=False)
         elif action == "activate":
-            services.set_active(actor=_me(), user=user, active=True)
+            services_users.set_active(actor=_me(), user=user, active=True)
         elif action == "unlock":
-            services.unlock_user(actor=_me(), user=user, ip=_ip())
+            services_login.unlock_user(actor=_me(), user=user, ip=_ip())
         elif action == "reset-totp":
-            services.reset_totp(actor=_me(), user=user)
+            services_totp.reset_totp(actor=_me(), user=user)
     except DomainError as exc:
         db.session.rollback()
         flash(_error_text(exc), "error")
@@ -484,7 +499,7 @@ def admin_organisations() -> Any:
     error, status = None, 200
     if form.validate_on_submit():
         try:
-            services.create_organisation(
+            services_organisations.create_organisation(
                 actor=_me(), name=form.name.data or "", kind=form.kind.data or "", uscc=form.uscc.data
             )
         except DomainError as exc:
@@ -500,7 +515,7 @@ def admin_organisations() -> Any:
         "accounts/admin_organisations.html",
         form=form,
         error=error,
-        organisations=services.list_organisations(),
+        organisations=services_organisations.list_organisations(),
         kind_labels=ORG_KIND_LABELS,
     ), status
 
@@ -508,23 +523,20 @@ def admin_organisations() -> Any:
 @bp.get("/admin/roles")
 @requires(perms.ACCOUNTS_ADMIN)
 def admin_roles() -> Any:
-    return render_template("accounts/admin_roles.html", roles=services.list_roles(), declared=perms.declared())
+    return render_template("accounts/admin_roles.html", roles=services_roles.list_roles(), declared=perms.declared())
 
 
 @bp.route("/admin/roles/<int:role_id>", methods=["GET", "POST"])
 @requires(perms.ACCOUNTS_ADMIN)
 def admin_role(role_id: int) -> Any:
-    role = services.get_role(role_id)
+    role = services_roles.get_role(role_id)
     form = RoleForm(obj=role) if request.method == "GET" else RoleForm()
-    locale = str(get_locale() or "zh_CN")
-    form.permissions.choices = [
-        (p.name, f"{p.label_zh if locale.startswith('zh') else p.label_en} ({p.name})")
-        for p in perms.declared().values()
-    ]
+    locale = _locale()
+    form.permissions.choices = [(p.name, f"{p.label(locale)} ({p.name})") for p in perms.declared().values()]
     error, status = None, 200
     if form.validate_on_submit():
         try:
-            services.update_role(
+            services_roles.update_role(
                 actor=_me(),
                 role=role,
                 label_en=form.label_en.data or "",

@@ -41,11 +41,11 @@ def make_user(
     organisation_id: int | None = None,
 ) -> tuple[int, str | None]:
     """Create a user through the services (committed); with `totp`, enrol an authenticator. Returns (id, secret)."""
-    from app.accounts import services
+    from app.accounts import services_totp, services_users
     from app.extensions import db
 
     with app.app_context():
-        user = services.create_user(
+        user = services_users.create_user(
             actor="test",
             username=username,
             display_name=username.title(),
@@ -55,9 +55,9 @@ def make_user(
         )
         secret = None
         if totp:
-            services.begin_totp_enrolment(user)
-            secret = services.totp_secret_for_display(user)
-            services.confirm_totp_enrolment(user, pyotp.TOTP(secret).at(clock_mod.now_utc()))
+            services_totp.begin_totp_enrolment(user)
+            secret = services_totp.totp_secret_for_display(user)
+            services_totp.confirm_totp_enrolment(user, pyotp.TOTP(secret).at(clock_mod.now_utc()))
         db.session.commit()
         return user.id, secret
 

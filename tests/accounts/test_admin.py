@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import select
 
-from app.accounts import services
+from app.accounts import services_demo, services_roles
 from app.accounts.cli import accounts_cli
 from app.accounts.models import Organisation, Role, User
 from app.core.time import FakeClock
@@ -96,7 +96,7 @@ def test_seed_is_idempotent_and_respects_removals(app_ctx: Flask) -> None:
     assert {"accounts.self", "audit.read"} <= set(role.permissions) and role.requires_totp
     role.permissions = ["accounts.self"]
     db.session.commit()
-    services.seed_roles()
+    services_roles.seed_roles()
     db.session.commit()
     assert db.session.scalar(select(Role).where(Role.name == "auditor")).permissions == ["accounts.self"]
     assert db.session.scalar(select(Role.id).where(Role.name == "expert")) is not None
@@ -116,12 +116,12 @@ def test_cli_create_user(app: Flask) -> None:
 
 def test_seed_demo_accounts(app: Flask, clock: FakeClock) -> None:
     with app.app_context():
-        created = services.seed_demo_accounts()
+        created = services_demo.seed_demo_accounts()
         db.session.commit()
         assert sorted(role for _u, role, _p in created) == sorted(
             ["admin", "agency", "auditor", "bidder", "expert", "supervisor"]
         )
-        assert services.seed_demo_accounts() == []
+        assert services_demo.seed_demo_accounts() == []
         bidder = db.session.scalar(select(User).where(User.username == "bidder"))
         assert bidder.organisation is not None and bidder.organisation.uscc
     password = dict((u, p) for u, _r, p in created)["bidder"]

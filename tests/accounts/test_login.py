@@ -8,8 +8,10 @@ from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import select
 
-from app.accounts import services
+from app.accounts import services_passwords, services_users
+from app.accounts.common import sha256_hex
 from app.accounts.models import LoginAttempt, User, UserSession
+from app.accounts.services_passwords import password_problems
 from app.core.time import FakeClock
 from app.extensions import db
 from tests.accounts.helpers import PASSWORD, csrf, csrf_from, login, make_user, post_form
@@ -22,12 +24,12 @@ def _en(client) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_password_hash_is_argon2id_and_verifies(app_ctx: Flask) -> None:
-    h = services.hash_password("a long enough secret")
+    h = services_passwords.hash_password("a long enough secret")
     assert h.startswith("$argon2id$")
-    assert services.hasher().verify(h, "a long enough secret")
-    assert services.password_problems("short") and services.password_problems("alice-password", username="alice")
-    assert services.password_problems("aaaaaaaaaaaa") == ["too few different characters"]
-    assert services.password_problems("a perfectly fine passphrase") == []
+    assert services_passwords.hasher().verify(h, "a long enough secret")
+    assert password_problems("short") and password_problems("alice-password", username="alice")
+    assert password_problems("aaaaaaaaaaaa") == ["too few different characters"]
+    assert password_problems("a perfectly fine passphrase") == []
 
 
 def test_old_parameters_are_rehashed_on_sign_in(app: Flask, client, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
@@ -39,7 +41,7 @@ def test_old_parameters_are_rehashed_on_sign_in(app: Flask, client, clock: FakeC
     assert login(client, "rehash").status_code == 303
     with app.app_context():
         stored = db.session.get(User, uid).password_hash
-        assert stored != weak and not services.hasher().check_needs_rehash(stored)
+        assert stored != weak and not services_passwords.hasher().check_needs_rehash(stored)
 
 
 def test_sign_in_and_out(app: Flask, client, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
@@ -57,7 +59,7 @@ def test_sign_in_and_out(app: Flask, client, clock: FakeClock) -> None:  # type:
     with client.session_transaction() as sess:
         assert "sid" not in sess and "_user_id" not in sess
     with app.app_context():
-        row = db.session.scalar(select(UserSession).where(UserSession.sid_hash == services._sha256(sid)))
+        row = db.session.scalar(select(UserSession).where(UserSession.sid_hash == sha256_hex(sid)))
         assert row is not None and row.revoked_at == clock.now()
     assert client.get("/account").status_code == 302  # back to the sign-in page
 
@@ -167,7 +169,7 @@ def test_inactive_user_cannot_sign_in_and_is_signed_out(app: Flask, client, cloc
     uid, _ = make_user(app, "ivan", ["bidder"])
     assert login(client, "ivan").status_code == 303
     with app.app_context():
-        services.set_active(actor="test", user=db.session.get(User, uid), active=False)
+        services_users.set_active(actor="test", user=db.session.get(User, uid), active=False)
         db.session.commit()
     assert client.get("/account").status_code == 302
     assert login(client, "ivan").status_code == 401

@@ -9,7 +9,7 @@ import pyotp
 from flask import Flask
 from sqlalchemy import select
 
-from app.accounts import services
+from app.accounts import services_login, services_totp
 from app.accounts.models import User
 from app.core.time import FakeClock
 from app.extensions import db
@@ -67,7 +67,7 @@ def test_pending_totp_step_expires(app: Flask, client, clock: FakeClock) -> None
     make_user(app, "pat", ["bidder"], totp=True)
     token = csrf_from(client.get("/login").data)
     client.post("/login", data={"username": "pat", "password": PASSWORD, "csrf_token": token})
-    clock.advance(services.PENDING_TOTP_LIFETIME + timedelta(seconds=1))
+    clock.advance(services_login.PENDING_TOTP_LIFETIME + timedelta(seconds=1))
     resp = client.get("/login/totp")
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/login")
 
@@ -103,7 +103,7 @@ def test_role_requiring_totp_blocks_everything_until_set_up(app: Flask, client, 
 def test_admin_reset_totp(app: Flask, client, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
     uid, _secret = make_user(app, "sam", ["bidder"], totp=True)
     with app.app_context():
-        services.reset_totp(actor="test", user=db.session.get(User, uid))
+        services_totp.reset_totp(actor="test", user=db.session.get(User, uid))
         db.session.commit()
         user = db.session.scalar(select(User).where(User.username == "sam"))
         assert not user.totp_enabled and user.totp_secret_enc is None

@@ -1,0 +1,41 @@
+"""Shared pieces of the account services: translatable messages, actors, hostile ids, hashes, settings."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, TypeVar
+
+from flask import current_app
+
+from app.core.db import db
+from app.core.errors import NotFound
+
+Actor = Any  # a User, or a string such as "cli" or "system"
+Row = TypeVar("Row")
+
+
+def N_(message: str) -> str:
+    """Mark a message for the translation catalogue; pages translate it when they show it."""
+    return message
+
+
+def is_valid_id(value: int) -> bool:
+    # Ids are 32-bit on every backend; a bigger number in a URL is simply not found (not a 500).
+    return 0 < value < 2**31
+
+
+def get_row(model: type[Row], row_id: int, missing: str) -> Row:
+    """The row with this id from a URL or form. Raises NotFound(`missing`) when there is none."""
+    row = db.session.get(model, row_id) if is_valid_id(row_id) else None
+    if row is None:
+        raise NotFound(missing)
+    return row
+
+
+def sha256_hex(value: str) -> str:
+    """What is stored of session ids and token texts: enough to recognise them, useless to present."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def config_value(name: str) -> Any:
+    return current_app.config[name]
