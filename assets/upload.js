@@ -111,7 +111,8 @@ function fatal(response, what) {
  *   envelope     ("platform" only) the envelope's name, e.g. "bid"
  *   uploadUrl    an upload URL from an earlier attempt (e.g. saved by onCreated): resumes at the server's offset;
  *                if the server no longer knows it (404/410), a new upload is created at createUrl
- *   chunkSize    bytes per request (default 8 MiB)
+ *   chunkSize    bytes per request (default 8 MiB); "platform" raises it to the upload's chunk_min and caps it at
+ *                its chunk_max (every chunk but the last must have at least chunk_min bytes: 5 MiB on S3)
  *   headers      extra headers on every request (CSRF token, Authorization…)
  *   metadata     ("tus" only) object sent as Upload-Metadata on creation
  *   onProgress   (bytesAcknowledgedOrInFlight, total)
@@ -145,6 +146,11 @@ export async function tusUpload(blob, options = {}) {
   const proto = makeProtocol(io);
   let url = options.uploadUrl ? new URL(options.uploadUrl, base).href : null;
   let offset = null; // null: unknown, ask the server
+  let chunk = chunkSize; // the server may bound it ("platform": chunk_min / chunk_max of the upload)
+  const fitChunk = (state) => {
+    if (Number.isSafeInteger(state.chunkMax) && state.chunkMax > 0) chunk = Math.min(chunk, state.chunkMax);
+    if (Number.isSafeInteger(state.chunkMin) && state.chunkMin > 0) chunk = Math.max(chunk, state.chunkMin);
+  };
   let failures = 0;
   let last = null;
   let finished = false;
@@ -152,7 +158,9 @@ export async function tusUpload(blob, options = {}) {
   for (;;) {
     try {
       if (url === null) {
-        ({ url, offset, response: last } = await proto.create(new URL(createUrl, base).href));
+        const created = await proto.create(new URL(createUrl, base).href);
+        ({ url, offset, response: last } = created);
+        fitChunk(created);
         if (onCreated) onCreated(url);
       }
       if (offset === null) {
@@ -164,6 +172,7 @@ export async function tusUpload(blob, options = {}) {
         }
         if (state.offset > size) throw new TusError(`the server reports offset ${state.offset} beyond ${size} bytes`);
         ({ offset, response: last } = state);
+        fitChunk(state);
         continue;
       }
       if (onProgress) onProgress(offset, size);
@@ -174,7 +183,7 @@ export async function tusUpload(blob, options = {}) {
         break;
       }
       const start = offset;
-      const end = Math.min(size, offset + chunkSize);
+      const end = Math.min(size, offset + chunk);
       const sent = await proto.send(url, blob, start, end, onProgress && ((loaded) => onProgress(start + Math.min(loaded, end - start), size)));
       if (sent.offset === null || sent.offset <= start || sent.offset > end) {
         // a conflict, no progress, or a claim beyond what was sent: ask the server where it stands
@@ -258,6 +267,12 @@ function storedOffset(response, what) {
   return offset;
 }
 
+/** The upload's chunk bounds: every chunk but the last has at least chunk_min bytes (5 MiB on S3 storage). */
+function chunkLimits(response) {
+  const state = json(response, "upload state");
+  return { chunkMin: state.chunk_min, chunkMax: state.chunk_max };
+}
+
 function platform({ size, headers, signal, timeout, options }) {
   const common = { Accept: "application/json", ...headers };
   const retryOrFail = (response, what) => {
@@ -278,7 +293,7 @@ function platform({ size, headers, signal, timeout, options }) {
       at.pathname = at.pathname.replace(/\/tenders\/[^/]+\/uploads\/?$/, `/uploads/${encodeURIComponent(id)}`);
       at.search = "";
       const url = at.href;
-      return { url, offset: storedOffset(response, "creating the upload"), response };
+      return { url, offset: storedOffset(response, "creating the upload"), response, ...chunkLimits(response) };
     },
     async resync(url) {
       const response = await request("GET", url, { ...common, "Cache-Control": "no-store" }, { signal, timeout });
@@ -288,7 +303,7 @@ function platform({ size, headers, signal, timeout, options }) {
       if (state.size !== undefined && state.size !== size) {
         throw new TusError(`the upload at ${url} is ${state.size} bytes long, not ${size}`, { status: 200 });
       }
-      return { offset: storedOffset(response, "GET upload"), response };
+      return { offset: storedOffset(response, "GET upload"), response, ...chunkLimits(response) };
     },
     async send(url, blob, start, end, onUploadProgress) {
       const response = await request(

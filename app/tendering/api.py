@@ -365,11 +365,13 @@ def get_upload(upload_id: str) -> Any:
     requestBody={"required": True, "content": {"application/octet-stream": BINARY}},
 )
 @blp.response(200, schemas.UploadOut)
-@problems(400, 401, 403, 404, 409, 413, 422)
+@problems(400, 401, 403, 404, 409, 413, 422, 423)
 @requires(BID)
 def put_chunk(upload_id: str) -> Any:
     """Store one chunk at its offset. Resending a stored chunk is harmless; a wrong offset answers 409 with
-    the offset to resume from."""
+    the offset to resume from; 423 while another request writes the same upload (retry). Every chunk but the
+    last must have at least `chunk_min` bytes (from the upload's state: 5 MiB on S3), none more than
+    `chunk_max`; the first chunk must hold the whole age header."""
     header = request.headers.get("Content-Range", "")
     parsed = parse_content_range_header(header)
     if (
@@ -384,26 +386,28 @@ def put_chunk(upload_id: str) -> Any:
         raise ValidationFailed(
             "Content-Length must equal the length of the range.", errors={"content_range": ["length-mismatch"]}
         )
-    upload = services_bids.receive_chunk(
-        actor=_me(),
-        upload_id=upload_id,
-        start=parsed.start,
-        end=parsed.stop - 1,
-        total=parsed.length,
-        stream=request.stream,
-    )
-    db.session.commit()
+    with services_bids.upload_writer(upload_id):
+        upload = services_bids.receive_chunk(
+            actor=_me(),
+            upload_id=upload_id,
+            start=parsed.start,
+            end=parsed.stop - 1,
+            total=parsed.length,
+            stream=request.stream,
+        )
+        db.session.commit()
     return upload
 
 
 @blp.route("/uploads/<upload_id>/complete", methods=["POST"])
 @blp.response(200, schemas.UploadOut)
-@problems(401, 403, 404, 409, 422)
+@problems(401, 403, 404, 409, 422, 423)
 @requires(BID)
 def complete_upload(upload_id: str) -> Any:
-    """Check the whole file is a sealed age v1 file and store it once (write-once); repeat-safe."""
-    upload = services_bids.complete_upload(actor=_me(), upload_id=upload_id)
-    db.session.commit()
+    """Store the uploaded sealed file once (write-once) with its SHA-256; repeat-safe."""
+    with services_bids.upload_writer(upload_id):
+        upload = services_bids.complete_upload(actor=_me(), upload_id=upload_id)
+        db.session.commit()
     return upload
 
 

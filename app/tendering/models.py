@@ -35,6 +35,7 @@ class TenderStatus(enum.StrEnum):
     OPENED = "opened"  # every stage opened, enough valid bids: evaluation may start
     FAILED = "failed"  # 流标: fewer valid bids than the minimum
     CANCELLED = "cancelled"
+    AWARDED = "awarded"  # the award notice is issued (app.evaluation): closed
 
 
 class EvaluationMethod(enum.StrEnum):
@@ -240,6 +241,9 @@ class UploadSession(db.Model):  # type: ignore[name-defined,misc]
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     object_key: Mapped[str | None] = mapped_column(String(300))
     sha256: Mapped[str | None] = mapped_column(String(64))
+    # The storage assembly the chunks are appended to, and the SHA-256 state after `received` bytes.
+    assembly: Mapped[str | None] = mapped_column(String(1100))
+    hash_state: Mapped[str | None] = mapped_column(String(200))
 
     parts: Mapped[list[UploadPart]] = relationship(order_by="UploadPart.offset")
 
@@ -254,6 +258,7 @@ class UploadPart(db.Model):  # type: ignore[name-defined,misc]
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     object_key: Mapped[str] = mapped_column(String(300))
+    part: Mapped[str | None] = mapped_column(String(300))  # the storage's receipt for the chunk (S3 part and ETag)
 
 
 class BidOutcome(enum.StrEnum):

@@ -208,6 +208,20 @@ class UploadOut(ma.Schema):
     status = ma.fields.Function(lambda u: u.status.value, required=True)
     expires_at = ma.fields.AwareDateTime(required=True)
     sha256 = ma.fields.String(required=True, allow_none=True)
+    chunk_min = ma.fields.Function(
+        lambda u: _chunk_limits()[0],
+        required=True,
+        metadata={"description": "Every chunk but the last must have at least this many bytes (5 MiB on S3)"},
+    )
+    chunk_max = ma.fields.Function(
+        lambda u: _chunk_limits()[1], required=True, metadata={"description": "No chunk may have more bytes"}
+    )
+
+
+def _chunk_limits() -> tuple[int, int]:
+    from app.tendering.services_bids import chunk_limits
+
+    return chunk_limits()
 
 
 class SubmitArgs(ma.Schema):

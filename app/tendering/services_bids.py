@@ -11,18 +11,20 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import logging
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
 from app.audit import record
 from app.audit.services import checkpoint_document, format_instant, latest_checkpoint
 from app.core.db import after_commit, db
-from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from app.core.keys import platform_signing_key
 from app.core.storage import SEALED_BIDS, UPLOADS, WriteOnceViolation, get_storage
 from app.core.time import now_utc
@@ -44,16 +46,23 @@ from app.tendering.models import (
     UploadStatus,
 )
 from crypto.age import parse_header
-from crypto.age.header import SCRYPT_TYPE, X25519_TYPE
+from crypto.age.armor import BEGIN as ARMOR_BEGIN
+from crypto.age.armor import END as ARMOR_END
+from crypto.age.header import MAX_HEADER_SIZE, SCRYPT_TYPE, X25519_TYPE
 from crypto.errors import AgeError
 from crypto.receipt import commitment, receipt_core, sign_receipt
 
-# Chunks of unfinished uploads are ciphertext; they wait in the documents bucket under this prefix and
-# are deleted once the upload is assembled into the write-once sealed-bids bucket or expires.
+# Chunks are appended to a storage assembly (app.core.storage: an S3 multipart upload in the staging bucket,
+# or one file on the filesystem) that becomes the write-once sealed-bids object at completion. Uploads
+# started before assemblies existed kept each chunk as an object under this prefix; expiry still removes them.
 PARTS_BUCKET = UPLOADS
 PARTS_PREFIX = "upload-parts"
 SEALED_ACTOR = "sealed-bidder"
-OPENED_STATUSES = (TenderStatus.OPENING, TenderStatus.OPENED, TenderStatus.FAILED)
+# Nor do they name the tender: entries per tender would count its bids before the opening. The opening record
+# links each bid to its entry (log index).
+SEALED_SUBJECT = "tendering:sealed-bids"
+log = logging.getLogger(__name__)
+OPENED_STATUSES = (TenderStatus.OPENING, TenderStatus.OPENED, TenderStatus.FAILED, TenderStatus.AWARDED)
 
 
 def _bidder_org(actor: User) -> int:
@@ -91,6 +100,7 @@ def start_upload(*, actor: User, tender: Tender, envelope: str, size: int) -> Up
         )
     now = now_utc()
     upload = UploadSession(
+        assembly=get_storage().begin_assembly(),
         id=uuid.uuid4().hex,
         tender_id=tender.id,
         organisation_id=org,
@@ -132,6 +142,61 @@ def _locked_upload(upload_id: str) -> UploadSession:
     return db.session.execute(stmt).scalar_one()
 
 
+def chunk_limits() -> tuple[int, int]:
+    """(smallest, largest) chunk in bytes; the smallest binds every chunk but the last (5 MiB on S3)."""
+    storage = get_storage()
+    return storage.min_chunk_size, min(int(config_value("TENDER_UPLOAD_MAX_CHUNK")), storage.max_chunk_size)
+
+
+class UploadBusy(DomainError):
+    status = 423
+    code = "upload-busy"
+    title = "Another request is writing this upload"
+
+
+_WRITER_STRIPES = [threading.Lock() for _ in range(64)]
+
+
+@contextlib.contextmanager
+def upload_writer(upload_id: str) -> Iterator[None]:
+    """Let one request at a time write to an upload (a chunk or the completion); others get UploadBusy (423).
+
+    A chunk streams to storage with no database lock held, and a retry may arrive while the first attempt
+    is still sending: both would write the same bytes range of the same assembly. On PostgreSQL a session
+    advisory lock on a connection of its own serialises them across processes (it is released if the
+    process dies); on SQLite (one host, development) striped thread locks do. Wrap the service call and the
+    commit, so the next writer sees the committed offset.
+    """
+    engine = db.engine
+    if engine.dialect.name != "postgresql":
+        lock = _WRITER_STRIPES[int(hashlib.sha256(upload_id.encode()).hexdigest()[:8], 16) % len(_WRITER_STRIPES)]
+        if not lock.acquire(blocking=False):
+            raise UploadBusy("Another request is writing this upload; retry in a moment.")
+        try:
+            yield
+        finally:
+            lock.release()
+        return
+    key = int.from_bytes(hashlib.sha256(b"tender-upload:" + upload_id.encode()).digest()[:8], "big", signed=True)
+    conn = engine.connect()
+    try:
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+        conn.commit()  # the lock is the session's, not the transaction's: nothing stays idle in a transaction
+        if not got:
+            raise UploadBusy("Another request is writing this upload; retry in a moment.")
+        try:
+            yield
+        finally:
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+            except Exception:
+                conn.invalidate()  # closing the connection releases the lock
+                raise
+    finally:
+        conn.close()
+
+
 def _hash_body(stream: IO[bytes]) -> tuple[str, int]:
     digest, size = hashlib.sha256(), 0
     while chunk := stream.read(256 * 1024):
@@ -140,12 +205,72 @@ def _hash_body(stream: IO[bytes]) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def receive_chunk(*, actor: User, upload_id: str, start: int, end: int, total: int, stream: IO[bytes]) -> UploadSession:
-    """Store bytes [start, end] (inclusive, like Content-Range) of an upload.
+class _Recorder(io.RawIOBase):
+    """Reads at most `limit` bytes of `stream`, keeping a copy of everything it read in `consumed`."""
 
-    A chunk at the current offset is appended. Resending a chunk already stored (same offset and length)
-    is a harmless retry when its bytes are identical, a Conflict otherwise; any other offset is a Conflict
-    that names the offset to resume from. The body streams to storage with no database lock held.
+    def __init__(self, stream: IO[bytes], limit: int) -> None:
+        super().__init__()
+        self._stream = stream
+        self._left = limit
+        self.consumed = bytearray()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        want = min(len(buffer), self._left)
+        data = self._stream.read(want) if want else b""
+        n = len(data)
+        buffer[:n] = data
+        self.consumed += data
+        self._left -= n
+        return n
+
+    @property
+    def exhausted(self) -> bool:
+        """True when the limit stopped the reading (the stream may hold more)."""
+        return self._left == 0
+
+
+def _armor_prefix(head: bytes) -> bytes:
+    """The whole lines of an armored file's first bytes, closed with the END line, so that its header (and
+    payload nonce) can be checked when a chunk boundary falls inside the armor. Non-armored bytes are returned
+    unchanged and fail the check as they did."""
+    if not head.lstrip(b" \t\r\n").startswith(ARMOR_BEGIN):
+        return head
+    return head[: head.rfind(b"\n") + 1] + ARMOR_END + b"\n"
+
+
+class _Prefixed(io.RawIOBase):
+    """`head` (already read, e.g. to check the age header) followed by the rest of `stream`."""
+
+    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
+        super().__init__()
+        self._head = memoryview(head)
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head.nbytes:
+            n = self._head.nbytes if size is None or size < 0 else min(size, self._head.nbytes)
+            out = bytes(self._head[:n])
+            self._head = self._head[n:]
+            return out
+        return self._stream.read(size)
+
+
+def receive_chunk(*, actor: User, upload_id: str, start: int, end: int, total: int, stream: IO[bytes]) -> UploadSession:
+    """Append bytes [start, end] (inclusive, like Content-Range) of an upload to its storage assembly.
+
+    A chunk at the current offset is appended and the whole file's SHA-256 advanced (its state is kept with
+    the upload, so any worker continues it). Every chunk but the last must have at least the storage's
+    minimum (5 MiB on S3, where each chunk is one part of a multipart upload; the upload's `chunk_min`).
+    The first chunk must hold the whole age header, which is checked before anything is stored. Resending a
+    chunk already stored (same offset and length) is a harmless retry when its bytes are identical, a
+    Conflict otherwise; any other offset is a Conflict that names the offset to resume from. The body streams
+    to storage with no database lock held; call inside upload_writer().
     """
     upload = get_upload(actor=actor, upload_id=upload_id)
     tender = db.session.get(Tender, upload.tender_id)
@@ -158,8 +283,11 @@ def receive_chunk(*, actor: User, upload_id: str, start: int, end: int, total: i
         raise ValidationFailed(
             f"The range must lie within the announced {upload.size} bytes.", errors={"content_range": ["range"]}
         )
-    if length > int(config_value("TENDER_UPLOAD_MAX_CHUNK")):
+    storage = get_storage()
+    smallest, largest = chunk_limits()
+    if length > largest:
         raise ValidationFailed("The chunk is too large.", errors={"content_range": ["chunk-too-large"]})
+    last = end + 1 == total
     if start < upload.received:
         previous = next((p for p in upload.parts if p.offset == start and p.size == length), None)
         if previous is None:
@@ -172,71 +300,57 @@ def receive_chunk(*, actor: User, upload_id: str, start: int, end: int, total: i
         return upload
     if start != upload.received:
         raise Conflict(f"Resume at byte {upload.received}.", offset=upload.received)
-
-    key = f"{PARTS_PREFIX}/{upload_id}/{start:016d}-{uuid.uuid4().hex[:8]}"
-    release_read_transaction()
-    info = get_storage().put(PARTS_BUCKET, key, stream, length=length)
-
-    def drop_part() -> None:
-        with contextlib.suppress(Exception):
-            get_storage().delete(PARTS_BUCKET, key)
-
-    try:
-        upload = _locked_upload(upload_id)
-        tender = db.session.get(Tender, upload.tender_id)
-        assert tender is not None
-        _require_open(actor, tender, "chunk")  # an upload still in flight at the deadline is not a bid
-        if upload.status is not UploadStatus.OPEN or upload.received != start:
-            raise Conflict(f"Another request stored these bytes; resume at {upload.received}.", offset=upload.received)
-        db.session.add(
-            UploadPart(upload_id=upload_id, offset=start, size=info.size, sha256=info.sha256, object_key=key)
+    if not last and length < smallest:
+        raise ValidationFailed(
+            f"Every chunk but the last must have at least {smallest} bytes.",
+            errors={"content_range": ["chunk-too-small"]},
         )
-        upload.received = start + info.size
+    if upload.assembly is None:
+        raise Conflict("This upload was started before a server update; start a new one.", offset=upload.received)
+    body: IO[bytes] = stream
+    if start == 0:
+        recorder = _Recorder(stream, min(length, MAX_HEADER_SIZE))
+        try:
+            check_age_header(io.BufferedReader(recorder, 16 * 1024))  # type: ignore[arg-type]
+        except ValidationFailed as exc:
+            if not (recorder.exhausted and not last and exc.extra.get("errors") == {"file": ["not-age"]}):
+                raise
+            try:  # the chunk may end inside an armored file's lines, past its header: check what it holds
+                check_age_header(io.BytesIO(_armor_prefix(bytes(recorder.consumed))))
+            except ValidationFailed:
+                exc.detail += " (If the header is longer than the first chunk, send a larger first chunk.)"
+                raise exc from None
+        # What the check pulled from the request (the header and a little read-ahead) goes first.
+        body = _Prefixed(bytes(recorder.consumed), stream)  # type: ignore[assignment]
+    handle, hash_state, parts = upload.assembly, upload.hash_state, [p.part or "" for p in upload.parts]
+    release_read_transaction()
+    stored = storage.append_chunk(
+        handle, body, offset=start, length=length, last=last, hash_state=hash_state, parts=parts
+    )
+    upload = _locked_upload(upload_id)
+    tender = db.session.get(Tender, upload.tender_id)
+    assert tender is not None
+    _require_open(actor, tender, "chunk")  # an upload still in flight at the deadline is not a bid
+    if upload.status is not UploadStatus.OPEN or upload.received != start:
+        raise Conflict(f"Another request stored these bytes; resume at {upload.received}.", offset=upload.received)
+    try:
+        db.session.add(
+            UploadPart(
+                upload_id=upload_id,
+                offset=start,
+                size=stored.size,
+                sha256=stored.sha256,
+                object_key=handle,
+                part=stored.part,
+            )
+        )
+        upload.received = start + stored.size
+        upload.hash_state = stored.hash_state
         db.session.flush()
     except IntegrityError:
-        drop_part()
         db.session.rollback()
         raise Conflict("Another request stored a chunk at this offset; ask for the offset and resume.") from None
-    except Exception:
-        drop_part()
-        raise
     return upload
-
-
-class _PartsRaw(io.RawIOBase):
-    """The stored chunks of an upload read back as one stream, opening one part at a time."""
-
-    def __init__(self, keys: list[str]) -> None:
-        super().__init__()
-        self._keys: Iterator[str] = iter(keys)
-        self._current: IO[bytes] | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while True:
-            if self._current is None:
-                key = next(self._keys, None)
-                if key is None:
-                    return 0
-                self._current = get_storage().open(PARTS_BUCKET, key)
-            data = self._current.read(len(buffer))
-            if data:
-                buffer[: len(data)] = data
-                return len(data)
-            self._current.close()
-            self._current = None
-
-    def close(self) -> None:
-        if self._current is not None:
-            self._current.close()
-            self._current = None
-        super().close()
-
-
-def _parts_stream(keys: list[str]) -> io.BufferedReader:
-    return io.BufferedReader(_PartsRaw(keys), 256 * 1024)
 
 
 def check_age_header(stream: IO[bytes]) -> int:
@@ -260,10 +374,13 @@ def check_age_header(stream: IO[bytes]) -> int:
 
 
 def complete_upload(*, actor: User, upload_id: str) -> UploadSession:
-    """Check the assembled bytes are an age v1 file, then store them once in the write-once sealed-bids bucket.
+    """Place the assembled file once in the write-once sealed-bids bucket, with the SHA-256 computed on the way.
 
-    Idempotent: completing a completed upload returns it unchanged. Raises ValidationFailed for a missing
-    byte range or a file that is not sealed, DeadlinePassed (logged) after the deadline.
+    The bytes are not read again: the storage completes its assembly (S3: the multipart upload and a
+    server-side copy; filesystem: a link). The age header was checked with the first chunk. Idempotent:
+    completing a completed upload returns it unchanged, and a retry after a crash between storing and
+    committing finds the same object. Raises ValidationFailed for a missing byte range, DeadlinePassed
+    (logged) after the deadline. Call inside upload_writer().
     """
     upload = get_upload(actor=actor, upload_id=upload_id)
     if upload.status in (UploadStatus.COMPLETED, UploadStatus.USED):
@@ -278,23 +395,18 @@ def complete_upload(*, actor: User, upload_id: str) -> UploadSession:
             f"{upload.received} of {upload.size} bytes received; send the rest first.",
             errors={"offset": [upload.received]},
         )
-    keys = [p.object_key for p in upload.parts]
+    if upload.assembly is None or upload.hash_state is None:
+        raise Conflict("This upload was started before a server update; start a new one.")
+    handle, hash_state, parts = upload.assembly, upload.hash_state, [p.part or "" for p in upload.parts]
     size, tender_id = upload.size, upload.tender_id
     release_read_transaction()
-    with _parts_stream(keys) as head:
-        check_age_header(head)
     sealed_key = f"{tender_id}/{upload_id}.age"
-    storage = get_storage()
     try:
-        with _parts_stream(keys) as body:
-            info = storage.put(SEALED_BIDS, sealed_key, body, length=size)
+        info = get_storage().complete_assembly(
+            handle, SEALED_BIDS, sealed_key, size=size, hash_state=hash_state, parts=parts
+        )
     except WriteOnceViolation:
-        # A retry after a crash between storing and committing: the stored object must be these very bytes.
-        info = storage.stat(SEALED_BIDS, sealed_key)
-        with _parts_stream(keys) as body:
-            sha, n = _hash_body(body)
-        if (info.sha256, info.size) != (sha, n):
-            raise Conflict("A different sealed file is stored under this upload.") from None
+        raise Conflict("A different sealed file is stored under this upload.") from None
     upload = _locked_upload(upload_id)
     tender = db.session.get(Tender, tender_id)
     assert tender is not None
@@ -308,13 +420,6 @@ def complete_upload(*, actor: User, upload_id: str) -> UploadSession:
     for part in list(upload.parts):
         db.session.delete(part)
     db.session.flush()
-
-    def drop_parts() -> None:
-        for key in keys:
-            with contextlib.suppress(Exception):
-                storage.delete(PARTS_BUCKET, key)
-
-    after_commit(drop_parts)
     return upload
 
 
@@ -344,7 +449,7 @@ def _issue_receipt(*, actor: User, tender: Tender, bid: Bid, kind: str, envelope
         received_at=format_instant(received_at),
     )
     entry = record(
-        "tendering.bid.sealed", actor=SEALED_ACTOR, subject=tender.audit_ref, data={"commitment": commitment(core)}
+        "tendering.bid.sealed", actor=SEALED_ACTOR, subject=SEALED_SUBJECT, data={"commitment": commitment(core)}
     )
     cp = latest_checkpoint()
     receipt = sign_receipt(
@@ -499,7 +604,7 @@ def open_sealed_envelope(*, actor: Any, tender: Tender, bid_id: int, envelope: s
 
 
 def expire_uploads() -> int:
-    """Expire uploads past their time; delete their chunks after commit. Returns how many expired."""
+    """Expire uploads past their time; abort their storage assemblies after commit. Returns how many expired."""
     now = now_utc()
     stale = list(
         db.session.scalars(
@@ -510,18 +615,26 @@ def expire_uploads() -> int:
             .with_for_update(skip_locked=True)
         )
     )
-    keys: list[str] = []
+    assemblies: list[str] = []
+    legacy_keys: list[str] = []  # chunks stored one object each, by uploads started before assemblies
     for upload in stale:
-        keys.extend(p.object_key for p in upload.parts)
+        if upload.status is UploadStatus.OPEN and upload.assembly:
+            assemblies.append(upload.assembly)
+        legacy_keys.extend(p.object_key for p in upload.parts if p.object_key.startswith(f"{PARTS_PREFIX}/"))
         for part in list(upload.parts):
             db.session.delete(part)
         upload.status = UploadStatus.EXPIRED
     db.session.flush()
-    if keys:
+    if assemblies or legacy_keys:
         storage = get_storage()
 
         def drop() -> None:
-            for key in keys:
+            for handle in assemblies:
+                try:
+                    storage.abort_assembly(handle)
+                except Exception:
+                    log.warning("could not abort upload assembly %s", handle, exc_info=True)
+            for key in legacy_keys:
                 with contextlib.suppress(Exception):
                     storage.delete(PARTS_BUCKET, key)
 

@@ -72,18 +72,18 @@ class World:
 
 
 def make_org(app: Flask, name: str, kind: str, n: int) -> int:
-    from app.accounts import services
+    from app.accounts import services_organisations
     from app.extensions import db
 
     with app.app_context():
         uscc = make_uscc("9", "1", "130400", f"MA{n:06d}") if kind in {"bidder", "agency"} else None
-        org = services.create_organisation(actor="test", name=name, kind=kind, uscc=uscc)
+        org = services_organisations.create_organisation(actor="test", name=name, kind=kind, uscc=uscc)
         db.session.commit()
         return org.id
 
 
 def make_party(app: Flask, client: Any, username: str, role: str, org_id: int | None) -> Party:
-    from app.accounts import services
+    from app.accounts import services_tokens
     from app.accounts.models import User
     from app.extensions import db
 
@@ -91,7 +91,7 @@ def make_party(app: Flask, client: Any, username: str, role: str, org_id: int | 
     user_id, _secret = make_user(app, username, [role], totp=totp, organisation_id=org_id)
     with app.app_context():
         user = db.session.get(User, user_id)
-        _row, text = services.create_token(user=user, name="tests", scopes=["*"], expires_in_days=30)
+        _row, text = services_tokens.create_token(user=user, name="tests", scopes=["*"], expires_in_days=30)
         db.session.commit()
     return Party(user_id, org_id, text, Api(client, text))
 
@@ -169,10 +169,11 @@ def seal(plaintext: bytes, *recipients: str) -> bytes:
 
 
 def upload(api: Api, tender_id: int, envelope: str, data: bytes, chunk: int = 64 * 1024) -> str:
-    """Upload in chunks and complete; returns the upload id."""
+    """Upload in chunks (at least the server's `chunk_min`: 5 MiB on S3) and complete; returns the upload id."""
     resp = api.post(f"/api/v1/tenders/{tender_id}/uploads", {"envelope": envelope, "size": len(data)})
     assert resp.status_code == 201, resp.json
     upload_id = resp.json["id"]
+    chunk = max(chunk, resp.json["chunk_min"])
     for start in range(0, len(data), chunk):
         part = data[start : start + chunk]
         resp = put_chunk(api, upload_id, start, part, len(data))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import subprocess
@@ -18,6 +19,9 @@ import pytest
 from app.core.keys import platform_public_keys
 from crypto.receipt import ReceiptError, verify_receipt
 from crypto.signing import load_public_key
+from tests.core.conftest import s3_session_url  # noqa: F401 - fixture
+from tests.integration.s3 import s3_url  # noqa: F401 - fixture
+from tests.tendering.conftest import TENDERING_CONFIG
 from tests.tendering.helpers import (
     audit_actions,
     create_published,
@@ -154,10 +158,37 @@ def test_anything_but_an_age_file_sealed_to_x25519_is_refused(world, clock, kind
         data = _sealed(tender)[:60]
     api = world.bidders[0].api
     uid = api.post(f"/api/v1/tenders/{tender['id']}/uploads", {"envelope": "bid", "size": len(data)}).json["id"]
-    assert put_chunk(api, uid, 0, data, len(data)).status_code == 200
-    resp = api.post(f"/api/v1/uploads/{uid}/complete")
+    # refused with the first chunk, before anything is stored
+    resp = put_chunk(api, uid, 0, data, len(data))
     assert resp.status_code == 422 and resp.json["errors"]["file"] == [code]
-    assert api.get(f"/api/v1/uploads/{uid}").json["status"] == "open"
+    state = api.get(f"/api/v1/uploads/{uid}").json
+    assert (state["status"], state["offset"]) == ("open", 0)
+    assert api.post(f"/api/v1/uploads/{uid}/complete").status_code == 422  # nothing to complete
+
+
+def test_an_armored_file_whose_first_chunk_ends_inside_the_armor(world, clock) -> None:
+    """The header check reads whole armor lines: a chunk boundary mid-line past the header is fine, while a
+    first chunk too short for the header is refused with the advice to send a larger one."""
+    from crypto.age import X25519Recipient, encrypt_bytes
+
+    tender = create_published(world)
+    data = encrypt_bytes(
+        envelope_plaintext(form(1_000_000), {"a.bin": os.urandom(20_000)}),
+        [X25519Recipient.parse(tender["recipient"])],
+        armor=True,
+    )
+    api = world.bidders[0].api
+    assert data.startswith(b"-----BEGIN AGE ENCRYPTED FILE-----")
+    uid = api.post(f"/api/v1/tenders/{tender['id']}/uploads", {"envelope": "bid", "size": len(data)}).json["id"]
+    resp = put_chunk(api, uid, 0, data[:120], len(data))  # BEGIN line and barely a line of the header
+    assert resp.status_code == 422 and resp.json["errors"]["file"] == ["not-age"]
+    assert "larger first chunk" in resp.json["detail"]
+    assert api.get(f"/api/v1/uploads/{uid}").json["offset"] == 0
+    upload(api, tender["id"], "bid", data, chunk=1001)  # boundaries fall mid-line; the bid is received whole
+    # garbage in armor clothing is still refused
+    fake = b"-----BEGIN AGE ENCRYPTED FILE-----\n" + base64.b64encode(os.urandom(4800)) + b"\n"
+    uid = api.post(f"/api/v1/tenders/{tender['id']}/uploads", {"envelope": "bid", "size": len(fake)}).json["id"]
+    assert put_chunk(api, uid, 0, fake[:1000], len(fake)).status_code == 422
 
 
 def test_size_limit_and_unknown_envelope(world, clock) -> None:
@@ -281,3 +312,103 @@ def test_before_the_opening_nobody_lists_counts_reads_or_downloads_another_party
     # and the public tender says nothing about how many bids there are
     public = world.anonymous.get(f"/api/v1/tenders/{tid}").get_data(as_text=True)
     assert "bid_count" not in public and uid not in public
+
+
+def test_one_writer_at_a_time_per_upload(world, clock) -> None:
+    from app.tendering.services_bids import upload_writer
+
+    tender = create_published(world)
+    data = _sealed(tender)
+    api = world.bidders[0].api
+    uid = api.post(f"/api/v1/tenders/{tender['id']}/uploads", {"envelope": "bid", "size": len(data)}).json["id"]
+    with world.app.app_context(), upload_writer(uid):  # a first attempt still sending
+        busy = put_chunk(api, uid, 0, data, len(data))
+        assert busy.status_code == 423 and busy.json["type"].endswith("/upload-busy")
+        assert api.post(f"/api/v1/uploads/{uid}/complete").status_code == 423
+    assert put_chunk(api, uid, 0, data, len(data)).status_code == 200  # the retry after it ended
+    assert api.post(f"/api/v1/uploads/{uid}/complete").json["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_every_chunk_but_the_last_has_the_storage_minimum(world, clock) -> None:
+    from app.core.storage import get_storage
+
+    tender = create_published(world)
+    data = _sealed(tender, size=300_000)
+    with world.app.app_context():
+        get_storage().min_chunk_size = 100_000  # type: ignore[misc]  # the filesystem allows any; S3 needs 5 MiB
+    api = world.bidders[0].api
+    created = api.post(f"/api/v1/tenders/{tender['id']}/uploads", {"envelope": "bid", "size": len(data)}).json
+    assert (created["chunk_min"], created["chunk_max"]) == (100_000, 32 * 1024 * 1024)
+    small = put_chunk(api, created["id"], 0, data[:99_999], len(data))
+    assert small.status_code == 422 and small.json["errors"]["content_range"] == ["chunk-too-small"]
+    steps = [0, 100_000, 250_000, len(data)]  # the last chunk may be short
+    for start, end in itertools.pairwise(steps):
+        assert put_chunk(api, created["id"], start, data[start:end], len(data)).status_code == 200
+    done = api.post(f"/api/v1/uploads/{created['id']}/complete").json
+    assert done["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+class TestOnS3:
+    """The same upload API on a real S3 server: each chunk is one part of a multipart upload."""
+
+    @pytest.fixture
+    def app_config(self, s3_session_url: str) -> dict:  # noqa: F811 - the fixture imported above
+        return {**TENDERING_CONFIG, "STORAGE_URL": s3_session_url}
+
+    def test_parts_of_5_mib_assembled_without_a_second_transfer(self, world, clock) -> None:
+        from app.core.storage import SEALED_BIDS, STAGING, get_storage
+
+        tender = create_published(world)
+        data = _sealed(tender, size=6 * 1024 * 1024)
+        api = world.bidders[0].api
+        created = api.post(f"/api/v1/tenders/{tender['id']}/uploads", {"envelope": "bid", "size": len(data)}).json
+        uid, mib5 = created["id"], 5 * 1024 * 1024
+        assert created["chunk_min"] == mib5
+        small = put_chunk(api, uid, 0, data[: 1024 * 1024], len(data))
+        assert small.status_code == 422 and small.json["errors"]["content_range"] == ["chunk-too-small"]
+        assert put_chunk(api, uid, 0, data[:mib5], len(data)).json["offset"] == mib5
+        assert put_chunk(api, uid, 0, data[:mib5], len(data)).json["offset"] == mib5  # a retry: harmless
+        assert put_chunk(api, uid, mib5, data[mib5:], len(data)).status_code == 200
+        done = api.post(f"/api/v1/uploads/{uid}/complete")
+        assert done.status_code == 200 and done.json["sha256"] == hashlib.sha256(data).hexdigest()
+        assert api.post(f"/api/v1/uploads/{uid}/complete").json == done.json  # idempotent
+        resp = submit(api, tender["id"], {"bid": uid})
+        assert resp.status_code == 201
+        verify_receipt(resp.json["receipt"], _public_key(world.app), sealed=__import__("io").BytesIO(data))
+        with world.app.app_context():
+            storage = get_storage()
+            key = f"{tender['id']}/{uid}.age"
+            assert b"".join(storage.get(SEALED_BIDS, key)) == data
+            assert storage.stat(SEALED_BIDS, key).sha256 == hashlib.sha256(data).hexdigest()
+            staging = storage.bucket_name(STAGING)  # type: ignore[attr-defined]
+            client = storage._client  # type: ignore[attr-defined]
+            assert not [o.object_name for o in client.list_objects(staging, prefix="assembly-")]
+
+
+def test_a_first_chunk_arriving_a_few_bytes_at_a_time_is_checked_and_stored_whole(world, clock) -> None:
+    from app.accounts.models import User
+    from app.extensions import db
+    from app.tendering import services_bids
+
+    class Trickle:  # a slow line: every read returns at most 7 bytes
+        def __init__(self, data: bytes) -> None:
+            self.data, self.pos = data, 0
+
+        def read(self, n: int = -1) -> bytes:
+            out = self.data[self.pos : self.pos + min(7, len(self.data) if n < 0 else n)]
+            self.pos += len(out)
+            return out
+
+    tender = create_published(world)
+    data = _sealed(tender)
+    api = world.bidders[0].api
+    uid = api.post(f"/api/v1/tenders/{tender['id']}/uploads", {"envelope": "bid", "size": len(data)}).json["id"]
+    with world.app.app_context():
+        user = db.session.get(User, world.bidders[0].user_id)
+        with services_bids.upload_writer(uid):
+            stored = services_bids.receive_chunk(
+                actor=user, upload_id=uid, start=0, end=len(data) - 1, total=len(data), stream=Trickle(data)
+            )
+            db.session.commit()
+        assert stored.received == len(data)
+    assert api.post(f"/api/v1/uploads/{uid}/complete").json["sha256"] == hashlib.sha256(data).hexdigest()

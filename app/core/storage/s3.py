@@ -1,0 +1,549 @@
+"""The S3 backend through the MinIO SDK: staging, server-side copy, object lock, presigned links."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from typing import Any, BinaryIO
+
+import certifi
+import urllib3
+from minio import Minio
+from minio.commonconfig import COMPLIANCE, CopySource
+from minio.datatypes import Part
+from minio.error import MinioException, S3Error
+from minio.helpers import DictType
+from minio.objectlockconfig import DAYS, ObjectLockConfig
+from minio.retention import Retention
+
+from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from app.core.storage.base import (
+    BUCKETS,
+    CHUNK_SIZE,
+    DEFAULT_CONTENT_TYPE,
+    DEFAULT_RETENTION_DAYS,
+    MAX_OBJECT_SIZE,
+    PART_SIZE,
+    STAGING,
+    WRITE_ONCE,
+    ByteStream,
+    ChunkStored,
+    InvalidRange,
+    ObjectInfo,
+    StorageUnavailable,
+    WriteOnceViolation,
+)
+from app.core.storage.hashing import ResumableSha256
+from app.core.storage.streams import _as_stream, _BaseStorage, _hash_stream, _read_chunk, _reader
+from app.core.storage.validation import (
+    _check_range_args,
+    content_disposition,
+    validate_bucket,
+    validate_content_type,
+    validate_filename,
+    validate_key,
+    validate_prefix,
+    validate_ttl,
+)
+from app.core.time import SystemClock
+
+log = logging.getLogger(__name__)
+
+MAX_PARTS = 10_000  # S3's limit on the parts of one multipart upload
+MAX_PART_BUFFER = 32 * 1024 * 1024  # a chunk is one part, held in memory while it is signed and sent
+_ASSEMBLY = re.compile(r"^(assembly-[0-9a-f]{32}):([\x21-\x7e]{1,1024})$")
+
+# --- S3 backend --------------------------------------------------------------------------------------
+
+
+class _HashingReader:
+    """Fills part buffers from a stream while hashing, counting and enforcing the size limit."""
+
+    def __init__(self, source: ByteStream, limit: int) -> None:
+        self._source = source
+        self._limit = limit
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def fill(self, view: memoryview) -> int:
+        """Fill `view` as far as the stream allows; fewer bytes than its length means the stream ended."""
+        filled = 0
+        while filled < len(view):
+            want = min(CHUNK_SIZE, len(view) - filled)
+            data = self._source.read(want)
+            if not data:
+                break
+            if not isinstance(data, bytes | bytearray | memoryview) or len(data) > want:
+                raise ValidationFailed("The object body must be a binary stream.")
+            self.size += len(data)
+            if self.size > self._limit:
+                raise ValidationFailed(f"An object may have at most {self._limit} bytes.")
+            self.digest.update(data)
+            view[filled : filled + len(data)] = data
+            filled += len(data)
+        return filled
+
+
+class MinioStorage(_BaseStorage):
+    """S3 through the MinIO SDK. Bucket names carry a prefix; write-once buckets use object lock if offered.
+
+    put() streams into a private staging bucket while hashing, then copies server-side to the final key with
+    the SHA-256 in `x-amz-meta-sha256` and `If-None-Match: *` for write-once buckets, then drops the staged
+    copy. SeaweedFS 4.48 (probed) honours If-None-Match on PutObject and CopyObject, supports object lock
+    with COMPLIANCE default retention, but applies that retention only to plain PUTs, not to copies, so the
+    retention of each copied version is set explicitly. On a server without If-None-Match the stat before
+    the upload still refuses overwrites, with a race; object lock then keeps the first version regardless.
+    """
+
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        access_key: str,
+        secret_key: str,
+        secure: bool = True,
+        region: str = "us-east-1",
+        prefix: str = "",
+        retention_days: int = DEFAULT_RETENTION_DAYS,
+        max_object_size: int = MAX_OBJECT_SIZE,
+    ) -> None:
+
+        self.endpoint = endpoint
+        self.secure = secure
+        self.prefix = prefix
+        self.retention_days = retention_days
+        self.max_object_size = min(max_object_size, MAX_OBJECT_SIZE)
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=5, read=60),
+            maxsize=10,
+            # Few quick retries: an unreachable server should become StorageUnavailable in about a second.
+            retries=urllib3.Retry(total=3, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
+        )
+        # With the region given, the SDK never asks the server for it, so building this costs no request.
+        self._client = Minio(
+            endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region, http_client=http
+        )
+        self._ready = False
+        self._ready_lock = threading.Lock()
+        self._locked: dict[str, bool] = {}
+        self._conditional_writes = True
+
+    def __repr__(self) -> str:
+        return f"MinioStorage({self.endpoint!r}, prefix={self.prefix!r})"
+
+    def bucket_name(self, bucket: str) -> str:
+        return f"{self.prefix}-{bucket}" if self.prefix else bucket
+
+    def is_locked(self, bucket: str) -> bool:
+        """True when the server enforces object lock on `bucket` (known after ensure_buckets)."""
+        self._ensure_ready()
+        return self._locked.get(bucket, False)
+
+    @contextlib.contextmanager
+    def _errors(self, bucket: str, key: str | None = None) -> Iterator[None]:
+        try:
+            yield
+        except S3Error as exc:
+            raise self._map_s3_error(exc, bucket, key) from exc
+        except Exception as exc:
+            mapped = self._map_transport_error(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
+
+    def _map_s3_error(self, exc: Any, bucket: str, key: str | None) -> DomainError:
+        code = exc.code
+        if code in {"NoSuchKey", "NoSuchObject", "NoSuchVersion"}:
+            return NotFound(f"No object {key!r} in {bucket!r}.")
+        if code == "InvalidRange":
+            return InvalidRange("The range starts past the end of the object.")
+        if code == "NoSuchBucket":
+            self._ready = False  # someone removed it: recreate on the next call
+        return StorageUnavailable(f"The S3 server refused the request ({code}).")
+
+    @staticmethod
+    def _map_transport_error(exc: Exception) -> DomainError | None:
+        if isinstance(exc, MinioException | urllib3.exceptions.HTTPError):
+            return StorageUnavailable(f"The S3 server cannot be reached ({type(exc).__name__}).")
+        return None
+
+    def _ensure_ready(self) -> None:
+        # Lazy: creating an app must not contact S3 (tests build many apps, and start-up order varies).
+        if self._ready:
+            return
+        with self._ready_lock:
+            if not self._ready:
+                self.ensure_buckets()
+
+    def ensure_buckets(self) -> None:
+        """Create missing buckets (write-once ones with object lock, COMPLIANCE default retention). Idempotent."""
+        with self._errors(STAGING):
+            for logical in (*BUCKETS, STAGING):
+                name = self.bucket_name(logical)
+                write_once = logical in WRITE_ONCE
+                if not self._client.bucket_exists(name):
+                    try:
+                        self._client.make_bucket(name, object_lock=write_once)
+                    except S3Error as exc:
+                        if exc.code in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                            pass  # another process won the race
+                        elif write_once:
+                            log.warning(
+                                "S3 bucket %s: object lock refused (%s); write-once is code-only", name, exc.code
+                            )
+                            self._client.make_bucket(name)
+                        else:
+                            raise
+                if write_once:
+                    self._locked[logical] = self._configure_lock(name)
+        self._ready = True
+
+    def _configure_lock(self, name: str) -> bool:
+        try:
+            current = self._client.get_object_lock_config(name)
+            if current.mode == COMPLIANCE:
+                return True
+            self._client.set_object_lock_config(name, ObjectLockConfig(COMPLIANCE, self.retention_days, DAYS))
+            return True
+        except S3Error as exc:
+            log.warning("S3 bucket %s: no object lock (%s); write-once is enforced in code only", name, exc.code)
+            return False
+
+    def _stat_raw(self, bucket: str, key: str) -> Any:
+        with self._errors(bucket, key):
+            return self._client.stat_object(self.bucket_name(bucket), key)
+
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        stream: ByteStream | bytes,
+        *,
+        length: int | None = None,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+    ) -> ObjectInfo:
+        validate_bucket(bucket)
+        validate_key(key)
+        validate_content_type(content_type)
+        self._check_length(length)
+        source = _as_stream(stream)
+        self._ensure_ready()
+        write_once = bucket in WRITE_ONCE
+        if write_once and self.exists(bucket, key):
+            raise WriteOnceViolation("This object is write-once and already exists.")  # before paying the upload
+        staged = uuid.uuid4().hex
+        reader = _HashingReader(source, self.max_object_size)
+        try:
+            with self._errors(STAGING, staged):
+                self._upload(self.bucket_name(STAGING), staged, reader)
+            if length is not None and reader.size != length:
+                raise ValidationFailed(f"The body has {reader.size} bytes, {length} were announced.")
+            sha256 = reader.digest.hexdigest()
+            self._copy_from_staging(bucket, key, staged, sha256=sha256, content_type=content_type)
+        finally:
+            self._drop_staged(staged)
+        info = self.stat(bucket, key)
+        if info.sha256 != sha256 or info.size != reader.size:
+            raise StorageUnavailable("The stored object does not match what was uploaded.")
+        return info
+
+    def _upload(self, name: str, key: str, reader: _HashingReader) -> None:
+        """Stream into `name/key` with one reused part buffer: memory is PART_SIZE whatever the object size.
+
+        The SDK's put_object() would hold about three copies of each part; its request methods accept any
+        buffer, so the parts go out as views of one bytearray.
+        """
+        buffer = bytearray(PART_SIZE)
+        view = memoryview(buffer)
+        client: Any = self._client  # the SDK types these private request methods as taking bytes
+        upload_id: str | None = None
+        parts: list[Part] = []
+        try:
+            while True:
+                filled = reader.fill(view)
+                if upload_id is None and filled < PART_SIZE:
+                    client._put_object(name, key, view[:filled], {"Content-Type": DEFAULT_CONTENT_TYPE})
+                    return
+                if filled == 0:
+                    break  # the stream ended exactly on a part boundary
+                if upload_id is None:
+                    upload_id = client._create_multipart_upload(name, key, {"Content-Type": DEFAULT_CONTENT_TYPE})
+                number = len(parts) + 1
+                parts.append(Part(number, client._upload_part(name, key, view[:filled], None, upload_id, number)))
+                if filled < PART_SIZE:
+                    break
+            client._complete_multipart_upload(name, key, upload_id, parts)
+        except BaseException:
+            if upload_id is not None:
+                with contextlib.suppress(Exception):
+                    client._abort_multipart_upload(name, key, upload_id)
+            raise
+
+    def _copy_from_staging(self, bucket: str, key: str, staged: str, *, sha256: str, content_type: str) -> None:
+        headers: DictType = {
+            "x-amz-metadata-directive": "REPLACE",
+            "x-amz-meta-sha256": sha256,
+            "Content-Type": content_type,
+            **CopySource(self.bucket_name(STAGING), staged).gen_copy_headers(),
+        }
+        write_once = bucket in WRITE_ONCE
+        if write_once and self._conditional_writes:
+            headers["If-None-Match"] = "*"
+        try:
+            with self._errors(bucket, key):
+                # The public copy_object() cannot send If-None-Match; _execute is the SDK's signed request.
+                response = self._client._execute("PUT", self.bucket_name(bucket), key, headers=headers)
+        except StorageUnavailable as exc:
+            cause = exc.__cause__
+            if isinstance(cause, S3Error) and cause.code == "PreconditionFailed":
+                raise WriteOnceViolation("This object is write-once and already exists.") from cause
+            if isinstance(cause, S3Error) and cause.code == "NotImplemented" and "If-None-Match" in headers:
+                log.warning("S3 server does not support If-None-Match; write-once relies on stat-then-copy")
+                self._conditional_writes = False
+                self._copy_from_staging(bucket, key, staged, sha256=sha256, content_type=content_type)
+                return
+            raise
+        if write_once and self._locked.get(bucket):
+            self._lock_version(bucket, key, response.headers.get("x-amz-version-id"))
+
+    def _lock_version(self, bucket: str, key: str, version_id: str | None) -> None:
+        name = self.bucket_name(bucket)
+        try:
+            current = self._client.get_object_retention(name, key, version_id=version_id)
+            if current is not None and current.mode == COMPLIANCE:
+                return  # the server applied the bucket default itself (MinIO, AWS)
+        except S3Error:
+            pass  # SeaweedFS answers "no retention" as an error
+        # The S3 server judges the date by its own clock, so a test's fake clock must not be used here.
+        until = SystemClock().now() + timedelta(days=self.retention_days)
+        try:
+            self._client.set_object_retention(name, key, Retention(COMPLIANCE, until), version_id=version_id)
+        except S3Error as exc:
+            # The object is stored; failing now would make a retry hit WriteOnceViolation. Say it loudly.
+            log.error("S3 %s/%s: could not set COMPLIANCE retention (%s)", name, key, exc.code)
+
+    def _drop_staged(self, staged: str) -> None:
+        try:
+            with self._errors(STAGING, staged):
+                self._client.remove_object(self.bucket_name(STAGING), staged)
+        except DomainError:
+            log.warning("S3: staged upload %s left behind in %s", staged, self.bucket_name(STAGING))
+
+    # Assemblies: a multipart upload into the staging bucket, one part per chunk; completing it costs no
+    # transfer through the platform, and the server-side copy to the final key carries the SHA-256 computed
+    # on the way (and If-None-Match / object lock for write-once buckets), exactly like put().
+
+    min_chunk_size = PART_SIZE  # S3 refuses parts under 5 MiB except the last
+    max_chunk_size = MAX_PART_BUFFER
+
+    @staticmethod
+    def _split_handle(handle: str) -> tuple[str, str]:
+        match = _ASSEMBLY.match(handle) if isinstance(handle, str) else None
+        if match is None:
+            raise ValidationFailed("Unknown assembly handle.")
+        return match.group(1), match.group(2)
+
+    def begin_assembly(self) -> str:
+        self._ensure_ready()
+        staged = f"assembly-{uuid.uuid4().hex}"
+        client: Any = self._client
+        with self._errors(STAGING, staged):
+            upload_id = client._create_multipart_upload(
+                self.bucket_name(STAGING), staged, {"Content-Type": DEFAULT_CONTENT_TYPE}
+            )
+        handle = f"{staged}:{upload_id}"
+        self._split_handle(handle)  # an upload id we could not store back is refused now, not at the end
+        return handle
+
+    def append_chunk(
+        self,
+        handle: str,
+        stream: ByteStream | bytes,
+        *,
+        offset: int,
+        length: int,
+        last: bool,
+        hash_state: str | None,
+        parts: Sequence[str],
+    ) -> ChunkStored:
+        self._check_chunk(offset, length, last, parts)
+        staged, upload_id = self._split_handle(handle)
+        number = len(parts) + 1
+        if number > MAX_PARTS:
+            raise ValidationFailed(f"An object may be sent in at most {MAX_PARTS} chunks.")
+        hasher = ResumableSha256.restore(hash_state)
+        if hasher.size != offset:
+            raise Conflict(f"The assembly holds {hasher.size} bytes, not {offset}.")
+        buffer = bytearray(length)
+        view = memoryview(buffer)
+        sha256 = _read_chunk(_as_stream(stream), length, hasher, view, None)
+        self._ensure_ready()
+        client: Any = self._client  # the SDK types this private request method as taking bytes
+        with self._errors(STAGING, staged):
+            etag = client._upload_part(self.bucket_name(STAGING), staged, view, None, upload_id, number)
+        return ChunkStored(offset, length, sha256, hasher.save(), f"{number}:{etag}")
+
+    def complete_assembly(
+        self,
+        handle: str,
+        bucket: str,
+        key: str,
+        *,
+        size: int,
+        hash_state: str,
+        parts: Sequence[str],
+        content_type: str = DEFAULT_CONTENT_TYPE,
+    ) -> ObjectInfo:
+        validate_bucket(bucket)
+        validate_key(key)
+        validate_content_type(content_type)
+        staged, upload_id = self._split_handle(handle)
+        hasher = ResumableSha256.restore(hash_state)
+        if hasher.size != size:
+            raise ValidationFailed(f"{hasher.size} of {size} bytes were appended.")
+        if not parts:
+            raise ValidationFailed("An assembly needs at least one chunk.")
+        sha256 = hasher.hexdigest()
+        s3_parts = []
+        for ref in parts:
+            number, sep, etag = ref.partition(":")
+            if not sep or not number.isdigit() or not etag:
+                raise ValidationFailed("A part reference is damaged.")
+            s3_parts.append(Part(int(number), etag))
+        self._ensure_ready()
+        client: Any = self._client
+        staging = self.bucket_name(STAGING)
+        try:
+            with self._errors(STAGING, staged):
+                client._complete_multipart_upload(staging, staged, upload_id, s3_parts)
+        except StorageUnavailable as exc:
+            cause = exc.__cause__
+            if not (isinstance(cause, S3Error) and cause.code == "NoSuchUpload"):
+                raise
+            # Completed by an earlier attempt that died later: the staged or the final object has the bytes.
+        try:
+            staged_size = int(self._stat_raw(STAGING, staged).size)
+        except NotFound:
+            return self._placed_already(bucket, key, size, sha256)
+        if staged_size != size:
+            raise StorageUnavailable("The assembled object does not have the size recorded for it.")
+        try:
+            if bucket in WRITE_ONCE and not self._conditional_writes and self.exists(bucket, key):
+                raise WriteOnceViolation("This object is write-once and already exists.")  # no If-None-Match here
+            self._copy_from_staging(bucket, key, staged, sha256=sha256, content_type=content_type)
+        except WriteOnceViolation:
+            info = self._placed_already(bucket, key, size, sha256)
+        else:
+            info = self.stat(bucket, key)
+            if (info.sha256, info.size) != (sha256, size):
+                raise StorageUnavailable("The stored object does not match what was assembled.")
+        self._drop_staged(staged)
+        return info
+
+    def _placed_already(self, bucket: str, key: str, size: int, sha256: str) -> ObjectInfo:
+        try:
+            info = self.stat(bucket, key)
+        except NotFound:
+            raise StorageUnavailable("The assembly is gone and no object holds its bytes.") from None
+        if (info.size, info.sha256) != (size, sha256):
+            raise WriteOnceViolation("A different object is already stored under this key.")
+        return info
+
+    def abort_assembly(self, handle: str) -> None:
+        staged, upload_id = self._split_handle(handle)
+        self._ensure_ready()
+        client: Any = self._client
+        try:
+            with self._errors(STAGING, staged):
+                client._abort_multipart_upload(self.bucket_name(STAGING), staged, upload_id)
+        except StorageUnavailable as exc:
+            cause = exc.__cause__
+            if not (isinstance(cause, S3Error) and cause.code == "NoSuchUpload"):
+                raise
+        with contextlib.suppress(NotFound):
+            self._stat_raw(STAGING, staged)
+            self._drop_staged(staged)  # completed but never copied
+
+    def stat(self, bucket: str, key: str) -> ObjectInfo:
+        validate_bucket(bucket)
+        validate_key(key)
+        self._ensure_ready()
+        st = self._stat_raw(bucket, key)
+        sha256 = st.metadata.get("x-amz-meta-sha256")
+        if not sha256:  # an object not written by put(): hash it rather than report nothing
+            sha256 = _hash_stream(self.open(bucket, key))
+        return ObjectInfo(bucket, key, int(st.size), sha256, st.content_type or DEFAULT_CONTENT_TYPE, st.last_modified)
+
+    def open(self, bucket: str, key: str, *, start: int | None = None, end: int | None = None) -> BinaryIO:
+        validate_bucket(bucket)
+        validate_key(key)
+        _check_range_args(start, end)
+        self._ensure_ready()
+        # An explicit Range header even for "bytes=0-", so an empty object answers 416 as on the filesystem.
+        headers: DictType | None = None
+        if start is not None or end is not None:
+            headers = {"Range": f"bytes={start or 0}-{'' if end is None else end}"}
+        with self._errors(bucket, key):
+            response = self._client.get_object(self.bucket_name(bucket), key, request_headers=headers)
+        announced = response.headers.get("Content-Length")
+
+        def release() -> None:
+            response.close()
+            response.release_conn()
+
+        return _reader(
+            response,
+            int(announced) if announced is not None else None,
+            on_close=release,
+            translate=self._map_transport_error,
+        )
+
+    def delete(self, bucket: str, key: str) -> None:
+        validate_bucket(bucket)
+        validate_key(key)
+        if bucket in WRITE_ONCE:
+            raise WriteOnceViolation("Objects in a write-once bucket cannot be deleted.")
+        self._ensure_ready()
+        with self._errors(bucket, key):
+            self._client.remove_object(self.bucket_name(bucket), key)
+
+    def signed_url(self, bucket: str, key: str, expires: timedelta, *, filename: str | None = None) -> str:
+        validate_bucket(bucket)
+        validate_key(key)
+        validate_ttl(expires)
+        headers: DictType | None = None
+        if filename:
+            headers = {"response-content-disposition": content_disposition(validate_filename(filename))}
+        # Presigning is local arithmetic; the S3 server checks expiry against its own clock, hence the system clock.
+        return str(
+            self._client.presigned_get_object(
+                self.bucket_name(bucket),
+                key,
+                expires=expires,
+                response_headers=headers,
+                request_date=SystemClock().now(),
+            )
+        )
+
+    def list(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
+        validate_bucket(bucket)
+        validate_prefix(prefix)
+        self._ensure_ready()
+        with self._errors(bucket):
+            items = self._client.list_objects(self.bucket_name(bucket), prefix=prefix or None, recursive=True)
+            # S3 promises UTF-8 byte order but SeaweedFS lists folder by folder ("a/1" before "a-1"): sort here.
+            keys = sorted(item.object_name for item in items)
+        for key in keys:
+            try:
+                yield self.stat(bucket, key)  # user metadata is not in listings: one HEAD per object
+            except NotFound:
+                continue  # deleted while we were listing

@@ -1,0 +1,165 @@
+"""Stream plumbing shared by both backends: bounded readers, chunk iterators, hashing, the common base class."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, BinaryIO, cast
+
+from app.core.errors import NotFound, ValidationFailed
+from app.core.storage.base import (
+    CHUNK_SIZE,
+    MAX_OBJECT_SIZE,
+    ByteStream,
+    ObjectInfo,
+    StorageUnavailable,
+)
+from app.core.storage.hashing import ResumableSha256
+
+
+def _as_stream(stream: ByteStream | bytes | bytearray) -> ByteStream:
+    if isinstance(stream, bytes | bytearray | memoryview):
+        return io.BytesIO(stream)
+    if not callable(getattr(stream, "read", None)):
+        raise ValidationFailed("The object body must be bytes or a binary stream.")
+    return stream
+
+
+class _LimitedReader(io.RawIOBase):
+    """Reads at most `remaining` bytes from `raw`, translating transport errors; closes `raw` on close."""
+
+    def __init__(
+        self,
+        raw: Any,
+        remaining: int | None,
+        *,
+        on_close: Callable[[], None] | None = None,
+        translate: Callable[[Exception], Exception | None] | None = None,
+    ) -> None:
+        super().__init__()
+        self._raw = raw
+        self._remaining = remaining
+        self._on_close = on_close
+        self._translate = translate
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        want = len(buffer) if self._remaining is None else min(len(buffer), self._remaining)
+        if want == 0:
+            return 0
+        try:
+            data = self._raw.read(want)
+        except Exception as exc:
+            mapped = self._translate(exc) if self._translate else None
+            if mapped is None:
+                raise
+            raise mapped from exc
+        if not data and self._remaining:
+            # A server that ends the body early must not look like a short object.
+            raise StorageUnavailable("The object stream ended before its announced length.")
+        n = len(data)
+        buffer[:n] = data
+        if self._remaining is not None:
+            self._remaining -= n
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                if self._on_close:
+                    self._on_close()
+                else:
+                    self._raw.close()
+            finally:
+                super().close()
+
+
+def _reader(raw: Any, remaining: int | None, **kwargs: Any) -> BinaryIO:
+    # typeshed does not call BufferedReader a BinaryIO, though it is one.
+    return cast(BinaryIO, io.BufferedReader(_LimitedReader(raw, remaining, **kwargs), CHUNK_SIZE))
+
+
+def _chunks(reader: BinaryIO) -> Iterator[bytes]:
+    with reader:
+        while chunk := reader.read(CHUNK_SIZE):
+            yield chunk
+
+
+def _hash_stream(reader: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    with reader:
+        while chunk := reader.read(CHUNK_SIZE):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class _BaseStorage:
+    """Operations both backends derive the same way from open() and stat()."""
+
+    max_object_size: int = MAX_OBJECT_SIZE
+    min_chunk_size: int = 1
+    max_chunk_size: int = 64 * 1024 * 1024
+
+    def open(self, bucket: str, key: str, *, start: int | None = None, end: int | None = None) -> BinaryIO:
+        raise NotImplementedError
+
+    def stat(self, bucket: str, key: str) -> ObjectInfo:
+        raise NotImplementedError
+
+    def get(self, bucket: str, key: str, *, start: int | None = None, end: int | None = None) -> Iterator[bytes]:
+        # Opened here rather than in the generator so that NotFound surfaces at the call, not the first chunk.
+        return _chunks(self.open(bucket, key, start=start, end=end))
+
+    def exists(self, bucket: str, key: str) -> bool:
+        try:
+            self.stat(bucket, key)
+        except NotFound:
+            return False
+        return True
+
+    def _check_length(self, length: int | None) -> None:
+        if length is not None and not 0 <= length <= self.max_object_size:
+            raise ValidationFailed(f"An object may have at most {self.max_object_size} bytes.")
+
+    def _check_chunk(self, offset: int, length: int, last: bool, parts: Sequence[str]) -> None:
+        if offset < 0 or length < 1 or offset + length > self.max_object_size:
+            raise ValidationFailed(f"An object may have at most {self.max_object_size} bytes.")
+        if length > self.max_chunk_size:
+            raise ValidationFailed(f"A chunk may have at most {self.max_chunk_size} bytes.")
+        if not last and length < self.min_chunk_size:
+            raise ValidationFailed(f"Every chunk but the last must have at least {self.min_chunk_size} bytes.")
+
+
+def _read_chunk(
+    source: ByteStream,
+    length: int,
+    hasher: ResumableSha256,
+    into: memoryview | None,
+    write: Callable[[bytes], object] | None,
+) -> str:
+    """Read exactly `length` bytes from `source` into `into` (or through `write`), updating `hasher`.
+
+    Returns the chunk's own SHA-256. A stream shorter or longer than announced is a ValidationFailed.
+    """
+    own, filled = hashlib.sha256(), 0
+    while filled < length:
+        data = source.read(min(CHUNK_SIZE, length - filled))
+        if not data:
+            break
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise ValidationFailed("The object body must be a binary stream.")
+        if len(data) > length - filled:
+            raise ValidationFailed(f"The body has more than the {length} bytes announced.")
+        own.update(data)
+        hasher.update(data)
+        if into is not None:
+            into[filled : filled + len(data)] = data
+        if write is not None:
+            write(data)
+        filled += len(data)
+    if filled != length or source.read(1):
+        raise ValidationFailed(f"The body does not have the {length} bytes announced.")
+    return own.hexdigest()
