@@ -1,8 +1,13 @@
-"""The opening (开标): the sweep that starts due openings, decrypts each stage's envelopes, validates the bid
-form, and publishes the signed opening record (开标记录); 流标 when too few bids are valid.
+"""The opening (开标): the steps of the sweep that starts due openings, decrypts each stage's envelopes,
+validates the bid form, and publishes the signed opening record (开标记录); 流标 when too few bids are valid.
 
-Each envelope is opened at most once (an opened one is skipped), so a worker killed mid-way and started
-again finishes with the same result. One failing bid never blocks the others.
+The sweep itself (app/tendering/tasks.py) commits after each step, so no transaction is open while an
+envelope decrypts: `plan_stage` turns the stage into plain `EnvelopeJob`s, `open_job` decrypts one of them
+from storage into the quarantine (opened-bids) without touching the database, `record_outcome` commits its
+outcome, `finish_stage` publishes the record. Each step is idempotent: an envelope with an outcome is never
+opened again, a plaintext already in the quarantine under the envelope's deterministic key is reused rather
+than decrypted a second time, and a worker killed anywhere and restarted finishes with the same result. One
+failing bid never blocks the others.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
 
@@ -21,12 +27,12 @@ from app.audit.services import format_instant
 from app.core.db import db
 from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.core.keys import platform_signing_key
-from app.core.storage import OPENED_BIDS, SEALED_BIDS, StorageUnavailable, get_storage
+from app.core.storage import OPENED_BIDS, SEALED_BIDS, ObjectInfo, StorageUnavailable, get_storage
 from app.core.tasks import enqueue_after_commit
 from app.core.time import now_utc
 from app.tendering import terms
 from app.tendering.common import AccessRefused, config_value, open_small
-from app.tendering.custody import SYSTEM, OpeningKeyMismatch, envelope_label, rebuild_identity
+from app.tendering.custody import SYSTEM, rebuild_identity
 from app.tendering.decryption import DecryptionFailed, HashingRaw, decrypt_into_storage
 from app.tendering.models import (
     Bid,
@@ -39,7 +45,6 @@ from app.tendering.models import (
 )
 from crypto.age import NoIdentityMatchError, X25519Identity, decrypt, decrypt_with_file_key
 from crypto.canonical import CanonicalError, canonicalize
-from crypto.custody import CustodyError
 from crypto.envelope import EnvelopeError, read_envelope
 from crypto.errors import AgeError
 from crypto.signing import sign_document
@@ -54,8 +59,58 @@ class _Failure(Exception):
         self.bidder_fault = bidder_fault
 
 
-def _stored_hash(env: BidEnvelope) -> tuple[str, int]:
-    with get_storage().open(SEALED_BIDS, env.object_key) as fh:
+@dataclass(frozen=True)
+class EnvelopeJob:
+    """What opening one envelope needs, as plain values: no ORM object is touched while it decrypts, so no
+    database transaction (on SQLite: the single write lock) is open meanwhile."""
+
+    envelope_id: int
+    tender_id: int
+    bid_id: int
+    version_number: int
+    name: str
+    object_key: str
+    sha256: str
+    size: int
+    revealed_key: bytes | None
+    form_schema: dict[str, Any] | None  # the tender's bid form when this envelope carries it
+
+    @property
+    def plaintext_key(self) -> str:
+        """Deterministic: a rerun finds what an earlier, killed run stored, and never stores a second result."""
+        return f"{self.tender_id}/{self.bid_id}/{self.version_number}/{self.name}.tar"
+
+    @property
+    def label(self) -> str:
+        return f"bid-envelope:{self.envelope_id}"  # custody.envelope_label of the row
+
+
+@dataclass(frozen=True)
+class Opened:
+    """The outcome of one envelope, computed outside any transaction and committed on its own."""
+
+    outcome: EnvelopeOutcome
+    method: str | None = None
+    plaintext_key: str | None = None
+    plaintext_sha256: str | None = None
+    plaintext_size: int | None = None
+    files: list[dict[str, Any]] | None = None
+    form: dict[str, Any] | None = None
+    failure_cause: str | None = None
+    bidder_fault: bool | None = None
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    tender_id: int
+    stage: int
+    identity: X25519Identity | None
+    window_closed: bool
+    jobs: list[EnvelopeJob] = field(default_factory=list)
+
+
+def _stored_hash(object_key: str) -> tuple[str, int]:
+    with get_storage().open(SEALED_BIDS, object_key) as fh:
         digest, size = hashlib.sha256(), 0
         while chunk := fh.read(256 * 1024):
             digest.update(chunk)
@@ -63,13 +118,15 @@ def _stored_hash(env: BidEnvelope) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _decrypt_envelope(tender: Tender, env: BidEnvelope, identity: X25519Identity | None) -> str | None:
-    """Decrypt into opened-bids and fill the envelope's opening fields. Returns None when no key is available yet.
+def _decrypt(job: EnvelopeJob, identity: X25519Identity | None) -> tuple[str, ObjectInfo] | None:
+    """Decrypt into opened-bids (the quarantine) and return (method, stored plaintext); None when no key is
+    available yet. A plaintext already stored under the envelope's key is reused, never decrypted again.
 
-    Raises _Failure with its cause; StorageUnavailable propagates (retry on the next sweep).
+    Raises _Failure with its cause; DecryptionFailed for a file not sealed to the tender's key;
+    StorageUnavailable propagates (retry on the next sweep).
     """
-    if env.revealed_key is not None:
-        file_key = open_small(env.revealed_key, envelope_label(env))
+    if job.revealed_key is not None:
+        file_key = open_small(job.revealed_key, job.label)
 
         def run(src: IO[bytes], dst: IO[bytes]) -> Any:
             return decrypt_with_file_key(src, dst, file_key)  # type: ignore[arg-type]
@@ -84,9 +141,18 @@ def _decrypt_envelope(tender: Tender, env: BidEnvelope, identity: X25519Identity
         method = "tender-key"
     else:
         return None
-    plaintext_key = f"{tender.id}/{env.version.bid_id}/{env.version.number}/{env.name}.tar"
+    storage, plaintext_key = get_storage(), job.plaintext_key
+    if storage.exists(OPENED_BIDS, plaintext_key):
+        # A run stopped after storing this plaintext and before committing its outcome. `put` never leaves a
+        # partial object and is reached only when the whole stream verified, so the object is the plaintext;
+        # the sealed file is checked against the receipt again, as after a decryption.
+        if (job.sha256, job.size) != _stored_hash(job.object_key):
+            with contextlib.suppress(Exception):
+                storage.delete(OPENED_BIDS, plaintext_key)
+            raise _Failure("the stored file differs from the receipted one", bidder_fault=False)
+        return method, storage.stat(OPENED_BIDS, plaintext_key)
     try:
-        raw = HashingRaw(get_storage().open(SEALED_BIDS, env.object_key))
+        raw = HashingRaw(storage.open(SEALED_BIDS, job.object_key))
     except NotFound:
         raise _Failure("the sealed file is missing from storage", bidder_fault=False) from None
     with io.BufferedReader(raw) as src:
@@ -98,72 +164,108 @@ def _decrypt_envelope(tender: Tender, env: BidEnvelope, identity: X25519Identity
                 raise cause from None
             if isinstance(cause, NoIdentityMatchError):
                 raise
-            if (env.sha256, env.size) != _stored_hash(env):
+            if (job.sha256, job.size) != _stored_hash(job.object_key):
                 raise _Failure("the stored file differs from the receipted one", bidder_fault=False) from None
             if isinstance(cause, AgeError):
                 raise _Failure(f"the envelope does not decrypt: {cause}", bidder_fault=True) from None
             raise _Failure(f"decryption failed: {type(cause).__name__}", bidder_fault=False) from None
         while src.read(256 * 1024):
             pass  # hash whatever the decryptor left unread
-    if (raw.digest.hexdigest(), raw.size) != (env.sha256, env.size):
+    if (raw.digest.hexdigest(), raw.size) != (job.sha256, job.size):
         with contextlib.suppress(Exception):
-            get_storage().delete(OPENED_BIDS, plaintext_key)
+            storage.delete(OPENED_BIDS, plaintext_key)
         raise _Failure("the stored file differs from the receipted one", bidder_fault=False)
-    env.plaintext_key = plaintext_key
-    env.plaintext_sha256 = info.sha256
-    env.plaintext_size = info.size
-    env.opened_with = method
-    return method
+    return method, info
 
 
-def _read_contents(tender: Tender, env: BidEnvelope) -> None:
-    """Parse the decrypted archive and validate the bid form; raises _Failure (the bidder's fault)."""
+def _read_contents(job: EnvelopeJob) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Parse the decrypted archive and validate the bid form: (files, form); raises _Failure (the bidder's fault)."""
     try:
-        with get_storage().open(OPENED_BIDS, env.plaintext_key or "") as fh:
+        with get_storage().open(OPENED_BIDS, job.plaintext_key) as fh:
             contents = read_envelope(fh)
     except EnvelopeError as exc:
         raise _Failure(f"the envelope is not a valid bid archive: {exc}", bidder_fault=True) from None
-    env.files = [{"name": name, "size": size} for name, size in contents.files]
-    if env.name == tender.form_envelope():
-        if contents.form is None:
-            raise _Failure("the envelope has no form.json", bidder_fault=True)
-        errors = terms.form_errors(tender.bid_form_schema, contents.form)
-        if errors:
-            raise _Failure("the bid form is not valid: " + "; ".join(errors), bidder_fault=True)
-        try:
-            canonicalize(contents.form)
-        except CanonicalError as exc:
-            raise _Failure(f"the bid form cannot be recorded exactly: {exc}", bidder_fault=True) from None
-        env.form = contents.form
+    files = [{"name": name, "size": size} for name, size in contents.files]
+    if job.form_schema is None:
+        return files, None
+    if contents.form is None:
+        raise _Failure("the envelope has no form.json", bidder_fault=True)
+    errors = terms.form_errors(job.form_schema, contents.form)
+    if errors:
+        raise _Failure("the bid form is not valid: " + "; ".join(errors), bidder_fault=True)
+    try:
+        canonicalize(contents.form)
+    except CanonicalError as exc:
+        raise _Failure(f"the bid form cannot be recorded exactly: {exc}", bidder_fault=True) from None
+    return files, contents.form
 
 
-def open_envelope(tender: Tender, env: BidEnvelope, identity: X25519Identity | None, window_closed: bool) -> bool:
-    """Try to open one sealed envelope; True when it has an outcome (opened or failed), False to retry later."""
-    if env.outcome is not EnvelopeOutcome.SEALED:
-        return True
+def open_job(job: EnvelopeJob, identity: X25519Identity | None, window_closed: bool) -> Opened | None:
+    """Open one sealed envelope from storage into the quarantine; touches no database row.
+
+    Returns its outcome (opened, or failed with the cause), or None to retry on a later sweep: no key yet, a
+    file sealed to the bidder only while the reveal window is open, storage unreachable.
+    """
+    decrypted: tuple[str, ObjectInfo] | None = None
     try:
         try:
-            if _decrypt_envelope(tender, env, identity) is None:
-                return False
+            decrypted = _decrypt(job, identity)
+            if decrypted is None:
+                return None
         except DecryptionFailed as failed:
             if isinstance(failed.cause, NoIdentityMatchError):
                 if not window_closed:
-                    return False  # sealed to the bidder only: wait for the file key until the window closes
+                    return None  # sealed to the bidder only: wait for the file key until the window closes
                 raise _Failure(
                     "the envelope is not sealed to the tender's key and its file key was not revealed",
                     bidder_fault=True,
                 ) from None
             raise
-        _read_contents(tender, env)
+        files, form = _read_contents(job)
     except _Failure as failure:
-        env.outcome = EnvelopeOutcome.FAILED
-        env.failure_cause = failure.cause[:2000]
-        env.bidder_fault = failure.bidder_fault
-        env.form = None
+        method, info = decrypted if decrypted is not None else (None, None)
+        return Opened(
+            EnvelopeOutcome.FAILED,
+            method=method,
+            plaintext_key=job.plaintext_key if info else None,
+            plaintext_sha256=info.sha256 if info else None,
+            plaintext_size=info.size if info else None,
+            failure_cause=failure.cause[:2000],
+            bidder_fault=failure.bidder_fault,
+        )
     except StorageUnavailable:
+        return None
+    method, info = decrypted
+    return Opened(
+        EnvelopeOutcome.OPENED,
+        method=method,
+        plaintext_key=job.plaintext_key,
+        plaintext_sha256=info.sha256,
+        plaintext_size=info.size,
+        files=files,
+        form=form,
+    )
+
+
+def record_outcome(job: EnvelopeJob, opened: Opened) -> bool:
+    """Write one envelope's outcome (flush). False when another run already recorded one: the first stands."""
+    env = db.session.execute(
+        select(BidEnvelope)
+        .where(BidEnvelope.id == job.envelope_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    if env.outcome is not EnvelopeOutcome.SEALED:
         return False
-    else:
-        env.outcome = EnvelopeOutcome.OPENED
+    env.outcome = opened.outcome
+    env.opened_with = opened.method
+    env.plaintext_key = opened.plaintext_key
+    env.plaintext_sha256 = opened.plaintext_sha256
+    env.plaintext_size = opened.plaintext_size
+    env.files = opened.files
+    env.form = opened.form
+    env.failure_cause = opened.failure_cause
+    env.bidder_fault = opened.bidder_fault
     env.opened_at = now_utc()
     db.session.flush()
     return True
@@ -207,23 +309,70 @@ def _stage_participants(tender: Tender, stage: int) -> list[Bid]:
     return [b for b in _bids(tender) if not b.withdrawn and b.outcome in (BidOutcome.PENDING, BidOutcome.VALID)]
 
 
-def process_stage(tender: Tender) -> OpeningRecord | None:
-    """Open what can be opened of the current stage; when every envelope has an outcome, publish the record."""
+def _record_exists(tender_id: int, stage: int) -> bool:
+    return bool(
+        db.session.scalar(
+            select(OpeningRecord.id).where(OpeningRecord.tender_id == tender_id, OpeningRecord.stage == stage)
+        )
+    )
+
+
+def _locked_tender(tender_id: int) -> Tender | None:
+    """The tender row, locked for this transaction; None when another worker holds it (SKIP LOCKED)."""
+    return db.session.scalar(
+        select(Tender)
+        .where(Tender.id == tender_id)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+
+
+def plan_stage(tender_id: int) -> StagePlan | None:
+    """The current stage's work (flushes the custody release): the rebuilt key and the envelopes still sealed.
+
+    None when the tender is not being opened, is busy in another worker, or its stage record is published.
+    Raises OpeningKeyMismatch or CustodyError when the key cannot be rebuilt correctly.
+    """
+    tender = _locked_tender(tender_id)
+    if tender is None or tender.status is not TenderStatus.OPENING:
+        return None
     stage = tender.current_stage
-    if db.session.scalar(
-        select(OpeningRecord.id).where(OpeningRecord.tender_id == tender.id, OpeningRecord.stage == stage)
-    ):
+    if _record_exists(tender.id, stage):
         return None
     identity = rebuild_identity(tender)
     window = config_value("TENDER_REVEAL_WINDOW")
     window_closed = now_utc() >= (tender.stage_started_at or tender.opening_at) + window
-    waiting = False
-    for bid in _stage_participants(tender, stage):
-        for env in _current_envelopes(bid, stage):
-            if not open_envelope(tender, env, identity, window_closed):
-                waiting = True
-    if waiting:
+    form_envelope = tender.form_envelope()
+    jobs = [
+        EnvelopeJob(
+            envelope_id=env.id,
+            tender_id=tender.id,
+            bid_id=bid.id,
+            version_number=env.version.number,
+            name=env.name,
+            object_key=env.object_key,
+            sha256=env.sha256,
+            size=env.size,
+            revealed_key=env.revealed_key,
+            form_schema=dict(tender.bid_form_schema) if env.name == form_envelope else None,
+        )
+        for bid in _stage_participants(tender, stage)
+        for env in _current_envelopes(bid, stage)
+        if env.outcome is EnvelopeOutcome.SEALED
+    ]
+    return StagePlan(tender_id=tender.id, stage=stage, identity=identity, window_closed=window_closed, jobs=jobs)
+
+
+def finish_stage(tender_id: int, stage: int) -> OpeningRecord | None:
+    """Publish the stage's record once every envelope of it has an outcome (flushes); None otherwise."""
+    tender = _locked_tender(tender_id)
+    if tender is None or tender.status is not TenderStatus.OPENING or tender.current_stage != stage:
         return None
+    if _record_exists(tender.id, stage):
+        return None
+    for bid in _stage_participants(tender, stage):
+        if any(e.outcome is EnvelopeOutcome.SEALED for e in _current_envelopes(bid, stage)):
+            return None
     return _finish_stage(tender, stage)
 
 
@@ -391,42 +540,41 @@ def advance_stage(*, actor: User, tender: Tender, eliminated: list[int], reason:
     return tender
 
 
-def open_due() -> dict[str, int]:
-    """The sweep: start due openings, then advance every opening in progress. Idempotent; rows locked (SKIP LOCKED)."""
-    now = now_utc()
-    due = list(
+def due_tender_ids() -> list[int]:
+    """Published tenders whose opening time has come."""
+    return list(
         db.session.scalars(
-            select(Tender)
-            .where(Tender.status == TenderStatus.PUBLISHED, Tender.opening_at <= now)
+            select(Tender.id)
+            .where(Tender.status == TenderStatus.PUBLISHED, Tender.opening_at <= now_utc())
             .order_by(Tender.id)
-            .with_for_update(skip_locked=True)
         )
     )
-    for tender in due:
-        start_opening(tender)
-    active = list(
-        db.session.scalars(
-            select(Tender)
-            .where(Tender.status == TenderStatus.OPENING)
-            .order_by(Tender.id)
-            .with_for_update(skip_locked=True)
-        )
-    )
-    published = 0
-    for tender in active:
-        try:
-            with db.session.begin_nested():
-                if process_stage(tender) is not None:
-                    published += 1
-        except (OpeningKeyMismatch, CustodyError) as exc:
-            # Never decrypt with a wrong key; keep the tender waiting and make the problem visible (once per cause).
-            problem = f"opening key: {exc}"
-            if tender.failure_reason != problem:
-                tender.failure_reason = problem
-                record(
-                    "tendering.opening.key_problem", actor=SYSTEM, subject=tender.audit_ref, data={"error": str(exc)}
-                )
-    return {"started": len(due), "records": published}
+
+
+def start_due(tender_id: int) -> bool:
+    """Start one due opening (flushes); False when it is not due any more or another worker holds it."""
+    tender = _locked_tender(tender_id)
+    if tender is None or tender.status is not TenderStatus.PUBLISHED or now_utc() < tender.opening_at:
+        return False
+    start_opening(tender)
+    return True
+
+
+def active_tender_ids() -> list[int]:
+    """Tenders whose opening is in progress."""
+    return list(db.session.scalars(select(Tender.id).where(Tender.status == TenderStatus.OPENING).order_by(Tender.id)))
+
+
+def note_key_problem(tender_id: int, exc: Exception) -> None:
+    """Never decrypt with a wrong key: keep the tender waiting and make the problem visible (once per cause)."""
+    tender = db.session.get(Tender, tender_id)
+    if tender is None:
+        return
+    problem = f"opening key: {exc}"
+    if tender.failure_reason != problem:
+        tender.failure_reason = problem
+        db.session.flush()
+        record("tendering.opening.key_problem", actor=SYSTEM, subject=tender.audit_ref, data={"error": str(exc)})
 
 
 # --- reading the record ------------------------------------------------------------------------------

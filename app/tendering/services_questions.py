@@ -35,8 +35,9 @@ def register_interest(*, actor: User, tender: Tender) -> TenderInterest:
     interest = TenderInterest(tender_id=tender.id, user_id=actor.id, organisation_id=org, registered_at=now_utc())
     db.session.add(interest)
     db.session.flush()
-    # Who is interested is as confidential as who bids: the entry names nobody.
-    record("tendering.interest.registered", actor="sealed-bidder", subject=tender.audit_ref, data={})
+    # Who is interested is as confidential as who bids: the entry names nobody, not even the tender (entries per
+    # tender would count its interested bidders).
+    record("tendering.interest.registered", actor="sealed-bidder", subject="tendering:sealed-bids", data={})
     return interest
 
 

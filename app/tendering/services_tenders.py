@@ -70,6 +70,7 @@ PUBLIC_STATUSES = (
     TenderStatus.OPENED,
     TenderStatus.FAILED,
     TenderStatus.CANCELLED,
+    TenderStatus.AWARDED,
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import shutil
@@ -262,36 +263,143 @@ def test_a_failing_bid_never_blocks_the_others_and_too_few_valid_bids_fail_the_t
     assert payload["result"] == "failed" and "tendering.tender.failed" in [a for a, *_ in audit_actions(world.app)]
 
 
-def test_a_worker_killed_mid_opening_finishes_with_the_same_result(world, clock, monkeypatch) -> None:
-    from app.tendering import opening
-
+def _three_bids(world: World, clock) -> tuple[int, dict[int, bytes]]:
+    """A tender with three bids (prices 100, 101, 102) whose opening time has come: (tender id, plaintexts)."""
     tender = soon(world, clock, min_bids=3)
     tid = tender["id"]
+    plaintexts = {}
     for i, bidder in enumerate(world.bidders[:3]):
-        submit(
-            bidder.api,
-            tid,
-            {"bid": upload(bidder.api, tid, "bid", seal(envelope_plaintext(form(100 + i)), tender["recipient"]))},
-        )
+        plaintexts[bidder.org_id] = envelope_plaintext(form(100 + i), {"方案.txt": f"方案 {i}".encode()})
+        data = seal(plaintexts[bidder.org_id], tender["recipient"])
+        assert submit(bidder.api, tid, {"bid": upload(bidder.api, tid, "bid", data)}).status_code == 201
     clock.advance(timedelta(seconds=5))
+    return tid, plaintexts
+
+
+def _envelope_rows(app, tender_id: int) -> dict[int, tuple[str, Any, str | None]]:
+    """bid id -> (outcome, opened_at, plaintext_sha256) of each bid's envelope, as committed."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.tendering.models import Bid, BidEnvelope, BidVersion
+
+    with app.app_context():
+        rows = db.session.execute(
+            select(Bid.id, BidEnvelope.outcome, BidEnvelope.opened_at, BidEnvelope.plaintext_sha256)
+            .join(BidVersion, BidVersion.bid_id == Bid.id)
+            .join(BidEnvelope, BidEnvelope.version_id == BidVersion.id)
+            .where(Bid.tender_id == tender_id)
+        ).all()
+        db.session.rollback()
+    return {bid_id: (outcome.value, opened_at, sha) for bid_id, outcome, opened_at, sha in rows}
+
+
+def _assert_opened_exactly_as_sealed(world: World, tid: int, plaintexts: dict[int, bytes]) -> None:
+    payload = records(world, tid).json[0]["payload"]
+    assert payload["result"] == "opened"
+    for row in payload["bids"]:
+        plaintext = plaintexts[row["bidder"]["organisation_id"]]
+        assert row["outcome"] == "valid"
+        assert row["envelopes"][0]["plaintext_sha256"] == hashlib.sha256(plaintext).hexdigest()
+    assert sorted(b["form"]["price"] for b in payload["bids"]) == [100, 101, 102]
+
+
+def test_a_worker_killed_between_two_bids_reuses_what_it_committed(world, clock, monkeypatch) -> None:
+    from app.tendering import opening
+
+    tid, plaintexts = _three_bids(world, clock)
     real = opening._read_contents
     calls = {"n": 0}
 
-    def dies_on_the_second(tender_row, env) -> None:
+    def dies_on_the_second(job) -> Any:
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt("worker killed")
-        real(tender_row, env)
+        return real(job)
 
     monkeypatch.setattr(opening, "_read_contents", dies_on_the_second)
     with pytest.raises(KeyboardInterrupt):
         run_sweep(world.app)
-    assert world.anonymous.get(f"/api/v1/tenders/{tid}").json["status"] == "published"  # all rolled back
+    # Killed while reading the second bid: the opening's start and the first bid's outcome were committed, each
+    # in its own transaction; the second bid's plaintext is in the quarantine, its outcome is not recorded.
+    assert world.anonymous.get(f"/api/v1/tenders/{tid}").json["status"] == "opening"
+    before = _envelope_rows(world.app, tid)
+    first = [bid for bid, (outcome, _at, _sha) in before.items() if outcome == "opened"]
+    assert len(first) == 1 and sorted(o for o, _a, _s in before.values()) == ["opened", "sealed", "sealed"]
+    assert records(world, tid).json == []
+
+    decrypted: list[str] = []
+    real_decrypt = opening.decrypt_into_storage
+
+    def counting(run, src, bucket, key) -> Any:
+        decrypted.append(key)
+        return real_decrypt(run, src, bucket, key)
+
     monkeypatch.setattr(opening, "_read_contents", real)
+    monkeypatch.setattr(opening, "decrypt_into_storage", counting)
+    clock.advance(timedelta(seconds=15))
+    assert run_sweep(world.app) == {"started": 0, "records": 1}
+    # Only the third bid was decrypted again: the first bid's committed outcome stands as it was, the second
+    # bid's stored plaintext was reused (never decrypted twice into two results).
+    assert len(decrypted) == 1
+    after = _envelope_rows(world.app, tid)
+    assert after[first[0]] == before[first[0]]
+    _assert_opened_exactly_as_sealed(world, tid, plaintexts)
+    assert run_sweep(world.app) == {"started": 0, "records": 0}
+
+
+@pytest.mark.parametrize("kill_in", ["start_opening", "plan_stage", "record_outcome", "finish_stage"])
+def test_a_worker_killed_at_any_step_finishes_with_the_same_result(world, clock, monkeypatch, kill_in) -> None:
+    from app.tendering import opening
+
+    tid, plaintexts = _three_bids(world, clock)
+    real = getattr(opening, kill_in)
+    calls = {"n": 0}
+
+    def dies(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == (2 if kill_in == "record_outcome" else 1):
+            raise KeyboardInterrupt("worker killed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(opening, kill_in, dies)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(world.app)
+    monkeypatch.setattr(opening, kill_in, real)
+    result = run_sweep(world.app)
+    assert result["records"] == 1
+    _assert_opened_exactly_as_sealed(world, tid, plaintexts)
+    actions = [a for a, *_ in audit_actions(world.app)]
+    assert actions.count("tendering.opening.started") == 1 and actions.count("tendering.custody.released") == 1
+    assert actions.count("tendering.opening.record_published") == 1
+
+
+def test_no_transaction_is_open_while_an_envelope_decrypts(world, clock, monkeypatch) -> None:
+    """On SQLite an open transaction holds the single write lock: another writer must get it during decryption."""
+    import sqlite3
+
+    from app.extensions import db
+    from app.tendering import opening
+
+    tid, plaintexts = _three_bids(world, clock)
+    real_decrypt = opening.decrypt_into_storage
+    seen: list[bool] = []
+
+    def checking(run, src, bucket, key) -> Any:
+        seen.append(db.session().in_transaction())
+        if db.engine.dialect.name == "sqlite":
+            other = sqlite3.connect(db.engine.url.database or "", timeout=0.2, isolation_level=None)
+            try:
+                other.execute("BEGIN IMMEDIATE")  # raises 'database is locked' if the sweep held the lock
+                other.execute("ROLLBACK")
+            finally:
+                other.close()
+        return real_decrypt(run, src, bucket, key)
+
+    monkeypatch.setattr(opening, "decrypt_into_storage", checking)
     assert run_sweep(world.app) == {"started": 1, "records": 1}
-    payload = records(world, tid).json[0]["payload"]
-    assert sorted(b["form"]["price"] for b in payload["bids"]) == [100, 101, 102]
-    assert all(b["outcome"] == "valid" for b in payload["bids"])
+    assert seen == [False, False, False]
+    _assert_opened_exactly_as_sealed(world, tid, plaintexts)
 
 
 def test_committee_custody_opens_only_with_k_shares(world, clock) -> None:
