@@ -160,12 +160,14 @@ EXPECTED.update(
         # evaluation report, publicity, objections, award: chair, members and bidders are checked per object
         ("POST", "evaluation-report.draw_up"): SIGNED_IN,
         ("GET", "evaluation-report.get_report"): SIGNED_IN,
+        ("GET", "evaluation-report.report_pdf"): SIGNED_IN,
         ("POST", "evaluation-report.sign_report"): SIGNED_IN,
         ("POST", "evaluation-report.publish"): EVAL_RUN,
         ("GET", "evaluation-report.list_publicity"): EVERYONE,
         ("POST", "evaluation-report.file_objection"): SIGNED_IN,
         ("GET", "evaluation-report.list_objections"): SIGNED_IN,
         ("POST", "evaluation-report.answer_objection"): EVAL_RUN,
+        ("POST", "evaluation-report.reassign_award"): EVAL_RUN,
         ("POST", "evaluation-report.issue_award"): EVAL_RUN,
         ("GET", "evaluation-report.get_award"): SIGNED_IN,
     }

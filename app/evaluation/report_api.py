@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask
+from flask import Flask, Response
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import validate
@@ -18,8 +18,10 @@ from marshmallow import validate
 from app.core.api import problem_responses
 from app.core.db import db
 from app.core.security import authenticated, public, requires
+from app.core.storage import content_disposition
 from app.evaluation import services_report
 from app.evaluation.permissions import RUN
+from app.evaluation.report_pdf import render_report_pdf
 from app.tendering.schemas import PlainText
 from app.tendering.services_tenders import get_tender
 
@@ -30,6 +32,7 @@ blp = Blueprint(
     description="The evaluation report and its signatures, publicity of candidates, objections, the award.",
 )
 BASE = "/tenders/<int:tender_id>/evaluation"
+PDF = {"schema": {"type": "string", "format": "binary"}}
 
 
 def problems(*statuses: int) -> Any:
@@ -160,6 +163,19 @@ def get_report(tender_id: int) -> Any:
     return services_report.report_view(_me(), tender)
 
 
+@blp.route(f"{BASE}/report.pdf", methods=["GET"])
+@blp.doc(responses={"200": {"description": "The report as PDF", "content": {"application/pdf": PDF}}})
+@problems(401, 403, 404)
+@authenticated
+def report_pdf(tender_id: int) -> Any:
+    """The report as a PDF with Chinese text, printing its SHA-256 and the signature entries (same access as the
+    JSON report; names withheld for the agency until publication)."""
+    tender = get_tender(tender_id, _me())
+    pdf = render_report_pdf(services_report.report_view(_me(), tender))
+    filename = f"{tender.reference or tender.id}-evaluation-report.pdf"
+    return Response(pdf, content_type="application/pdf", headers={"Content-Disposition": content_disposition(filename)})
+
+
 @blp.route(f"{BASE}/report/signatures", methods=["POST"])
 @blp.arguments(EvaluationSignArgs)
 @blp.response(201, EvaluationSignedDocument)
@@ -240,6 +256,27 @@ def issue_award(tender_id: int) -> Any:
     """After publicity, with no open objection: the award notice to the winner, result notices to the others."""
     tender = get_tender(tender_id, _me())
     services_report.issue_award(actor=_me(), tender=tender)
+    db.session.commit()
+    return services_report.award_view(_me(), tender)
+
+
+class EvaluationReassignArgs(ma.Schema):
+    reason = PlainText(
+        required=True,
+        validate=validate.Length(min=1, max=2000),
+        metadata={"description": "Why the winner is replaced: declined the award, or failed to sign the contract"},
+    )
+
+
+@blp.route(f"{BASE}/award/reassign", methods=["POST"])
+@blp.arguments(EvaluationReassignArgs)
+@blp.response(201, EvaluationAwardOut)
+@problems(401, 403, 404, 409, 422)
+@requires(RUN)
+def reassign_award(args: dict[str, Any], tender_id: int) -> Any:
+    """The winner declined or failed to sign: the award goes to the next recommended candidate, in a new document."""
+    tender = get_tender(tender_id, _me())
+    services_report.reassign_award(actor=_me(), tender=tender, reason=args["reason"])
     db.session.commit()
     return services_report.award_view(_me(), tender)
 

@@ -229,6 +229,30 @@ def rank(candidates: Iterable[Candidate], *, higher_is_better: bool, tie_break: 
     return out
 
 
+ADJUSTMENT_KINDS = ("percent", "amount")
+
+
+def adjustment_amount(kind: str, value: Decimal, price: int) -> Decimal:
+    """A recorded price adjustment as money (minor units, unrounded): `value` % of the price, or `value` itself."""
+    if kind not in ADJUSTMENT_KINDS:
+        raise ScoreError(f"an adjustment is one of {', '.join(ADJUSTMENT_KINDS)}")
+    return Decimal(price) * value / 100 if kind == "percent" else value
+
+
+def adjusted(
+    price: int, recorded: Mapping[str, tuple[str, Sequence[Decimal]]], rules: Rules
+) -> tuple[dict[str, int], int]:
+    """Lowest evaluated price with adjustments: per adjustment {name: (kind, the members' values)}, the members'
+    amounts averaged like scores (one highest and one lowest dropped when configured and enough) and rounded half
+    up to whole minor units; returns those amounts and the evaluated price (price + their sum)."""
+    whole = Rules(**{**rules.as_json(), "tie_break": tuple(rules.tie_break), "precision": 0})
+    amounts = {
+        name: int(aggregate([adjustment_amount(kind, v, price) for v in values], whole))
+        for name, (kind, values) in recorded.items()
+    }
+    return amounts, evaluated_price(price, amounts.values())
+
+
 def evaluated_price(price: int, adjustments: Iterable[int]) -> int:
     """Lowest evaluated price: the bid price plus the committee's configured adjustments (fen, may be negative)."""
     total = price + sum(adjustments)

@@ -27,7 +27,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import current_app
 from sqlalchemy import func, select
 
-from app.accounts import services as accounts
+from app.accounts.services_passwords import verify_password
+from app.accounts.services_totp import verify_totp
 from app.audit import record
 from app.audit.models import AuditEntry
 from app.audit.services import actor_ref
@@ -49,7 +50,7 @@ from app.evaluation.models import (
 from app.evaluation.services_committee import get_committee, is_overseer, refuse, require_manager
 from app.evaluation.services_room import instant, require_chair, seated_members
 from app.tendering.common import LoggedRefusal
-from app.tendering.models import Bid, Tender
+from app.tendering.models import Bid, Tender, TenderStatus
 from app.tendering.services_tenders import is_manager_of
 from crypto.canonical import canonicalize
 from crypto.signing import SignatureError, sign_document, verify_document
@@ -238,7 +239,7 @@ def _reauthenticate(actor: Any, tender: Tender, password: str | None, totp: str 
         raise TooManyRequests("Too many wrong credentials: try signing again later.")
     via = []
     if password:
-        if not accounts.verify_password(actor, password):
+        if not verify_password(actor, password):
             raise ReauthenticationFailed(
                 "The password is not correct.",
                 actor=actor,
@@ -247,7 +248,7 @@ def _reauthenticate(actor: Any, tender: Tender, password: str | None, totp: str 
             )
         via.append("password")
     if totp:
-        if not actor.totp_enabled or not accounts.verify_totp(actor, totp):
+        if not actor.totp_enabled or not verify_totp(actor, totp):
             raise ReauthenticationFailed(
                 "The TOTP code is not correct.",
                 actor=actor,
@@ -376,8 +377,10 @@ def verify_signed_report(data: Mapping[str, Any], public_key: Ed25519PublicKey) 
 
 
 def report_view(actor: Any, tender: Tender) -> dict[str, Any]:
-    """The report with its signatures: members, the agency and overseers; after publication also the bidders."""
-    report = get_report(tender)
+    """The report with its signatures: members, the agency and overseers; after publication also the bidders.
+
+    Access is decided before the report is looked up, so an outsider learns nothing, not even whether it exists.
+    """
     uid = getattr(actor, "id", None)
     committee = get_committee(tender)
     allowed = (
@@ -388,6 +391,7 @@ def report_view(actor: Any, tender: Tender) -> dict[str, Any]:
     )
     if not allowed:
         raise refuse(actor, tender, "read-report", "The report is shown to the committee, the agency and overseers.")
+    report = get_report(tender)
     seats = [m.seat for m in seated_members(committee)]
     done = {s.seat for s in report.signatures}
     data = bundle(report)
@@ -482,7 +486,14 @@ def publicity_entry(report: EvaluationReport, tender: Tender) -> dict[str, Any]:
             {"seat": m["seat"], "kind": m["kind"], "name": m["name"]} for m in report.document["committee"]["members"]
         ],
         "candidates": [
-            {"rank": c["rank"], "bid_id": c["bid_id"], "bidder": c["bidder"], "price": c["price"], "total": c["total"]}
+            {
+                "rank": c["rank"],
+                "bid_id": c["bid_id"],
+                "bidder": c["bidder"],
+                "price": c["price"],
+                "total": c["total"],
+                "evaluated_price": c.get("evaluated_price"),
+            }
             for c in report.document["recommended"]
         ],
     }
@@ -622,7 +633,7 @@ def get_award(tender: Tender) -> Award:
 
 def issue_award(*, actor: Any, tender: Tender) -> Award:
     """After the window, with no open objection: the award notice to the first candidate, result notices to all
-    other bidders, in one platform-signed document."""
+    other bidders, in one platform-signed document. The tender becomes `awarded` (closed)."""
     require_manager(actor, tender)
     report = get_report(tender)
     now = now_utc()
@@ -634,22 +645,50 @@ def issue_award(*, actor: Any, tender: Tender) -> Award:
         raise Conflict("An objection is open: the process is suspended until it is answered.")
     if db.session.scalar(select(Award.id).where(Award.tender_id == tender.id)):
         raise Conflict("The award is already issued.")
-    candidates = report.document["recommended"]
-    winner = candidates[0]
+    winner = report.document["recommended"][0]
+    if report.publicity_ended_at is None:
+        _end_publicity(report, now)
+    entry, signed = _award_document(actor, tender, report, winner, now, declined=[], supersedes=None)
+    award = Award(
+        tender_id=tender.id,
+        report_id=report.id,
+        winner_bid_id=winner["bid_id"],
+        issued_at=now,
+        issued_by_id=actor.id,
+        audit_index=entry.index,
+        signed=signed,
+    )
+    db.session.add(award)
+    tender.status = TenderStatus.AWARDED  # closed: no room, committee or objection step accepts it any more
+    db.session.flush()
+    return award
+
+
+def _award_document(
+    actor: Any,
+    tender: Tender,
+    report: EvaluationReport,
+    winner: dict[str, Any],
+    now: datetime,
+    *,
+    declined: list[dict[str, Any]],
+    supersedes: str | None,
+) -> tuple[AuditEntry, dict[str, Any]]:
+    """Log the award and sign its document: the award notice to `winner`, a result notice to every other bidder
+    (`declined` for a candidate who gave the award up)."""
     ranks = {r["bid_id"]: r["rank"] for r in report.document["ranking"]}
+    gone = {d["bid_id"] for d in declined}
     bids = list(db.session.scalars(select(Bid).where(Bid.tender_id == tender.id).order_by(Bid.id)))
     notices = [
         {
             "bid_id": b.id,
             "organisation_id": b.organisation_id,
             "bidder": b.organisation.name,
-            "notice": "award" if b.id == winner["bid_id"] else "result",
+            "notice": "award" if b.id == winner["bid_id"] else "declined" if b.id in gone else "result",
             "rank": ranks.get(b.id),
         }
         for b in bids
     ]
-    if report.publicity_ended_at is None:
-        _end_publicity(report, now)
     entry = record(
         "evaluation.award.issued",
         actor=actor,
@@ -658,10 +697,11 @@ def issue_award(*, actor: Any, tender: Tender) -> Award:
             "winner_bid_id": winner["bid_id"],
             "report_sha256": report.report_sha256,
             "notices": [{"bid_id": n["bid_id"], "notice": n["notice"]} for n in notices],
+            "supersedes": supersedes,
             "at": instant(now),
         },
     )
-    payload = {
+    payload: dict[str, Any] = {
         "kind": AWARD_KIND,
         "tender": report.document["tender"],
         "report_sha256": report.report_sha256,
@@ -670,16 +710,50 @@ def issue_award(*, actor: Any, tender: Tender) -> Award:
         "issued_at": instant(now),
         "audit_index": entry.index,
     }
-    award = Award(
-        tender_id=tender.id,
-        report_id=report.id,
-        winner_bid_id=winner["bid_id"],
-        issued_at=now,
-        issued_by_id=actor.id,
-        audit_index=entry.index,
-        signed=sign_document(payload, platform_signing_key()),
+    if supersedes is not None:
+        payload["supersedes"] = supersedes
+        payload["declined"] = declined
+    return entry, sign_document(payload, platform_signing_key())
+
+
+def reassign_award(*, actor: Any, tender: Tender, reason: str) -> Award:
+    """The winner gave the award up or failed to sign the contract (第一中标候选人放弃中标、未签订合同): the agency
+    records it with the reason and awards the next recommended candidate in the report's order, in a new signed
+    document that names the one it supersedes (by the SHA-256 of its payload). No candidate left: Conflict (the
+    tender is tendered again)."""
+    require_manager(actor, tender)
+    award = get_award(tender)
+    if not reason.strip():
+        raise _fail("reason", "give the reason (declined, or failed to sign the contract)")
+    report = db.session.get(EvaluationReport, award.report_id)
+    if report is None:  # a foreign key: cannot happen
+        raise NotFound("No evaluation report for this tender.")
+    previous = award.signed["payload"]
+    now = now_utc()
+    declined = [
+        *previous.get("declined", []),
+        {"bid_id": award.winner_bid_id, "reason": reason.strip(), "at": instant(now)},
+    ]
+    gone = {d["bid_id"] for d in declined}
+    winner = next((c for c in report.document["recommended"] if c["bid_id"] not in gone), None)
+    if winner is None:
+        raise Conflict("No recommended candidate is left: the tender has to be tendered again.")
+    record(
+        "evaluation.award.declined",
+        actor=actor,
+        subject=report.audit_subject,
+        data={
+            "bid_id": award.winner_bid_id,
+            "reason": reason.strip(),
+            "next_bid_id": winner["bid_id"],
+            "at": instant(now),
+        },
     )
-    db.session.add(award)
+    entry, signed = _award_document(
+        actor, tender, report, winner, now, declined=declined, supersedes=sha256_hex(previous)
+    )
+    award.winner_bid_id, award.issued_at, award.issued_by_id = winner["bid_id"], now, actor.id
+    award.audit_index, award.signed = entry.index, signed
     db.session.flush()
     return award
 

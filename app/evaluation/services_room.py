@@ -95,8 +95,13 @@ def room_bids(room: Room) -> list[Bid]:
 
 
 def is_scoring_room(tender: Tender, stage: int) -> bool:
-    """Scores are given in the room of the last stage of a comprehensive-scoring tender (every envelope open)."""
-    return tender.evaluation_method is EvaluationMethod.COMPREHENSIVE and stage >= tender.stage_count
+    """Sheets are filled in the room of the last stage (every envelope open): scores for a comprehensive-scoring
+    tender, price adjustments for a lowest-evaluated-price tender that configures them."""
+    if stage < tender.stage_count:
+        return False
+    if tender.evaluation_method is EvaluationMethod.COMPREHENSIVE:
+        return True
+    return bool((tender.criteria or {}).get("adjustments"))
 
 
 def seated_members(committee: Committee) -> list[CommitteeMember]:
@@ -158,7 +163,10 @@ def _objective(tender: Tender, stage: int, raw: list[str]) -> list[str]:
         return []
     if not is_scoring_room(tender, stage):
         raise _fail("objective", "objective criteria belong to the scoring room of a comprehensive tender")
-    typed = {str(i["name"]) for i in tender.criteria["items"] if i["category"] != "price"}
+    if tender.evaluation_method is EvaluationMethod.COMPREHENSIVE:
+        typed = {str(i["name"]) for i in tender.criteria["items"] if i.get("category") != "price"}
+    else:
+        typed = {str(a["name"]) for a in tender.criteria.get("adjustments", [])}
     unknown = sorted(set(raw) - typed)
     if unknown or len(set(raw)) != len(raw):
         raise _fail("objective", "distinct names of non-price criteria of the tender")

@@ -1,4 +1,9 @@
-"""Score sheets of the room (comprehensive scoring): drafts, submission, corrections, progress, aggregation.
+"""Score sheets of the room: drafts, submission, corrections, progress, aggregation.
+
+Comprehensive scoring fills them with points; a lowest-evaluated-price tender that configures price adjustments
+(criteria `adjustments`: a percentage of the price or an amount, within [min, max]) fills them with the
+adjustments each member records per bid, and the aggregation ranks by evaluated price (see
+`adjusted_price_result`); the outlier rule does not apply to adjustments, `objective` ones must agree.
 
 - A member scores every typed (non-price) criterion of every bid that passed the review, from 0 to the
   criterion's weight, at most `precision` decimals. The price criterion is computed by formula
@@ -19,6 +24,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -59,7 +65,43 @@ def criteria(tender: Tender) -> list[dict[str, Any]]:
 
 
 def typed_criteria(tender: Tender) -> dict[str, Decimal]:
-    return {str(c["name"]): Decimal(c["weight"]) for c in criteria(tender) if c["category"] != "price"}
+    """Comprehensive scoring: the criteria members score (every one but price), with their maximum points."""
+    if tender.evaluation_method is not EvaluationMethod.COMPREHENSIVE:
+        return {}
+    return {str(c["name"]): Decimal(c["weight"]) for c in criteria(tender) if c.get("category") != "price"}
+
+
+def adjustments(tender: Tender) -> list[dict[str, Any]]:
+    """Lowest evaluated price: the configured price adjustments (价格折算) members record per bid."""
+    if tender.evaluation_method is not EvaluationMethod.LOWEST_EVALUATED_PRICE:
+        return []
+    return list((tender.criteria or {}).get("adjustments", []))
+
+
+@dataclass(frozen=True)
+class Typed:
+    """What a member types for one item of a sheet: a criterion's points or a price adjustment."""
+
+    low: Decimal
+    high: Decimal
+    precision: int
+    kind: str  # "points" | "percent" (of the bid price) | "amount" (minor units)
+
+
+def typed_items(tender: Tender, room: Room) -> dict[str, Typed]:
+    """The items of a member's sheet: points from 0 to the weight (comprehensive), or the adjustments recorded as
+    a percentage with up to two decimals or a whole amount, within the configured bounds (lowest evaluated price)."""
+    if tender.evaluation_method is EvaluationMethod.LOWEST_EVALUATED_PRICE:
+        return {
+            str(a["name"]): Typed(Decimal(a["min"]), Decimal(a["max"]), 2 if a["kind"] == "percent" else 0, a["kind"])
+            for a in adjustments(tender)
+        }
+    precision = rules(room).precision
+    return {name: Typed(Decimal(0), high, precision, "points") for name, high in typed_criteria(tender).items()}
+
+
+def is_adjusted_price(tender: Tender) -> bool:
+    return tender.evaluation_method is EvaluationMethod.LOWEST_EVALUATED_PRICE
 
 
 def in_evaluation(room: Room) -> list[int]:
@@ -73,7 +115,7 @@ def price_points(tender: Tender, room: Room) -> dict[int, dict[str, Decimal]]:
     prices = {b.id: p for b in room_bids(room) if b.id in keep and (p := bid_price(b, room.stage)) is not None}
     out: dict[int, dict[str, Decimal]] = {b: {} for b in keep}
     for c in criteria(tender):
-        if c["category"] == "price":
+        if c.get("category") == "price":
             for bid_id, points in scoring.price_scores(prices, Decimal(c["weight"]), rules(room)).items():
                 out[bid_id][str(c["name"])] = points
     return out
@@ -127,17 +169,17 @@ def _scoring_member(actor: Any, tender: Tender, room: Room, bid_id: int) -> Comm
 def _clean(
     tender: Tender, room: Room, items: dict[str, Any], reasons: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    typed = typed_criteria(tender)
-    precision = rules(room).precision
+    typed = typed_items(tender, room)
     out_items: dict[str, str] = {}
     errors: dict[str, list[str]] = {}
     for name, value in items.items():
         if name not in typed:
             errors[name] = ["not a criterion scored by members (price is computed)"]
             continue
+        item = typed[name]
         try:
-            points = scoring.parse_points(value, high=typed[name], precision=precision)
-            out_items[name] = scoring.to_text(points, precision)
+            points = scoring.parse_points(value, high=item.high, low=item.low, precision=item.precision)
+            out_items[name] = scoring.to_text(points, item.precision)
         except scoring.ScoreError as exc:
             errors[name] = [str(exc)]
     for name in reasons:
@@ -195,6 +237,8 @@ def save_draft(
 
 def _check_outliers(room: Room, tender: Tender, member: CommitteeMember, bid_id: int, sheet: ScoreSheet) -> None:
     """Against the mean of the other members' submitted scores for this bid and criterion."""
+    if is_adjusted_price(tender):  # adjustments are facts to record, not judgements: no outlier rule
+        return
     percent = rules(room).outlier_percent
     others = [s for s in _submitted(room) if s.bid_id == bid_id and s.member_id != member.id]
     errors: dict[str, list[str]] = {}
@@ -208,14 +252,31 @@ def _check_outliers(room: Room, tender: Tender, member: CommitteeMember, bid_id:
         raise ValidationFailed("Outlying scores need a written reason.", errors={"reasons": errors})
 
 
+def member_evaluated_price(tender: Tender, room: Room, bid_id: int, items: dict[str, str]) -> int:
+    """One member's evaluated price of a bid: the price plus the member's adjustments, rounded to whole units."""
+    bid = next((b for b in room_bids(room) if b.id == bid_id), None)
+    price = bid_price(bid, room.stage) if bid is not None else None
+    if price is None:
+        raise Conflict("The bid's price is not opened.")
+    typed = typed_items(tender, room)
+    amounts = [scoring.adjustment_amount(typed[k].kind, Decimal(v), price) for k, v in items.items() if k in typed]
+    try:
+        return scoring.evaluated_price(price, [int(scoring.quantize(sum(amounts, Decimal(0)), 0))])
+    except scoring.ScoreError as exc:
+        raise _fail("items", str(exc)) from None
+
+
 def _lock(room: Room, tender: Tender, sheet: ScoreSheet, bid_id: int) -> None:
-    typed = typed_criteria(tender)
+    typed = typed_items(tender, room)
     missing = sorted(set(typed) - set(sheet.items))
     if missing:
         raise _fail("items", "score every criterion: missing " + ", ".join(missing))
-    price = price_points(tender, room).get(bid_id, {})
-    total = scoring.sheet_total({**{k: Decimal(v) for k, v in sheet.items.items()}, **price})
-    sheet.total = scoring.to_text(total, rules(room).precision)
+    if is_adjusted_price(tender):
+        sheet.total = str(member_evaluated_price(tender, room, bid_id, sheet.items))
+    else:
+        price = price_points(tender, room).get(bid_id, {})
+        total = scoring.sheet_total({**{k: Decimal(v) for k, v in sheet.items.items()}, **price})
+        sheet.total = scoring.to_text(total, rules(room).precision)
     sheet.status = SheetStatus.SUBMITTED
     sheet.submitted_at = now_utc()
 
@@ -358,7 +419,9 @@ def _blockers(room: Room, sheets: dict[tuple[int, int], ScoreSheet], seats: dict
         for name in room.objective:
             by_member.setdefault(mid, {})[(bid, name)] = Decimal(s.items[name])
     mismatched = [{"bid_id": b, "criterion": c} for b, c in scoring.disagreements(by_member)]
-    unexplained = []
+    unexplained: list[dict[str, Any]] = []
+    if is_adjusted_price(room.committee.tender):
+        return {"objective_mismatch": mismatched, "missing_outlier_reason": unexplained}
     for bid in {b for _, b in sheets}:
         for name in sorted({n for (m, b), s in sheets.items() if b == bid for n in s.items}):
             if name in room.objective:
@@ -385,7 +448,10 @@ def aggregate(*, actor: Any, tender: Tender, room: Room) -> Room:
     blockers = _blockers(room, sheets, seats)
     if blockers["objective_mismatch"] or blockers["missing_outlier_reason"]:
         raise Conflict("The sheets need corrections before aggregation.", errors=blockers)
-    room.result = comprehensive_result(tender, room, sheets, seats)
+    if is_adjusted_price(tender):
+        room.result = adjusted_price_result(tender, room, sheets, seats)
+    else:
+        room.result = comprehensive_result(tender, room, sheets, seats)
     now = now_utc()
     room.phase, room.finished_at = RoomPhase.FINISHED, now
     db.session.flush()
@@ -433,6 +499,60 @@ def comprehensive_result(
     ranked = scoring.rank(candidates, higher_is_better=True, tie_break=r.tie_break)
     return {
         "method": EvaluationMethod.COMPREHENSIVE.value,
+        "rules": r.as_json(),
+        "dropped_extremes": r.drop_extremes and len(seats) >= r.drop_min_members,
+        "bids": [
+            {
+                "bid_id": x.candidate.bid_id,
+                **rows[x.candidate.bid_id],
+                "rank": x.rank,
+                "tie_unresolved": x.tie_unresolved,
+                "decided_by": x.decided_by,
+            }
+            for x in ranked
+        ],
+    }
+
+
+def adjusted_price_result(
+    tender: Tender, room: Room, sheets: dict[tuple[int, int], ScoreSheet], seats: dict[int, int]
+) -> dict[str, Any]:
+    """经评审的最低投标价法 with adjustments: per bid and adjustment the members' amounts (a percentage of the price
+    or an amount) are averaged (dropping one highest and one lowest when configured and enough members) and rounded
+    half up to whole minor units; evaluated price = price + the sum of those; lowest first."""
+    r = rules(room)
+    typed = typed_items(tender, room)
+    keep = set(in_evaluation(room))
+    rows: dict[int, dict[str, Any]] = {}
+    candidates = []
+    for bid in room_bids(room):
+        price = bid_price(bid, room.stage)
+        if bid.id not in keep or price is None:
+            continue
+        mine = {m: s for (m, b), s in sheets.items() if b == bid.id}
+        recorded = {name: (t.kind, [Decimal(s.items[name]) for s in mine.values()]) for name, t in typed.items()}
+        try:
+            adjusted, evaluated = scoring.adjusted(price, recorded, r)
+        except scoring.ScoreError as exc:
+            raise Conflict(f"Bid {bid.id}: {exc}.") from None
+        received = instant(bid.current_version.received_at) if bid.current_version else ""
+        candidates.append(scoring.Candidate(bid.id, Decimal(evaluated), price, received))
+        rows[bid.id] = {
+            "bidder": bid.organisation.name,
+            "price": price,
+            "adjustments": adjusted,
+            "evaluated_price": evaluated,
+            "members": sorted(
+                (
+                    {"seat": seats[m], "version": s.version, "items": s.items, "reasons": s.reasons, "total": s.total}
+                    for m, s in mine.items()
+                ),
+                key=lambda x: x["seat"],
+            ),
+        }
+    ranked = scoring.rank(candidates, higher_is_better=False, tie_break=r.tie_break)
+    return {
+        "method": EvaluationMethod.LOWEST_EVALUATED_PRICE.value,
         "rules": r.as_json(),
         "dropped_extremes": r.drop_extremes and len(seats) >= r.drop_min_members,
         "bids": [

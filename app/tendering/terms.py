@@ -210,6 +210,24 @@ _CRITERIA_SCHEMAS: dict[EvaluationMethod, dict[str, Any]] = {
                     "additionalProperties": False,
                 },
             },
+            # price adjustments (价格折算) each committee member records per bid, within [min, max]:
+            # a percentage of the bid price or an amount in minor units; positive adds, negative deducts
+            "adjustments": {
+                "type": "array",
+                "maxItems": 20,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                        "kind": {"enum": ["percent", "amount"]},
+                        "min": {"type": "integer", "minimum": -100_000_000_000, "maximum": 100_000_000_000},
+                        "max": {"type": "integer", "minimum": -100_000_000_000, "maximum": 100_000_000_000},
+                        "description": {"type": "string", "maxLength": 2000},
+                    },
+                    "required": ["name", "kind", "min", "max"],
+                    "additionalProperties": False,
+                },
+            },
         },
         "required": ["items"],
         "additionalProperties": False,
@@ -246,4 +264,9 @@ def validate_criteria(method: EvaluationMethod, value: Any) -> dict[str, Any]:
             raise _fail("criteria", "comprehensive scoring needs a price item")
     if len({i["name"] for i in value["items"]}) != len(value["items"]):
         raise _fail("criteria", "criteria item names must be unique")
+    adjustments = value.get("adjustments", [])
+    if len({a["name"] for a in adjustments}) != len(adjustments):
+        raise _fail("criteria", "price adjustment names must be unique")
+    if any(a["min"] > a["max"] or (a["kind"] == "percent" and a["min"] <= -100) for a in adjustments):
+        raise _fail("criteria", "a price adjustment's min is at most its max (a percentage above -100)")
     return dict(value)

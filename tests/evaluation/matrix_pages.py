@@ -3,4 +3,17 @@ tests/test_permissions_matrix.py. Membership, chair and stage are checked per ob
 
 from __future__ import annotations
 
-EVALUATION_PAGES_EXPECTED: dict[tuple[str, str], frozenset[str]] = {}
+SIGNED_IN = frozenset({"admin", "agency", "bidder", "expert", "auditor", "supervisor"})
+
+EVALUATION_PAGES_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
+    # my evaluations lists the caller's own memberships; every other page checks the membership object by object
+    ("GET", "evaluation.my_evaluations"): SIGNED_IN,
+    ("POST", "evaluation.confirm"): SIGNED_IN,
+    ("POST", "evaluation.decline"): SIGNED_IN,
+    ("GET", "evaluation.declaration"): SIGNED_IN,
+    ("POST", "evaluation.declare"): SIGNED_IN,
+    ("GET", "evaluation.room"): SIGNED_IN,
+    ("GET", "evaluation.view_file"): SIGNED_IN,
+    ("GET", "evaluation.report"): SIGNED_IN,
+    ("POST", "evaluation.sign_report"): SIGNED_IN,
+}

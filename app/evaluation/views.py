@@ -1,0 +1,239 @@
+"""HTML side of the evaluation: the experts' pages (我的评标, the no-conflict declaration, the room, the report).
+
+Thin views over the services. Answers to an invitation, the declaration and the report signature are plain
+form posts (they work without JavaScript). The room page is rendered here; while the member works, its script
+(static/room.js) saves drafts and submits through the JSON API (session cookie + X-CSRFToken header) and
+follows the room's live status through its server-sent events.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app.accounts.models import User
+from app.audit import record
+from app.core.db import db
+from app.core.errors import DomainError, NotFound
+from app.core.security import authenticated
+from app.core.storage import content_disposition
+from app.core.views import register_nav
+from app.evaluation import services_committee, services_pages, services_report, services_room
+from app.evaluation.models import MemberStatus
+from app.tendering.common import LoggedRefusal
+from app.tendering.models import Tender
+from app.tendering.services_tenders import get_tender
+
+bp = Blueprint(
+    "evaluation",
+    __name__,
+    url_prefix="/evaluation",
+    template_folder="templates",
+    static_folder="static",
+)
+
+MAX_REASON = 2000
+MAX_DETAIL = 5000
+
+
+def _me() -> User:
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+def _tender(tender_id: int) -> Tender:
+    return get_tender(tender_id, _me())
+
+
+def _refusal_or_flash(exc: DomainError) -> None:
+    """Refusals (401/403/404) keep their error page; a conflict or invalid input is flashed on the page."""
+    db.session.rollback()
+    if exc.status in (401, 403, 404):
+        raise exc
+    errors = exc.extra.get("errors") if isinstance(exc.extra, dict) else None
+    detail = _(exc.detail)
+    if isinstance(errors, dict):
+        detail += " " + "; ".join(str(m) for v in errors.values() for m in (v if isinstance(v, list) else [v]))
+    flash(detail, "error")
+
+
+def _log_refusal(err: LoggedRefusal) -> None:
+    """What the error handler does for a logged refusal, for a form that answers with its page instead."""
+    db.session.rollback()
+    data = {**err.data, "reason": err.detail, "method": request.method, "path": request.path}
+    record(err.audit_action, actor=err.actor, subject=err.subject, data=data)
+    db.session.commit()
+
+
+# --- my evaluations ------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@authenticated  # the page lists the caller's own memberships only
+def my_evaluations() -> Any:
+    return render_template("evaluation/my_evaluations.html", memberships=services_pages.memberships(_me()))
+
+
+@bp.post("/tenders/<int:tender_id>/confirm")
+@authenticated  # membership is checked in the service (refusals logged)
+def confirm(tender_id: int) -> Any:
+    tender = _tender(tender_id)
+    try:
+        services_committee.respond(actor=_me(), tender=tender, accept=True)
+        db.session.commit()
+    except DomainError as exc:
+        _refusal_or_flash(exc)
+        return redirect(url_for("evaluation.my_evaluations"), code=303)
+    flash(_("Seat confirmed. Sign the no-conflict declaration before the room opens to you."), "success")
+    return redirect(url_for("evaluation.declaration", tender_id=tender_id), code=303)
+
+
+@bp.post("/tenders/<int:tender_id>/decline")
+@authenticated
+def decline(tender_id: int) -> Any:
+    tender = _tender(tender_id)
+    reason = (request.form.get("reason") or "").strip()[:MAX_REASON]
+    if not reason:
+        services_pages.own_membership(_me(), tender)  # outsiders are refused, not told what is missing
+        flash(_("Give the reason for declining."), "error")
+        return redirect(url_for("evaluation.my_evaluations"), code=303)
+    try:
+        services_committee.respond(actor=_me(), tender=tender, accept=False, reason=reason)
+        db.session.commit()
+    except DomainError as exc:
+        _refusal_or_flash(exc)
+        return redirect(url_for("evaluation.my_evaluations"), code=303)
+    flash(_("You declined the seat; the next reserve is invited."), "success")
+    return redirect(url_for("evaluation.my_evaluations"), code=303)
+
+
+# --- the no-conflict declaration -----------------------------------------------------------------------
+
+
+@bp.get("/tenders/<int:tender_id>/declaration")
+@authenticated
+def declaration(tender_id: int) -> Any:
+    tender = _tender(tender_id)
+    member = services_pages.seat_holder(_me(), tender)
+    return render_template(
+        "evaluation/declaration.html",
+        tender=tender,
+        member=member,
+        bidders=services_committee.bidders_for_declaration(tender),
+        statement=services_committee.DECLARATION_STATEMENT,
+        can_declare=member.status is MemberStatus.CONFIRMED and member.seat is not None and member.declared_at is None,
+        rooms=services_pages.tender_rooms(tender) if member.has_declared else [],
+    )
+
+
+@bp.post("/tenders/<int:tender_id>/declaration")
+@authenticated
+def declare(tender_id: int) -> Any:
+    tender = _tender(tender_id)
+    choice = request.form.get("choice")
+    detail = (request.form.get("detail") or "").strip()[:MAX_DETAIL]
+    if choice not in ("no_conflict", "recuse") or (choice == "no_conflict" and request.form.get("agree") != "1"):
+        services_pages.own_membership(_me(), tender)
+        flash(_("Tick the statement to sign it, or declare a conflict with its detail."), "error")
+        return redirect(url_for("evaluation.declaration", tender_id=tender_id), code=303)
+    try:
+        member = services_committee.declare(
+            actor=_me(), tender=tender, no_conflict=choice == "no_conflict", detail=detail
+        )
+        db.session.commit()
+    except DomainError as exc:
+        _refusal_or_flash(exc)
+        return redirect(url_for("evaluation.declaration", tender_id=tender_id), code=303)
+    if member.status is MemberStatus.RECUSED:
+        flash(_("You withdrew from the committee for a conflict of interest."), "success")
+        return redirect(url_for("evaluation.my_evaluations"), code=303)
+    flash(_("Declaration signed. The room opens to you once the agency opens it."), "success")
+    return redirect(url_for("evaluation.my_evaluations"), code=303)
+
+
+# --- the room ------------------------------------------------------------------------------------------
+
+
+@bp.get("/tenders/<int:tender_id>/rooms/<int:stage>")
+@authenticated  # seated declared members, the agency and overseers: checked in the services (refusals logged)
+def room(tender_id: int, stage: int) -> Any:
+    tender = _tender(tender_id)
+    if services_pages.pending_declaration(_me(), tender):
+        flash(_("Sign the no-conflict declaration before you see any bid."), "error")
+        return redirect(url_for("evaluation.declaration", tender_id=tender_id), code=303)
+    ctx = services_pages.room_page(_me(), tender, stage)
+    db.session.commit()  # the services only read; nothing is pending, but hold no transaction while rendering
+    return render_template("evaluation/room.html", tender=tender, stage=stage, **ctx)
+
+
+@bp.get("/tenders/<int:tender_id>/rooms/<int:stage>/bids/<int:bid_id>/envelopes/<name>/files/<path:filename>")
+@authenticated  # members only (service); the access is an evidence-log entry like a download
+def view_file(tender_id: int, stage: int, bid_id: int, name: str, filename: str) -> Any:
+    """One attached document of an opened envelope, shown in the page when the browser can (PDF, text, images)."""
+    tender = _tender(tender_id)
+    room_row = services_room.get_room(tender, stage)
+    _env, fh = services_room.open_envelope_file(actor=_me(), tender=tender, room=room_row, bid_id=bid_id, envelope=name)
+    found = services_pages.envelope_member(fh, filename)
+    if found is None:
+        db.session.rollback()
+        raise NotFound("No such file in this envelope.")
+    db.session.commit()  # the access entry
+    size, chunks = found
+    kind = services_pages.inline_type(filename)
+    short = filename.rsplit("/", 1)[-1]
+    disposition = content_disposition(short)
+    headers = {
+        "Content-Length": str(size),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
+        "Cache-Control": "private, no-store",
+        "Content-Disposition": disposition.replace("attachment", "inline", 1) if kind else disposition,
+    }
+    return Response(chunks, headers=headers, content_type=kind or "application/octet-stream")
+
+
+# --- the report ----------------------------------------------------------------------------------------
+
+
+@bp.get("/tenders/<int:tender_id>/report")
+@authenticated  # the committee, the agency and overseers: checked in the service
+def report(tender_id: int) -> Any:
+    tender = _tender(tender_id)
+    view = services_report.report_view(_me(), tender)
+    mine = services_pages.own_signature_state(_me(), tender)
+    return render_template("evaluation/report.html", tender=tender, view=view, **mine)
+
+
+@bp.post("/tenders/<int:tender_id>/report/sign")
+@authenticated  # a seated member, re-authenticated in the service
+def sign_report(tender_id: int) -> Any:
+    tender = _tender(tender_id)
+    password = request.form.get("password") or None
+    totp = (request.form.get("totp") or "").strip() or None
+    try:
+        services_report.sign(
+            actor=_me(),
+            tender=tender,
+            report_sha256=(request.form.get("report_sha256") or "").strip(),
+            password=password,
+            totp=totp,
+            dissent=(request.form.get("dissent") or "").strip()[:MAX_DETAIL] or None,
+        )
+        db.session.commit()
+    except DomainError as exc:
+        if isinstance(exc, services_report.ReauthenticationFailed):
+            _log_refusal(exc)  # the wrong credential stays in the evidence log (and counts toward the limit)
+            flash(_("Not signed: the password or code is wrong."), "error")
+            return redirect(url_for("evaluation.report", tender_id=tender_id), code=303)
+        _refusal_or_flash(exc)
+        return redirect(url_for("evaluation.report", tender_id=tender_id), code=303)
+    flash(_("You signed the evaluation report."), "success")
+    return redirect(url_for("evaluation.report", tender_id=tender_id), code=303)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    register_nav("evaluation.my_evaluations", _l("My evaluations"), "@authenticated", order=30)

@@ -1,0 +1,812 @@
+"""HTML pages of the tendering agency, and the custodian's one-time share download.
+
+The agency lists its tenders, drafts and edits them, uploads tender documents, publishes after a
+confirmation showing the terms that will be frozen, issues clarifications, answers questions publicly and
+cancels. Thin views: WTForms parses what the browser sends (amounts in yuan, datetime-local in the center's
+time zone, JSON text), the API's marshmallow schemas validate the result exactly as the API does, and the
+services decide, flush and write the evidence; the view commits once.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from datetime import UTC, datetime
+from decimal import Decimal, DecimalException
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import marshmallow as ma
+from flask import Response, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import select
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Optional
+
+from app.accounts.models import Organisation, OrganisationKind, User
+from app.core.db import db
+from app.core.errors import DomainError, NotFound, ValidationFailed
+from app.core.security import authenticated, requires
+from app.core.storage import content_disposition
+from app.core.time import format_center_time, now_utc
+from app.core.views import register_nav
+from app.tendering import custody, schemas, services_questions, services_tenders, terms
+from app.tendering.common import AccessRefused, LoggedRefusal, config_days, config_value
+from app.tendering.models import CustodyMode, CustodyShare, EvaluationMethod, Tender, TenderStatus
+from app.tendering.permissions import MANAGE, READ_OPENED
+from app.tendering.views import bp, form_fields, instant_center_time
+
+LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+MIB = 1024 * 1024
+MAX_ENVELOPE_ROWS = terms.MAX_ENVELOPES
+# API field names → the form field that shows their errors.
+FORM_FIELD = {"budget_amount": "budget", "custodian_ids": "custodians", "max_bid_size": "max_bid_size_mib"}
+
+METHOD_LABELS = {
+    EvaluationMethod.COMPREHENSIVE.value: _l("Comprehensive scoring"),
+    EvaluationMethod.LOWEST_EVALUATED_PRICE.value: _l("Lowest evaluated price"),
+}
+CUSTODY_LABELS = {
+    CustodyMode.TIMED.value: _l("Timed: the platform releases the key at the opening time"),
+    CustodyMode.COMMITTEE.value: _l("Committee: k of n named custodians bring their shares to the opening"),
+}
+
+
+# --- forms -------------------------------------------------------------------------------------------
+
+
+def _choices(pairs: Any) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class EnvelopeRow(Form):
+    """One envelope of the bid (no CSRF of its own: it is part of TenderForm)."""
+
+    name = StringField(_l("Envelope name"), validators=[Optional()])
+    stage = SelectField(_l("Stage"), coerce=int, choices=_choices((i, str(i)) for i in range(1, MAX_ENVELOPE_ROWS + 1)))
+
+
+class TenderForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired()])
+    buyer_id = SelectField(_l("Buyer"), coerce=int, validators=[InputRequired()])
+    category = StringField(_l("Category"), validators=[DataRequired()])
+    description = TextAreaField(_l("Description"))
+    budget = StringField(
+        _l("Budget (yuan)"), validators=[Optional()], description=_l("Optional; at most two decimals, e.g. 1500000.00.")
+    )
+    budget_secret = BooleanField(_l("Keep the budget secret until the bid forms are opened"))
+    submission_deadline_at = DateTimeLocalField(
+        _l("Submission deadline"), format=LOCAL_FORMATS, validators=[InputRequired()]
+    )
+    opening_at = DateTimeLocalField(_l("Opening"), format=LOCAL_FORMATS, validators=[InputRequired()])
+    min_bids = IntegerField(_l("Minimum number of bids"), default=3, validators=[InputRequired()])
+    evaluation_method = SelectField(_l("Evaluation method"), choices=_choices(METHOD_LABELS.items()))
+    criteria = TextAreaField(
+        _l("Evaluation criteria (JSON)"),
+        description=_l("Leave empty for the method's default items. Comprehensive scoring: weights add up to 100."),
+    )
+    envelopes = FieldList(FormField(EnvelopeRow), min_entries=MAX_ENVELOPE_ROWS, max_entries=MAX_ENVELOPE_ROWS)
+    form_envelope = SelectField(
+        _l("Envelope that carries the bid form"),
+        coerce=int,
+        choices=_choices((i, str(i + 1)) for i in range(MAX_ENVELOPE_ROWS)),
+        default=0,
+    )
+    bid_form_schema = TextAreaField(
+        _l("Bid form (opening summary) as JSON Schema"),
+        description=_l(
+            "Integer fields only for amounts (in fen); a required integer 'price'; additionalProperties false. "
+            "Leave empty for the default form."
+        ),
+    )
+    custody_mode = SelectField(_l("Custody of the opening key"), choices=_choices(CUSTODY_LABELS.items()))
+    custodians = TextAreaField(
+        _l("Custodians (user names, one per line)"), description=_l("Only for committee custody.")
+    )
+    custody_threshold = IntegerField(_l("Shares needed to open (k)"), validators=[Optional()])
+    platform_holds_share = BooleanField(_l("The platform also holds one share, released at the opening time"))
+    max_bid_size_mib = IntegerField(
+        _l("Maximum bid size (MiB)"), validators=[Optional()], description=_l("Leave empty for the platform default.")
+    )
+    submit = SubmitField(_l("Save draft"))
+
+
+class DocumentForm(FlaskForm):
+    document = FileField(_l("Tender document"), validators=[FileRequired()])
+    text = TextAreaField(
+        _l("Amendment text"), description=_l("Published tenders only: a document added now is an amendment.")
+    )
+    submit = SubmitField(_l("Upload"))
+
+
+class PublishForm(FlaskForm):
+    submit = SubmitField(_l("Publish and freeze the terms"))
+
+
+class ClarifyForm(FlaskForm):
+    text = TextAreaField(_l("Clarification text"), validators=[DataRequired()])
+    submission_deadline_at = DateTimeLocalField(
+        _l("New submission deadline"), format=LOCAL_FORMATS, validators=[Optional()]
+    )
+    opening_at = DateTimeLocalField(_l("New opening"), format=LOCAL_FORMATS, validators=[Optional()])
+    description = TextAreaField(_l("New description (leave empty to keep the current one)"))
+    submit = SubmitField(_l("Issue the clarification"))
+
+
+class AnswerForm(FlaskForm):
+    answer = TextAreaField(_l("Public answer"), validators=[DataRequired()])
+    submit = SubmitField(_l("Answer publicly"))
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(_l("Reason for the cancellation"), validators=[DataRequired()])
+    submit = SubmitField(_l("Cancel the tender"))
+
+
+class ShareForm(FlaskForm):
+    kind = SelectField(choices=_choices([("text", "text"), ("file", "file")]), default="text")
+
+
+# --- helpers -----------------------------------------------------------------------------------------
+
+
+def _me() -> User:
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["CENTER_TIMEZONE"])
+
+
+def _center(value: datetime | None) -> str:
+    return format_center_time(value, current_app.config["CENTER_TIMEZONE"])
+
+
+def _to_utc_iso(local: datetime | None) -> str | None:
+    """A datetime-local value, read in the center's zone, as an ISO instant for the API schema."""
+    if local is None:
+        return None
+    return local.replace(tzinfo=_zone()).astimezone(UTC).isoformat()
+
+
+def _to_local(value: datetime) -> datetime:
+    return value.astimezone(_zone()).replace(tzinfo=None)
+
+
+def _text(value: str | None) -> str:
+    """Browsers send CRLF line breaks from text areas; the terms are stored with LF."""
+    return (value or "").replace("\r\n", "\n")
+
+
+def _managed(tender_id: int) -> Tender:
+    """A tender of the caller's agency: drafts of others are not found, others' tenders are refused (logged)."""
+    tender = services_tenders.get_tender(tender_id, _me())
+    services_tenders._require_manager(_me(), tender)
+    return tender
+
+
+def _reraise_refusals(exc: DomainError) -> None:
+    """Refusals and missing objects are answered by the error handlers (which log refusals)."""
+    if isinstance(exc, LoggedRefusal | NotFound) or exc.status in (401, 403):
+        raise exc
+
+
+def _messages(value: Any) -> list[str]:
+    """Flatten marshmallow or service error values to readable strings."""
+    if isinstance(value, dict):
+        out: list[str] = []
+        for key, sub in value.items():
+            out.extend(f"{key}: {m}" if not str(key).isdigit() else m for m in _messages(sub))
+        return out
+    if isinstance(value, list | tuple):
+        return [m for item in value for m in _messages(item)]
+    return [_(str(value))]
+
+
+class Errors(dict[str, list[str]]):
+    """Field errors beyond WTForms' own: from parsing, the API schema and the services."""
+
+    general: list[str]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.general = []
+
+    def add(self, field: str | None, message: str, form: FlaskForm | None = None) -> None:
+        name = FORM_FIELD.get(field or "", field or "")
+        if form is not None and name and name in form._fields:
+            self.setdefault(name, []).append(message)
+        else:
+            self.general.append(message)
+
+    def from_service(self, exc: DomainError, form: FlaskForm | None = None) -> None:
+        errors = exc.extra.get("errors")
+        detail = _(exc.detail)
+        if not isinstance(errors, dict) or not errors:
+            self.general.append(detail)
+            return
+        for key, value in errors.items():
+            # Codes ('unknown', 'early') are for machines; sentences (jsonschema messages) are worth showing.
+            sentences = [m for m in _messages(value) if " " in m]
+            self.add(str(key), "; ".join([detail, *sentences]), form)
+
+
+# --- agency: list and drafting -----------------------------------------------------------------------
+
+
+def _buyer_choices(current: int | None = None) -> list[SelectChoice]:
+    kinds = [k for k in OrganisationKind if k not in (OrganisationKind.BIDDER, OrganisationKind.AGENCY)]
+    orgs = list(
+        db.session.scalars(select(Organisation).where(Organisation.kind.in_(kinds)).order_by(Organisation.name))
+    )
+    choices = [(o.id, o.name) for o in orgs]
+    if current is not None and all(cid != current for cid, _name in choices):
+        org = db.session.get(Organisation, current)
+        if org is not None:
+            choices.append((org.id, org.name))
+    return _choices(choices)
+
+
+def _prepare(form: TenderForm, current_buyer: int | None = None) -> TenderForm:
+    form.buyer_id.choices = _buyer_choices(current_buyer)
+    return form
+
+
+def _fill_from(form: TenderForm, tender: Tender | None) -> None:
+    """Pre-fill a fresh form from a draft (or with the defaults of a new one)."""
+    if tender is None:
+        form.criteria.data = json.dumps(
+            terms.default_criteria(EvaluationMethod.COMPREHENSIVE), ensure_ascii=False, indent=2
+        )
+        form.bid_form_schema.data = json.dumps(terms.DEFAULT_BID_FORM, ensure_ascii=False, indent=2)
+        form.platform_holds_share.data = True
+        form.envelopes[0].form.name.data = terms.DEFAULT_ENVELOPES[0]["name"]
+        return
+    form.title.data = tender.title
+    form.buyer_id.data = tender.buyer_id
+    form.category.data = tender.category
+    form.description.data = tender.description
+    form.budget.data = "" if tender.budget_amount is None else f"{Decimal(tender.budget_amount) / 100:.2f}"
+    form.budget_secret.data = tender.budget_secret
+    form.submission_deadline_at.data = _to_local(tender.submission_deadline_at)
+    form.opening_at.data = _to_local(tender.opening_at)
+    form.min_bids.data = tender.min_bids
+    form.evaluation_method.data = tender.evaluation_method.value
+    form.criteria.data = json.dumps(tender.criteria, ensure_ascii=False, indent=2)
+    for row, envelope in zip(form.envelopes, tender.envelopes, strict=False):
+        row.form.name.data = envelope["name"]
+        row.form.stage.data = envelope["stage"]
+    form.form_envelope.data = next((i for i, e in enumerate(tender.envelopes) if e.get("form")), 0)
+    form.bid_form_schema.data = json.dumps(tender.bid_form_schema, ensure_ascii=False, indent=2)
+    form.custody_mode.data = tender.custody_mode.value
+    if tender.custodian_ids:
+        users = {u.id: u.username for u in db.session.scalars(select(User).where(User.id.in_(tender.custodian_ids)))}
+        form.custodians.data = "\n".join(users.get(uid, str(uid)) for uid in tender.custodian_ids)
+    form.custody_threshold.data = tender.custody_threshold if tender.custody_mode is CustodyMode.COMMITTEE else None
+    form.platform_holds_share.data = tender.platform_holds_share
+    form.max_bid_size_mib.data = tender.max_bid_size // MIB if tender.max_bid_size % MIB == 0 else None
+
+
+_BLANK = object()
+
+
+def _parse_json(form: TenderForm, name: str, errors: Errors) -> Any:
+    """The text area's JSON; _BLANK when empty (the service's default applies)."""
+    raw = _text(form[name].data).strip()
+    if not raw:
+        return _BLANK
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        where = (
+            _("line %(line)s, column %(col)s", line=exc.lineno, col=exc.colno)
+            if isinstance(exc, json.JSONDecodeError)
+            else _("nested too deeply")
+        )
+        errors.add(name, _("Not valid JSON (%(where)s).", where=where), form)
+        return _BLANK
+
+
+def _terms_from_form(form: TenderForm, errors: Errors) -> dict[str, Any]:
+    """What the form says, in the API's request shape (to be loaded by schemas.TenderTermsArgs)."""
+    method = form.evaluation_method.data or EvaluationMethod.COMPREHENSIVE.value
+    data: dict[str, Any] = {
+        "title": form.title.data or "",
+        "buyer_id": form.buyer_id.data,
+        "category": (form.category.data or "").strip(),
+        "description": _text(form.description.data),
+        "budget_secret": bool(form.budget_secret.data),
+        "submission_deadline_at": _to_utc_iso(form.submission_deadline_at.data),
+        "opening_at": _to_utc_iso(form.opening_at.data),
+        "min_bids": form.min_bids.data,
+        "evaluation_method": method,
+        "custody_mode": form.custody_mode.data,
+        "platform_holds_share": bool(form.platform_holds_share.data),
+    }
+    budget = (form.budget.data or "").strip().replace(",", "")
+    if budget:
+        try:
+            fen = Decimal(budget) * 100
+            whole = fen.is_finite() and fen == fen.to_integral_value()
+        except DecimalException:
+            whole = False
+        if not whole:
+            errors.add("budget", _("Enter an amount in yuan with at most two decimals."), form)
+        else:
+            data["budget_amount"] = int(fen)
+    else:
+        data["budget_amount"] = None
+    criteria = _parse_json(form, "criteria", errors)
+    if "criteria" not in errors:
+        valid_method = method in METHOD_LABELS
+        data["criteria"] = (
+            criteria
+            if criteria is not _BLANK
+            else terms.default_criteria(EvaluationMethod(method if valid_method else "comprehensive"))
+        )
+    schema = _parse_json(form, "bid_form_schema", errors)
+    if "bid_form_schema" not in errors:
+        data["bid_form_schema"] = schema if schema is not _BLANK else copy.deepcopy(terms.DEFAULT_BID_FORM)
+    envelopes = []
+    for i, row in enumerate(form.envelopes):
+        name = (row.form.name.data or "").strip()
+        if name:
+            envelopes.append({"name": name, "stage": row.form.stage.data, "form": i == form.form_envelope.data})
+    data["envelopes"] = envelopes or [dict(e) for e in terms.DEFAULT_ENVELOPES]
+    if envelopes and not any(e["form"] for e in envelopes):
+        errors.add("envelopes", _("The envelope chosen to carry the bid form has no name."), form)
+    names = [n for n in re.split(r"[\s,;，；]+", _text(form.custodians.data)) if n]
+    ids: list[int] = []
+    if names and form.custody_mode.data == CustodyMode.COMMITTEE.value:
+        found = {u.username: u.id for u in db.session.scalars(select(User).where(User.username.in_(names)))}
+        unknown = [n for n in names if n not in found]
+        if unknown:
+            errors.add("custodians", _("Unknown user names: %(names)s", names=", ".join(unknown)), form)
+        ids = [found[n] for n in names if n in found]
+    data["custodian_ids"] = ids
+    if form.custody_threshold.data is not None:
+        data["custody_threshold"] = form.custody_threshold.data
+    if form.max_bid_size_mib.data is not None:
+        data["max_bid_size"] = form.max_bid_size_mib.data * MIB
+    return data
+
+
+def _save_terms(form: TenderForm, tender: Tender | None, errors: Errors) -> Tender | None:
+    """Validate like the API, then create or update through the service. None (nothing stored) on errors."""
+    data = _terms_from_form(form, errors)
+    if errors or errors.general:
+        return None
+    try:
+        loaded = schemas.TenderTermsArgs().load(data)
+    except ma.ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"": exc.messages}
+        for key, value in messages.items():
+            errors.add(str(key), "; ".join(_messages(value)), form)
+        return None
+    try:
+        if tender is None:
+            saved = services_tenders.create_tender(actor=_me(), data=loaded)
+        else:
+            saved = services_tenders.update_tender(actor=_me(), tender=tender, data=loaded)
+    except DomainError as exc:
+        db.session.rollback()
+        _reraise_refusals(exc)
+        errors.from_service(exc, form)
+        return None
+    db.session.commit()
+    return saved
+
+
+def _render_form(form: TenderForm, errors: Errors, tender: Tender | None, status: int) -> Any:
+    return render_template(
+        "tendering/agency_tender_form.html",
+        form=form,
+        errors=errors,
+        tender=tender,
+        zone=current_app.config["CENTER_TIMEZONE"],
+        fields=_preview_fields(form),
+    ), status
+
+
+def _preview_fields(form: TenderForm) -> list[dict[str, Any]]:
+    """The fields bidders will fill in, when the schema in the form is a valid bid form."""
+    try:
+        schema = terms.validate_bid_form_schema(json.loads(_text(form.bid_form_schema.data) or "null"))
+    except (ValueError, RecursionError, ValidationFailed):
+        return []
+    return form_fields(schema)
+
+
+@bp.get("/agency/tenders")
+@requires(MANAGE)
+def agency_tenders() -> Any:
+    tenders = services_tenders.list_agency_tenders(_me())
+    tenders.sort(key=lambda t: (t.status is not TenderStatus.DRAFT, -t.id))
+    return render_template(
+        "tendering/agency_tenders.html",
+        tenders=tenders,
+        has_org=_me().organisation_id is not None,
+        open_for_bids=services_tenders.is_open_for_bids,
+    )
+
+
+@bp.route("/agency/tenders/new", methods=["GET", "POST"])
+@requires(MANAGE)
+def agency_tender_new() -> Any:
+    form = _prepare(TenderForm())
+    errors = Errors()
+    if request.method == "GET":
+        _fill_from(form, None)
+        return _render_form(form, errors, None, 200)
+    if not form.validate_on_submit():
+        return _render_form(form, errors, None, 400)
+    tender = _save_terms(form, None, errors)
+    if tender is None:
+        return _render_form(form, errors, None, 422)
+    flash(_("The draft %(reference)s was saved.", reference=tender.reference), "success")
+    return redirect(url_for("tendering.agency_tender", tender_id=tender.id), code=303)
+
+
+@bp.route("/agency/tenders/<int:tender_id>/edit", methods=["GET", "POST"])
+@requires(MANAGE)
+def agency_tender_edit(tender_id: int) -> Any:
+    tender = _managed(tender_id)
+    if tender.status is not TenderStatus.DRAFT:
+        flash(_("Published terms are frozen; issue a clarification instead."), "error")
+        return redirect(url_for("tendering.agency_tender", tender_id=tender.id), code=303)
+    form = _prepare(TenderForm(), tender.buyer_id)
+    errors = Errors()
+    if request.method == "GET":
+        _fill_from(form, tender)
+        return _render_form(form, errors, tender, 200)
+    if not form.validate_on_submit():
+        return _render_form(form, errors, tender, 400)
+    saved = _save_terms(form, tender, errors)
+    if saved is None:
+        tender = _managed(tender_id)  # reloaded after the rollback
+        return _render_form(form, errors, tender, 422)
+    flash(_("The draft was saved."), "success")
+    return redirect(url_for("tendering.agency_tender", tender_id=tender_id), code=303)
+
+
+# --- agency: one tender ------------------------------------------------------------------------------
+
+
+def _custody_rows(tender: Tender) -> list[tuple[CustodyShare, User | None]]:
+    rows = list(db.session.scalars(select(CustodyShare).where(CustodyShare.tender_id == tender.id)))
+    users = {
+        u.id: u for u in db.session.scalars(select(User).where(User.id.in_([r.user_id for r in rows if r.user_id])))
+    }
+    return [(r, users.get(r.user_id) if r.user_id else None) for r in sorted(rows, key=lambda r: r.share_index)]
+
+
+def _render_manage(tender: Tender, status: int = 200, **extra: Any) -> Any:
+    questions = services_questions.list_questions(tender, answered_only=False)
+    names = {}
+    if tender.custodian_ids:
+        names = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(tender.custodian_ids)))}
+    open_for_bids = services_tenders.is_open_for_bids(tender)
+    return render_template(
+        "tendering/agency_tender.html",
+        tender=tender,
+        questions=questions,
+        open_for_bids=open_for_bids,
+        can_add_documents=tender.status is TenderStatus.DRAFT or open_for_bids,
+        can_cancel=tender.status in (TenderStatus.DRAFT, TenderStatus.PUBLISHED) and now_utc() < tender.opening_at,
+        doc_form=extra.pop("doc_form", None) or DocumentForm(formdata=None),
+        answer_form=AnswerForm(formdata=None),
+        answer_errors=extra.pop("answer_errors", {}),
+        doc_errors=extra.pop("doc_errors", Errors()),
+        fields=form_fields(tender.bid_form_schema),
+        custodians=[names.get(uid) for uid in tender.custodian_ids],
+        shares=_custody_rows(tender) if tender.status is not TenderStatus.DRAFT else [],
+        method_labels=METHOD_LABELS,
+        custody_labels=CUSTODY_LABELS,
+        **extra,
+    ), status
+
+
+@bp.get("/agency/tenders/<int:tender_id>")
+@requires(MANAGE)
+def agency_tender(tender_id: int) -> Any:
+    return _render_manage(_managed(tender_id))
+
+
+@bp.post("/agency/tenders/<int:tender_id>/documents")
+@requires(MANAGE)
+def agency_document_upload(tender_id: int) -> Any:
+    tender = _managed(tender_id)
+    form = DocumentForm()
+    errors = Errors()
+    if not form.validate_on_submit():
+        return _render_manage(tender, 400, doc_form=form, doc_errors=errors)
+    upload = form.document.data
+    try:
+        args = schemas.DocumentQuery().load(
+            {
+                "name": upload.filename or "",
+                "content_type": upload.mimetype or "application/octet-stream",
+                "text": _text(form.text.data),
+            }
+        )
+    except ma.ValidationError as exc:
+        errors.add("document", "; ".join(_messages(exc.messages)), form)
+        return _render_manage(tender, 422, doc_form=form, doc_errors=errors)
+    try:
+        doc = services_tenders.add_document(
+            actor=_me(),
+            tender=tender,
+            name=args["name"],
+            stream=upload.stream,
+            length=None,
+            content_type=args["content_type"],
+            text=args.get("text", ""),
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        _reraise_refusals(exc)
+        errors.from_service(exc, form)
+        errors.setdefault("document", []).extend(errors.general)
+        errors.general = []
+        return _render_manage(_managed(tender_id), exc.status, doc_form=form, doc_errors=errors)
+    db.session.commit()
+    flash(_("The document %(name)s was added (SHA-256 %(sha)s).", name=doc.name, sha=doc.sha256), "success")
+    return redirect(url_for("tendering.agency_tender", tender_id=tender_id), code=303)
+
+
+def _publish_checks(tender: Tender) -> list[tuple[str, bool]]:
+    """What publication will check, shown before the agency confirms (the service decides)."""
+    now = now_utc()
+    days = config_value("TENDER_MIN_DAYS_TO_DEADLINE")
+    earliest = now + config_days("TENDER_MIN_DAYS_TO_DEADLINE")
+    return [
+        (
+            _(
+                "The deadline (%(deadline)s) is at least %(days)s days after publication (not before %(earliest)s).",
+                deadline=_center(tender.submission_deadline_at),
+                days=days,
+                earliest=_center(earliest),
+            ),
+            tender.submission_deadline_at >= earliest,
+        ),
+        (
+            _("The opening (%(opening)s) is not before the deadline.", opening=_center(tender.opening_at)),
+            tender.opening_at >= tender.submission_deadline_at,
+        ),
+        (_("Tender documents are attached (%(count)s).", count=len(tender.documents)), bool(tender.documents)),
+    ]
+
+
+def _render_publish(tender: Tender, status: int = 200, error: str | None = None) -> Any:
+    custodians = []
+    if tender.custodian_ids:
+        custodians = list(db.session.scalars(select(User).where(User.id.in_(tender.custodian_ids))))
+    return render_template(
+        "tendering/agency_publish.html",
+        tender=tender,
+        form=PublishForm(formdata=None),
+        checks=_publish_checks(tender),
+        error=error,
+        fields=form_fields(tender.bid_form_schema),
+        custodians=custodians,
+        method_labels=METHOD_LABELS,
+        custody_labels=CUSTODY_LABELS,
+    ), status
+
+
+@bp.route("/agency/tenders/<int:tender_id>/publish", methods=["GET", "POST"])
+@requires(MANAGE)
+def agency_tender_publish(tender_id: int) -> Any:
+    tender = _managed(tender_id)
+    if tender.status is not TenderStatus.DRAFT:
+        flash(_("Only a draft can be published."), "error")
+        return redirect(url_for("tendering.agency_tender", tender_id=tender.id), code=303)
+    if request.method == "GET":
+        return _render_publish(tender)
+    if not PublishForm().validate_on_submit():
+        return _render_publish(tender, 400, _("The form expired; please confirm again."))
+    try:
+        services_tenders.publish_tender(actor=_me(), tender=tender)
+    except DomainError as exc:
+        db.session.rollback()
+        _reraise_refusals(exc)
+        return _render_publish(_managed(tender_id), exc.status, _(exc.detail))
+    db.session.commit()
+    flash(
+        _("Published. Bids are sealed to the opening key %(recipient)s.", recipient=tender.recipient or ""), "success"
+    )
+    return redirect(url_for("tendering.agency_tender", tender_id=tender_id), code=303)
+
+
+def _render_clarify(tender: Tender, form: ClarifyForm, errors: Errors, status: int = 200) -> Any:
+    late_days = config_value("TENDER_LATE_CLARIFICATION_DAYS")
+    minimum = now_utc() + config_days("TENDER_LATE_CLARIFICATION_DAYS")
+    return render_template(
+        "tendering/agency_clarify.html",
+        tender=tender,
+        form=form,
+        errors=errors,
+        late_days=late_days,
+        pushed_to=minimum if tender.submission_deadline_at < minimum else None,
+        zone=current_app.config["CENTER_TIMEZONE"],
+    ), status
+
+
+@bp.route("/agency/tenders/<int:tender_id>/clarify", methods=["GET", "POST"])
+@requires(MANAGE)
+def agency_tender_clarify(tender_id: int) -> Any:
+    tender = _managed(tender_id)
+    form = ClarifyForm()
+    errors = Errors()
+    if request.method == "GET":
+        if not services_tenders.is_open_for_bids(tender):
+            flash(_("Clarifications are issued while the tender is open for bids."), "error")
+            return redirect(url_for("tendering.agency_tender", tender_id=tender.id), code=303)
+        return _render_clarify(tender, form, errors)
+    if not form.validate_on_submit():
+        return _render_clarify(tender, form, errors, 400)
+    data: dict[str, Any] = {"text": _text(form.text.data)}
+    for name in ("submission_deadline_at", "opening_at"):
+        instant = _to_utc_iso(form[name].data)
+        if instant is not None:
+            data[name] = instant
+    if _text(form.description.data).strip():
+        data["description"] = _text(form.description.data)
+    try:
+        args = schemas.ClarificationArgs().load(data)
+    except ma.ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"": exc.messages}
+        for key, value in messages.items():
+            errors.add(str(key), "; ".join(_messages(value)), form)
+        return _render_clarify(tender, form, errors, 422)
+    try:
+        version = services_tenders.clarify_tender(actor=_me(), tender=tender, **args)
+    except DomainError as exc:
+        db.session.rollback()
+        _reraise_refusals(exc)
+        errors.from_service(exc, form)
+        return _render_clarify(_managed(tender_id), form, errors, exc.status)
+    db.session.commit()
+    flash(_("Clarification %(number)s was published.", number=version.number), "success")
+    moved = version.changes.get("submission_deadline_at")
+    if isinstance(moved, list) and len(moved) == 2:
+        flash(
+            _(
+                "The submission deadline moved from %(old)s to %(new)s.",
+                old=instant_center_time(moved[0]),
+                new=instant_center_time(moved[1]),
+            ),
+            "info",
+        )
+    return redirect(url_for("tendering.agency_tender", tender_id=tender_id), code=303)
+
+
+@bp.post("/agency/tenders/<int:tender_id>/questions/<int:question_id>/answer")
+@requires(MANAGE)
+def agency_question_answer(tender_id: int, question_id: int) -> Any:
+    tender = _managed(tender_id)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        return _render_manage(tender, 400, answer_errors={question_id: _("Write the answer.")})
+    try:
+        args = schemas.AnswerArgs().load({"answer": _text(form.answer.data)})
+    except ma.ValidationError as exc:
+        return _render_manage(tender, 422, answer_errors={question_id: "; ".join(_messages(exc.messages))})
+    try:
+        services_questions.answer_question(actor=_me(), tender=tender, question_id=question_id, answer=args["answer"])
+    except DomainError as exc:
+        db.session.rollback()
+        _reraise_refusals(exc)
+        return _render_manage(_managed(tender_id), exc.status, answer_errors={question_id: _(exc.detail)})
+    db.session.commit()
+    flash(_("The answer was published."), "success")
+    return redirect(url_for("tendering.agency_tender", tender_id=tender_id, _anchor="questions"), code=303)
+
+
+@bp.route("/agency/tenders/<int:tender_id>/cancel", methods=["GET", "POST"])
+@requires(MANAGE)
+def agency_tender_cancel(tender_id: int) -> Any:
+    tender = _managed(tender_id)
+    form = CancelForm()
+    errors = Errors()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                args = schemas.CancelArgs().load({"reason": _text(form.reason.data)})
+                services_tenders.cancel_tender(actor=_me(), tender=tender, reason=args["reason"])
+            except ma.ValidationError as exc:
+                errors.add("reason", "; ".join(_messages(exc.messages)), form)
+                status = 422
+            except DomainError as exc:
+                db.session.rollback()
+                _reraise_refusals(exc)
+                errors.from_service(exc, form)
+                status = exc.status
+                tender = _managed(tender_id)
+            else:
+                db.session.commit()
+                flash(_("The tender was cancelled."), "success")
+                return redirect(url_for("tendering.agency_tender", tender_id=tender_id), code=303)
+        else:
+            status = 400
+    return render_template("tendering/agency_cancel.html", tender=tender, form=form, errors=errors), status
+
+
+# --- custodians --------------------------------------------------------------------------------------
+
+
+def _own_share(tender: Tender) -> CustodyShare | None:
+    return db.session.scalar(
+        select(CustodyShare).where(CustodyShare.tender_id == tender.id, CustodyShare.user_id == _me().id)
+    )
+
+
+@bp.get("/custody")
+@authenticated
+def custody_duties() -> Any:
+    rows = list(db.session.scalars(select(CustodyShare).where(CustodyShare.user_id == _me().id)))
+    tenders = {t.id: t for t in db.session.scalars(select(Tender).where(Tender.id.in_([r.tender_id for r in rows])))}
+    return render_template("tendering/agency_custody_duties.html", rows=rows, tenders=tenders)
+
+
+@bp.get("/tenders/<int:tender_id>/custody")
+@authenticated
+def custody_share_page(tender_id: int) -> Any:
+    tender = services_tenders.get_tender(tender_id, _me())
+    share = _own_share(tender)
+    if share is None:  # refused and logged, like every other refusal
+        raise AccessRefused(
+            "You are not a custodian of this tender.", actor=_me(), subject=tender.audit_ref, data={"attempt": "share"}
+        )
+    return render_template(
+        "tendering/agency_custody_share.html", tender=tender, share=share, form=ShareForm(formdata=None)
+    )
+
+
+@bp.post("/tenders/<int:tender_id>/custody/share")
+@authenticated
+def custody_share_download(tender_id: int) -> Any:
+    tender = services_tenders.get_tender(tender_id, _me())
+    form = ShareForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired; please try again."), "error")
+        return redirect(url_for("tendering.custody_share_page", tender_id=tender_id), code=303)
+    try:
+        text = custody.download_custody_share(actor=_me(), tender=tender)
+    except DomainError as exc:
+        db.session.rollback()
+        _reraise_refusals(exc)
+        flash(_(exc.detail), "error")
+        return redirect(url_for("tendering.custody_share_page", tender_id=tender_id), code=303)
+    db.session.commit()
+    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+    if form.kind.data == "file":
+        filename = f"{tender.reference or tender.id}-custody-share.txt"
+        headers["Content-Disposition"] = content_disposition(filename)
+        return Response(text + "\n", content_type="text/plain; charset=utf-8", headers=headers)
+    resp = make_response(render_template("tendering/agency_custody_share.html", tender=tender, share=None, text=text))
+    resp.headers.update(headers)
+    return resp
+
+
+def init_app() -> None:
+    register_nav("tendering.agency_tenders", _l("My tenders"), MANAGE, order=22)
+    register_nav("tendering.custody_duties", _l("Key custody"), READ_OPENED, order=23)

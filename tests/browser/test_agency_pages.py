@@ -1,0 +1,128 @@
+"""The agency's pages in headless Chromium: sign in with TOTP, draft (an error shown in the form first),
+upload the tender document, confirm and publish; the public page then shows the tender with its opening key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app import create_app
+from app.config import test_config
+from tests.accounts.helpers import PASSWORD, make_user, next_totp
+from tests.browser.conftest import LiveServer
+from tests.browser.test_bid_page import ARGS, CHROMIUM
+from tests.conftest import build_schema
+from tests.services import unavailable
+from tests.tendering.conftest import TENDERING_CONFIG
+from tests.tendering.helpers import build_world
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def tender_server(tmp_path: Path, clock: Any) -> Iterator[LiveServer]:
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    app = create_app(test_config(instance, **TENDERING_CONFIG))
+    build_schema(app)
+    server = LiveServer(app)
+    server.start()
+    yield server
+    server.stop()
+    with app.app_context():
+        from app.extensions import db
+
+        db.engine.dispose()
+
+
+def test_draft_upload_and_publish_in_the_browser(tender_server: LiveServer, clock: Any) -> None:
+    if not Path(CHROMIUM).exists():
+        unavailable("chromium", f"{CHROMIUM} is not installed")
+    from playwright.sync_api import sync_playwright
+
+    app = tender_server.app
+    world = build_world(app, bidders=0)
+    _uid, secret = make_user(app, "agentweb", ["agency"], totp=True, organisation_id=world.agency.org_id)
+    assert secret is not None
+    base = tender_server.url
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            context = browser.new_context(locale="en-US")
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(f"{base}/login?next=/agency/tenders")
+            page.fill("#username", "agentweb")
+            page.fill("#password", PASSWORD)
+            page.click("#submit")
+            page.wait_for_url(f"{base}/login/totp")
+            page.fill("#code", next_totp(secret))
+            page.click("#submit")
+            page.wait_for_url(f"{base}/agency/tenders")
+            assert page.locator("nav a[href='/agency/tenders']").count() == 1
+
+            page.click("a[href='/agency/tenders/new']")
+            page.wait_for_url(f"{base}/agency/tenders/new")
+            page.fill("#title", "城区道路照明设备采购")
+            page.select_option("#buyer_id", value=str(world.buyer_id))
+            page.fill("#category", "goods")
+            page.fill("#budget", "880000.50")
+            page.fill("#submission_deadline_at", "2026-02-10T09:00")
+            page.fill("#opening_at", "2026-02-10T08:00")  # before the deadline: refused, shown by the field
+            page.click("#submit")
+            page.wait_for_selector("#opening_at-err")
+            assert "before the deadline" in page.locator("#opening_at-err").inner_text()
+            assert page.input_value("#title") == "城区道路照明设备采购"  # the rest of the input is kept
+            # the field editor shows the default bid form and writes a new field into the schema
+            assert page.locator("#schema-editor tbody tr").count() == 3
+            page.click("#schema-add")
+            row = "#schema-editor tbody tr:last-child "
+            page.fill(row + "[data-k=name]", "warranty_months")
+            page.fill(row + "[data-k=title]", "质保期（月）")
+            page.fill(row + "[data-k=min]", "12")
+            assert '"warranty_months"' in page.input_value("#bid_form_schema")
+            page.fill("#opening_at", "2026-02-10T09:30")
+            page.click("#submit")
+            page.wait_for_selector("#tender-status[data-status=draft]")
+            assert "2026-02-10 09:00:00 (Asia/Shanghai, UTC+08:00)" in page.locator("#tender-facts").inner_text()
+
+            with app.app_context():
+                from sqlalchemy import select
+
+                from app.extensions import db
+                from app.tendering.models import Tender
+
+                schema = db.session.scalars(select(Tender)).one().bid_form_schema
+            assert schema["properties"]["warranty_months"] == {
+                "type": "integer",
+                "title": "质保期（月）",
+                "minimum": 12,
+            }
+            assert "warranty_months" in schema["required"] and schema["title"] == "开标一览表"
+            assert schema["properties"]["currency"] == {"type": "string", "enum": ["CNY"], "title": "币种"}
+
+            page.set_input_files(
+                "#document", files=[{"name": "招标文件.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 x"}]
+            )
+            page.click("#document-form [type=submit]")
+            page.wait_for_selector("text=招标文件.pdf")
+
+            page.click("a[href$='/publish']")
+            page.wait_for_selector("#publish-checks")
+            assert page.locator("#publish-checks li[data-ok=yes]").count() == 3
+            assert "城区道路照明设备采购" in page.locator("#frozen-terms").inner_text()
+            page.click("#publish-form [type=submit]")
+            page.wait_for_selector("#tender-status[data-status=published]")
+            recipient = page.locator("#recipient").inner_text()
+            assert recipient.startswith("age1")
+            page.click("text=Public page")
+            page.wait_for_selector("#recipient")
+            assert page.locator("#recipient").inner_text() == recipient
+            assert errors == []
+        finally:
+            browser.close()

@@ -1,0 +1,528 @@
+"""The agency's tendering pages (Flask test client): drafting with errors shown in the form, documents,
+publication after a confirmation, clarifications that move the deadline, public answers, cancellation,
+the custodian's one-time share download, and other agencies refused."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from typing import Any
+
+from sqlalchemy import func, select
+
+from tests.accounts.helpers import csrf_from, login, make_user
+from tests.tendering.helpers import World, audit_actions
+
+EN = {"Accept-Language": "en-US,en;q=0.9"}
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
+
+
+def _html(resp: Any) -> str:
+    return str(resp.get_data(as_text=True))
+
+
+def _agency_client(world: World, username: str = "agency-page", org_id: int | None = None) -> Any:
+    """A browser session of an agency user (agency roles need TOTP)."""
+    _uid, secret = make_user(world.app, username, ["agency"], totp=True, organisation_id=org_id or world.agency.org_id)
+    client = world.app.test_client()
+    resp = login(client, username, totp_secret=secret)
+    assert resp.status_code == 303, _html(resp)
+    return client
+
+
+def _user_client(world: World, username: str, roles: list[str], totp: bool = False) -> tuple[Any, int]:
+    uid, secret = make_user(world.app, username, roles, totp=totp)
+    client = world.app.test_client()
+    assert login(client, username, totp_secret=secret).status_code == 303
+    return client, uid
+
+
+def _form(client: Any, url: str) -> dict[str, Any]:
+    """The form's current values as the browser would send them (text inputs, selects, text areas, checkboxes)."""
+    page = _html(client.get(url, headers=EN))
+    data: dict[str, Any] = {"csrf_token": csrf_from(page)}
+    for m in re.finditer(r"<input ([^>]*)>", page):
+        attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', m.group(1)))
+        name, kind = attrs.get("name"), attrs.get("type", "text")
+        if not name or kind in ("submit", "file"):
+            continue
+        if kind == "checkbox":
+            if "checked" in m.group(1):
+                data[name] = attrs.get("value", "y")
+            continue
+        data[name] = _unescape(attrs.get("value", ""))
+    for m in re.finditer(r'<textarea [^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', page, re.S):
+        data[m.group(1)] = _unescape(m.group(2).removeprefix("\r\n").removeprefix("\n"))
+    for m in re.finditer(r'<select [^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
+        chosen = re.search(r'<option selected value="([^"]*)"', m.group(2)) or re.search(
+            r'<option value="([^"]*)"', m.group(2)
+        )
+        if chosen:
+            data[m.group(1)] = chosen.group(1)
+    return data
+
+
+def _unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)
+
+
+def _draft_form(client: Any, world: World, **overrides: Any) -> dict[str, Any]:
+    data = _form(client, "/agency/tenders/new")
+    data.update(
+        {
+            "title": "邯郸市第一中学教学楼改造工程",
+            "buyer_id": str(world.buyer_id),
+            "category": "construction",
+            "description": "教学楼外墙及屋面改造\r\n第二行",
+            "budget": "1500000.00",
+            "submission_deadline_at": "2026-02-10T09:00",
+            "opening_at": "2026-02-10T09:30",
+            "min_bids": "3",
+        }
+    )
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def _tender_count(world: World) -> int:
+    from app.extensions import db
+    from app.tendering.models import Tender
+
+    with world.app.app_context():
+        return int(db.session.scalar(select(func.count()).select_from(Tender)) or 0)
+
+
+def _tender(world: World, tender_id: int) -> Any:
+    from app.extensions import db
+    from app.tendering.models import Tender
+
+    with world.app.app_context():
+        tender = db.session.get(Tender, tender_id)
+        _loaded = (list(tender.documents), list(tender.versions))  # read before leaving the session
+        db.session.expunge_all()
+        return tender
+
+
+def _created_id(resp: Any) -> int:
+    assert resp.status_code == 303, _html(resp)
+    m = re.search(r"/agency/tenders/(\d+)$", resp.headers["Location"])
+    assert m, resp.headers["Location"]
+    return int(m.group(1))
+
+
+def _error_near(page: str, field_id: str) -> str:
+    m = re.search(rf'<span class="err" id="{field_id}-err">([^<]*)</span>', page)
+    assert m, f"no error shown next to {field_id}"
+    return m.group(1)
+
+
+def test_bad_drafts_show_errors_in_the_form_and_store_nothing(world, clock) -> None:
+    client = _agency_client(world)
+    assert client.get("/agency/tenders/new", headers=EN).status_code == 200
+
+    # the form's own parsing: missing title and unreadable times
+    resp = client.post(
+        "/agency/tenders/new",
+        data=_draft_form(client, world, title="", submission_deadline_at="tomorrow"),
+        headers=EN,
+    )
+    assert resp.status_code == 400
+    page = _html(resp)
+    assert _error_near(page, "title") and _error_near(page, "submission_deadline_at")
+    assert 'value="教学楼外墙及屋面改造' not in page  # (text areas keep their content, inputs their values)
+    assert 'value="construction"' in page
+
+    cases: list[tuple[dict[str, Any], str, str]] = [
+        ({"budget": "12.345"}, "budget", "at most two decimals"),
+        ({"criteria": "{not json"}, "criteria", "Not valid JSON"),
+        ({"opening_at": "2026-02-10T08:00"}, "opening_at", "the opening cannot come before the deadline"),
+        (
+            {"bid_form_schema": json.dumps({"type": "object", "properties": {"total": {"type": "number"}}})},
+            "bid_form_schema",
+            "type must be one of",
+        ),
+        (
+            {"criteria": json.dumps({"items": [{"name": "价格", "category": "price", "weight": 50}]})},
+            "criteria",
+            "add up to 100",
+        ),
+        ({"custody_mode": "committee", "custodians": "nobody-here", "custody_threshold": "1"}, "custodians", "nobody"),
+        ({"custody_mode": "committee", "custodians": "custodian1", "custody_threshold": "5"}, "custody_threshold", "k"),
+        ({"title": "bad\x01title"}, "title", "Control characters"),
+        ({"min_bids": "0"}, "min_bids", ""),
+        ({"max_bid_size_mib": "0"}, "max_bid_size_mib", ""),
+        ({"envelopes-0-name": "Bad Name!"}, "form_envelope", ""),
+        ({"buyer_id": "999999"}, "buyer_id", ""),
+    ]
+    for overrides, field, text in cases:
+        resp = client.post("/agency/tenders/new", data=_draft_form(client, world, **overrides), headers=EN)
+        assert resp.status_code in (400, 422), (overrides, resp.status_code)
+        page = _html(resp)
+        if field == "form_envelope":
+            assert "an envelope name is 1-32" in page, overrides
+            continue
+        message = _error_near(page, field)
+        assert text in message, (overrides, message)
+        assert "教学楼外墙及屋面改造" in page  # the rest of the input is kept
+
+    assert _tender_count(world) == 0
+    assert not [a for a in audit_actions(world.app) if a[0].startswith("tendering.tender.")]
+
+
+def test_full_lifecycle_through_the_pages(world, clock) -> None:
+    from datetime import timedelta
+
+    client = _agency_client(world)
+    custodian1, _c1 = _user_client(world, "keeper1", ["supervisor"], totp=True)
+    custodian2, _c2 = _user_client(world, "keeper2", ["auditor"], totp=True)
+
+    # draft: committee custody, two envelopes, deadline soon (a clarification will move it)
+    resp = client.post(
+        "/agency/tenders/new",
+        data=_draft_form(
+            client,
+            world,
+            submission_deadline_at="2026-01-10T09:00",
+            opening_at="2026-01-10T09:30",
+            custody_mode="committee",
+            custodians="keeper1\r\nkeeper2",
+            custody_threshold="2",
+            platform_holds_share="y",
+            **{"envelopes-0-name": "technical", "envelopes-0-stage": "1"},
+            **{"envelopes-1-name": "commercial", "envelopes-1-stage": "2"},
+            form_envelope="1",
+            budget_secret="y",
+        ),
+        headers=EN,
+    )
+    tid = _created_id(resp)
+    tender = _tender(world, tid)
+    assert tender.status.value == "draft" and tender.budget_amount == 150_000_000 and tender.budget_secret
+    assert tender.description == "教学楼外墙及屋面改造\n第二行"
+    # 09:00 in Asia/Shanghai is 01:00 UTC
+    assert tender.submission_deadline_at.isoformat() == "2026-01-10T01:00:00+00:00"
+    assert tender.envelopes == [
+        {"name": "technical", "stage": 1, "form": False},
+        {"name": "commercial", "stage": 2, "form": True},
+    ]
+    assert tender.custody_mode.value == "committee" and tender.custody_threshold == 2
+    assert len(tender.custodian_ids) == 2
+
+    # the list shows the draft with its times in the center's zone, named
+    listing = _html(client.get("/agency/tenders", headers=EN))
+    assert tender.reference in listing and "2026-01-10 09:00:00 (Asia/Shanghai, UTC+08:00)" in listing
+    assert 'href="/agency/tenders"' in listing  # the nav entry
+    assert client.get("/agency/tenders", headers=ZH).status_code == 200
+
+    # edit: the form comes back filled in; a change is saved
+    data = _form(client, f"/agency/tenders/{tid}/edit")
+    assert data["submission_deadline_at"] == "2026-01-10T09:00" and data["custodians"] == "keeper1\nkeeper2"
+    assert data["budget"] == "1500000.00"
+    data["title"] = "邯郸市第一中学教学楼改造工程（二期）"
+    resp = client.post(f"/agency/tenders/{tid}/edit", data=data, headers=EN)
+    assert resp.status_code == 303, _html(resp)
+    assert _tender(world, tid).title.endswith("（二期）")
+    assert _tender(world, tid).envelopes[1]["form"] is True
+
+    # publishing without documents: the confirmation shows the failed check, the service refuses
+    page = _html(client.get(f"/agency/tenders/{tid}/publish", headers=EN))
+    assert 'data-ok="no"' in page and "Tender documents are attached (0)" in page
+    resp = client.post(f"/agency/tenders/{tid}/publish", data={"csrf_token": csrf_from(page)}, headers=EN)
+    assert resp.status_code == 422 and "publish the tender documents" in _html(resp)
+    assert _tender(world, tid).status.value == "draft"
+
+    # upload a document: without a file is an error in the form; with one it is stored with its hash
+    page = _html(client.get(f"/agency/tenders/{tid}", headers=EN))
+    token = csrf_from(page)
+    resp = client.post(f"/agency/tenders/{tid}/documents", data={"csrf_token": token}, headers=EN)
+    assert resp.status_code == 400 and _error_near(_html(resp), "document")
+    content = b"%PDF-1.4 tender documents"
+    resp = client.post(
+        f"/agency/tenders/{tid}/documents",
+        data={"csrf_token": token, "document": (io.BytesIO(content), "招标文件.pdf", "application/pdf")},
+        content_type="multipart/form-data",
+        headers=EN,
+    )
+    assert resp.status_code == 303, _html(resp)
+    docs = _tender(world, tid).documents
+    assert [d.name for d in docs] == ["招标文件.pdf"]
+    assert world.app.test_client().get(f"/api/v1/tenders/{tid}/documents/{docs[0].id}").status_code == 404  # draft
+
+    # confirmation: frozen terms and passing checks; then publish
+    page = _html(client.get(f"/agency/tenders/{tid}/publish", headers=EN))
+    assert 'data-ok="no"' not in page and page.count('data-ok="yes"') == 3
+    assert "Keeper1 (keeper1)" in page and "招标文件.pdf" in page and "2 of 3" in page
+    resp = client.post(f"/agency/tenders/{tid}/publish", data={"csrf_token": csrf_from(page)}, headers=EN)
+    assert resp.status_code == 303, _html(resp)
+    tender = _tender(world, tid)
+    assert tender.status.value == "published" and tender.recipient.startswith("age1")
+    page = _html(client.get(f"/agency/tenders/{tid}", headers=EN))
+    assert tender.recipient in page and "not downloaded yet" in page
+    # published terms are frozen: the edit page sends back to the tender
+    assert client.get(f"/agency/tenders/{tid}/edit").status_code == 303
+
+    # a bidder asks; the agency answers publicly through the page (empty answers are refused in the form)
+    bidder = world.bidders[0].api
+    qid = bidder.post(f"/api/v1/tenders/{tid}/questions", {"text": "屋面防水等级是多少？"}).json["id"]
+    page = _html(client.get(f"/agency/tenders/{tid}", headers=EN))
+    assert "屋面防水等级是多少？" in page and f"/questions/{qid}/answer" in page
+    token = csrf_from(page)
+    resp = client.post(f"/agency/tenders/{tid}/questions/{qid}/answer", data={"csrf_token": token, "answer": ""})
+    assert resp.status_code == 400 and f'id="answer-{qid}-err"' in _html(resp)
+    resp = client.post(
+        f"/agency/tenders/{tid}/questions/{qid}/answer", data={"csrf_token": token, "answer": "一级防水，见第三章。"}
+    )
+    assert resp.status_code == 303
+    public = _html(world.app.test_client().get(f"/tenders/{tid}", headers=EN))
+    assert "一级防水，见第三章。" in public
+    resp = client.post(
+        f"/agency/tenders/{tid}/questions/{qid}/answer", data={"csrf_token": token, "answer": "再答"}, headers=EN
+    )
+    assert resp.status_code == 409 and "already answered" in _html(resp)
+
+    # clarification: the page warns that it moves the deadline; shortening is refused in the form
+    from app.core.time import format_center_time
+
+    pushed = format_center_time(clock.now() + timedelta(days=15), "Asia/Shanghai")
+    assert pushed.startswith("2026-01-20 09:0")
+    page = _html(client.get(f"/agency/tenders/{tid}/clarify", headers=EN))
+    assert 'id="deadline-warning"' in page and pushed in page
+    token = csrf_from(page)
+    resp = client.post(
+        f"/agency/tenders/{tid}/clarify",
+        data={"csrf_token": token, "text": "澄清", "submission_deadline_at": "2026-01-09T09:00"},
+        headers=EN,
+    )
+    assert resp.status_code == 422 and "extended, not shortened" in _error_near(_html(resp), "submission_deadline_at")
+    resp = client.post(
+        f"/agency/tenders/{tid}/clarify",
+        data={"csrf_token": token, "text": "澄清：屋面防水等级调整为一级。"},
+        headers=EN,
+    )
+    assert resp.status_code == 303, _html(resp)
+    page = _html(client.get(resp.headers["Location"], headers=EN))
+    assert "The submission deadline moved from 2026-01-10 09:00:00" in page
+    assert pushed in page and "the deadline was moved" in page
+    tender = _tender(world, tid)
+    assert tender.version == 2 and tender.submission_deadline_at == clock.now() + timedelta(days=15)
+
+    # an amendment: a document added to the published tender
+    resp = client.post(
+        f"/agency/tenders/{tid}/documents",
+        data={
+            "csrf_token": token,
+            "document": (io.BytesIO(b"addendum"), "补遗1.pdf", "application/pdf"),
+            "text": "补遗：新增图纸",
+        },
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 303, _html(resp)
+    assert _tender(world, tid).version == 3
+
+    # custodians: each downloads once (text or file); a second time is refused; a stranger is not a custodian
+    page = _html(custodian1.get("/custody", headers=EN))
+    assert tender.reference in page
+    page = _html(custodian1.get(f"/tenders/{tid}/custody", headers=EN))
+    token1 = csrf_from(page)
+    resp = custodian1.post(f"/tenders/{tid}/custody/share", data={"csrf_token": token1, "kind": "text"})
+    assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
+    share_text = re.search(r'id="share-text">([^<]+)<', _html(resp)).group(1)
+    assert share_text.startswith("SCP-SHARE-1:")
+    resp = custodian1.post(f"/tenders/{tid}/custody/share", data={"csrf_token": token1, "kind": "text"})
+    assert resp.status_code == 303
+    assert "already downloaded" in _html(custodian1.get(resp.headers["Location"], headers=EN))
+    page = _html(custodian2.get(f"/tenders/{tid}/custody", headers=EN))
+    resp = custodian2.post(f"/tenders/{tid}/custody/share", data={"csrf_token": csrf_from(page), "kind": "file"})
+    assert resp.status_code == 200 and "attachment" in resp.headers["Content-Disposition"]
+    assert resp.get_data(as_text=True).startswith("SCP-SHARE-1:")
+    stranger, _s = _user_client(world, "stranger", ["bidder"])
+    assert stranger.get(f"/tenders/{tid}/custody").status_code == 403
+    page = _html(stranger.get("/tenders", headers=EN))
+    resp = stranger.post(f"/tenders/{tid}/custody/share", data={"csrf_token": csrf_from(page), "kind": "text"})
+    assert resp.status_code == 403
+    assert "downloaded" in _html(client.get(f"/agency/tenders/{tid}", headers=EN))
+
+    # cancel: the reason is required; then cancelled
+    page = _html(client.get(f"/agency/tenders/{tid}/cancel", headers=EN))
+    token = csrf_from(page)
+    resp = client.post(f"/agency/tenders/{tid}/cancel", data={"csrf_token": token, "reason": "  "}, headers=EN)
+    assert resp.status_code in (400, 422) and _error_near(_html(resp), "reason")
+    assert _tender(world, tid).status.value == "published"
+    resp = client.post(f"/agency/tenders/{tid}/cancel", data={"csrf_token": token, "reason": "项目资金未落实"})
+    assert resp.status_code == 303
+    tender = _tender(world, tid)
+    assert tender.status.value == "cancelled" and tender.cancel_reason == "项目资金未落实"
+
+    actions = [a for a in audit_actions(world.app) if a[2] == f"tender:{tid}"]
+    names = [a[0] for a in actions]
+    for expected in (
+        "tendering.tender.drafted",
+        "tendering.tender.updated",
+        "tendering.tender.document_added",
+        "tendering.tender.published",
+        "tendering.question.answered",
+        "tendering.tender.clarification",
+        "tendering.tender.amendment",
+        "tendering.custody.share_downloaded",
+        "tendering.tender.cancelled",
+    ):
+        assert expected in names, expected
+    assert names.count("tendering.custody.share_downloaded") == 2
+    assert "access.denied" in names  # the stranger's attempt
+    agency_user = next(a[1] for a in actions if a[0] == "tendering.tender.drafted")
+    assert all(a[1] == agency_user for a in actions if a[0].startswith("tendering.tender."))
+
+
+def test_another_agency_is_refused(world, clock) -> None:
+    owner = _agency_client(world)
+    intruder = _agency_client(world, "intruder", world.other_agency.org_id)
+    tid = _created_id(owner.post("/agency/tenders/new", data=_draft_form(owner, world), headers=EN))
+
+    # a draft of another agency does not exist for the intruder
+    for url in (f"/agency/tenders/{tid}", f"/agency/tenders/{tid}/edit", f"/agency/tenders/{tid}/publish"):
+        assert intruder.get(url).status_code == 404, url
+    assert f"/agency/tenders/{tid}" not in _html(intruder.get("/agency/tenders"))
+
+    page = _html(owner.get(f"/agency/tenders/{tid}"))
+    token = csrf_from(page)
+    resp = owner.post(
+        f"/agency/tenders/{tid}/documents",
+        data={"csrf_token": token, "document": (io.BytesIO(b"%PDF"), "招标文件.pdf", "application/pdf")},
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 303
+    resp = owner.post(f"/agency/tenders/{tid}/publish", data={"csrf_token": token})
+    assert resp.status_code == 303
+
+    # a published one is refused, and the refusal is logged
+    itoken = csrf_from(_html(intruder.get("/agency/tenders")))
+    assert intruder.get(f"/agency/tenders/{tid}").status_code == 403
+    assert intruder.get(f"/agency/tenders/{tid}/clarify").status_code == 403
+    resp = intruder.post(f"/agency/tenders/{tid}/cancel", data={"csrf_token": itoken, "reason": "捣乱"})
+    assert resp.status_code == 403
+    resp = intruder.post(f"/agency/tenders/{tid}/clarify", data={"csrf_token": itoken, "text": "捣乱"})
+    assert resp.status_code == 403
+    assert _tender(world, tid).status.value == "published" and _tender(world, tid).version == 1
+    denied = [a for a in audit_actions(world.app) if a[0] == "access.denied" and a[2] == f"tender:{tid}"]
+    assert len(denied) == 4
+
+    # a bidder has no agency pages at all
+    bidder = world.app.test_client()
+    assert login(bidder, "bidder1").status_code == 303
+    assert bidder.get("/agency/tenders").status_code == 403
+    assert 'href="/agency/tenders"' not in _html(bidder.get("/tenders"))
+
+
+def test_hostile_input_answers_4xx(world, clock) -> None:
+    client = _agency_client(world)
+    token = csrf_from(_html(client.get("/agency/tenders")))
+    for url in (
+        "/agency/tenders/99999999999999999999",
+        "/agency/tenders/0/edit",
+        "/agency/tenders/999999/publish",
+        "/tenders/999999/custody",
+    ):
+        assert client.get(url).status_code == 404, url
+    for overrides in (
+        {"buyer_id": "abc"},
+        {"min_bids": "99999999999999999999999"},
+        {"budget": "1e400"},
+        {"budget": "1e999999999"},
+        {"budget": "Infinity"},
+        {"budget": "NaN"},
+        {"budget": "-5"},
+        {"max_bid_size_mib": "99999999999999"},
+        {"custody_threshold": "-1", "custody_mode": "committee", "custodians": "custodian1"},
+        {"evaluation_method": "coin_toss"},
+        {"criteria": "[]"},
+        {"bid_form_schema": "null"},
+        {"bid_form_schema": '"x"'},
+        {"bid_form_schema": "[" * 100000},
+        {"criteria": '{"items": ' * 5000},
+        {"envelopes-0-stage": "9"},
+        {"submission_deadline_at": "9999-12-31T23:59"},
+        {"title": "x" * 400},
+    ):
+        data = _draft_form(client, world, **overrides)
+        resp = client.post("/agency/tenders/new", data=data)
+        assert 400 <= resp.status_code < 500, (overrides, resp.status_code)
+    assert _tender_count(world) == 0
+    resp = client.post("/agency/tenders/new", data={"csrf_token": token, "title": "only a title"})
+    assert resp.status_code == 400
+    resp = client.post("/agency/tenders/999999/questions/1/answer", data={"csrf_token": token, "answer": "x"})
+    assert resp.status_code == 404
+
+
+def test_every_agency_page_renders_in_both_languages(world, clock) -> None:
+    client = _agency_client(world)
+    draft = _created_id(client.post("/agency/tenders/new", data=_draft_form(client, world), headers=EN))
+    published = _created_id(client.post("/agency/tenders/new", data=_draft_form(client, world), headers=EN))
+    token = csrf_from(_html(client.get("/agency/tenders")))
+    resp = client.post(
+        f"/agency/tenders/{published}/documents",
+        data={"csrf_token": token, "document": (io.BytesIO(b"%PDF"), "招标文件.pdf", "application/pdf")},
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 303
+    assert client.post(f"/agency/tenders/{published}/publish", data={"csrf_token": token}).status_code == 303
+    urls = [
+        "/agency/tenders",
+        "/agency/tenders/new",
+        f"/agency/tenders/{draft}",
+        f"/agency/tenders/{draft}/edit",
+        f"/agency/tenders/{draft}/publish",
+        f"/agency/tenders/{draft}/cancel",
+        f"/agency/tenders/{published}",
+        f"/agency/tenders/{published}/clarify",
+        f"/agency/tenders/{published}/cancel",
+        "/custody",
+    ]
+    for headers, lang in ((ZH, 'lang="zh-CN"'), (EN, 'lang="en"')):
+        for url in urls:
+            resp = client.get(url, headers=headers)
+            assert resp.status_code == 200, (url, resp.status_code)
+            page = _html(resp)
+            assert lang in page and "Asia/Shanghai" in page, url
+    # a published tender has no edit or publish page any more; a draft has no clarification
+    assert client.get(f"/agency/tenders/{published}/edit").status_code == 303
+    assert client.get(f"/agency/tenders/{published}/publish").status_code == 303
+    assert client.get(f"/agency/tenders/{draft}/clarify").status_code == 303
+
+
+def test_after_the_opening_time_changes_are_refused_in_the_page(world, clock) -> None:
+    from datetime import timedelta
+
+    client = _agency_client(world)
+    tid = _created_id(
+        client.post(
+            "/agency/tenders/new",
+            data=_draft_form(client, world, submission_deadline_at="2026-01-05T10:00", opening_at="2026-01-05T10:00"),
+            headers=EN,
+        )
+    )
+    token = csrf_from(_html(client.get("/agency/tenders")))
+    doc = {"csrf_token": token, "document": (io.BytesIO(b"%PDF"), "招标文件.pdf", "application/pdf")}
+    assert (
+        client.post(f"/agency/tenders/{tid}/documents", data=doc, content_type="multipart/form-data").status_code == 303
+    )
+    assert client.post(f"/agency/tenders/{tid}/publish", data={"csrf_token": token}).status_code == 303
+    qid = world.bidders[0].api.post(f"/api/v1/tenders/{tid}/questions", {"text": "问题"}).json["id"]
+    clock.advance(timedelta(hours=2))
+
+    assert client.get(f"/agency/tenders/{tid}/clarify").status_code == 303  # not open for bids any more
+    resp = client.post(f"/agency/tenders/{tid}/clarify", data={"csrf_token": token, "text": "晚了"}, headers=EN)
+    assert resp.status_code == 409 and "open for bids" in _html(resp)
+    resp = client.post(f"/agency/tenders/{tid}/cancel", data={"csrf_token": token, "reason": "晚了"}, headers=EN)
+    assert resp.status_code == 409 and "only before its opening" in _html(resp)
+    doc = {"csrf_token": token, "document": (io.BytesIO(b"%PDF"), "补遗.pdf", "application/pdf")}
+    resp = client.post(f"/agency/tenders/{tid}/documents", data=doc, content_type="multipart/form-data", headers=EN)
+    assert resp.status_code == 409 and "before its deadline" in _error_near(_html(resp), "document")
+    resp = client.post(f"/agency/tenders/{tid}/questions/{qid}/answer", data={"csrf_token": token, "answer": "晚"})
+    assert resp.status_code == 409
+    page = _html(client.get(f"/agency/tenders/{tid}", headers=EN))
+    assert "Cancel the tender" not in page and "Issue a clarification" not in page and 'id="document-form"' not in page
+    tender = _tender(world, tid)
+    assert tender.status.value == "published" and tender.version == 1 and len(tender.documents) == 1
