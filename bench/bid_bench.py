@@ -16,11 +16,10 @@ runs on 127.0.0.1 and is torn down in `finally` blocks: gunicorn, the fresh data
    (crypto.receipt.verify_receipt against the platform key and the sealed bytes), the bids in the database
    are counted, and p50/p99 end-to-end times and errors by kind are reported.
 
-Configuration gap (no app code is changed): the TENDER_* settings (app/tendering/common.py) are read from the
-Flask config only and load_config() maps no environment variable onto them, so a server started from the
-environment refuses to publish a tender whose deadline is less than 20 days away. The bench therefore builds
-and publishes the tenders in-process through the services, with create_app({"TENDER_MIN_DAYS_TO_DEADLINE": 0})
-on the same database, storage and instance folder (same master and platform keys) as gunicorn.
+The tenders are built and published in-process through the services, with
+create_app({"TENDER_MIN_DAYS_TO_DEADLINE": 0}) on the same database, storage and instance folder (same
+master and platform keys) as gunicorn, so the deadline can be minutes away (a server started from the
+environment would take APP_TENDER_MIN_DAYS_TO_DEADLINE=0 the same way).
 """
 
 from __future__ import annotations
