@@ -144,6 +144,9 @@ EXPECTED.update(
         ("POST", "evaluation-room.open_room"): EVAL_RUN,
         ("GET", "evaluation-room.room_status"): SIGNED_IN,
         ("GET", "evaluation-room.room_events"): SIGNED_IN,
+        ("GET", "evaluation-room.chair_ballot"): SIGNED_IN,
+        ("POST", "evaluation-room.vote_chair"): SIGNED_IN,
+        ("POST", "evaluation-room.appoint_chair"): EVAL_RUN,
         ("GET", "evaluation-room.room_bids"): SIGNED_IN,
         ("GET", "evaluation-room.download_opened"): SIGNED_IN,
         ("GET", "evaluation-room.own_review"): SIGNED_IN,
@@ -157,6 +160,12 @@ EXPECTED.update(
         ("POST", "evaluation-room.correct_sheet"): SIGNED_IN,
         ("POST", "evaluation-room.aggregate"): SIGNED_IN,
         ("GET", "evaluation-room.result"): SIGNED_IN,
+        # clarifications: the chair and the members are checked per object; the bidder's side needs tendering.bid
+        ("POST", "evaluation-clarifications.request_clarification"): SIGNED_IN,
+        ("GET", "evaluation-clarifications.room_clarifications"): SIGNED_IN,
+        ("GET", "evaluation-clarifications.answer_file"): SIGNED_IN,
+        ("GET", "evaluation-clarifications.my_clarifications"): frozenset({"bidder"}),
+        ("POST", "evaluation-clarifications.answer_clarification"): frozenset({"bidder"}),
         # evaluation report, publicity, objections, award: chair, members and bidders are checked per object
         ("POST", "evaluation-report.draw_up"): SIGNED_IN,
         ("GET", "evaluation-report.get_report"): SIGNED_IN,

@@ -6,11 +6,22 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.evaluation import api, models, permissions, report_api, room_api, services_pool, tasks, views
+    from app.evaluation import (
+        api,
+        clarification_api,
+        models,
+        permissions,
+        report_api,
+        room_api,
+        services_pool,
+        tasks,
+        views,
+    )
 
     del models, permissions, services_pool, tasks  # imported for their tables, declarations, data and sweeps
     app.extensions["evaluation"] = True  # reference data is created only in apps that load this module
     api.init_app(app)
     room_api.init_app(app)
     report_api.init_app(app)
+    clarification_api.init_app(app)
     views.init_app(app)

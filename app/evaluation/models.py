@@ -209,7 +209,9 @@ class Room(db.Model):  # type: ignore[name-defined,misc]
     stage: Mapped[int] = mapped_column(Integer)
     committee_id: Mapped[int] = mapped_column(ForeignKey("evaluation_committees.id"))
     phase: Mapped[RoomPhase] = mapped_column(_enum(RoomPhase), default=RoomPhase.REVIEW)
-    chair_member_id: Mapped[int] = mapped_column(ForeignKey("evaluation_members.id"))
+    chair_member_id: Mapped[int | None] = mapped_column(ForeignKey("evaluation_members.id"))  # None: electing
+    # the chair's election (services_chair): None when appointed at opening; else status open | elected | closed
+    chair_election: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     requirements: Mapped[list[str]] = mapped_column(JSON)
     objective: Mapped[list[str]] = mapped_column(JSON, default=list)  # criteria every member must score alike
     bid_ids: Mapped[list[int]] = mapped_column(JSON)  # the bids admitted to this room (valid at its stage)
@@ -221,7 +223,7 @@ class Room(db.Model):  # type: ignore[name-defined,misc]
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     committee: Mapped[Committee] = relationship()
-    chair: Mapped[CommitteeMember] = relationship()
+    chair: Mapped[CommitteeMember | None] = relationship()
 
     @property
     def audit_subject(self) -> str:
@@ -240,6 +242,20 @@ class ReviewSheet(db.Model):  # type: ignore[name-defined,misc]
     verdicts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ChairVote(db.Model):  # type: ignore[name-defined,misc]
+    """A member's secret vote for the chair of a room's committee (one per member, changeable until decided)."""
+
+    __tablename__ = "evaluation_chair_votes"
+    __table_args__ = (UniqueConstraint("room_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("evaluation_rooms.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("evaluation_members.id"))
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("evaluation_members.id"))
+    cast_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    changes: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class SheetStatus(enum.StrEnum):
@@ -361,3 +377,50 @@ class Award(db.Model):  # type: ignore[name-defined,misc]
     issued_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     audit_index: Mapped[int] = mapped_column(BigInteger)
     signed: Mapped[dict[str, Any]] = mapped_column(JSON)  # the award document with every notice, platform-signed
+
+
+# --- clarifications (评标澄清) -----------------------------------------------------------------------------
+
+
+class ClarificationStatus(enum.StrEnum):
+    OPEN = "open"  # waiting for the bidder's answer until due_at
+    ANSWERED = "answered"
+    EXPIRED = "expired"  # not answered in time (set by the sweep, or at the first late attempt)
+
+
+class Clarification(db.Model):  # type: ignore[name-defined,misc]
+    """A clarification request (澄清) from the committee of a room to one bidder, and the bidder's written answer.
+
+    A clarification may not change the substance of the bid (price, essential terms); the answer is a written
+    statement the bidder signs. The optional attached file is a write-once document with its SHA-256.
+    """
+
+    __tablename__ = "evaluation_clarifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id"), index=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("evaluation_rooms.id"), index=True)
+    bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    asked_by_member_id: Mapped[int] = mapped_column(ForeignKey("evaluation_members.id"))  # the chair
+    asked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    status: Mapped[ClarificationStatus] = mapped_column(_enum(ClarificationStatus), default=ClarificationStatus.OPEN)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answer_file_name: Mapped[str | None] = mapped_column(String(255))
+    answer_file_key: Mapped[str | None] = mapped_column(String(300))
+    answer_file_sha256: Mapped[str | None] = mapped_column(String(64))
+    answer_file_size: Mapped[int | None] = mapped_column(BigInteger)
+    answer_file_type: Mapped[str | None] = mapped_column(String(255))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    room: Mapped[Room] = relationship()
+    organisation: Mapped[Any] = relationship("Organisation")
+
+    @property
+    def audit_subject(self) -> str:
+        return f"tender:{self.tender_id}/evaluation"

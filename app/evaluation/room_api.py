@@ -18,7 +18,7 @@ from app.core.api import problem_responses
 from app.core.db import db
 from app.core.errors import Conflict, NotFound
 from app.core.security import authenticated, requires
-from app.evaluation import schemas, services_room, services_sheets
+from app.evaluation import schemas, services_chair, services_room, services_sheets
 from app.evaluation.models import Room
 from app.evaluation.permissions import RUN
 from app.tendering import opening
@@ -66,7 +66,8 @@ ROOM = "/tenders/<int:tender_id>/rooms/<int:stage>"
 @problems(401, 403, 404, 409, 422)
 @requires(RUN)
 def open_room(args: dict[str, Any], tender_id: int) -> Any:
-    """Open the room of a stage (after its opening record, the committee complete) and appoint the chair."""
+    """Open the room of a stage (after its opening record, the committee complete): appoint the chair, or omit
+    chair_seat and the members elect theirs (POST …/chair/votes)."""
     tender = get_tender(tender_id, _me())
     room = services_room.open_room(actor=_me(), tender=tender, **args)
     db.session.commit()
@@ -115,6 +116,42 @@ def room_events(args: dict[str, Any], tender_id: int, stage: int) -> Any:
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return Response(stream_with_context(events()), headers=headers, content_type="text/event-stream")
+
+
+@blp.route(f"{ROOM}/chair", methods=["GET"])
+@blp.response(200, schemas.ChairBallotOut)
+@problems(401, 403, 404)
+@authenticated
+def chair_ballot(tender_id: int, stage: int) -> Any:
+    """The chair's election as the calling member sees it: counts per seat, their own vote, the chair once decided."""
+    tender, room = _room(tender_id, stage)
+    return services_chair.ballot(actor=_me(), tender=tender, room=room)
+
+
+@blp.route(f"{ROOM}/chair/votes", methods=["POST"])
+@blp.arguments(schemas.ChairVoteArgs)
+@blp.response(200, schemas.ChairBallotOut)
+@problems(401, 403, 404, 409, 422)
+@authenticated
+def vote_chair(args: dict[str, Any], tender_id: int, stage: int) -> Any:
+    """A seated member votes for the chair (or changes the vote); a strict majority of the seats elects."""
+    tender, room = _room(tender_id, stage)
+    out = services_chair.cast_vote(actor=_me(), tender=tender, room=room, seat=args["seat"])
+    db.session.commit()
+    return out
+
+
+@blp.route(f"{ROOM}/chair", methods=["POST"])
+@blp.arguments(schemas.ChairVoteArgs)
+@blp.response(200, schemas.EvaluationRoomOut)
+@problems(401, 403, 404, 409, 422)
+@requires(RUN)
+def appoint_chair(args: dict[str, Any], tender_id: int, stage: int) -> Any:
+    """The agency appoints the chair of a room that has none (closing an open election)."""
+    tender, room = _room(tender_id, stage)
+    room = services_chair.appoint_chair(actor=_me(), tender=tender, room=room, seat=args["seat"])
+    db.session.commit()
+    return services_sheets.status_payload(room, "manager")
 
 
 @blp.route(f"{ROOM}/bids", methods=["GET"])

@@ -210,7 +210,10 @@ NAME = validate.Length(min=1, max=200)
 class EvaluationRoomArgs(ma.Schema):
     stage = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=10))
     chair_seat = ma.fields.Integer(
-        required=True, validate=validate.Range(min=1, max=25), metadata={"description": "The agency appoints the chair"}
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=1, max=25),
+        metadata={"description": "The agency appoints the chair; omitted, the members elect theirs in the room"},
     )
     requirements = ma.fields.List(PlainText(validate=NAME), validate=validate.Length(min=1, max=30))
     objective = ma.fields.List(
@@ -245,6 +248,37 @@ class EvaluationRoomOut(ma.Schema):
     review_result = ma.fields.Dict(
         allow_none=True, metadata={"description": "Majority per bid and requirement, once the review is closed"}
     )
+    chair_seat = ma.fields.Integer(allow_none=True, metadata={"description": "None while the chair is being elected"})
+    chair_election = ma.fields.Nested(
+        "ChairElectionOut", allow_none=True, metadata={"description": "None when the agency appointed at opening"}
+    )
+
+
+class ChairTallyOut(ma.Schema):
+    seat = ma.fields.Integer(required=True)
+    votes = ma.fields.Integer(required=True)
+
+
+class ChairElectionOut(ma.Schema):
+    status = ma.fields.String(required=True, metadata={"description": "open | elected | closed (by an appointment)"})
+    opened_at = ma.fields.String(allow_none=True)
+    decided_at = ma.fields.String(allow_none=True)
+    seats = ma.fields.Integer(required=True)
+    majority = ma.fields.Integer(required=True, metadata={"description": "Votes needed: a strict majority of seats"})
+    votes_cast = ma.fields.Integer(required=True)
+    tally = ma.fields.List(
+        ma.fields.Nested(ChairTallyOut), metadata={"description": "Votes per candidate seat; never who voted for whom"}
+    )
+
+
+class ChairVoteArgs(ma.Schema):
+    seat = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=25), metadata={"description": "Whom"})
+
+
+class ChairBallotOut(ma.Schema):
+    chair_seat = ma.fields.Integer(allow_none=True)
+    election = ma.fields.Nested(ChairElectionOut, allow_none=True)
+    my_vote = ma.fields.Integer(allow_none=True, metadata={"description": "The seat the caller voted for"})
 
 
 class EventArgs(ma.Schema):

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.core.db import db
 from app.core.errors import NotFound
-from app.evaluation import services_report, services_room, services_sheets
+from app.evaluation import services_chair, services_report, services_room, services_sheets
 from app.evaluation.models import Committee, CommitteeMember, MemberStatus, Room, RoomPhase
 from app.evaluation.services_committee import get_committee, member_of, refuse
 from app.tendering.models import EvaluationMethod, Tender
@@ -144,9 +144,15 @@ def room_page(actor: User, tender: Tender, stage: int) -> dict[str, Any]:
         "review": None,
         "sheets": [],
         "result": room.result if member is not None else None,
+        "ballot": None,
+        "electors": [],
     }
     if member is None:
         return out
+    out["ballot"] = services_chair.ballot(actor=actor, tender=tender, room=room)  # the chair's election, if any
+    out["electors"] = [
+        {"seat": m.seat, "name": m.user.display_name} for m in services_room.seated_members(room.committee)
+    ]
     out["bids"] = services_room.list_room_bids(actor=actor, tender=tender, room=room)
     out["review"] = services_room.own_review(actor=actor, tender=tender, room=room)
     if room.phase is not RoomPhase.REVIEW and scoring:

@@ -2,8 +2,8 @@
 
 One room per tender and stage, opened by the agency once the stage's opening record is published and the
 committee is complete (every seat confirmed and declared). The agency appoints the chair (评标委员会主任) from
-the seated members when it opens the room; the chair closes the review and aggregates the scores, and sees
-who has submitted, never what, until every sheet is in.
+the seated members when it opens the room, or the members elect one (services_chair); the chair closes the review
+and aggregates the scores, and sees who has submitted, never what, until every sheet is in.
 
 Only seated members who signed the no-conflict declaration enter. Every download of an opened file and every
 step of the review is an evidence-log entry under `tender:<id>/evaluation`, with the instant (`at`) the
@@ -129,6 +129,8 @@ def require_member(actor: Any, tender: Tender, room: Room, attempt: str) -> Comm
 
 def require_chair(actor: Any, tender: Tender, room: Room, attempt: str) -> CommitteeMember:
     member = require_member(actor, tender, room, attempt)
+    if room.chair_member_id is None:
+        raise Conflict("The committee has no chair yet: elect one (or the agency appoints one) first.")
     if member.id != room.chair_member_id:
         raise refuse(actor, tender, attempt, "Only the chair of the committee does this.")
     return member
@@ -178,11 +180,12 @@ def open_room(
     actor: User,
     tender: Tender,
     stage: int,
-    chair_seat: int,
+    chair_seat: int | None = None,
     requirements: list[str] | None = None,
     objective: list[str] | None = None,
 ) -> Room:
-    """Open the room of a stage: after its opening record, with the committee complete; the agency names the chair."""
+    """Open the room of a stage: after its opening record, with the committee complete; the agency names the chair,
+    or (no chair_seat) the members elect theirs in the room (services_chair)."""
     require_manager(actor, tender)
     committee = get_committee(tender)
     if tender.status not in (TenderStatus.OPENING, TenderStatus.OPENED):
@@ -198,7 +201,7 @@ def open_room(
     if db.session.scalar(select(Room.id).where(Room.tender_id == tender.id, Room.stage == stage)):
         raise Conflict("This stage already has its room.")
     chair = next((m for m in seated_members(committee) if m.seat == chair_seat), None)
-    if chair is None:
+    if chair is None and chair_seat is not None:
         raise _fail("chair_seat", "the seat of a declared member")
     reqs = _requirements(tender, requirements)
     obj = _objective(tender, stage, objective or [])
@@ -211,7 +214,8 @@ def open_room(
         stage=stage,
         committee_id=committee.id,
         phase=RoomPhase.REVIEW,
-        chair_member_id=chair.id,
+        chair_member_id=chair.id if chair else None,
+        chair_election=None if chair else {"status": "open", "opened_at": instant(now)},
         requirements=reqs,
         objective=obj,
         bid_ids=[b.id for b in bids],
@@ -232,7 +236,8 @@ def open_room(
             "objective": obj,
             "scoring": is_scoring_room(tender, stage),
             "at": instant(now),
-        },
+        }
+        | ({} if chair else {"chair_election": "open"}),
     )
     return room
 

@@ -34,7 +34,7 @@ from app.audit import record
 from app.core.db import db
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.time import now_utc
-from app.evaluation import scoring
+from app.evaluation import scoring, services_chair
 from app.evaluation.models import CommitteeMember, ReviewSheet, Room, RoomPhase, ScoreSheet, SheetStatus
 from app.evaluation.services_room import (
     bid_price,
@@ -409,6 +409,8 @@ def status_payload(room: Room, role: str) -> dict[str, Any]:
         "finished_at": room.finished_at,
         "progress": progress(room),
         "review_result": room.review_result,
+        "chair_seat": services_chair.chair_seat(room),
+        "chair_election": services_chair.election_view(room),
     }
 
 

@@ -19,13 +19,20 @@ from app.accounts.models import User
 from app.audit import record
 from app.core.db import db
 from app.core.errors import DomainError, NotFound
-from app.core.security import authenticated
+from app.core.security import authenticated, requires
 from app.core.storage import content_disposition
 from app.core.views import register_nav
-from app.evaluation import services_committee, services_pages, services_report, services_room
+from app.evaluation import (
+    services_clarifications,
+    services_committee,
+    services_pages,
+    services_report,
+    services_room,
+)
 from app.evaluation.models import MemberStatus
 from app.tendering.common import LoggedRefusal
 from app.tendering.models import Tender
+from app.tendering.permissions import BID
 from app.tendering.services_tenders import get_tender
 
 bp = Blueprint(
@@ -165,8 +172,34 @@ def room(tender_id: int, stage: int) -> Any:
         flash(_("Sign the no-conflict declaration before you see any bid."), "error")
         return redirect(url_for("evaluation.declaration", tender_id=tender_id), code=303)
     ctx = services_pages.room_page(_me(), tender, stage)
+    ctx["clarifications"] = services_clarifications.list_for_room(actor=_me(), tender=tender, room=ctx["room"])
     db.session.commit()  # the services only read; nothing is pending, but hold no transaction while rendering
     return render_template("evaluation/room.html", tender=tender, stage=stage, **ctx)
+
+
+@bp.post("/tenders/<int:tender_id>/rooms/<int:stage>/chair-vote")
+@authenticated  # seated declared members: checked in services_chair (refusals logged)
+def vote_chair(tender_id: int, stage: int) -> Any:
+    """The vote for the chair as a plain form post (the page works without JavaScript)."""
+    from app.evaluation import services_chair
+
+    tender = _tender(tender_id)
+    room_row = services_room.get_room(tender, stage)
+    seat = request.form.get("seat", "")
+    try:
+        if not seat.isdigit() or not 1 <= int(seat) <= 25:
+            services_room.require_member(_me(), tender, room_row, "chair-vote")
+            flash(_("Choose the seat you vote for."), "error")
+        else:
+            out = services_chair.cast_vote(actor=_me(), tender=tender, room=room_row, seat=int(seat))
+            db.session.commit()
+            if out["chair_seat"] is not None:
+                flash(_("Your vote is counted: seat %(seat)s is elected chair.", seat=out["chair_seat"]), "success")
+            else:
+                flash(_("Your vote is counted."), "success")
+    except DomainError as exc:
+        _refusal_or_flash(exc)  # refusals (403/404) keep their error page, logged by the error handler
+    return redirect(url_for("evaluation.room", tender_id=tender_id, stage=stage) + "#chair-election", code=303)
 
 
 @bp.get("/tenders/<int:tender_id>/rooms/<int:stage>/bids/<int:bid_id>/envelopes/<name>/files/<path:filename>")
@@ -193,6 +226,85 @@ def view_file(tender_id: int, stage: int, bid_id: int, name: str, filename: str)
         "Content-Disposition": disposition.replace("attachment", "inline", 1) if kind else disposition,
     }
     return Response(chunks, headers=headers, content_type=kind or "application/octet-stream")
+
+
+# --- clarifications (评标澄清) ----------------------------------------------------------------------------
+
+
+@bp.post("/tenders/<int:tender_id>/rooms/<int:stage>/clarifications")
+@authenticated  # the chair of the room: checked in the service (refusals logged)
+def request_clarification(tender_id: int, stage: int) -> Any:
+    tender = _tender(tender_id)
+    room_row = services_room.get_room(tender, stage)
+    back = url_for("evaluation.room", tender_id=tender_id, stage=stage, _anchor="clarifications")
+    try:
+        bid_id = int(request.form.get("bid_id") or 0)
+        raw_hours = (request.form.get("hours") or "").strip()
+        hours = float(raw_hours) if raw_hours else None
+    except ValueError:
+        services_room.require_chair(_me(), tender, room_row, "clarification-request")
+        flash(_("Choose a bidder and a number of hours."), "error")
+        return redirect(back, code=303)
+    try:
+        services_clarifications.issue(
+            actor=_me(),
+            tender=tender,
+            room=room_row,
+            bid_id=bid_id,
+            question=(request.form.get("question") or "")[: services_clarifications.MAX_QUESTION + 1],
+            hours=hours,
+        )
+        db.session.commit()
+    except DomainError as exc:
+        _refusal_or_flash(exc)
+        return redirect(back, code=303)
+    flash(_("The clarification request was sent to the bidder."), "success")
+    return redirect(back, code=303)
+
+
+@bp.get("/clarifications")
+@requires(BID)  # a bidder's users: only the requests addressed to their organisation
+def my_clarifications() -> Any:
+    rows = services_clarifications.list_for_bidder(actor=_me())
+    return render_template(
+        "evaluation/clarifications.html",
+        open_rows=[r for r in rows if r["status"] == "open"],
+        other_rows=[r for r in rows if r["status"] != "open"],
+        max_answer=services_clarifications.MAX_ANSWER,
+    )
+
+
+@bp.post("/clarifications/<int:clarification_id>/answer")
+@requires(BID)  # the organisation the request is addressed to: checked in the service (refusals logged)
+def answer_clarification(clarification_id: int) -> Any:
+    back = url_for("evaluation.my_clarifications")
+    upload = request.files.get("file")
+    attached = None
+    if upload is not None and upload.filename:
+        attached = services_clarifications.AnswerFile(
+            name=upload.filename,
+            stream=upload.stream,
+            length=upload.content_length or None,
+            content_type=upload.mimetype or "application/octet-stream",
+        )
+    try:
+        services_clarifications.answer(
+            actor=_me(),
+            clarification_id=clarification_id,
+            text=(request.form.get("text") or "")[: services_clarifications.MAX_ANSWER + 1],
+            confirmed=request.form.get("confirm") == "1",
+            file=attached,
+        )
+        db.session.commit()
+    except DomainError as exc:
+        if isinstance(exc, services_clarifications.ClarificationLate):
+            _log_refusal(exc)  # the late attempt stays in the evidence log
+            flash(_("The deadline for this clarification has passed: the answer was not received."), "error")
+            return redirect(back, code=303)
+        _refusal_or_flash(exc)
+        return redirect(back, code=303)
+    flash(_("Your clarification was received."), "success")
+    return redirect(back, code=303)
 
 
 # --- the report ----------------------------------------------------------------------------------------
@@ -237,3 +349,4 @@ def sign_report(tender_id: int) -> Any:
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     register_nav("evaluation.my_evaluations", _l("My evaluations"), "@authenticated", order=30)
+    register_nav("evaluation.my_clarifications", _l("Clarification requests"), BID, order=31)

@@ -13,7 +13,12 @@ EVALUATION_PAGES_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "evaluation.declaration"): SIGNED_IN,
     ("POST", "evaluation.declare"): SIGNED_IN,
     ("GET", "evaluation.room"): SIGNED_IN,
+    ("POST", "evaluation.vote_chair"): SIGNED_IN,
     ("GET", "evaluation.view_file"): SIGNED_IN,
     ("GET", "evaluation.report"): SIGNED_IN,
     ("POST", "evaluation.sign_report"): SIGNED_IN,
+    # clarifications: the chair's request (checked in the service); the bidder's page and answer need tendering.bid
+    ("POST", "evaluation.request_clarification"): SIGNED_IN,
+    ("GET", "evaluation.my_clarifications"): frozenset({"bidder"}),
+    ("POST", "evaluation.answer_clarification"): frozenset({"bidder"}),
 }

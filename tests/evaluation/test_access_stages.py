@@ -34,7 +34,10 @@ ROUTES = {
     "draw_record": "/api/v1/tenders/{t}/committee/draws/1",
     "room": "/api/v1/tenders/{t}/rooms/1",
     "room_bids": "/api/v1/tenders/{t}/rooms/1/bids",
+    "clarifications": "/api/v1/tenders/{t}/rooms/1/clarifications",
+    "my_clarifications": "/api/v1/my/clarifications",
     "review": "/api/v1/tenders/{t}/rooms/1/review",
+    "chair": "/api/v1/tenders/{t}/rooms/1/chair",
     "sheets": "/api/v1/tenders/{t}/rooms/1/sheets",
     "result": "/api/v1/tenders/{t}/rooms/1/result",
     "report": "/api/v1/tenders/{t}/evaluation/report",
@@ -80,6 +83,7 @@ AWARD_NONE = row(403, **by((*OVERSEE, "bidder"), 404))
 AWARD_ISSUED = row(403, **by((*OVERSEE, "bidder"), 200))
 OTHER_ROOM = row(403, agency=200, auditor=200, other_expert=200)  # T1's members are strangers in T2's room
 OTHER_SHEETS = row(403, other_expert=200)
+MY_CLARIFICATIONS = row(403, bidder=200, nonbidder=200)  # the bidding permission; each reads only its own
 
 EXPECTED: dict[str, dict[str, dict[str, int]]] = {
     "undeclared": {
@@ -87,7 +91,10 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
         "draw_record": DRAW_BEFORE,
         "room": NO_ROOM,
         "room_bids": NO_ROOM,
+        "clarifications": NO_ROOM,
+        "my_clarifications": MY_CLARIFICATIONS,
         "review": NO_ROOM,
+        "chair": NO_ROOM,
         "sheets": NO_ROOM,
         "result": NO_ROOM,
         "report": REPORT_UNDECLARED,
@@ -99,7 +106,10 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
         "draw_record": DRAW_BEFORE,
         "room": ROOM,
         "room_bids": MEMBERS_ONLY,
+        "clarifications": ROOM,
+        "my_clarifications": MY_CLARIFICATIONS,
         "review": MEMBERS_ONLY,
+        "chair": MEMBERS_ONLY,
         "sheets": MEMBERS_ONLY,
         "result": RESULT_PENDING,
         "report": REPORT_NONE,
@@ -113,7 +123,10 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
         "draw_record": DRAW_BEFORE,
         "room": ROOM,
         "room_bids": MEMBERS_ONLY,
+        "clarifications": ROOM,
+        "my_clarifications": MY_CLARIFICATIONS,
         "review": MEMBERS_ONLY,
+        "chair": MEMBERS_ONLY,
         "sheets": MEMBERS_ONLY,
         "result": RESULT_READY,
         "report": REPORT_INTERNAL,
@@ -125,7 +138,10 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
         "draw_record": DRAW_AFTER,
         "room": ROOM,
         "room_bids": MEMBERS_ONLY,
+        "clarifications": ROOM,
+        "my_clarifications": MY_CLARIFICATIONS,
         "review": MEMBERS_ONLY,
+        "chair": MEMBERS_ONLY,
         "sheets": MEMBERS_ONLY,
         "result": RESULT_READY,
         "report": REPORT_PUBLIC,
@@ -137,7 +153,10 @@ EXPECTED: dict[str, dict[str, dict[str, int]]] = {
         "draw_record": DRAW_AFTER,
         "room": ROOM,
         "room_bids": MEMBERS_ONLY,
+        "clarifications": ROOM,
+        "my_clarifications": MY_CLARIFICATIONS,
         "review": MEMBERS_ONLY,
+        "chair": MEMBERS_ONLY,
         "sheets": MEMBERS_ONLY,
         "result": RESULT_READY,
         "report": REPORT_PUBLIC,

@@ -451,6 +451,20 @@
       row.querySelector('[data-col="review"]').textContent = p.review_submitted ? M.submittedRow : M.inProgress;
       row.querySelector('[data-col="sheets"]').textContent = p.sheets_submitted + " / " + p.sheets_expected;
     });
+    var election = document.getElementById("chair-election");
+    if (election && status.chair_election) {
+      var counts = {};
+      (status.chair_election.tally || []).forEach(function (t) { counts[t.seat] = t.votes; });
+      election.querySelectorAll("tr[data-candidate-seat]").forEach(function (row) {
+        row.querySelector('[data-col="votes"]').textContent = counts[row.dataset.candidateSeat] || 0;
+      });
+      var cast = document.getElementById("votes-cast");
+      if (cast) cast.textContent = fmt(M.votesCast, { cast: status.chair_election.votes_cast, seats: status.chair_election.seats });
+      if (status.chair_seat && !election.dataset.chairSeat) {
+        var decided = document.getElementById("phase-changed");  // the chair is decided: reload for its buttons
+        if (decided) decided.hidden = false;
+      }
+    }
     if (status.phase && status.phase !== cfg.phase) {
       var banner = document.getElementById("phase-changed");
       if (banner) banner.hidden = false;
