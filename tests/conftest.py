@@ -158,3 +158,16 @@ def client(app: Flask) -> Any:
 def app_ctx(app: Flask) -> Iterator[Flask]:
     with app.app_context():
         yield app
+
+
+REALTIME_PATHS = ("tests/recording/", "tests/recordings/test_recorder.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Recorders timed against the wall clock are marked `realtime`: `make test` runs them after the parallel
+    part, alone, so that the machine's load cannot skew what they measure."""
+    root = Path(str(config.rootpath))
+    for item in items:
+        where = Path(str(item.path)).relative_to(root).as_posix()
+        if where.startswith(REALTIME_PATHS):
+            item.add_marker(pytest.mark.realtime)
