@@ -7,7 +7,13 @@ import importlib
 import sys
 
 # Each module defines register(subparsers) adding its commands; each command sets `func`.
-COMMAND_MODULES = ["crypto.cli_age", "crypto.cli_verify", "crypto.cli_receipt", "crypto.cli_recording"]
+COMMAND_MODULES = [
+    "crypto.cli_age",
+    "crypto.cli_verify",
+    "crypto.cli_receipt",
+    "crypto.cli_recording",
+    "crypto.cli_report",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

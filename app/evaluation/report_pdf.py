@@ -2,8 +2,10 @@
 
 The PDF is a rendering of the canonical-JSON report the members signed: it prints the report's SHA-256 and every
 signature entry, so a reader checks the printed hash against the bundle (`GET …/evaluation/report`), which verifies
-offline with the platform's public key (`services_report.verify_signed_report`). It is rendered from the caller's
-view of the report, so the members' names stay redacted for the agency until publication.
+offline with the platform's public key (`python -m crypto verify-report`). The hash is also the PDF's /Subject
+metadata (`report-sha256:<hex>`), so `verify-report --pdf` checks that a PDF is the rendering of a bundle. It is
+rendered from the caller's view of the report, so the members' names stay redacted for the agency until
+publication.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from typing import Any
 
 from flask import render_template_string
 
+from crypto.report import PDF_SUBJECT_PREFIX
+
 TEMPLATE = """<!doctype html>
 <html lang="zh-CN">
 <head>
 <meta charset="utf-8">
+<meta name="description" content="{{ subject_prefix }}{{ sha }}">
 <title>评标报告 {{ doc.tender.reference or doc.tender.id }}</title>
 <style>
   @page { size: A4 landscape; margin: 15mm; @bottom-right { content: counter(page) " / " counter(pages); font-size: 8pt; } }
@@ -133,6 +138,7 @@ def render_report_pdf(view: dict[str, Any]) -> bytes:
         TEMPLATE,
         doc=view["report"],
         sha=view["report_sha256"],
+        subject_prefix=PDF_SUBJECT_PREFIX,
         status=view["status"],
         signatures=view["signatures"],
         waiting=view["waiting_seats"],

@@ -7,7 +7,8 @@
   signing request (password or TOTP code) and confirms the report's SHA-256; the platform then issues a signature
   entry {seat, report_sha256, signed_at, audit_index, dissent} signed with its own key, after logging the signing
   in the evidence log. A member who disagrees signs with a dissent note. All seats signed: the report is final.
-- `verify_signed_report` checks a report bundle offline with nothing but the platform's public key.
+- `verify_signed_report` (crypto.report; `python -m crypto verify-report`) checks a report bundle offline with
+  nothing but the platform's public key.
 - The agency publishes the candidates for EVALUATION_PUBLICITY_DAYS (3); the committee's names become visible.
   Bidders of the tender object within the window; an open objection suspends the process; the agency answers
   within EVALUATION_OBJECTION_ANSWER_DAYS (3) (the sweep flags late answers). When the window has ended and no
@@ -19,11 +20,9 @@ Every step is an evidence-log entry under `tender:<id>/evaluation`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import current_app
 from sqlalchemy import func, select
 
@@ -53,10 +52,10 @@ from app.tendering.common import LoggedRefusal
 from app.tendering.models import Bid, Tender, TenderStatus
 from app.tendering.services_tenders import is_manager_of
 from crypto.canonical import canonicalize
-from crypto.signing import SignatureError, sign_document, verify_document
+from crypto.report import SIGNATURE_KIND
+from crypto.signing import sign_document
 
 REPORT_KIND = "evaluation-report"
-SIGNATURE_KIND = "evaluation-report-signature"
 AWARD_KIND = "evaluation-award"
 MAX_RECOMMENDED = 10
 MAX_REAUTH_FAILURES = 5  # wrong credentials per member within REAUTH_WINDOW before signing is refused (429)
@@ -336,43 +335,6 @@ def bundle(report: EvaluationReport) -> dict[str, Any]:
         "report": report.document,
         "report_sha256": report.report_sha256,
         "signatures": [s.signed for s in report.signatures],
-    }
-
-
-class ReportVerificationError(ValueError):
-    """A report bundle does not verify."""
-
-
-def verify_signed_report(data: Mapping[str, Any], public_key: Ed25519PublicKey) -> dict[str, Any]:
-    """Verify a report bundle offline (pure: no database, no app): the document's hash, each signature entry
-    with the platform's public key, one signature per committee seat. Returns a summary; raises
-    ReportVerificationError on the first problem."""
-    document = data.get("report")
-    if not isinstance(document, Mapping):
-        raise ReportVerificationError("the bundle has no report document")
-    digest = sha256_hex(document)
-    if digest != data.get("report_sha256"):
-        raise ReportVerificationError("the report does not match its SHA-256")
-    members = document.get("committee", {}).get("members", [])
-    seats = sorted(int(m["seat"]) for m in members)
-    signed: dict[int, dict[str, Any]] = {}
-    for item in data.get("signatures") or []:
-        try:
-            payload = verify_document(item, public_key)
-        except SignatureError as exc:
-            raise ReportVerificationError(f"a signature entry does not verify: {exc}") from exc
-        if payload.get("kind") != SIGNATURE_KIND or payload.get("report_sha256") != digest:
-            raise ReportVerificationError("a signature entry is for another document")
-        seat = payload.get("seat")
-        if not isinstance(seat, int) or seat not in seats or seat in signed:
-            raise ReportVerificationError(f"signature entry for an unknown or repeated seat {seat!r}")
-        signed[seat] = payload
-    return {
-        "report_sha256": digest,
-        "signed_seats": sorted(signed),
-        "final": sorted(signed) == seats and bool(seats),
-        "dissents": {s: p["dissent"] for s, p in sorted(signed.items()) if p.get("dissent")},
-        "audit_indexes": {s: p["audit_index"] for s, p in sorted(signed.items())},
     }
 
 

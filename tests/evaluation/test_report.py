@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from app.evaluation.services_report import ReportVerificationError, verify_signed_report
+from crypto.report import ReportVerificationError, verify_signed_report
 from crypto.signing import load_public_key
 from tests.accounts.helpers import PASSWORD
 from tests.evaluation.helpers import build_pool, buyer_rep, committee_body, draw, opened_tender, put_json, seat_everyone
@@ -268,3 +268,73 @@ def test_hostile_input_gets_problem_json(world, clock) -> None:
     problem(world.anonymous.post(f"{ev}/objections", json_body={"text": "ok"}), 401)
     problem(world.agency.api.post(f"{ev}/award"), 409)  # not published
     problem(world.agency.api.get(f"{ev}/award"), 404)
+
+
+def test_verify_report_command_line_on_a_real_bundle_and_pdf(world, clock, tmp_path) -> None:
+    """`python -m crypto verify-report` on the bundle and PDF served by the API, in a separate process."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from app.evaluation.report_pdf import render_report_pdf
+
+    tid, members, _bids = aggregated(world, clock)
+    ev = f"/api/v1/tenders/{tid}/evaluation"
+    sha = members[2].api.post(f"{ev}/report", json_body={}).json["report_sha256"]
+    sign = f"{ev}/report/signatures"
+    for seat in (1, 2, 3, 4):
+        assert members[seat].api.post(sign, json_body={"report_sha256": sha, "password": PASSWORD}).status_code == 201
+    key = tmp_path / "platform.key"
+    key.write_text(world.anonymous.get("/api/v1/keys").json["keys"][0]["public_key"])
+    root = Path(__file__).resolve().parents[2]
+
+    def verify(name: str, body: Any, *extra: str) -> tuple[int, str]:
+        path = tmp_path / name
+        path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+        done = subprocess.run(
+            [sys.executable, "-m", "crypto", "verify-report", str(path), "--key", str(key), *extra],
+            check=False,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        return done.returncode, done.stdout
+
+    rc, out = verify("incomplete.json", members[1].api.get(f"{ev}/report").json)
+    assert rc == 3 and f"report SHA-256: {sha}" in out and "signed by 4 of 5" in out and "INCOMPLETE" in out, out
+    dissent = {"report_sha256": sha, "password": PASSWORD, "dissent": "评分有误"}
+    assert members[5].api.post(sign, json_body=dissent).status_code == 201
+    final = members[1].api.get(f"{ev}/report").json
+    pdf = members[1].api.get(f"{ev}/report.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    (tmp_path / "report.pdf").write_bytes(pdf.data)
+    rc, out = verify("final.json", final, "--pdf", str(tmp_path / "report.pdf"))
+    assert rc == 0 and "signed by 5 of 5" in out and "dissent, seat 5: 评分有误" in out, out
+    assert "PDF: the rendering of this report" in out and "OK the report is final" in out, out
+
+    # a real rendering of another report is refused, and so is a PDF naming no report
+    with world.app.app_context():
+        other = render_report_pdf({**final, "report_sha256": "0" * 64})
+    (tmp_path / "other.pdf").write_bytes(other)
+    rc, out = verify("final.json", final, "--pdf", str(tmp_path / "other.pdf"))
+    assert rc == 1 and "FAIL the PDF is the rendering of another report" in out, out
+    (tmp_path / "plain.pdf").write_bytes(b"%PDF-1.7\n%%EOF\n")
+    rc, out = verify("final.json", final, "--pdf", str(tmp_path / "plain.pdf"))
+    assert rc == 1 and "does not name a report SHA-256" in out, out
+
+    # tampering, a foreign key, the agency's name-redacted copy, unreadable input
+    altered = copy.deepcopy(final)
+    altered["report"]["ranking"].reverse()
+    rc, out = verify("altered.json", altered)
+    assert rc == 1 and "FAIL the report does not match its SHA-256" in out, out
+    rc, out = verify("redacted.json", world.agency.api.get(f"{ev}/report").json)
+    assert rc == 1 and "withholds the members' names" in out, out
+    from crypto.signing import generate_private_key, public_key_b64
+
+    key.write_text(public_key_b64(generate_private_key().public_key()))
+    rc, out = verify("final.json", final)
+    assert rc == 1 and "does not verify" in out, out
+    rc, out = verify("missing.json", final, "--pdf", str(tmp_path / "nope.pdf"))
+    assert rc == 2 and "cannot read the PDF" in out, out
