@@ -51,9 +51,12 @@ run: install
 # then the tests marked `realtime` (recorders timed against the wall clock) alone, so load cannot skew them.
 # Exit status 5 is "nothing selected" (e.g. PYTEST_ARGS names a folder without realtime tests).
 TEST_WORKERS ?= 2
+# Both parts always run; the target fails if either did.
 test: install-dev
-	$(BIN)/pytest -n $(TEST_WORKERS) -m "not realtime" $(PYTEST_ARGS) || [ $$? -eq 5 ]
-	$(BIN)/pytest -m realtime $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	@status=0; \
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "not realtime" $(PYTEST_ARGS) || [ $$? -eq 5 ] || status=1; \
+	$(BIN)/pytest -m realtime $(PYTEST_ARGS) || [ $$? -eq 5 ] || status=1; \
+	exit $$status
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -7,39 +7,27 @@ does not, 2 when the inputs cannot be read.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 from typing import Any, TextIO
 
+from crypto.cli_common import KEY_HELP, public_key_or_report, read_json_input
 from crypto.receipt import ReceiptError, verify_receipt
-from crypto.signing import SigningKeyError, load_public_key
-
-
-def _public_key(value: str) -> Any:
-    path = Path(value)
-    if path.is_file():
-        return load_public_key(path.read_bytes())
-    return load_public_key(value)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("receipt", help="the receipt (JSON as returned when the bid was submitted); '-' for stdin")
-    parser.add_argument("--key", required=True, help="platform public key: PEM file, base64 file, or base64 text")
+    parser.add_argument("--key", required=True, help=KEY_HELP)
     parser.add_argument("--file", help="the sealed envelope file that was uploaded, to check its hash and size")
     parser.add_argument("--envelope", help="with --file: the name of the envelope the file should be")
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    try:
-        key = _public_key(args.key)
-    except (SigningKeyError, OSError, ValueError) as exc:
-        print(f"FAIL cannot read the public key: {exc}", file=out)
+    key = public_key_or_report(args.key, out)
+    if key is None:
         return 2
     try:
-        text = sys.stdin.read() if args.receipt == "-" else Path(args.receipt).read_text(encoding="utf-8")
-        document = json.loads(text)
+        document = read_json_input(args.receipt)
     except (OSError, ValueError) as exc:
         print(f"FAIL cannot read the receipt: {exc}", file=out)
         return 2

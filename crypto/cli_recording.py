@@ -30,8 +30,9 @@ from typing import Any, TextIO
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from crypto.canonical import CanonicalError, canonicalize
-from crypto.cli_verify import Outcome, read_public_key
-from crypto.signing import SignatureError, SigningKeyError, key_id, verify_bytes, verify_document
+from crypto.cli_common import KEY_HELP, public_key_or_report
+from crypto.cli_verify import Outcome
+from crypto.signing import SignatureError, key_id, verify_bytes, verify_document
 
 EXPORT_FORMAT = "recording-export/1"
 STATEMENT_FORMAT = "recording-export-statement/1"
@@ -213,15 +214,13 @@ def _verify(document: Any, key: Ed25519PublicKey, mp4: Path | None) -> str:
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("export", help="EXPORT.json downloaded with the MP4")
-    parser.add_argument("--key", required=True, help="platform public key: PEM file, base64 file, or base64 text")
+    parser.add_argument("--key", required=True, help=KEY_HELP)
     parser.add_argument("--mp4", help="the exported MP4, to check it is the one the statement signs")
 
 
 def run_verify_recording(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
-    try:
-        key = read_public_key(args.key)
-    except (SigningKeyError, OSError, ValueError) as exc:
-        print(f"FAIL cannot read the public key: {exc}", file=out)
+    key = public_key_or_report(args.key, out)
+    if key is None:
         return 2
     try:
         document = json.loads(Path(args.export).read_text(encoding="utf-8"))

@@ -12,40 +12,29 @@ inputs cannot be read.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from crypto.cli_common import KEY_HELP, public_key_or_report, read_json_input
 from crypto.report import ReportVerificationError, pdf_report_sha256, verify_signed_report
-from crypto.signing import SigningKeyError, load_public_key
 
 INCOMPLETE = 3
 
 
-def _public_key(value: str) -> Any:
-    path = Path(value)
-    if path.is_file():
-        return load_public_key(path.read_bytes())
-    return load_public_key(value)
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("bundle", help="the report bundle (JSON of GET …/evaluation/report); '-' for stdin")
-    parser.add_argument("--key", required=True, help="platform public key: PEM file, base64 file, or base64 text")
+    parser.add_argument("--key", required=True, help=KEY_HELP)
     parser.add_argument("--pdf", help="the report PDF, to check that it is the rendering of this report")
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    try:
-        key = _public_key(args.key)
-    except (SigningKeyError, OSError, ValueError) as exc:
-        print(f"FAIL cannot read the public key: {exc}", file=out)
+    key = public_key_or_report(args.key, out)
+    if key is None:
         return 2
     try:
-        text = sys.stdin.read() if args.bundle == "-" else Path(args.bundle).read_text(encoding="utf-8")
-        data = json.loads(text)
+        data = read_json_input(args.bundle)
     except (OSError, ValueError) as exc:
         print(f"FAIL cannot read the report bundle: {exc}", file=out)
         return 2

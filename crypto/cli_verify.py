@@ -20,8 +20,9 @@ from typing import Any, TextIO
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from crypto.canonical import CanonicalError, canonicalize, loads_canonical
+from crypto.cli_common import KEY_HELP, public_key_or_report
 from crypto.merkle import HASH_SIZE, leaf_hash, root_from_range, verify_consistency
-from crypto.signing import SignatureError, SigningKeyError, load_public_key, verify_document
+from crypto.signing import SignatureError, verify_document
 
 EXPORT_FORMAT = "platform-audit-export/v1"
 # The fields of a log entry that its canonical bytes encode, besides the version marker "v".
@@ -182,27 +183,17 @@ def _read_json(path: str) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def read_public_key(value: str) -> Ed25519PublicKey:
-    """A key given as a file (PEM or base64) or directly as base64 text."""
-    path = Path(value)
-    if path.is_file():
-        return load_public_key(path.read_bytes())
-    return load_public_key(value)
-
-
 def _add_verify_log(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("export", help="export file (JSON from GET /api/v1/audit/export)")
-    parser.add_argument("--key", required=True, help="platform public key: PEM file, base64 file, or base64 text")
+    parser.add_argument("--key", required=True, help=KEY_HELP)
     parser.add_argument(
         "--checkpoint", help="an earlier signed checkpoint (JSON) to check the export is consistent with"
     )
 
 
 def run_verify_log(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
-    try:
-        key = read_public_key(args.key)
-    except (SigningKeyError, OSError) as exc:
-        print(f"FAIL cannot read the public key: {exc}", file=out)
+    key = public_key_or_report(args.key, out)
+    if key is None:
         return 2
     try:
         export = _read_json(args.export)

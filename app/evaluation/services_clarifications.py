@@ -30,7 +30,7 @@ from app.accounts.models import User
 from app.audit import record
 from app.core.db import db
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from app.core.storage import DOCUMENTS, get_storage, validate_content_type, validate_filename
+from app.core.storage import DOCUMENTS, CappedStream, get_storage, validate_content_type, validate_filename
 from app.core.time import now_utc
 from app.evaluation.models import Clarification, ClarificationStatus, Room, RoomPhase
 from app.evaluation.services_room import instant, require_chair, require_member, viewer
@@ -302,7 +302,12 @@ def answer(
         key = f"clarifications/{c.tender_id}/{c.id}/{uuid.uuid4().hex}"
         cid = c.id
         release_read_transaction()  # no transaction (SQLite: no write lock) while the file streams to storage
-        info = get_storage().put(DOCUMENTS, key, _Limited(file.stream, limit), content_type=file.content_type)
+        info = get_storage().put(
+            DOCUMENTS,
+            key,
+            CappedStream(file.stream, limit, _fail("file", "the file is larger than allowed")),
+            content_type=file.content_type,
+        )
         stored = {"key": key, "name": file.name, "sha256": info.sha256, "size": info.size, "type": file.content_type}
         fresh = db.session.get(Clarification, cid, with_for_update=True, populate_existing=True)
         if fresh is None:
@@ -331,21 +336,6 @@ def answer(
         },
     )
     return c
-
-
-class _Limited:
-    """A stream that refuses to go past `limit` bytes."""
-
-    def __init__(self, stream: IO[bytes], limit: int) -> None:
-        self._stream = stream
-        self._left = limit
-
-    def read(self, size: int = -1, /) -> bytes:
-        data = self._stream.read(size)
-        self._left -= len(data)
-        if self._left < 0:
-            raise _fail("file", "the file is larger than allowed")
-        return data
 
 
 # --- the sweep ----------------------------------------------------------------------------------------------

@@ -490,17 +490,33 @@ def comprehensive_result(
             "price": bid_price(bid, room.stage),
             "criteria": {k: scoring.to_text(v, r.precision) for k, v in per.items()},
             "total": scoring.to_text(total, r.precision),
-            "members": sorted(
-                (
-                    {"seat": seats[m], "version": s.version, "items": s.items, "reasons": s.reasons, "total": s.total}
-                    for m, s in mine.items()
-                ),
-                key=lambda x: x["seat"],
-            ),
+            "members": _member_sheets(mine, seats),
         }
     ranked = scoring.rank(candidates, higher_is_better=True, tie_break=r.tie_break)
+    return _ranked_result(EvaluationMethod.COMPREHENSIVE, r, seats, rows, ranked)
+
+
+def _member_sheets(mine: dict[int, ScoreSheet], seats: dict[int, int]) -> list[dict[str, Any]]:
+    """One bid's sheets as the result shows them: by seat, never by member."""
+    return sorted(
+        (
+            {"seat": seats[m], "version": s.version, "items": s.items, "reasons": s.reasons, "total": s.total}
+            for m, s in mine.items()
+        ),
+        key=lambda x: x["seat"],
+    )
+
+
+def _ranked_result(
+    method: EvaluationMethod,
+    r: scoring.Rules,
+    seats: dict[int, int],
+    rows: dict[int, dict[str, Any]],
+    ranked: list[scoring.Ranked],
+) -> dict[str, Any]:
+    """The result of a scored method: its rules and the bids in rank order, each with its row."""
     return {
-        "method": EvaluationMethod.COMPREHENSIVE.value,
+        "method": method.value,
         "rules": r.as_json(),
         "dropped_extremes": r.drop_extremes and len(seats) >= r.drop_min_members,
         "bids": [
@@ -544,30 +560,10 @@ def adjusted_price_result(
             "price": price,
             "adjustments": adjusted,
             "evaluated_price": evaluated,
-            "members": sorted(
-                (
-                    {"seat": seats[m], "version": s.version, "items": s.items, "reasons": s.reasons, "total": s.total}
-                    for m, s in mine.items()
-                ),
-                key=lambda x: x["seat"],
-            ),
+            "members": _member_sheets(mine, seats),
         }
     ranked = scoring.rank(candidates, higher_is_better=False, tie_break=r.tie_break)
-    return {
-        "method": EvaluationMethod.LOWEST_EVALUATED_PRICE.value,
-        "rules": r.as_json(),
-        "dropped_extremes": r.drop_extremes and len(seats) >= r.drop_min_members,
-        "bids": [
-            {
-                "bid_id": x.candidate.bid_id,
-                **rows[x.candidate.bid_id],
-                "rank": x.rank,
-                "tie_unresolved": x.tie_unresolved,
-                "decided_by": x.decided_by,
-            }
-            for x in ranked
-        ],
-    }
+    return _ranked_result(EvaluationMethod.LOWEST_EVALUATED_PRICE, r, seats, rows, ranked)
 
 
 def get_result(*, actor: Any, tender: Tender, room: Room) -> dict[str, Any]:

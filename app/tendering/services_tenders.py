@@ -18,7 +18,7 @@ from app.audit.services import format_instant
 from app.core.db import db
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.keys import master_key
-from app.core.storage import DOCUMENTS, get_storage, validate_content_type, validate_filename
+from app.core.storage import DOCUMENTS, CappedStream, get_storage, validate_content_type, validate_filename
 from app.core.time import now_utc
 from app.tendering import terms
 from app.tendering.common import (
@@ -274,7 +274,13 @@ def add_document(
     key = f"tenders/{tender.id}/{uuid.uuid4().hex}"
     tender_id, version = tender.id, tender.version
     release_read_transaction()
-    info = get_storage().put(DOCUMENTS, key, _Limited(stream, limit), length=length, content_type=content_type)
+    info = get_storage().put(
+        DOCUMENTS,
+        key,
+        CappedStream(stream, limit, ValidationFailed("the document is larger than allowed")),
+        length=length,
+        content_type=content_type,
+    )
     db.session.refresh(tender)
     if tender.version != version or tender.status not in (TenderStatus.DRAFT, TenderStatus.PUBLISHED):
         raise Conflict("The tender changed while the document was uploading; upload it again.")
@@ -301,21 +307,6 @@ def add_document(
             actor=actor, tender=tender, text=text or f"Document added: {name}", kind="amendment", documents=[doc]
         )
     return doc
-
-
-class _Limited:
-    """A stream that refuses to go past `limit` bytes (the storage would accept up to its own maximum)."""
-
-    def __init__(self, stream: IO[bytes], limit: int) -> None:
-        self._stream = stream
-        self._left = limit
-
-    def read(self, size: int = -1, /) -> bytes:
-        data = self._stream.read(size)
-        self._left -= len(data)
-        if self._left < 0:
-            raise ValidationFailed("the document is larger than allowed")
-        return data
 
 
 def get_document(tender: Tender, document_id: int) -> TenderDocument:

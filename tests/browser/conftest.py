@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -12,8 +14,25 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.config import test_config
-from tests.accounts.helpers import compile_translations
+from tests.accounts.helpers import PASSWORD, compile_translations
 from tests.conftest import build_schema
+from tests.services import unavailable
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def require_chromium() -> None:
+    """Skip (or, where the services are required, fail) the test when there is no Chromium to drive."""
+    if not Path(CHROMIUM).exists():
+        unavailable("chromium", f"{CHROMIUM} is not installed")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -36,17 +55,34 @@ class LiveServer:
         self._thread.join(timeout=10)
 
 
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+@contextmanager
+def serve(tmp_path: Path, **config: Any) -> Iterator[LiveServer]:
+    """A live server on a fresh SQLite instance under `tmp_path`, with `config` over the test configuration."""
     instance = tmp_path / "instance"
     instance.mkdir()
-    app = create_app(test_config(instance))
+    app = create_app(test_config(instance, **config))
     build_schema(app)
     server = LiveServer(app)
     server.start()
-    yield server
-    server.stop()
-    with app.app_context():
-        from app.extensions import db
+    try:
+        yield server
+    finally:
+        server.stop()
+        with app.app_context():
+            from app.extensions import db
 
-        db.engine.dispose()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    with serve(tmp_path) as server:
+        yield server
+
+
+def submit_login(page: Any, base: str, username: str, next_path: str) -> None:
+    """Fill and send the sign-in form (password step) of the server at `base`, asking to go on to `next_path`."""
+    page.goto(f"{base}/login?next={next_path}")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("#submit")

@@ -9,13 +9,8 @@ from typing import Any
 
 import pytest
 
-from app import create_app
-from app.config import test_config
-from tests.accounts.helpers import PASSWORD, make_user, next_totp
-from tests.browser.conftest import LiveServer
-from tests.browser.test_bid_page import ARGS, CHROMIUM
-from tests.conftest import build_schema
-from tests.services import unavailable
+from tests.accounts.helpers import make_user, next_totp
+from tests.browser.conftest import ARGS, CHROMIUM, LiveServer, require_chromium, serve, submit_login
 from tests.tendering.conftest import TENDERING_CONFIG
 from tests.tendering.helpers import build_world
 
@@ -24,23 +19,12 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def tender_server(tmp_path: Path, clock: Any) -> Iterator[LiveServer]:
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    app = create_app(test_config(instance, **TENDERING_CONFIG))
-    build_schema(app)
-    server = LiveServer(app)
-    server.start()
-    yield server
-    server.stop()
-    with app.app_context():
-        from app.extensions import db
-
-        db.engine.dispose()
+    with serve(tmp_path, **TENDERING_CONFIG) as server:
+        yield server
 
 
 def test_draft_upload_and_publish_in_the_browser(tender_server: LiveServer, clock: Any) -> None:
-    if not Path(CHROMIUM).exists():
-        unavailable("chromium", f"{CHROMIUM} is not installed")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     app = tender_server.app
@@ -56,10 +40,7 @@ def test_draft_upload_and_publish_in_the_browser(tender_server: LiveServer, cloc
             page = context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{base}/login?next=/agency/tenders")
-            page.fill("#username", "agentweb")
-            page.fill("#password", PASSWORD)
-            page.click("#submit")
+            submit_login(page, base, "agentweb", "/agency/tenders")
             page.wait_for_url(f"{base}/login/totp")
             page.fill("#code", next_totp(secret))
             page.click("#submit")

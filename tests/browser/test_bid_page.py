@@ -20,12 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app import create_app
-from app.config import test_config
-from tests.accounts.helpers import PASSWORD
-from tests.browser.conftest import LiveServer
-from tests.conftest import build_schema
-from tests.services import unavailable
+from tests.browser.conftest import ARGS, CHROMIUM, LiveServer, require_chromium, serve, submit_login
 from tests.tendering.conftest import TENDERING_CONFIG
 from tests.tendering.helpers import build_world, create_published
 from tests.tendering.test_opening import run_sweep
@@ -34,15 +29,6 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "app" / "static" / "dist"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 FILE_NAME = "技术方案.pdf"
 FILE_BYTES = "%PDF-1.7 技术方案 — 施工组织设计\n".encode() + bytes(range(256)) * 300  # > one 64 KiB age chunk
 
@@ -63,23 +49,12 @@ def seal_bundle() -> Path:
 @pytest.fixture
 def tender_server(tmp_path: Path, clock: Any) -> Iterator[LiveServer]:
     """A live server with the tendering rules of the tests (no 20-day minimum) on the FakeClock."""
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    app = create_app(test_config(instance, **TENDERING_CONFIG))
-    build_schema(app)
-    server = LiveServer(app)
-    server.start()
-    yield server
-    server.stop()
-    with app.app_context():
-        from app.extensions import db
-
-        db.engine.dispose()
+    with serve(tmp_path, **TENDERING_CONFIG) as server:
+        yield server
 
 
 def test_what_the_page_seals_opens_at_the_opening(tender_server: LiveServer, clock: Any, seal_bundle: Path) -> None:
-    if not Path(CHROMIUM).exists():
-        unavailable("chromium", f"{CHROMIUM} is not installed")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     app = tender_server.app
@@ -95,10 +70,7 @@ def test_what_the_page_seals_opens_at_the_opening(tender_server: LiveServer, clo
             page = context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{base}/login?next=/tenders/{tid}/bid")
-            page.fill("#username", "bidder1")
-            page.fill("#password", PASSWORD)
-            page.click("#submit")
+            submit_login(page, base, "bidder1", f"/tenders/{tid}/bid")
             page.wait_for_url(f"{base}/tenders/{tid}/bid")
             assert page.locator("html").get_attribute("lang") == "zh-CN"
             # the countdown runs from the server's (fake) clock: one hour before the deadline

@@ -16,11 +16,7 @@ from typing import Any
 
 import pytest
 
-from app import create_app
-from app.config import test_config
-from tests.accounts.helpers import PASSWORD
-from tests.browser.conftest import LiveServer
-from tests.conftest import build_schema
+from tests.browser.conftest import ARGS, CHROMIUM, LiveServer, require_chromium, serve, submit_login
 from tests.evaluation.helpers import put_json, seat_everyone, seated
 from tests.evaluation.test_pages import (
     COMM,
@@ -34,21 +30,11 @@ from tests.evaluation.test_pages import (
     scoring_room,
     username_of,
 )
-from tests.services import unavailable
 from tests.tendering.conftest import TENDERING_CONFIG
 from tests.tendering.helpers import build_world
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 OTHERS = [  # (technical, commercial) for bid A and bid B, by the four other members
     (("40", "12"), ("30", "10")),
     (("38", "12"), ("31", "10")),
@@ -59,18 +45,8 @@ OTHERS = [  # (technical, commercial) for bid A and bid B, by the four other mem
 
 @pytest.fixture
 def room_server(tmp_path: Path, clock: Any) -> Iterator[LiveServer]:
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    app = create_app(test_config(instance, **TENDERING_CONFIG, EVALUATION_SSE_MAX_SECONDS=5))
-    build_schema(app)
-    server = LiveServer(app)
-    server.start()
-    yield server
-    server.stop()
-    with app.app_context():
-        from app.extensions import db
-
-        db.engine.dispose()
+    with serve(tmp_path, **TENDERING_CONFIG, EVALUATION_SSE_MAX_SECONDS=5) as server:
+        yield server
 
 
 def sheet_status(app: Any, tid: int, seat: int) -> dict[int, str]:
@@ -92,8 +68,7 @@ def sheet_status(app: Any, tid: int, seat: int) -> dict[int, str]:
 
 
 def test_an_expert_scores_two_bids_and_justifies_an_outlier(room_server: LiveServer, clock: Any) -> None:
-    if not Path(CHROMIUM).exists():
-        unavailable("chromium", f"{CHROMIUM} is not installed")
+    require_chromium()
     from playwright.sync_api import expect, sync_playwright
 
     app = room_server.app
@@ -121,10 +96,7 @@ def test_an_expert_scores_two_bids_and_justifies_an_outlier(room_server: LiveSer
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.on("dialog", lambda dialog: dialog.accept())
-            page.goto(f"{url}/login?next=/evaluation/tenders/{tid}/rooms/1")
-            page.fill("#username", username_of(world, me.user_id))
-            page.fill("#password", PASSWORD)
-            page.click("#submit")
+            submit_login(page, url, username_of(world, me.user_id), f"/evaluation/tenders/{tid}/rooms/1")
             page.wait_for_url(room)
             expect(page.locator("#live-state")).to_have_attribute("data-state", "live", timeout=15_000)
             expect(page.locator(f'#progress tr[data-seat="{others[0]}"] [data-col="sheets"]')).to_have_text("2 / 2")
@@ -200,8 +172,7 @@ def test_an_expert_scores_two_bids_and_justifies_an_outlier(room_server: LiveSer
 
 def test_the_chair_reviews_in_the_page_and_closes_the_review(room_server: LiveServer, clock: Any) -> None:
     """The review: a fail needs its reason (said in the page), drafts are saved, the chair closes, scoring opens."""
-    if not Path(CHROMIUM).exists():
-        unavailable("chromium", f"{CHROMIUM} is not installed")
+    require_chromium()
     from playwright.sync_api import expect, sync_playwright
 
     app = room_server.app
@@ -228,10 +199,7 @@ def test_the_chair_reviews_in_the_page_and_closes_the_review(room_server: LiveSe
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.on("dialog", lambda dialog: dialog.accept())
-            page.goto(f"{url}/login?next=/evaluation/tenders/{tid}/rooms/1")
-            page.fill("#username", username_of(world, members[me_seat].user_id))
-            page.fill("#password", PASSWORD)
-            page.click("#submit")
+            submit_login(page, url, username_of(world, members[me_seat].user_id), f"/evaluation/tenders/{tid}/rooms/1")
             page.wait_for_url(f"{url}/evaluation/tenders/{tid}/rooms/1")
             review = page.locator("#review")
             for row in review.locator("tr[data-verdict]").all():
@@ -259,8 +227,7 @@ def test_the_chair_reviews_in_the_page_and_closes_the_review(room_server: LiveSe
 
 def test_price_adjustments_compute_the_evaluated_price_in_the_page(room_server: LiveServer, clock: Any) -> None:
     """Lowest evaluated price: the member records adjustments; the page shows price + adjustments, as the server."""
-    if not Path(CHROMIUM).exists():
-        unavailable("chromium", f"{CHROMIUM} is not installed")
+    require_chromium()
     from playwright.sync_api import expect, sync_playwright
 
     app = room_server.app
@@ -275,10 +242,7 @@ def test_price_adjustments_compute_the_evaluated_price_in_the_page(room_server: 
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.on("dialog", lambda dialog: dialog.accept())
-            page.goto(f"{url}/login?next=/evaluation/tenders/{tid}/rooms/1")
-            page.fill("#username", username_of(world, members[me_seat].user_id))
-            page.fill("#password", PASSWORD)
-            page.click("#submit")
+            submit_login(page, url, username_of(world, members[me_seat].user_id), f"/evaluation/tenders/{tid}/rooms/1")
             page.wait_for_url(f"{url}/evaluation/tenders/{tid}/rooms/1")
             sheet = page.locator(f'[data-sheet][data-bid="{bids[1]}"]')  # price 1 100 000 fen
             sheet.locator(f'input[data-criterion="{DUR}"]').fill("-5.5")

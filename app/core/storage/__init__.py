@@ -39,6 +39,7 @@ from app.core.storage.base import (
 from app.core.storage.config import get_storage, init_app, storage_from_url
 from app.core.storage.filesystem import FilesystemStorage
 from app.core.storage.s3 import MinioStorage
+from app.core.storage.streams import CappedStream
 from app.core.storage.validation import (
     content_disposition,
     validate_bucket,
@@ -68,6 +69,7 @@ __all__ = [
     "UPLOADS",
     "WRITE_ONCE",
     "ByteStream",
+    "CappedStream",
     "FilesystemStorage",
     "InvalidRange",
     "MinioStorage",

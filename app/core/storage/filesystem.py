@@ -32,8 +32,15 @@ from app.core.storage.base import (
     StorageUnavailable,
     WriteOnceViolation,
 )
-from app.core.storage.hashing import ResumableSha256
-from app.core.storage.streams import _as_stream, _BaseStorage, _hash_stream, _read_chunk, _reader
+from app.core.storage.streams import (
+    _as_stream,
+    _assembled_sha256,
+    _BaseStorage,
+    _hash_stream,
+    _read_chunk,
+    _reader,
+    _resume_hash,
+)
 from app.core.storage.validation import (
     _check_range_args,
     _resolve_range,
@@ -325,9 +332,7 @@ class FilesystemStorage(_BaseStorage):
     ) -> ChunkStored:
         self._check_chunk(offset, length, last, parts)
         path = self._assembly_path(handle)
-        hasher = ResumableSha256.restore(hash_state)
-        if hasher.size != offset:
-            raise Conflict(f"The assembly holds {hasher.size} bytes, not {offset}.")
+        hasher = _resume_hash(hash_state, offset)
         try:
             fd = os.open(path, os.O_WRONLY)
         except FileNotFoundError as exc:
@@ -356,10 +361,7 @@ class FilesystemStorage(_BaseStorage):
         dest = self.data_path(bucket, key)
         validate_content_type(content_type)
         path = self._assembly_path(handle)
-        hasher = ResumableSha256.restore(hash_state)
-        if hasher.size != size:
-            raise ValidationFailed(f"{hasher.size} of {size} bytes were appended.")
-        sha256 = hasher.hexdigest()
+        sha256 = _assembled_sha256(hash_state, size)
         try:
             st = os.stat(path)
         except FileNotFoundError:

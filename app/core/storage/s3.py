@@ -23,7 +23,7 @@ from minio.helpers import DictType
 from minio.objectlockconfig import DAYS, ObjectLockConfig
 from minio.retention import Retention
 
-from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from app.core.errors import DomainError, NotFound, ValidationFailed
 from app.core.storage.base import (
     BUCKETS,
     CHUNK_SIZE,
@@ -40,8 +40,15 @@ from app.core.storage.base import (
     StorageUnavailable,
     WriteOnceViolation,
 )
-from app.core.storage.hashing import ResumableSha256
-from app.core.storage.streams import _as_stream, _BaseStorage, _hash_stream, _read_chunk, _reader
+from app.core.storage.streams import (
+    _as_stream,
+    _assembled_sha256,
+    _BaseStorage,
+    _hash_stream,
+    _read_chunk,
+    _reader,
+    _resume_hash,
+)
 from app.core.storage.validation import (
     _check_range_args,
     content_disposition,
@@ -380,9 +387,7 @@ class MinioStorage(_BaseStorage):
         number = len(parts) + 1
         if number > MAX_PARTS:
             raise ValidationFailed(f"An object may be sent in at most {MAX_PARTS} chunks.")
-        hasher = ResumableSha256.restore(hash_state)
-        if hasher.size != offset:
-            raise Conflict(f"The assembly holds {hasher.size} bytes, not {offset}.")
+        hasher = _resume_hash(hash_state, offset)
         buffer = bytearray(length)
         view = memoryview(buffer)
         sha256 = _read_chunk(_as_stream(stream), length, hasher, view, None)
@@ -407,12 +412,9 @@ class MinioStorage(_BaseStorage):
         validate_key(key)
         validate_content_type(content_type)
         staged, upload_id = self._split_handle(handle)
-        hasher = ResumableSha256.restore(hash_state)
-        if hasher.size != size:
-            raise ValidationFailed(f"{hasher.size} of {size} bytes were appended.")
+        sha256 = _assembled_sha256(hash_state, size)
         if not parts:
             raise ValidationFailed("An assembly needs at least one chunk.")
-        sha256 = hasher.hexdigest()
         s3_parts = []
         for ref in parts:
             number, sep, etag = ref.partition(":")

@@ -7,7 +7,7 @@ import io
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, BinaryIO, cast
 
-from app.core.errors import NotFound, ValidationFailed
+from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.storage.base import (
     CHUNK_SIZE,
     MAX_OBJECT_SIZE,
@@ -24,6 +24,25 @@ def _as_stream(stream: ByteStream | bytes | bytearray) -> ByteStream:
     if not callable(getattr(stream, "read", None)):
         raise ValidationFailed("The object body must be bytes or a binary stream.")
     return stream
+
+
+class CappedStream:
+    """A stream that raises `too_large` once more than `limit` bytes have been read from it.
+
+    For uploads whose own limit is below the storage's maximum (which put() enforces by itself).
+    """
+
+    def __init__(self, stream: ByteStream, limit: int, too_large: Exception) -> None:
+        self._stream = stream
+        self._left = limit
+        self._too_large = too_large
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._stream.read(size)
+        self._left -= len(data)
+        if self._left < 0:
+            raise self._too_large
+        return data
 
 
 class _LimitedReader(io.RawIOBase):
@@ -131,6 +150,22 @@ class _BaseStorage:
             raise ValidationFailed(f"A chunk may have at most {self.max_chunk_size} bytes.")
         if not last and length < self.min_chunk_size:
             raise ValidationFailed(f"Every chunk but the last must have at least {self.min_chunk_size} bytes.")
+
+
+def _resume_hash(hash_state: str | None, offset: int) -> ResumableSha256:
+    """The assembly's running SHA-256, which must have taken exactly `offset` bytes (else a Conflict)."""
+    hasher = ResumableSha256.restore(hash_state)
+    if hasher.size != offset:
+        raise Conflict(f"The assembly holds {hasher.size} bytes, not {offset}.")
+    return hasher
+
+
+def _assembled_sha256(hash_state: str, size: int) -> str:
+    """The SHA-256 of a finished assembly, whose running hash must have taken exactly `size` bytes."""
+    hasher = ResumableSha256.restore(hash_state)
+    if hasher.size != size:
+        raise ValidationFailed(f"{hasher.size} of {size} bytes were appended.")
+    return hasher.hexdigest()
 
 
 def _read_chunk(
