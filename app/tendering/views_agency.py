@@ -25,6 +25,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -162,6 +163,16 @@ class CancelForm(FlaskForm):
 
 class ShareForm(FlaskForm):
     kind = SelectField(choices=_choices([("text", "text"), ("file", "file")]), default="text")
+
+
+SHARE_FILE_LIMIT = 16 * 1024  # a share is about a hundred characters of text
+
+
+class BringShareForm(FlaskForm):
+    """A custodian brings its share to the opening: pasted as text, or the file it downloaded."""
+
+    share = TextAreaField(_l("Share (text)"))
+    file = FileField(_l("or the share file"))
 
 
 # --- helpers -----------------------------------------------------------------------------------------
@@ -776,9 +787,73 @@ def custody_share_page(tender_id: int) -> Any:
         raise AccessRefused(
             "You are not a custodian of this tender.", actor=_me(), subject=tender.audit_ref, data={"attempt": "share"}
         )
-    return render_template(
-        "tendering/agency_custody_share.html", tender=tender, share=share, form=ShareForm(formdata=None)
+    return _render_share_page(tender, share)
+
+
+def _render_share_page(tender: Tender, share: CustodyShare, status: int = 200, error: str | None = None) -> Any:
+    bring = (
+        tender.custody_mode is CustodyMode.COMMITTEE
+        and share.submitted_at is None
+        and tender.status in (TenderStatus.PUBLISHED, TenderStatus.OPENING)
+        and now_utc() >= tender.opening_at
     )
+    return render_template(
+        "tendering/agency_custody_share.html",
+        tender=tender,
+        share=share,
+        form=ShareForm(formdata=None),
+        bring_form=BringShareForm(formdata=None) if bring else None,
+        bring_error=error,
+    ), status
+
+
+def _share_text(form: BringShareForm) -> str:
+    """The share from the file (preferred when given) or the text box; a readable error otherwise."""
+    upload: FileStorage | None = form.file.data
+    if upload is not None and upload.filename:
+        data: bytes = upload.stream.read(SHARE_FILE_LIMIT + 1)
+        if len(data) > SHARE_FILE_LIMIT:
+            raise ValidationFailed(_("This file is too large to be a key share."), errors={"share": ["too-large"]})
+        try:
+            return data.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise ValidationFailed(_("This file is not a key share."), errors={"share": ["invalid"]}) from None
+    text = _text(form.share.data).strip()
+    if not text:
+        raise ValidationFailed(_("Paste your share or choose its file."), errors={"share": ["required"]})
+    return text
+
+
+@bp.post("/tenders/<int:tender_id>/custody/bring")
+@authenticated
+def custody_share_bring(tender_id: int) -> Any:
+    """A custodian brings its share to the opening through the page (the API's submit_share, same service)."""
+    tender = services_tenders.get_tender(tender_id, _me())
+    share = _own_share(tender)
+    if share is None:
+        raise AccessRefused(
+            "You are not a custodian of this tender.", actor=_me(), subject=tender.audit_ref, data={"attempt": "share"}
+        )
+    form = BringShareForm()
+    if not form.validate_on_submit():
+        return _render_share_page(tender, share, 400, _("The form expired; please try again."))
+    try:
+        present = custody.submit_custody_share(actor=_me(), tender=tender, text=_share_text(form))
+    except DomainError as exc:
+        db.session.rollback()
+        _reraise_refusals(exc)
+        tender = services_tenders.get_tender(tender_id, _me())
+        return _render_share_page(tender, _own_share(tender) or share, exc.status, _(exc.detail))
+    db.session.commit()
+    flash(
+        _(
+            "Your share is in: %(present)s of the %(needed)s needed are present.",
+            present=present,
+            needed=tender.custody_threshold,
+        ),
+        "success",
+    )
+    return redirect(url_for("tendering.custody_share_page", tender_id=tender_id), code=303)
 
 
 @bp.post("/tenders/<int:tender_id>/custody/share")

@@ -25,4 +25,5 @@ AGENCY_PAGES_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "tendering.custody_duties"): SIGNED_IN,
     ("GET", "tendering.custody_share_page"): SIGNED_IN,
     ("POST", "tendering.custody_share_download"): SIGNED_IN,
+    ("POST", "tendering.custody_share_bring"): SIGNED_IN,
 }

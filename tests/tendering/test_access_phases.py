@@ -114,6 +114,7 @@ TABLE: dict[tuple[str, str], str] = {
     ("GET", "tendering.custody_duties"): "R......... | R......... | R......... | R.........",
     ("GET", "tendering.custody_share_page"): "RNRNNNNNNN | RRRRRRRRRR | RRRRRRRRRR | RRRRRRRRRR",
     ("POST", "tendering.custody_share_download"): "RNRNNNNNNN | RRRRRRRRRR | RRRRRRRRRR | RRRRRRRRRR",
+    ("POST", "tendering.custody_share_bring"): "RNRNNNNNNN | RRRRRRRRRR | RRRRRRRRRR | RRRRRRRRRR",
 }
 EXPECTED: dict[tuple[str, str], dict[str, str]] = {
     key: dict(zip(PHASES, (cells.replace(" ", "") for cells in row.split("|")), strict=True))
@@ -504,6 +505,9 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("GET", "tendering.custody_share_page"): lambda p: Call(f"/tenders/{p.tender}/custody"),
     ("POST", "tendering.custody_share_download"): lambda p: Call(
         f"/tenders/{p.tender}/custody/share", form={"kind": "text"}
+    ),
+    ("POST", "tendering.custody_share_bring"): lambda p: Call(
+        f"/tenders/{p.tender}/custody/bring", form={"share": "custody-share-1-" + "A" * 60}
     ),
 }
 

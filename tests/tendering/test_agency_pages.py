@@ -526,3 +526,74 @@ def test_after_the_opening_time_changes_are_refused_in_the_page(world, clock) ->
     assert "Cancel the tender" not in page and "Issue a clarification" not in page and 'id="document-form"' not in page
     tender = _tender(world, tid)
     assert tender.status.value == "published" and tender.version == 1 and len(tender.documents) == 1
+
+
+def test_custodians_download_then_bring_their_shares_through_the_pages(world, clock) -> None:
+    """Committee custody in the pages: each custodian downloads its share once, brings it back at the opening
+    (as pasted text or as the downloaded file); a wrong share is refused in the page and changes nothing; with
+    k shares present the sweep opens the bids."""
+    from datetime import timedelta
+
+    from tests.tendering.helpers import create_published, envelope_plaintext, form, iso, seal, submit, upload
+    from tests.tendering.test_opening import run_sweep
+
+    keepers = [_user_client(world, f"keeper{i}", ["supervisor"], totp=True) for i in (1, 2)]
+    at = clock.now() + timedelta(seconds=5)
+    tender = create_published(
+        world,
+        submission_deadline_at=iso(at),
+        opening_at=iso(at),
+        min_bids=1,
+        custody_mode="committee",
+        custodian_ids=[uid for _c, uid in keepers],
+        custody_threshold=2,
+        platform_holds_share=False,
+    )
+    tid = tender["id"]
+    bidder = world.bidders[0]
+    sealed = seal(envelope_plaintext(form(4321)), tender["recipient"])
+    submit(bidder.api, tid, {"bid": upload(bidder.api, tid, "bid", sealed)})
+
+    shares = []
+    for client, _uid in keepers:
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en-US,en;q=0.9"
+        page = _html(client.get(f"/tenders/{tid}/custody"))
+        assert "bring-share" not in page  # not before the opening
+        got = client.post(f"/tenders/{tid}/custody/share", data={"csrf_token": csrf_from(page), "kind": "file"})
+        assert got.status_code == 200 and got.headers["Cache-Control"] == "no-store"
+        shares.append(got.get_data(as_text=True).strip())
+    first, second = keepers[0][0], keepers[1][0]
+    assert "Bring your share here at the opening time" in _html(first.get(f"/tenders/{tid}/custody"))
+
+    clock.advance(timedelta(seconds=5))
+    run_sweep(world.app)
+    page = _html(first.get(f"/tenders/{tid}/custody"))
+    assert 'id="bring-share"' in page
+    token = csrf_from(page)
+    # someone else's share, an empty form, garbage in a file: refused in the page, nothing stored
+    wrong = first.post(f"/tenders/{tid}/custody/bring", data={"csrf_token": token, "share": shares[1]})
+    assert wrong.status_code == 422 and "not the share issued to you" in _html(wrong)
+    assert first.post(f"/tenders/{tid}/custody/bring", data={"csrf_token": token}).status_code == 422
+    junk = {"csrf_token": token, "file": (io.BytesIO(b"\xff\xfe" * 10), "share.txt")}
+    bad = first.post(f"/tenders/{tid}/custody/bring", data=junk, content_type="multipart/form-data")
+    assert bad.status_code == 422 and "not a key share" in _html(bad)
+    assert first.post(f"/tenders/{tid}/custody/bring", data={"share": shares[0]}).status_code == 400  # no CSRF
+    assert "tendering.custody.share_submitted" not in [a[0] for a in audit_actions(world.app)]
+
+    brought = first.post(f"/tenders/{tid}/custody/bring", data={"csrf_token": token, "share": shares[0] + "\r\n"})
+    assert brought.status_code == 303
+    page = _html(first.get(f"/tenders/{tid}/custody"))
+    assert "1 of the 2 needed are present" in page and 'id="share-brought"' in page and "bring-share" not in page
+    run_sweep(world.app)
+    assert world.agency.api.get(f"/api/v1/tenders/{tid}/opening-records").json == []  # one of two: nothing opened
+
+    token = csrf_from(_html(second.get(f"/tenders/{tid}/custody")))
+    as_file = {"csrf_token": token, "file": (io.BytesIO(shares[1].encode() + b"\n"), "share.txt", "text/plain")}
+    assert (
+        second.post(f"/tenders/{tid}/custody/bring", data=as_file, content_type="multipart/form-data").status_code
+        == 303
+    )
+    run_sweep(world.app)
+    record = world.agency.api.get(f"/api/v1/tenders/{tid}/opening-records").json[0]["payload"]
+    assert record["bids"][0]["form"]["price"] == 4321 and record["result"] == "opened"
+    assert [a[0] for a in audit_actions(world.app)].count("tendering.custody.share_submitted") == 2
