@@ -266,12 +266,14 @@ def test_rtsp_through_opencv_with_the_stream_audio_stays_in_sync(tmp_path: Path,
     # lip sync, from the pictures and the sound: each flash and its beep were made at the same instant
     # (the camera itself sends the beep ~30 ms before the flash, and decoding delays the picture a frame or
     # two; a whole-second shift, as when a stream's buffered start is stamped "now", is caught by the codes)
-    # The sound connects on its own while the picture does, so the first second may be silence (no beep), and
-    # the recording's stop may cut the last beep short: only the first and the last flash may go unmatched.
+    # The sound connects on its own while the picture does, so the first second may be silence (no beep), the
+    # stop may cut the last beep short, and the beep detector can miss one: a flash whose own beep was not found
+    # pairs with a same-code beep whole seconds away. Those (at most two) are not a sync error; anything between
+    # 150 ms and 900 ms off is, and a whole-stream shift leaves no flash synced at all.
     offsets = _av_offsets(joined)
     synced = [o for o in offsets if abs(o) < 0.15]
-    interior = offsets[1:-1]
-    assert len(synced) >= 3 and all(abs(o) < 0.15 for o in interior), offsets
+    unmatched = [o for o in offsets if abs(o) > 0.9]
+    assert len(synced) >= 3 and len(synced) + len(unmatched) == len(offsets) and len(unmatched) <= 2, offsets
     assert max(synced) - min(synced) < 0.04, offsets  # and no drift
 
 
