@@ -21,7 +21,6 @@ import argparse
 import base64
 import binascii
 import hashlib
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -30,7 +29,7 @@ from typing import Any, TextIO
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from crypto.canonical import CanonicalError, canonicalize
-from crypto.cli_common import KEY_HELP, public_key_or_report
+from crypto.cli_common import KEY_HELP, public_key_or_report, read_json_input
 from crypto.cli_verify import Outcome
 from crypto.signing import SignatureError, key_id, verify_bytes, verify_document
 
@@ -223,7 +222,7 @@ def run_verify_recording(args: argparse.Namespace, out: TextIO = sys.stdout) -> 
     if key is None:
         return 2
     try:
-        document = json.loads(Path(args.export).read_text(encoding="utf-8"))
+        document = read_json_input(args.export)
     except (OSError, ValueError) as exc:
         print(f"FAIL cannot read input: {exc}", file=out)
         return 2

@@ -10,17 +10,15 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
-import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TextIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from crypto.canonical import CanonicalError, canonicalize, loads_canonical
-from crypto.cli_common import KEY_HELP, public_key_or_report
+from crypto.cli_common import KEY_HELP, public_key_or_report, read_json_input
 from crypto.merkle import HASH_SIZE, leaf_hash, root_from_range, verify_consistency
 from crypto.signing import SignatureError, verify_document
 
@@ -179,10 +177,6 @@ def _consistent(block: Mapping[str, Any], first: int, first_root: bytes, second:
 # --- command line -----------------------------------------------------------------------------------
 
 
-def _read_json(path: str) -> Any:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
-
-
 def _add_verify_log(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("export", help="export file (JSON from GET /api/v1/audit/export)")
     parser.add_argument("--key", required=True, help=KEY_HELP)
@@ -196,8 +190,8 @@ def run_verify_log(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     if key is None:
         return 2
     try:
-        export = _read_json(args.export)
-        previous = _read_json(args.checkpoint) if args.checkpoint else None
+        export = read_json_input(args.export)
+        previous = read_json_input(args.checkpoint) if args.checkpoint else None
     except (OSError, ValueError) as exc:
         print(f"FAIL cannot read input: {exc}", file=out)
         return 2

@@ -96,29 +96,31 @@ def verify_signed_report(data: Mapping[str, Any], public_key: Ed25519PublicKey) 
 
 PDF_SUBJECT_PREFIX = "report-sha256:"  # app/evaluation/report_pdf.py writes the PDF's /Subject as this + the hash
 _PDF_SUBJECT = re.compile(rb"/Subject\s*\(" + PDF_SUBJECT_PREFIX.encode() + rb"([0-9a-f]{64})\)")
-_PDF_STREAM = re.compile(rb"<<((?:(?!>>\s*stream).){0,2000}?)>>\s*stream\r?\n", re.S)
+_PDF_STREAM = re.compile(rb">>\s*stream\r?\n")  # where a stream's data begins, after its dictionary
 _PDF_MAX_INFLATED = 64 << 20  # a hostile PDF does not get to inflate beyond this
 
 
 def pdf_report_sha256(pdf: bytes) -> str:
     """The report SHA-256 recorded in the PDF's metadata (/Subject), looked for in the file and in its
-    Flate-compressed streams (WeasyPrint puts the Info dictionary in an object stream). Raises
-    ReportVerificationError when the PDF names no report hash or names several."""
+    Flate-compressed streams (WeasyPrint puts the Info dictionary in an object stream): every stream is tried,
+    those that are not zlib data fail at once. Raises ReportVerificationError when the PDF names no report
+    hash or names several."""
     if not pdf.startswith(b"%PDF-"):
         raise ReportVerificationError("the file is not a PDF")
     found = {m.group(1) for m in _PDF_SUBJECT.finditer(pdf)}
     budget = _PDF_MAX_INFLATED
     for match in _PDF_STREAM.finditer(pdf):
-        if b"/FlateDecode" not in match.group(1) or budget <= 0:
-            continue
+        if budget <= 0:
+            break
         end = pdf.find(b"endstream", match.end())
-        inflater = zlib.decompressobj()
         try:
-            data = inflater.decompress(pdf[match.end() : end if end >= 0 else len(pdf)], budget)
+            data = zlib.decompressobj().decompress(pdf[match.end() : end if end >= 0 else len(pdf)], budget)
         except zlib.error:
-            continue
+            data = b""
         budget -= len(data)
         found |= {m.group(1) for m in _PDF_SUBJECT.finditer(data)}
+        if end < 0:
+            break  # truncated: the rest of the file was this stream's data
     if not found:
         raise ReportVerificationError("the PDF does not name a report SHA-256 in its metadata")
     if len(found) > 1:

@@ -93,13 +93,12 @@ class StreamClock:
         if self._origin is not None and candidate - self._origin > self.reset_ns:
             if self._late_since is None:
                 self._late_since = arrival_ns
-            if arrival_ns - self._late_since > self.reset_ns:
-                self._origin = None  # late for too long: the stream's time went back
+            elif arrival_ns - self._late_since > self.reset_ns:
+                self.reset()  # late for too long: the stream's time went back
         else:
             self._late_since = None
         if self._origin is None:
             self._origin = candidate
-            self._late_since = None
         else:
             allowed = self._origin + round(max(0, media_ns - self._last_media) * self.slew)
             self._origin = min(allowed, candidate)

@@ -170,6 +170,7 @@ class OpenCVSource:
         self.max_backlog_s = max_backlog_s
         self.clock = clock or SystemClock()
         self.live = _is_live_spec(spec) if live is None else live
+        self._stream_stamps = self.live and isinstance(spec, str)  # a live URL: placed by its own timestamps
         self.realtime = realtime
         self.request = (width, height, fps)
         self.timeout_ms = timeout_ms
@@ -205,7 +206,7 @@ class OpenCVSource:
             self._fps = float(reported)
         self._cap = cap
         self._grabbed = False
-        if self.live and isinstance(self.spec, str) and _is_live_spec(self.spec):
+        if self._stream_stamps and _is_live_spec(self.spec):
             self._skip_backlog(cap)
         self._origin = (self.clock.monotonic_ns(), self.clock.wall())
         self._placer.reset()
@@ -239,15 +240,17 @@ class OpenCVSource:
             if self.live:
                 raise SourceLost(f"no frame from {self.spec!r}")
             raise SourceEnded(f"end of {self.spec!r}")
-        offset_ns = round(float(self._cap.get(cv2.CAP_PROP_POS_MSEC)) * 1e6)
         if self.live:
             mono, wall = self.clock.monotonic_ns(), self.clock.wall()
-            if isinstance(self.spec, str) and offset_ns > self._last_pos:  # a stream's own timestamps
-                self._last_pos = offset_ns
-                placed = self._placer.place(mono, offset_ns)
-                wall += timedelta(microseconds=(placed - mono) // 1000)
-                mono = placed
+            if self._stream_stamps:
+                offset_ns = round(float(self._cap.get(cv2.CAP_PROP_POS_MSEC)) * 1e6)
+                if offset_ns > self._last_pos:  # a stream's own timestamps
+                    self._last_pos = offset_ns
+                    placed = self._placer.place(mono, offset_ns)
+                    wall += timedelta(microseconds=(placed - mono) // 1000)
+                    mono = placed
             return VideoFrame(np.asarray(image, np.uint8), mono, wall)
+        offset_ns = round(float(self._cap.get(cv2.CAP_PROP_POS_MSEC)) * 1e6)
         mono = self._origin[0] + offset_ns
         if self.realtime:
             _sleep_until(self.clock, mono)
@@ -319,7 +322,7 @@ class DemuxSource:
         self._packets: Iterator[av.Packet[Any]] | None = None
         self._origin: tuple[int, int] | None = None  # a file: (mono, stream ns) of its first packet
         self._placer = StreamClock()
-        self._backlog: deque[tuple[av.Packet[Any], int, int]] = deque()
+        self._backlog: deque[tuple[av.Packet[Any], int]] = deque()  # (packet, mono) read while opening
         self._wall_ref = (0, datetime.min.replace(tzinfo=UTC))
         self.max_backlog_packets = max_backlog_packets
         self.live_wait_ns = 5_000_000  # a packet that took this long to come was not buffered
@@ -399,7 +402,7 @@ class DemuxSource:
                 break
         last_media = held[-1][1]
         last_mono = self._placer.place(self.clock.monotonic_ns(), last_media)
-        self._backlog = deque((packet, media, last_mono - (last_media - media)) for packet, media in held)
+        self._backlog = deque((packet, last_mono - (last_media - media)) for packet, media in held)
 
     def _stamped(self, packet: av.Packet[Any], mono: int) -> SourcePacket:
         mono_ref, wall_ref = self._wall_ref
@@ -408,8 +411,7 @@ class DemuxSource:
 
     def read_packet(self) -> SourcePacket:
         if self._backlog:
-            packet, media, mono = self._backlog.popleft()
-            return self._stamped(packet, mono)
+            return self._stamped(*self._backlog.popleft())
         packet, media = self._raw()
         if self.live:
             return self._stamped(packet, self._placer.place(self.clock.monotonic_ns(), media))

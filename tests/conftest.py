@@ -163,11 +163,9 @@ def app_ctx(app: Flask) -> Iterator[Flask]:
 REALTIME_PATHS = ("tests/recording/", "tests/recordings/test_recorder.py")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Recorders timed against the wall clock are marked `realtime`: `make test` runs them after the parallel
     part, alone, so that the machine's load cannot skew what they measure."""
-    root = Path(str(config.rootpath))
-    for item in items:
-        where = Path(str(item.path)).relative_to(root).as_posix()
-        if where.startswith(REALTIME_PATHS):
+    for item in items:  # node ids start with the test file's path from the root directory, on every worker
+        if item.nodeid.startswith(REALTIME_PATHS):
             item.add_marker(pytest.mark.realtime)

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from flask import current_app
 
-from app.core.db import db
+from app.core.db import db, is_valid_id
 from app.core.errors import NotFound
 
 Actor = Any  # a User, or a string such as "cli" or "system"
@@ -17,11 +17,6 @@ Row = TypeVar("Row")
 def N_(message: str) -> str:
     """Mark a message for the translation catalogue; pages translate it when they show it."""
     return message
-
-
-def is_valid_id(value: int) -> bool:
-    # Ids are 32-bit on every backend; a bigger number in a URL is simply not found (not a 500).
-    return 0 < value < 2**31
 
 
 def get_row(model: type[Row], row_id: int, missing: str) -> Row:

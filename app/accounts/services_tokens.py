@@ -12,10 +12,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app.accounts import permissions as perms
-from app.accounts.common import N_, config_value, is_valid_id, sha256_hex
+from app.accounts.common import N_, config_value, sha256_hex
 from app.accounts.models import ApiToken, User
 from app.audit import record
-from app.core.db import db
+from app.core.db import db, is_valid_id
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.core.time import now_utc
 

@@ -12,6 +12,14 @@ from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
+MAX_ID = 2**31 - 1  # ids are 32-bit on every backend
+
+
+def is_valid_id(value: int) -> bool:
+    """Ids from URLs are hostile: one beyond the column's range must be 'not found', not a database error."""
+    return 1 <= value <= MAX_ID
+
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",

@@ -15,14 +15,13 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from app.core.api import problem_responses
-from app.core.db import db
+from app.core.db import db, is_valid_id
 from app.core.errors import Conflict, NotFound
 from app.core.security import authenticated, requires
 from app.evaluation import schemas, services_chair, services_room, services_sheets
 from app.evaluation.models import Room
 from app.evaluation.permissions import RUN
 from app.tendering import opening
-from app.tendering.common import is_valid_id
 from app.tendering.models import Tender
 from app.tendering.services_tenders import get_tender
 

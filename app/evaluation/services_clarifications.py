@@ -28,13 +28,13 @@ from sqlalchemy import select
 
 from app.accounts.models import User
 from app.audit import record
-from app.core.db import db
+from app.core.db import db, is_valid_id
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from app.core.storage import DOCUMENTS, CappedStream, get_storage, validate_content_type, validate_filename
+from app.core.storage import DOCUMENTS, get_storage
 from app.core.time import now_utc
 from app.evaluation.models import Clarification, ClarificationStatus, Room, RoomPhase
 from app.evaluation.services_room import instant, require_chair, require_member, viewer
-from app.tendering.common import AccessRefused, LoggedRefusal, is_valid_id, release_read_transaction
+from app.tendering.common import AccessRefused, LoggedRefusal, store_document
 from app.tendering.models import Bid, BidOutcome, Tender
 from app.tendering.permissions import BID
 
@@ -294,19 +294,17 @@ def answer(
         raise _fail("confirm", "confirm the statement: the answer does not change the substance of the bid")
     stored: dict[str, Any] | None = None
     if file is not None:
-        validate_filename(file.name)
-        validate_content_type(file.content_type)
         limit = max_file_size()
-        if file.length is not None and file.length > limit:
-            raise _fail("file", f"a file of at most {limit} bytes")
         key = f"clarifications/{c.tender_id}/{c.id}/{uuid.uuid4().hex}"
         cid = c.id
-        release_read_transaction()  # no transaction (SQLite: no write lock) while the file streams to storage
-        info = get_storage().put(
-            DOCUMENTS,
+        info = store_document(  # no transaction (SQLite: no write lock) while the file streams to storage
             key,
-            CappedStream(file.stream, limit, _fail("file", "the file is larger than allowed")),
+            name=file.name,
+            stream=file.stream,
+            length=file.length,
             content_type=file.content_type,
+            limit=limit,
+            too_large=_fail("file", f"a file of at most {limit} bytes"),
         )
         stored = {"key": key, "name": file.name, "sha256": info.sha256, "size": info.size, "type": file.content_type}
         fresh = db.session.get(Clarification, cid, with_for_update=True, populate_existing=True)

@@ -17,7 +17,7 @@ from app.accounts.models import User
 from app.core.db import db
 from app.core.errors import NotFound
 from app.evaluation import services_chair, services_report, services_room, services_sheets
-from app.evaluation.models import Committee, CommitteeMember, MemberStatus, Room, RoomPhase
+from app.evaluation.models import CommitteeMember, MemberStatus, Room, RoomPhase
 from app.evaluation.services_committee import get_committee, member_of, refuse
 from app.tendering.models import EvaluationMethod, Tender
 
@@ -51,10 +51,14 @@ def memberships(user: User) -> list[Membership]:
             .order_by(CommitteeMember.id.desc())
         )
     )
-    out = []
-    for m in rows:
-        committee: Committee = m.committee
-        out.append(Membership(member=m, tender=committee.tender, rooms=tender_rooms(committee.tender)))
+    out = [Membership(member=m, tender=m.committee.tender) for m in rows]
+    by_tender: dict[int, list[Membership]] = {}
+    for ms in out:
+        by_tender.setdefault(ms.tender.id, []).append(ms)
+    if by_tender:  # every room of these tenders in one query, not one per membership
+        for room in db.session.scalars(select(Room).where(Room.tender_id.in_(by_tender)).order_by(Room.stage)):
+            for ms in by_tender[room.tender_id]:
+                ms.rooms.append(room)
     return out
 
 
@@ -128,6 +132,7 @@ def room_page(actor: User, tender: Tender, stage: int) -> dict[str, Any]:
     status = services_sheets.status(actor=actor, tender=tender, room=room)  # refuses outsiders (logged)
     member = services_room.room_member(actor, room)
     scoring = services_room.is_scoring_room(tender, room.stage)
+    rules = services_sheets.rules(room)
     out: dict[str, Any] = {
         "room": room,
         "status": status,
@@ -138,8 +143,8 @@ def room_page(actor: User, tender: Tender, stage: int) -> dict[str, Any]:
         "sheet_rows": sheet_rows(tender, room),
         "adjusted_price": tender.evaluation_method is EvaluationMethod.LOWEST_EVALUATED_PRICE,
         "adjustments": list((tender.criteria or {}).get("adjustments", [])),
-        "precision": services_sheets.rules(room).precision,
-        "outlier_percent": services_sheets.rules(room).outlier_percent,
+        "precision": rules.precision,
+        "outlier_percent": rules.outlier_percent,
         "bids": [],
         "review": None,
         "sheets": [],

@@ -23,6 +23,7 @@ from app.core.security import authenticated, requires
 from app.core.storage import content_disposition
 from app.core.views import register_nav
 from app.evaluation import (
+    services_chair,
     services_clarifications,
     services_committee,
     services_pages,
@@ -181,8 +182,6 @@ def room(tender_id: int, stage: int) -> Any:
 @authenticated  # seated declared members: checked in services_chair (refusals logged)
 def vote_chair(tender_id: int, stage: int) -> Any:
     """The vote for the chair as a plain form post (the page works without JavaScript)."""
-    from app.evaluation import services_chair
-
     tender = _tender(tender_id)
     room_row = services_room.get_room(tender, stage)
     seat = request.form.get("seat", "")

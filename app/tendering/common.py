@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
-from typing import Any
+from typing import IO, Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
@@ -13,6 +13,7 @@ from flask import Flask, current_app, render_template
 from app.core.db import db
 from app.core.errors import Conflict, DomainError, PermissionDenied, problem, wants_json
 from app.core.keys import master_key
+from app.core.storage import DOCUMENTS, CappedStream, ObjectInfo, get_storage, validate_content_type, validate_filename
 
 DEFAULTS: dict[str, Any] = {
     "TENDER_MIN_DAYS_TO_DEADLINE": 20,  # publication to deadline (招标投标法: at least 20 days)
@@ -70,16 +71,21 @@ class DeadlinePassed(LoggedRefusal, Conflict):
     audit_action = "tendering.bid.refused"
 
 
-def _handle_refusal(err: LoggedRefusal) -> Any:
+def log_refusal(err: LoggedRefusal) -> None:
+    """Roll the request back, then log the refusal alone and commit (also for a form that answers with its page)."""
     from flask import request
 
     from app.audit import record
 
     db.session.rollback()
+    data = {**err.data, "reason": err.detail, "method": request.method, "path": request.path}
+    record(err.audit_action, actor=err.actor, subject=err.subject, data=data)
+    db.session.commit()
+
+
+def _handle_refusal(err: LoggedRefusal) -> Any:
     try:
-        data = {**err.data, "reason": err.detail, "method": request.method, "path": request.path}
-        record(err.audit_action, actor=err.actor, subject=err.subject, data=data)
-        db.session.commit()
+        log_refusal(err)
     except Exception:
         db.session.rollback()
         current_app.logger.exception("could not log refusal %s on %s", err.audit_action, err.subject)
@@ -106,14 +112,6 @@ def open_small(blob: bytes, label: str) -> bytes:
         raise RuntimeError(f"a secret under the master key does not open ({label})") from exc
 
 
-MAX_ID = 2**31 - 1
-
-
-def is_valid_id(value: int) -> bool:
-    """Ids from URLs are hostile: one beyond the column's range must be 'not found', not a database error."""
-    return 1 <= value <= MAX_ID
-
-
 def release_read_transaction() -> None:
     """End the request's transaction before streaming a large body to storage.
 
@@ -124,3 +122,22 @@ def release_read_transaction() -> None:
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("release_read_transaction() with pending writes")
     session.rollback()
+
+
+def store_document(
+    key: str, *, name: str, stream: IO[bytes], length: int | None, content_type: str, limit: int, too_large: DomainError
+) -> ObjectInfo:
+    """Store an uploaded file write-once in the documents bucket under a fresh key, with its SHA-256 and size.
+
+    The name and type are checked first; a declared length over `limit` is refused before any byte is read, and a
+    body that runs past it while streaming (`too_large` either way). Only reads may have happened in the request:
+    its transaction is released while the body streams (release_read_transaction), so reload what you hold after.
+    """
+    validate_filename(name)
+    validate_content_type(content_type)
+    if length is not None and length > limit:
+        raise too_large
+    release_read_transaction()
+    return get_storage().put(
+        DOCUMENTS, key, CappedStream(stream, limit, too_large), length=length, content_type=content_type
+    )

@@ -15,11 +15,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.accounts.models import User
 from app.audit import record
@@ -32,12 +33,13 @@ from app.core.tasks import enqueue_after_commit
 from app.core.time import now_utc
 from app.tendering import terms
 from app.tendering.common import AccessRefused, config_value, open_small
-from app.tendering.custody import SYSTEM, rebuild_identity
+from app.tendering.custody import SYSTEM, envelope_label, rebuild_identity
 from app.tendering.decryption import DecryptionFailed, HashingRaw, decrypt_into_storage
 from app.tendering.models import (
     Bid,
     BidEnvelope,
     BidOutcome,
+    BidVersion,
     EnvelopeOutcome,
     OpeningRecord,
     Tender,
@@ -65,6 +67,7 @@ class EnvelopeJob:
     database transaction (on SQLite: the single write lock) is open meanwhile."""
 
     envelope_id: int
+    label: str  # custody.envelope_label: what the revealed file key is sealed under
     tender_id: int
     bid_id: int
     version_number: int
@@ -79,10 +82,6 @@ class EnvelopeJob:
     def plaintext_key(self) -> str:
         """Deterministic: a rerun finds what an earlier, killed run stored, and never stores a second result."""
         return f"{self.tender_id}/{self.bid_id}/{self.version_number}/{self.name}.tar"
-
-    @property
-    def label(self) -> str:
-        return f"bid-envelope:{self.envelope_id}"  # custody.envelope_label of the row
 
 
 @dataclass(frozen=True)
@@ -102,11 +101,10 @@ class Opened:
 
 @dataclass(frozen=True)
 class StagePlan:
-    tender_id: int
     stage: int
     identity: X25519Identity | None
     window_closed: bool
-    jobs: list[EnvelopeJob] = field(default_factory=list)
+    jobs: list[EnvelopeJob]
 
 
 def _stored_hash(object_key: str) -> tuple[str, int]:
@@ -164,7 +162,9 @@ def _decrypt(job: EnvelopeJob, identity: X25519Identity | None) -> tuple[str, Ob
                 raise cause from None
             if isinstance(cause, NoIdentityMatchError):
                 raise
-            if (job.sha256, job.size) != _stored_hash(job.object_key):
+            while src.read(256 * 1024):
+                pass  # hash the rest: the receipt check needs no second read of the sealed file
+            if (raw.digest.hexdigest(), raw.size) != (job.sha256, job.size):
                 raise _Failure("the stored file differs from the receipted one", bidder_fault=False) from None
             if isinstance(cause, AgeError):
                 raise _Failure(f"the envelope does not decrypt: {cause}", bidder_fault=True) from None
@@ -247,8 +247,8 @@ def open_job(job: EnvelopeJob, identity: X25519Identity | None, window_closed: b
     )
 
 
-def record_outcome(job: EnvelopeJob, opened: Opened) -> bool:
-    """Write one envelope's outcome (flush). False when another run already recorded one: the first stands."""
+def record_outcome(job: EnvelopeJob, opened: Opened) -> None:
+    """Write one envelope's outcome (flush); when another run already recorded one, the first stands."""
     env = db.session.execute(
         select(BidEnvelope)
         .where(BidEnvelope.id == job.envelope_id)
@@ -256,7 +256,7 @@ def record_outcome(job: EnvelopeJob, opened: Opened) -> bool:
         .execution_options(populate_existing=True)
     ).scalar_one()
     if env.outcome is not EnvelopeOutcome.SEALED:
-        return False
+        return
     env.outcome = opened.outcome
     env.opened_with = opened.method
     env.plaintext_key = opened.plaintext_key
@@ -268,7 +268,6 @@ def record_outcome(job: EnvelopeJob, opened: Opened) -> bool:
     env.bidder_fault = opened.bidder_fault
     env.opened_at = now_utc()
     db.session.flush()
-    return True
 
 
 # --- stages and the opening record -------------------------------------------------------------------
@@ -280,7 +279,17 @@ def _current_envelopes(bid: Bid, stage: int) -> list[BidEnvelope]:
 
 
 def _bids(tender: Tender) -> list[Bid]:
-    return list(db.session.scalars(select(Bid).where(Bid.tender_id == tender.id).order_by(Bid.id)))
+    """The tender's bids with their current envelopes and organisation: a few queries, not a few per bid."""
+    return list(
+        db.session.scalars(
+            select(Bid)
+            .where(Bid.tender_id == tender.id)
+            .order_by(Bid.id)
+            .options(
+                selectinload(Bid.current_version).selectinload(BidVersion.envelopes), selectinload(Bid.organisation)
+            )
+        )
+    )
 
 
 def start_opening(tender: Tender) -> None:
@@ -346,6 +355,7 @@ def plan_stage(tender_id: int) -> StagePlan | None:
     jobs = [
         EnvelopeJob(
             envelope_id=env.id,
+            label=envelope_label(env),
             tender_id=tender.id,
             bid_id=bid.id,
             version_number=env.version.number,
@@ -360,7 +370,7 @@ def plan_stage(tender_id: int) -> StagePlan | None:
         for env in _current_envelopes(bid, stage)
         if env.outcome is EnvelopeOutcome.SEALED
     ]
-    return StagePlan(tender_id=tender.id, stage=stage, identity=identity, window_closed=window_closed, jobs=jobs)
+    return StagePlan(stage=stage, identity=identity, window_closed=window_closed, jobs=jobs)
 
 
 def finish_stage(tender_id: int, stage: int) -> OpeningRecord | None:
@@ -370,14 +380,15 @@ def finish_stage(tender_id: int, stage: int) -> OpeningRecord | None:
         return None
     if _record_exists(tender.id, stage):
         return None
-    for bid in _stage_participants(tender, stage):
+    participants = _stage_participants(tender, stage)
+    for bid in participants:
         if any(e.outcome is EnvelopeOutcome.SEALED for e in _current_envelopes(bid, stage)):
             return None
-    return _finish_stage(tender, stage)
+    return _finish_stage(tender, stage, participants)
 
 
-def _finish_stage(tender: Tender, stage: int) -> OpeningRecord:
-    for bid in _stage_participants(tender, stage):
+def _finish_stage(tender: Tender, stage: int, participants: list[Bid]) -> OpeningRecord:
+    for bid in participants:
         envs = _current_envelopes(bid, stage)
         failed = [e for e in envs if e.outcome is EnvelopeOutcome.FAILED]
         if failed:

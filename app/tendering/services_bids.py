@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from app.accounts.models import User
 from app.audit import record
 from app.audit.services import checkpoint_document, format_instant, latest_checkpoint
-from app.core.db import after_commit, db
+from app.core.db import after_commit, db, is_valid_id
 from app.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from app.core.keys import platform_signing_key
 from app.core.storage import SEALED_BIDS, UPLOADS, WriteOnceViolation, get_storage
@@ -32,7 +32,6 @@ from app.tendering.common import (
     AccessRefused,
     DeadlinePassed,
     config_value,
-    is_valid_id,
     release_read_transaction,
 )
 from app.tendering.models import (
@@ -46,8 +45,6 @@ from app.tendering.models import (
     UploadStatus,
 )
 from crypto.age import parse_header
-from crypto.age.armor import BEGIN as ARMOR_BEGIN
-from crypto.age.armor import END as ARMOR_END
 from crypto.age.header import MAX_HEADER_SIZE, SCRYPT_TYPE, X25519_TYPE
 from crypto.errors import AgeError
 from crypto.receipt import commitment, receipt_core, sign_receipt
@@ -178,18 +175,17 @@ def upload_writer(upload_id: str) -> Iterator[None]:
             lock.release()
         return
     key = int.from_bytes(hashlib.sha256(b"tender-upload:" + upload_id.encode()).digest()[:8], "big", signed=True)
-    conn = engine.connect()
+    # The lock is the session's, not a transaction's: autocommit keeps each call to one round trip and leaves
+    # nothing idle in a transaction (the pool resets the isolation level when the connection goes back).
+    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     try:
-        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
-        conn.commit()  # the lock is the session's, not the transaction's: nothing stays idle in a transaction
-        if not got:
+        if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
             raise UploadBusy("Another request is writing this upload; retry in a moment.")
         try:
             yield
         finally:
             try:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                conn.commit()
             except Exception:
                 conn.invalidate()  # closing the connection releases the lock
                 raise
@@ -230,15 +226,6 @@ class _Recorder(io.RawIOBase):
     def exhausted(self) -> bool:
         """True when the limit stopped the reading (the stream may hold more)."""
         return self._left == 0
-
-
-def _armor_prefix(head: bytes) -> bytes:
-    """The whole lines of an armored file's first bytes, closed with the END line, so that its header (and
-    payload nonce) can be checked when a chunk boundary falls inside the armor. Non-armored bytes are returned
-    unchanged and fail the check as they did."""
-    if not head.lstrip(b" \t\r\n").startswith(ARMOR_BEGIN):
-        return head
-    return head[: head.rfind(b"\n") + 1] + ARMOR_END + b"\n"
 
 
 class _Prefixed(io.RawIOBase):
@@ -313,13 +300,9 @@ def receive_chunk(*, actor: User, upload_id: str, start: int, end: int, total: i
         try:
             check_age_header(io.BufferedReader(recorder, 16 * 1024))  # type: ignore[arg-type]
         except ValidationFailed as exc:
-            if not (recorder.exhausted and not last and exc.extra.get("errors") == {"file": ["not-age"]}):
-                raise
-            try:  # the chunk may end inside an armored file's lines, past its header: check what it holds
-                check_age_header(io.BytesIO(_armor_prefix(bytes(recorder.consumed))))
-            except ValidationFailed:
+            if recorder.exhausted and not last and exc.extra.get("errors") == {"file": ["not-age"]}:
                 exc.detail += " (If the header is longer than the first chunk, send a larger first chunk.)"
-                raise exc from None
+            raise
         # What the check pulled from the request (the header and a little read-ahead) goes first.
         body = _Prefixed(bytes(recorder.consumed), stream)  # type: ignore[assignment]
     handle, hash_state, parts = upload.assembly, upload.hash_state, [p.part or "" for p in upload.parts]

@@ -8,11 +8,11 @@ from sqlalchemy import select
 
 from app.accounts.models import User
 from app.audit import record
-from app.core.db import db
+from app.core.db import db, is_valid_id
 from app.core.errors import Conflict, NotFound, PermissionDenied
 from app.core.time import now_utc
-from app.tendering.common import is_valid_id
 from app.tendering.models import Tender, TenderInterest, TenderNotification, TenderQuestion
+from app.tendering.services_bids import SEALED_ACTOR, SEALED_SUBJECT
 from app.tendering.services_tenders import _require_manager, is_open_for_bids, notify_interested
 
 
@@ -37,7 +37,7 @@ def register_interest(*, actor: User, tender: Tender) -> TenderInterest:
     db.session.flush()
     # Who is interested is as confidential as who bids: the entry names nobody, not even the tender (entries per
     # tender would count its interested bidders).
-    record("tendering.interest.registered", actor="sealed-bidder", subject="tendering:sealed-bids", data={})
+    record("tendering.interest.registered", actor=SEALED_ACTOR, subject=SEALED_SUBJECT, data={})
     return interest
 
 

@@ -15,18 +15,16 @@ from sqlalchemy import func, or_, select
 from app.accounts.models import Organisation, User
 from app.audit import record
 from app.audit.services import format_instant
-from app.core.db import db
+from app.core.db import db, is_valid_id
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.keys import master_key
-from app.core.storage import DOCUMENTS, CappedStream, get_storage, validate_content_type, validate_filename
 from app.core.time import now_utc
 from app.tendering import terms
 from app.tendering.common import (
     AccessRefused,
     config_days,
     config_value,
-    is_valid_id,
-    release_read_transaction,
+    store_document,
 )
 from app.tendering.models import (
     CustodyMode,
@@ -262,24 +260,21 @@ def add_document(
     On a published tender this is an amendment: a new version, pushing a late deadline like any clarification.
     """
     _require_manager(actor, tender)
-    validate_filename(name)
-    validate_content_type(content_type)
     if tender.status not in (TenderStatus.DRAFT, TenderStatus.PUBLISHED) or (
         tender.status is TenderStatus.PUBLISHED and not is_open_for_bids(tender)
     ):
         raise Conflict("Documents can be added to a draft, or to a published tender before its deadline.")
     limit = int(config_value("TENDER_MAX_DOCUMENT_SIZE"))
-    if length is not None and length > limit:
-        raise ValidationFailed(f"a tender document may have at most {limit} bytes")
     key = f"tenders/{tender.id}/{uuid.uuid4().hex}"
     tender_id, version = tender.id, tender.version
-    release_read_transaction()
-    info = get_storage().put(
-        DOCUMENTS,
+    info = store_document(
         key,
-        CappedStream(stream, limit, ValidationFailed("the document is larger than allowed")),
+        name=name,
+        stream=stream,
         length=length,
         content_type=content_type,
+        limit=limit,
+        too_large=ValidationFailed(f"a tender document may have at most {limit} bytes"),
     )
     db.session.refresh(tender)
     if tender.version != version or tender.status not in (TenderStatus.DRAFT, TenderStatus.PUBLISHED):

@@ -18,7 +18,6 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.accounts.models import User
-from app.audit import record
 from app.core.db import db
 from app.core.errors import DomainError, NotFound, ValidationFailed
 from app.core.security import authenticated, public, requires
@@ -26,7 +25,7 @@ from app.core.storage import content_disposition
 from app.core.time import format_center_time, now_utc
 from app.core.views import register_nav
 from app.tendering import opening, schemas, services_bids, services_questions, services_tenders
-from app.tendering.common import LoggedRefusal, config_value
+from app.tendering.common import LoggedRefusal, config_value, log_refusal
 from app.tendering.models import Bid, Tender, TenderStatus
 from app.tendering.permissions import BID
 
@@ -192,8 +191,7 @@ def withdraw(tender_id: int) -> Any:
         if exc.status in (401, 403) and not isinstance(exc, NotFound):
             raise
         if isinstance(exc, LoggedRefusal):  # e.g. after the deadline: refused, shown, and logged like the API's
-            record(exc.audit_action, actor=exc.actor, subject=exc.subject, data={**exc.data, "reason": exc.detail})
-            db.session.commit()
+            log_refusal(exc)
         flash(_("Not withdrawn: %(reason)s", reason=_(exc.detail)), "error")
         return redirect(url_for("tendering.bid_page", tender_id=tender_id), code=303)
     flash(_("Your bid is withdrawn (receipt no. %(number)s).", number=version.number), "success")

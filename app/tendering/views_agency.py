@@ -21,7 +21,6 @@ import marshmallow as ma
 from flask import Response, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
@@ -52,7 +51,7 @@ from app.tendering import custody, schemas, services_questions, services_tenders
 from app.tendering.common import AccessRefused, LoggedRefusal, config_days, config_value
 from app.tendering.models import CustodyMode, CustodyShare, EvaluationMethod, Tender, TenderStatus
 from app.tendering.permissions import MANAGE, READ_OPENED
-from app.tendering.views import bp, form_fields, instant_center_time
+from app.tendering.views import _me, bp, form_fields, instant_center_time
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 MIB = 1024 * 1024
@@ -178,10 +177,6 @@ class BringShareForm(FlaskForm):
 # --- helpers -----------------------------------------------------------------------------------------
 
 
-def _me() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
-
-
 def _zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["CENTER_TIMEZONE"])
 
@@ -246,6 +241,11 @@ class Errors(dict[str, list[str]]):
             self.setdefault(name, []).append(message)
         else:
             self.general.append(message)
+
+    def from_schema(self, exc: ma.ValidationError, form: FlaskForm) -> None:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"": exc.messages}
+        for key, value in messages.items():
+            self.add(str(key), "; ".join(_messages(value)), form)
 
     def from_service(self, exc: DomainError, form: FlaskForm | None = None) -> None:
         errors = exc.extra.get("errors")
@@ -407,9 +407,7 @@ def _save_terms(form: TenderForm, tender: Tender | None, errors: Errors) -> Tend
     try:
         loaded = schemas.TenderTermsArgs().load(data)
     except ma.ValidationError as exc:
-        messages = exc.messages if isinstance(exc.messages, dict) else {"": exc.messages}
-        for key, value in messages.items():
-            errors.add(str(key), "; ".join(_messages(value)), form)
+        errors.from_schema(exc, form)
         return None
     try:
         if tender is None:
@@ -491,8 +489,7 @@ def agency_tender_edit(tender_id: int) -> Any:
         return _render_form(form, errors, tender, 400)
     saved = _save_terms(form, tender, errors)
     if saved is None:
-        tender = _managed(tender_id)  # reloaded after the rollback
-        return _render_form(form, errors, tender, 422)
+        return _render_form(form, errors, tender, 422)  # the tender reloads after the rollback
     flash(_("The draft was saved."), "success")
     return redirect(url_for("tendering.agency_tender", tender_id=tender_id), code=303)
 
@@ -528,8 +525,6 @@ def _render_manage(tender: Tender, status: int = 200, **extra: Any) -> Any:
         fields=form_fields(tender.bid_form_schema),
         custodians=[names.get(uid) for uid in tender.custodian_ids],
         shares=_custody_rows(tender) if tender.status is not TenderStatus.DRAFT else [],
-        method_labels=METHOD_LABELS,
-        custody_labels=CUSTODY_LABELS,
         **extra,
     ), status
 
@@ -576,7 +571,7 @@ def agency_document_upload(tender_id: int) -> Any:
         errors.from_service(exc, form)
         errors.setdefault("document", []).extend(errors.general)
         errors.general = []
-        return _render_manage(_managed(tender_id), exc.status, doc_form=form, doc_errors=errors)
+        return _render_manage(tender, exc.status, doc_form=form, doc_errors=errors)
     db.session.commit()
     flash(_("The document %(name)s was added (SHA-256 %(sha)s).", name=doc.name, sha=doc.sha256), "success")
     return redirect(url_for("tendering.agency_tender", tender_id=tender_id), code=303)
@@ -617,8 +612,6 @@ def _render_publish(tender: Tender, status: int = 200, error: str | None = None)
         error=error,
         fields=form_fields(tender.bid_form_schema),
         custodians=custodians,
-        method_labels=METHOD_LABELS,
-        custody_labels=CUSTODY_LABELS,
     ), status
 
 
@@ -638,7 +631,7 @@ def agency_tender_publish(tender_id: int) -> Any:
     except DomainError as exc:
         db.session.rollback()
         _reraise_refusals(exc)
-        return _render_publish(_managed(tender_id), exc.status, _(exc.detail))
+        return _render_publish(tender, exc.status, _(exc.detail))
     db.session.commit()
     flash(
         _("Published. Bids are sealed to the opening key %(recipient)s.", recipient=tender.recipient or ""), "success"
@@ -683,9 +676,7 @@ def agency_tender_clarify(tender_id: int) -> Any:
     try:
         args = schemas.ClarificationArgs().load(data)
     except ma.ValidationError as exc:
-        messages = exc.messages if isinstance(exc.messages, dict) else {"": exc.messages}
-        for key, value in messages.items():
-            errors.add(str(key), "; ".join(_messages(value)), form)
+        errors.from_schema(exc, form)
         return _render_clarify(tender, form, errors, 422)
     try:
         version = services_tenders.clarify_tender(actor=_me(), tender=tender, **args)
@@ -693,7 +684,7 @@ def agency_tender_clarify(tender_id: int) -> Any:
         db.session.rollback()
         _reraise_refusals(exc)
         errors.from_service(exc, form)
-        return _render_clarify(_managed(tender_id), form, errors, exc.status)
+        return _render_clarify(tender, form, errors, exc.status)
     db.session.commit()
     flash(_("Clarification %(number)s was published.", number=version.number), "success")
     moved = version.changes.get("submission_deadline_at")
@@ -725,7 +716,7 @@ def agency_question_answer(tender_id: int, question_id: int) -> Any:
     except DomainError as exc:
         db.session.rollback()
         _reraise_refusals(exc)
-        return _render_manage(_managed(tender_id), exc.status, answer_errors={question_id: _(exc.detail)})
+        return _render_manage(tender, exc.status, answer_errors={question_id: _(exc.detail)})
     db.session.commit()
     flash(_("The answer was published."), "success")
     return redirect(url_for("tendering.agency_tender", tender_id=tender_id, _anchor="questions"), code=303)
@@ -751,7 +742,6 @@ def agency_tender_cancel(tender_id: int) -> Any:
                 _reraise_refusals(exc)
                 errors.from_service(exc, form)
                 status = exc.status
-                tender = _managed(tender_id)
             else:
                 db.session.commit()
                 flash(_("The tender was cancelled."), "success")
@@ -764,10 +754,16 @@ def agency_tender_cancel(tender_id: int) -> Any:
 # --- custodians --------------------------------------------------------------------------------------
 
 
-def _own_share(tender: Tender) -> CustodyShare | None:
-    return db.session.scalar(
+def _own_share(tender: Tender) -> CustodyShare:
+    """The caller's share of the tender; anybody else is refused and logged, like every other refusal."""
+    share: CustodyShare | None = db.session.scalar(
         select(CustodyShare).where(CustodyShare.tender_id == tender.id, CustodyShare.user_id == _me().id)
     )
+    if share is None:
+        raise AccessRefused(
+            "You are not a custodian of this tender.", actor=_me(), subject=tender.audit_ref, data={"attempt": "share"}
+        )
+    return share
 
 
 @bp.get("/custody")
@@ -782,12 +778,7 @@ def custody_duties() -> Any:
 @authenticated
 def custody_share_page(tender_id: int) -> Any:
     tender = services_tenders.get_tender(tender_id, _me())
-    share = _own_share(tender)
-    if share is None:  # refused and logged, like every other refusal
-        raise AccessRefused(
-            "You are not a custodian of this tender.", actor=_me(), subject=tender.audit_ref, data={"attempt": "share"}
-        )
-    return _render_share_page(tender, share)
+    return _render_share_page(tender, _own_share(tender))
 
 
 def _render_share_page(tender: Tender, share: CustodyShare, status: int = 200, error: str | None = None) -> Any:
@@ -830,10 +821,6 @@ def custody_share_bring(tender_id: int) -> Any:
     """A custodian brings its share to the opening through the page (the API's submit_share, same service)."""
     tender = services_tenders.get_tender(tender_id, _me())
     share = _own_share(tender)
-    if share is None:
-        raise AccessRefused(
-            "You are not a custodian of this tender.", actor=_me(), subject=tender.audit_ref, data={"attempt": "share"}
-        )
     form = BringShareForm()
     if not form.validate_on_submit():
         return _render_share_page(tender, share, 400, _("The form expired; please try again."))
@@ -842,8 +829,7 @@ def custody_share_bring(tender_id: int) -> Any:
     except DomainError as exc:
         db.session.rollback()
         _reraise_refusals(exc)
-        tender = services_tenders.get_tender(tender_id, _me())
-        return _render_share_page(tender, _own_share(tender) or share, exc.status, _(exc.detail))
+        return _render_share_page(tender, share, exc.status, _(exc.detail))  # reloaded after the rollback
     db.session.commit()
     flash(
         _(

@@ -40,6 +40,7 @@ class ArmorReader:
         self._pos = 0
         self._started = False
         self._done = False
+        self._deferred: ArmorError | None = None
 
     def _line(self) -> tuple[bytes, bool]:
         """The next line without its terminator, and whether it had one (LF or CRLF)."""
@@ -82,6 +83,8 @@ class ArmorReader:
         self._done = True
 
     def _refill(self) -> None:
+        if self._deferred is not None:
+            raise self._deferred
         if self._done:
             return
         if not self._started:
@@ -95,7 +98,13 @@ class ArmorReader:
                 self._finish()
                 return
             if not terminated:
-                raise ArmorError("armor ends without an END line" if not line else "unterminated armor line")
+                error = ArmorError("armor ends without an END line" if not line else "unterminated armor line")
+                if not self._buf:
+                    raise error
+                # The whole lines before it are good: hand them out first, and fail only when the caller needs
+                # more (so a truncated prefix, like a file's first chunk, still yields its header).
+                self._deferred = error
+                return
             if not line:
                 raise ArmorError("empty line in armor")
             if len(line) > COLUMNS:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import ARGS, CHROMIUM, LiveServer, require_chromium, serve, submit_login
-from tests.evaluation.helpers import put_json, seat_everyone, seated
+from tests.evaluation.helpers import put_json, seat_everyone, seated, user_field
 from tests.evaluation.test_pages import (
     COMM,
     CONF,
@@ -28,7 +28,6 @@ from tests.evaluation.test_pages import (
     adjusted_room,
     drawn_committee,
     scoring_room,
-    username_of,
 )
 from tests.tendering.conftest import TENDERING_CONFIG
 from tests.tendering.helpers import build_world
@@ -67,6 +66,16 @@ def sheet_status(app: Any, tid: int, seat: int) -> dict[int, str]:
         return out
 
 
+def enter_room(page: Any, url: str, world: Any, user_id: int, tid: int) -> list[str]:
+    """Sign the member in through the form and land in the stage-1 room; returns the page's script errors (live)."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: dialog.accept())
+    submit_login(page, url, user_field(world, user_id, "username"), f"/evaluation/tenders/{tid}/rooms/1")
+    page.wait_for_url(f"{url}/evaluation/tenders/{tid}/rooms/1")
+    return errors
+
+
 def test_an_expert_scores_two_bids_and_justifies_an_outlier(room_server: LiveServer, clock: Any) -> None:
     require_chromium()
     from playwright.sync_api import expect, sync_playwright
@@ -86,18 +95,13 @@ def test_an_expert_scores_two_bids_and_justifies_an_outlier(room_server: LiveSer
             assert members[seat].api.post(f"{base}/sheets/{bid}/submit").status_code == 200
     me = members[me_seat]
     url = room_server.url
-    room = f"{url}/evaluation/tenders/{tid}/rooms/1"
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             context = browser.new_context(locale="en-US")
             page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("dialog", lambda dialog: dialog.accept())
-            submit_login(page, url, username_of(world, me.user_id), f"/evaluation/tenders/{tid}/rooms/1")
-            page.wait_for_url(room)
+            errors = enter_room(page, url, world, me.user_id, tid)
             expect(page.locator("#live-state")).to_have_attribute("data-state", "live", timeout=15_000)
             expect(page.locator(f'#progress tr[data-seat="{others[0]}"] [data-col="sheets"]')).to_have_text("2 / 2")
 
@@ -196,11 +200,7 @@ def test_the_chair_reviews_in_the_page_and_closes_the_review(room_server: LiveSe
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = browser.new_context(locale="en-US").new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("dialog", lambda dialog: dialog.accept())
-            submit_login(page, url, username_of(world, members[me_seat].user_id), f"/evaluation/tenders/{tid}/rooms/1")
-            page.wait_for_url(f"{url}/evaluation/tenders/{tid}/rooms/1")
+            errors = enter_room(page, url, world, members[me_seat].user_id, tid)
             review = page.locator("#review")
             for row in review.locator("tr[data-verdict]").all():
                 row.locator("input[value=pass]").check()
@@ -239,11 +239,7 @@ def test_price_adjustments_compute_the_evaluated_price_in_the_page(room_server: 
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = browser.new_context(locale="en-US").new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("dialog", lambda dialog: dialog.accept())
-            submit_login(page, url, username_of(world, members[me_seat].user_id), f"/evaluation/tenders/{tid}/rooms/1")
-            page.wait_for_url(f"{url}/evaluation/tenders/{tid}/rooms/1")
+            errors = enter_room(page, url, world, members[me_seat].user_id, tid)
             sheet = page.locator(f'[data-sheet][data-bid="{bids[1]}"]')  # price 1 100 000 fen
             sheet.locator(f'input[data-criterion="{DUR}"]').fill("-5.5")
             expect(sheet.locator(f'[data-error-for="{DUR}"]')).to_contain_text("-5 to 10")

@@ -11,21 +11,12 @@ import pyotp
 import pytest
 
 from tests.accounts.helpers import PASSWORD, make_user
-from tests.browser.conftest import LiveServer
-from tests.services import unavailable
+from tests.browser.conftest import ARGS as BROWSER_ARGS
+from tests.browser.conftest import CHROMIUM, LiveServer, require_chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "app" / "static" / "dist" / "replay.js"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-]
+ARGS = [*BROWSER_ARGS, "--autoplay-policy=no-user-gesture-required"]
 
 
 def _ensure_bundle() -> None:
@@ -48,8 +39,7 @@ def _ensure_bundle() -> None:
 @pytest.mark.browser
 @pytest.mark.slow
 def test_auditor_plays_and_an_event_seeks_the_video(live_server: LiveServer) -> None:
-    if not Path(CHROMIUM).exists():
-        unavailable("chromium", f"{CHROMIUM} is not installed")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     from tests.recordings.conftest import create_room, record

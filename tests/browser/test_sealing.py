@@ -27,20 +27,12 @@ import pytest
 
 from crypto.age import X25519Identity, decrypt, decrypt_bytes, parse_header
 from crypto.envelope import read_envelope
+from tests.browser.conftest import ARGS, CHROMIUM, require_chromium
 from tests.services import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "app" / "static" / "dist"
 HARNESS = Path(__file__).with_name("sealing_harness.html")
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 BIG = 3 * 1024 * 1024 + 12345
 CHUNK = 64 * 1024
 FORM = {"price": "1234567.89", "currency": "CNY", "投标人": "某某建设有限公司", "工期_天": 180, "items": [1, 2.5]}
@@ -270,8 +262,7 @@ def server(bundles: Path) -> Iterator[Server]:
 
 @pytest.fixture
 def page(server: Server) -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        unavailable("chromium", f"{CHROMIUM} is not installed")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -4,29 +4,16 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from tests.accounts.helpers import PASSWORD, make_user
-from tests.browser.conftest import LiveServer
-from tests.services import unavailable
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.browser.conftest import ARGS, CHROMIUM, LiveServer, require_chromium
 
 
 @pytest.mark.browser
 def test_sign_in_switch_language_and_use_a_token(live_server: LiveServer) -> None:
-    if not Path(CHROMIUM).exists():
-        unavailable("chromium", f"{CHROMIUM} is not installed")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     make_user(live_server.app, "browser-bidder", ["bidder"])

@@ -12,6 +12,7 @@ from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.storage import SEALED_BIDS, UPLOADS, ObjectStorage, StorageUnavailable, WriteOnceViolation
 from app.core.storage.base import ChunkStored
 from app.core.storage.hashing import ResumableSha256
+from tests.core.conftest import Backend
 
 MiB = 1024 * 1024
 
@@ -112,6 +113,38 @@ def test_chunk_rules(storage: ObjectStorage, ns: str) -> None:
     with pytest.raises(ValidationFailed):
         storage.append_chunk("../../etc", io.BytesIO(b"a"), offset=0, length=1, last=True, hash_state=None, parts=[])
     storage.abort_assembly(writer.handle)
+
+
+def test_completion_refuses_what_the_recorded_state_does_not_cover(storage: ObjectStorage, ns: str) -> None:
+    writer = Writer(storage)
+    writer.append(b"only these bytes", last=True)
+    assert writer.state is not None
+    with pytest.raises(ValidationFailed):  # the hash state took fewer bytes than the size claimed
+        storage.complete_assembly(
+            writer.handle, UPLOADS, f"{ns}/short", size=writer.offset + 1, hash_state=writer.state, parts=writer.parts
+        )
+    with pytest.raises(ValidationFailed):  # a damaged hash state
+        storage.complete_assembly(
+            writer.handle, UPLOADS, f"{ns}/short", size=writer.offset, hash_state="%%%", parts=writer.parts
+        )
+    assert not storage.exists(UPLOADS, f"{ns}/short")
+    storage.abort_assembly(writer.handle)
+
+
+def test_filesystem_assembly_that_lost_bytes_is_refused(backend: Backend, ns: str) -> None:
+    if backend.name != "fs":
+        pytest.skip("the filesystem keeps the assembly as one local file")
+    storage = backend.storage
+    writer = Writer(storage)
+    writer.append(b"x" * 100)
+    path = storage._assembly_path(writer.handle)  # type: ignore[attr-defined]
+    with open(path, "r+b") as fh:
+        fh.truncate(40)  # bytes recorded as stored are gone
+    with pytest.raises(StorageUnavailable):
+        writer.append(b"y" * 10, last=True)
+    with pytest.raises(StorageUnavailable):
+        writer.complete(UPLOADS, f"{ns}/lost")
+    assert not storage.exists(UPLOADS, f"{ns}/lost")
 
 
 def test_write_once_keeps_the_first_object(storage: ObjectStorage, ns: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import stat
 import subprocess
 import sys
@@ -30,7 +31,7 @@ from crypto.age import (
     parse_recipients,
     unwrap_file_key,
 )
-from crypto.age.armor import ArmorReader
+from crypto.age.armor import BYTES_PER_LINE, ArmorReader, ArmorWriter
 from crypto.age.header import Stanza, serialize_header
 from crypto.errors import (
     ArmorError,
@@ -346,6 +347,29 @@ def test_armor_reader_rejects(text: bytes) -> None:
 def test_armor_reader_decodes() -> None:
     text = b"\n-----BEGIN AGE ENCRYPTED FILE-----\r\nYWJj\r\n-----END AGE ENCRYPTED FILE-----"
     assert ArmorReader(io.BytesIO(text)).read() == b"abc"
+
+
+@pytest.mark.parametrize("cut", [0, 1, 40], ids=["at-a-line-end", "one-column-in", "mid-line"])
+def test_armor_reader_hands_out_whole_lines_before_a_truncation_then_fails(cut: int) -> None:
+    """A truncated armor (e.g. the first chunk of an upload) yields the bytes of its whole lines; the error comes
+    only when more is asked for, and stays."""
+    data = os.urandom(BYTES_PER_LINE * 3)
+    armored = io.BytesIO()
+    writer = ArmorWriter(armored)
+    writer.write(data)
+    writer.close()
+    lines = armored.getvalue().split(b"\n")
+    prefix = b"\n".join(lines[:3]) + b"\n" + lines[3][:cut]  # BEGIN and two whole lines, then a cut
+    reader = ArmorReader(io.BytesIO(prefix))
+    assert reader.read(BYTES_PER_LINE * 2) == data[: BYTES_PER_LINE * 2]
+    message = "armor ends without an END line" if cut == 0 else "unterminated armor line"
+    with pytest.raises(ArmorError, match=message):
+        reader.read(1)
+    with pytest.raises(ArmorError, match=message):
+        reader.read()
+    # with nothing whole before it, the truncation fails at once
+    with pytest.raises(ArmorError, match=message):
+        ArmorReader(io.BytesIO(lines[0] + b"\n" + lines[1][:cut])).read(1)
 
 
 # --- CLI --------------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from crypto import report
 from crypto.report import (
     SIGNATURE_KIND,
     ReportVerificationError,
@@ -138,3 +139,40 @@ def test_pdf_hash_is_read_from_the_info_dictionary(compressed: bool) -> None:
         pdf_report_sha256(_pdf_with_info(b"<</Subject (something else)>>", compressed))
     with pytest.raises(ReportVerificationError, match="not a PDF"):
         pdf_report_sha256(b"hello")
+
+
+def _stream(data: bytes) -> bytes:
+    head = b"3 0 obj\n<</Filter /FlateDecode/Length " + str(len(data)).encode() + b">>\nstream\n"
+    return head + data + b"\nendstream\n"
+
+
+def test_pdf_hash_refused_when_several_are_named() -> None:
+    one, two = ("ab" * 32).encode(), ("cd" * 32).encode()
+    pdf = _pdf_with_info(b"<</Subject (report-sha256:" + one + b")>>", False)
+    pdf += _stream(zlib.compress(b"<</Subject (report-sha256:" + two + b")>>"))
+    with pytest.raises(ReportVerificationError, match="more than one"):
+        pdf_report_sha256(pdf)
+
+
+def test_pdf_corrupt_and_truncated_streams_are_skipped() -> None:
+    digest = "ab" * 32
+    named = zlib.compress(b"1 0 <</Subject (report-sha256:" + digest.encode() + b")>>")
+    corrupt = _stream(b"\x78\x9c" + bytes(range(200)))  # a zlib header, then no valid deflate data
+    pdf = b"%PDF-1.7\n" + corrupt + _stream(named) + b"%%EOF\n"
+    assert pdf_report_sha256(pdf) == digest
+    # cut inside the stream that names the hash: no endstream, and the data ends early
+    cut = b"%PDF-1.7\n" + corrupt + _stream(named)[: -len(b"\nendstream\n") - 5]
+    assert pdf_report_sha256(cut) == digest
+    with pytest.raises(ReportVerificationError, match="does not name"):
+        pdf_report_sha256(b"%PDF-1.7\n" + _stream(named)[:60])
+
+
+def test_pdf_inflation_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A compression bomb inflates no further than the cap, and a hash hidden after it is not looked for."""
+    monkeypatch.setattr(report, "_PDF_MAX_INFLATED", 1 << 20)
+    digest = "ab" * 32
+    named = _stream(zlib.compress(b"<</Subject (report-sha256:" + digest.encode() + b")>>"))
+    bomb = _stream(zlib.compress(bytes(8 << 20), 9))  # 8 MiB of zeros in about 8 KiB
+    assert pdf_report_sha256(b"%PDF-1.7\n" + named + bomb) == digest
+    with pytest.raises(ReportVerificationError, match="does not name"):
+        pdf_report_sha256(b"%PDF-1.7\n" + bomb + named)

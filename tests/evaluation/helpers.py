@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from tests.accounts.helpers import login
 from tests.tendering.helpers import (
     Party,
     World,
@@ -150,3 +151,41 @@ def seat_everyone(world: World, tid: int, pool: Pool, rep: Party) -> dict[int, P
 def put_json(party: Party, url: str, body: Any) -> Any:
     """PUT with a JSON body (the tendering test client's put() sends raw bytes)."""
     return party.api.client.put(url, json=body, headers=party.api._headers())
+
+
+def user_field(world: World, user_id: int, name: str) -> str:
+    """One attribute of a user (username, display_name), read in the app's context."""
+    from app.accounts.models import User
+    from app.extensions import db
+
+    with world.app.app_context():
+        user = db.session.get(User, user_id)
+        assert user is not None
+        return str(getattr(user, name))
+
+
+def browser(world: World, user_id: int) -> Any:
+    """A test client signed in through the form as the user (session cookie, CSRF like a browser)."""
+    client = world.app.test_client()
+    resp = login(client, user_field(world, user_id, "username"))
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+    return client
+
+
+def outsider(pool: Pool, members: dict[int, Party]) -> Party:
+    """An expert of the pool who holds no seat on the committee."""
+    seated_users = {p.user_id for p in members.values()}
+    return next(p for p in pool.experts.values() if p.user_id not in seated_users)
+
+
+def run_task(app: Any, task: Any) -> Any:
+    """Run one of the evaluation's sweeps (app.evaluation.tasks) as the scheduler does, committed."""
+    from app.extensions import db
+
+    with app.app_context():
+        try:
+            out = task()
+            db.session.commit()
+        finally:
+            db.session.remove()
+    return out

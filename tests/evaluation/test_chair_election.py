@@ -9,8 +9,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.accounts.helpers import csrf_from, login
-from tests.evaluation.helpers import build_pool, buyer_rep, committee_body, draw, opened_tender, put_json, seat_everyone
+from tests.accounts.helpers import csrf_from
+from tests.evaluation.helpers import (
+    browser,
+    build_pool,
+    buyer_rep,
+    committee_body,
+    draw,
+    opened_tender,
+    outsider,
+    put_json,
+    seat_everyone,
+    user_field,
+)
 from tests.tendering.helpers import Party, World, audit_actions
 
 QUAL, CONF = "资格审查", "符合性审查"
@@ -28,11 +39,6 @@ def electing_room(world: World, clock: Any) -> tuple[int, dict[int, Party], Any,
     opened = world.agency.api.post(f"/api/v1/tenders/{tid}/rooms", json_body={"stage": 1})
     assert opened.status_code == 201, opened.json
     return tid, members, pool, opened.json
-
-
-def outsider(pool: Any, members: dict[int, Party]) -> Party:
-    seated_users = {p.user_id for p in members.values()}
-    return next(p for p in pool.experts.values() if p.user_id not in seated_users)
 
 
 def vote(party: Party, base: str, seat: int) -> Any:
@@ -184,32 +190,6 @@ def test_an_appointed_room_has_no_election(world, clock) -> None:
 # --- the room page -----------------------------------------------------------------------------------------
 
 
-def username_of(world: World, user_id: int) -> str:
-    from app.accounts.models import User
-    from app.extensions import db
-
-    with world.app.app_context():
-        user = db.session.get(User, user_id)
-        assert user is not None
-        return str(user.username)
-
-
-def display_name_of(world: World, user_id: int) -> str:
-    from app.accounts.models import User
-    from app.extensions import db
-
-    with world.app.app_context():
-        user = db.session.get(User, user_id)
-        assert user is not None
-        return str(user.display_name)
-
-
-def browser(world: World, user_id: int) -> Any:
-    client = world.app.test_client()
-    assert login(client, username_of(world, user_id)).status_code == 303
-    return client
-
-
 def test_members_vote_through_the_room_page(world, clock) -> None:
     tid, members, pool, _opened = electing_room(world, clock)
     page_url = f"/evaluation/tenders/{tid}/rooms/1"
@@ -221,7 +201,8 @@ def test_members_vote_through_the_room_page(world, clock) -> None:
     assert 'id="chair-election"' in page and "Cast my vote" in page
     names = re.findall(r'<tr data-candidate-seat="(\d+)">', page)
     assert names == ["1", "2", "3", "4", "5"]
-    assert f"<td>{display_name_of(world, members[4].user_id)}</td>" in page  # seats listed with the names
+    name = user_field(world, members[4].user_id, "display_name")
+    assert f"<td>{name}</td>" in page  # seats listed with the names
     token = csrf_from(page)
     assert me.post(vote_url, data={"seat": "2"}).status_code == 400  # no CSRF token
     cast = me.post(vote_url, data={"seat": "2", "csrf_token": token})

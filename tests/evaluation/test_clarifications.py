@@ -11,8 +11,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tests.accounts.helpers import csrf_from
-from tests.evaluation.helpers import build_pool, buyer_rep, committee_body, draw, opened_tender, put_json, seat_everyone
-from tests.evaluation.test_pages import browser, username_of
+from tests.evaluation.helpers import (
+    browser,
+    build_pool,
+    buyer_rep,
+    committee_body,
+    draw,
+    opened_tender,
+    outsider,
+    put_json,
+    run_task,
+    seat_everyone,
+    user_field,
+)
 from tests.evaluation.test_room import review_all
 from tests.tendering.helpers import Party, World, audit_actions
 
@@ -44,15 +55,8 @@ def answer(party: Party, cid: int, text: str = ANSWER, confirm: str = "1", file:
 
 def run_sweep(app: Any) -> Any:
     from app.evaluation.tasks import clarifications_due
-    from app.extensions import db
 
-    with app.app_context():
-        try:
-            out = clarifications_due()
-            db.session.commit()
-        finally:
-            db.session.remove()
-    return out
+    return run_task(app, clarifications_due)
 
 
 def entries(world: World, action: str) -> list[dict[str, Any]]:
@@ -107,7 +111,7 @@ def test_chair_asks_the_bidder_answers_members_read(world, clock) -> None:
         "file",
     }
     text = mine.get_data(as_text=True)
-    names = [username_of(world, p.user_id) for p in members.values()]
+    names = [user_field(world, p.user_id, "username") for p in members.values()]
     assert not any(n in text for n in names) and "seat" not in text and "投标人2" not in text
     assert second.api.get("/api/v1/my/clarifications").json == []
     assert answer(second, cid).status_code == 403
@@ -133,8 +137,7 @@ def test_chair_asks_the_bidder_answers_members_read(world, clock) -> None:
         assert [(c["id"], c["status"], c["answer"]) for c in listed.json] == [(cid, "answered", ANSWER)]
     assert world.agency.api.get(url).status_code == 200
     assert world.auditor.api.get(url).status_code == 200
-    outsider = next(p for p in pool.experts.values() if p.user_id not in {m.user_id for m in members.values()})
-    assert outsider.api.get(url).status_code == 403
+    assert outsider(pool, members).api.get(url).status_code == 403
     assert first.api.get(url).status_code == 403  # the bidder never reads the room's list
     got = member.api.get(f"{url}/{cid}/file")
     assert got.status_code == 200 and got.data == pdf
@@ -236,7 +239,8 @@ def test_the_chair_asks_and_the_bidder_answers_through_the_pages(world, clock) -
         shown = format_center_time(parse(due["due_at"]), "Asia/Shanghai")
     assert QUESTION in html and shown in html and "(Asia/Shanghai, UTC+08:00)" in html
     assert "may not change the substance of the bid" in html
-    assert not any(username_of(world, p.user_id) in html for p in members.values())
+    identities = [user_field(world, p.user_id, f) for p in members.values() for f in ("username", "display_name")]
+    assert not [name for name in identities if name in html]  # no member's account or name
     assert 'href="/evaluation/clarifications"' in html  # the bidder's navigation entry
     other = browser(world, world.bidders[1].user_id)
     assert QUESTION not in other.get("/evaluation/clarifications").get_data(as_text=True)
@@ -279,3 +283,22 @@ def test_the_chair_asks_and_the_bidder_answers_through_the_pages(world, clock) -
         "/evaluation/clarifications", headers=EN
     ).get_data(as_text=True)
     assert [d["clarification_id"] for d in entries(world, "evaluation.clarification.refused")] == [asked.json["id"]]
+
+
+def test_an_attachment_over_the_size_limit_is_refused_and_the_request_stays_open(world, clock) -> None:
+    tid, members, bids, _pool = open_room(world, clock)
+    world.app.config["EVALUATION_CLARIFICATION_MAX_FILE"] = 16
+    url = f"/api/v1/tenders/{tid}/rooms/1/clarifications"
+    cid = members[1].api.post(url, json_body={"bid_id": bids[0], "question": QUESTION}).json["id"]
+    bidder = world.bidders[0]
+
+    refused = answer(bidder, cid, file=(b"x" * 17, "too-big.pdf"))
+    assert refused.status_code == 422, refused.json
+    assert refused.mimetype == "application/problem+json" and "file" in refused.json["errors"]
+    mine = bidder.api.get("/api/v1/my/clarifications").json
+    assert [(c["id"], c["status"], c["answer"], c["file"]) for c in mine] == [(cid, "open", None, None)]
+    assert entries(world, "evaluation.clarification.answered") == []
+
+    done = answer(bidder, cid, file=(b"x" * 16, "fits.pdf"))  # at the limit: accepted
+    assert done.status_code == 200, done.json
+    assert done.json["file"] == {"name": "fits.pdf", "sha256": hashlib.sha256(b"x" * 16).hexdigest(), "size": 16}

@@ -10,11 +10,13 @@ from typing import Any
 from tests.accounts.helpers import csrf_from, login, make_user
 from tests.evaluation.helpers import (
     Pool,
+    browser,
     build_pool,
     buyer_rep,
     committee_body,
     draw,
     opened_tender,
+    outsider,
     put_json,
     seat_everyone,
     seated,
@@ -25,24 +27,6 @@ TECH, COMM, PRICE = "技术方案", "商务及信誉", "投标报价"
 QUAL, CONF = "资格审查", "符合性审查"
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 EN = {"Accept-Language": "en-US,en;q=0.9"}
-
-
-def username_of(world: World, user_id: int) -> str:
-    from app.accounts.models import User
-    from app.extensions import db
-
-    with world.app.app_context():
-        user = db.session.get(User, user_id)
-        assert user is not None
-        return str(user.username)
-
-
-def browser(world: World, user_id: int) -> Any:
-    """A test client signed in through the form as the user (session cookie, CSRF like a browser)."""
-    client = world.app.test_client()
-    resp = login(client, username_of(world, user_id))
-    assert resp.status_code == 303, resp.get_data(as_text=True)
-    return client
 
 
 def drawn_committee(world: World, clock: Any, **tender_kw: Any) -> tuple[int, Pool, Party]:
@@ -74,11 +58,6 @@ def scoring_room(
     closed = members[chair_seat].api.post(f"{base}/review/close")
     assert closed.status_code == 200 and closed.json["phase"] == "scoring", closed.json
     return tid, members, pool, bids
-
-
-def outsider(pool: Pool, members: dict[int, Party]) -> Party:
-    seated_users = {p.user_id for p in members.values()}
-    return next(p for p in pool.experts.values() if p.user_id not in seated_users)
 
 
 def _html(resp: Any) -> str:

@@ -15,21 +15,23 @@ import pytest
 from crypto.report import ReportVerificationError, verify_signed_report
 from crypto.signing import load_public_key
 from tests.accounts.helpers import PASSWORD
-from tests.evaluation.helpers import build_pool, buyer_rep, committee_body, draw, opened_tender, put_json, seat_everyone
+from tests.evaluation.helpers import (
+    build_pool,
+    buyer_rep,
+    committee_body,
+    draw,
+    opened_tender,
+    put_json,
+    run_task,
+    seat_everyone,
+)
 from tests.tendering.helpers import Party, audit_actions
 
 
 def run_sweep(app: Any) -> Any:
     from app.evaluation.tasks import publicity_due
-    from app.extensions import db
 
-    with app.app_context():
-        try:
-            out = publicity_due()
-            db.session.commit()
-        finally:
-            db.session.remove()
-    return out
+    return run_task(app, publicity_due)
 
 
 def aggregated(world: Any, clock: Any) -> tuple[int, dict[int, Party], list[int]]:

@@ -15,7 +15,16 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from tests.evaluation.helpers import build_pool, buyer_rep, committee_body, draw, opened_tender, put_json, seat_everyone
+from tests.evaluation.helpers import (
+    build_pool,
+    buyer_rep,
+    committee_body,
+    draw,
+    opened_tender,
+    outsider,
+    put_json,
+    seat_everyone,
+)
 from tests.tendering.helpers import Party, audit_actions
 
 TECH, COMM, PRICE = "技术方案", "商务及信誉", "投标报价"
@@ -32,11 +41,6 @@ def seated_room(world: Any, clock: Any, **tender_kw: Any) -> tuple[int, dict[int
     draw(world, tid)
     members = seat_everyone(world, tid, pool, rep)
     return tid, members, pool, rep
-
-
-def outsider(pool: Any, members: dict[int, Party]) -> Party:
-    seated_users = {p.user_id for p in members.values()}
-    return next(p for p in pool.experts.values() if p.user_id not in seated_users)
 
 
 def review_all(api_base: str, members: dict[int, Party], bids: list[int], fail_bid: int | None, fails: set[int]):

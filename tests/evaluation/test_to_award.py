@@ -32,7 +32,7 @@ from typing import Any
 
 from app.core.time import now_utc
 from tests.accounts.helpers import PASSWORD
-from tests.evaluation.helpers import Pool, enrol, opened_tender, put_json, seat_everyone
+from tests.evaluation.helpers import Pool, enrol, opened_tender, put_json, run_task, seat_everyone
 from tests.tendering.helpers import make_org
 from tests.tendering.test_opening import pdf_objects
 
@@ -84,15 +84,8 @@ def entries(app: Any) -> list[tuple[str, datetime, str | None, dict[str, Any]]]:
 
 def run_sweep(app: Any) -> Any:
     from app.evaluation.tasks import publicity_due
-    from app.extensions import db
 
-    with app.app_context():
-        try:
-            out = publicity_due()
-            db.session.commit()
-        finally:
-            db.session.remove()
-    return out
+    return run_task(app, publicity_due)
 
 
 def small_pool(world: Any) -> tuple[Pool, int]:

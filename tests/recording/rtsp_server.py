@@ -74,7 +74,8 @@ class _Client:
 
 
 class RtspTestServer:
-    """Serves `rtsp://127.0.0.1:PORT/room`: test pattern (H.264) and tone (AAC) with lip-sync marks."""
+    """Serves `rtsp://127.0.0.1:PORT/room`: test pattern (H.264, a keyframe each second) and tone (AAC) with
+    lip-sync marks."""
 
     def __init__(
         self,
@@ -82,15 +83,12 @@ class RtspTestServer:
         *,
         size: str = "640x360",
         fps: int = 25,
-        gop: int = 25,
-        audio: bool = True,
-        path: str = "room",
     ) -> None:
         if shutil.which("ffmpeg") is None:
             raise FileNotFoundError("ffmpeg is not installed")
         self.port = port or free_tcp_port()
-        self.size, self.fps, self.gop, self.audio, self.path = size, fps, gop, audio, path
-        self.url = f"rtsp://127.0.0.1:{self.port}/{path}"
+        self.size, self.fps = size, fps
+        self.url = f"rtsp://127.0.0.1:{self.port}/room"
         self._proc: subprocess.Popen[bytes] | None = None
         self._listener: socket.socket | None = None
         self._udp: list[tuple[socket.socket, int]] = []  # (socket, interleaved channel offset 0=RTP 1=RTCP)
@@ -106,27 +104,21 @@ class RtspTestServer:
     def start(self, timeout: float = 10.0) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="rtsp-test-")
         sdp_path = Path(self._tmp.name) / "stream.sdp"
-        pairs = [_udp_pair() for _ in range(2 if self.audio else 1)]
+        pairs = [_udp_pair() for _ in range(2)]  # video, audio
         self._udp = []
         for track, (rtp, rtcp) in enumerate(pairs):
             self._udp += [(rtp, 2 * track), (rtcp, 2 * track + 1)]
         cmd = [
             "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
             "-f", "lavfi", "-i", f"testsrc=size={self.size}:rate={self.fps},{FLASH}",
-        ]  # fmt: skip
-        if self.audio:
-            cmd += ["-f", "lavfi", "-i", BEEP]
-        cmd += [
+            "-f", "lavfi", "-i", BEEP,
             "-map", "0:v", "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
-            "-pix_fmt", "yuv420p", "-g", str(self.gop), "-flags:v", "+global_header",
+            "-pix_fmt", "yuv420p", "-g", str(self.fps), "-flags:v", "+global_header",
             "-f", "rtp", f"rtp://127.0.0.1:{pairs[0][0].getsockname()[1]}",
+            "-map", "1:a", "-c:a", "aac", "-ac", "1", "-flags:a", "+global_header", "-max_delay", "0",
+            "-f", "rtp", f"rtp://127.0.0.1:{pairs[1][0].getsockname()[1]}",
+            "-sdp_file", str(sdp_path),
         ]  # fmt: skip
-        if self.audio:
-            cmd += [
-                "-map", "1:a", "-c:a", "aac", "-ac", "1", "-flags:a", "+global_header", "-max_delay", "0",
-                "-f", "rtp", f"rtp://127.0.0.1:{pairs[1][0].getsockname()[1]}",
-            ]  # fmt: skip
-        cmd += ["-sdp_file", str(sdp_path)]
         self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while not (sdp_path.exists() and "m=" in sdp_path.read_text()):

@@ -32,10 +32,11 @@ from recording import (
     ToneSource,
 )
 from recording.clock import from_epoch_us, to_epoch_us
+from recording.errors import SourceLost
 from recording.overlay import burn_in
 from recording.sources import SourcePacket
 from tests.recording.conftest import FakeStorage, ffprobe, probe_segment
-from tests.recording.rtsp_server import RtspTestServer
+from tests.recording.rtsp_server import BEEP, FLASH, RtspTestServer, free_tcp_port
 from tests.services import unavailable
 
 ROOM = "开标室 B"
@@ -240,6 +241,49 @@ def _av_offsets(path: Path) -> list[float]:
     return offsets
 
 
+def _assert_lip_sync(offsets: list[float]) -> None:
+    """Flashes and beeps in sync: each within 150 ms of its own beep, at most two paired with a beep whole
+    seconds away (see below), nothing in between, and no drift."""
+    synced = [o for o in offsets if abs(o) < 0.15]
+    unmatched = [o for o in offsets if abs(o) > 0.9]
+    assert len(synced) >= 3 and len(synced) + len(unmatched) == len(offsets) and len(unmatched) <= 2, offsets
+    assert max(synced) - min(synced) < 0.04, offsets  # and no drift
+
+
+@pytest.mark.parametrize("delay_ms", [0, 300, 1000])
+def test_the_lip_sync_check_sees_a_desync(tmp_path: Path, delay_ms: int) -> None:
+    """The camera's marks in a file, the sound delayed by `delay_ms`: only the file in sync passes the check."""
+    path = tmp_path / f"marks-{delay_ms}.mp4"
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", f"testsrc=size=320x240:rate=25,{FLASH}",
+         "-f", "lavfi", "-i", BEEP, "-af", f"adelay={delay_ms}", "-t", "6", "-c:v", "libx264", "-preset", "ultrafast",
+         "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "1", str(path)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    offsets = _av_offsets(path)
+    assert len(offsets) >= 4, offsets
+    if delay_ms == 0:
+        _assert_lip_sync(offsets)
+    else:
+        with pytest.raises(AssertionError):
+            _assert_lip_sync(offsets)
+
+
+@pytest.mark.parametrize(
+    "offsets",
+    [
+        [0.32] * 6,  # the sound 320 ms late throughout
+        [0.02] * 4 + [0.5],  # one flash out of sync
+        [-3.0, 1.0, 1.0, 0.02, 0.03, 0.02],  # three flashes paired across whole seconds
+        [0.0, 0.02, 0.04, 0.06, 0.08],  # drifting
+    ],
+)
+def test_the_lip_sync_check_refuses_each_kind_of_desync(offsets: list[float]) -> None:
+    _assert_lip_sync([0.02, 0.03, 0.02, -3.0])  # in sync, the first beep missed
+    with pytest.raises(AssertionError):
+        _assert_lip_sync(offsets)
+
+
 def test_rtsp_through_opencv_with_the_stream_audio_stays_in_sync(tmp_path: Path, camera: RtspTestServer) -> None:
     storage = FakeStorage()
     archive = _archive(tmp_path, "rtsp", storage)
@@ -270,11 +314,32 @@ def test_rtsp_through_opencv_with_the_stream_audio_stays_in_sync(tmp_path: Path,
     # stop may cut the last beep short, and the beep detector can miss one: a flash whose own beep was not found
     # pairs with a same-code beep whole seconds away. Those (at most two) are not a sync error; anything between
     # 150 ms and 900 ms off is, and a whole-stream shift leaves no flash synced at all.
-    offsets = _av_offsets(joined)
-    synced = [o for o in offsets if abs(o) < 0.15]
-    unmatched = [o for o in offsets if abs(o) > 0.9]
-    assert len(synced) >= 3 and len(synced) + len(unmatched) == len(offsets) and len(unmatched) <= 2, offsets
-    assert max(synced) - min(synced) < 0.04, offsets  # and no drift
+    _assert_lip_sync(_av_offsets(joined))
+
+
+@pytest.mark.parametrize("where", ["file without sound", "nobody listening"])
+def test_stream_audio_that_cannot_connect_is_lost_on_read(tmp_path: Path, where: str) -> None:
+    """open() does not wait for the connection; its failure reaches the recorder as SourceLost from read_until."""
+    if where == "file without sound":
+        url = str(tmp_path / "mute.mp4")
+        subprocess.run(
+            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25",
+             "-t", "1", "-c:v", "libx264", "-preset", "ultrafast", url],
+            check=True, timeout=60,
+        )  # fmt: skip
+    else:
+        url = f"rtsp://127.0.0.1:{free_tcp_port()}/room"
+    source = StreamAudioSource(url, timeout_s=1)
+    started = time.monotonic()
+    source.open()
+    assert time.monotonic() - started < 0.5
+    try:
+        with pytest.raises(SourceLost, match="no audio track" if where == "file without sound" else url):
+            while time.monotonic() - started < 10:
+                assert source.read_until(time.monotonic_ns()) == []
+                time.sleep(0.02)
+    finally:
+        source.close()
 
 
 class _SpySource(DemuxSource):

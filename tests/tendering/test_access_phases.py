@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -573,7 +574,14 @@ def _audit_size(app: Flask) -> int:
         return int(value if value is not None else -1)
 
 
+def routed_endpoint(app: Flask, method: str, path: str) -> str:
+    """The endpoint the app routes `method path` to: a row's "N" must be the route's own 404, not a typo's."""
+    endpoint, _args = app.url_map.bind("localhost").match(urlsplit(path).path, method=method)
+    return str(endpoint)
+
+
 def _send(w: AccessWorld, role: Role, method: str, endpoint: str, call: Call) -> Any:
+    assert routed_endpoint(w.app, method, call.path) == endpoint, (method, call.path, endpoint)
     if endpoint.startswith("tendering-api."):
         api = role.api
         assert api is not None
@@ -670,6 +678,13 @@ def access_world(app: Flask, clock: Any) -> AccessWorld:
 def test_every_route_has_a_row() -> None:
     """Checked against the app in the matrix test too; this keeps BUILDERS and EXPECTED in step."""
     assert set(BUILDERS) == set(EXPECTED)
+
+
+def test_every_row_calls_its_own_route(app: Flask) -> None:
+    """Each row's request reaches the route it is about (the matrix asserts it on every call, too)."""
+    phase = Phase("open", *range(1, 6), "0" * 32, b"", *range(6, 12))
+    for (method, endpoint), builder in BUILDERS.items():
+        assert routed_endpoint(app, method, builder(phase).path) == endpoint, (method, endpoint)
 
 
 @pytest.mark.slow

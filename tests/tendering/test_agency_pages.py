@@ -222,6 +222,12 @@ def test_full_lifecycle_through_the_pages(world, clock) -> None:
     assert data["submission_deadline_at"] == "2026-01-10T09:00" and data["custodians"] == "keeper1\nkeeper2"
     assert data["budget"] == "1500000.00"
     data["title"] = "邯郸市第一中学教学楼改造工程（二期）"
+    # the service refuses an opening before the deadline: the form comes back with the error, nothing stored
+    resp = client.post(f"/agency/tenders/{tid}/edit", data={**data, "opening_at": "2026-01-10T08:00"}, headers=EN)
+    assert resp.status_code == 422 and "the opening cannot come before the deadline" in _error_near(
+        _html(resp), "opening_at"
+    )
+    assert tender.reference in _html(resp) and _tender(world, tid).title == tender.title
     resp = client.post(f"/agency/tenders/{tid}/edit", data=data, headers=EN)
     assert resp.status_code == 303, _html(resp)
     assert _tender(world, tid).title.endswith("（二期）")
@@ -577,6 +583,9 @@ def test_custodians_download_then_bring_their_shares_through_the_pages(world, cl
     junk = {"csrf_token": token, "file": (io.BytesIO(b"\xff\xfe" * 10), "share.txt")}
     bad = first.post(f"/tenders/{tid}/custody/bring", data=junk, content_type="multipart/form-data")
     assert bad.status_code == 422 and "not a key share" in _html(bad)
+    huge = {"csrf_token": token, "file": (io.BytesIO(b"A" * (16 * 1024 + 1)), "share.txt")}
+    big = first.post(f"/tenders/{tid}/custody/bring", data=huge, content_type="multipart/form-data")
+    assert big.status_code == 422 and "too large to be a key share" in _html(big)
     assert first.post(f"/tenders/{tid}/custody/bring", data={"share": shares[0]}).status_code == 400  # no CSRF
     assert "tendering.custody.share_submitted" not in [a[0] for a in audit_actions(world.app)]
 

@@ -348,6 +348,62 @@ def test_every_chunk_but_the_last_has_the_storage_minimum(world, clock) -> None:
     assert done["sha256"] == hashlib.sha256(data).hexdigest()
 
 
+def _expiry_aborts_the_assembly(world, clock) -> None:
+    """An upload left unfinished expires, and the sweep aborts its storage assembly (after the commit)."""
+    from app.core.storage import UPLOADS, StorageUnavailable, get_storage
+    from app.extensions import db
+    from app.tendering import services_bids
+    from app.tendering.models import UploadSession
+
+    tender = create_published(world)
+    data = _sealed(tender)
+    api = world.bidders[0].api
+    uid = api.post(f"/api/v1/tenders/{tender['id']}/uploads", {"envelope": "bid", "size": len(data)}).json["id"]
+    assert put_chunk(api, uid, 0, data, len(data)).status_code == 200  # every byte, but never completed
+    with world.app.app_context():
+        row = db.session.get(UploadSession, uid)
+        assert row is not None and row.assembly and row.hash_state
+        handle, state, parts = row.assembly, row.hash_state, [p.part or "" for p in row.parts]
+        db.session.rollback()
+        clock.advance(timedelta(days=3))  # past TENDER_UPLOAD_TTL
+        assert services_bids.expire_uploads() == 1
+        db.session.commit()
+        assert services_bids.expire_uploads() == 0
+        # the assembly is gone: it can no longer become an object
+        with pytest.raises(StorageUnavailable):
+            get_storage().complete_assembly(
+                handle, UPLOADS, f"expired/{uid}", size=len(data), hash_state=state, parts=parts
+            )
+        assert not get_storage().exists(UPLOADS, f"expired/{uid}")
+    assert api.get(f"/api/v1/uploads/{uid}").json["status"] == "expired"
+
+
+def test_an_expired_upload_aborts_its_storage_assembly(world, clock) -> None:
+    _expiry_aborts_the_assembly(world, clock)
+
+
+def test_an_upload_started_before_assemblies_must_be_started_again(world, clock) -> None:
+    from app.extensions import db
+    from app.tendering.models import UploadSession
+
+    tender = create_published(world)
+    data = _sealed(tender)
+    api = world.bidders[0].api
+    uid = api.post(f"/api/v1/tenders/{tender['id']}/uploads", {"envelope": "bid", "size": len(data)}).json["id"]
+    with world.app.app_context():
+        db.session.get(UploadSession, uid).assembly = None  # as the migration left open uploads
+        db.session.commit()
+    refused = put_chunk(api, uid, 0, data, len(data))
+    assert refused.status_code == 409 and "start a new one" in refused.json["detail"]
+    uid = api.post(f"/api/v1/tenders/{tender['id']}/uploads", {"envelope": "bid", "size": len(data)}).json["id"]
+    assert put_chunk(api, uid, 0, data, len(data)).status_code == 200
+    with world.app.app_context():
+        db.session.get(UploadSession, uid).hash_state = None  # every byte sent, but no running hash to finish
+        db.session.commit()
+    refused = api.post(f"/api/v1/uploads/{uid}/complete")
+    assert refused.status_code == 409 and "start a new one" in refused.json["detail"]
+
+
 class TestOnS3:
     """The same upload API on a real S3 server: each chunk is one part of a multipart upload."""
 
@@ -383,6 +439,9 @@ class TestOnS3:
             staging = storage.bucket_name(STAGING)  # type: ignore[attr-defined]
             client = storage._client  # type: ignore[attr-defined]
             assert not [o.object_name for o in client.list_objects(staging, prefix="assembly-")]
+
+    def test_an_expired_upload_aborts_its_multipart_upload(self, world, clock) -> None:
+        _expiry_aborts_the_assembly(world, clock)
 
 
 def test_a_first_chunk_arriving_a_few_bytes_at_a_time_is_checked_and_stored_whole(world, clock) -> None:

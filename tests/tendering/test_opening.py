@@ -348,6 +348,54 @@ def test_a_worker_killed_between_two_bids_reuses_what_it_committed(world, clock,
     assert run_sweep(world.app) == {"started": 0, "records": 0}
 
 
+def _sealed_objects(app, tender_id: int) -> dict[int, str]:
+    """organisation id -> the storage key of its bid's sealed envelope."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.tendering.models import Bid, BidEnvelope, BidVersion
+
+    with app.app_context():
+        rows = db.session.execute(
+            select(Bid.organisation_id, BidEnvelope.object_key)
+            .join(BidVersion, BidVersion.bid_id == Bid.id)
+            .join(BidEnvelope, BidEnvelope.version_id == BidVersion.id)
+            .where(Bid.tender_id == tender_id)
+        ).all()
+        db.session.rollback()
+    return {int(org): str(key) for org, key in rows}
+
+
+@pytest.mark.parametrize("change", ["garbled", "swapped"])
+def test_a_sealed_file_changed_in_storage_after_its_receipt_is_not_opened(world, clock, change) -> None:
+    """Garbled (it no longer decrypts) or swapped for another valid file sealed to the same key (it decrypts):
+    either way the file is not the receipted one, which is no fault of the bidder, and nothing is opened."""
+    from app.core.storage import OPENED_BIDS, SEALED_BIDS, get_storage
+
+    tid, _plaintexts = _three_bids(world, clock)
+    keys = _sealed_objects(world.app, tid)
+    victim, other = world.bidders[2].org_id, world.bidders[1].org_id
+    with world.app.app_context():
+        storage = get_storage()
+        with storage.open(SEALED_BIDS, keys[victim if change == "garbled" else other]) as fh:
+            data = fh.read()
+        if change == "garbled":
+            data = data[:-20] + bytes(b ^ 0xFF for b in data[-20:])  # same length, last chunk broken
+        path = storage.data_path(SEALED_BIDS, keys[victim])  # changed behind the platform's back
+        path.chmod(0o600)
+        path.write_bytes(data)
+    run_sweep(world.app)
+    payload = records(world, tid).json[0]["payload"]
+    rows = {b["bidder"]["organisation_id"]: b for b in payload["bids"]}
+    assert rows[victim]["outcome"] == "withdrawn"  # not the bidder's fault: not revoked
+    assert "the stored file differs from the receipted one" in rows[victim]["cause"]
+    assert rows[victim]["envelopes"][0]["plaintext_sha256"] is None
+    assert [rows[b.org_id]["outcome"] for b in world.bidders[:2]] == ["valid", "valid"]
+    with world.app.app_context():  # no plaintext of it is left in the quarantine
+        assert not get_storage().exists(OPENED_BIDS, f"{tid}/{rows[victim]['bid_id']}/1/bid.tar")
+        assert get_storage().exists(OPENED_BIDS, f"{tid}/{rows[other]['bid_id']}/1/bid.tar")
+
+
 @pytest.mark.parametrize("kill_in", ["start_opening", "plan_stage", "record_outcome", "finish_stage"])
 def test_a_worker_killed_at_any_step_finishes_with_the_same_result(world, clock, monkeypatch, kill_in) -> None:
     from app.tendering import opening

@@ -188,6 +188,9 @@ def test_questions_are_answered_publicly_without_naming_the_asker(world, clock) 
     tid = tender["id"]
     bidder = world.bidders[0]
     assert bidder.api.post(f"/api/v1/tenders/{tid}/interest").status_code == 200
+    # the evidence entry names neither the bidder nor the tender (entries per tender would count its bidders)
+    interest = [a for a in audit_actions(world.app) if a[0] == "tendering.interest.registered"]
+    assert [(actor, subject) for _a, actor, subject, _d in interest] == [("sealed-bidder", "tendering:sealed-bids")]
     asked = bidder.api.post(f"/api/v1/tenders/{tid}/questions", {"text": "屋面防水等级？"})
     assert asked.status_code == 201
     assert world.anonymous.get(f"/api/v1/tenders/{tid}/questions").json == []

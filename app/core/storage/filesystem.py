@@ -330,7 +330,7 @@ class FilesystemStorage(_BaseStorage):
         hash_state: str | None,
         parts: Sequence[str],
     ) -> ChunkStored:
-        self._check_chunk(offset, length, last, parts)
+        self._check_chunk(offset, length, last)
         path = self._assembly_path(handle)
         hasher = _resume_hash(hash_state, offset)
         try:
@@ -385,15 +385,6 @@ class FilesystemStorage(_BaseStorage):
         with contextlib.suppress(FileNotFoundError):
             path.unlink()  # write-once buckets link; the object keeps its own name
         _fsync_dir(self._assemblies)
-        return info
-
-    def _placed_already(self, bucket: str, key: str, size: int, sha256: str) -> ObjectInfo:
-        try:
-            info = self.stat(bucket, key)
-        except NotFound:
-            raise StorageUnavailable("The assembly is gone and no object holds its bytes.") from None
-        if (info.size, info.sha256) != (size, sha256):
-            raise WriteOnceViolation("A different object is already stored under this key.")
         return info
 
     def abort_assembly(self, handle: str) -> None:

@@ -382,7 +382,7 @@ class MinioStorage(_BaseStorage):
         hash_state: str | None,
         parts: Sequence[str],
     ) -> ChunkStored:
-        self._check_chunk(offset, length, last, parts)
+        self._check_chunk(offset, length, last)
         staged, upload_id = self._split_handle(handle)
         number = len(parts) + 1
         if number > MAX_PARTS:
@@ -449,15 +449,6 @@ class MinioStorage(_BaseStorage):
             if (info.sha256, info.size) != (sha256, size):
                 raise StorageUnavailable("The stored object does not match what was assembled.")
         self._drop_staged(staged)
-        return info
-
-    def _placed_already(self, bucket: str, key: str, size: int, sha256: str) -> ObjectInfo:
-        try:
-            info = self.stat(bucket, key)
-        except NotFound:
-            raise StorageUnavailable("The assembly is gone and no object holds its bytes.") from None
-        if (info.size, info.sha256) != (size, sha256):
-            raise WriteOnceViolation("A different object is already stored under this key.")
         return info
 
     def abort_assembly(self, handle: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, cast
 
 from app.core.errors import Conflict, NotFound, ValidationFailed
@@ -14,6 +14,7 @@ from app.core.storage.base import (
     ByteStream,
     ObjectInfo,
     StorageUnavailable,
+    WriteOnceViolation,
 )
 from app.core.storage.hashing import ResumableSha256
 
@@ -139,11 +140,21 @@ class _BaseStorage:
             return False
         return True
 
+    def _placed_already(self, bucket: str, key: str, size: int, sha256: str) -> ObjectInfo:
+        """The object an earlier completion of an assembly placed, which must hold the assembled bytes."""
+        try:
+            info = self.stat(bucket, key)
+        except NotFound:
+            raise StorageUnavailable("The assembly is gone and no object holds its bytes.") from None
+        if (info.size, info.sha256) != (size, sha256):
+            raise WriteOnceViolation("A different object is already stored under this key.")
+        return info
+
     def _check_length(self, length: int | None) -> None:
         if length is not None and not 0 <= length <= self.max_object_size:
             raise ValidationFailed(f"An object may have at most {self.max_object_size} bytes.")
 
-    def _check_chunk(self, offset: int, length: int, last: bool, parts: Sequence[str]) -> None:
+    def _check_chunk(self, offset: int, length: int, last: bool) -> None:
         if offset < 0 or length < 1 or offset + length > self.max_object_size:
             raise ValidationFailed(f"An object may have at most {self.max_object_size} bytes.")
         if length > self.max_chunk_size:
