@@ -1,4 +1,4 @@
-"""Reading the C2SP age test vectors (../shared/testvectors/age, see FORMAT.md there)."""
+"""Reading the C2SP age test vectors kept in the repository (tests/crypto/testvectors/age: FORMAT.md, NOTICE)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-VECTOR_DIR = Path(
-    os.environ.get("AGE_TESTVECTORS", Path(__file__).resolve().parents[3] / "shared" / "testvectors" / "age")
-)
+VECTOR_DIR = Path(os.environ.get("AGE_TESTVECTORS", Path(__file__).resolve().parent / "testvectors" / "age"))
 KNOWN_KEYS = {"expect", "payload", "file key", "identity", "passphrase", "armored", "compressed", "comment"}
 OUTCOMES = {"success", "no match", "HMAC failure", "header failure", "payload failure", "armor failure"}
 
