@@ -121,7 +121,7 @@ def _custodian_share(actor: User, tender: Tender) -> CustodyShare:
             subject=tender.audit_ref,
             data={"attempt": "share", "scope": CUSTODY},
         )
-    row = db.session.scalar(
+    row: CustodyShare | None = db.session.scalar(
         select(CustodyShare).where(CustodyShare.tender_id == tender.id, CustodyShare.user_id == actor.id)
     )
     if row is None:
