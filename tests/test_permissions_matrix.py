@@ -189,6 +189,7 @@ LAYER_REFUSALS = (
     "Your account lacks the permission",
     "This endpoint is not open to anybody",
     "Set up two-step verification",
+    "The token's scopes do not cover",
 )
 
 
@@ -256,3 +257,99 @@ def test_permission_matrix(app: Flask, clock: Any, caller: str) -> None:
         if allowed != (caller in EXPECTED[key]):
             wrong.append(f"{method} {rule.rule} ({rule.endpoint}) as {caller}: {resp.status_code}")
     assert wrong == []
+
+
+# --- route × scope: a token does only what its scopes cover ---------------------------------------------------
+
+SCOPE_REFUSAL = "The token's scopes do not cover"
+# A scope unrelated to the route (the first of these that covers none of the route's scopes).
+UNRELATED = ("accounts.self", "audit.read")
+
+
+def _api_routes(app: Flask) -> list[tuple[str, Rule, tuple[str, ...]]]:
+    """Every API route a token can call, with the scopes it declares (any one of them is enough)."""
+    from app.core.security import declared_scopes
+
+    out = []
+    for method, rule in _routes(app):
+        if not rule.rule.startswith("/api/"):
+            continue
+        scopes = declared_scopes(app, rule.endpoint, method)
+        if scopes:  # @public: no token needed, nothing to restrict
+            out.append((method, rule, scopes))
+    return out
+
+
+def test_every_api_route_names_the_scopes_a_token_needs(app: Flask) -> None:
+    """A bare `@authenticated` would need '*': every API operation says which scope reaches it."""
+    from app.accounts import permissions as perms
+
+    vague = [f"{m} {r.rule}" for m, r, scopes in _api_routes(app) if "*" in scopes]
+    assert vague == []
+    unknown = [(m, r.rule, s) for m, r, scopes in _api_routes(app) for s in scopes if not perms.scope_is_valid(s)]
+    assert unknown == []
+
+
+def _scoped_token(app: Flask, user_id: int, scopes: list[str]) -> str:
+    from app.accounts import services_tokens
+    from app.accounts.models import User
+    from app.extensions import db
+
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        _row, text = services_tokens.create_token(user=user, name="matrix", scopes=scopes, expires_in_days=1)
+        db.session.commit()
+        return text
+
+
+def _audit_denials(app: Flask) -> list[tuple[str | None, dict[str, Any]]]:
+    from sqlalchemy import select
+
+    from app.audit.models import AuditEntry
+    from app.extensions import db
+
+    with app.app_context():
+        rows = db.session.execute(
+            select(AuditEntry.subject, AuditEntry.data).where(AuditEntry.action == "access.denied")
+        ).all()
+        db.session.rollback()
+        return [(s, dict(d or {})) for s, d in rows]
+
+
+def test_route_by_scope(app: Flask, clock: Any) -> None:
+    """For every API route: a token scoped to something unrelated is refused (403, `access.denied`), and a token
+    with exactly one of the route's scopes passes the permission layer. The caller holds every seeded role, so
+    only the scope decides."""
+    compile_translations()
+    uid, _secret = make_user(app, "matrix-all", list(ROLES), totp=True)
+    client = app.test_client(use_cookies=False)
+    tokens: dict[str, str] = {}
+
+    def token(scope: str) -> str:
+        if scope not in tokens:
+            tokens[scope] = _scoped_token(app, uid, [scope])
+        return tokens[scope]
+
+    wrong, refused = [], []
+    for method, rule, scopes in _api_routes(app):
+        kwargs: dict[str, Any] = {}
+        if method in {"POST", "PUT", "PATCH", "DELETE"}:
+            kwargs["json"] = {}
+        unrelated = next(u for u in UNRELATED if u not in scopes)
+        resp = client.open(_url(rule), method=method, headers={"Authorization": f"Bearer {token(unrelated)}"}, **kwargs)
+        body = resp.get_json(silent=True)
+        detail = str(body.get("detail", "")) if isinstance(body, dict) else ""
+        if resp.status_code != 403 or not detail.startswith(SCOPE_REFUSAL):
+            wrong.append(f"{method} {rule.rule} with [{unrelated}]: {resp.status_code} (should be refused)")
+        else:
+            refused.append(rule.endpoint)
+        for scope in scopes:
+            resp = client.open(_url(rule), method=method, headers={"Authorization": f"Bearer {token(scope)}"}, **kwargs)
+            assert resp.status_code < 500, f"{method} {rule.rule} with [{scope}]: {resp.status_code}"
+            if _refused_by_layer(resp):
+                wrong.append(f"{method} {rule.rule} with [{scope}]: {resp.status_code} (should be allowed)")
+    assert wrong == []
+    # every refusal is evidence, naming the route and the scopes it needed
+    denials = [(s, d) for s, d in _audit_denials(app) if str(d.get("permission", "")).startswith("scope:")]
+    assert sorted(s for s, _d in denials) == sorted(refused)
+    assert len(refused) > 50

@@ -54,6 +54,7 @@ def _load_token_user(req: Any) -> Any:
     db.session.commit()
     g.auth_method = "token"
     g.token_scopes = list(token.scopes)
+    g.token_user_id = token.user_id  # whose permissions the scopes restrict (core.security.request_token_scopes)
     g.api_token_id = token.id
     return token.user
 

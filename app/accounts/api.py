@@ -145,7 +145,7 @@ def revoke_token(token_id: int) -> Any:
 @blp.route("/me", methods=["GET"])
 @blp.response(200, MeOut)
 @problem_responses(401, 403)
-@authenticated
+@authenticated(perms.ACCOUNTS_SELF)
 def me() -> Any:
     """Who the caller is, which roles and permissions it holds, and how it authenticated."""
     user = current_user._get_current_object()

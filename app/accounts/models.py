@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Boolean, Column, Enum, ForeignKey, Index, Integer, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import UTCDateTime, db
+from app.core.security import effective_permission
 from app.core.time import now_utc
 
 
@@ -119,7 +120,9 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
         return perms
 
     def has_permission(self, permission: str) -> bool:
-        return permission in self.permissions
+        """Granted by the user's roles and, when a bearer token authenticated this user in the current request,
+        covered by the token's scopes (the one rule: core.security.effective_permission)."""
+        return effective_permission(self, permission, self.permissions)
 
     def has_role(self, name: str) -> bool:
         return any(r.name == name for r in self.roles)

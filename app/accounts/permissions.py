@@ -16,16 +16,32 @@ class Permission:
 
 
 _registry: dict[str, Permission] = {}
+# Token scopes that no role grants: operations whose access is decided object by object (a named custodian,
+# a committee member, a granted viewer). Any account may put them on its tokens; the object check still decides.
+_object_scopes: dict[str, Permission] = {}
 # Role name -> permissions the seeded role gets by default (applied once; an admin may remove them later).
 _default_grants: dict[str, list[str]] = {}
 
 
 def declare(name: str, label_en: str, label_zh: str) -> str:
     """Declare a permission name (idempotent); returns the name so modules can keep a constant."""
-    if not name or name.startswith("@") or name.endswith(".*") or name == "*":
+    if not name or name.startswith("@") or name.endswith(".*") or name == "*" or name in _object_scopes:
         raise ValueError(f"invalid permission name {name!r}")
     _registry[name] = Permission(name, label_en, label_zh)
     return name
+
+
+def declare_object_scope(name: str, label_en: str, label_zh: str) -> str:
+    """Declare a token scope that every account holds (idempotent): it guards `@authenticated` operations whose
+    access is decided per object (membership, custody, a grant), so a token reaches them only when it says so."""
+    if not name or name.startswith("@") or name.endswith(".*") or name == "*" or name in _registry:
+        raise ValueError(f"invalid scope name {name!r}")
+    _object_scopes[name] = Permission(name, label_en, label_zh)
+    return name
+
+
+def object_scopes() -> dict[str, Permission]:
+    return dict(sorted(_object_scopes.items()))
 
 
 def grant_by_default(role: str, *permissions: str) -> None:
@@ -51,13 +67,24 @@ def default_grants(role: str) -> list[str]:
 
 
 def scope_is_valid(scope: str) -> bool:
-    """A token scope: '*', a declared permission, or a prefix 'module.*' of at least one declared permission."""
+    """A token scope: '*', a declared permission or object scope, or a prefix 'module.*' of at least one of them."""
+    return scope == "*" or scope_is_held(scope, set(_registry) | set(_object_scopes))
+
+
+def scope_is_held(scope: str, held: set[str]) -> bool:
+    """True when `scope` gives a token something of `held` (names): '*' always (it means all the roles allow),
+    a name when held, a prefix 'module.*' when it covers at least one held name."""
     if scope == "*":
         return True
     if scope.endswith(".*"):
         prefix = scope[:-1]
-        return any(name.startswith(prefix) for name in _registry)
-    return scope in _registry
+        return any(name.startswith(prefix) for name in held)
+    return scope in held
+
+
+def holdable_scopes(role_permissions: set[str]) -> set[str]:
+    """The scope names an account may put on its tokens: its roles' permissions and every object scope."""
+    return set(role_permissions) | set(_object_scopes)
 
 
 ACCOUNTS_SELF = declare("accounts.self", "Own account, password, API tokens", "本人账户、密码和API令牌")

@@ -46,6 +46,15 @@ def create_token(
     bad = [s for s in scopes if not perms.scope_is_valid(s)]
     if bad:
         raise ValidationFailed(N_("Unknown scope."), errors={"scopes": bad})
+    # A token delegates what its user holds, never more: a scope the roles do not grant is refused by name.
+    held = perms.holdable_scopes(user.permissions)
+    lacking = [s for s in scopes if not perms.scope_is_held(s, held)]
+    if lacking:
+        raise PermissionDenied(
+            f"Your account does not hold the scope {', '.join(repr(s) for s in lacking)}: "
+            "a token can only carry what your roles allow.",
+            errors={"scopes": lacking},
+        )
     default_ttl: timedelta = config_value("API_TOKEN_DEFAULT_TTL")
     max_ttl: timedelta = config_value("API_TOKEN_MAX_TTL")
     ttl = default_ttl if expires_in_days is None else timedelta(days=expires_in_days)

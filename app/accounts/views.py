@@ -207,6 +207,9 @@ def _scope_choices(user: User) -> list[tuple[str, str]]:
         p = declared.get(name)
         label = p.label(locale) if p else name
         choices.append((name, f"{label} ({name})"))
+    # Scopes no role grants (custody, committee work, granted replays): every account may delegate them.
+    for name, p in perms.object_scopes().items():
+        choices.append((name, f"{p.label(locale)} ({name})"))
     return choices
 
 

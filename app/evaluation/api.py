@@ -12,7 +12,7 @@ from app.core.api import problem_responses
 from app.core.db import db
 from app.core.security import authenticated, requires
 from app.evaluation import schemas, services_committee, services_pool, visibility
-from app.evaluation.permissions import POOL, RUN
+from app.evaluation.permissions import COMMITTEE, OVERSEE, POOL, RUN
 from app.tendering.models import Tender
 from app.tendering.services_tenders import get_tender
 
@@ -42,7 +42,7 @@ def _tender(tender_id: int) -> Tender:
 @blp.route("/evaluation/specialties", methods=["GET"])
 @blp.response(200, schemas.SpecialtyOut(many=True))
 @problems(401)
-@authenticated
+@authenticated(POOL, RUN, OVERSEE, COMMITTEE)
 def list_specialties() -> Any:
     """The maintained specialty list (active entries)."""
     return services_pool.list_specialties()
@@ -85,7 +85,7 @@ def create_expert(args: dict[str, Any]) -> Any:
 @blp.route("/evaluation/experts/me", methods=["GET"])
 @blp.response(200, schemas.ExpertOut)
 @problems(401, 404)
-@authenticated
+@authenticated(COMMITTEE)
 def own_profile() -> Any:
     """The caller's own expert profile."""
     return services_pool.get_own_profile(_me())
@@ -95,7 +95,7 @@ def own_profile() -> Any:
 @blp.arguments(schemas.AvailabilityArgs)
 @blp.response(200, schemas.ExpertOut)
 @problems(401, 404, 422)
-@authenticated
+@authenticated(COMMITTEE)
 def set_availability(args: dict[str, Any]) -> Any:
     """An expert marks themselves available or unavailable for future draws."""
     expert = services_pool.set_availability(actor=_me(), available=args["available"])
@@ -107,7 +107,7 @@ def set_availability(args: dict[str, Any]) -> Any:
 @blp.arguments(schemas.RelationshipArgs)
 @blp.response(201, schemas.RelationshipOut)
 @problems(401, 404, 422)
-@authenticated
+@authenticated(COMMITTEE)
 def declare_own_relationship(args: dict[str, Any]) -> Any:
     """An expert declares an organisation they must never judge."""
     expert = services_pool.get_own_profile(_me())
@@ -177,7 +177,7 @@ def define_committee(args: dict[str, Any], tender_id: int) -> Any:
 @blp.route("/tenders/<int:tender_id>/committee", methods=["GET"])
 @blp.response(200, schemas.CommitteeOut)
 @problems(401, 403, 404)
-@authenticated
+@authenticated(COMMITTEE, RUN, OVERSEE)
 def get_committee(tender_id: int) -> Any:
     """The committee as the caller may see it: names only to overseers and to each member for themselves."""
     return visibility.committee_view(_me(), _tender(tender_id))
@@ -220,7 +220,7 @@ def perform_draw(tender_id: int, round_no: int) -> Any:
 @blp.route("/tenders/<int:tender_id>/committee/draws/<int:round_no>", methods=["GET"])
 @blp.response(200, schemas.DrawRecordOut)
 @problems(401, 403, 404)
-@authenticated
+@authenticated(COMMITTEE, RUN, OVERSEE)
 def draw_record(tender_id: int, round_no: int) -> Any:
     """The replayable record of a draw and its verification: overseers; everyone concerned after publication."""
     return visibility.draw_record(_me(), _tender(tender_id), round_no)
@@ -241,7 +241,7 @@ def release_seat(args: dict[str, Any], tender_id: int, seat: int) -> Any:
 @blp.route("/tenders/<int:tender_id>/committee/confirm", methods=["POST"])
 @blp.response(200, schemas.MemberOut)
 @problems(401, 403, 404, 409)
-@authenticated
+@authenticated(COMMITTEE)
 def confirm(tender_id: int) -> Any:
     """A drawn expert accepts the seat."""
     member = services_committee.respond(actor=_me(), tender=_tender(tender_id), accept=True)
@@ -253,7 +253,7 @@ def confirm(tender_id: int) -> Any:
 @blp.arguments(schemas.DeclineArgs)
 @blp.response(200, schemas.MemberOut)
 @problems(401, 403, 404, 409, 422)
-@authenticated
+@authenticated(COMMITTEE)
 def decline(args: dict[str, Any], tender_id: int) -> Any:
     """A drawn expert declines, with the reason; the next reserve of the group is invited."""
     member = services_committee.respond(actor=_me(), tender=_tender(tender_id), accept=False, reason=args["reason"])
@@ -265,7 +265,7 @@ def decline(args: dict[str, Any], tender_id: int) -> Any:
 @blp.arguments(schemas.DeclarationArgs)
 @blp.response(200, schemas.MemberOut)
 @problems(401, 403, 404, 409, 422)
-@authenticated
+@authenticated(COMMITTEE)
 def declare(args: dict[str, Any], tender_id: int) -> Any:
     """Sign the no-conflict declaration before seeing any bid, or recuse with the detail."""
     member = services_committee.declare(actor=_me(), tender=_tender(tender_id), **args)
@@ -276,7 +276,7 @@ def declare(args: dict[str, Any], tender_id: int) -> Any:
 @blp.route("/evaluation/invitations", methods=["GET"])
 @blp.response(200, schemas.InvitationOut(many=True))
 @problems(401)
-@authenticated
+@authenticated(COMMITTEE)
 def my_invitations() -> Any:
     """The caller's committee seats and invitations."""
     return visibility.my_invitations(_me())

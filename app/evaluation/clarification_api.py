@@ -26,6 +26,7 @@ from app.core.storage import content_disposition
 from app.core.time import now_utc
 from app.evaluation import services_clarifications, services_room
 from app.evaluation.models import Clarification, Room
+from app.evaluation.permissions import COMMITTEE, OVERSEE, RUN
 from app.tendering.models import Tender
 from app.tendering.permissions import BID
 from app.tendering.schemas import PlainText
@@ -123,7 +124,7 @@ def _member_view(room: Room, c: Clarification) -> dict[str, Any]:
 @blp.arguments(RequestArgs)
 @blp.response(201, ClarificationOut)
 @problems(401, 403, 404, 409, 422)
-@authenticated
+@authenticated(COMMITTEE)
 def request_clarification(args: dict[str, Any], tender_id: int, stage: int) -> Any:
     """The chair asks a bidder of the room to clarify (review or scoring phase); the deadline starts now."""
     tender, room = _room(tender_id, stage)
@@ -135,7 +136,7 @@ def request_clarification(args: dict[str, Any], tender_id: int, stage: int) -> A
 @blp.route(ROOM, methods=["GET"])
 @blp.response(200, ClarificationOut(many=True))
 @problems(401, 403, 404)
-@authenticated
+@authenticated(COMMITTEE, RUN, OVERSEE)
 def room_clarifications(tender_id: int, stage: int) -> Any:
     """Every request of the room with its answer (members, the agency, overseers)."""
     tender, room = _room(tender_id, stage)
@@ -145,7 +146,7 @@ def room_clarifications(tender_id: int, stage: int) -> Any:
 @blp.route(f"{ROOM}/<int:clarification_id>/file", methods=["GET"])
 @blp.doc(responses={"200": {"description": "The file attached to the answer", "content": OCTETS}})
 @problems(401, 403, 404)
-@authenticated
+@authenticated(COMMITTEE)
 def answer_file(tender_id: int, stage: int, clarification_id: int) -> Any:
     """Download the file attached to an answer (members); its SHA-256 is the ETag; the download is logged."""
     tender, room = _room(tender_id, stage)

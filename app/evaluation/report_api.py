@@ -20,8 +20,9 @@ from app.core.db import db
 from app.core.security import authenticated, public, requires
 from app.core.storage import content_disposition
 from app.evaluation import services_report
-from app.evaluation.permissions import RUN
+from app.evaluation.permissions import COMMITTEE, OVERSEE, RUN
 from app.evaluation.report_pdf import render_report_pdf
+from app.tendering.permissions import BID
 from app.tendering.schemas import PlainText
 from app.tendering.services_tenders import get_tender
 
@@ -144,7 +145,7 @@ class EvaluationAwardOut(ma.Schema):
 @blp.arguments(EvaluationDrawUpArgs)
 @blp.response(201, EvaluationReportOut)
 @problems(401, 403, 404, 409, 422)
-@authenticated
+@authenticated(COMMITTEE)
 def draw_up(args: dict[str, Any], tender_id: int) -> Any:
     """The chair of the last room draws the report up from the aggregated result."""
     tender = get_tender(tender_id, _me())
@@ -156,7 +157,7 @@ def draw_up(args: dict[str, Any], tender_id: int) -> Any:
 @blp.route(f"{BASE}/report", methods=["GET"])
 @blp.response(200, EvaluationReportOut)
 @problems(401, 403, 404)
-@authenticated
+@authenticated(COMMITTEE, RUN, OVERSEE, BID)
 def get_report(tender_id: int) -> Any:
     """The report, its hash and the platform-signed signature entries (verifiable offline with the platform key)."""
     tender = get_tender(tender_id, _me())
@@ -166,7 +167,7 @@ def get_report(tender_id: int) -> Any:
 @blp.route(f"{BASE}/report.pdf", methods=["GET"])
 @blp.doc(responses={"200": {"description": "The report as PDF", "content": {"application/pdf": PDF}}})
 @problems(401, 403, 404)
-@authenticated
+@authenticated(COMMITTEE, RUN, OVERSEE, BID)
 def report_pdf(tender_id: int) -> Any:
     """The report as a PDF with Chinese text, printing its SHA-256 and the signature entries (same access as the
     JSON report; names withheld for the agency until publication)."""
@@ -180,7 +181,7 @@ def report_pdf(tender_id: int) -> Any:
 @blp.arguments(EvaluationSignArgs)
 @blp.response(201, EvaluationSignedDocument)
 @problems(401, 403, 404, 409, 422, 429)
-@authenticated
+@authenticated(COMMITTEE)
 def sign_report(args: dict[str, Any], tender_id: int) -> Any:
     """A seated member signs: confirms the report's hash and re-authenticates (password or TOTP code)."""
     tender = get_tender(tender_id, _me())
@@ -214,7 +215,7 @@ def list_publicity() -> Any:
 @blp.arguments(EvaluationObjectionArgs)
 @blp.response(201, EvaluationObjectionOut)
 @problems(401, 403, 404, 409, 422)
-@authenticated
+@authenticated(BID)
 def file_objection(args: dict[str, Any], tender_id: int) -> Any:
     """A bidder of the tender objects during publicity; the process is suspended until the agency answers."""
     tender = get_tender(tender_id, _me())
@@ -226,7 +227,7 @@ def file_objection(args: dict[str, Any], tender_id: int) -> Any:
 @blp.route(f"{BASE}/objections", methods=["GET"])
 @blp.response(200, EvaluationObjectionOut(many=True))
 @problems(401, 403, 404)
-@authenticated
+@authenticated(RUN, OVERSEE, BID)
 def list_objections(tender_id: int) -> Any:
     """Objections: all for the agency and overseers, their own for a bidder."""
     tender = get_tender(tender_id, _me())
@@ -284,7 +285,7 @@ def reassign_award(args: dict[str, Any], tender_id: int) -> Any:
 @blp.route(f"{BASE}/award", methods=["GET"])
 @blp.response(200, EvaluationAwardOut)
 @problems(401, 403, 404)
-@authenticated
+@authenticated(RUN, OVERSEE, BID)
 def get_award(tender_id: int) -> Any:
     """The platform-signed award document, with the caller's own notice when they bid."""
     tender = get_tender(tender_id, _me())

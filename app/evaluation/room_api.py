@@ -20,7 +20,7 @@ from app.core.errors import Conflict, NotFound
 from app.core.security import authenticated, requires
 from app.evaluation import schemas, services_chair, services_room, services_sheets
 from app.evaluation.models import Room
-from app.evaluation.permissions import RUN
+from app.evaluation.permissions import COMMITTEE, OVERSEE, RUN
 from app.tendering import opening
 from app.tendering.models import Tender
 from app.tendering.services_tenders import get_tender
@@ -76,7 +76,7 @@ def open_room(args: dict[str, Any], tender_id: int) -> Any:
 @blp.route(ROOM, methods=["GET"])
 @blp.response(200, schemas.EvaluationRoomOut)
 @problems(401, 403, 404)
-@authenticated
+@authenticated(COMMITTEE, RUN, OVERSEE)
 def room_status(tender_id: int, stage: int) -> Any:
     """The room's status (phase, who has submitted, never the scores): the polling fallback of /events."""
     tender, room = _room(tender_id, stage)
@@ -87,7 +87,7 @@ def room_status(tender_id: int, stage: int) -> Any:
 @blp.arguments(schemas.EventArgs, location="query")
 @blp.doc(responses={"200": {"description": "Server-sent events: `status` on change, then `end`", "content": SSE}})
 @problems(401, 403, 404, 422)
-@authenticated
+@authenticated(COMMITTEE, RUN, OVERSEE)
 def room_events(args: dict[str, Any], tender_id: int, stage: int) -> Any:
     """The room's status as server-sent events; the stream ends after `max_seconds` (reconnect or poll)."""
     tender, room = _room(tender_id, stage)
@@ -120,7 +120,7 @@ def room_events(args: dict[str, Any], tender_id: int, stage: int) -> Any:
 @blp.route(f"{ROOM}/chair", methods=["GET"])
 @blp.response(200, schemas.ChairBallotOut)
 @problems(401, 403, 404)
-@authenticated
+@authenticated(COMMITTEE)
 def chair_ballot(tender_id: int, stage: int) -> Any:
     """The chair's election as the calling member sees it: counts per seat, their own vote, the chair once decided."""
     tender, room = _room(tender_id, stage)
@@ -131,7 +131,7 @@ def chair_ballot(tender_id: int, stage: int) -> Any:
 @blp.arguments(schemas.ChairVoteArgs)
 @blp.response(200, schemas.ChairBallotOut)
 @problems(401, 403, 404, 409, 422)
-@authenticated
+@authenticated(COMMITTEE)
 def vote_chair(args: dict[str, Any], tender_id: int, stage: int) -> Any:
     """A seated member votes for the chair (or changes the vote); a strict majority of the seats elects."""
     tender, room = _room(tender_id, stage)
@@ -156,7 +156,7 @@ def appoint_chair(args: dict[str, Any], tender_id: int, stage: int) -> Any:
 @blp.route(f"{ROOM}/bids", methods=["GET"])
 @blp.response(200, schemas.RoomBidOut(many=True))
 @problems(401, 403, 404)
-@authenticated
+@authenticated(COMMITTEE)
 def room_bids(tender_id: int, stage: int) -> Any:
     """The bids before the committee with their opened envelopes (seated, declared members)."""
     tender, room = _room(tender_id, stage)
@@ -166,7 +166,7 @@ def room_bids(tender_id: int, stage: int) -> Any:
 @blp.route(f"{ROOM}/bids/<int:bid_id>/envelopes/<name>", methods=["GET"])
 @blp.doc(responses={"200": {"description": "The opened envelope (archive)", "content": OCTETS}})
 @problems(401, 403, 404)
-@authenticated
+@authenticated(COMMITTEE)
 def download_opened(tender_id: int, stage: int, bid_id: int, name: str) -> Any:
     """Stream an opened envelope from the opened-bids bucket; every download is an evidence-log entry."""
     tender, room = _room(tender_id, stage)
@@ -188,7 +188,7 @@ def download_opened(tender_id: int, stage: int, bid_id: int, name: str) -> Any:
 @blp.route(f"{ROOM}/review", methods=["GET"])
 @blp.response(200, schemas.ReviewOut)
 @problems(401, 403, 404)
-@authenticated
+@authenticated(COMMITTEE)
 def own_review(tender_id: int, stage: int) -> Any:
     """The caller's own review sheet (draft or submitted)."""
     tender, room = _room(tender_id, stage)
@@ -199,7 +199,7 @@ def own_review(tender_id: int, stage: int) -> Any:
 @blp.arguments(schemas.ReviewArgs)
 @blp.response(200, schemas.ReviewOut)
 @problems(401, 403, 404, 409, 422)
-@authenticated
+@authenticated(COMMITTEE)
 def save_review(args: dict[str, Any], tender_id: int, stage: int) -> Any:
     """Save the review draft: pass/fail per bid and requirement, with reasons (replaces the previous draft)."""
     tender, room = _room(tender_id, stage)
@@ -211,7 +211,7 @@ def save_review(args: dict[str, Any], tender_id: int, stage: int) -> Any:
 @blp.route(f"{ROOM}/review/submit", methods=["POST"])
 @blp.response(200, schemas.ReviewOut)
 @problems(401, 403, 404, 409, 422)
-@authenticated
+@authenticated(COMMITTEE)
 def submit_review(tender_id: int, stage: int) -> Any:
     """Submit and lock the review."""
     tender, room = _room(tender_id, stage)
@@ -223,7 +223,7 @@ def submit_review(tender_id: int, stage: int) -> Any:
 @blp.route(f"{ROOM}/review/close", methods=["POST"])
 @blp.response(200, schemas.EvaluationRoomOut)
 @problems(401, 403, 404, 409)
-@authenticated
+@authenticated(COMMITTEE)
 def close_review(tender_id: int, stage: int) -> Any:
     """The chair closes the review (all submitted): the majority decides; failed bids leave the evaluation."""
     tender, room = _room(tender_id, stage)
@@ -252,7 +252,7 @@ def advance(args: dict[str, Any], tender_id: int, stage: int) -> Any:
 @blp.route(f"{ROOM}/sheets", methods=["GET"])
 @blp.response(200, schemas.SheetOut(many=True))
 @problems(401, 403, 404)
-@authenticated
+@authenticated(COMMITTEE)
 def own_sheets(tender_id: int, stage: int) -> Any:
     """The caller's own score sheets (one per bid in evaluation); nobody else's."""
     tender, room = _room(tender_id, stage)
@@ -263,7 +263,7 @@ def own_sheets(tender_id: int, stage: int) -> Any:
 @blp.arguments(schemas.SheetArgs)
 @blp.response(200, schemas.SheetOut)
 @problems(401, 403, 404, 409, 422)
-@authenticated
+@authenticated(COMMITTEE)
 def save_sheet(args: dict[str, Any], tender_id: int, stage: int, bid_id: int) -> Any:
     """Save a draft score sheet for a bid (idempotent); scores outside a criterion's range are refused."""
     tender, room = _room(tender_id, stage)
@@ -275,7 +275,7 @@ def save_sheet(args: dict[str, Any], tender_id: int, stage: int, bid_id: int) ->
 @blp.route(f"{ROOM}/sheets/<int:bid_id>/submit", methods=["POST"])
 @blp.response(200, schemas.SheetOut)
 @problems(401, 403, 404, 409, 422)
-@authenticated
+@authenticated(COMMITTEE)
 def submit_sheet(tender_id: int, stage: int, bid_id: int) -> Any:
     """Submit and lock the sheet; outlying scores need a written reason first."""
     tender, room = _room(tender_id, stage)
@@ -288,7 +288,7 @@ def submit_sheet(tender_id: int, stage: int, bid_id: int) -> Any:
 @blp.arguments(schemas.CorrectionArgs)
 @blp.response(201, schemas.SheetOut)
 @problems(401, 403, 404, 409, 422)
-@authenticated
+@authenticated(COMMITTEE)
 def correct_sheet(args: dict[str, Any], tender_id: int, stage: int, bid_id: int) -> Any:
     """Correct a submitted sheet (listed error kinds only, with the reason) as a new version."""
     tender, room = _room(tender_id, stage)
@@ -300,7 +300,7 @@ def correct_sheet(args: dict[str, Any], tender_id: int, stage: int, bid_id: int)
 @blp.route(f"{ROOM}/aggregate", methods=["POST"])
 @blp.response(200, schemas.ResultOut)
 @problems(401, 403, 404, 409)
-@authenticated
+@authenticated(COMMITTEE)
 def aggregate(tender_id: int, stage: int) -> Any:
     """The chair aggregates once every sheet is in: the ranking by total points."""
     tender, room = _room(tender_id, stage)
@@ -312,7 +312,7 @@ def aggregate(tender_id: int, stage: int) -> Any:
 @blp.route(f"{ROOM}/result", methods=["GET"])
 @blp.response(200, schemas.ResultOut)
 @problems(401, 403, 404, 409)
-@authenticated
+@authenticated(COMMITTEE, RUN, OVERSEE)
 def result(tender_id: int, stage: int) -> Any:
     """The aggregated result, with every member's sheets (only once all were in)."""
     tender, room = _room(tender_id, stage)

@@ -20,7 +20,7 @@ from app.audit.services import format_instant
 from app.core.db import db
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.keys import master_key, platform_signing_key
-from app.core.security import caller_has
+from app.core.security import caller_has, token_allows
 from app.core.time import now_utc
 from app.evaluation import draw as draw_mod
 from app.evaluation.models import (
@@ -32,7 +32,7 @@ from app.evaluation.models import (
     MemberKind,
     MemberStatus,
 )
-from app.evaluation.permissions import OVERSEE
+from app.evaluation.permissions import COMMITTEE, OVERSEE
 from app.evaluation.scoring import Rules, ScoreError
 from app.evaluation.services_pool import check_specialties, pool_for_draw
 from app.tendering.common import AccessRefused
@@ -76,8 +76,15 @@ def get_committee(tender: Tender) -> Committee:
     return committee
 
 
-def member_of(committee: Committee, user: Any) -> CommitteeMember | None:
+def member_uid(user: Any) -> int | None:
+    """The user id to match against committee seats: None when a bearer token without the committee scope made
+    the call, so such a token is nobody's seat (a token does only what its scopes cover)."""
     uid = getattr(user, "id", None)
+    return uid if token_allows(user, COMMITTEE) else None
+
+
+def member_of(committee: Committee, user: Any) -> CommitteeMember | None:
+    uid = member_uid(user)
     return next((m for m in committee.members if m.user_id == uid), None)
 
 

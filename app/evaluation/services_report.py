@@ -46,10 +46,11 @@ from app.evaluation.models import (
     ReportStatus,
     Room,
 )
-from app.evaluation.services_committee import get_committee, is_overseer, refuse, require_manager
+from app.evaluation.services_committee import get_committee, is_overseer, member_uid, refuse, require_manager
 from app.evaluation.services_room import instant, require_chair, seated_members
 from app.tendering.common import LoggedRefusal
 from app.tendering.models import Bid, Tender, TenderStatus
+from app.tendering.permissions import BID
 from app.tendering.services_tenders import is_manager_of
 from crypto.canonical import canonicalize
 from crypto.report import SIGNATURE_KIND
@@ -215,7 +216,7 @@ def draw_up(*, actor: Any, tender: Tender, recommended: int | None = None) -> Ev
 
 
 def _signing_member(actor: Any, tender: Tender, report: EvaluationReport) -> CommitteeMember:
-    uid = getattr(actor, "id", None)
+    uid = member_uid(actor)
     member = next((m for m in seated_members(get_committee(tender)) if m.user_id == uid), None)
     if member is None:
         raise refuse(actor, tender, "sign-report", "Only the committee's seated members sign the report.")
@@ -343,7 +344,7 @@ def report_view(actor: Any, tender: Tender) -> dict[str, Any]:
 
     Access is decided before the report is looked up, so an outsider learns nothing, not even whether it exists.
     """
-    uid = getattr(actor, "id", None)
+    uid = member_uid(actor)
     committee = get_committee(tender)
     allowed = (
         is_overseer()
@@ -477,8 +478,10 @@ def list_publicity() -> list[dict[str, Any]]:
 
 def is_bidder(actor: Any, tender: Tender) -> bool:
     org = getattr(actor, "organisation_id", None)
-    return org is not None and bool(
-        db.session.scalar(select(Bid.id).where(Bid.tender_id == tender.id, Bid.organisation_id == org))
+    return (
+        org is not None
+        and actor.has_permission(BID)
+        and bool(db.session.scalar(select(Bid.id).where(Bid.tender_id == tender.id, Bid.organisation_id == org)))
     )
 
 

@@ -29,7 +29,14 @@ from app.core.storage import OPENED_BIDS, get_storage
 from app.core.time import now_utc
 from app.evaluation import scoring
 from app.evaluation.models import Committee, CommitteeMember, ReviewSheet, Room, RoomPhase
-from app.evaluation.services_committee import get_committee, is_complete, is_overseer, refuse, require_manager
+from app.evaluation.services_committee import (
+    get_committee,
+    is_complete,
+    is_overseer,
+    member_uid,
+    refuse,
+    require_manager,
+)
 from app.tendering.models import (
     Bid,
     BidEnvelope,
@@ -116,7 +123,7 @@ def get_room(tender: Tender, stage: int) -> Room:
 
 
 def room_member(actor: Any, room: Room) -> CommitteeMember | None:
-    uid = getattr(actor, "id", None)
+    uid = member_uid(actor)
     return next((m for m in seated_members(room.committee) if m.user_id == uid), None)
 
 

@@ -24,6 +24,7 @@ from app.evaluation.services_committee import (
     is_complete,
     is_overseer,
     member_of,
+    member_uid,
     refuse,
 )
 from app.tendering.models import Tender
@@ -69,7 +70,7 @@ def committee_view(actor: Any, tender: Tender) -> dict[str, Any]:
     committee = get_committee(tender)
     role = viewer_role(actor, tender, committee)
     show = names_visible(role, committee)
-    uid = getattr(actor, "id", None)
+    uid = member_uid(actor)
     seats = sorted((m for m in committee.members if m.seat is not None), key=lambda m: m.seat or 0)
     others = [m for m in committee.members if m.seat is None]
     if not show:  # reserves, declines and recusals would narrow down who the experts are

@@ -250,7 +250,7 @@ def cancel_schedule(schedule_id: int) -> Any:
 @blp.route("/sessions", methods=["GET"])
 @blp.response(200, SessionOut(many=True))
 @problems(401)
-@authenticated
+@authenticated(perms.REPLAY, perms.GRANTED)
 def list_sessions() -> Any:
     """Sessions the caller may replay (all with recordings.replay, else those granted), newest first."""
     return services.visible_sessions()
@@ -259,7 +259,7 @@ def list_sessions() -> Any:
 @blp.route("/sessions/<int:session_id>", methods=["GET"])
 @blp.response(200, SessionOut)
 @problems(401, 403, 404)
-@authenticated
+@authenticated(perms.REPLAY, perms.GRANTED)
 def get_session(session_id: int) -> Any:
     session = services.get_session(session_id)
     services.authorize_replay(session, "api")
@@ -269,7 +269,7 @@ def get_session(session_id: int) -> Any:
 @blp.route("/sessions/<int:session_id>/integrity", methods=["GET"])
 @blp.response(200)
 @problems(401, 403, 404)
-@authenticated
+@authenticated(perms.REPLAY, perms.GRANTED)
 def integrity(session_id: int) -> Any:
     """Re-hash every stored segment, check the chain and the signed manifest; each problem names its segment."""
     session = services.get_session(session_id)
@@ -281,7 +281,7 @@ def integrity(session_id: int) -> Any:
 @blp.route("/sessions/<int:session_id>/events", methods=["GET"])
 @blp.response(200, EventOut(many=True))
 @problems(401, 403, 404)
-@authenticated
+@authenticated(perms.REPLAY, perms.GRANTED)
 def events(session_id: int) -> Any:
     """Evidence-log events about the session's subject during the recording, placed on the player's timeline."""
     session = services.get_session(session_id)
@@ -293,7 +293,7 @@ def events(session_id: int) -> Any:
 @blp.arguments(ExportIn)
 @blp.response(202, ExportOut)
 @problems(401, 403, 404, 409, 422)
-@authenticated
+@authenticated(perms.REPLAY, perms.GRANTED)
 def create_export(args: dict[str, Any], session_id: int) -> Any:
     """Queue an export of [start, end) as one faststart MP4 with its signed EXPORT.json."""
     session = services.get_session(session_id)
@@ -306,7 +306,7 @@ def create_export(args: dict[str, Any], session_id: int) -> Any:
 @blp.route("/exports/<int:export_id>", methods=["GET"])
 @blp.response(200, ExportOut)
 @problems(401, 403, 404)
-@authenticated
+@authenticated(perms.REPLAY, perms.GRANTED)
 def get_export(export_id: int) -> Any:
     export = exports.get_export(export_id)
     services.authorize_export(export.session)

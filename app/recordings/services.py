@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app, g
+from flask import current_app
 from flask_login import current_user
 from sqlalchemy import or_, select
 
@@ -23,7 +23,7 @@ from app.audit.services import checkpoint_document, issue_checkpoint, latest_che
 from app.core.db import db
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.core.reference import demo
-from app.core.security import caller_has, scope_allows
+from app.core.security import caller_has, token_allows
 from app.core.time import now_utc
 from app.recordings import permissions as perms
 from app.recordings.models import (
@@ -613,10 +613,15 @@ def _active_grant(user_id: int, session_id: int) -> RecordingGrant | None:
     return None
 
 
+def _token_reaches_grants() -> bool:
+    """A grant is used by a session caller, or by a token scoped to granted sessions (or to replay)."""
+    return token_allows(current_user, perms.GRANTED) or token_allows(current_user, perms.REPLAY)
+
+
 def may_replay(session: RecordingSession) -> bool:
     if caller_has(perms.REPLAY):
         return True
-    if not current_user.is_authenticated or not scope_allows(g.get("token_scopes"), perms.REPLAY):
+    if not current_user.is_authenticated or not _token_reaches_grants():
         return False
     return _active_grant(current_user.id, session.id) is not None
 
@@ -624,7 +629,7 @@ def may_replay(session: RecordingSession) -> bool:
 def may_export(session: RecordingSession) -> bool:
     if caller_has(perms.REPLAY):
         return True
-    if not current_user.is_authenticated or not scope_allows(g.get("token_scopes"), perms.REPLAY):
+    if not current_user.is_authenticated or not _token_reaches_grants():
         return False
     grant = _active_grant(current_user.id, session.id)
     return grant is not None and grant.allow_export
@@ -657,7 +662,7 @@ def visible_sessions(limit: int = 200) -> list[RecordingSession]:
     """Sessions the caller may replay, newest first."""
     stmt = select(RecordingSession).order_by(RecordingSession.id.desc()).limit(limit)
     if not caller_has(perms.REPLAY):
-        if not current_user.is_authenticated:
+        if not current_user.is_authenticated or not _token_reaches_grants():
             return []
         now = now_utc()
         stmt = stmt.join(RecordingGrant, RecordingGrant.session_id == RecordingSession.id).where(

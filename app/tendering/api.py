@@ -21,7 +21,7 @@ from app.core.storage import DOCUMENTS, content_disposition, get_storage
 from app.core.time import format_center_time
 from app.tendering import custody, opening, schemas, services_bids, services_questions, services_tenders
 from app.tendering.models import Tender, TenderStatus
-from app.tendering.permissions import BID, MANAGE
+from app.tendering.permissions import BID, CUSTODY, MANAGE, READ_OPENED
 
 PROBLEM = "application/problem+json"
 BINARY = {"schema": {"type": "string", "format": "binary"}}
@@ -322,7 +322,7 @@ def ask_question(args: dict[str, Any], tender_id: int) -> Any:
 @blp.route("/notifications", methods=["GET"])
 @blp.response(200, schemas.NotificationOut(many=True))
 @problems(401, 403)
-@authenticated
+@authenticated(BID)
 def list_notifications() -> Any:
     """The caller's tendering notifications."""
     return services_questions.list_notifications(_me())
@@ -486,7 +486,7 @@ def reveal_file_key(args: dict[str, Any], tender_id: int) -> Any:
 @blp.route("/tenders/<int:tender_id>/bids", methods=["GET"])
 @blp.response(200, schemas.BidOut(many=True))
 @problems(401, 403, 404)
-@authenticated
+@authenticated(MANAGE, READ_OPENED)
 def list_bids(tender_id: int) -> Any:
     """After the opening has begun, for the agency and overseers. Before it, refused for everybody and logged."""
     return [_bid_view(b) for b in services_bids.list_bids(actor=_me(), tender=_tender(tender_id))]
@@ -495,7 +495,7 @@ def list_bids(tender_id: int) -> Any:
 @blp.route("/tenders/<int:tender_id>/bids/<int:bid_id>", methods=["GET"])
 @blp.response(200, schemas.BidOut)
 @problems(401, 403, 404)
-@authenticated
+@authenticated(BID, MANAGE, READ_OPENED)
 def get_bid(tender_id: int, bid_id: int) -> Any:
     """A bid: its own organisation's always; anybody else's only after the opening, for the agency and overseers."""
     return _bid_view(services_bids.get_bid(actor=_me(), tender=_tender(tender_id), bid_id=bid_id))
@@ -504,7 +504,7 @@ def get_bid(tender_id: int, bid_id: int) -> Any:
 @blp.route("/tenders/<int:tender_id>/bids/<int:bid_id>/envelopes/<name>/sealed", methods=["GET"])
 @blp.doc(responses={"200": {"description": "The sealed age file", "content": {"application/octet-stream": BINARY}}})
 @problems(401, 403, 404)
-@authenticated
+@authenticated(BID, MANAGE, READ_OPENED)
 def download_sealed(tender_id: int, bid_id: int, name: str) -> Any:
     """The sealed envelope as received (ciphertext), under the same rule as reading the bid."""
     env, fh = services_bids.open_sealed_envelope(actor=_me(), tender=_tender(tender_id), bid_id=bid_id, envelope=name)
@@ -525,7 +525,7 @@ def download_sealed(tender_id: int, bid_id: int, name: str) -> Any:
 @blp.route("/tenders/<int:tender_id>/custody/share", methods=["POST"])
 @blp.response(200, schemas.ShareOut)
 @problems(401, 403, 404, 409)
-@authenticated
+@authenticated(CUSTODY)
 def download_share(tender_id: int) -> Any:
     """A named custodian downloads its key share, once; the platform keeps no copy afterwards."""
     text = custody.download_custody_share(actor=_me(), tender=_tender(tender_id))
@@ -537,7 +537,7 @@ def download_share(tender_id: int) -> Any:
 @blp.arguments(schemas.ShareArgs)
 @blp.response(200, schemas.ShareStateOut)
 @problems(401, 403, 404, 409, 422)
-@authenticated
+@authenticated(CUSTODY)
 def submit_share(args: dict[str, Any], tender_id: int) -> Any:
     """At the opening, a custodian brings its share; with k shares the opening proceeds."""
     tender = _tender(tender_id)
@@ -549,7 +549,7 @@ def submit_share(args: dict[str, Any], tender_id: int) -> Any:
 @blp.route("/tenders/<int:tender_id>/opening-records", methods=["GET"])
 @blp.response(200, schemas.SignedDocumentOut(many=True))
 @problems(401, 403, 404)
-@authenticated
+@authenticated(BID, MANAGE, READ_OPENED)
 def list_opening_records(tender_id: int) -> Any:
     """The signed opening records (开标记录), one per stage, for participants, the agency and overseers."""
     return [r.document for r in opening.list_records(actor=_me(), tender=_tender(tender_id))]
@@ -558,7 +558,7 @@ def list_opening_records(tender_id: int) -> Any:
 @blp.route("/tenders/<int:tender_id>/opening-records/<int:stage>.pdf", methods=["GET"])
 @blp.doc(responses={"200": {"description": "The record as PDF", "content": {"application/pdf": BINARY}}})
 @problems(401, 403, 404)
-@authenticated
+@authenticated(BID, MANAGE, READ_OPENED)
 def opening_record_pdf(tender_id: int, stage: int) -> Any:
     """The opening record of one stage as a PDF, with its signature."""
     tender = _tender(tender_id)

@@ -13,6 +13,7 @@ from app.audit.services import format_instant
 from app.core.db import db
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.keys import master_key
+from app.core.security import token_allows
 from app.core.storage import SEALED_BIDS, get_storage
 from app.core.tasks import enqueue_after_commit
 from app.core.time import now_utc
@@ -26,6 +27,7 @@ from app.tendering.models import (
     Tender,
     TenderStatus,
 )
+from app.tendering.permissions import CUSTODY
 from crypto.age import FILE_KEY_SIZE, X25519Identity, parse_header, verify_header_mac
 from crypto.custody import CustodyError, Escrow, Share, recover_secret, unwrap_share
 from crypto.errors import HeaderMACError
@@ -110,18 +112,31 @@ def rebuild_identity(tender: Tender) -> X25519Identity | None:
     return identity
 
 
-def submit_custody_share(*, actor: User, tender: Tender, text: str) -> int:
-    """A custodian brings its share to the opening. Returns how many shares are now present (of k needed).
-
-    A share that is not the one issued to this custodian is refused with a clear error and changes nothing.
-    """
-    row = db.session.scalar(
+def _custodian_share(actor: User, tender: Tender) -> CustodyShare:
+    """The actor's custody row; refused (and logged) for non-custodians and for tokens without the custody scope."""
+    if not token_allows(actor, CUSTODY):
+        raise AccessRefused(
+            f"This token's scopes do not cover key custody ({CUSTODY!r}).",
+            actor=actor,
+            subject=tender.audit_ref,
+            data={"attempt": "share", "scope": CUSTODY},
+        )
+    row: CustodyShare | None = db.session.scalar(
         select(CustodyShare).where(CustodyShare.tender_id == tender.id, CustodyShare.user_id == actor.id)
     )
     if row is None:
         raise AccessRefused(
             "You are not a custodian of this tender.", actor=actor, subject=tender.audit_ref, data={"attempt": "share"}
         )
+    return row
+
+
+def submit_custody_share(*, actor: User, tender: Tender, text: str) -> int:
+    """A custodian brings its share to the opening. Returns how many shares are now present (of k needed).
+
+    A share that is not the one issued to this custodian is refused with a clear error and changes nothing.
+    """
+    row = _custodian_share(actor, tender)
     if tender.custody_mode is not CustodyMode.COMMITTEE:
         raise Conflict("This tender opens with timed custody; no shares are brought.")
     if tender.status not in (TenderStatus.PUBLISHED, TenderStatus.OPENING) or now_utc() < tender.opening_at:
@@ -197,13 +212,7 @@ def reveal_file_key(*, actor: User, tender: Tender, envelope: str, file_key: byt
 
 def download_custody_share(*, actor: User, tender: Tender) -> str:
     """The actor's custodian share as text, exactly once; the platform's copy is erased. Raises Conflict after."""
-    share_row = db.session.scalar(
-        select(CustodyShare).where(CustodyShare.tender_id == tender.id, CustodyShare.user_id == actor.id)
-    )
-    if share_row is None:
-        raise AccessRefused(
-            "You are not a custodian of this tender.", actor=actor, subject=tender.audit_ref, data={"attempt": "share"}
-        )
+    share_row = _custodian_share(actor, tender)
     if share_row.wrapped is None:
         raise Conflict("Your share was already downloaded; the platform kept no copy.")
     share = unwrap_share(

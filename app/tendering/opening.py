@@ -601,6 +601,7 @@ def is_participant(actor: Any, tender: Tender) -> bool:
     org = getattr(actor, "organisation_id", None)
     return (
         org is not None
+        and actor.has_permission("tendering.bid")
         and db.session.scalar(select(Bid.id).where(Bid.tender_id == tender.id, Bid.organisation_id == org)) is not None
     )
 

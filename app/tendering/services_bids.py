@@ -561,7 +561,12 @@ def get_bid(*, actor: Any, tender: Tender, bid_id: int) -> Bid:
     The refusal does not say whether the bid exists.
     """
     bid = db.session.get(Bid, bid_id) if is_valid_id(bid_id) else None
-    own = bid is not None and bid.tender_id == tender.id and actor.organisation_id == bid.organisation_id
+    own = (
+        bid is not None
+        and bid.tender_id == tender.id
+        and actor.organisation_id == bid.organisation_id
+        and actor.has_permission("tendering.bid")
+    )
     if own:
         return bid  # type: ignore[return-value]
     if is_opened(tender) and may_read_opened(actor, tender):

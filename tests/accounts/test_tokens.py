@@ -181,3 +181,32 @@ def test_account_page_creates_and_revokes(app: Flask, client, clock: FakeClock) 
         token_id = db.session.scalar(select(ApiToken.id).where(ApiToken.name == "laptop"))
     assert post_form(client, f"/account/tokens/{token_id}/revoke").status_code == 303
     assert api.get("/api/v1/me", headers=_bearer(token)).status_code == 401
+
+
+def test_a_token_cannot_carry_a_scope_its_user_lacks(app: Flask, client, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    make_user(app, "tess", ["bidder"])
+    for scopes, lacking in ((["audit.read"], ["audit.read"]), (["accounts.self", "audit.*"], ["audit.*"])):
+        body = _assert_problem(_create(client, scopes=scopes), 403)
+        assert body["errors"] == {"scopes": lacking}
+        assert all(repr(s) in body["detail"] for s in lacking)
+    with app.app_context():
+        assert db.session.scalars(select(ApiToken)).all() == []  # nothing was created
+    # what the roles grant, a wildcard covering some of it, and the scopes decided per object are fine
+    for scopes in (["tendering.bid"], ["tendering.*"], ["*"], ["tendering.custody", "evaluation.committee"]):
+        assert _create(client, scopes=scopes).status_code == 201, scopes
+
+
+def test_account_page_offers_and_accepts_only_held_scopes(app: Flask, client, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    make_user(app, "tess", ["bidder"])
+    login(client, "tess")
+    html = client.get("/account").get_data(as_text=True)
+    assert 'value="tendering.bid"' in html and 'value="tendering.custody"' in html
+    assert 'value="audit.read"' not in html
+    resp = post_form(client, "/account/tokens", {"name": "sneaky", "expires_in_days": "30", "scopes": ["audit.read"]})
+    assert resp.status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(ApiToken.id).where(ApiToken.name == "sneaky")) is None
+    resp = post_form(
+        client, "/account/tokens", {"name": "custody", "expires_in_days": "30", "scopes": ["tendering.custody"]}
+    )
+    assert resp.status_code == 201
