@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
 import threading
 import time
@@ -234,3 +235,32 @@ def test_a_body_that_stalls_past_its_deadline_is_answered_408_and_the_connection
     if kind == "bid upload chunk":
         uid = path.rsplit("/", 1)[1]
         assert world.bidders[0].api.get(f"/api/v1/uploads/{uid}").json["offset"] == 0
+
+
+def test_a_slow_but_steady_body_is_not_cut_off(world: World) -> None:
+    """The deadline moves on with every slice that arrives, even while storage asks for megabytes at once."""
+    tender = create_published(world)
+    bidder = world.bidders[0]
+    data = seal(envelope_plaintext(form(1), {"技术方案.pdf": os.urandom(600_000)}), tender["recipient"])
+    created = bidder.api.post(f"/api/v1/tenders/{tender['id']}/uploads", {"envelope": "bid", "size": len(data)})
+    uid = created.json["id"]
+    # 1 s of grace and 32 KiB/s at least; the client sends about 100 KiB/s, for about 6 s in all (storage reads
+    # 256 KiB at a time: 2.5 s each)
+    world.app.config.update(BODY_TIMEOUT=1, BODY_MIN_RATE=32 * 1024)
+    headers = {
+        "Authorization": f"Bearer {bidder.token}",
+        "Content-Range": f"bytes 0-{len(data) - 1}/{len(data)}",
+        "Content-Type": "application/octet-stream",
+    }
+    with live(world.app) as port:
+        sock = stall(port, "PUT", f"/api/v1/uploads/{uid}", headers, len(data), b"")
+        try:
+            for start in range(0, len(data), 8 * 1024):
+                sock.sendall(data[start : start + 8 * 1024])
+                time.sleep(0.08)
+            sock.settimeout(30)
+            answer = sock.recv(65536).decode("latin-1")
+        finally:
+            sock.close()
+    assert answer.startswith("HTTP/1.1 200"), answer
+    assert bidder.api.get(f"/api/v1/uploads/{uid}").json["offset"] == len(data)
