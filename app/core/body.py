@@ -238,8 +238,8 @@ def _has_body() -> bool:
 
 def read_body_first() -> None:
     """Before anything queries the database: read the whole body of every request but a streaming view's."""
-    if not _has_body() or _view_streams_body(current_app, request.endpoint):
-        return
+    if request.endpoint is None or not _has_body() or _view_streams_body(current_app, request.endpoint):
+        return  # no view (404, 405): nobody reads the body
     if request.mimetype in FORM_TYPES:
         request.form  # noqa: B018 - parses the form; files are spooled to temporary files
     else:
