@@ -4,6 +4,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+# gunicorn, on loopback behind nginx (which listens on PORT: see deploy/nginx.conf)
+APP_PORT ?= $(shell echo $$(( $(PORT) + 1 )))
 export FLASK_APP := wsgi:app
 
 .PHONY: run test lint check install install-dev system-deps translations migration bench clean
@@ -27,8 +29,9 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
 	@touch $@ $(VENV)/.runtime
 
-# Debian libraries the platform loads at run time: Pango for the PDF records (WeasyPrint) and CJK fonts.
-SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk
+# Debian packages the platform uses at run time: Pango for the PDF records (WeasyPrint), CJK fonts, and nginx
+# (deploy/nginx-run, the Procfile's `web:`) in front of gunicorn to absorb slow clients.
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk nginx
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ] && command -v apt-get >/dev/null 2>&1; then \
@@ -45,7 +48,7 @@ translations: | $(BIN)/python
 
 run: install
 	$(BIN)/flask platform init
-	PORT=$(PORT) exec $(BIN)/honcho -f Procfile start
+	PORT=$(PORT) APP_PORT=$(APP_PORT) exec $(BIN)/honcho -f Procfile start
 
 # The suite runs on TEST_WORKERS processes (pytest-xdist; each has its own databases, S3 prefix and ports),
 # then the tests marked `realtime` (recorders timed against the wall clock) alone, so load cannot skew them.

@@ -56,6 +56,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "API_TOKEN_MAX_TTL": timedelta(days=365),
         "AUDIT_CHECKPOINT_INTERVAL": timedelta(minutes=5),
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        # A request body must arrive within BODY_TIMEOUT seconds plus one second per BODY_MIN_RATE bytes (else 408).
+        "BODY_TIMEOUT": 20,
+        "BODY_MIN_RATE": 16 * 1024,
         "API_TITLE": "Administrative Service Center Platform",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",
@@ -77,7 +80,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
             cfg[key] = os.environ[env]
     # Legal periods and limits of the domain modules (e.g. APP_TENDER_MIN_DAYS_TO_DEADLINE=20): numbers only.
     for env, raw in os.environ.items():
-        if env.startswith(("APP_TENDER_", "APP_EVALUATION_")):
+        if env.startswith(("APP_TENDER_", "APP_EVALUATION_", "APP_BODY_")):
             try:
                 cfg[env[4:]] = int(raw) if raw.strip().lstrip("-").isdigit() else float(raw)
             except ValueError:

@@ -14,6 +14,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from werkzeug.http import parse_content_range_header
 
+from app.core.body import streams_body
 from app.core.db import db
 from app.core.errors import NotFound, ValidationFailed
 from app.core.security import authenticated, public, requires
@@ -202,8 +203,9 @@ def update_tender(args: dict[str, Any], tender_id: int) -> Any:
 @blp.arguments(schemas.DocumentQuery, location="query")
 @blp.doc(requestBody={"required": True, "content": {"application/octet-stream": BINARY}})
 @blp.response(201, schemas.DocumentOut)
-@problems(400, 401, 403, 404, 409, 413, 422)
+@problems(400, 401, 403, 404, 408, 409, 413, 422)
 @requires(MANAGE)
+@streams_body
 def add_document(args: dict[str, Any], tender_id: int) -> Any:
     """Upload a tender document (the raw body); on a published tender it is an amendment."""
     doc = services_tenders.add_document(
@@ -365,8 +367,9 @@ def get_upload(upload_id: str) -> Any:
     requestBody={"required": True, "content": {"application/octet-stream": BINARY}},
 )
 @blp.response(200, schemas.UploadOut)
-@problems(400, 401, 403, 404, 409, 413, 422, 423)
+@problems(400, 401, 403, 404, 408, 409, 413, 422, 423)
 @requires(BID)
+@streams_body
 def put_chunk(upload_id: str) -> Any:
     """Store one chunk at its offset. Resending a stored chunk is harmless; a wrong offset answers 409 with
     the offset to resume from; 423 while another request writes the same upload (retry). Every chunk but the

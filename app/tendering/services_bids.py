@@ -281,10 +281,12 @@ def receive_chunk(*, actor: User, upload_id: str, start: int, end: int, total: i
             raise Conflict(
                 f"Bytes from {start} were stored differently; resume at {upload.received}.", offset=upload.received
             )
+        stored_sha, stored_size = previous.sha256, previous.size
+        release_read_transaction()  # no body byte is read inside a transaction
         sha, size = _hash_body(stream)
-        if (sha, size) != (previous.sha256, previous.size):
+        if (sha, size) != (stored_sha, stored_size):
             raise Conflict("This chunk differs from the one already stored at that offset.", offset=upload.received)
-        return upload
+        return get_upload(actor=actor, upload_id=upload_id)
     if start != upload.received:
         raise Conflict(f"Resume at byte {upload.received}.", offset=upload.received)
     if not last and length < smallest:
@@ -294,6 +296,10 @@ def receive_chunk(*, actor: User, upload_id: str, start: int, end: int, total: i
         )
     if upload.assembly is None:
         raise Conflict("This upload was started before a server update; start a new one.", offset=upload.received)
+    handle, hash_state, parts = upload.assembly, upload.hash_state, [p.part or "" for p in upload.parts]
+    # From here on the body is read: no transaction may be open (on SQLite it would hold the write lock for as
+    # long as the client takes to send). Everything read before is checked again once the bytes are in.
+    release_read_transaction()
     body: IO[bytes] = stream
     if start == 0:
         recorder = _Recorder(stream, min(length, MAX_HEADER_SIZE))
@@ -305,8 +311,6 @@ def receive_chunk(*, actor: User, upload_id: str, start: int, end: int, total: i
             raise
         # What the check pulled from the request (the header and a little read-ahead) goes first.
         body = _Prefixed(bytes(recorder.consumed), stream)  # type: ignore[assignment]
-    handle, hash_state, parts = upload.assembly, upload.hash_state, [p.part or "" for p in upload.parts]
-    release_read_transaction()
     stored = storage.append_chunk(
         handle, body, offset=start, length=length, last=last, hash_state=hash_state, parts=parts
     )
