@@ -79,4 +79,4 @@ bench: install-dev
 	$(BIN)/python bench/recording_bench.py --minutes 10
 
 clean: assets-clean
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info build
