@@ -20,13 +20,17 @@ $(BIN)/python:
 	  rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
 	@$(BIN)/python -m pip install -q --upgrade pip
 
-# Reinstall only when a requirements file changed.
-$(VENV)/.runtime: requirements.txt | $(BIN)/python
+# Reinstall only when a requirements file or pyproject.toml changed. The project itself is installed
+# (editable, without dependencies: those are the pinned requirements) so that every process the venv
+# starts imports app, crypto, recording and wsgi from this checkout, whatever its working directory.
+$(VENV)/.runtime: requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -e .
 	@touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+$(VENV)/.dev: requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps -e .
 	@touch $@ $(VENV)/.runtime
 
 # Debian packages the platform uses at run time: Pango for the PDF records (WeasyPrint), CJK fonts, and nginx
@@ -78,4 +82,4 @@ bench: install-dev
 	$(BIN)/python bench/recording_bench.py --minutes 10
 
 clean: assets-clean
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info build

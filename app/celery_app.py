@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,8 @@ from celery import Celery, Task
 from flask import Flask
 
 from app.core import tasks as task_registry
+
+log = logging.getLogger(__name__)
 
 
 def broker_settings(app: Flask) -> dict[str, Any]:
@@ -47,6 +50,24 @@ def celery_init_app(app: Flask) -> Celery:
                 except BaseException:
                     db.session.rollback()
                     raise
+                finally:
+                    db.session.remove()
+
+        def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+            """Every failure is logged; the task's module then marks its object failed, in its own transaction."""
+            log.error("task %s[%s] failed: %r", self.name, task_id, exc, exc_info=exc)
+            handler = task_registry.failure_handler(self.name)
+            if handler is None:
+                return
+            from app.core.db import db
+
+            with app.app_context():
+                try:
+                    handler(task_registry.failure_reason(exc), *(args or ()), **(kwargs or {}))
+                    db.session.commit()
+                except Exception:
+                    db.session.rollback()
+                    log.exception("task %s[%s]: its failure could not be recorded", self.name, task_id)
                 finally:
                     db.session.remove()
 

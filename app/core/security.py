@@ -35,6 +35,7 @@ _SCOPES_ATTR = "_token_scopes"
 # Called when an authenticated caller is refused; the audit module installs a recorder so that
 # every refused attempt is detectable afterwards.
 _denial_hooks: list[Callable[[str, str], None]] = []
+_anonymous_hooks: list[Callable[[str, str], None]] = []
 
 
 def _mark(value: str) -> Callable[[F], F]:
@@ -85,6 +86,11 @@ def requires(permission: str) -> Callable[[F], F]:
 
 def on_denial(hook: Callable[[str, str], None]) -> None:
     _denial_hooks.append(hook)
+
+
+def on_anonymous(hook: Callable[[str, str], None]) -> None:
+    """`hook(endpoint, permission)` runs when a request without credentials is refused (401)."""
+    _anonymous_hooks.append(hook)
 
 
 def _marked(app: Flask, endpoint: str, method: str) -> Any:
@@ -188,6 +194,8 @@ def check_request() -> None:
         _csrf_if_cookie_write()
         return
     if not current_user.is_authenticated:
+        for hook in _anonymous_hooks:
+            hook(endpoint, required)
         raise NotAuthenticated("Sign in or send a bearer token.")
     _csrf_if_cookie_write()
     scopes = declared_scopes(current_app, endpoint, request.method)

@@ -3,6 +3,10 @@
 Domain modules declare `@task("module.verb")` functions and `@sweep("module.verb", every=...)`
 sweeps; tests call the functions directly. Sweeps must be idempotent: each runs under a named
 lock (`sweep_lock`) so two beats or workers never run the same sweep at once.
+
+A task that works on an object of its module names an `on_failure(reason, *args, **kwargs)` handler:
+when the task raises anything, the worker logs the failure and calls the handler in a fresh transaction
+(committed on its own) so the module marks its object failed and records why. A task failure is never silent.
 """
 
 from __future__ import annotations
@@ -25,18 +29,34 @@ class Declared:
     name: str
     fn: Callable[..., Any]
     every: timedelta | None = None
+    on_failure: Callable[..., Any] | None = None
 
 
 _declared: dict[str, Declared] = {}
 _bound: dict[str, Celery] = {}
 
 
-def task(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def task(
+    name: str, *, on_failure: Callable[..., Any] | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A task; `on_failure(reason, *args, **kwargs)` marks its object failed when the task raises."""
+
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-        _declared[name] = Declared(name, fn)
+        _declared[name] = Declared(name, fn, on_failure=on_failure)
         return fn
 
     return deco
+
+
+def failure_handler(name: str) -> Callable[..., Any] | None:
+    found = _declared.get(name)
+    return found.on_failure if found is not None else None
+
+
+def failure_reason(exc: BaseException) -> str:
+    """What a failed task tells its object's owner: the exception's kind and message, on one line."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def sweep(name: str, every: timedelta) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

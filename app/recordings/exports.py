@@ -90,7 +90,14 @@ def _fetch(key: str) -> bytes | None:
         return None
 
 
-@task("recordings.export")
+def export_task_failed(reason: str, export_id: int, *args: object, **kwargs: object) -> None:
+    """The worker's failure hook: the export stops being `pending`, with the reason, in the evidence log."""
+    export = db.session.get(RecordingExport, export_id) if isinstance(export_id, int) else None
+    if export is not None and export.status == ExportStatus.PENDING:
+        _fail(export, reason)
+
+
+@task("recordings.export", on_failure=export_task_failed)
 def run_export(export_id: int) -> str:
     """Make the MP4 and EXPORT.json of a pending export (idempotent); returns its status."""
     from crypto.signing import sign_document

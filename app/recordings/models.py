@@ -206,6 +206,29 @@ class RecordingGrant(db.Model):  # type: ignore[name-defined,misc]
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > at)
 
 
+class RecordingMediaAccess(db.Model):  # type: ignore[name-defined,misc]
+    """The first media request of a viewer on a session within a time window (the evidence log gets one entry).
+
+    `viewer` is an actor reference ("user:12") or, for refused anonymous requests, "anonymous:<address>";
+    `outcome` is "accessed" or "refused". The unique key makes the entry once-only, also under concurrency
+    (a player fetches its playlist, init sections and segments in parallel).
+    """
+
+    __tablename__ = "recording_media_accesses"
+    __table_args__ = (
+        UniqueConstraint(
+            "session_id", "viewer", "outcome", "window_start", name="uq_recording_media_accesses_viewer_window"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("recording_sessions.id"))
+    viewer: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(20))
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
 class RecordingExport(db.Model):  # type: ignore[name-defined,misc]
     """A time range of a session remuxed into one MP4, with its signed statement and manifest excerpt."""
 

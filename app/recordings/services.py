@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -29,6 +29,7 @@ from app.recordings import permissions as perms
 from app.recordings.models import (
     RecordingGap,
     RecordingGrant,
+    RecordingMediaAccess,
     RecordingRoom,
     RecordingSchedule,
     RecordingSegment,
@@ -745,6 +746,81 @@ def record_replay(session: RecordingSession, *, actor: object, intact: bool) -> 
         subject=session.audit_ref,
         data={"key": session.key, "subject": session.subject, "intact": intact},
     )
+
+
+# --- media access: one evidence-log entry per viewer, recording and window, not one per segment ---------
+
+
+def media_window_s() -> int:
+    return max(1, int(current_app.config.get("RECORDING_MEDIA_WINDOW_S", 3600)))
+
+
+def _claim_window(session: RecordingSession, viewer: str, outcome: str) -> datetime | None:
+    """Claim (session, viewer, outcome, current window); its start when this call claimed it, else None.
+
+    A read first (the common case, every further segment, writes nothing); then an insert that a concurrent
+    request's identical insert turns into nothing (ON CONFLICT DO NOTHING on the unique key).
+    """
+    seconds = media_window_s()
+    epoch = int(now_utc().timestamp())
+    window = datetime.fromtimestamp(epoch - epoch % seconds, UTC)
+    key = (
+        RecordingMediaAccess.session_id == session.id,
+        RecordingMediaAccess.viewer == viewer,
+        RecordingMediaAccess.outcome == outcome,
+        RecordingMediaAccess.window_start == window,
+    )
+    if db.session.scalar(select(RecordingMediaAccess.id).where(*key).limit(1)) is not None:
+        return None
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    table = RecordingMediaAccess.__table__
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    stmt = (
+        insert(table)
+        .values(session_id=session.id, viewer=viewer, outcome=outcome, window_start=window, created_at=now_utc())
+        .on_conflict_do_nothing()
+        .returning(table.c.id)
+    )
+    claimed = db.session.execute(stmt).first()
+    return window if claimed is not None else None
+
+
+def record_media_access(session: RecordingSession, *, actor: object, what: str) -> bool:
+    """Log the viewer's first request for this recording's media (playlist, init section, segment) in the
+    window as `recording.media.accessed`; True when this request wrote the entry."""
+    window = _claim_window(session, _actor_ref(actor), "accessed")
+    if window is None:
+        return False
+    audit.record(
+        "recording.media.accessed",
+        actor=actor,
+        subject=session.audit_ref,
+        data={"key": session.key, "first": what, "window_start": _iso(window), "window_s": media_window_s()},
+    )
+    return True
+
+
+def record_anonymous_refusal(session: RecordingSession, *, what: str, address: str | None) -> bool:
+    """Log a request without credentials on this recording as `recording.access_denied` (once per address,
+    recording and window: an anonymous flood cannot grow the evidence log without bound)."""
+    address = (address or "unknown")[:100]
+    window = _claim_window(session, f"anonymous:{address}", "refused")
+    if window is None:
+        return False
+    audit.record(
+        "recording.access_denied",
+        actor=None,
+        subject=session.audit_ref,
+        data={
+            "what": what,
+            "anonymous": True,
+            "address": address,
+            "window_start": _iso(window),
+            "window_s": media_window_s(),
+        },
+    )
+    return True
 
 
 def sessions_for_subject(subject: str) -> Iterable[RecordingSession]:

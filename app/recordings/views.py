@@ -117,7 +117,9 @@ def _bundle_exists() -> bool:
 def playlist(session_id: int) -> Any:
     session = services.get_session(session_id)
     services.authorize_replay(session, "playlist")
+    services.record_media_access(session, actor=_actor(), what="playlist")
     text = rp.playlist(session, uri=lambda key: url_for("recordings.media", session_id=session.id, key=key))
+    db.session.commit()
     resp = Response(text, mimetype=HLS_TYPE)
     resp.headers["Cache-Control"] = "private, no-cache"
     return resp
@@ -131,6 +133,8 @@ def media(session_id: int, key: str) -> Any:
     services.authorize_replay(session, "media")
     if rp.session_object_key(session, key) is None:
         raise NotFound("No such media object in this recording.")
+    services.record_media_access(session, actor=_actor(), what="media")
+    db.session.commit()  # before streaming: no transaction stays open while a slow client reads
     return _stream(RECORDINGS, key, content_type="video/mp4", filename=None, inline=True)
 
 
