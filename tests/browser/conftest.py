@@ -91,7 +91,8 @@ def submit_login(page: Any, base: str, username: str, next_path: str) -> None:
 CSP_WATCH = """
 window.__cspViolations = [];
 document.addEventListener("securitypolicyviolation", function (e) {
-  window.__cspViolations.push(e.violatedDirective + " " + (e.blockedURI || "inline") + " @" + e.sourceFile + ":" + e.lineNumber);
+  var where = " @" + e.sourceFile + ":" + e.lineNumber;
+  window.__cspViolations.push(e.violatedDirective + " " + (e.blockedURI || "inline") + where);
 });
 """
 
