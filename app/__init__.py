@@ -50,6 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(instance)
 
     from app.core import body, errors, security
+    from app.core import http as http_mod
     from app.core import storage as storage_mod
     from app.extensions import api, babel, csrf, db, login_manager, migrate
 
@@ -61,6 +62,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.init_app(app, spec_kwargs={"info": {"description": "Administrative service center platform API"}})
     errors.init_app(app)
     body.init_app(app)
+    http_mod.init_app(app)  # before security: bodies are checked before any transaction
     security.init_app(app)
     storage_mod.init_app(app)
 

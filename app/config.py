@@ -24,6 +24,11 @@ def _env_bool(name: str, default: bool) -> bool:
 def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the configuration mapping: defaults, then the environment, then explicit overrides."""
     instance = Path((overrides or {}).get("INSTANCE_PATH") or _instance_path())
+    env_name = os.environ.get("APP_ENV", "embedded").strip().lower() or "embedded"
+    if env_name not in {"embedded", "production"}:
+        raise ValueError(f"APP_ENV must be 'production' or 'embedded', got {env_name!r}")
+    production = env_name == "production"
+    secure = _env_bool("APP_SECURE_COOKIES", production)
     cfg: dict[str, Any] = {
         "INSTANCE_PATH": str(instance),
         # Embedded default: SQLite in WAL mode under instance/.
@@ -45,7 +50,15 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _env_bool("APP_SECURE_COOKIES", False),
+        # Cookies are Secure, and HSTS is sent, in production (APP_ENV=production, behind TLS); the embedded
+        # default (`make run`, http://127.0.0.1) keeps plain-HTTP cookies. APP_SECURE_COOKIES overrides either way.
+        "ENV_NAME": env_name,
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "HSTS_MAX_AGE": 31536000 if production else 0,
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
         "WTF_CSRF_CHECK_DEFAULT": False,  # checked by core.security for cookie-authenticated writes
         "WTF_CSRF_TIME_LIMIT": None,
         "ARGON2_PARAMS": {},  # argon2-cffi defaults (RFC 9106 low-memory profile)

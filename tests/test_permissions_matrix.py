@@ -34,6 +34,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "core.index"): EVERYONE,
     ("POST", "core.set_language"): EVERYONE,
     ("GET", "core.healthz"): EVERYONE,
+    ("GET", "core.problem_types"): EVERYONE,
+    ("GET", "core.problem_type"): EVERYONE,
     ("GET", "api-docs.openapi_json"): EVERYONE,
     ("GET", "storage.download"): EVERYONE,  # the signed URL is the credential
     ("GET", "platform_keys.keys"): EVERYONE,

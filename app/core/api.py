@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
+from apispec import BasePlugin
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
 
@@ -37,10 +38,72 @@ def problem_responses(blp: Blueprint, *statuses: int) -> Callable[[Any], Any]:
     return deco
 
 
+# The two ways to call the API. Browsers use the session cookie (with the CSRF token of the page for writes);
+# programs use an API token (POST /api/v1/auth/tokens) whose scopes narrow what the account's roles allow.
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "bearerToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token from POST /api/v1/auth/tokens, sent as 'Authorization: Bearer <token>'. "
+        "It may do what the account's roles allow, narrowed to the token's scopes.",
+    },
+    "sessionCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "session",
+        "description": "The session cookie of a signed-in browser; writes also need the page's CSRF token "
+        "in the X-CSRFToken header.",
+    },
+}
+SIGNED_IN: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES]
+
+
+def operation_security(permission: str | None) -> dict[str, Any]:
+    """The OpenAPI security of an operation, from the mark of core.security on its view (the one source)."""
+    from app.core.security import AUTHENTICATED, PUBLIC
+
+    if permission == PUBLIC:
+        return {"security": []}
+    doc: dict[str, Any] = {"security": SIGNED_IN}
+    if permission is None:
+        doc["x-permission"] = "nobody"  # undeclared endpoints are refused to everybody
+    elif permission != AUTHENTICATED:
+        doc["x-permission"] = permission
+    return doc
+
+
+class SecurityPlugin(BasePlugin):  # type: ignore[misc]
+    """Write each operation's `security` from the @public/@authenticated/@requires mark of its view."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+
+    def operation_helper(self, path: str | None = None, operations: Any = None, **kwargs: Any) -> None:
+        from app.core.security import declared_permission
+
+        rule = kwargs.get("rule")
+        app = getattr(self.api, "_app", None)
+        if rule is None or app is None or not operations:
+            return
+        for method, operation in operations.items():
+            if method.upper() not in {"GET", "PUT", "POST", "PATCH", "DELETE", "HEAD", "OPTIONS"}:
+                continue
+            permission = declared_permission(app, rule.endpoint, method.upper())
+            operation.update(operation_security(permission))
+            if operation.get("x-permission") not in (None, "nobody"):
+                note = f"Requires the permission `{operation['x-permission']}` (and a token scope that allows it)."
+                operation["description"] = (operation.get("description", "") + "\n\n" + note).strip()
+
+
 class PlatformApi(Api):  # type: ignore[misc]
-    """flask-smorest's Api with every default error response documented as problem JSON."""
+    """flask-smorest's Api with every default error response documented as problem JSON, and security declared."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def _init_spec(self, *args: Any, extra_plugins: Any = None, **kwargs: Any) -> None:
+        super()._init_spec(*args, extra_plugins=[*(extra_plugins or ()), SecurityPlugin(self)], **kwargs)
+        for name, scheme in SECURITY_SCHEMES.items():
+            self.spec.components.security_scheme(name, scheme)
 
     def _register_responses(self) -> None:
         for status in http.HTTPStatus:

@@ -4,16 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
+
+from app.core import problems
 
 
 class DomainError(Exception):
-    """Base of every error a service raises on purpose. `status` and `code` choose the HTTP answer."""
+    """Base of every error a service raises on purpose. `status` and `code` choose the HTTP answer.
+
+    `code` is the slug of a problem type of `core.problems`; a subclass that brings a new code also gives
+    its `title` and `description` (N_-marked) and is registered there when the class is defined.
+    """
 
     status = 400
     code = "bad-request"
     title = "Bad request"
+    description = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" in cls.__dict__ and cls.__dict__.get("description"):
+            problems.register(cls.code, cls.status, cls.title, cls.description)
 
     def __init__(self, detail: str = "", **extra: Any) -> None:
         super().__init__(detail or self.title)
@@ -69,10 +81,28 @@ def wants_json() -> bool:
     return best in {"application/json", "application/problem+json"}
 
 
-def problem(status: int, title: str, detail: str = "", code: str | None = None, **extra: Any) -> Response:
+def problem_type(status: int, code: str | None) -> problems.ProblemType:
+    """The registered type for `code` (or the generic type of `status`).
+
+    An unregistered code is a bug: under TESTING it raises, so that every error a test provokes is checked;
+    in production the answer falls back to the generic type of its status (and the bug is logged).
+    """
+    slug = code or problems.slug_for_status(status)
+    try:
+        return problems.get(slug)
+    except KeyError:
+        if current_app.testing:
+            raise
+        current_app.logger.error("problem type %r is not registered", slug)
+        return problems.get(problems.slug_for_status(status))
+
+
+def problem(status: int, title: str | None = None, detail: str = "", code: str | None = None, **extra: Any) -> Response:
+    """An RFC 9457 problem answer; the type URI and title come from the registry of problem types."""
+    ptype = problem_type(status, code)
     body: dict[str, Any] = {
-        "type": f"https://errors.platform.invalid/{code or status}",
-        "title": title,
+        "type": problems.type_uri(ptype.slug),
+        "title": ptype.title,
         "status": status,
     }
     if detail:
@@ -85,10 +115,24 @@ def problem(status: int, title: str, detail: str = "", code: str | None = None, 
     return resp
 
 
-def _render(status: int, title: str, detail: str, code: str, extra: dict[str, Any]) -> Any:
+def _render(status: int, title: str, detail: str, code: str | None, extra: dict[str, Any]) -> Any:
     if wants_json():
         return problem(status, title, detail, code, **extra)
-    return render_template("core/error.html", status=status, title=title, detail=detail), status
+    return error_page(status, detail, code)
+
+
+def error_page(status: int, detail: str = "", code: str | None = None) -> tuple[str, int]:
+    """The HTML page of an error: its registered title, the detail, and a link to the problem type's page."""
+    ptype = problem_type(status, code)
+    page = render_template(
+        "core/error.html",
+        status=status,
+        title=ptype.title,
+        detail=detail,
+        problem=ptype,
+        type_uri=problems.type_uri(ptype.slug),
+    )
+    return page, status
 
 
 def init_app(app: Flask) -> None:
@@ -111,16 +155,20 @@ def init_app(app: Flask) -> None:
     def _http(err: HTTPException) -> Any:
         status = err.code or 500
         extra: dict[str, Any] = {}
-        # flask-smorest/webargs put validation messages here.
+        code = problems.slug_for_status(status)
+        detail = err.description or ""
+        # flask-smorest/webargs put validation messages here (422, or 400 for a body that is not JSON).
         data = getattr(err, "data", None)
         if isinstance(data, dict) and "messages" in data:
-            extra["errors"] = data["messages"]
-            status = 422
-        title = err.name if status != 422 else "The input is not valid"
-        detail = err.description or ""
-        if status == 400 and "CSRF" in detail:
-            title = "CSRF token missing or invalid"
-        rv = _render(status, title, detail, str(status), extra)
+            messages = data["messages"]
+            if status == 400 and messages == {"json": ["Invalid JSON body."]}:
+                code, detail = "malformed-json", "The request body is not valid JSON."
+            else:
+                extra["errors"] = messages
+                detail = "Some fields are not valid; see errors."
+        elif status == 400 and "CSRF" in detail:
+            code = "csrf-failed"
+        rv = _render(status, "", detail, code, extra)
         resp = app.make_response(rv)
         if status == 405 and hasattr(err, "valid_methods") and err.valid_methods:
             resp.headers["Allow"] = ", ".join(err.valid_methods)
@@ -132,4 +180,4 @@ def init_app(app: Flask) -> None:
 
         db.session.rollback()
         app.logger.exception("unhandled error")
-        return _render(500, "Internal error", "The error was logged.", "internal", {})
+        return _render(500, "", "The error was logged.", "internal", {})

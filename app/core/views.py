@@ -13,7 +13,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import text
 
+from app.core import problems
 from app.core.db import db
+from app.core.errors import NotFound
 from app.core.security import caller_has, public
 from app.core.time import format_center_time
 
@@ -92,6 +94,25 @@ def set_language() -> Any:
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
     return redirect(safe_next(request.form.get("next"), url_for("core.index")), code=303)
+
+
+@bp.get("/problems")
+@public
+def problem_types() -> str:
+    """Every problem type the platform answers with."""
+    types = sorted(problems.REGISTRY.values(), key=lambda p: (p.status, p.slug))
+    return render_template("core/problem_types.html", types=types)
+
+
+@bp.get("/problems/<slug>")
+@public
+def problem_type(slug: str) -> str:
+    """The page at a problem type's URI: what the problem means and what to do (zh-CN and English)."""
+    try:
+        ptype = problems.get(slug)
+    except KeyError:
+        raise NotFound("No such problem type.") from None
+    return render_template("core/problem_type.html", problem=ptype)
 
 
 @bp.get("/healthz")

@@ -28,7 +28,12 @@ class ExpertArgs(ma.Schema):
     user_id = ma.fields.Integer(required=True, validate=ID)
     employer_id = ma.fields.Integer(allow_none=True, validate=ID)
     region = PlainText(load_default="", validate=validate.Length(max=100))
-    specialties = ma.fields.List(ma.fields.String(validate=validate.Length(max=40)), validate=validate.Length(max=20))
+    specialties = ma.fields.List(
+        ma.fields.String(validate=validate.Length(max=40)),
+        required=True,
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": "An expert has at least one specialty: codes of active specialties"},
+    )
     qualifications = ma.fields.List(PlainText(validate=validate.Length(max=200)), validate=validate.Length(max=20))
     available = ma.fields.Boolean(load_default=True)
 
@@ -36,7 +41,11 @@ class ExpertArgs(ma.Schema):
 class ExpertUpdateArgs(ma.Schema):
     employer_id = ma.fields.Integer(allow_none=True, validate=ID)
     region = PlainText(validate=validate.Length(max=100))
-    specialties = ma.fields.List(ma.fields.String(validate=validate.Length(max=40)), validate=validate.Length(max=20))
+    specialties = ma.fields.List(
+        ma.fields.String(validate=validate.Length(max=40)),
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": "When given, at least one: an expert has at least one specialty"},
+    )
     qualifications = ma.fields.List(PlainText(validate=validate.Length(max=200)), validate=validate.Length(max=20))
     available = ma.fields.Boolean()
 

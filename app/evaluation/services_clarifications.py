@@ -30,6 +30,7 @@ from app.accounts.models import User
 from app.audit import record
 from app.core.db import db, is_valid_id
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.core.problems import N_
 from app.core.storage import DOCUMENTS, get_storage
 from app.core.time import now_utc
 from app.evaluation.models import Clarification, ClarificationStatus, Room, RoomPhase
@@ -53,7 +54,11 @@ class ClarificationLate(LoggedRefusal, Conflict):
     """An answer after the deadline: refused, and the refusal stays in the evidence log."""
 
     code = "clarification-deadline-passed"
-    title = "The clarification deadline has passed"
+    title = N_("The clarification deadline has passed")
+    description = N_(
+        "The committee set a deadline for answering this clarification request, and it has passed. The answer was "
+        "not accepted; the refused attempt is recorded in the evidence log."
+    )
     audit_action = "evaluation.clarification.refused"
 
 

@@ -34,6 +34,7 @@ from app.audit.services import actor_ref
 from app.core.db import db
 from app.core.errors import Conflict, NotFound, PermissionDenied, TooManyRequests, ValidationFailed
 from app.core.keys import platform_signing_key
+from app.core.problems import N_
 from app.core.time import now_utc
 from app.evaluation.models import (
     Award,
@@ -67,6 +68,12 @@ class ReauthenticationFailed(LoggedRefusal, PermissionDenied):
     """The signing member's password or TOTP code was wrong: refused, and the attempt logged."""
 
     code = "reauthentication-failed"
+    title = N_("Re-authentication failed")
+    description = N_(
+        "Signing the evaluation report needs your password (and your TOTP code when two-step verification is on); "
+        "what was sent was wrong. Nothing was signed, and the attempt is recorded. After too many failures signing "
+        "is held back for a while."
+    )
     audit_action = "evaluation.report.sign_refused"
 
 

@@ -220,7 +220,10 @@ def view_file(tender_id: int, stage: int, bid_id: int, name: str, filename: str)
     headers = {
         "Content-Length": str(size),
         "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
+        # shown in the room's document viewer (a frame of the room page): framed by the platform's own pages only
+        "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox; "
+        "frame-ancestors 'self'",
+        "X-Frame-Options": "SAMEORIGIN",
         "Cache-Control": "private, no-store",
         "Content-Disposition": disposition.replace("attachment", "inline", 1) if kind else disposition,
     }

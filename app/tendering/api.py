@@ -226,7 +226,12 @@ def add_document(args: dict[str, Any], tender_id: int) -> Any:
 @problems(401, 403, 404, 409, 422)
 @requires(MANAGE)
 def publish_tender(tender_id: int) -> Any:
-    """Publish: generate the opening key, seal it under custody, freeze the terms."""
+    """Publish: generate the opening key, seal it under custody, freeze the terms.
+
+    Publishing needs at least one tender document (招标文件): add it first with POST
+    /tenders/{tender_id}/documents; without one the answer is 422 with errors.documents. The tender must be a
+    draft of the caller's agency whose deadlines satisfy the legal periods (422 otherwise).
+    """
     tender = services_tenders.publish_tender(actor=_me(), tender=_tender(tender_id))
     db.session.commit()
     return tender_view(tender)

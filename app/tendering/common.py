@@ -8,11 +8,12 @@ from typing import IO, Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app
 
 from app.core.db import db
-from app.core.errors import Conflict, DomainError, PermissionDenied, problem, wants_json
+from app.core.errors import Conflict, DomainError, PermissionDenied, error_page, problem, wants_json
 from app.core.keys import master_key
+from app.core.problems import N_
 from app.core.storage import DOCUMENTS, CappedStream, ObjectInfo, get_storage, validate_content_type, validate_filename
 
 DEFAULTS: dict[str, Any] = {
@@ -67,7 +68,11 @@ class AccessRefused(LoggedRefusal, PermissionDenied):
 
 class DeadlinePassed(LoggedRefusal, Conflict):
     code = "deadline-passed"
-    title = "The submission deadline has passed"
+    title = N_("The submission deadline has passed")
+    description = N_(
+        "Bids, changes and withdrawals are accepted only until the tender's submission deadline, by the platform's "
+        "clock. Nothing was submitted; the refused attempt is recorded in the evidence log."
+    )
     audit_action = "tendering.bid.refused"
 
 
@@ -91,7 +96,7 @@ def _handle_refusal(err: LoggedRefusal) -> Any:
         current_app.logger.exception("could not log refusal %s on %s", err.audit_action, err.subject)
     if wants_json():
         return problem(err.status, err.title, err.detail, err.code, **err.extra)
-    return render_template("core/error.html", status=err.status, title=err.title, detail=err.detail), err.status
+    return error_page(err.status, err.detail, err.code)
 
 
 def init_app(app: Flask) -> None:

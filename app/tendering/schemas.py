@@ -12,6 +12,19 @@ from app.tendering.models import CustodyMode, EvaluationMethod, TenderStatus
 MAX_AMOUNT = 2**53 - 1  # amounts are signed as canonical JSON integers
 
 
+CRITERIA_RULES = (
+    "Evaluation criteria of `evaluation_method`; omitted: the method's defaults. "
+    "`comprehensive` (综合评估法): {items: [{name, category: price|technical|commercial, weight: 1-100, "
+    "description?}] (1-50 items), outlier_percent?: 1-100, drop_extremes?: boolean}; the weights add up to 100 "
+    "and one item has category `price`. "
+    "`lowest_evaluated_price` (经评审的最低投标价法): {items: [{name, description?}] (1-50 pass/fail items), "
+    "adjustments?: [{name, kind: percent|amount, min, max, description?}] (at most 20 price adjustments; "
+    "min <= max, a percentage above -100; amounts in fen)}. "
+    "Item names and adjustment names are unique; no other keys are allowed. A violation answers 422 with "
+    "errors.criteria (the rules are app/tendering/terms.py's validate_criteria)."
+)
+
+
 class PlainText(ma.fields.String):
     """Text without control characters other than line breaks and tabs."""
 
@@ -55,7 +68,7 @@ class TenderTermsArgs(ma.Schema):
     opening_at = ma.fields.AwareDateTime(required=True)
     min_bids = ma.fields.Integer(validate=validate.Range(min=1, max=100))
     evaluation_method = ma.fields.String(validate=validate.OneOf([m.value for m in EvaluationMethod]))
-    criteria = ma.fields.Dict(metadata={"description": "Items of the evaluation method; see the API guide"})
+    criteria = ma.fields.Dict(metadata={"description": CRITERIA_RULES})
     envelopes = ma.fields.List(
         ma.fields.Dict(),
         validate=validate.Length(min=1, max=4),

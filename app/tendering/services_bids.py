@@ -26,6 +26,7 @@ from app.audit.services import checkpoint_document, format_instant, latest_check
 from app.core.db import after_commit, db, is_valid_id
 from app.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from app.core.keys import platform_signing_key
+from app.core.problems import N_
 from app.core.storage import SEALED_BIDS, UPLOADS, WriteOnceViolation, get_storage
 from app.core.time import now_utc
 from app.tendering.common import (
@@ -148,7 +149,11 @@ def chunk_limits() -> tuple[int, int]:
 class UploadBusy(DomainError):
     status = 423
     code = "upload-busy"
-    title = "Another request is writing this upload"
+    title = N_("Another request is writing this upload")
+    description = N_(
+        "Another request (often a retry of the same chunk) is writing this upload right now. Wait until it has "
+        "finished, ask the upload's offset with HEAD, and continue from there."
+    )
 
 
 _WRITER_STRIPES = [threading.Lock() for _ in range(64)]
@@ -547,11 +552,18 @@ def may_read_opened(actor: Any, tender: Tender) -> bool:
     )
 
 
+def _refusal_reason(tender: Tender, what: str) -> str:
+    """Why a read of others' bids is refused, in the words of the tender's phase."""
+    if is_opened(tender):
+        return f"{what} by anyone outside the tender's agency and oversight."
+    return f"{what} before the opening."
+
+
 def list_bids(*, actor: Any, tender: Tender) -> list[Bid]:
     """Bids of a tender for its agency and overseers, only once its opening has begun; otherwise refused and logged."""
     if not is_opened(tender) or not may_read_opened(actor, tender):
         raise AccessRefused(
-            "Bids cannot be listed or counted before the opening, nor by anyone outside the tender's oversight.",
+            _refusal_reason(tender, "Bids cannot be listed or counted"),
             actor=actor,
             subject=tender.audit_ref,
             data={"attempt": "list-bids"},
@@ -578,7 +590,7 @@ def get_bid(*, actor: Any, tender: Tender, bid_id: int) -> Bid:
             raise NotFound("No such bid.")
         return bid
     raise AccessRefused(
-        "Another party's bid cannot be read before the opening.",
+        _refusal_reason(tender, "Another party's bid cannot be read"),
         actor=actor,
         subject=tender.audit_ref,
         data={"attempt": "read-bid", "bid_id": bid_id},

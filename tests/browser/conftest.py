@@ -86,3 +86,35 @@ def submit_login(page: Any, base: str, username: str, next_path: str) -> None:
     page.fill("#username", username)
     page.fill("#password", PASSWORD)
     page.click("#submit")
+
+
+CSP_WATCH = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  var where = " @" + e.sourceFile + ":" + e.lineNumber;
+  window.__cspViolations.push(e.violatedDirective + " " + (e.blockedURI || "inline") + where);
+});
+"""
+
+
+def watch_csp(context: Any) -> list[str]:
+    """Collect Content-Security-Policy violations of every page of a Playwright browser context.
+
+    Each page records `securitypolicyviolation` events (read them with `csp_violations(page)`); console messages
+    about the policy are collected in the returned list.
+    """
+    seen: list[str] = []
+    context.add_init_script(CSP_WATCH)
+
+    def on_page(page: Any) -> None:
+        page.on(
+            "console",
+            lambda msg: seen.append(msg.text) if "Content Security Policy" in msg.text else None,
+        )
+
+    context.on("page", on_page)
+    return seen
+
+
+def csp_violations(page: Any) -> list[str]:
+    return list(page.evaluate("window.__cspViolations || []"))

@@ -10,7 +10,16 @@ from typing import Any
 import pytest
 
 from tests.accounts.helpers import make_user, next_totp
-from tests.browser.conftest import ARGS, CHROMIUM, LiveServer, require_chromium, serve, submit_login
+from tests.browser.conftest import (
+    ARGS,
+    CHROMIUM,
+    LiveServer,
+    csp_violations,
+    require_chromium,
+    serve,
+    submit_login,
+    watch_csp,
+)
 from tests.tendering.conftest import TENDERING_CONFIG
 from tests.tendering.helpers import build_world
 
@@ -37,6 +46,7 @@ def test_draft_upload_and_publish_in_the_browser(tender_server: LiveServer, cloc
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             context = browser.new_context(locale="en-US")
+            csp = watch_csp(context)  # the agency's pages (the schema editor included) run under the CSP
             page = context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -105,5 +115,6 @@ def test_draft_upload_and_publish_in_the_browser(tender_server: LiveServer, cloc
             page.wait_for_selector("#recipient")
             assert page.locator("#recipient").inner_text() == recipient
             assert errors == []
+            assert csp_violations(page) == [] and csp == []
         finally:
             browser.close()

@@ -20,7 +20,16 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.browser.conftest import ARGS, CHROMIUM, LiveServer, require_chromium, serve, submit_login
+from tests.browser.conftest import (
+    ARGS,
+    CHROMIUM,
+    LiveServer,
+    csp_violations,
+    require_chromium,
+    serve,
+    submit_login,
+    watch_csp,
+)
 from tests.tendering.conftest import TENDERING_CONFIG
 from tests.tendering.helpers import build_world, create_published
 from tests.tendering.test_opening import run_sweep
@@ -67,6 +76,7 @@ def test_what_the_page_seals_opens_at_the_opening(tender_server: LiveServer, clo
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             context = browser.new_context(locale="zh-CN", accept_downloads=True)
+            csp = watch_csp(context)  # the page (sealing included) runs under the platform's CSP, unviolated
             page = context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -100,6 +110,7 @@ def test_what_the_page_seals_opens_at_the_opening(tender_server: LiveServer, clo
                 page.click("#receipt-download")
             downloaded = json.loads(Path(info.value.path()).read_text(encoding="utf-8"))
             assert downloaded == shown
+            assert csp_violations(page) == [] and csp == []
 
             # a replacement still sealing when the deadline passes is refused with a clear message
             page.goto(f"{base}/tenders/{tid}/bid")
@@ -112,6 +123,7 @@ def test_what_the_page_seals_opens_at_the_opening(tender_server: LiveServer, clo
             assert "已过投标截止时间" in page.locator("#bid-error").inner_text()  # the page speaks Chinese here
             assert page.locator("#receipt").is_hidden()
             assert errors == []
+            assert csp_violations(page) == [] and csp == []
         finally:
             browser.close()
 

@@ -16,7 +16,16 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import ARGS, CHROMIUM, LiveServer, require_chromium, serve, submit_login
+from tests.browser.conftest import (
+    ARGS,
+    CHROMIUM,
+    LiveServer,
+    csp_violations,
+    require_chromium,
+    serve,
+    submit_login,
+    watch_csp,
+)
 from tests.evaluation.helpers import put_json, seat_everyone, seated, user_field
 from tests.evaluation.test_pages import (
     COMM,
@@ -100,6 +109,7 @@ def test_an_expert_scores_two_bids_and_justifies_an_outlier(room_server: LiveSer
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             context = browser.new_context(locale="en-US")
+            csp = watch_csp(context)  # the room (live updates, document viewer) runs under the CSP
             page = context.new_page()
             errors = enter_room(page, url, world, me.user_id, tid)
             expect(page.locator("#live-state")).to_have_attribute("data-state", "live", timeout=15_000)
@@ -160,6 +170,7 @@ def test_an_expert_scores_two_bids_and_justifies_an_outlier(room_server: LiveSer
             )
             expect(page.locator("#live-state")).to_have_attribute("data-state", "live", timeout=20_000)
             assert errors == []
+            assert csp_violations(page) == [] and csp == []
         finally:
             browser.close()
 

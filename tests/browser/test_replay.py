@@ -12,7 +12,7 @@ import pytest
 
 from tests.accounts.helpers import PASSWORD, make_user
 from tests.browser.conftest import ARGS as BROWSER_ARGS
-from tests.browser.conftest import CHROMIUM, LiveServer, require_chromium
+from tests.browser.conftest import CHROMIUM, LiveServer, csp_violations, require_chromium, watch_csp
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "app" / "static" / "dist" / "replay.js"
@@ -62,7 +62,9 @@ def test_auditor_plays_and_an_event_seeks_the_video(live_server: LiveServer) -> 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_context(locale="en-US").new_page()
+            context = browser.new_context(locale="en-US")
+            csp = watch_csp(context)  # hls.js (MSE blob: media) plays under the platform's CSP
+            page = context.new_page()
             page.goto(live_server.url + "/login")
             page.fill("#username", "browser-auditor")
             page.fill("#password", PASSWORD)
@@ -77,9 +79,9 @@ def test_auditor_plays_and_an_event_seeks_the_video(live_server: LiveServer) -> 
             kind = page.evaluate("window.replayPlayer && window.replayPlayer.kind")
             # with the bundle the page plays through hls.js; without it, through the browser's own HLS
             assert kind == ("hls.js" if BUNDLE.is_file() else "native"), kind
-            page.wait_for_function("document.getElementById('player').readyState >= 2", timeout=30_000)
+            page.wait_for_function("() => document.getElementById('player').readyState >= 2", timeout=30_000)
             page.evaluate("document.getElementById('player').play()")
-            page.wait_for_function("document.getElementById('player').currentTime > 0.5", timeout=30_000)
+            page.wait_for_function("() => document.getElementById('player').currentTime > 0.5", timeout=30_000)
             assert page.evaluate("document.getElementById('player').paused") is False
 
             marker = page.locator(f'.rec-marker[data-index="{target_index}"]')
@@ -90,12 +92,17 @@ def test_auditor_plays_and_an_event_seeks_the_video(live_server: LiveServer) -> 
                            v.addEventListener('seeked', () => { window.seekedTo = v.currentTime; }, {once: true}); }"""
             )
             marker.click()
-            page.wait_for_function("window.seekedTo !== null", timeout=30_000)
+            page.wait_for_function("() => window.seekedTo !== null", timeout=30_000)
             landed = page.evaluate("window.seekedTo")
             assert abs(landed - expected) < 1.0, (landed, expected)
             # and it keeps playing from there, showing the instant under the playhead
-            page.wait_for_function(f"document.getElementById('player').currentTime > {landed + 0.3}", timeout=30_000)
+            page.wait_for_function(
+                f"() => document.getElementById('player').currentTime > {landed + 0.3}", timeout=30_000
+            )
             assert page.locator("#wall-clock").inner_text() != "–"
             assert page.locator(f'#events tr[data-index="{target_index}"]').get_attribute("class") == "current"
+            # the timeline is placed by the script (no inline styles)
+            assert page.locator(".rec-seg").first.evaluate("el => el.style.width") not in ("", "0%")
+            assert csp_violations(page) == [] and csp == []
         finally:
             browser.close()

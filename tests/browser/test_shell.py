@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 
 from tests.accounts.helpers import PASSWORD, make_user
-from tests.browser.conftest import ARGS, CHROMIUM, LiveServer, require_chromium
+from tests.browser.conftest import ARGS, CHROMIUM, LiveServer, csp_violations, require_chromium, watch_csp
 
 
 @pytest.mark.browser
@@ -21,6 +21,7 @@ def test_sign_in_switch_language_and_use_a_token(live_server: LiveServer) -> Non
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             context = browser.new_context(locale="zh-CN")
+            csp = watch_csp(context)
             page = context.new_page()
             page.goto(live_server.url + "/login")
             assert page.locator("h1").inner_text() == "登录"
@@ -44,6 +45,12 @@ def test_sign_in_switch_language_and_use_a_token(live_server: LiveServer) -> Non
             token = page.locator("#new-token").inner_text().strip()
             assert token.startswith("scp_")
             assert page.get_by_role("cell", name="browser test").count() == 1
+            assert csp_violations(page) == [] and csp == []
+            # the token page cannot be framed, not even by a page of the platform itself
+            page.set_content(f'<iframe id="f" src="{live_server.url}/account"></iframe>')
+            page.wait_for_timeout(1500)
+            framed = page.frame_locator("#f").locator("#new-token, #name")
+            assert framed.count() == 0
         finally:
             browser.close()
 

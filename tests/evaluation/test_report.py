@@ -256,7 +256,7 @@ def test_hostile_input_gets_problem_json(world, clock) -> None:
     problem(chair.post(sign, json_body={"report_sha256": "ZZ" * 32, "password": PASSWORD}), 422)
     problem(chair.post(sign, json_body={"report_sha256": sha, "password": PASSWORD, "dissent": "a\x00b"}), 422)
     problem(chair.post(sign, json_body=["not", "an", "object"]), 422)
-    problem(chair.post(sign, data=b"{", headers={"Content-Type": "application/json"}), 422)
+    problem(chair.post(sign, data=b"{", headers={"Content-Type": "application/json"}), 400)  # malformed-json
     for _ in range(4):  # five wrong credentials within 15 minutes lock signing for this member (429)
         problem(chair.post(sign, json_body={"report_sha256": sha, "password": "not my password"}), 403)
     problem(chair.post(sign, json_body={"report_sha256": sha, "totp": "123456"}), 403)

@@ -659,6 +659,8 @@ def run_matrix(w: AccessWorld) -> tuple[dict[tuple[str, str], dict[str, str]], l
                     actions = [a for _i, a, actor, _s in tail if actor == f"user:{role.user_id}"]
                     if logged not in actions:
                         problems.append(f"{where}: refused but not logged as {logged} ({actions})")
+                if phase_name == "opened" and resp.status_code == 403 and b"before the opening" in body:
+                    problems.append(f"{where}: refused after the opening with a text about before it")
                 if phase_name != "opened" and 200 <= resp.status_code < 400:
                     for owner in BIDDING:
                         if owner == role_name:

@@ -2,6 +2,13 @@
 // the wall-clock instant under the playhead, and events that seek the video to their instant.
 (function () {
   "use strict";
+  // Place the timeline's segments, gaps and markers (positions in percent, from data attributes: the page's
+  // Content-Security-Policy allows no inline style attributes; styles set through the DOM are allowed).
+  var placed = document.querySelectorAll(".rec-seg[data-left], .rec-gap[data-left], .rec-marker[data-left]");
+  for (var p = 0; p < placed.length; p++) {
+    placed[p].style.left = placed[p].getAttribute("data-left") + "%";
+    if (placed[p].hasAttribute("data-width")) placed[p].style.width = placed[p].getAttribute("data-width") + "%";
+  }
   var video = document.getElementById("player");
   if (!video) return;
   var spans = JSON.parse(document.getElementById("replay-spans").textContent || "[]");

@@ -11,3 +11,10 @@ document.addEventListener("click", function (event) {
     setTimeout(function () { button.textContent = button.dataset.label; }, 2000);
   });
 });
+
+// A form with data-confirm asks before it is sent (instead of an inline onsubmit handler, which the
+// Content-Security-Policy forbids).
+document.addEventListener("submit", function (event) {
+  var form = event.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+});

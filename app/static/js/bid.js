@@ -1,5 +1,5 @@
 // The bid page: read the form, build each envelope, seal it here, upload the ciphertext, submit, show the receipt.
-// Included into bid.html (no Jinja tags in this file). The plaintext never leaves the page.
+// Loaded by bid.html after its #bid-config block. The plaintext never leaves the page.
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("bid-config").textContent);
