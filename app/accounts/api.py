@@ -15,6 +15,7 @@ from app.accounts.services_login import SignInStatus
 from app.core.api import problem_responses as core_problem_responses
 from app.core.db import db
 from app.core.errors import NotAuthenticated, TooManyRequests
+from app.core.fields import Instant, Integer
 from app.core.security import authenticated, public, requires
 
 blp = Blueprint(
@@ -56,18 +57,18 @@ class TokenCreateArgs(ma.Schema):
         validate=ma.validate.Length(min=1, max=50),
         metadata={"description": "Permission names, 'module.*' prefixes, or '*' for all the roles allow"},
     )
-    expires_in_days = ma.fields.Integer(validate=ma.validate.Range(min=1, max=3650))
+    expires_in_days = Integer(validate=ma.validate.Range(min=1, max=3650))
 
 
 class TokenOut(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
     name = ma.fields.String(required=True)
     prefix = ma.fields.String(required=True, metadata={"description": "Shown to recognise the token"})
     scopes = ma.fields.List(ma.fields.String(), required=True)
-    created_at = ma.fields.AwareDateTime(required=True)
-    expires_at = ma.fields.AwareDateTime(required=True)
-    last_used_at = ma.fields.AwareDateTime(allow_none=True, required=True)
-    revoked_at = ma.fields.AwareDateTime(allow_none=True, required=True)
+    created_at = Instant(required=True)
+    expires_at = Instant(required=True)
+    last_used_at = Instant(allow_none=True, required=True)
+    revoked_at = Instant(allow_none=True, required=True)
 
 
 class TokenCreated(TokenOut):
@@ -75,14 +76,14 @@ class TokenCreated(TokenOut):
 
 
 class OrganisationOut(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
     name = ma.fields.String(required=True)
     kind = ma.fields.Function(lambda o: o.kind.value, required=True)
     uscc = ma.fields.String(allow_none=True, required=True)
 
 
 class MeOut(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
     username = ma.fields.String(required=True)
     display_name = ma.fields.String(required=True)
     email = ma.fields.String(allow_none=True, required=True)

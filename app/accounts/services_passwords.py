@@ -1,7 +1,9 @@
-"""Passwords: argon2id hashing with transparent upgrade, the strength rules, generated passwords."""
+"""Passwords: argon2id hashing with transparent upgrade, the strength rules (common ones refused), generated ones."""
 
 from __future__ import annotations
 
+import functools
+import re
 import secrets
 
 from argon2 import PasswordHasher
@@ -65,6 +67,35 @@ def verify_password(user: User, password: str) -> bool:
     return True
 
 
+# Look-alike characters folded back to letters, so 'P@ssw0rd' is recognised as 'password'.
+_LEET = str.maketrans({"@": "a", "4": "a", "0": "o", "1": "i", "!": "i", "3": "e", "$": "s", "5": "s", "7": "t"})
+# Digits, symbols and spaces people wrap around a common word: 'Password1!', '!!dragon2024'.
+_WRAPPING = re.compile(r"^[\W\d_]+|[\W\d_]+$")
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords of leaked password sets, lower-cased.
+
+    Shipped by the pinned `zxcvbn` package (MIT licence, Dropbox's zxcvbn port): its 'passwords'
+    frequency list, drawn from Mark Burnett's 10 million leaked passwords (xato.net)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(p.lower() for p in FREQUENCY_LISTS["passwords"])
+
+
+def is_common_password(password: str) -> bool:
+    """Whether the password is a common (breached) one, ignoring case, look-alike characters and the
+    digits or symbols around it: 'password123', 'Password1!', 'P@ssw0rd', '2024dragon!' are all common."""
+    common = common_passwords()
+    lowered = password.strip().lower()
+    candidates = {lowered, lowered.translate(_LEET)}
+    for text in list(candidates):
+        candidates.add(_WRAPPING.sub("", text))
+    candidates.add(_WRAPPING.sub("", lowered).translate(_LEET))
+    return any(c in common for c in candidates if c)
+
+
 def password_problems(password: str, *, username: str = "") -> list[str]:
     """Reasons the password is refused (empty when acceptable). Length over composition rules (NIST 800-63B)."""
     problems = []
@@ -76,6 +107,8 @@ def password_problems(password: str, *, username: str = "") -> list[str]:
         problems.append(N_("must not contain the user name"))
     if password and len(set(password)) < 4:
         problems.append(N_("too few different characters"))
+    if password and is_common_password(password):
+        problems.append(N_("a common password that attackers try first; choose a phrase of your own"))
     return problems
 
 
@@ -87,4 +120,8 @@ def check_password(password: str, username: str) -> None:
 
 
 def generate_password() -> str:
-    return secrets.token_urlsafe(12)
+    """A random password that passes `password_problems` (drawn again in the unlikely case it does not)."""
+    while True:
+        password = secrets.token_urlsafe(12)
+        if not password_problems(password):
+            return password

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from app.audit.services import MAX_SIZE
+from app.core.fields import Integer, QueryInteger
 
 _size = validate.Range(min=0, max=MAX_SIZE)
 _HEX = "lower-case hex of a 32-byte SHA-256 value"
@@ -18,7 +19,7 @@ class SignatureSchema(Schema):
 
 class CheckpointPayloadSchema(Schema):
     origin = fields.String(required=True)
-    tree_size = fields.Integer(required=True)
+    tree_size = Integer(required=True)
     root_hash = fields.String(required=True, metadata={"description": _HEX})
     issued_at = fields.String(required=True, metadata={"description": "UTC instant, e.g. 2026-01-05T01:00:00.000000Z"})
 
@@ -29,7 +30,7 @@ class SignedCheckpointSchema(Schema):
 
 
 class EntrySchema(Schema):
-    index = fields.Integer(required=True)
+    index = Integer(required=True)
     created_at = fields.String(required=True)
     action = fields.String(required=True)
     actor = fields.String(required=True)
@@ -40,7 +41,7 @@ class EntrySchema(Schema):
 
 
 class InclusionSchema(Schema):
-    tree_size = fields.Integer(required=True)
+    tree_size = Integer(required=True)
     root_hash = fields.String(required=True)
     proof = fields.List(
         fields.String(), required=True, metadata={"description": "RFC 6962 audit path, leaf side first"}
@@ -59,8 +60,8 @@ class EntryResponseSchema(Schema):
 
 
 class ConsistencyResponseSchema(Schema):
-    first = fields.Integer(required=True)
-    second = fields.Integer(required=True)
+    first = Integer(required=True)
+    second = Integer(required=True)
     first_root = fields.String(required=True)
     second_root = fields.String(required=True)
     proof = fields.List(fields.String(), required=True)
@@ -69,8 +70,8 @@ class ConsistencyResponseSchema(Schema):
 
 
 class ExportConsistencySchema(Schema):
-    first = fields.Integer(required=True)
-    second = fields.Integer(required=True)
+    first = Integer(required=True)
+    second = Integer(required=True)
     proof = fields.List(fields.String(), required=True)
     first_checkpoint = fields.Nested(SignedCheckpointSchema, required=True)
 
@@ -78,9 +79,9 @@ class ExportConsistencySchema(Schema):
 class ExportSchema(Schema):
     format = fields.String(required=True)
     origin = fields.String(required=True)
-    start = fields.Integer(required=True)
-    end = fields.Integer(required=True)
-    tree_size = fields.Integer(required=True)
+    start = Integer(required=True)
+    end = Integer(required=True)
+    tree_size = Integer(required=True)
     checkpoint = fields.Nested(SignedCheckpointSchema, required=True)
     entries = fields.List(fields.Nested(EntrySchema), required=True)
     range_proof = fields.List(
@@ -104,15 +105,15 @@ class PublicKeysSchema(Schema):
 
 
 class EntryArgsSchema(Schema):
-    tree_size = fields.Integer(validate=validate.Range(min=1, max=MAX_SIZE))
+    tree_size = QueryInteger(validate=validate.Range(min=1, max=MAX_SIZE))
 
 
 class ConsistencyArgsSchema(Schema):
-    first = fields.Integer(required=True, validate=_size)
-    second = fields.Integer(required=True, validate=_size)
+    first = QueryInteger(required=True, validate=_size)
+    second = QueryInteger(required=True, validate=_size)
 
 
 class ExportArgsSchema(Schema):
-    start = fields.Integer(required=True, validate=_size)
-    end = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_SIZE))
-    consistency_from = fields.Integer(validate=validate.Range(min=1, max=MAX_SIZE))
+    start = QueryInteger(required=True, validate=_size)
+    end = QueryInteger(required=True, validate=validate.Range(min=1, max=MAX_SIZE))
+    consistency_from = QueryInteger(validate=validate.Range(min=1, max=MAX_SIZE))

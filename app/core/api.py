@@ -11,6 +11,8 @@ from apispec import BasePlugin
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
 
+from app.core.fields import Integer
+
 PROBLEM = "application/problem+json"
 
 
@@ -19,7 +21,7 @@ class ProblemSchema(ma.Schema):
 
     type = ma.fields.String(required=True)
     title = ma.fields.String(required=True)
-    status = ma.fields.Integer(required=True)
+    status = Integer(required=True)
     detail = ma.fields.String()
     instance = ma.fields.String()
     errors = ma.fields.Raw(metadata={"description": "Field errors, for 422 answers"})

@@ -20,6 +20,17 @@ def is_valid_id(value: int) -> bool:
     return 1 <= value <= MAX_ID
 
 
+LIKE_ESCAPE = "\\"
+
+
+def like_pattern(text: str, *, prefix: bool = False) -> str:
+    """A LIKE pattern matching `text` literally, anywhere (or at the start with `prefix`); use with
+    `column.like(like_pattern(text), escape=LIKE_ESCAPE)`. Without it `%`, `_` (and `\\` on PostgreSQL,
+    its default escape) typed by a user are wildcards or escapes, not the characters they searched for."""
+    escaped = text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
+    return f"{escaped}%" if prefix else f"%{escaped}%"
+
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",

@@ -21,6 +21,7 @@ from marshmallow import validate
 
 from app.core.api import problem_responses
 from app.core.db import db
+from app.core.fields import Float, Instant, Integer
 from app.core.security import authenticated, requires
 from app.core.storage import content_disposition
 from app.core.time import now_utc
@@ -43,9 +44,9 @@ OCTETS = {"application/octet-stream": {"schema": {"type": "string", "format": "b
 
 
 class RequestArgs(ma.Schema):
-    bid_id = ma.fields.Integer(required=True, validate=ID)
+    bid_id = Integer(required=True, validate=ID)
     question = PlainText(required=True, validate=validate.Length(min=1, max=services_clarifications.MAX_QUESTION))
-    hours = ma.fields.Float(
+    hours = Float(
         load_default=None,
         allow_none=True,
         validate=validate.Range(min=0, max=services_clarifications.MAX_HOURS, min_inclusive=False),
@@ -68,29 +69,29 @@ class AnswerFiles(ma.Schema):
 class FileOut(ma.Schema):
     name = ma.fields.String(required=True)
     sha256 = ma.fields.String(required=True)
-    size = ma.fields.Integer(required=True)
+    size = Integer(required=True)
 
 
 class _Common(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    stage = ma.fields.Integer(required=True)
-    bid_id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
+    stage = Integer(required=True)
+    bid_id = Integer(required=True)
     question = ma.fields.String(required=True)
-    asked_at = ma.fields.AwareDateTime(required=True)
-    due_at = ma.fields.AwareDateTime(required=True)
+    asked_at = Instant(required=True)
+    due_at = Instant(required=True)
     status = ma.fields.String(required=True, metadata={"enum": ["open", "answered", "expired"]})
     answer = ma.fields.String(allow_none=True)
-    answered_at = ma.fields.AwareDateTime(allow_none=True)
+    answered_at = Instant(allow_none=True)
     file = ma.fields.Nested(FileOut, allow_none=True)
 
 
 class ClarificationOut(_Common):
     bidder = ma.fields.String(required=True)
-    asked_by_seat = ma.fields.Integer(allow_none=True, metadata={"description": "The seat of the chair who asked"})
+    asked_by_seat = Integer(allow_none=True, metadata={"description": "The seat of the chair who asked"})
 
 
 class MyClarificationOut(_Common):
-    tender_id = ma.fields.Integer(required=True)
+    tender_id = Integer(required=True)
     tender_reference = ma.fields.String(required=True)
     tender_title = ma.fields.String(required=True)
 

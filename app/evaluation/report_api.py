@@ -17,6 +17,7 @@ from marshmallow import validate
 
 from app.core.api import problem_responses
 from app.core.db import db
+from app.core.fields import Float, Instant, Integer
 from app.core.security import authenticated, public, requires
 from app.core.storage import content_disposition
 from app.evaluation import services_report
@@ -48,7 +49,7 @@ def _me() -> Any:
 
 
 class EvaluationDrawUpArgs(ma.Schema):
-    recommended = ma.fields.Integer(
+    recommended = Integer(
         load_default=None,
         allow_none=True,
         validate=validate.Range(min=1, max=services_report.MAX_RECOMMENDED),
@@ -73,14 +74,14 @@ class EvaluationSignedDocument(ma.Schema):
 
 
 class EvaluationReportOut(ma.Schema):
-    tender_id = ma.fields.Integer(required=True)
+    tender_id = Integer(required=True)
     status = ma.fields.String(required=True, validate=validate.OneOf(["signing", "final"]))
-    drawn_up_at = ma.fields.AwareDateTime(required=True)
-    finalised_at = ma.fields.AwareDateTime(allow_none=True)
-    waiting_seats = ma.fields.List(ma.fields.Integer(), required=True)
-    publicity_started_at = ma.fields.AwareDateTime(allow_none=True)
-    publicity_ends_at = ma.fields.AwareDateTime(allow_none=True)
-    publicity_ended_at = ma.fields.AwareDateTime(allow_none=True)
+    drawn_up_at = Instant(required=True)
+    finalised_at = Instant(allow_none=True)
+    waiting_seats = ma.fields.List(Integer(), required=True)
+    publicity_started_at = Instant(allow_none=True)
+    publicity_ends_at = Instant(allow_none=True)
+    publicity_ended_at = Instant(allow_none=True)
     names_redacted = ma.fields.Boolean(
         required=True, metadata={"description": "Members' names hidden (the agency, before publication)"}
     )
@@ -90,7 +91,7 @@ class EvaluationReportOut(ma.Schema):
 
 
 class EvaluationPublishArgs(ma.Schema):
-    days = ma.fields.Float(
+    days = Float(
         load_default=None,
         allow_none=True,
         validate=validate.Range(min=0, max=60),
@@ -99,11 +100,11 @@ class EvaluationPublishArgs(ma.Schema):
 
 
 class EvaluationPublicityOut(ma.Schema):
-    tender_id = ma.fields.Integer(required=True)
+    tender_id = Integer(required=True)
     reference = ma.fields.String(allow_none=True)
     title = ma.fields.String(required=True)
-    started_at = ma.fields.AwareDateTime(required=True)
-    ends_at = ma.fields.AwareDateTime(required=True)
+    started_at = Instant(required=True)
+    ends_at = Instant(required=True)
     suspended = ma.fields.Boolean(required=True)
     report_sha256 = ma.fields.String(required=True)
     committee = ma.fields.List(ma.fields.Dict(), required=True)
@@ -119,21 +120,21 @@ class EvaluationAnswerArgs(ma.Schema):
 
 
 class EvaluationObjectionOut(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    tender_id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
+    tender_id = Integer(required=True)
     bidder = ma.fields.String(required=True)
     text = ma.fields.String(required=True)
     status = ma.fields.String(required=True, validate=validate.OneOf(["open", "answered"]))
-    filed_at = ma.fields.AwareDateTime(required=True)
-    answer_due_at = ma.fields.AwareDateTime(required=True)
+    filed_at = Instant(required=True)
+    answer_due_at = Instant(required=True)
     overdue = ma.fields.Boolean(required=True)
     answer = ma.fields.String(allow_none=True)
-    answered_at = ma.fields.AwareDateTime(allow_none=True)
+    answered_at = Instant(allow_none=True)
 
 
 class EvaluationAwardOut(ma.Schema):
-    tender_id = ma.fields.Integer(required=True)
-    issued_at = ma.fields.AwareDateTime(required=True)
+    tender_id = Integer(required=True)
+    issued_at = Instant(required=True)
     your_notice = ma.fields.Dict(allow_none=True)
     document = ma.fields.Nested(EvaluationSignedDocument, required=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from app.core.fields import Instant, Integer, QueryInteger
 from app.tendering.schemas import PlainText
 
 ID = validate.Range(min=1, max=2**31 - 1)
@@ -25,8 +26,8 @@ class SpecialtyOut(ma.Schema):
 
 
 class ExpertArgs(ma.Schema):
-    user_id = ma.fields.Integer(required=True, validate=ID)
-    employer_id = ma.fields.Integer(allow_none=True, validate=ID)
+    user_id = Integer(required=True, validate=ID)
+    employer_id = Integer(allow_none=True, validate=ID)
     region = PlainText(load_default="", validate=validate.Length(max=100))
     specialties = ma.fields.List(
         ma.fields.String(validate=validate.Length(max=40)),
@@ -39,7 +40,7 @@ class ExpertArgs(ma.Schema):
 
 
 class ExpertUpdateArgs(ma.Schema):
-    employer_id = ma.fields.Integer(allow_none=True, validate=ID)
+    employer_id = Integer(allow_none=True, validate=ID)
     region = PlainText(validate=validate.Length(max=100))
     specialties = ma.fields.List(
         ma.fields.String(validate=validate.Length(max=40)),
@@ -60,29 +61,29 @@ class StatusArgs(ma.Schema):
 
 
 class RelationshipArgs(ma.Schema):
-    organisation_id = ma.fields.Integer(required=True, validate=ID)
+    organisation_id = Integer(required=True, validate=ID)
     note = PlainText(load_default="", validate=validate.Length(max=2000))
 
 
 class RelationshipOut(ma.Schema):
-    organisation_id = ma.fields.Integer(required=True)
+    organisation_id = Integer(required=True)
     organisation_name = ma.fields.String(attribute="organisation.name")
     note = ma.fields.String()
-    declared_at = ma.fields.AwareDateTime()
+    declared_at = Instant()
 
 
 class ExpertOut(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    user_id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
+    user_id = Integer(required=True)
     name = ma.fields.String(attribute="user.display_name")
-    employer_id = ma.fields.Integer(allow_none=True)
+    employer_id = Integer(allow_none=True)
     region = ma.fields.String()
     specialties = ma.fields.List(ma.fields.String())
     qualifications = ma.fields.List(ma.fields.String())
     available = ma.fields.Boolean()
     status = ma.fields.Function(lambda e: e.status.value)
     status_reason = ma.fields.String(allow_none=True)
-    status_changed_at = ma.fields.AwareDateTime(allow_none=True)
+    status_changed_at = Instant(allow_none=True)
     relationships = ma.fields.List(ma.fields.Nested(RelationshipOut))
 
 
@@ -93,14 +94,14 @@ class ExpertListArgs(ma.Schema):
 
 class GroupArgs(ma.Schema):
     specialty = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
-    count = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=25))
+    count = Integer(required=True, validate=validate.Range(min=1, max=25))
 
 
 class RulesArgs(ma.Schema):
-    outlier_percent = ma.fields.Integer(validate=validate.Range(min=1, max=100))
+    outlier_percent = Integer(validate=validate.Range(min=1, max=100))
     drop_extremes = ma.fields.Boolean()
-    drop_min_members = ma.fields.Integer(validate=validate.Range(min=3, max=25))
-    precision = ma.fields.Integer(validate=validate.Range(min=0, max=4))
+    drop_min_members = Integer(validate=validate.Range(min=3, max=25))
+    precision = Integer(validate=validate.Range(min=0, max=4))
     tie_break = ma.fields.List(
         ma.fields.String(validate=validate.OneOf(["lower_price", "higher_technical", "earlier_receipt"])),
         validate=validate.Length(max=3),
@@ -109,17 +110,17 @@ class RulesArgs(ma.Schema):
 
 
 class CommitteeArgs(ma.Schema):
-    size = ma.fields.Integer(required=True, validate=validate.Range(min=5, max=25))
-    expert_seats = ma.fields.Integer(required=True, validate=validate.Range(min=4, max=25))
+    size = Integer(required=True, validate=validate.Range(min=5, max=25))
+    expert_seats = Integer(required=True, validate=validate.Range(min=4, max=25))
     groups = ma.fields.List(ma.fields.Nested(GroupArgs), load_default=list, validate=validate.Length(max=25))
-    reserves_per_group = ma.fields.Integer(load_default=2, validate=validate.Range(min=0, max=10))
-    buyer_rep_ids = ma.fields.List(ma.fields.Integer(validate=ID), load_default=list, validate=validate.Length(max=25))
+    reserves_per_group = Integer(load_default=2, validate=validate.Range(min=0, max=10))
+    buyer_rep_ids = ma.fields.List(Integer(validate=ID), load_default=list, validate=validate.Length(max=25))
     rules = ma.fields.Nested(RulesArgs, load_default=dict)
 
 
 class AppointArgs(ma.Schema):
-    seat = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=25))
-    user_id = ma.fields.Integer(required=True, validate=ID)
+    seat = Integer(required=True, validate=validate.Range(min=1, max=25))
+    user_id = Integer(required=True, validate=ID)
 
 
 class DeclineArgs(ma.Schema):
@@ -136,7 +137,7 @@ class DeclarationArgs(ma.Schema):
 
 
 class SeatOut(ma.Schema):
-    seat = ma.fields.Integer(allow_none=True)
+    seat = Integer(allow_none=True)
     kind = ma.fields.String(required=True)
     specialty = ma.fields.String(allow_none=True)
     status = ma.fields.String(required=True)
@@ -145,24 +146,24 @@ class SeatOut(ma.Schema):
     name = ma.fields.String(
         allow_none=True, metadata={"description": "Only to overseers, the member, or after publication"}
     )
-    user_id = ma.fields.Integer(allow_none=True)
-    expert_id = ma.fields.Integer(allow_none=True)
-    reserve_rank = ma.fields.Integer(allow_none=True)
+    user_id = Integer(allow_none=True)
+    expert_id = Integer(allow_none=True)
+    reserve_rank = Integer(allow_none=True)
     decline_reason = ma.fields.String(allow_none=True)
-    invited_at = ma.fields.AwareDateTime(allow_none=True)
-    responded_at = ma.fields.AwareDateTime(allow_none=True)
-    declared_at = ma.fields.AwareDateTime(allow_none=True)
+    invited_at = Instant(allow_none=True)
+    responded_at = Instant(allow_none=True)
+    declared_at = Instant(allow_none=True)
 
 
 class DrawOut(ma.Schema):
-    round = ma.fields.Integer(required=True)
+    round = Integer(required=True)
     status = ma.fields.String(required=True)
     seed_sha256 = ma.fields.String(required=True, metadata={"description": "The commitment, logged before the draw"})
-    committed_at = ma.fields.AwareDateTime(required=True)
-    commit_audit_index = ma.fields.Integer(required=True)
+    committed_at = Instant(required=True)
+    commit_audit_index = Integer(required=True)
     seed = ma.fields.String(allow_none=True, metadata={"description": "Revealed at the draw (hex)"})
-    performed_at = ma.fields.AwareDateTime(allow_none=True)
-    draw_audit_index = ma.fields.Integer(allow_none=True)
+    performed_at = Instant(allow_none=True)
+    draw_audit_index = Integer(allow_none=True)
     snapshot_sha256 = ma.fields.String(allow_none=True)
     failure = ma.fields.String(allow_none=True)
 
@@ -177,38 +178,38 @@ class DrawRecordOut(DrawOut):
 
 
 class CommitteeOut(ma.Schema):
-    tender_id = ma.fields.Integer(required=True)
+    tender_id = Integer(required=True)
     viewer = ma.fields.String(required=True, metadata={"description": "overseer | manager | member"})
-    size = ma.fields.Integer(required=True)
-    expert_seats = ma.fields.Integer(required=True)
+    size = Integer(required=True)
+    expert_seats = Integer(required=True)
     groups = ma.fields.List(ma.fields.Dict())
-    reserves_per_group = ma.fields.Integer()
+    reserves_per_group = Integer()
     rules = ma.fields.Dict()
     complete = ma.fields.Boolean(required=True)
-    names_published_at = ma.fields.AwareDateTime(allow_none=True)
-    reserves_left = ma.fields.Integer()
+    names_published_at = Instant(allow_none=True)
+    reserves_left = Integer()
     seats = ma.fields.List(ma.fields.Nested(SeatOut))
     others = ma.fields.List(ma.fields.Nested(SeatOut))
     draws = ma.fields.List(ma.fields.Nested(DrawOut))
 
 
 class MemberOut(ma.Schema):
-    seat = ma.fields.Integer(allow_none=True)
+    seat = Integer(allow_none=True)
     kind = ma.fields.Function(lambda m: m.kind.value)
     status = ma.fields.Function(lambda m: m.status.value)
-    declared_at = ma.fields.AwareDateTime(allow_none=True)
+    declared_at = Instant(allow_none=True)
     declaration = ma.fields.Dict(allow_none=True, metadata={"description": "The platform-signed declaration"})
 
 
 class InvitationOut(ma.Schema):
-    tender_id = ma.fields.Integer(required=True)
+    tender_id = Integer(required=True)
     tender_title = ma.fields.String(required=True)
     tender_reference = ma.fields.String(allow_none=True)
-    seat = ma.fields.Integer(allow_none=True)
+    seat = Integer(allow_none=True)
     kind = ma.fields.String(required=True)
     status = ma.fields.String(required=True)
     declared = ma.fields.Boolean(required=True)
-    invited_at = ma.fields.AwareDateTime(allow_none=True)
+    invited_at = Instant(allow_none=True)
 
 
 # --- the room (slice c) ------------------------------------------------------------------------------
@@ -217,8 +218,8 @@ NAME = validate.Length(min=1, max=200)
 
 
 class EvaluationRoomArgs(ma.Schema):
-    stage = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=10))
-    chair_seat = ma.fields.Integer(
+    stage = Integer(required=True, validate=validate.Range(min=1, max=10))
+    chair_seat = Integer(
         load_default=None,
         allow_none=True,
         validate=validate.Range(min=1, max=25),
@@ -234,92 +235,92 @@ class EvaluationRoomArgs(ma.Schema):
 
 
 class ProgressOut(ma.Schema):
-    seat = ma.fields.Integer(required=True)
+    seat = Integer(required=True)
     chair = ma.fields.Boolean(required=True)
     review_submitted = ma.fields.Boolean(required=True)
-    sheets_submitted = ma.fields.Integer(required=True)
-    sheets_expected = ma.fields.Integer(required=True)
+    sheets_submitted = Integer(required=True)
+    sheets_expected = Integer(required=True)
 
 
 class EvaluationRoomOut(ma.Schema):
-    tender_id = ma.fields.Integer(required=True)
-    stage = ma.fields.Integer(required=True)
+    tender_id = Integer(required=True)
+    stage = Integer(required=True)
     phase = ma.fields.String(required=True, metadata={"description": "review | scoring | finished"})
     viewer = ma.fields.String(required=True, metadata={"description": "member | manager | overseer"})
     requirements = ma.fields.List(ma.fields.String())
     objective = ma.fields.List(ma.fields.String())
-    bid_ids = ma.fields.List(ma.fields.Integer())
-    in_evaluation = ma.fields.List(ma.fields.Integer())
-    opened_at = ma.fields.AwareDateTime(required=True)
-    review_closed_at = ma.fields.AwareDateTime(allow_none=True)
-    finished_at = ma.fields.AwareDateTime(allow_none=True)
+    bid_ids = ma.fields.List(Integer())
+    in_evaluation = ma.fields.List(Integer())
+    opened_at = Instant(required=True)
+    review_closed_at = Instant(allow_none=True)
+    finished_at = Instant(allow_none=True)
     progress = ma.fields.List(ma.fields.Nested(ProgressOut))
     review_result = ma.fields.Dict(
         allow_none=True, metadata={"description": "Majority per bid and requirement, once the review is closed"}
     )
-    chair_seat = ma.fields.Integer(allow_none=True, metadata={"description": "None while the chair is being elected"})
+    chair_seat = Integer(allow_none=True, metadata={"description": "None while the chair is being elected"})
     chair_election = ma.fields.Nested(
         "ChairElectionOut", allow_none=True, metadata={"description": "None when the agency appointed at opening"}
     )
 
 
 class ChairTallyOut(ma.Schema):
-    seat = ma.fields.Integer(required=True)
-    votes = ma.fields.Integer(required=True)
+    seat = Integer(required=True)
+    votes = Integer(required=True)
 
 
 class ChairElectionOut(ma.Schema):
     status = ma.fields.String(required=True, metadata={"description": "open | elected | closed (by an appointment)"})
     opened_at = ma.fields.String(allow_none=True)
     decided_at = ma.fields.String(allow_none=True)
-    seats = ma.fields.Integer(required=True)
-    majority = ma.fields.Integer(required=True, metadata={"description": "Votes needed: a strict majority of seats"})
-    votes_cast = ma.fields.Integer(required=True)
+    seats = Integer(required=True)
+    majority = Integer(required=True, metadata={"description": "Votes needed: a strict majority of seats"})
+    votes_cast = Integer(required=True)
     tally = ma.fields.List(
         ma.fields.Nested(ChairTallyOut), metadata={"description": "Votes per candidate seat; never who voted for whom"}
     )
 
 
 class ChairVoteArgs(ma.Schema):
-    seat = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=25), metadata={"description": "Whom"})
+    seat = Integer(required=True, validate=validate.Range(min=1, max=25), metadata={"description": "Whom"})
 
 
 class ChairBallotOut(ma.Schema):
-    chair_seat = ma.fields.Integer(allow_none=True)
+    chair_seat = Integer(allow_none=True)
     election = ma.fields.Nested(ChairElectionOut, allow_none=True)
-    my_vote = ma.fields.Integer(allow_none=True, metadata={"description": "The seat the caller voted for"})
+    my_vote = Integer(allow_none=True, metadata={"description": "The seat the caller voted for"})
 
 
 class EventArgs(ma.Schema):
-    max_seconds = ma.fields.Integer(
+    max_seconds = QueryInteger(
         load_default=25, validate=validate.Range(min=1, max=60), metadata={"description": "The stream then ends"}
     )
 
 
 class EnvelopeFileOut(ma.Schema):
     name = ma.fields.String(required=True)
-    size = ma.fields.Integer()
+    size = Integer()
 
 
 class OpenedEnvelopeOut(ma.Schema):
     name = ma.fields.String(required=True)
-    stage = ma.fields.Integer(required=True)
+    stage = Integer(required=True)
     plaintext_sha256 = ma.fields.String(allow_none=True)
-    plaintext_size = ma.fields.Integer(allow_none=True)
+    plaintext_size = Integer(allow_none=True)
     files = ma.fields.List(ma.fields.Nested(EnvelopeFileOut))
 
 
 class RoomBidOut(ma.Schema):
-    bid_id = ma.fields.Integer(required=True)
+    bid_id = Integer(required=True)
     bidder = ma.fields.String(required=True)
-    price = ma.fields.Integer(allow_none=True)
-    received_at = ma.fields.AwareDateTime(allow_none=True)
+    price = Integer(allow_none=True)
+    received_at = Instant(allow_none=True)
     in_evaluation = ma.fields.Boolean(required=True)
     envelopes = ma.fields.List(ma.fields.Nested(OpenedEnvelopeOut))
 
 
 class VerdictArgs(ma.Schema):
-    bid_id = ma.fields.Integer(required=True, validate=ID)
+    bid_id = Integer(required=True, validate=ID)
     requirement = PlainText(required=True, validate=NAME)
     passed = ma.fields.Boolean(required=True)
     reason = PlainText(load_default="", validate=validate.Length(max=2000))
@@ -330,17 +331,17 @@ class ReviewArgs(ma.Schema):
 
 
 class VerdictOut(ma.Schema):
-    bid_id = ma.fields.Integer(required=True)
+    bid_id = Integer(required=True)
     requirement = ma.fields.String(required=True)
     passed = ma.fields.Boolean(required=True)
     reason = ma.fields.String()
 
 
 class ReviewOut(ma.Schema):
-    seat = ma.fields.Integer(required=True)
+    seat = Integer(required=True)
     verdicts = ma.fields.List(ma.fields.Nested(VerdictOut))
-    saved_at = ma.fields.AwareDateTime(allow_none=True)
-    submitted_at = ma.fields.AwareDateTime(allow_none=True)
+    saved_at = Instant(allow_none=True)
+    submitted_at = Instant(allow_none=True)
 
 
 POINTS = ma.fields.Dict(
@@ -373,9 +374,9 @@ class CorrectionArgs(ma.Schema):
 
 
 class SheetOut(ma.Schema):
-    bid_id = ma.fields.Integer(required=True)
-    seat = ma.fields.Integer(required=True)
-    version = ma.fields.Integer(required=True)
+    bid_id = Integer(required=True)
+    seat = Integer(required=True)
+    version = Integer(required=True)
     status = ma.fields.String(required=True, metadata={"description": "empty | draft | submitted"})
     items = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
     computed = ma.fields.Dict(
@@ -383,15 +384,15 @@ class SheetOut(ma.Schema):
     )
     reasons = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
     total = ma.fields.String(allow_none=True, metadata={"description": "Computed at submission"})
-    saved_at = ma.fields.AwareDateTime(allow_none=True)
-    submitted_at = ma.fields.AwareDateTime(allow_none=True)
+    saved_at = Instant(allow_none=True)
+    submitted_at = Instant(allow_none=True)
     correction_kind = ma.fields.String(allow_none=True)
     correction_reason = ma.fields.String(allow_none=True)
 
 
 class ResultOut(ma.Schema):
-    stage = ma.fields.Integer(required=True)
-    finished_at = ma.fields.AwareDateTime(allow_none=True)
+    stage = Integer(required=True)
+    finished_at = Instant(allow_none=True)
     method = ma.fields.String(required=True)
     rules = ma.fields.Dict()
     dropped_extremes = ma.fields.Boolean()
@@ -403,6 +404,6 @@ class RoomAdvanceArgs(ma.Schema):
 
 
 class RoomAdvanceOut(ma.Schema):
-    tender_id = ma.fields.Integer(required=True)
-    current_stage = ma.fields.Integer(required=True)
+    tender_id = Integer(required=True)
+    current_stage = Integer(required=True)
     eliminated = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())

@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 
 from app.core.api import problem_responses
 from app.core.db import db
+from app.core.fields import Float, Instant, Integer
 from app.core.security import authenticated, requires
 from app.recordings import exports, replay, services
 from app.recordings import permissions as perms
@@ -48,22 +49,22 @@ class RoomIn(ma.Schema):
     source = PlainText(load_default="synthetic", validate=ma.validate.Length(min=1, max=500))
     kind = ma.fields.String(load_default="opening", validate=ma.validate.OneOf(["opening", "evaluation"]))
     subject = PlainText(load_default=None, allow_none=True, validate=ma.validate.Length(max=300))
-    width = ma.fields.Integer(load_default=640, validate=ma.validate.Range(min=16, max=3840))
-    height = ma.fields.Integer(load_default=360, validate=ma.validate.Range(min=16, max=2160))
-    fps = ma.fields.Integer(load_default=15, validate=ma.validate.Range(min=1, max=60))
+    width = Integer(load_default=640, validate=ma.validate.Range(min=16, max=3840))
+    height = Integer(load_default=360, validate=ma.validate.Range(min=16, max=2160))
+    fps = Integer(load_default=15, validate=ma.validate.Range(min=1, max=60))
 
 
 class SessionOut(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
     key = ma.fields.String(required=True)
     room = ma.fields.Function(lambda s: s.room.code, required=True)
     subject = ma.fields.String(allow_none=True, required=True)
     status = ma.fields.Function(lambda s: s.status.value, required=True)
-    schedule_id = ma.fields.Integer(allow_none=True, required=True)
-    requested_at = ma.fields.AwareDateTime(required=True)
-    started_at = ma.fields.AwareDateTime(allow_none=True, required=True)
-    stop_requested_at = ma.fields.AwareDateTime(allow_none=True, required=True)
-    ended_at = ma.fields.AwareDateTime(allow_none=True, required=True)
+    schedule_id = Integer(allow_none=True, required=True)
+    requested_at = Instant(required=True)
+    started_at = Instant(allow_none=True, required=True)
+    stop_requested_at = Instant(allow_none=True, required=True)
+    ended_at = Instant(allow_none=True, required=True)
     manifest_sha256 = ma.fields.String(allow_none=True, required=True)
     final_chain_hash = ma.fields.String(allow_none=True, required=True)
     segments = ma.fields.Function(lambda s: len(s.segments), required=True)
@@ -83,9 +84,9 @@ class RoomOut(ma.Schema):
     name = ma.fields.String(required=True)
     kind = ma.fields.Function(lambda r: r.kind.value, required=True)
     subject = ma.fields.String(allow_none=True, required=True)
-    width = ma.fields.Integer(required=True)
-    height = ma.fields.Integer(required=True)
-    fps = ma.fields.Integer(required=True)
+    width = Integer(required=True)
+    height = Integer(required=True)
+    fps = Integer(required=True)
     active = ma.fields.Function(lambda r: SessionOut(many=True).dump(services.active_sessions(r)), required=True)
 
 
@@ -96,39 +97,39 @@ class StartIn(ma.Schema):
 class ScheduleIn(ma.Schema):
     room = PlainText(required=True, validate=ma.validate.Length(min=1, max=40))
     subject = PlainText(load_default=None, allow_none=True, validate=ma.validate.Length(max=300))
-    starts_at = ma.fields.AwareDateTime(required=True)
-    ends_at = ma.fields.AwareDateTime(required=True)
-    margin_before_s = ma.fields.Integer(load_default=None, allow_none=True, validate=ma.validate.Range(0, 14400))
-    margin_after_s = ma.fields.Integer(load_default=None, allow_none=True, validate=ma.validate.Range(0, 14400))
+    starts_at = Instant(required=True)
+    ends_at = Instant(required=True)
+    margin_before_s = Integer(load_default=None, allow_none=True, validate=ma.validate.Range(0, 14400))
+    margin_after_s = Integer(load_default=None, allow_none=True, validate=ma.validate.Range(0, 14400))
 
 
 class ScheduleOut(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
     room = ma.fields.Function(lambda s: s.room.code, required=True)
     subject = ma.fields.String(allow_none=True, required=True)
-    starts_at = ma.fields.AwareDateTime(required=True)
-    ends_at = ma.fields.AwareDateTime(required=True)
-    margin_before_s = ma.fields.Integer(required=True)
-    margin_after_s = ma.fields.Integer(required=True)
-    cancelled_at = ma.fields.AwareDateTime(allow_none=True, required=True)
+    starts_at = Instant(required=True)
+    ends_at = Instant(required=True)
+    margin_before_s = Integer(required=True)
+    margin_after_s = Integer(required=True)
+    cancelled_at = Instant(allow_none=True, required=True)
 
 
 class ExportIn(ma.Schema):
-    start = ma.fields.AwareDateTime(required=True)
-    end = ma.fields.AwareDateTime(required=True)
+    start = Instant(required=True)
+    end = Instant(required=True)
 
 
 class ExportOut(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    session_id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
+    session_id = Integer(required=True)
     status = ma.fields.Function(lambda x: x.status.value, required=True)
     error = ma.fields.String(allow_none=True, required=True)
-    start_at = ma.fields.AwareDateTime(required=True)
-    end_at = ma.fields.AwareDateTime(required=True)
+    start_at = Instant(required=True)
+    end_at = Instant(required=True)
     sha256 = ma.fields.String(allow_none=True, required=True)
-    size = ma.fields.Integer(allow_none=True, required=True)
-    first_sequence = ma.fields.Integer(allow_none=True, required=True)
-    last_sequence = ma.fields.Integer(allow_none=True, required=True)
+    size = Integer(allow_none=True, required=True)
+    first_sequence = Integer(allow_none=True, required=True)
+    last_sequence = Integer(allow_none=True, required=True)
     mp4_url = ma.fields.Function(
         lambda x: url_for("recordings.download_export", export_id=x.id, kind="mp4") if x.mp4_key else None
     )
@@ -139,31 +140,31 @@ class ExportOut(ma.Schema):
 
 class GrantIn(ma.Schema):
     username = PlainText(required=True, validate=ma.validate.Length(min=1, max=64))
-    expires_at = ma.fields.AwareDateTime(load_default=None, allow_none=True)
+    expires_at = Instant(load_default=None, allow_none=True)
     allow_export = ma.fields.Boolean(load_default=False)
     reason = PlainText(load_default="", validate=ma.validate.Length(max=500))
 
 
 class GrantOut(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    session_id = ma.fields.Integer(required=True)
-    user_id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
+    session_id = Integer(required=True)
+    user_id = Integer(required=True)
     allow_export = ma.fields.Boolean(required=True)
     reason = ma.fields.String(required=True)
     granted_by = ma.fields.String(required=True)
-    created_at = ma.fields.AwareDateTime(required=True)
-    expires_at = ma.fields.AwareDateTime(allow_none=True, required=True)
-    revoked_at = ma.fields.AwareDateTime(allow_none=True, required=True)
+    created_at = Instant(required=True)
+    expires_at = Instant(allow_none=True, required=True)
+    revoked_at = Instant(allow_none=True, required=True)
 
 
 class EventOut(ma.Schema):
-    index = ma.fields.Integer(required=True)
+    index = Integer(required=True)
     at = ma.fields.String(required=True)
     action = ma.fields.String(required=True)
     actor = ma.fields.String(required=True)
     subject = ma.fields.String(allow_none=True, required=True)
     data = ma.fields.Raw(required=True)
-    media_time = ma.fields.Float(allow_none=True, required=True, metadata={"description": "Seconds into the player"})
+    media_time = Float(allow_none=True, required=True, metadata={"description": "Seconds into the player"})
     in_gap = ma.fields.Boolean(required=True)
 
 

@@ -21,6 +21,7 @@ from flask import current_app
 from app import audit
 from app.core.db import db
 from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.fields import require_instant
 from app.core.keys import platform_signing_key
 from app.core.storage import EXPORTS, RECORDINGS, get_storage
 from app.core.tasks import enqueue_after_commit, task
@@ -46,6 +47,7 @@ def request_export(session: RecordingSession, start: datetime, end: datetime, *,
     for name, value in (("start", start), ("end", end)):
         if not isinstance(value, datetime) or value.tzinfo is None:
             raise ValidationFailed(f"{name} must be an aware instant.", errors={name: ["needs a time zone"]})
+        require_instant(value, name)
     if end <= start:
         raise ValidationFailed("The range must end after it starts.", errors={"end": ["before start"]})
     if end - start > _max_export():

@@ -27,6 +27,7 @@ from flask import Flask
 
 from app.core.db import db
 from app.core.errors import Conflict, NotFound
+from app.core.fields import InstantOutOfRange, parse_instant, to_utc_instant
 from app.core.keys import platform_key_id, platform_signing_key
 from app.core.storage import RECORDINGS, get_storage
 from app.core.time import now_utc
@@ -39,20 +40,19 @@ _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)$")
 
 
 def parse_until(text: str | None, *, zone: str) -> datetime | None:
-    """'90s', '15m', '2h' from now, or an ISO instant (without an offset: the center's time zone)."""
+    """'90s', '15m', '2h' from now, or an ISO instant (without an offset: the center's time zone). ValueError if not."""
     if not text:
         return None
     m = _DURATION.match(text.strip())
-    if m:
-        factor = {"s": 1, "m": 60, "h": 3600}[m.group(2)]
-        return now_utc() + timedelta(seconds=float(m.group(1)) * factor)
     try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise ValueError(f"--until: {text!r} is neither a duration (90s, 15m, 2h) nor an ISO instant") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(zone))
-    return moment
+        if m:
+            factor = {"s": 1, "m": 60, "h": 3600}[m.group(2)]
+            return to_utc_instant(now_utc() + timedelta(seconds=float(m.group(1)) * factor))
+        return parse_instant(text, default_zone=ZoneInfo(zone))
+    except (OverflowError, InstantOutOfRange) as exc:
+        raise ValueError(
+            f"--until: {text!r} is neither a duration (90s, 15m, 2h) nor an ISO instant in the years 2000-2999"
+        ) from exc
 
 
 @dataclass

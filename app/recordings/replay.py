@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import or_, select
 
 from app.audit.models import AuditEntry
-from app.core.db import db
+from app.core.db import LIKE_ESCAPE, db, like_pattern
 from app.core.errors import NotFound
 from app.core.keys import platform_public_keys
 from app.core.storage import RECORDINGS, get_storage
@@ -132,7 +132,10 @@ def timeline_events(session: RecordingSession) -> list[dict[str, Any]]:
     conditions = [AuditEntry.subject == session.audit_ref]
     if session.subject:
         subjects.append(session.subject)
-        conditions += [AuditEntry.subject == session.subject, AuditEntry.subject.startswith(session.subject + "/")]
+        conditions += [
+            AuditEntry.subject == session.subject,
+            AuditEntry.subject.like(like_pattern(session.subject + "/", prefix=True), escape=LIKE_ESCAPE),
+        ]
     rows = db.session.scalars(
         select(AuditEntry)
         .where(or_(*conditions), AuditEntry.created_at >= start, AuditEntry.created_at <= end)

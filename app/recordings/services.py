@@ -22,6 +22,7 @@ from app.accounts.models import User
 from app.audit.services import checkpoint_document, issue_checkpoint, latest_checkpoint
 from app.core.db import db
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.core.fields import require_instant
 from app.core.reference import demo
 from app.core.security import caller_has, token_allows
 from app.core.time import now_utc
@@ -56,7 +57,7 @@ def _actor_ref(actor: object) -> str:
 def _aware(value: datetime, name: str) -> datetime:
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise ValidationFailed(f"{name} must be an aware datetime", errors={name: ["needs a time zone"]})
-    return value
+    return require_instant(value, name)
 
 
 def check_subject(subject: str | None) -> str | None:

@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from app.core.db import db
 from app.core.errors import DomainError, NotFound, ValidationFailed
+from app.core.fields import InstantOutOfRange, parse_instant
 from app.core.security import authenticated, caller_has, requires
 from app.core.storage import EXPORTS, RECORDINGS, content_disposition, get_storage
 from app.core.views import register_nav
@@ -174,14 +175,11 @@ def _stream(bucket: str, key: str, *, content_type: str, filename: str | None, i
 
 
 def _parse_local(value: str, name: str) -> datetime:
-    """A datetime-local form value in the center's time zone (or an ISO instant with an offset)."""
+    """A datetime-local form value in the center's time zone (or an ISO instant with an offset), as UTC in range."""
     try:
-        moment = datetime.fromisoformat((value or "").strip())
-    except ValueError as exc:
-        raise ValidationFailed(_("Enter a date and time."), errors={name: ["invalid"]}) from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(current_app.config["CENTER_TIMEZONE"]))
-    return moment
+        return parse_instant(value or "", default_zone=ZoneInfo(current_app.config["CENTER_TIMEZONE"]))
+    except InstantOutOfRange as exc:
+        raise ValidationFailed(_(str(exc)), errors={name: ["invalid"]}) from exc
 
 
 @bp.post("/sessions/<int:session_id>/exports")

@@ -7,6 +7,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
+from app.core.fields import Instant, Integer, QueryInteger
 from app.tendering.models import CustodyMode, EvaluationMethod, TenderStatus
 
 MAX_AMOUNT = 2**53 - 1  # amounts are signed as canonical JSON integers
@@ -40,33 +41,33 @@ class TenderingProblem(ma.Schema):
 
     type = ma.fields.String(required=True)
     title = ma.fields.String(required=True)
-    status = ma.fields.Integer(required=True)
+    status = Integer(required=True)
     detail = ma.fields.String()
     instance = ma.fields.String()
     errors = ma.fields.Raw(metadata={"description": "Field errors, for 422 answers"})
-    offset = ma.fields.Integer(metadata={"description": "For upload conflicts: the byte offset to resume from"})
+    offset = Integer(metadata={"description": "For upload conflicts: the byte offset to resume from"})
 
 
 class OrgRef(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
     name = ma.fields.String(required=True)
 
 
 class TenderTermsArgs(ma.Schema):
     title = PlainText(required=True, validate=validate.Length(min=1, max=300))
-    buyer_id = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
+    buyer_id = Integer(required=True, validate=validate.Range(min=1, max=2**31 - 1))
     category = PlainText(required=True, validate=validate.Length(min=1, max=100))
     description = PlainText(validate=validate.Length(max=100_000))
-    budget_amount = ma.fields.Integer(
+    budget_amount = Integer(
         allow_none=True,
         validate=validate.Range(min=0, max=MAX_AMOUNT),
         metadata={"description": "In the currency's minor unit (fen)"},
     )
     budget_currency = ma.fields.String(validate=validate.OneOf(["CNY"]))
     budget_secret = ma.fields.Boolean(metadata={"description": "Hidden until the stage that opens the bid form"})
-    submission_deadline_at = ma.fields.AwareDateTime(required=True)
-    opening_at = ma.fields.AwareDateTime(required=True)
-    min_bids = ma.fields.Integer(validate=validate.Range(min=1, max=100))
+    submission_deadline_at = Instant(required=True)
+    opening_at = Instant(required=True)
+    min_bids = Integer(validate=validate.Range(min=1, max=100))
     evaluation_method = ma.fields.String(validate=validate.OneOf([m.value for m in EvaluationMethod]))
     criteria = ma.fields.Dict(metadata={"description": CRITERIA_RULES})
     envelopes = ma.fields.List(
@@ -76,12 +77,12 @@ class TenderTermsArgs(ma.Schema):
     )
     bid_form_schema = ma.fields.Dict(metadata={"description": "JSON Schema 2020-12 (safe subset) of the bid form"})
     custody_mode = ma.fields.String(validate=validate.OneOf([m.value for m in CustodyMode]))
-    custody_threshold = ma.fields.Integer(validate=validate.Range(min=1, max=16))
+    custody_threshold = Integer(validate=validate.Range(min=1, max=16))
     custodian_ids = ma.fields.List(
-        ma.fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)), validate=validate.Length(max=15)
+        Integer(validate=validate.Range(min=1, max=2**31 - 1)), validate=validate.Length(max=15)
     )
     platform_holds_share = ma.fields.Boolean()
-    max_bid_size = ma.fields.Integer(validate=validate.Range(min=1024, max=2**53 - 1))
+    max_bid_size = Integer(validate=validate.Range(min=1024, max=2**53 - 1))
 
 
 class TenderUpdateArgs(TenderTermsArgs):
@@ -89,46 +90,46 @@ class TenderUpdateArgs(TenderTermsArgs):
 
 
 class DocumentOut(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
     name = ma.fields.String(required=True)
     sha256 = ma.fields.String(required=True)
-    size = ma.fields.Integer(required=True)
+    size = Integer(required=True)
     content_type = ma.fields.String(required=True)
-    added_in_version = ma.fields.Integer(required=True)
-    uploaded_at = ma.fields.AwareDateTime(required=True)
+    added_in_version = Integer(required=True)
+    uploaded_at = Instant(required=True)
 
 
 class TenderOut(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
     reference = ma.fields.String(required=True, allow_none=True)
     title = ma.fields.String(required=True)
     buyer = ma.fields.Nested(OrgRef, required=True)
     agency = ma.fields.Nested(OrgRef, required=True)
     category = ma.fields.String(required=True)
     description = ma.fields.String(required=True)
-    budget_amount = ma.fields.Integer(required=True, allow_none=True, metadata={"description": "null when secret"})
+    budget_amount = Integer(required=True, allow_none=True, metadata={"description": "null when secret"})
     budget_currency = ma.fields.String(required=True)
     budget_secret = ma.fields.Boolean(required=True)
-    submission_deadline_at = ma.fields.AwareDateTime(required=True)
+    submission_deadline_at = Instant(required=True)
     submission_deadline_local = ma.fields.String(required=True, metadata={"description": "In the center's zone"})
-    opening_at = ma.fields.AwareDateTime(required=True)
+    opening_at = Instant(required=True)
     opening_local = ma.fields.String(required=True)
     time_zone = ma.fields.String(required=True)
-    min_bids = ma.fields.Integer(required=True)
+    min_bids = Integer(required=True)
     evaluation_method = ma.fields.String(required=True)
     criteria = ma.fields.Dict(required=True)
     envelopes = ma.fields.List(ma.fields.Dict(), required=True)
     bid_form_schema = ma.fields.Dict(required=True)
     custody_mode = ma.fields.String(required=True)
-    custody_threshold = ma.fields.Integer(required=True)
-    custody_total = ma.fields.Integer(required=True, allow_none=True)
-    max_bid_size = ma.fields.Integer(required=True)
+    custody_threshold = Integer(required=True)
+    custody_total = Integer(required=True, allow_none=True)
+    max_bid_size = Integer(required=True)
     status = ma.fields.String(required=True, validate=validate.OneOf([s.value for s in TenderStatus]))
     open_for_bids = ma.fields.Boolean(required=True)
-    version = ma.fields.Integer(required=True)
-    published_at = ma.fields.AwareDateTime(required=True, allow_none=True)
+    version = Integer(required=True)
+    published_at = Instant(required=True, allow_none=True)
     recipient = ma.fields.String(required=True, allow_none=True, metadata={"description": "age1… opening key"})
-    current_stage = ma.fields.Integer(required=True)
+    current_stage = Integer(required=True)
     cancel_reason = ma.fields.String(required=True, allow_none=True)
     failure_reason = ma.fields.String(required=True, allow_none=True)
     documents = ma.fields.List(ma.fields.Nested(DocumentOut), required=True)
@@ -138,15 +139,15 @@ class TenderListArgs(ma.Schema):
     q = PlainText(validate=validate.Length(max=200))
     category = PlainText(validate=validate.Length(max=100))
     status = ma.fields.String(validate=validate.OneOf([s.value for s in TenderStatus if s is not TenderStatus.DRAFT]))
-    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    page = QueryInteger(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = QueryInteger(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class TenderPage(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(TenderOut), required=True)
-    total = ma.fields.Integer(required=True)
-    page = ma.fields.Integer(required=True)
-    per_page = ma.fields.Integer(required=True)
+    total = Integer(required=True)
+    page = Integer(required=True)
+    per_page = Integer(required=True)
 
 
 class DocumentQuery(ma.Schema):
@@ -156,19 +157,19 @@ class DocumentQuery(ma.Schema):
 
 
 class VersionOut(ma.Schema):
-    number = ma.fields.Integer(required=True)
+    number = Integer(required=True)
     kind = ma.fields.String(required=True)
     text = ma.fields.String(required=True)
     changes = ma.fields.Dict(required=True)
     deadline_pushed = ma.fields.Boolean(required=True)
-    created_at = ma.fields.AwareDateTime(required=True)
-    audit_index = ma.fields.Integer(required=True, allow_none=True)
+    created_at = Instant(required=True)
+    audit_index = Integer(required=True, allow_none=True)
 
 
 class ClarificationArgs(ma.Schema):
     text = PlainText(required=True, validate=validate.Length(min=1, max=20_000))
-    submission_deadline_at = ma.fields.AwareDateTime()
-    opening_at = ma.fields.AwareDateTime()
+    submission_deadline_at = Instant()
+    opening_at = Instant()
     description = PlainText(validate=validate.Length(max=100_000))
 
 
@@ -187,39 +188,39 @@ class AnswerArgs(ma.Schema):
 class QuestionOut(ma.Schema):
     """A question and its answer; never who asked."""
 
-    id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
     text = ma.fields.String(required=True)
-    asked_at = ma.fields.AwareDateTime(required=True)
+    asked_at = Instant(required=True)
     answer = ma.fields.String(required=True, allow_none=True)
-    answered_at = ma.fields.AwareDateTime(required=True, allow_none=True)
+    answered_at = Instant(required=True, allow_none=True)
 
 
 class InterestOut(ma.Schema):
-    tender_id = ma.fields.Integer(required=True)
-    registered_at = ma.fields.AwareDateTime(required=True)
+    tender_id = Integer(required=True)
+    registered_at = Instant(required=True)
 
 
 class NotificationOut(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    tender_id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
+    tender_id = Integer(required=True)
     kind = ma.fields.String(required=True)
     message = ma.fields.String(required=True)
-    created_at = ma.fields.AwareDateTime(required=True)
+    created_at = Instant(required=True)
 
 
 class UploadCreateArgs(ma.Schema):
     envelope = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
-    size = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=2**53 - 1))
+    size = Integer(required=True, validate=validate.Range(min=1, max=2**53 - 1))
 
 
 class UploadOut(ma.Schema):
     id = ma.fields.String(required=True)
-    tender_id = ma.fields.Integer(required=True)
+    tender_id = Integer(required=True)
     envelope = ma.fields.String(required=True)
-    size = ma.fields.Integer(required=True)
-    offset = ma.fields.Integer(required=True, attribute="received", metadata={"description": "Bytes stored so far"})
+    size = Integer(required=True)
+    offset = Integer(required=True, attribute="received", metadata={"description": "Bytes stored so far"})
     status = ma.fields.Function(lambda u: u.status.value, required=True)
-    expires_at = ma.fields.AwareDateTime(required=True)
+    expires_at = Instant(required=True)
     sha256 = ma.fields.String(required=True, allow_none=True)
     chunk_min = ma.fields.Function(
         lambda u: _chunk_limits()[0],
@@ -262,9 +263,9 @@ class SignedDocumentOut(ma.Schema):
 
 class EnvelopeOut(ma.Schema):
     name = ma.fields.String(required=True)
-    stage = ma.fields.Integer(required=True)
+    stage = Integer(required=True)
     sha256 = ma.fields.String(required=True)
-    size = ma.fields.Integer(required=True)
+    size = Integer(required=True)
     outcome = ma.fields.Function(lambda e: e.outcome.value, required=True)
     failure_cause = ma.fields.String(required=True, allow_none=True)
     opened_with = ma.fields.String(required=True, allow_none=True)
@@ -273,17 +274,17 @@ class EnvelopeOut(ma.Schema):
 
 
 class BidVersionOut(ma.Schema):
-    number = ma.fields.Integer(required=True)
+    number = Integer(required=True)
     kind = ma.fields.String(required=True)
-    received_at = ma.fields.AwareDateTime(required=True)
-    audit_index = ma.fields.Integer(required=True)
+    received_at = Instant(required=True)
+    audit_index = Integer(required=True)
     receipt = ma.fields.Nested(SignedDocumentOut, required=True)
     envelopes = ma.fields.List(ma.fields.Nested(EnvelopeOut), required=True)
 
 
 class BidOut(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    tender_id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
+    tender_id = Integer(required=True)
     organisation = ma.fields.Nested(OrgRef, required=True)
     withdrawn = ma.fields.Boolean(required=True)
     outcome = ma.fields.String(required=True)
@@ -300,8 +301,8 @@ class ShareArgs(ma.Schema):
 
 
 class ShareStateOut(ma.Schema):
-    present = ma.fields.Integer(required=True, metadata={"description": "Custodian shares brought so far"})
-    threshold = ma.fields.Integer(required=True)
+    present = Integer(required=True, metadata={"description": "Custodian shares brought so far"})
+    threshold = Integer(required=True)
 
 
 class FileKeyArgs(ma.Schema):
@@ -315,7 +316,7 @@ class FileKeyArgs(ma.Schema):
 
 class AdvanceArgs(ma.Schema):
     eliminated = ma.fields.List(
-        ma.fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)),
+        Integer(validate=validate.Range(min=1, max=2**31 - 1)),
         load_default=list,
         validate=validate.Length(max=1000),
     )

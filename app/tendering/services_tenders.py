@@ -15,8 +15,9 @@ from sqlalchemy import func, or_, select
 from app.accounts.models import Organisation, User
 from app.audit import record
 from app.audit.services import format_instant
-from app.core.db import db, is_valid_id
+from app.core.db import LIKE_ESCAPE, db, is_valid_id, like_pattern
 from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.fields import require_instant
 from app.core.keys import master_key
 from app.core.time import now_utc
 from app.tendering import terms
@@ -117,12 +118,12 @@ def list_tenders(
     """Published (and later) tenders, newest first, filtered by text, category and status; with the total."""
     stmt = select(Tender).where(Tender.status.in_(PUBLIC_STATUSES))
     if q:
-        pattern = f"%{q.lower()}%"
+        pattern = like_pattern(q.lower())
         stmt = stmt.where(
             or_(
-                func.lower(Tender.title).like(pattern),
-                func.lower(Tender.description).like(pattern),
-                func.lower(Tender.reference).like(pattern),
+                func.lower(Tender.title).like(pattern, escape=LIKE_ESCAPE),
+                func.lower(Tender.description).like(pattern, escape=LIKE_ESCAPE),
+                func.lower(Tender.reference).like(pattern, escape=LIKE_ESCAPE),
             )
         )
     if category:
@@ -187,6 +188,7 @@ def _apply(tender: Tender, data: dict[str, Any]) -> None:
         value = getattr(tender, field)
         if not isinstance(value, datetime) or value.tzinfo is None:
             raise ValidationFailed("times need a time zone", errors={field: ["naive"]})
+        setattr(tender, field, require_instant(value, field))
     if tender.opening_at < tender.submission_deadline_at:
         raise ValidationFailed("the opening cannot come before the deadline", errors={"opening_at": ["early"]})
     if not 1 <= tender.min_bids <= 100:
@@ -466,6 +468,10 @@ def clarify_tender(
         raise ValidationFailed("a clarification needs its text", errors={"text": ["required"]})
     now = now_utc()
     old_deadline, old_opening = tender.submission_deadline_at, tender.opening_at
+    if submission_deadline_at is not None:
+        submission_deadline_at = require_instant(submission_deadline_at, "submission_deadline_at")
+    if opening_at is not None:
+        opening_at = require_instant(opening_at, "opening_at")
     deadline = submission_deadline_at or old_deadline
     if deadline < old_deadline:
         raise ValidationFailed(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, DecimalException
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -186,10 +186,13 @@ def _center(value: datetime | None) -> str:
 
 
 def _to_utc_iso(local: datetime | None) -> str | None:
-    """A datetime-local value, read in the center's zone, as an ISO instant for the API schema."""
+    """A datetime-local value, read in the center's zone, as an ISO instant for the API schema.
+
+    Kept in the center's offset: the schema's Instant converts it to UTC and refuses instants out of
+    range (0001-01-01T00:00 in Shanghai is before year 1 in UTC; converting here would overflow)."""
     if local is None:
         return None
-    return local.replace(tzinfo=_zone()).astimezone(UTC).isoformat()
+    return local.replace(tzinfo=_zone()).isoformat()
 
 
 def _to_local(value: datetime) -> datetime:
