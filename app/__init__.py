@@ -62,7 +62,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.init_app(app, spec_kwargs={"info": {"description": "Administrative service center platform API"}})
     errors.init_app(app)
     body.init_app(app)
-    http_mod.init_app(app)  # before security: bodies are checked before any transaction
+    http_mod.init_app(app)  # its JSON check runs before core.body reads the body, both before any transaction
     security.init_app(app)
     storage_mod.init_app(app)
 

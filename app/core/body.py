@@ -42,7 +42,7 @@ READ_SLICE = 64 * 1024
 class BodyTimeout(DomainError):
     status = 408
     code = "request-timeout"
-    title = "The request body arrived too slowly"
+    title = "Request timeout"  # the registered problem type (core.problems); the detail says what happened
 
 
 class BodyReadInTransaction(RuntimeError):

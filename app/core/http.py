@@ -72,10 +72,11 @@ def check_json_body() -> None:
     length = request.content_length
     if length is not None and length > MAX_JSON_BYTES:
         raise JsonTooLarge(f"A JSON request body may have at most {MAX_JSON_BYTES} bytes.")
+    # Read at most one byte past the limit (core.body's deadline applies), and keep the body for the parsers
+    # that read it afterwards (core.body's read_body_first then finds it read).
     raw = request.stream.read(MAX_JSON_BYTES + 1)
     if len(raw) > MAX_JSON_BYTES:
         raise JsonTooLarge(f"A JSON request body may have at most {MAX_JSON_BYTES} bytes.")
-    # Keep the body for the parsers that read it afterwards.
     request._cached_data = raw
     if not raw.strip():
         return  # an empty body: the endpoint's schema says whether one is needed
@@ -150,8 +151,9 @@ def security_headers(resp: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Register before core.security: the body check must run before anything opens a database transaction."""
-    app.before_request(check_json_body)
+    """The JSON check runs first of all before_request hooks (before core.body reads whole bodies, and before
+    anything opens a database transaction), so a JSON body is never read past its limit."""
+    app.before_request_funcs.setdefault(None, []).insert(0, check_json_body)
     app.after_request(security_headers)
 
 
