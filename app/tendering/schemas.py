@@ -263,13 +263,28 @@ class BidVersionOut(ma.Schema):
     number = ma.fields.Integer(required=True)
     kind = ma.fields.String(required=True)
     received_at = ma.fields.AwareDateTime(required=True)
-    audit_index = ma.fields.Integer(required=True)
+    audit_index = ma.fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Evidence-log entry of the receipt's batch; null until the batch is logged"},
+    )
+    leaf_index = ma.fields.Integer(
+        required=True, allow_none=True, metadata={"description": "The receipt's leaf in that batch"}
+    )
     receipt = ma.fields.Nested(SignedDocumentOut, required=True)
+    proof = ma.fields.Dict(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Two-level inclusion proof (platform-bid-receipt-proof/v1): commitment → batch root → "
+            "signed checkpoint; check with `python -m crypto verify-receipt`. Null until the next batch."
+        },
+    )
     envelopes = ma.fields.List(ma.fields.Nested(EnvelopeOut), required=True)
 
 
 class BidOut(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = ma.fields.String(required=True, metadata={"description": "The bid's public id: 128 random bits"})
     tender_id = ma.fields.Integer(required=True)
     organisation = ma.fields.Nested(OrgRef, required=True)
     withdrawn = ma.fields.Boolean(required=True)
@@ -302,7 +317,7 @@ class FileKeyArgs(ma.Schema):
 
 class AdvanceArgs(ma.Schema):
     eliminated = ma.fields.List(
-        ma.fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)),
+        ma.fields.String(validate=validate.Regexp(r"^[a-z2-7]{26}$", error="not a bid id")),
         load_default=list,
         validate=validate.Length(max=1000),
     )
