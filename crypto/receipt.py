@@ -296,6 +296,8 @@ def verify_inclusion_proof(
         raise ReceiptError("the log entry is not the batch entry that carries this root")
     # Level 2: log entry → signed checkpoint (RFC 6962 inclusion).
     checkpoint = log.get("checkpoint")
+    if not isinstance(checkpoint, Mapping):
+        raise ReceiptError("proof lacks its signed checkpoint")
     try:
         signed = verify_document(checkpoint, key)
     except SignatureError as exc:

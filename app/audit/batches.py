@@ -142,7 +142,7 @@ def location(commitment: bytes) -> tuple[int, int] | None:
         .join(SealedBatch, SealedBatch.id == SealedLeaf.batch_id)
         .where(SealedLeaf.commitment == commitment)
     ).first()
-    return (int(row[0]), int(row[1])) if row is not None else None
+    return (int(row[0]), int(row[1] or 0)) if row is not None else None
 
 
 def proof_for(commitment: bytes) -> dict[str, Any] | None:
@@ -160,7 +160,7 @@ def proof_for(commitment: bytes) -> dict[str, Any] | None:
     if cp is None:
         return None
     real = {
-        int(pos): bytes(c)
+        int(pos or 0): bytes(c)
         for pos, c in db.session.execute(
             select(SealedLeaf.position, SealedLeaf.commitment).where(SealedLeaf.batch_id == batch.id)
         )

@@ -34,7 +34,6 @@ from app.core.time import now_utc
 from app.tendering import terms
 from app.tendering.common import AccessRefused, config_value, open_small
 from app.tendering.custody import SYSTEM, envelope_label, rebuild_identity
-from app.tendering.services_bids import receipt_location
 from app.tendering.decryption import DecryptionFailed, HashingRaw, decrypt_into_storage
 from app.tendering.models import (
     Bid,
@@ -46,6 +45,7 @@ from app.tendering.models import (
     Tender,
     TenderStatus,
 )
+from app.tendering.services_bids import receipt_location
 from crypto.age import NoIdentityMatchError, X25519Identity, decrypt, decrypt_with_file_key
 from crypto.canonical import CanonicalError, canonicalize
 from crypto.envelope import EnvelopeError, read_envelope

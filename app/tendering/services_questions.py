@@ -6,17 +6,15 @@ import hashlib
 
 from sqlalchemy import select
 
-from app.audit import batches
-from app.audit.services import format_instant
-from crypto.canonical import canonicalize
-
 from app.accounts.models import User
-from app.audit import record
+from app.audit import batches, record
+from app.audit.services import format_instant
 from app.core.db import db, is_valid_id
 from app.core.errors import Conflict, NotFound, PermissionDenied
 from app.core.time import now_utc
 from app.tendering.models import Tender, TenderInterest, TenderNotification, TenderQuestion
 from app.tendering.services_tenders import _require_manager, is_open_for_bids, notify_interested
+from crypto.canonical import canonicalize
 
 
 def _require_bidder(actor: User) -> int:
@@ -39,8 +37,13 @@ def register_interest(*, actor: User, tender: Tender) -> TenderInterest:
     # Who is interested is as confidential as who bids, and so is how many: not an entry of its own (their number
     # would count the interested), but a hiding commitment in the next constant-rate batch (app.audit.batches).
     content = canonicalize(
-        {"kind": "tendering.interest", "tender": tender.id, "user": actor.id, "organisation": org,
-         "registered_at": format_instant(now)}
+        {
+            "kind": "tendering.interest",
+            "tender": tender.id,
+            "user": actor.id,
+            "organisation": org,
+            "registered_at": format_instant(now),
+        }
     )
     nonce, commitment = batches.new_commitment(content)
     interest = TenderInterest(

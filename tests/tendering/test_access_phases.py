@@ -786,7 +786,9 @@ def _log_shape(export: dict[str, Any]) -> list[tuple[Any, ...]]:
     for e in export["entries"]:
         at = datetime.fromisoformat(e["created_at"].replace("Z", "+00:00"))
         data = {k: (type(v).__name__, len(v) if isinstance(v, str) else v) for k, v in e["data"].items()}
-        shape.append((e["action"], e["actor"], e["subject"], sorted(data.items()), (at - previous) if previous else None))
+        shape.append(
+            (e["action"], e["actor"], e["subject"], sorted(data.items()), (at - previous) if previous else None)
+        )
         previous = at
     return shape
 

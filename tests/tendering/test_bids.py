@@ -191,7 +191,9 @@ def test_the_receipt_and_its_two_level_proof_verify_offline_and_a_tampered_proof
         return ("0" if h[0] != "0" else "1") + h[1:]
 
     assert "batch path" in tampered(lambda d: d["batch"]["path"].__setitem__(0, flip(d["batch"]["path"][0])))
-    assert "batch path" in tampered(lambda d: d["batch"].__setitem__("leaf_index", (d["batch"]["leaf_index"] + 1) % 256))
+    assert "batch path" in tampered(
+        lambda d: d["batch"].__setitem__("leaf_index", (d["batch"]["leaf_index"] + 1) % 256)
+    )
     assert "not in the batch" in tampered(lambda d: d["batch"].__setitem__("root", flip(d["batch"]["root"])))
     assert "batch entry" in tampered(lambda d: d["entry"].__setitem__("index", d["entry"]["index"] + 1))
 
@@ -206,7 +208,9 @@ def test_the_receipt_and_its_two_level_proof_verify_offline_and_a_tampered_proof
         from crypto.merkle import inclusion_proof, leaf_hash, root_hash
 
         leaves = [leaf_hash(bytes.fromhex(d["commitment"]))] + [leaf_hash(os.urandom(32)) for _ in range(255)]
-        d["batch"].update(leaf_index=0, root=root_hash(leaves).hex(), path=[h.hex() for h in inclusion_proof(leaves, 0)])
+        d["batch"].update(
+            leaf_index=0, root=root_hash(leaves).hex(), path=[h.hex() for h in inclusion_proof(leaves, 0)]
+        )
         entry = json.loads(base64.b64decode(d["entry"]["canonical"]))
         entry["data"]["root"] = d["batch"]["root"]
         d["entry"]["canonical"] = base64.b64encode(canonicalize(entry)).decode()

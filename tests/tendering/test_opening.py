@@ -158,7 +158,10 @@ def test_end_to_end_sealed_bids_receipts_opening_and_record(world, clock, tmp_pa
         assert row["bid_id"] == receipt["payload"]["bid"]["id"] == mine["receipt"]["payload"]["bid"]["id"]
         inclusion = verify_receipt(receipt, key, proof=mine["proof"]).inclusion
         assert inclusion is not None
-        assert (row["receipt"]["log_index"], row["receipt"]["leaf_index"]) == (inclusion.log_index, inclusion.leaf_index)
+        assert (row["receipt"]["log_index"], row["receipt"]["leaf_index"]) == (
+            inclusion.log_index,
+            inclusion.leaf_index,
+        )
         assert row["receipt"]["commitment"] == receipt["payload"]["commitment"]
         assert row["envelopes"][0]["sha256"] == receipt["payload"]["envelopes"][0]["sha256"]
     invalid = by_org[world.bidders[3].org_id]
