@@ -263,6 +263,7 @@ def _published_with_bids(
     return tid, doc, bid, recipient
 
 
+PROBE_BID = new_public_id()
 _CSRF = re.compile(r'(name="csrf[-_]token"[^>]*?(?:content|value)=")[^"]+')
 
 
@@ -274,7 +275,7 @@ def _views(w: AccessWorld, tid: int, doc: int) -> dict[tuple[str, str], tuple[in
         document=doc,
         question=0,
         question2=0,
-        bid=new_public_id(),  # whether or not a bid has this id, the answer must not change
+        bid=PROBE_BID,  # whether or not a bid has this id, the answer must not change
         upload="0" * 32,
         upload_data=b"",
         publish_target=tid,
