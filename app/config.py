@@ -21,6 +21,28 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _env_seconds(name: str, default: timedelta) -> timedelta:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 < value <= 86400:
+        raise ValueError(f"{name} must be between 0 and 86400 seconds, got {raw!r}")
+    return timedelta(seconds=value)
+
+
+def _env_int(name: str, default: int, low: int, high: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    if not raw.strip().isdigit() or not low <= int(raw) <= high:
+        raise ValueError(f"{name} must be an integer from {low} to {high}, got {raw!r}")
+    return int(raw)
+
+
 def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the configuration mapping: defaults, then the environment, then explicit overrides."""
     instance = Path((overrides or {}).get("INSTANCE_PATH") or _instance_path())
@@ -67,7 +89,12 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "LOGIN_LOCKOUT": timedelta(minutes=15),
         "API_TOKEN_DEFAULT_TTL": timedelta(days=30),
         "API_TOKEN_MAX_TTL": timedelta(days=365),
-        "AUDIT_CHECKPOINT_INTERVAL": timedelta(minutes=5),
+        # How often a checkpoint is signed when the log grew (the batch sweep also signs one after each batch).
+        "AUDIT_CHECKPOINT_INTERVAL": _env_seconds("APP_AUDIT_CHECKPOINT_INTERVAL", timedelta(minutes=1)),
+        # Sealed-bid commitments: one fixed-size batch logged per interval (app.audit.batches); a receipt's
+        # inclusion proof is ready after the next batch. Capacity: commitments per batch (others wait a turn).
+        "AUDIT_BATCH_INTERVAL": _env_seconds("APP_AUDIT_BATCH_INTERVAL", timedelta(seconds=15)),
+        "AUDIT_BATCH_CAPACITY": _env_int("APP_AUDIT_BATCH_CAPACITY", 256, 1, 65536),
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
         # A request body must arrive within BODY_TIMEOUT seconds plus one second per BODY_MIN_RATE bytes (else 408).
         "BODY_TIMEOUT": 20,

@@ -1,7 +1,11 @@
-"""`python -m crypto verify-receipt RECEIPT --key PUBKEY [--file SEALED] [--envelope NAME]`: check a receipt offline.
+"""`python -m crypto verify-receipt RECEIPT --key PUBKEY [--proof PROOF] [--file SEALED] [--envelope NAME]`.
 
-Exit status 0 when the receipt verifies (and the file, when given, is one of its envelopes), 1 when it
-does not, 2 when the inputs cannot be read.
+Checks a bid receipt offline: its signature and commitment; with --proof (or when RECEIPT is the platform's
+{"receipt": …, "proof": …} answer), the two-level inclusion proof: the commitment is a leaf of a batch whose root
+an evidence-log entry carries, and a checkpoint signed by the key includes that entry; with --file, that the
+sealed file is one of the receipted envelopes. --require-proof fails a receipt that comes without its proof.
+
+Exit status 0 when everything given verifies, 1 when something does not, 2 when the inputs cannot be read.
 """
 
 from __future__ import annotations
@@ -19,6 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--key", required=True, help=KEY_HELP)
     parser.add_argument("--file", help="the sealed envelope file that was uploaded, to check its hash and size")
     parser.add_argument("--envelope", help="with --file: the name of the envelope the file should be")
+    parser.add_argument("--proof", help="the receipt's inclusion proof (JSON), fetched after the next batch")
+    parser.add_argument(
+        "--require-proof", action="store_true", help="fail when no inclusion proof is given (or it is still null)"
+    )
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
@@ -31,12 +39,25 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"FAIL cannot read the receipt: {exc}", file=out)
         return 2
+    proof: Any = None
+    if isinstance(document, dict) and "receipt" in document:  # the platform's {"receipt", "proof", …} answer
+        proof = document.get("proof")
+        document = document["receipt"]
+    if args.proof:
+        try:
+            proof = read_json_input(args.proof)
+        except (OSError, ValueError) as exc:
+            print(f"FAIL cannot read the proof: {exc}", file=out)
+            return 2
+    if args.require_proof and proof is None:
+        print("FAIL no inclusion proof given (it is available after the next batch)", file=out)
+        return 1
     try:
         if args.file:
             with open(args.file, "rb") as sealed:
-                check = verify_receipt(document, key, sealed=sealed, envelope=args.envelope)
+                check = verify_receipt(document, key, sealed=sealed, envelope=args.envelope, proof=proof)
         else:
-            check = verify_receipt(document, key)
+            check = verify_receipt(document, key, proof=proof)
     except OSError as exc:
         print(f"FAIL cannot read the sealed file: {exc}", file=out)
         return 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, LargeBinary, SmallInteger, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import UTCDateTime, db
@@ -62,3 +62,35 @@ class Checkpoint(db.Model):  # type: ignore[name-defined,misc]
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     key_id: Mapped[str] = mapped_column(String(32), nullable=False)
     signature: Mapped[bytes] = mapped_column(LargeBinary(64), nullable=False)
+
+
+class SealedBatch(db.Model):  # type: ignore[name-defined,misc]
+    """One fixed-size batch of hiding commitments, whose tree root one evidence-log entry carries (app.audit.batches).
+
+    `seed` derives the dummy leaves (HMAC-SHA256(seed, position)) that fill the positions no commitment took; it
+    never leaves the database, so nobody outside can tell a dummy from a commitment.
+    """
+
+    __tablename__ = "audit_sealed_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The interval the batch belongs to (seconds since the epoch // interval): one batch per slot. Null for a batch
+    # sealed out of turn (the pending commitments flushed at an opening).
+    slot: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    log_index: Mapped[int] = mapped_column(BigInteger, nullable=False, unique=True)
+    capacity: Mapped[int] = mapped_column(Integer, nullable=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    seed: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class SealedLeaf(db.Model):  # type: ignore[name-defined,misc]
+    """A hiding commitment waiting for (or placed in) a batch. Written in the submitter's transaction."""
+
+    __tablename__ = "audit_sealed_leaves"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commitment: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("audit_sealed_batches.id"), index=True)
+    position: Mapped[int | None] = mapped_column(Integer)

@@ -1,10 +1,10 @@
-"""Periodic work of the evidence log: sign a checkpoint when the log has grown."""
+"""Periodic work of the evidence log: seal the constant-rate batch of commitments, sign checkpoints."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from app.audit import services
+from app.audit import batches, services
 from app.core.tasks import sweep
 
 
@@ -14,6 +14,14 @@ def checkpoint_sweep() -> int | None:
     return cp.tree_size if cp is not None else None
 
 
+def batch_sweep() -> int | None:
+    """Seal this interval's batch of commitments (one log entry and a checkpoint, also when none arrived);
+    returns the entry's log index, None when the interval already has its batch."""
+    batch = batches.seal_batch()
+    return batch.log_index if batch is not None else None
+
+
 def register(app: Flask) -> None:
-    # Declared here rather than at import so the interval follows AUDIT_CHECKPOINT_INTERVAL.
+    # Declared here rather than at import so the intervals follow the configuration (APP_AUDIT_*_INTERVAL).
     sweep("audit.checkpoint", every=app.config["AUDIT_CHECKPOINT_INTERVAL"])(checkpoint_sweep)
+    sweep("audit.batch", every=app.config["AUDIT_BATCH_INTERVAL"])(batch_sweep)

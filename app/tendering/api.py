@@ -292,10 +292,14 @@ def answer_question(args: dict[str, Any], tender_id: int, question_id: int) -> A
 @problems(401, 403, 404, 409, 422)
 @requires(MANAGE)
 def advance_stage(args: dict[str, Any], tender_id: int) -> Any:
-    """After reviewing a stage, eliminate bids (with a reason) and open the next stage's envelopes."""
-    tender = opening.advance_stage(
-        actor=_me(), tender=_tender(tender_id), eliminated=args["eliminated"], reason=args["reason"]
-    )
+    """After reviewing a stage, eliminate bids (by public id, with a reason) and open the next stage's envelopes."""
+    tender = _tender(tender_id)
+    found = {pid: services_bids.find_bid(pid) for pid in args["eliminated"]}
+    unknown = sorted(pid for pid, bid in found.items() if bid is None or bid.tender_id != tender.id)
+    if unknown:
+        raise ValidationFailed("Only valid bids of this tender can be eliminated.", errors={"eliminated": unknown})
+    eliminated = [bid.id for bid in found.values() if bid is not None]
+    tender = opening.advance_stage(actor=_me(), tender=tender, eliminated=eliminated, reason=args["reason"])
     db.session.commit()
     return tender_view(tender)
 
@@ -420,19 +424,22 @@ def complete_upload(upload_id: str) -> Any:
 
 
 def _version_view(version: Any) -> dict[str, Any]:
+    log_index, leaf_index = services_bids.receipt_location(version)
     return {
         "number": version.number,
         "kind": version.kind,
         "received_at": version.received_at,
-        "audit_index": version.audit_index,
+        "audit_index": log_index,
+        "leaf_index": leaf_index,
         "receipt": version.receipt,
+        "proof": services_bids.receipt_proof(version),
         "envelopes": list(version.envelopes),
     }
 
 
 def _bid_view(bid: Any) -> dict[str, Any]:
     return {
-        "id": bid.id,
+        "id": bid.public_id,
         "tender_id": bid.tender_id,
         "organisation": bid.organisation,
         "withdrawn": bid.withdrawn,
@@ -470,7 +477,8 @@ def withdraw_bid(tender_id: int) -> Any:
 @problems(401, 403, 404)
 @requires(BID)
 def own_bid(tender_id: int) -> Any:
-    """The organisation's own bid: every version with its receipt."""
+    """The organisation's own bid: every version with its receipt and the receipt's inclusion proof (null until the
+    next batch of commitments is logged, at most one AUDIT_BATCH_INTERVAL after submission)."""
     return _bid_view(services_bids.get_own_bid(actor=_me(), tender=_tender(tender_id)))
 
 
@@ -500,20 +508,21 @@ def list_bids(tender_id: int) -> Any:
     return [_bid_view(b) for b in services_bids.list_bids(actor=_me(), tender=_tender(tender_id))]
 
 
-@blp.route("/tenders/<int:tender_id>/bids/<int:bid_id>", methods=["GET"])
+@blp.route("/tenders/<int:tender_id>/bids/<bid_id>", methods=["GET"])
 @blp.response(200, schemas.BidOut)
 @problems(401, 403, 404)
 @authenticated(BID, MANAGE, READ_OPENED)
-def get_bid(tender_id: int, bid_id: int) -> Any:
-    """A bid: its own organisation's always; anybody else's only after the opening, for the agency and overseers."""
+def get_bid(tender_id: int, bid_id: str) -> Any:
+    """A bid by its public id: its own organisation's always (every version with its receipt and, once its batch is
+    logged, the receipt's inclusion proof); anybody else's only after the opening, for the agency and overseers."""
     return _bid_view(services_bids.get_bid(actor=_me(), tender=_tender(tender_id), bid_id=bid_id))
 
 
-@blp.route("/tenders/<int:tender_id>/bids/<int:bid_id>/envelopes/<name>/sealed", methods=["GET"])
+@blp.route("/tenders/<int:tender_id>/bids/<bid_id>/envelopes/<name>/sealed", methods=["GET"])
 @blp.doc(responses={"200": {"description": "The sealed age file", "content": {"application/octet-stream": BINARY}}})
 @problems(401, 403, 404)
 @authenticated(BID, MANAGE, READ_OPENED)
-def download_sealed(tender_id: int, bid_id: int, name: str) -> Any:
+def download_sealed(tender_id: int, bid_id: str, name: str) -> Any:
     """The sealed envelope as received (ciphertext), under the same rule as reading the bid."""
     env, fh = services_bids.open_sealed_envelope(actor=_me(), tender=_tender(tender_id), bid_id=bid_id, envelope=name)
 

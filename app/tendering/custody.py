@@ -204,7 +204,7 @@ def reveal_file_key(*, actor: User, tender: Tender, envelope: str, file_key: byt
         "tendering.envelope.key_revealed",
         actor=actor,
         subject=tender.audit_ref,
-        data={"bid_id": bid.id, "envelope": envelope},
+        data={"bid_id": bid.public_id, "envelope": envelope},
     )
     enqueue_after_commit("tendering.open_due")
     return env

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import enum
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +24,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import UTCDateTime, db
 from app.core.time import now_utc
+
+
+def new_public_id() -> str:
+    """26 characters of lowercase base32: 128 random bits, unrelated to anything else on the platform."""
+    return base64.b32encode(secrets.token_bytes(16)).decode("ascii").rstrip("=").lower()
+
+
+PUBLIC_ID_LENGTH = 26
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -180,6 +190,9 @@ class TenderInterest(db.Model):  # type: ignore[name-defined,misc]
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    # The batched evidence-log commitment SHA-256(nonce ‖ canonical {tender, user, organisation, registered_at}).
+    commitment: Mapped[str | None] = mapped_column(String(64))
+    nonce: Mapped[str | None] = mapped_column(String(64))
 
 
 class TenderNotification(db.Model):  # type: ignore[name-defined,misc]
@@ -275,7 +288,9 @@ class Bid(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "bids"
     __table_args__ = (UniqueConstraint("tender_id", "organisation_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)  # internal: a global sequence, never shown
+    # The bid's only outside name (receipts, URLs, answers, records): 128 random bits, so it counts nothing.
+    public_id: Mapped[str] = mapped_column(String(26), unique=True, default=new_public_id)
     tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id"), index=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     current_version_id: Mapped[int | None] = mapped_column(ForeignKey("bid_versions.id", use_alter=True))
@@ -304,7 +319,8 @@ class BidVersion(db.Model):  # type: ignore[name-defined,misc]
     kind: Mapped[str] = mapped_column(String(20))  # submission | withdrawal
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    audit_index: Mapped[int] = mapped_column(BigInteger)
+    # Version 1 receipts had an evidence-log entry of their own; later ones are a leaf of a batch (app.audit.batches).
+    audit_index: Mapped[int | None] = mapped_column(BigInteger)
     receipt: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     bid: Mapped[Bid] = relationship(back_populates="versions", foreign_keys=[bid_id])

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.accounts.models import User
-from app.audit import record
+from app.audit import batches, record
 from app.audit.services import format_instant
 from app.core.db import db
 from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
@@ -45,6 +45,7 @@ from app.tendering.models import (
     Tender,
     TenderStatus,
 )
+from app.tendering.services_bids import receipt_location
 from crypto.age import NoIdentityMatchError, X25519Identity, decrypt, decrypt_with_file_key
 from crypto.canonical import CanonicalError, canonicalize
 from crypto.envelope import EnvelopeError, read_envelope
@@ -299,6 +300,9 @@ def start_opening(tender: Tender) -> None:
     tender.current_stage = 1
     tender.opening_started_at = now
     tender.stage_started_at = now
+    # Every receipt of the tender is logged before its record links bids to batches: pending commitments (of any
+    # tender) are sealed now, out of turn. That reveals only that an opening happened, which is public.
+    batches.seal_pending()
     bids = _bids(tender)
     for bid in bids:
         if bid.withdrawn:
@@ -447,11 +451,12 @@ def opening_record_payload(
         if bid.outcome is BidOutcome.ELIMINATED and (bid.outcome_stage or 0) < stage - 1:
             continue
         version = bid.current_version
+        where = receipt_location(version) if version is not None else (None, None)
         envs = _current_envelopes(bid, stage) if not bid.withdrawn else []
         form_env = next((e for e in envs if e.form is not None), None)
         bids.append(
             {
-                "bid_id": bid.id,
+                "bid_id": bid.public_id,
                 "bidder": {
                     "organisation_id": bid.organisation.id,
                     "name": bid.organisation.name,
@@ -463,7 +468,9 @@ def opening_record_payload(
                     "version": version.number,
                     "kind": version.kind,
                     "received_at": format_instant(version.received_at),
-                    "log_index": version.audit_index,
+                    # The evidence-log entry of the receipt's batch (v1 receipts: its own entry) and its leaf there.
+                    "log_index": where[0],
+                    "leaf_index": where[1],
                     "commitment": version.receipt["payload"]["commitment"],
                 },
                 "outcome": bid.outcome.value,
@@ -545,7 +552,7 @@ def advance_stage(*, actor: User, tender: Tender, eliminated: list[int], reason:
         "tendering.opening.stage_advanced",
         actor=actor,
         subject=tender.audit_ref,
-        data={"from_stage": stage, "eliminated": sorted(eliminated), "reason": reason},
+        data={"from_stage": stage, "eliminated": sorted(valid[i].public_id for i in eliminated), "reason": reason},
     )
     enqueue_after_commit("tendering.open_due")
     return tender

@@ -277,13 +277,26 @@ class BidVersionOut(ma.Schema):
     number = Integer(required=True)
     kind = ma.fields.String(required=True)
     received_at = Instant(required=True)
-    audit_index = Integer(required=True)
+    audit_index = Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Evidence-log entry of the receipt's batch; null until the batch is logged"},
+    )
+    leaf_index = Integer(required=True, allow_none=True, metadata={"description": "The receipt's leaf in that batch"})
     receipt = ma.fields.Nested(SignedDocumentOut, required=True)
+    proof = ma.fields.Dict(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Two-level inclusion proof (platform-bid-receipt-proof/v1): commitment → batch root → "
+            "signed checkpoint; check with `python -m crypto verify-receipt`. Null until the next batch."
+        },
+    )
     envelopes = ma.fields.List(ma.fields.Nested(EnvelopeOut), required=True)
 
 
 class BidOut(ma.Schema):
-    id = Integer(required=True)
+    id = ma.fields.String(required=True, metadata={"description": "The bid's public id: 128 random bits"})
     tender_id = Integer(required=True)
     organisation = ma.fields.Nested(OrgRef, required=True)
     withdrawn = ma.fields.Boolean(required=True)
@@ -316,7 +329,7 @@ class FileKeyArgs(ma.Schema):
 
 class AdvanceArgs(ma.Schema):
     eliminated = ma.fields.List(
-        Integer(validate=validate.Range(min=1, max=2**31 - 1)),
+        ma.fields.String(validate=validate.Regexp(r"^[a-z2-7]{26}$", error="not a bid id")),
         load_default=list,
         validate=validate.Length(max=1000),
     )

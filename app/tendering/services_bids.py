@@ -2,8 +2,10 @@
 
 Before the opening nobody but the bidder itself can list, count, read or download a bid: every other
 attempt raises AccessRefused, which is logged as `access.denied`. Evidence-log entries of bidders'
-actions name no bidder (actor "sealed-bidder"): they carry the receipt's commitment, which only the
-receipt holder can connect to the entry until the opening record publishes the link.
+actions name no bidder, no tender and no bid count: a receipt's hiding commitment becomes one leaf of the
+constant-rate, fixed-size batches of app.audit.batches, which only the receipt holder can connect to its batch
+until the opening record publishes the link. Bids are named outside by a random public id, never by the
+internal (sequential) key.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import contextlib
 import hashlib
 import io
 import logging
+import re
+import secrets
 import threading
 import uuid
 from collections.abc import Iterator
@@ -21,9 +25,9 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
-from app.audit import record
-from app.audit.services import checkpoint_document, format_instant, latest_checkpoint
-from app.core.db import after_commit, db, is_valid_id
+from app.audit import batches
+from app.audit.services import format_instant
+from app.core.db import after_commit, db
 from app.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from app.core.keys import platform_signing_key
 from app.core.problems import N_
@@ -48,7 +52,7 @@ from app.tendering.models import (
 from crypto.age import parse_header
 from crypto.age.header import MAX_HEADER_SIZE, SCRYPT_TYPE, X25519_TYPE
 from crypto.errors import AgeError
-from crypto.receipt import commitment, receipt_core, sign_receipt
+from crypto.receipt import RECEIPT_FORMAT, commitment, receipt_core, sign_receipt
 
 # Chunks are appended to a storage assembly (app.core.storage: an S3 multipart upload in the staging bucket,
 # or one file on the filesystem) that becomes the write-once sealed-bids object at completion. Uploads
@@ -58,7 +62,8 @@ PARTS_PREFIX = "upload-parts"
 SEALED_ACTOR = "sealed-bidder"
 # Nor do they name the tender: entries per tender would count its bids before the opening. The opening record
 # links each bid to its entry (log index).
-SEALED_SUBJECT = "tendering:sealed-bids"
+SEALED_SUBJECT = batches.BATCH_SUBJECT
+_PUBLIC_ID = re.compile(r"^[a-z2-7]{26}$")
 log = logging.getLogger(__name__)
 OPENED_STATUSES = (TenderStatus.OPENING, TenderStatus.OPENED, TenderStatus.FAILED, TenderStatus.AWARDED)
 
@@ -435,28 +440,22 @@ def _issue_receipt(*, actor: User, tender: Tender, bid: Bid, kind: str, envelope
     core = receipt_core(
         kind=kind,
         tender=_tender_ref(tender),
-        bid={"id": bid.id, "version": number},
+        bid={"id": bid.public_id, "version": number},
         bidder=_bidder_ref(bid),
         envelopes=envelopes,
         received_at=format_instant(received_at),
+        nonce=secrets.token_hex(32),
     )
-    entry = record(
-        "tendering.bid.sealed", actor=SEALED_ACTOR, subject=SEALED_SUBJECT, data={"commitment": commitment(core)}
-    )
-    cp = latest_checkpoint()
-    receipt = sign_receipt(
-        core,
-        log_index=entry.index,
-        checkpoint=checkpoint_document(cp) if cp is not None else None,
-        key=platform_signing_key(),
-    )
+    # Not a log entry of its own (their number would count bids): a leaf of the next constant-rate batch.
+    batches.commit(bytes.fromhex(commitment(core)))
+    receipt = sign_receipt(core, key=platform_signing_key())
     version = BidVersion(
         bid=bid,
         number=number,
         kind=kind,
         user_id=actor.id,
         received_at=received_at,
-        audit_index=entry.index,
+        audit_index=None,
         receipt=receipt,
     )
     db.session.add(version)
@@ -529,6 +528,25 @@ def withdraw_bid(*, actor: User, tender: Tender) -> BidVersion:
     return _issue_receipt(actor=actor, tender=tender, bid=bid, kind="withdrawal", envelopes=[])
 
 
+def receipt_proof(version: BidVersion) -> dict[str, Any] | None:
+    """The receipt's two-level inclusion proof (crypto.receipt.verify_inclusion_proof) once its batch is logged under
+    a checkpoint; None before (at most one batch interval after submission), and for a version 1 receipt, whose
+    own log entry (`audit_index`) has its proof at /api/v1/audit/entries/{index}."""
+    payload = version.receipt.get("payload", {})
+    if payload.get("format") != RECEIPT_FORMAT:
+        return None
+    return batches.proof_for(bytes.fromhex(payload["commitment"]))
+
+
+def receipt_location(version: BidVersion) -> tuple[int | None, int | None]:
+    """(log index of the entry, leaf index in its batch or None) of a version's receipt; (None, None) while pending."""
+    payload = version.receipt.get("payload", {})
+    if payload.get("format") != RECEIPT_FORMAT:
+        return version.audit_index, None
+    found = batches.location(bytes.fromhex(payload["commitment"]))
+    return found if found is not None else (None, None)
+
+
 def get_own_bid(*, actor: User, tender: Tender) -> Bid:
     org = _bidder_org(actor)
     bid = _own_bid(tender, org)
@@ -571,12 +589,17 @@ def list_bids(*, actor: Any, tender: Tender) -> list[Bid]:
     return list(db.session.scalars(select(Bid).where(Bid.tender_id == tender.id).order_by(Bid.id)))
 
 
-def get_bid(*, actor: Any, tender: Tender, bid_id: int) -> Bid:
-    """A bid: its own organisation always; the agency and overseers after the opening; refused and logged otherwise.
+def find_bid(public_id: str) -> Bid | None:
+    if not isinstance(public_id, str) or not _PUBLIC_ID.match(public_id):
+        return None
+    return db.session.scalar(select(Bid).where(Bid.public_id == public_id))
 
-    The refusal does not say whether the bid exists.
+
+def get_bid(*, actor: Any, tender: Tender, bid_id: str) -> Bid:
+    """A bid by its public id: its own organisation always; the agency and overseers after the opening; refused and
+    logged otherwise. The refusal does not say whether the bid exists.
     """
-    bid = db.session.get(Bid, bid_id) if is_valid_id(bid_id) else None
+    bid = find_bid(bid_id)
     own = (
         bid is not None
         and bid.tender_id == tender.id
@@ -593,11 +616,11 @@ def get_bid(*, actor: Any, tender: Tender, bid_id: int) -> Bid:
         _refusal_reason(tender, "Another party's bid cannot be read"),
         actor=actor,
         subject=tender.audit_ref,
-        data={"attempt": "read-bid", "bid_id": bid_id},
+        data={"attempt": "read-bid", "bid_id": bid_id[:40]},
     )
 
 
-def open_sealed_envelope(*, actor: Any, tender: Tender, bid_id: int, envelope: str) -> tuple[BidEnvelope, IO[bytes]]:
+def open_sealed_envelope(*, actor: Any, tender: Tender, bid_id: str, envelope: str) -> tuple[BidEnvelope, IO[bytes]]:
     """The ciphertext of an envelope of the bid's current version, for its owner (or overseers after the opening)."""
     bid = get_bid(actor=actor, tender=tender, bid_id=bid_id)
     version = bid.current_version

@@ -7,13 +7,14 @@ import hashlib
 from sqlalchemy import select
 
 from app.accounts.models import User
-from app.audit import record
+from app.audit import batches, record
+from app.audit.services import format_instant
 from app.core.db import db, is_valid_id
 from app.core.errors import Conflict, NotFound, PermissionDenied
 from app.core.time import now_utc
 from app.tendering.models import Tender, TenderInterest, TenderNotification, TenderQuestion
-from app.tendering.services_bids import SEALED_ACTOR, SEALED_SUBJECT
 from app.tendering.services_tenders import _require_manager, is_open_for_bids, notify_interested
+from crypto.canonical import canonicalize
 
 
 def _require_bidder(actor: User) -> int:
@@ -32,12 +33,30 @@ def register_interest(*, actor: User, tender: Tender) -> TenderInterest:
     )
     if existing is not None:
         return existing
-    interest = TenderInterest(tender_id=tender.id, user_id=actor.id, organisation_id=org, registered_at=now_utc())
+    now = now_utc()
+    # Who is interested is as confidential as who bids, and so is how many: not an entry of its own (their number
+    # would count the interested), but a hiding commitment in the next constant-rate batch (app.audit.batches).
+    content = canonicalize(
+        {
+            "kind": "tendering.interest",
+            "tender": tender.id,
+            "user": actor.id,
+            "organisation": org,
+            "registered_at": format_instant(now),
+        }
+    )
+    nonce, commitment = batches.new_commitment(content)
+    interest = TenderInterest(
+        tender_id=tender.id,
+        user_id=actor.id,
+        organisation_id=org,
+        registered_at=now,
+        commitment=commitment.hex(),
+        nonce=nonce,
+    )
     db.session.add(interest)
     db.session.flush()
-    # Who is interested is as confidential as who bids: the entry names nobody, not even the tender (entries per
-    # tender would count its interested bidders).
-    record("tendering.interest.registered", actor=SEALED_ACTOR, subject=SEALED_SUBJECT, data={})
+    batches.commit(commitment)
     return interest
 
 
@@ -50,7 +69,7 @@ def ask_question(*, actor: User, tender: Tender, text: str) -> TenderQuestion:
     db.session.flush()
     record(
         "tendering.question.asked",
-        actor="sealed-bidder",
+        actor="sealed-bidder",  # a question is public once answered; questions count no bids
         subject=tender.audit_ref,
         data={"question_id": question.id, "sha256": hashlib.sha256(text.encode()).hexdigest()},
     )

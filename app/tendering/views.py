@@ -172,6 +172,7 @@ def bid_page(tender_id: int) -> Any:
         "tendering/bid.html",
         tender=tender,
         bid=bid,
+        proofs={v.number: services_bids.receipt_location(v)[0] is not None for v in (bid.versions if bid else [])},
         fields=form_fields(tender.bid_form_schema),
         has_org=_me().organisation_id is not None,
         chunk_size=min(int(config_value("TENDER_UPLOAD_MAX_CHUNK")), 1024 * 1024),
@@ -206,8 +207,16 @@ def receipt_json(tender_id: int, number: int) -> Any:
     version = next((v for v in bid.versions if v.number == number), None)
     if version is None:
         raise NotFound("No such receipt.")
-    body = json.dumps(version.receipt, ensure_ascii=False, indent=2, sort_keys=True)
+    document: dict[str, Any] = version.receipt
     filename = f"{tender.reference or tender.id}-receipt-{number}.json"
+    if request.args.get("with") == "proof":
+        # The receipt with its two-level inclusion proof, as `python -m crypto verify-receipt` reads it.
+        proof = services_bids.receipt_proof(version)
+        if proof is None:
+            raise NotFound("The inclusion proof is not ready yet: it comes with the next batch of the evidence log.")
+        document = {"receipt": version.receipt, "proof": proof}
+        filename = f"{tender.reference or tender.id}-receipt-{number}-proof.json"
+    body = json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True)
     return Response(
         body,
         content_type="application/json; charset=utf-8",

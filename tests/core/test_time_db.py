@@ -75,3 +75,43 @@ def test_domain_periods_from_the_environment(monkeypatch) -> None:
     monkeypatch.setenv("APP_TENDER_MIN_DAYS_TO_DEADLINE", "twenty")
     with pytest.raises(ValueError, match="must be a number"):
         load_config()
+
+
+def test_audit_intervals_from_the_environment(monkeypatch) -> None:
+    """The batch of sealed-bid commitments and the checkpoint sweep run at configurable intervals (seconds), and the
+    beat schedule follows them."""
+    from datetime import timedelta
+
+    from celery import Celery
+
+    from app.config import load_config
+    from app.core import tasks
+
+    cfg = load_config()
+    assert cfg["AUDIT_BATCH_INTERVAL"] == timedelta(seconds=15) and cfg["AUDIT_BATCH_CAPACITY"] == 256
+    monkeypatch.setenv("APP_AUDIT_BATCH_INTERVAL", "5")
+    monkeypatch.setenv("APP_AUDIT_CHECKPOINT_INTERVAL", "30")
+    monkeypatch.setenv("APP_AUDIT_BATCH_CAPACITY", "64")
+    cfg = load_config()
+    assert cfg["AUDIT_BATCH_INTERVAL"] == timedelta(seconds=5)
+    assert cfg["AUDIT_CHECKPOINT_INTERVAL"] == timedelta(seconds=30) and cfg["AUDIT_BATCH_CAPACITY"] == 64
+    for name, raw in [
+        ("APP_AUDIT_BATCH_INTERVAL", "soon"),
+        ("APP_AUDIT_BATCH_INTERVAL", "0"),
+        ("APP_AUDIT_BATCH_CAPACITY", "0"),
+    ]:
+        monkeypatch.setenv(name, raw)
+        with pytest.raises(ValueError, match=name):
+            load_config()
+        monkeypatch.delenv(name)
+    from flask import Flask
+
+    from app.audit.tasks import register
+
+    app = Flask("t")
+    app.config.update(cfg)
+    register(app)
+    celery = Celery("t")
+    tasks.bind(celery)
+    schedule = celery.conf.beat_schedule
+    assert schedule["audit.batch"]["schedule"] == 5 and schedule["audit.checkpoint"]["schedule"] == 30

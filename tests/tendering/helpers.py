@@ -235,3 +235,23 @@ def storage_bytes(app: Flask) -> bytes:
 
     root = Path(app.config["STORAGE_URL"].removeprefix("file://"))
     return b"".join(p.read_bytes() for p in root.rglob("*") if p.is_file())
+
+
+def run_batch(app: Flask, clock: Any | None = None) -> int | None:
+    """What the beat does every AUDIT_BATCH_INTERVAL: seal the interval's batch of commitments (one log entry and a
+    checkpoint). With the fake `clock`, first move to the next interval. Returns the batch entry's log index."""
+    from app.audit.tasks import batch_sweep
+    from app.extensions import db
+
+    if clock is not None:
+        clock.advance(app.config["AUDIT_BATCH_INTERVAL"])
+    with app.app_context():
+        try:
+            result = batch_sweep()
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+        finally:
+            db.session.remove()
+    return result

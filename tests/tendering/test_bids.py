@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from app.core.keys import platform_public_keys
+from app.tendering.models import new_public_id
+from crypto.canonical import canonicalize
 from crypto.receipt import ReceiptError, verify_receipt
 from crypto.signing import load_public_key
 from tests.core.conftest import s3_session_url  # noqa: F401 - fixture
@@ -28,6 +30,7 @@ from tests.tendering.helpers import (
     envelope_plaintext,
     form,
     put_chunk,
+    run_batch,
     seal,
     submit,
     upload,
@@ -93,13 +96,19 @@ def test_chunked_upload_resumes_after_a_broken_connection_and_gets_a_signed_rece
     assert check.matched_envelope == "bid"
     with pytest.raises(ReceiptError):
         verify_receipt(receipt, _public_key(world.app), sealed=__import__("io").BytesIO(data + b"x"))
-    # the evidence-log entry commits to the receipt without naming the bidder
-    entry = [e for e in audit_actions(world.app) if e[0] == "tendering.bid.sealed"][-1]
-    assert entry[1] == "sealed-bidder" and entry[3] == {"commitment": payload["commitment"]}
-    assert payload["log_index"] == len(audit_actions(world.app)) - 1
+    # no evidence-log entry of its own (their number would count bids): the commitment waits for the next batch
+    assert "log_index" not in payload and resp.json["proof"] is None and resp.json["audit_index"] is None
+    assert not [e for e in audit_actions(world.app) if payload["commitment"] in json.dumps(e)]
     # a retried submission returns the same receipt
     again = submit(api, tid, {"bid": uid})
     assert again.status_code == 201 and again.json["receipt"] == receipt
+    # one batch sweep later (driven by the fake clock) the proof is there, with a checkpoint made for it
+    batch_index = run_batch(world.app, clock)
+    own = api.get(f"/api/v1/tenders/{tid}/bids/{payload['bid']['id']}").json["versions"][0]
+    assert own["receipt"] == receipt and own["audit_index"] == batch_index and own["proof"] is not None
+    check = verify_receipt(receipt, _public_key(world.app), proof=own["proof"])
+    assert check.inclusion is not None and check.inclusion.log_index == batch_index
+    assert check.inclusion.tree_size == batch_index + 1  # the checkpoint right after the batch entry
 
 
 def test_verify_receipt_command_line(world, clock, tmp_path) -> None:
@@ -134,6 +143,88 @@ def test_verify_receipt_command_line(world, clock, tmp_path) -> None:
     (tmp_path / "forged.json").write_text(json.dumps(receipt))
     forged = run(str(tmp_path / "forged.json"), "--key", str(tmp_path / "platform.pem"))
     assert forged.returncode == 1 and "signature" in forged.stdout
+
+
+def test_the_receipt_and_its_two_level_proof_verify_offline_and_a_tampered_proof_fails(world, clock, tmp_path) -> None:
+    tender = create_published(world)
+    data = _sealed(tender)
+    api = world.bidders[0].api
+    receipt = submit(api, tender["id"], {"bid": upload(api, tender["id"], "bid", data)}).json["receipt"]
+    bid_id = receipt["payload"]["bid"]["id"]
+    with world.app.app_context():
+        (tmp_path / "platform.pem").write_text(platform_public_keys()[0]["public_key_pem"])
+    (tmp_path / "bid.age").write_bytes(data)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "crypto", "verify-receipt", *args, "--key", str(tmp_path / "platform.pem")],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
+
+    (tmp_path / "receipt.json").write_text(json.dumps(receipt))
+    waiting = run(str(tmp_path / "receipt.json"), "--require-proof")
+    assert waiting.returncode == 1 and "no inclusion proof" in waiting.stdout
+    run_batch(world.app, clock)
+    version = api.get(f"/api/v1/tenders/{tender['id']}/bids/{bid_id}").json["versions"][0]
+    # the platform's answer as it comes ({"receipt", "proof", …}) verifies as one file, with the sealed file
+    (tmp_path / "answer.json").write_text(json.dumps(version))
+    ok = run(str(tmp_path / "answer.json"), "--require-proof", "--file", str(tmp_path / "bid.age"))
+    assert ok.returncode == 0, ok.stdout
+    assert f"evidence-log entry {version['audit_index']}" in ok.stdout and "matches envelope 'bid'" in ok.stdout
+    (tmp_path / "proof.json").write_text(json.dumps(version["proof"]))
+    assert run(str(tmp_path / "receipt.json"), "--proof", str(tmp_path / "proof.json")).returncode == 0
+
+    proof = version["proof"]
+
+    def tampered(change) -> str:
+        doc = json.loads(json.dumps(proof))
+        change(doc)
+        (tmp_path / "bad.json").write_text(json.dumps(doc))
+        out = run(str(tmp_path / "receipt.json"), "--proof", str(tmp_path / "bad.json"))
+        assert out.returncode == 1, out.stdout
+        return out.stdout
+
+    def flip(h: str) -> str:
+        return ("0" if h[0] != "0" else "1") + h[1:]
+
+    assert "batch path" in tampered(lambda d: d["batch"]["path"].__setitem__(0, flip(d["batch"]["path"][0])))
+    assert "batch path" in tampered(
+        lambda d: d["batch"].__setitem__("leaf_index", (d["batch"]["leaf_index"] + 1) % 256)
+    )
+    assert "not in the batch" in tampered(lambda d: d["batch"].__setitem__("root", flip(d["batch"]["root"])))
+    assert "batch entry" in tampered(lambda d: d["entry"].__setitem__("index", d["entry"]["index"] + 1))
+
+    def other_entry(d) -> None:  # the entry rewritten to carry another root: no longer the logged bytes
+        entry = json.loads(base64.b64decode(d["entry"]["canonical"]))
+        entry["data"]["root"] = d["batch"]["root"] = flip(d["batch"]["root"])
+        d["entry"]["canonical"] = base64.b64encode(canonicalize(entry)).decode()
+
+    assert "not in the batch" in tampered(other_entry)
+
+    def forged_entry(d) -> None:  # a consistent batch of one's own, in an entry that is not in the signed log
+        from crypto.merkle import inclusion_proof, leaf_hash, root_hash
+
+        leaves = [leaf_hash(bytes.fromhex(d["commitment"]))] + [leaf_hash(os.urandom(32)) for _ in range(255)]
+        d["batch"].update(
+            leaf_index=0, root=root_hash(leaves).hex(), path=[h.hex() for h in inclusion_proof(leaves, 0)]
+        )
+        entry = json.loads(base64.b64decode(d["entry"]["canonical"]))
+        entry["data"]["root"] = d["batch"]["root"]
+        d["entry"]["canonical"] = base64.b64encode(canonicalize(entry)).decode()
+
+    assert "log path" in tampered(forged_entry)
+    assert "signature" in tampered(lambda d: d["log"]["checkpoint"]["payload"].__setitem__("root_hash", "00" * 32))
+    assert "another commitment" in tampered(lambda d: d.__setitem__("commitment", flip(d["commitment"])))
+    # another bid's (valid) proof does not prove this receipt
+    other = world.bidders[1].api
+    submit(other, tender["id"], {"bid": upload(other, tender["id"], "bid", _sealed(tender))})
+    run_batch(world.app, clock)
+    theirs = other.get(f"/api/v1/tenders/{tender['id']}/bid").json["versions"][0]["proof"]
+    (tmp_path / "theirs.json").write_text(json.dumps(theirs))
+    assert run(str(tmp_path / "receipt.json"), "--proof", str(tmp_path / "theirs.json")).returncode == 1
 
 
 def _scrypt_file() -> bytes:
@@ -295,7 +386,8 @@ def test_before_the_opening_nobody_lists_counts_reads_or_downloads_another_party
         for url in (
             f"/api/v1/tenders/{tid}/bids",
             f"/api/v1/tenders/{tid}/bids/{bid_id}",
-            f"/api/v1/tenders/{tid}/bids/{bid_id + 1}",
+            f"/api/v1/tenders/{tid}/bids/{new_public_id()}",
+            f"/api/v1/tenders/{tid}/bids/1",
             f"/api/v1/tenders/{tid}/bids/{bid_id}/envelopes/bid/sealed",
             f"/api/v1/uploads/{uid}",
         ):

@@ -17,6 +17,7 @@ import pytest
 
 from app.core.keys import platform_public_keys
 from crypto.age import X25519Identity, encrypt_bytes, parse_header, unwrap_file_key
+from crypto.receipt import verify_receipt
 from crypto.signing import load_public_key, verify_document
 from tests.services import unavailable
 from tests.tendering.helpers import (
@@ -152,7 +153,16 @@ def test_end_to_end_sealed_bids_receipts_opening_and_record(world, clock, tmp_pa
     for bidder, expected, receipt in zip(world.bidders[:3], forms[:3], receipts[:3], strict=True):
         row = by_org[bidder.org_id]
         assert row["outcome"] == "valid" and row["form"] == expected
-        assert row["receipt"]["log_index"] == receipt["payload"]["log_index"]
+        # the record links each bid to its batch entry and leaf, which its receipt's proof (verified) names too
+        mine = bidder.api.get(f"/api/v1/tenders/{tid}/bid").json["versions"][-1]
+        assert row["bid_id"] == receipt["payload"]["bid"]["id"] == mine["receipt"]["payload"]["bid"]["id"]
+        inclusion = verify_receipt(receipt, key, proof=mine["proof"]).inclusion
+        assert inclusion is not None
+        assert (row["receipt"]["log_index"], row["receipt"]["leaf_index"]) == (
+            inclusion.log_index,
+            inclusion.leaf_index,
+        )
+        assert row["receipt"]["commitment"] == receipt["payload"]["commitment"]
         assert row["envelopes"][0]["sha256"] == receipt["payload"]["envelopes"][0]["sha256"]
     invalid = by_org[world.bidders[3].org_id]
     assert invalid["outcome"] == "revoked" and "price" in invalid["cause"] and invalid["form"] is None
@@ -391,9 +401,15 @@ def test_a_sealed_file_changed_in_storage_after_its_receipt_is_not_opened(world,
     assert "the stored file differs from the receipted one" in rows[victim]["cause"]
     assert rows[victim]["envelopes"][0]["plaintext_sha256"] is None
     assert [rows[b.org_id]["outcome"] for b in world.bidders[:2]] == ["valid", "valid"]
-    with world.app.app_context():  # no plaintext of it is left in the quarantine
-        assert not get_storage().exists(OPENED_BIDS, f"{tid}/{rows[victim]['bid_id']}/1/bid.tar")
-        assert get_storage().exists(OPENED_BIDS, f"{tid}/{rows[other]['bid_id']}/1/bid.tar")
+    with world.app.app_context():  # no plaintext of it is left in the quarantine (keyed by the internal bid id)
+        from sqlalchemy import select
+
+        from app.extensions import db
+        from app.tendering.models import Bid
+
+        internal = dict(db.session.execute(select(Bid.organisation_id, Bid.id).where(Bid.tender_id == tid)).all())
+        assert not get_storage().exists(OPENED_BIDS, f"{tid}/{internal[victim]}/1/bid.tar")
+        assert get_storage().exists(OPENED_BIDS, f"{tid}/{internal[other]}/1/bid.tar")
 
 
 @pytest.mark.parametrize("kill_in", ["start_opening", "plan_stage", "record_outcome", "finish_stage"])

@@ -16,6 +16,7 @@ from tests.tendering.helpers import (
     envelope_plaintext,
     form,
     iso,
+    run_batch,
     seal,
     submit,
     upload,
@@ -201,6 +202,20 @@ def test_withdraw_receipts_and_my_bids(world, clock) -> None:
     assert got.status_code == 200 and "attachment" in got.headers["Content-Disposition"]
     assert json.loads(got.data) == receipt
     assert bidder.get(f"/tenders/{tid}/bid/receipts/2.json").status_code == 404
+    # the receipt with its inclusion proof: announced, then ready after one batch, and it verifies offline
+    assert "next evidence-log batch" in _html(bidder.get(f"/tenders/{tid}/bid", headers=EN))
+    assert bidder.get(f"/tenders/{tid}/bid/receipts/1.json?with=proof").status_code == 404
+    run_batch(world.app, clock)
+    assert "receipts/1.json?with=proof" in _html(bidder.get(f"/tenders/{tid}/bid", headers=EN))
+    bundle = json.loads(bidder.get(f"/tenders/{tid}/bid/receipts/1.json?with=proof").data)
+    assert bundle["receipt"] == receipt
+    with world.app.app_context():
+        from app.core.keys import platform_public_keys
+        from crypto.receipt import verify_receipt
+        from crypto.signing import load_public_key
+
+        key = load_public_key(platform_public_keys()[0]["public_key"])
+    assert verify_receipt(bundle["receipt"], key, proof=bundle["proof"]).inclusion is not None
     # another bidder cannot fetch it: it has no bid here
     assert _signed_in(world, "bidder2").get(f"/tenders/{tid}/bid/receipts/1.json").status_code == 404
 
