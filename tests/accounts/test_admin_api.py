@@ -107,7 +107,9 @@ def test_integrator_sets_up_through_the_api(app: Flask, admin: Api, clock: FakeC
     resp = admin.post("/api/v1/users", {"username": "expert1", "roles": ["expert"], "password": "a long enough secret"})
     assert resp.status_code == 201 and resp.json["password"] is None
     expert_user = resp.json["id"]
-    resp = admin.post("/api/v1/evaluation/experts", {"user_id": expert_user, "specialties": ["civil"], "region": "邯郸"})
+    resp = admin.post(
+        "/api/v1/evaluation/experts", {"user_id": expert_user, "specialties": ["civil"], "region": "邯郸"}
+    )
     assert resp.status_code == 201, resp.json
     assert resp.json["specialties"] == ["civil"]
 
