@@ -17,6 +17,10 @@ class SpecialtyArgs(ma.Schema):
     active = ma.fields.Boolean(load_default=True)
 
 
+class SpecialtyListArgs(ma.Schema):
+    include_inactive = ma.fields.Boolean(load_default=False, metadata={"description": "Also the deactivated ones"})
+
+
 class SpecialtyOut(ma.Schema):
     code = ma.fields.String(required=True)
     name_zh = ma.fields.String(required=True)
@@ -25,8 +29,8 @@ class SpecialtyOut(ma.Schema):
 
 
 class ExpertArgs(ma.Schema):
-    user_id = ma.fields.Integer(required=True, validate=ID)
-    employer_id = ma.fields.Integer(allow_none=True, validate=ID)
+    user_id = ma.fields.Integer(required=True, strict=True, validate=ID)
+    employer_id = ma.fields.Integer(allow_none=True, strict=True, validate=ID)
     region = PlainText(load_default="", validate=validate.Length(max=100))
     specialties = ma.fields.List(ma.fields.String(validate=validate.Length(max=40)), validate=validate.Length(max=20))
     qualifications = ma.fields.List(PlainText(validate=validate.Length(max=200)), validate=validate.Length(max=20))
@@ -34,7 +38,7 @@ class ExpertArgs(ma.Schema):
 
 
 class ExpertUpdateArgs(ma.Schema):
-    employer_id = ma.fields.Integer(allow_none=True, validate=ID)
+    employer_id = ma.fields.Integer(allow_none=True, strict=True, validate=ID)
     region = PlainText(validate=validate.Length(max=100))
     specialties = ma.fields.List(ma.fields.String(validate=validate.Length(max=40)), validate=validate.Length(max=20))
     qualifications = ma.fields.List(PlainText(validate=validate.Length(max=200)), validate=validate.Length(max=20))
@@ -51,7 +55,7 @@ class StatusArgs(ma.Schema):
 
 
 class RelationshipArgs(ma.Schema):
-    organisation_id = ma.fields.Integer(required=True, validate=ID)
+    organisation_id = ma.fields.Integer(required=True, strict=True, validate=ID)
     note = PlainText(load_default="", validate=validate.Length(max=2000))
 
 

@@ -328,3 +328,34 @@ def test_refusals(app: Flask, admin: Api, clock: FakeClock) -> None:
     _problem(narrow.post("/api/v1/users", {"username": "zed", "roles": []}), 403)
     refused = [a for a in audit_actions(app) if a[0] == "access.denied"]
     assert refused, "refusals are in the evidence log"
+
+
+def test_expert_pool_administration(app: Flask, admin: Api) -> None:
+    org = admin.post("/api/v1/organisations", {"name": "某设计院", "kind": "other"}).json["id"]
+    uid = admin.post("/api/v1/users", {"username": "exp", "roles": ["expert"]}).json["id"]
+    _problem(admin.post("/api/v1/evaluation/experts", {"user_id": str(uid), "specialties": ["civil"]}), 422)
+    resp = admin.post("/api/v1/evaluation/experts", {"user_id": uid, "specialties": ["civil"], "employer_id": org})
+    assert resp.status_code == 201, resp.json
+    eid = resp.json["id"]
+    _problem(admin.patch(f"/api/v1/evaluation/experts/{eid}", {"employer_id": "1"}), 422)
+    assert admin.patch(f"/api/v1/evaluation/experts/{eid}", {"available": False}).json["available"] is False
+    _problem(admin.post(f"/api/v1/evaluation/experts/{eid}/status", {"status": "suspended"}), 422)
+    resp = admin.post(f"/api/v1/evaluation/experts/{eid}/status", {"status": "suspended", "reason": "缺席两次"})
+    assert resp.json["status"] == "suspended" and resp.json["status_reason"] == "缺席两次"
+    _problem(admin.post(f"/api/v1/evaluation/experts/{eid}/relationships", {"organisation_id": str(org)}), 422)
+    resp = admin.post(f"/api/v1/evaluation/experts/{eid}/relationships", {"organisation_id": org, "note": "前雇主"})
+    assert resp.status_code == 201
+    assert [r["organisation_id"] for r in admin.get(f"/api/v1/evaluation/experts/{eid}").json["relationships"]] == [org]
+    # A deactivated specialty leaves the default list; maintainers still find it to reactivate it.
+    body = {"code": "bridges", "name_zh": "桥梁", "name_en": "Bridges", "active": False}
+    assert admin.post("/api/v1/evaluation/specialties", body).status_code == 200
+    assert "bridges" not in {s["code"] for s in admin.get("/api/v1/evaluation/specialties").json}
+    every = admin.get("/api/v1/evaluation/specialties?include_inactive=true").json
+    assert {"code": "bridges", "name_zh": "桥梁", "name_en": "Bridges", "active": False} in every
+    actions = [a[0] for a in audit_actions(app) if a[2] == f"expert:{eid}"]
+    assert actions == [
+        "evaluation.expert.enrolled",
+        "evaluation.expert.updated",
+        "evaluation.expert.status",
+        "evaluation.expert.relationship",
+    ]
