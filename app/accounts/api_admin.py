@@ -298,7 +298,7 @@ def get_user(user_id: int) -> Any:
 def create_user(args: dict[str, Any]) -> Any:
     """Create an active user with roles and an organisation; without a password one is generated and returned once."""
     given = args.get("password")
-    password = given or services_passwords.generate_password()
+    password = given or services_passwords.generate_password(services_users.normalise_username(args["username"]))
     user = services_users.create_user(
         actor=_me(),
         username=args["username"],

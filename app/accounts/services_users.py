@@ -215,7 +215,7 @@ def reset_password(*, actor: Actor, user: User, password: str | None = None) -> 
     change it with the current password instead).
     """
     _refuse_self(actor, user, N_("Change your own password with your current password."))
-    new = password if password else generate_password()
+    new = password if password else generate_password(user.username)
     check_password(new, user.username)
     user.password_hash = hash_password(new)
     user.password_changed_at = now_utc()

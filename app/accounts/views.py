@@ -382,7 +382,9 @@ def admin_user_new() -> Any:
     form.roles.choices = _role_choices()
     error, status = None, 200
     if form.validate_on_submit():
-        password = form.password.data or services_passwords.generate_password()
+        password = form.password.data or services_passwords.generate_password(
+            services_users.normalise_username(form.username.data or "")
+        )
         try:
             user = services_users.create_user(
                 actor=_me(),

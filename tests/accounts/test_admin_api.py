@@ -102,6 +102,14 @@ def test_integrator_sets_up_through_the_api(app: Flask, admin: Api, clock: FakeC
     resp = agent.post("/api/v1/tenders", draft)
     assert resp.status_code == 201, resp.json
     assert resp.json["buyer"]["id"] == buyer_id and resp.json["agency"]["id"] == agency_org
+    tender_id = resp.json["id"]
+
+    # A deactivated buyer is named by no new tender; a draft that names it already keeps it.
+    assert admin.post(f"/api/v1/organisations/{buyer_id}/deactivate").status_code == 200
+    body = _problem(agent.post("/api/v1/tenders", draft), 422)
+    assert body["errors"] == {"buyer_id": ["inactive"]}
+    assert agent.patch(f"/api/v1/tenders/{tender_id}", {"title": "教学楼改造工程（一期）"}).status_code == 200
+    assert agent.get("/api/v1/organisations?kind=buyer").json["total"] == 0
 
     # The administrator puts an expert with a specialty into the pool.
     resp = admin.post("/api/v1/users", {"username": "expert1", "roles": ["expert"], "password": "a long enough secret"})
@@ -359,3 +367,11 @@ def test_expert_pool_administration(app: Flask, admin: Api) -> None:
         "evaluation.expert.status",
         "evaluation.expert.relationship",
     ]
+
+
+def test_generated_passwords_never_contain_the_user_name(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.accounts import services_passwords
+
+    texts = iter(["abcu2defghijkl", "plainly-random-1"])  # the first contains the user name "u2"
+    monkeypatch.setattr(services_passwords.secrets, "token_urlsafe", lambda _n: next(texts))
+    assert services_passwords.generate_password("u2") == "plainly-random-1"
