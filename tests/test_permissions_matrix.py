@@ -61,6 +61,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "accounts.admin_user_deactivate"): ADMIN,
     ("POST", "accounts.admin_user_unlock"): ADMIN,
     ("POST", "accounts.admin_user_reset_totp"): ADMIN,
+    ("POST", "accounts.admin_user_reset_password"): ADMIN,
     ("GET", "accounts.admin_organisations"): ADMIN,
     ("POST", "accounts.admin_organisations"): ADMIN,
     ("GET", "accounts.admin_roles"): ADMIN,
