@@ -12,6 +12,8 @@ from app.core.errors import NotAuthenticated, PermissionDenied, problem, wants_j
 # Endpoints a signed-in user who still has to set up TOTP may reach.
 TOTP_SETUP_EXEMPT = {
     "accounts.totp_setup",
+    "accounts-api.begin_own_totp",
+    "accounts-api.confirm_own_totp",
     "accounts.logout",
     "core.index",
     "core.set_language",
@@ -92,7 +94,7 @@ def _not_authenticated(err: NotAuthenticated) -> Any:
 
 def init_app(app: Flask) -> None:
     # Imported for what they register: the models, the seeded roles (reference data) and the demo accounts.
-    from app.accounts import api, cli, models, services_demo, services_roles, views  # noqa: F401
+    from app.accounts import api, api_admin, cli, models, services_demo, services_roles, views  # noqa: F401
     from app.core import views as core_views
     from app.extensions import login_manager
 
@@ -104,4 +106,5 @@ def init_app(app: Flask) -> None:
     core_views.init_app(app)
     views.init_app(app)
     api.init_app(app)
+    api_admin.init_app(app)
     cli.init_app(app)

@@ -10,7 +10,8 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from app.accounts import permissions as perms
-from app.accounts import services_login, services_tokens
+from app.accounts import services_login, services_tokens, services_totp, services_users
+from app.accounts.models import User
 from app.accounts.services_login import SignInStatus
 from app.core.api import problem_responses as core_problem_responses
 from app.core.db import db
@@ -80,6 +81,7 @@ class OrganisationOut(ma.Schema):
     name = ma.fields.String(required=True)
     kind = ma.fields.Function(lambda o: o.kind.value, required=True)
     uscc = ma.fields.String(allow_none=True, required=True)
+    active = ma.fields.Boolean(required=True)
 
 
 class MeOut(ma.Schema):
@@ -143,13 +145,11 @@ def revoke_token(token_id: int) -> Any:
     return None
 
 
-@blp.route("/me", methods=["GET"])
-@blp.response(200, MeOut)
-@problem_responses(401, 403)
-@authenticated(perms.ACCOUNTS_SELF)
-def me() -> Any:
-    """Who the caller is, which roles and permissions it holds, and how it authenticated."""
-    user = current_user._get_current_object()
+def _me() -> User:
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+def _me_view(user: User) -> dict[str, Any]:
     return {
         "id": user.id,
         "username": user.username,
@@ -163,6 +163,149 @@ def me() -> Any:
         "auth_method": g.get("auth_method", "session"),
         "token_scopes": g.get("token_scopes"),
     }
+
+
+@blp.route("/me", methods=["GET"])
+@blp.response(200, MeOut)
+@problem_responses(401, 403)
+@authenticated(perms.ACCOUNTS_SELF)
+def me() -> Any:
+    """Who the caller is, which roles and permissions it holds, and how it authenticated."""
+    return _me_view(_me())
+
+
+class ProfileArgs(ma.Schema):
+    display_name = PlainText(validate=ma.validate.Length(min=1, max=120))
+    email = ma.fields.Email(allow_none=True, validate=ma.validate.Length(max=254))
+    phone = PlainText(allow_none=True, validate=ma.validate.Length(max=32))
+
+
+class PasswordChangeArgs(ma.Schema):
+    current = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=256))
+    new = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=256))
+
+
+class TotpCodeArgs(ma.Schema):
+    code = PlainText(required=True, validate=ma.validate.Length(min=6, max=8))
+
+
+class CredentialsArgs(ma.Schema):
+    username = PlainText(required=True, validate=ma.validate.Length(min=1, max=64))
+    password = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=256))
+
+
+class CredentialsCodeArgs(CredentialsArgs, TotpCodeArgs):
+    pass
+
+
+class TotpEnrolmentOut(ma.Schema):
+    otpauth_uri = ma.fields.String(required=True, metadata={"description": "otpauth:// URI for an authenticator app"})
+    secret = ma.fields.String(required=True, metadata={"description": "The base32 secret, shown only at enrolment"})
+
+
+NO_STORE_HEADER = {"Cache-Control": {"schema": {"type": "string"}}}
+
+
+@blp.route("/me", methods=["PATCH"])
+@blp.arguments(ProfileArgs)
+@blp.response(200, MeOut)
+@problem_responses(401, 403, 422)
+@requires(perms.ACCOUNTS_SELF)
+def update_me(args: dict[str, Any]) -> Any:
+    """Change one's display name, e-mail or phone (as the account page does); fields left out stay."""
+    user = _me()
+    services_users.update_profile(
+        actor=user,
+        user=user,
+        display_name=args.get("display_name", user.display_name),
+        email=args.get("email", user.email),
+        phone=args.get("phone", user.phone),
+    )
+    db.session.commit()
+    return _me_view(user)
+
+
+@blp.route("/me/password", methods=["POST"])
+@blp.arguments(PasswordChangeArgs)
+@blp.response(204)
+@problem_responses(401, 403, 422)
+@requires(perms.ACCOUNTS_SELF)
+def change_my_password(args: dict[str, Any]) -> Any:
+    """Change one's password with the current one; every other session ends (API tokens stay valid)."""
+    services_users.change_password(
+        user=_me(), current=args["current"], new=args["new"], keep_session_id=g.get("user_session_id")
+    )
+    db.session.commit()
+    return None
+
+
+def _begin_totp(user: User) -> Any:
+    uri = services_totp.begin_totp_enrolment(user)
+    secret = services_totp.totp_secret_for_display(user)
+    db.session.commit()
+    return {"otpauth_uri": uri, "secret": secret}, 201, {"Cache-Control": "no-store"}
+
+
+@blp.route("/me/totp", methods=["POST"])
+@blp.response(201, TotpEnrolmentOut, headers=NO_STORE_HEADER)
+@problem_responses(401, 403, 409)
+@authenticated(perms.ACCOUNTS_SELF)
+def begin_own_totp() -> Any:
+    """Start enrolling an authenticator: a fresh secret, returned only in this answer; on after `confirm`."""
+    return _begin_totp(_me())
+
+
+@blp.route("/me/totp/confirm", methods=["POST"])
+@blp.arguments(TotpCodeArgs)
+@blp.response(204)
+@problem_responses(401, 403, 409, 422)
+@authenticated(perms.ACCOUNTS_SELF)
+def confirm_own_totp(args: dict[str, Any]) -> Any:
+    """Turn two-step verification on with a current code from the authenticator."""
+    services_totp.confirm_totp_enrolment(_me(), args["code"])
+    db.session.commit()
+    return None
+
+
+def _signed_in_user(args: dict[str, Any]) -> User:
+    """The account the credentials name, checked like a sign-in (attempts recorded, lockout, throttling)."""
+    result = services_login.check_sign_in(
+        args["username"], args["password"], ip=request.remote_addr or "-", inline_totp=True
+    )
+    db.session.commit()  # the attempt is evidence whatever the outcome
+    if result.status in (SignInStatus.LOCKED, SignInStatus.THROTTLED):
+        retry = result.retry_at.isoformat() if result.retry_at else None
+        raise TooManyRequests("Too many failed attempts; try again later.", retry_at=retry)
+    if result.status is not SignInStatus.OK or result.user is None:
+        raise NotAuthenticated("The credentials are not valid.")
+    return result.user
+
+
+@blp.route("/auth/totp", methods=["POST"])
+@blp.arguments(CredentialsArgs)
+@blp.response(201, TotpEnrolmentOut, headers=NO_STORE_HEADER)
+@problem_responses(400, 401, 409, 422, 429)
+@public
+def begin_totp_with_password(args: dict[str, Any]) -> Any:
+    """Enrol an authenticator with user name and password, before the account can have a token.
+
+    For a new account whose role requires TOTP (a token needs it on): the same step as the page at first
+    sign-in. Once TOTP is on the password alone is refused (401), as for a token. Rate-limited and locked
+    out like signing in.
+    """
+    return _begin_totp(_signed_in_user(args))
+
+
+@blp.route("/auth/totp/confirm", methods=["POST"])
+@blp.arguments(CredentialsCodeArgs)
+@blp.response(204)
+@problem_responses(400, 401, 409, 422, 429)
+@public
+def confirm_totp_with_password(args: dict[str, Any]) -> Any:
+    """Turn TOTP on with user name, password and a current code from the authenticator."""
+    services_totp.confirm_totp_enrolment(_signed_in_user(args), args["code"])
+    db.session.commit()
+    return None
 
 
 def init_app(app: Flask) -> None:

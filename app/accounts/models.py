@@ -7,6 +7,7 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, Column, Enum, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import UTCDateTime, db
@@ -39,6 +40,8 @@ class Organisation(db.Model):  # type: ignore[name-defined,misc]
     name: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[OrganisationKind] = mapped_column(_enum(OrganisationKind))
     uscc: Mapped[str | None] = mapped_column(String(18), unique=True)
+    # A deactivated organisation keeps its history but takes no new users, tenders or expert links.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     users: Mapped[list[User]] = relationship(back_populates="organisation")

@@ -89,6 +89,9 @@ def holdable_scopes(role_permissions: set[str]) -> set[str]:
 
 ACCOUNTS_SELF = declare("accounts.self", "Own account, password, API tokens", "本人账户、密码和API令牌")
 ACCOUNTS_ADMIN = declare("accounts.admin", "Manage users, organisations and roles", "管理用户、机构和角色")
+ORGANISATIONS_READ = declare(
+    "accounts.organisations", "Read the organisation directory (e.g. to name a buyer)", "查阅机构名录（如选择采购人）"
+)
 AUDIT_READ = declare("audit.read", "Read the evidence log", "查阅存证日志")
 
 # The seeded roles: name -> (English label, Chinese label, requires TOTP).
@@ -103,6 +106,7 @@ SEEDED_ROLES: dict[str, tuple[str, str, bool]] = {
 
 for _role in SEEDED_ROLES:
     grant_by_default(_role, ACCOUNTS_SELF)
-grant_by_default("admin", ACCOUNTS_ADMIN, AUDIT_READ)
+grant_by_default("admin", ACCOUNTS_ADMIN, AUDIT_READ, ORGANISATIONS_READ)
+grant_by_default("agency", ORGANISATIONS_READ)
 grant_by_default("auditor", AUDIT_READ)
 grant_by_default("supervisor", AUDIT_READ)

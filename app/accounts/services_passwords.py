@@ -119,9 +119,9 @@ def check_password(password: str, username: str) -> None:
         raise ValidationFailed(N_("The password is too weak."), errors={"password": problems})
 
 
-def generate_password() -> str:
-    """A random password that passes `password_problems` (drawn again in the unlikely case it does not)."""
+def generate_password(username: str = "") -> str:
+    """A random password the strength rules accept for `username` (a short name may turn up in random text)."""
     while True:
         password = secrets.token_urlsafe(12)
-        if not password_problems(password):
+        if not password_problems(password, username=username):
             return password

@@ -101,7 +101,12 @@ def confirm_totp_enrolment(user: User, code: str) -> None:
 
 
 def reset_totp(*, actor: Actor, user: User) -> None:
-    """Remove the user's authenticator (lost phone); the user must enrol again if a role requires it."""
+    """Remove the user's authenticator (lost phone); the user must enrol again if a role requires it.
+
+    Raises Conflict for one's own: another administrator resets it (nobody removes their own second factor).
+    """
+    if isinstance(actor, User) and actor.id == user.id:
+        raise Conflict(N_("Another administrator must reset your authenticator."))
     user.totp_secret_enc = None
     user.totp_enabled = False
     user.totp_last_step = 0

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from app.accounts.common import N_, Actor, get_row
 from app.accounts.models import Role, User
-from app.accounts.services_organisations import get_organisation
-from app.accounts.services_passwords import check_password, hash_password, verify_hash
+from app.accounts.services_organisations import get_active_organisation
+from app.accounts.services_passwords import check_password, generate_password, hash_password, verify_hash
 from app.accounts.services_roles import roles_by_name
 from app.accounts.services_sessions import revoke_sessions
 from app.audit import record
@@ -36,6 +36,33 @@ def list_users() -> list[User]:
     return list(db.session.scalars(select(User).order_by(User.username)))
 
 
+def search_users(
+    *,
+    q: str | None = None,
+    role: str | None = None,
+    organisation_id: int | None = None,
+    active: bool | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> tuple[list[User], int]:
+    """One page of users by user name: `q` matches user or display name; and the total."""
+    stmt = select(User)
+    if q and q.strip():
+        text = q.strip()
+        stmt = stmt.where(
+            User.username.contains(text.lower(), autoescape=True) | User.display_name.contains(text, autoescape=True)
+        )
+    if role:
+        stmt = stmt.where(User.roles.any(Role.name == role))
+    if organisation_id is not None:
+        stmt = stmt.where(User.organisation_id == organisation_id)
+    if active is not None:
+        stmt = stmt.where(User.active.is_(active))
+    total = int(db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    rows = db.session.scalars(stmt.order_by(User.username).limit(per_page).offset((page - 1) * per_page))
+    return list(rows), total
+
+
 def create_user(
     *,
     actor: Actor,
@@ -58,7 +85,7 @@ def create_user(
     check_password(password, name)
     role_rows = roles_by_name(roles)
     if organisation_id is not None:
-        get_organisation(organisation_id)
+        get_active_organisation(organisation_id)
     user = User(
         username=name,
         display_name=display_name.strip() or name,
@@ -123,7 +150,7 @@ def update_user(
     update_profile(actor=actor, user=user, display_name=display_name, email=email, phone=phone)
     if organisation_id != user.organisation_id:
         if organisation_id is not None:
-            get_organisation(organisation_id)
+            get_active_organisation(organisation_id)
         before_org = user.organisation_id
         user.organisation_id = organisation_id
         db.session.flush()
@@ -144,10 +171,17 @@ def set_roles(*, actor: Actor, user: User, roles: list[str]) -> None:
     if before == after:
         return
     if "admin" in before and "admin" not in after:
+        _refuse_self(actor, user, N_("You cannot remove your own administrator role."))
         _refuse_last_admin(user)
     user.roles = role_rows
     db.session.flush()
     record("accounts.roles_changed", actor=actor, subject=user.audit_ref, data={"before": before, "after": after})
+
+
+def _refuse_self(actor: Actor, user: User, message: str) -> None:
+    """An administrator cannot lock themselves out; another administrator must do it."""
+    if isinstance(actor, User) and actor.id == user.id:
+        raise Conflict(message)
 
 
 def _refuse_last_admin(user: User) -> None:
@@ -165,9 +199,32 @@ def set_active(*, actor: Actor, user: User, active: bool) -> None:
     if user.active == active:
         return
     if not active:
+        _refuse_self(actor, user, N_("You cannot deactivate your own account."))
         if user.has_role("admin"):
             _refuse_last_admin(user)
         revoke_sessions(user)
     user.active = active
     db.session.flush()
     record("accounts.user_activated" if active else "accounts.user_deactivated", actor=actor, subject=user.audit_ref)
+
+
+def reset_password(*, actor: Actor, user: User, password: str | None = None) -> str:
+    """Set a new password for a user who lost theirs (generated when none is given); ends their sessions.
+
+    Returns the password, to be handed over once. Raises ValidationFailed (weak), Conflict (one's own:
+    change it with the current password instead).
+    """
+    _refuse_self(actor, user, N_("Change your own password with your current password."))
+    new = password if password else generate_password(user.username)
+    check_password(new, user.username)
+    user.password_hash = hash_password(new)
+    user.password_changed_at = now_utc()
+    revoked = revoke_sessions(user)
+    db.session.flush()
+    record(
+        "accounts.password_reset",
+        actor=actor,
+        subject=user.audit_ref,
+        data={"sessions_ended": revoked, "generated": not password},
+    )
+    return new

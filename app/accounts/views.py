@@ -385,7 +385,9 @@ def admin_user_new() -> Any:
     form.roles.choices = _role_choices()
     error, status = None, 200
     if form.validate_on_submit():
-        password = form.password.data or services_passwords.generate_password()
+        password = form.password.data or services_passwords.generate_password(
+            services_users.normalise_username(form.username.data or "")
+        )
         try:
             user = services_users.create_user(
                 actor=_me(),
@@ -493,6 +495,22 @@ def admin_user_unlock(user_id: int) -> Any:
 @requires(perms.ACCOUNTS_ADMIN)
 def admin_user_reset_totp(user_id: int) -> Any:
     return _admin_action(user_id, "reset-totp")
+
+
+@bp.post("/admin/users/<int:user_id>/reset-password")
+@requires(perms.ACCOUNTS_ADMIN)
+def admin_user_reset_password(user_id: int) -> Any:
+    user = services_users.get_user(user_id)
+    try:
+        password = services_users.reset_password(actor=_me(), user=user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(_error_text(exc), "error")
+        return redirect(url_for("accounts.admin_user", user_id=user.id), code=303)
+    db.session.commit()
+    resp = make_response(render_template("accounts/admin_user_password_reset.html", user=user, password=password))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @bp.route("/admin/organisations", methods=["GET", "POST"])

@@ -40,12 +40,13 @@ def _tender(tender_id: int) -> Tender:
 
 
 @blp.route("/evaluation/specialties", methods=["GET"])
+@blp.arguments(schemas.SpecialtyListArgs, location="query")
 @blp.response(200, schemas.SpecialtyOut(many=True))
-@problems(401)
+@problems(401, 422)
 @authenticated(POOL, RUN, OVERSEE, COMMITTEE)
-def list_specialties() -> Any:
-    """The maintained specialty list (active entries)."""
-    return services_pool.list_specialties()
+def list_specialties(args: dict[str, Any]) -> Any:
+    """The maintained specialty list (active entries; `include_inactive=true` for all, e.g. to reactivate one)."""
+    return services_pool.list_specialties(include_inactive=args["include_inactive"])
 
 
 @blp.route("/evaluation/specialties", methods=["POST"])

@@ -18,6 +18,10 @@ class SpecialtyArgs(ma.Schema):
     active = ma.fields.Boolean(load_default=True)
 
 
+class SpecialtyListArgs(ma.Schema):
+    include_inactive = ma.fields.Boolean(load_default=False, metadata={"description": "Also the deactivated ones"})
+
+
 class SpecialtyOut(ma.Schema):
     code = ma.fields.String(required=True)
     name_zh = ma.fields.String(required=True)

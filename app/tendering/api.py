@@ -482,6 +482,15 @@ def own_bid(tender_id: int) -> Any:
     return _bid_view(services_bids.get_own_bid(actor=_me(), tender=_tender(tender_id)))
 
 
+@blp.route("/my/bids", methods=["GET"])
+@blp.response(200, schemas.BidOut(many=True))
+@problems(401, 403)
+@requires(BID)
+def my_bids() -> Any:
+    """Every bid of the caller's organisation, newest first, each with its versions and receipts."""
+    return [_bid_view(b) for b in services_bids.list_own_bids(_me())]
+
+
 @blp.route("/tenders/<int:tender_id>/bid/file-keys", methods=["POST"])
 @blp.arguments(schemas.FileKeyArgs)
 @blp.response(200, schemas.EnvelopeOut)
@@ -537,6 +546,27 @@ def download_sealed(tender_id: int, bid_id: str, name: str) -> Any:
         "ETag": f'"{env.sha256}"',
     }
     return Response(chunks(), headers=headers, content_type="application/octet-stream")
+
+
+@blp.route("/my/custody-shares", methods=["GET"])
+@blp.response(200, schemas.CustodyDutyOut(many=True))
+@problems(401, 403)
+@authenticated(CUSTODY)
+def my_custody_shares() -> Any:
+    """The opening-key shares the caller holds as a named custodian: downloaded yet, brought yet."""
+    return [
+        {
+            "tender_id": tender.id,
+            "reference": tender.reference,
+            "title": tender.title,
+            "status": tender.status.value,
+            "opening_at": tender.opening_at,
+            "share_index": share.share_index,
+            "downloaded_at": share.downloaded_at,
+            "submitted_at": share.submitted_at,
+        }
+        for share, tender in custody.list_custody_duties(_me())
+    ]
 
 
 @blp.route("/tenders/<int:tender_id>/custody/share", methods=["POST"])

@@ -210,6 +210,17 @@ def reveal_file_key(*, actor: User, tender: Tender, envelope: str, file_key: byt
     return env
 
 
+def list_custody_duties(user: User) -> list[tuple[CustodyShare, Tender]]:
+    """The key shares a named custodian holds, with their tenders (newest tender first)."""
+    rows = db.session.execute(
+        select(CustodyShare, Tender)
+        .join(Tender, Tender.id == CustodyShare.tender_id)
+        .where(CustodyShare.user_id == user.id)
+        .order_by(Tender.id.desc())
+    )
+    return [(share, tender) for share, tender in rows]
+
+
 def download_custody_share(*, actor: User, tender: Tender) -> str:
     """The actor's custodian share as text, exactly once; the platform's copy is erased. Raises Conflict after."""
     share_row = _custodian_share(actor, tender)

@@ -305,6 +305,17 @@ class BidOut(ma.Schema):
     versions = ma.fields.List(ma.fields.Nested(BidVersionOut), required=True)
 
 
+class CustodyDutyOut(ma.Schema):
+    tender_id = Integer(required=True)
+    reference = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    status = ma.fields.String(required=True)
+    opening_at = Instant(required=True)
+    share_index = Integer(required=True)
+    downloaded_at = Instant(required=True, allow_none=True)
+    submitted_at = Instant(required=True, allow_none=True)
+
+
 class ShareOut(ma.Schema):
     share = ma.fields.String(required=True, metadata={"description": "SCP-SHARE-1:… — shown this once"})
 

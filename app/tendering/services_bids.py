@@ -547,6 +547,15 @@ def receipt_location(version: BidVersion) -> tuple[int | None, int | None]:
     return found if found is not None else (None, None)
 
 
+def list_own_bids(actor: User) -> list[Bid]:
+    """Every bid of the actor's organisation, newest first (none without an organisation)."""
+    if actor.organisation_id is None:
+        return []
+    return list(
+        db.session.scalars(select(Bid).where(Bid.organisation_id == actor.organisation_id).order_by(Bid.id.desc()))
+    )
+
+
 def get_own_bid(*, actor: User, tender: Tender) -> Bid:
     org = _bidder_org(actor)
     bid = _own_bid(tender, org)

@@ -161,11 +161,15 @@ def _check_custodians(ids: Any) -> list[int]:
 
 def _apply(tender: Tender, data: dict[str, Any]) -> None:
     """Set the given fields, then check the whole draft for consistency."""
+    previous_buyer = tender.buyer_id
     for key in EDITABLE_FIELDS:
         if key in data:
             setattr(tender, key, data[key])
-    if db.session.get(Organisation, tender.buyer_id) is None:
+    buyer = db.session.get(Organisation, tender.buyer_id)
+    if buyer is None:
         raise ValidationFailed("unknown buyer organisation", errors={"buyer_id": ["unknown"]})
+    if not buyer.active and tender.buyer_id != previous_buyer:  # a draft may keep a buyer deactivated since
+        raise ValidationFailed("the buyer organisation is deactivated", errors={"buyer_id": ["inactive"]})
     method = EvaluationMethod(tender.evaluation_method)
     tender.evaluation_method = method
     tender.custody_mode = CustodyMode(tender.custody_mode)

@@ -143,12 +143,7 @@ def tender_detail(tender_id: int) -> Any:
 @bp.get("/bids")
 @requires(BID)
 def my_bids() -> Any:
-    me = _me()
-    bids: list[Bid] = []
-    if me.organisation_id is not None:
-        bids = list(
-            db.session.scalars(select(Bid).where(Bid.organisation_id == me.organisation_id).order_by(Bid.id.desc()))
-        )
+    bids = services_bids.list_own_bids(_me())
     ids = {b.tender_id for b in bids}
     tenders = {t.id: t for t in db.session.scalars(select(Tender).where(Tender.id.in_(ids)))} if ids else {}
     return render_template(

@@ -772,8 +772,9 @@ def _own_share(tender: Tender) -> CustodyShare:
 @bp.get("/custody")
 @authenticated
 def custody_duties() -> Any:
-    rows = list(db.session.scalars(select(CustodyShare).where(CustodyShare.user_id == _me().id)))
-    tenders = {t.id: t for t in db.session.scalars(select(Tender).where(Tender.id.in_([r.tender_id for r in rows])))}
+    duties = custody.list_custody_duties(_me())
+    rows = [share for share, _tender in duties]
+    tenders = {tender.id: tender for _share, tender in duties}
     return render_template("tendering/agency_custody_duties.html", rows=rows, tenders=tenders)
 
 

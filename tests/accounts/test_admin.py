@@ -65,6 +65,25 @@ def test_create_user_assign_roles_deactivate(app: Flask, client, clock: FakeCloc
     assert client.get("/admin/users").status_code == 200
 
 
+def test_reset_password_page(app: Flask, client, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    _admin(app, client)
+    uid, _s = make_user(app, "wendy", ["bidder"])
+    assert "reset-password" in client.get(f"/admin/users/{uid}").get_data(as_text=True)
+    resp = post_form(client, f"/admin/users/{uid}/reset-password")
+    assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
+    password = re.search(r'id="new-password" class="token">([^<]+)<', resp.get_data(as_text=True)).group(1)
+    assert login(app.test_client(), "wendy", PASSWORD).status_code == 401
+    assert login(app.test_client(), "wendy", password).status_code == 303
+    # one's own password is changed on the account page, with the current one
+    with app.app_context():
+        root = db.session.scalar(select(User.id).where(User.username == "root"))
+    resp = post_form(client, f"/admin/users/{root}/reset-password", follow_redirects=True)
+    assert "Change your own password with your current password." in resp.get_data(as_text=True)
+    assert login(app.test_client(), "root", PASSWORD).status_code == 303
+
+
 def test_last_admin_cannot_be_removed(app: Flask, client, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
     _admin(app, client)
     with app.app_context():

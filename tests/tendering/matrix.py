@@ -38,6 +38,7 @@ TENDERING_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "tendering-api.submit_bid"): BIDDER,
     ("DELETE", "tendering-api.withdraw_bid"): BIDDER,
     ("GET", "tendering-api.own_bid"): BIDDER,
+    ("GET", "tendering-api.my_bids"): BIDDER,
     ("POST", "tendering-api.reveal_file_key"): BIDDER,
     # signed in; the service decides (custodians, participants, overseers) and logs refusals
     ("GET", "tendering-api.list_notifications"): SIGNED_IN,
@@ -45,6 +46,7 @@ TENDERING_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "tendering-api.get_bid"): SIGNED_IN,
     ("GET", "tendering-api.download_sealed"): SIGNED_IN,
     ("POST", "tendering-api.download_share"): SIGNED_IN,
+    ("GET", "tendering-api.my_custody_shares"): SIGNED_IN,
     ("POST", "tendering-api.submit_share"): SIGNED_IN,
     ("GET", "tendering-api.list_opening_records"): SIGNED_IN,
     ("GET", "tendering-api.opening_record_pdf"): SIGNED_IN,

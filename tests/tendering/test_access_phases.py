@@ -94,6 +94,7 @@ TABLE: dict[tuple[str, str], str] = {
     ("POST", "tendering-api.reveal_file_key"): "RRRRNNNRRR | RRRRCCCRRR | RRRRCCCRRR | RRRRCCCRRR",
     ("DELETE", "tendering-api.withdraw_bid"): "RRRRNNNRRR | RRRR..NRRR | RRRRCCCRRR | RRRRCCCRRR",
     ("GET", "tendering.my_bids"): "RRRR...RRR | RRRR...RRR | RRRR...RRR | RRRR...RRR",
+    ("GET", "tendering-api.my_bids"): "RRRR...RRR | RRRR...RRR | RRRR...RRR | RRRR...RRR",
     ("GET", "tendering.bid_page"): "RRRRNNNRRR | RRRR...RRR | RRRR...RRR | RRRR...RRR",
     ("GET", "tendering.receipt_json"): "RRRRNNNRRR | RRRR..NRRR | RRRR..NRRR | RRRR..NRRR",
     ("POST", "tendering.withdraw"): "RRRRNNNRRR | RRRR..FRRR | RRRRFFFRRR | RRRRFFFRRR",
@@ -114,6 +115,7 @@ TABLE: dict[tuple[str, str], str] = {
     ("POST", "tendering.agency_tender_cancel"): "RR.RRRRRRR | RR.RRRRRRR | RR.RRRRRRR | RRCRRRRRRR",
     # custodians' pages
     ("GET", "tendering.custody_duties"): "R......... | R......... | R......... | R.........",
+    ("GET", "tendering-api.my_custody_shares"): "R......... | R......... | R......... | R.........",
     ("GET", "tendering.custody_share_page"): "RNRNNNNNNN | RRRRRRRRRR | RRRRRRRRRR | RRRRRRRRRR",
     ("POST", "tendering.custody_share_download"): "RNRNNNNNNN | RRRRRRRRRR | RRRRRRRRRR | RRRRRRRRRR",
     ("POST", "tendering.custody_share_bring"): "RNRNNNNNNN | RRRRRRRRRR | RRRRRRRRRR | RRRRRRRRRR",
@@ -475,6 +477,7 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ),
     ("DELETE", "tendering-api.withdraw_bid"): lambda p: Call(f"/api/v1/tenders/{p.withdraw_target}/bid"),
     ("GET", "tendering.my_bids"): lambda p: Call("/bids"),
+    ("GET", "tendering-api.my_bids"): lambda p: Call("/api/v1/my/bids"),
     ("GET", "tendering.bid_page"): lambda p: Call(f"/tenders/{p.tender}/bid"),
     ("GET", "tendering.receipt_json"): lambda p: Call(f"/tenders/{p.tender}/bid/receipts/1.json"),
     ("POST", "tendering.withdraw"): lambda p: Call(f"/tenders/{p.page_withdraw_target}/bid/withdraw", form={}),
@@ -505,6 +508,7 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ),
     # custodians' pages: these tenders are in timed custody, so nobody holds a share
     ("GET", "tendering.custody_duties"): lambda p: Call("/custody"),
+    ("GET", "tendering-api.my_custody_shares"): lambda p: Call("/api/v1/my/custody-shares"),
     ("GET", "tendering.custody_share_page"): lambda p: Call(f"/tenders/{p.tender}/custody"),
     ("POST", "tendering.custody_share_download"): lambda p: Call(
         f"/tenders/{p.tender}/custody/share", form={"kind": "text"}

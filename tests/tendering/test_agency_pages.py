@@ -340,6 +340,10 @@ def test_full_lifecycle_through_the_pages(world, clock) -> None:
     resp = custodian1.post(f"/tenders/{tid}/custody/share", data={"csrf_token": token1, "kind": "text"})
     assert resp.status_code == 303
     assert "already downloaded" in _html(custodian1.get(resp.headers["Location"], headers=EN))
+    # the same list through the API (session cookie; a token works alike)
+    duties = custodian1.get("/api/v1/my/custody-shares").get_json()
+    assert [(d["tender_id"], d["reference"]) for d in duties] == [(tid, tender.reference)]
+    assert duties[0]["downloaded_at"] is not None and duties[0]["submitted_at"] is None
     page = _html(custodian2.get(f"/tenders/{tid}/custody", headers=EN))
     resp = custodian2.post(f"/tenders/{tid}/custody/share", data={"csrf_token": csrf_from(page), "kind": "file"})
     assert resp.status_code == 200 and "attachment" in resp.headers["Content-Disposition"]

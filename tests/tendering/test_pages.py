@@ -197,6 +197,9 @@ def test_withdraw_receipts_and_my_bids(world, clock) -> None:
     bidder = _signed_in(world, "bidder1")
     mine = _html(bidder.get("/bids", headers=EN))
     assert tender["title"] in mine and f"/tenders/{tid}/bid" in mine and "Replace or withdraw" in mine
+    listed = api.get("/api/v1/my/bids").json  # the same list through the API
+    assert [b["tender_id"] for b in listed] == [tid] and listed[0]["versions"][0]["receipt"] == receipt
+    assert world.bidders[1].api.get("/api/v1/my/bids").json == []
 
     got = bidder.get(f"/tenders/{tid}/bid/receipts/1.json")
     assert got.status_code == 200 and "attachment" in got.headers["Content-Disposition"]
