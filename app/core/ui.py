@@ -214,4 +214,3 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(filesize, "filesize")
     app.add_template_global(status_info, "status_info")
     app.add_template_global(lambda: center_name(app.config), "center_name")
-
