@@ -218,3 +218,45 @@ def test_short_chinese_labels_never_break_per_character(server: LiveServer, brow
             if 0 < len(text) <= 8:
                 assert lines <= 1, f"{selector} {text!r} breaks over {lines} lines"
     page.context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_tendering_pages_on_the_new_base_pass_axe(
+    tmp_path: Path, clock: Any, assets: None, browser: Any, width: int
+) -> None:
+    """The pages not yet rewritten (bidder's and agency's) inherit the base and stay accessible and narrow."""
+    from tests.accounts.helpers import next_totp
+    from tests.browser.conftest import submit_login
+    from tests.tendering.conftest import TENDERING_CONFIG
+    from tests.tendering.helpers import build_world, create_published
+
+    shots = shots_dir(tmp_path)
+    with serve(tmp_path, **TENDERING_CONFIG) as live:
+        world = build_world(live.app, bidders=1)
+        tid = create_published(world, min_bids=1)["id"]
+        _uid, secret = make_user(live.app, "design-agent", ["agency"], totp=True, organisation_id=world.agency.org_id)
+        assert secret is not None
+        base = live.url
+
+        page = new_page(browser, width)
+        submit_login(page, base, "bidder1", "/tenders")
+        page.wait_for_url(base + "/tenders")
+        for name, path in [("tenders", "/tenders"), ("tender", f"/tenders/{tid}"), ("bid", f"/tenders/{tid}/bid")]:
+            page.goto(base + path)
+            check(page, name, width, shots)
+        page.context.close()
+
+        page = new_page(browser, width)
+        submit_login(page, base, "design-agent", "/agency/tenders")
+        page.wait_for_url(base + "/login/totp")
+        page.fill("#code", next_totp(secret))
+        page.click("#submit")
+        page.wait_for_url(base + "/agency/tenders")
+        for name, path in [
+            ("agency-tenders", "/agency/tenders"),
+            ("agency-tender", f"/agency/tenders/{tid}"),
+            ("agency-new", "/agency/tenders/new"),
+        ]:
+            page.goto(base + path)
+            check(page, name, width, shots)
+        page.context.close()
