@@ -66,6 +66,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "PLATFORM_KEY_PEM": None,
         "MASTER_KEY_PATH": str(instance / "master.key"),
         "CENTER_TIMEZONE": "Asia/Shanghai",
+        # The center's name in the page header, per language (the platform's name is translated).
+        "CENTER_NAME": "邯郸市行政服务中心",
+        "CENTER_NAME_EN": "Handan Administrative Service Center",
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "LANGUAGES": ["zh_CN", "en"],
@@ -114,6 +117,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "APP_SECRET_KEY": "SECRET_KEY",
         "APP_PLATFORM_KEY_PEM": "PLATFORM_KEY_PEM",
         "APP_CENTER_TIMEZONE": "CENTER_TIMEZONE",
+        "APP_CENTER_NAME": "CENTER_NAME",
+        "APP_CENTER_NAME_EN": "CENTER_NAME_EN",
     }
     for env, key in env_map.items():
         if os.environ.get(env):

@@ -2,12 +2,15 @@
 //
 // seal.js    ES module (load with <script type="module">); also sets window.PlatformSeal
 // replay.js  classic script; sets window.Hls
+// app.js     ES module loaded by every page: GOV.UK Frontend's initAll() and our small enhancements
+// app.css    GOV.UK Frontend compiled with `sass` under our identity (assets/app.scss), plus our components
 // LICENSES.txt  the licence text of every npm package that ended up in a bundle
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import * as esbuild from "esbuild";
+import * as sass from "sass";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const outdir = path.join(root, "app", "static", "dist");
@@ -50,6 +53,20 @@ async function packageLicences(metafiles) {
   return sections.join("\n");
 }
 
+// The design system's stylesheet. GOV.UK Frontend's own deprecation notices (it still uses @import) are silenced;
+// ours are not.
+async function buildStyles() {
+  const result = await sass.compileAsync(path.join(root, "assets", "app.scss"), {
+    loadPaths: [path.join(root, "node_modules")],
+    style: "compressed",
+    sourceMap: false,
+    quietDeps: true,
+    silenceDeprecations: ["import", "global-builtin"],
+  });
+  await writeFile(path.join(outdir, "app.css"), result.css);
+  console.log(`app/static/dist/app.css  ${(Buffer.byteLength(result.css) / 1024).toFixed(1)} KiB`);
+}
+
 async function main() {
   await rm(outdir, { recursive: true, force: true });
   await mkdir(outdir, { recursive: true });
@@ -61,7 +78,9 @@ async function main() {
       outfile: path.join(outdir, "replay.js"),
       format: "iife",
     }),
+    esbuild.build({ ...common, entryPoints: ["assets/app.js"], outfile: path.join(outdir, "app.js"), format: "esm" }),
   ]);
+  await buildStyles();
   await writeFile(path.join(outdir, "LICENSES.txt"), await packageLicences(results.map((r) => r.metafile)));
   for (const result of results) {
     for (const [file, info] of Object.entries(result.metafile.outputs)) {

@@ -6,11 +6,11 @@
 # After one successful run everything here works offline.
 
 NPM ?= npm
-ASSETS_SRC := $(wildcard assets/*.js assets/*.mjs) package.json
+ASSETS_SRC := $(wildcard assets/*.js assets/*.mjs assets/*.scss assets/scss/*.scss) package.json
 ASSETS_NODE_STAMP := node_modules/.ci-stamp
 ASSETS_DIST_STAMP := app/static/dist/.built
 
-.PHONY: assets assets-node assets-clean
+.PHONY: assets assets-node assets-clean screenshots
 
 assets: $(ASSETS_DIST_STAMP)
 
@@ -34,3 +34,7 @@ $(ASSETS_DIST_STAMP): $(ASSETS_SRC) $(ASSETS_NODE_STAMP)
 
 assets-clean:
 	rm -rf app/static/dist node_modules
+
+# The design system's screenshots in docs/screenshots/ (zh-CN, 1280 and 375 px), taken by the axe-core browser test.
+screenshots: $(ASSETS_DIST_STAMP)
+	UPDATE_SCREENSHOTS=1 $(or $(VENV),.venv)/bin/pytest -q -p no:randomly tests/browser/test_design.py

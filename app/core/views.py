@@ -141,7 +141,10 @@ def _template_globals() -> dict[str, Callable[..., Any] | Any]:
 
 
 def init_app(app: Flask) -> None:
+    from app.core import ui
+
     app.register_blueprint(bp)
+    ui.init_app(app)
     app.context_processor(_template_globals)
 
     @app.template_filter("center_time")

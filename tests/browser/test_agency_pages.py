@@ -66,8 +66,8 @@ def test_draft_upload_and_publish_in_the_browser(tender_server: LiveServer, cloc
             page.fill("#submission_deadline_at", "2026-02-10T09:00")
             page.fill("#opening_at", "2026-02-10T08:00")  # before the deadline: refused, shown by the field
             page.click("#submit")
-            page.wait_for_selector("#opening_at-err")
-            assert "before the deadline" in page.locator("#opening_at-err").inner_text()
+            page.wait_for_selector("#opening_at-error")
+            assert "before the deadline" in page.locator("#opening_at-error").inner_text()
             assert page.input_value("#title") == "城区道路照明设备采购"  # the rest of the input is kept
             # the field editor shows the default bid form and writes a new field into the schema
             assert page.locator("#schema-editor tbody tr").count() == 3

@@ -114,7 +114,9 @@ def _created_id(resp: Any) -> int:
 
 
 def _error_near(page: str, field_id: str) -> str:
-    m = re.search(rf'<span class="err" id="{field_id}-err">([^<]*)</span>', page)
+    # core/ui.html field(): <p class="govuk-error-message" id="ID-error"><span …>Error:</span> MESSAGE</p>
+    hidden = '<span class="govuk-visually-hidden">[^<]*</span>'
+    m = re.search(rf'class="govuk-error-message" id="{field_id}-error">{hidden} ([^<]*)', page)
     assert m, f"no error shown next to {field_id}"
     return m.group(1)
 

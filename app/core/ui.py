@@ -1,0 +1,216 @@
+"""View helpers of the design system: GOV.UK Frontend's Jinja macros, display filters and state tags.
+
+Templates import their page macros from `core/ui.html`; the filters here format what a person reads:
+`money` (integer 分 → 元 with two decimals and thousands separators), `filesize` (KB/MB), `center_time`
+(app.core.views: the center's zone, named). `status_info(kind, value)` maps each state of the domain's
+enumerations to a translated label and a tag colour, without importing the domain modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from flask import Flask
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from govuk_frontend_wtf.main import WTFormsHelpers
+from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+
+# Tag colours of GOV.UK Frontend (`govuk-tag--<colour>`); None is the default dark blue tag.
+GREY, GREEN, TURQUOISE, BLUE, LIGHT_BLUE, PURPLE, PINK, RED, ORANGE, YELLOW = (
+    "grey",
+    "green",
+    "turquoise",
+    "blue",
+    "light-blue",
+    "purple",
+    "pink",
+    "red",
+    "orange",
+    "yellow",
+)
+
+
+@dataclass(frozen=True)
+class StatusInfo:
+    label: Any  # a lazy string, translated when rendered
+    colour: str
+
+
+def _s(label: Any, colour: str) -> StatusInfo:
+    return StatusInfo(label, colour)
+
+
+# kind → value → (label, colour). The kinds name the enumerations of the domain modules; a test checks that
+# every value of each enumeration has an entry here.
+STATUSES: dict[str, dict[str, StatusInfo]] = {
+    "tender": {  # app.tendering.models.TenderStatus
+        "draft": _s(_l("Draft"), GREY),
+        "published": _s(_l("Published"), GREEN),
+        "opening": _s(_l("Opening in progress"), YELLOW),
+        "opened": _s(_l("Opened"), BLUE),
+        "failed": _s(_l("Failed (too few valid bids)"), RED),
+        "cancelled": _s(_l("Cancelled"), GREY),
+        "awarded": _s(_l("Awarded"), PURPLE),
+    },
+    "bid": {  # app.tendering.models.BidOutcome
+        "pending": _s(_l("Sealed, waiting for the opening"), LIGHT_BLUE),
+        "valid": _s(_l("Valid"), GREEN),
+        "revoked": _s(_l("Revoked (bidder-caused)"), RED),
+        "withdrawn": _s(_l("Withdrawn"), GREY),
+        "eliminated": _s(_l("Eliminated"), ORANGE),
+    },
+    "envelope": {  # app.tendering.models.EnvelopeOutcome
+        "sealed": _s(_l("Envelope sealed"), LIGHT_BLUE),
+        "opened": _s(_l("Envelope opened"), GREEN),
+        "failed": _s(_l("Envelope could not be opened"), RED),
+    },
+    "upload": {  # app.tendering.models.UploadStatus
+        "open": _s(_l("Uploading"), YELLOW),
+        "completed": _s(_l("Uploaded"), GREEN),
+        "used": _s(_l("Part of a bid"), BLUE),
+        "expired": _s(_l("Expired"), GREY),
+    },
+    "member": {  # app.evaluation.models.MemberStatus
+        "reserve": _s(_l("Reserve"), GREY),
+        "invited": _s(_l("Invited, waiting for your answer"), YELLOW),
+        "confirmed": _s(_l("Confirmed"), GREEN),
+        "declined": _s(_l("Declined"), GREY),
+        "recused": _s(_l("Withdrawn (conflict of interest)"), ORANGE),
+    },
+    "expert": {  # app.evaluation.models.ExpertStatus
+        "active": _s(_l("In the expert pool"), GREEN),
+        "suspended": _s(_l("Suspended from the pool"), ORANGE),
+        "blacklisted": _s(_l("Barred from the pool"), RED),
+    },
+    "draw": {  # app.evaluation.models.DrawStatus
+        "committed": _s(_l("Seed committed, not yet drawn"), YELLOW),
+        "performed": _s(_l("Drawn"), GREEN),
+        "failed": _s(_l("Draw failed"), RED),
+    },
+    "phase": {  # app.evaluation.models.RoomPhase
+        "review": _s(_l("Compliance and qualification review"), BLUE),
+        "scoring": _s(_l("Scoring"), PURPLE),
+        "finished": _s(_l("Finished"), GREEN),
+    },
+    "sheet": {  # app.evaluation.models.SheetStatus
+        "draft": _s(_l("Draft"), GREY),
+        "submitted": _s(_l("Submitted"), GREEN),
+        "superseded": _s(_l("Superseded by a correction"), GREY),
+    },
+    "report": {  # app.evaluation.models.ReportStatus
+        "signing": _s(_l("Being signed"), YELLOW),
+        "final": _s(_l("Signed by every member"), GREEN),
+    },
+    "objection": {  # app.evaluation.models.ObjectionStatus
+        "open": _s(_l("Open: the process is suspended"), RED),
+        "answered": _s(_l("Answered"), GREEN),
+    },
+    "clarification": {  # app.evaluation.models.ClarificationStatus
+        "open": _s(_l("Waiting for the bidder's answer"), YELLOW),
+        "answered": _s(_l("Answered"), GREEN),
+        "expired": _s(_l("Expired"), GREY),
+    },
+    "recording": {  # app.recordings.models.SessionStatus
+        "pending": _s(_l("Waiting for the recorder"), YELLOW),
+        "recording": _s(_l("Recording now"), RED),
+        "closed": _s(_l("Recorded and sealed"), GREEN),
+        "cancelled": _s(_l("Cancelled before recording"), GREY),
+    },
+    "export": {  # app.recordings.models.ExportStatus
+        "pending": _s(_l("Being prepared"), YELLOW),
+        "done": _s(_l("Ready"), GREEN),
+        "failed": _s(_l("Export failed"), RED),
+    },
+    "token": {  # API tokens (app.accounts): derived from revoked_at and expires_at
+        "active": _s(_l("Active"), GREEN),
+        "expired": _s(_l("Expired"), GREY),
+        "revoked": _s(_l("Revoked"), RED),
+    },
+}
+
+
+def status_info(kind: str, value: Any) -> StatusInfo:
+    """The label and colour of `value` (an enum member or its string) of the enumeration `kind`.
+
+    An unknown value is shown as it is, in a grey tag, rather than failing the page; tests keep the table whole.
+    """
+    raw = value.value if isinstance(value, Enum) else value
+    raw = "" if raw is None else str(raw)
+    found = STATUSES.get(kind, {}).get(raw)
+    return found if found is not None else StatusInfo(raw or "—", GREY)
+
+
+def money(amount_fen: Any, currency: str | None = "CNY", unit: bool = True) -> str:
+    """Integer 分 as 元 with two decimals and thousands separators: 138000000 → '1,380,000.00 元'.
+
+    None is '—'. A currency other than CNY keeps its code after the number.
+    """
+    if amount_fen is None or amount_fen == "":
+        return "—"
+    try:
+        fen = int(amount_fen)
+    except (TypeError, ValueError):
+        return str(amount_fen)
+    sign = "-" if fen < 0 else ""
+    yuan, cents = divmod(abs(fen), 100)
+    number = f"{sign}{yuan:,}.{cents:02d}"
+    if not unit:
+        return number
+    if currency in (None, "", "CNY", "RMB"):
+        return f"{number} 元" if _is_chinese() else f"CNY {number}"
+    return f"{number} {currency}"
+
+
+def filesize(size: Any) -> str:
+    """Bytes as B, KB, MB or GB (1 KB = 1024 B), one decimal above bytes: 52428800 → '50.0 MB'."""
+    if size is None or size == "":
+        return "—"
+    try:
+        n = int(size)
+    except (TypeError, ValueError):
+        return str(size)
+    if n < 1024:
+        return f"{n} B"
+    value = float(n)
+    for unit_name in ("KB", "MB", "GB", "TB"):
+        value /= 1024
+        if value < 1024 or unit_name == "TB":
+            return f"{value:,.1f} {unit_name}"
+    return f"{n} B"  # pragma: no cover - the loop always returns
+
+
+def _is_chinese() -> bool:
+    try:
+        return str(get_locale() or "zh_CN").startswith("zh")
+    except RuntimeError:  # outside a request: the platform's default language
+        return True
+
+
+def center_name(config: dict[str, Any]) -> str:
+    return str(config["CENTER_NAME"] if _is_chinese() else config.get("CENTER_NAME_EN") or config["CENTER_NAME"])
+
+
+def init_app(app: Flask) -> None:
+    """GOV.UK Frontend's Jinja macros (govuk-frontend-jinja) and WTForms helpers (govuk-frontend-wtf)."""
+    loader = app.jinja_loader
+    assert loader is not None
+    app.jinja_loader = ChoiceLoader(  # type: ignore[assignment]
+        [
+            loader,
+            # The packages' templates import each other as 'govuk_frontend_jinja/components/…'.
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
+        ]
+    )
+    WTFormsHelpers(app)  # `wtforms_errors(form)`: a form's errors as an error summary's list, linked to each field
+    app.add_template_filter(money, "money")
+    app.add_template_filter(filesize, "filesize")
+    app.add_template_global(status_info, "status_info")
+    app.add_template_global(lambda: center_name(app.config), "center_name")

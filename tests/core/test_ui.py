@@ -1,0 +1,199 @@
+"""The design system's view helpers and macro library: money, sizes, state tags, fields and error summaries."""
+
+from __future__ import annotations
+
+import enum
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask, render_template_string
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, StringField, SubmitField
+from wtforms.validators import DataRequired
+
+from app import create_app
+from app.config import test_config
+from app.core import ui
+from app.evaluation import models as evaluation_models
+from app.recordings import models as recordings_models
+from app.tendering import models as tendering_models
+from tests.accounts.helpers import compile_translations
+
+
+@pytest.fixture(scope="module")
+def flask_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    compile_translations()
+    return create_app(test_config(tmp_path_factory.mktemp("ui"), WTF_CSRF_ENABLED=False))
+
+
+def render(app: Flask, source: str, lang: str = "zh-CN", **context: Any) -> str:
+    with app.test_request_context("/", headers={"Accept-Language": lang}):
+        return render_template_string(source, **context)
+
+
+class Elements(HTMLParser):
+    """Every start tag as (tag, attributes) and the text of the document."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+    def by_id(self, element_id: str) -> dict[str, str | None]:
+        return next(a for _, a in self.tags if a.get("id") == element_id)
+
+
+# ---------------------------------------------------------------- money, sizes
+
+
+@pytest.mark.parametrize(
+    ("fen", "shown"),
+    [
+        (138_000_000, "1,380,000.00 元"),
+        (5, "0.05 元"),
+        (0, "0.00 元"),
+        (-12_345, "-123.45 元"),
+        (None, "—"),
+    ],
+)
+def test_money_is_yuan_with_two_decimals_and_separators(flask_app: Flask, fen: Any, shown: str) -> None:
+    with flask_app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        assert ui.money(fen) == shown
+
+
+def test_money_in_english_and_other_currencies(flask_app: Flask) -> None:
+    with flask_app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert ui.money(123_456_789) == "CNY 1,234,567.89"
+        assert ui.money(100, "USD") == "1.00 USD"
+        assert ui.money(99, unit=False) == "0.99"
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [(0, "0 B"), (1023, "1023 B"), (1024, "1.0 KB"), (52_428_800, "50.0 MB"), (3 * 1024**3, "3.0 GB"), (None, "—")],
+)
+def test_sizes_are_kb_and_mb(size: Any, shown: str) -> None:
+    assert ui.filesize(size) == shown
+
+
+def test_filters_in_a_template(flask_app: Flask) -> None:
+    html = render(flask_app, "{{ 138000000 | money }}|{{ 52428800 | filesize }}")
+    assert html == "1,380,000.00 元|50.0 MB"
+
+
+# ---------------------------------------------------------------- states
+
+
+STATE_ENUMS: dict[str, type[enum.Enum]] = {
+    "tender": tendering_models.TenderStatus,
+    "bid": tendering_models.BidOutcome,
+    "envelope": tendering_models.EnvelopeOutcome,
+    "upload": tendering_models.UploadStatus,
+    "member": evaluation_models.MemberStatus,
+    "expert": evaluation_models.ExpertStatus,
+    "draw": evaluation_models.DrawStatus,
+    "phase": evaluation_models.RoomPhase,
+    "sheet": evaluation_models.SheetStatus,
+    "report": evaluation_models.ReportStatus,
+    "objection": evaluation_models.ObjectionStatus,
+    "clarification": evaluation_models.ClarificationStatus,
+    "recording": recordings_models.SessionStatus,
+    "export": recordings_models.ExportStatus,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(STATE_ENUMS))
+def test_every_state_has_a_chinese_label_and_a_colour(flask_app: Flask, kind: str) -> None:
+    """A new enum member without an entry in ui.STATUSES fails here, instead of showing its code to a person."""
+    values = {member.value for member in STATE_ENUMS[kind]}
+    assert set(ui.STATUSES[kind]) == values
+    colours = {"grey", "green", "turquoise", "blue", "light-blue", "purple", "pink", "red", "orange", "yellow"}
+    with flask_app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        for value in values:
+            info = ui.status_info(kind, STATE_ENUMS[kind](value))
+            label = str(info.label)
+            assert info.colour in colours
+            assert label != value and not label.isascii(), f"{kind}.{value} has no Chinese label: {label!r}"
+
+
+def test_status_tag_renders_a_coloured_tag_with_the_label(flask_app: Flask) -> None:
+    source = '{% from "core/ui.html" import status_tag %}{{ status_tag("tender", status) }}'
+    html = render(flask_app, source, status=tendering_models.TenderStatus.FAILED)
+    tag = next(a for t, a in Elements(html).tags if t == "strong")
+    assert tag["class"] == "govuk-tag govuk-tag--red"
+    assert "流标（有效投标不足）" in html and "failed" not in html
+    assert "Failed (too few valid bids)" in render(flask_app, source, lang="en", status="failed")
+
+
+def test_an_unknown_state_is_shown_as_it_is_in_grey(flask_app: Flask) -> None:
+    info = ui.status_info("tender", "archived")
+    assert (info.label, info.colour) == ("archived", "grey")
+
+
+# ---------------------------------------------------------------- fields and error summaries
+
+
+class SampleForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    name = StringField("Name", validators=[DataRequired()], description="As on the licence")
+    agree = BooleanField("I agree")
+    submit = SubmitField("Send")
+
+
+def test_field_has_label_hint_and_error_linked_to_the_control(flask_app: Flask) -> None:
+    with flask_app.test_request_context("/", method="POST", data={"name": ""}):
+        form = SampleForm()
+        assert not form.validate()
+        html = render_template_string(
+            '{% from "core/ui.html" import field, error_summary %}'
+            "{{ error_summary(form, errors={'agree': ['Tick the box'], 'general': ['Try later']}) }}"
+            "{{ field(form.name, autocomplete='name') }}{{ field(form.agree, {'agree': ['Tick the box']}) }}"
+            "{{ field(form.submit) }}",
+            form=form,
+        )
+    page = Elements(html)
+    control = page.by_id("name")
+    assert control["class"] == "govuk-input govuk-input--error"
+    assert control["aria-describedby"] == "name-hint name-error" and control["aria-invalid"] == "true"
+    assert control["autocomplete"] == "name" and "required" in control  # WTForms still renders the validators
+    assert page.by_id("name-error")["class"] == "govuk-error-message"
+    assert page.by_id("agree")["class"] == "govuk-checkboxes__input"
+    assert page.by_id("submit")["class"] == "govuk-button"
+    links = [a["href"] for t, a in page.tags if t == "a"]
+    assert links == ["#name", "#agree"]  # each message of the summary links to its field; 'general' has no link
+    text = "".join(page.text)
+    assert "Try later" in text and "该字段是必填字段。" in text  # the default language is Chinese
+
+
+def test_error_summary_is_absent_without_errors(flask_app: Flask) -> None:
+    with flask_app.test_request_context("/"):
+        form = SampleForm(formdata=None)
+        html = render_template_string(
+            '{% from "core/ui.html" import error_summary %}{{ error_summary(form, errors={}) }}', form=form
+        )
+    assert html.strip() == ""
+
+
+def test_post_button_carries_the_csrf_token(tmp_path: Path) -> None:
+    app = create_app(test_config(tmp_path / "instance"))
+    with app.test_request_context("/"):
+        html = render_template_string(
+            '{% from "core/ui.html" import post_button %}{{ post_button("/x", "撤销", kind="warning") }}'
+        )
+    page = Elements(html)
+    form = next(a for t, a in page.tags if t == "form")
+    token = next(a for t, a in page.tags if t == "input" and a.get("name") == "csrf_token")
+    button = next(a for t, a in page.tags if t == "button")
+    assert form["method"] == "post" and form["action"] == "/x" and token["value"]
+    assert "govuk-button--warning" in (button["class"] or "")
