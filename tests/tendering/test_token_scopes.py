@@ -78,7 +78,7 @@ def _opened_tender_with_a_bid(world: World, clock: Any) -> tuple[int, int]:
     bidder = world.bidders[0]
     data = seal(envelope_plaintext(form(321)), tender["recipient"])
     assert submit(bidder.api, tid, {"bid": upload(bidder.api, tid, "bid", data)}).status_code == 201
-    bid_id = int(bidder.api.get(f"/api/v1/tenders/{tid}/bid").json["id"])
+    bid_id = bidder.api.get(f"/api/v1/tenders/{tid}/bid").json["id"]
     clock.advance(timedelta(seconds=5))
     run_sweep(world.app)
     assert world.agency.api.get(f"/api/v1/tenders/{tid}/opening-records").json != []
@@ -114,7 +114,7 @@ def test_accounts_self_token_cannot_download_the_own_sealed_envelope(world: Worl
     tid = tender["id"]
     data = seal(envelope_plaintext(form(654)), tender["recipient"])
     assert submit(bidder.api, tid, {"bid": upload(bidder.api, tid, "bid", data)}).status_code == 201
-    bid_id = int(bidder.api.get(f"/api/v1/tenders/{tid}/bid").json["id"])
+    bid_id = bidder.api.get(f"/api/v1/tenders/{tid}/bid").json["id"]
     url = f"/api/v1/tenders/{tid}/bids/{bid_id}/envelopes/bid/sealed"
     before = _audit_size(world.app)
     self_only = scoped(world, bidder, "accounts.self")
