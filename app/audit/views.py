@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, Form, SelectField, StringField
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from app.audit import explorer, services
@@ -41,7 +42,12 @@ _CURSOR = re.compile(r"[0-9]{1,16}")
 SUMMARY_CHARS = 80
 
 
-class FilterForm(Form):
+class FilterForm(FlaskForm):  # type: ignore[misc]
+    """The filters, read from the query string (a GET form: no CSRF token; WTForms' messages translated)."""
+
+    class Meta:
+        csrf = False
+
     subject = StringField(_l("Subject"), [Optional(), Length(max=explorer.MAX_SUBJECT)])
     subject_prefix = BooleanField(_l("Subjects that start with this text"))
     action = SelectField(_l("Action"), validate_choice=False)
