@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -78,7 +79,7 @@ def _read_filters(form: FilterForm, known_actions: list[str]) -> explorer.Filter
     if action and action not in known_actions:
         form.action.errors = [*form.action.errors, _("Choose an action from the list.")]
         ok = False
-    instants = {}
+    instants: dict[str, datetime | None] = {}
     for name in ("since", "before"):
         fld = getattr(form, name)
         text = (fld.data or "").strip()
@@ -126,7 +127,9 @@ def log() -> Any:
     form.action.choices = [("", _("Any action")), *((a, a) for a in known)]
     filters = _read_filters(form, known)
     before, after = _cursor("cursor_before"), _cursor("cursor_after")
-    result = explorer.page(filters, before=before, after=after, size=explorer.PAGE_SIZE) if filters is not None else None
+    result = (
+        explorer.page(filters, before=before, after=after, size=explorer.PAGE_SIZE) if filters is not None else None
+    )
     args = _filter_args()
 
     def link(**cursor: int) -> str:

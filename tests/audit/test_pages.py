@@ -23,7 +23,9 @@ from crypto.signing import load_public_key
 T0 = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
 
 
-def _fill(app: Flask, clock: clock_mod.FakeClock, rows: list[tuple[str, str, str | None]], checkpoint: bool = True) -> None:
+def _fill(
+    app: Flask, clock: clock_mod.FakeClock, rows: list[tuple[str, str, str | None]], checkpoint: bool = True
+) -> None:
     """Append (action, actor, subject) rows one minute apart from T0."""
     with app.app_context():
         for i, (action, actor, subject) in enumerate(rows):
@@ -62,7 +64,13 @@ def test_list_filters_by_subject_action_actor_and_time(app: Flask, client: Any, 
     assert "<code>tender.publish</code>" in html
     assert "Asia/Shanghai" in html  # times and the time filter name the zone
     # the action list offers exactly the actions present
-    assert re.findall(r'<option value="([^"]*)"', html) == ["", "bid.withdraw", "login.ok", "tender.cancel", "tender.publish"]
+    assert re.findall(r'<option value="([^"]*)"', html) == [
+        "",
+        "bid.withdraw",
+        "login.ok",
+        "tender.cancel",
+        "tender.publish",
+    ]
 
     assert _indices(client.get("/audit/?subject=tender:1").get_data(as_text=True)) == [2, 0]
     # a prefix match; the % in a subject is a character, not a wildcard
@@ -178,7 +186,9 @@ def test_entry_page_shows_the_proof_and_the_servers_verdict(app: Flask, client: 
         proof = services.get_entry(2)["inclusion"]["proof"]
     assert all(h in html for h in proof) and len(proof) == 3
     assert 'id="server-verdict" data-ok="true"' in html
-    config = json.loads(re.search(r'<script type="application/json" id="audit-proof">(.*?)</script>', html, re.S).group(1))
+    config = json.loads(
+        re.search(r'<script type="application/json" id="audit-proof">(.*?)</script>', html, re.S).group(1)
+    )
     assert config["canonical"] == canonical and config["tree_size"] == 6 and config["proof"] == proof
     assert config["keys_url"] == "/.well-known/platform-keys.json"
     assert 'src="/audit/static/verify.js"' in html and "<script>" not in html  # no inline script (CSP)

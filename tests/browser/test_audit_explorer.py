@@ -16,7 +16,16 @@ from app import audit
 from app.audit import services
 from app.core.db import db
 from tests.accounts.helpers import make_user, next_totp
-from tests.browser.conftest import ARGS, CHROMIUM, LiveServer, csp_violations, require_chromium, serve, submit_login, watch_csp
+from tests.browser.conftest import (
+    ARGS,
+    CHROMIUM,
+    LiveServer,
+    csp_violations,
+    require_chromium,
+    serve,
+    submit_login,
+    watch_csp,
+)
 from tests.browser.test_design import assets, axe_violations, no_sideways_scroll
 
 pytestmark = pytest.mark.browser
@@ -151,7 +160,12 @@ def test_explorer_pages_pass_axe(explorer_server: tuple[LiveServer, str], width:
             context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900}, bypass_csp=True)
             page = context.new_page()
             _sign_in(page, base, secret, "/audit/")
-            for url in ("/audit/", "/audit/?subject=tender:1&subject_prefix=y", "/audit/?since=1999-01-01T00:00", "/audit/entries/4"):
+            for url in (
+                "/audit/",
+                "/audit/?subject=tender:1&subject_prefix=y",
+                "/audit/?since=1999-01-01T00:00",
+                "/audit/entries/4",
+            ):
                 page.goto(base + url)
                 page.wait_for_load_state("networkidle")
                 violations = axe_violations(page)
