@@ -109,6 +109,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "audit.consistency"): EVERYONE,
     ("GET", "audit.entry"): AUDIT_READ,
     ("GET", "audit.export"): AUDIT_READ,
+    # the evidence-log explorer pages
+    ("GET", "audit_pages.log"): AUDIT_READ,
+    ("GET", "audit_pages.entry"): AUDIT_READ,
+    ("GET", "audit_pages.export"): AUDIT_READ,
     # recordings: signed-in callers reach the pages; which sessions they may replay is the service's
     # check (auditors, supervisors and whom an auditor granted), tested in tests/recordings/
     ("GET", "recordings.index"): SIGNED_IN,

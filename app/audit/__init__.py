@@ -60,12 +60,13 @@ _hooked: dict[str, bool] = {}
 
 
 def init_app(app: Flask) -> None:
-    from app.audit import api, cli, models, tasks
+    from app.audit import api, cli, models, tasks, views
     from app.core import keys, security
 
     del models  # imported for its tables
     keys.init_app(app)
     api.register(app)
+    views.init_app(app)
     app.cli.add_command(cli.audit_cli)
     tasks.register(app)
     if not _hooked.get("denial"):  # the hook list is process-wide; the hook itself works on current_app
