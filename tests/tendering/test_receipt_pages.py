@@ -84,7 +84,7 @@ def _submitted(world: World) -> tuple[int, dict[str, Any], bytes]:
 
 
 def test_receipt_page_shows_the_facts_in_the_centers_zone_and_the_proof_status(world, clock) -> None:
-    tid, receipt, sealed = _submitted(world)
+    tid, receipt, _sealed = _submitted(world)
     payload = receipt["payload"]
     bidder = _signed_in(world, "bidder1")
     resp = bidder.get(f"/tenders/{tid}/bid/receipts/1", headers=ZH)
@@ -214,3 +214,4 @@ def test_the_fallback_refuses_a_tampered_receipt_and_garbage(world, clock) -> No
     assert empty.status_code == 400
     # nothing of what was dropped is kept
     assert sha not in json.dumps(audit_actions(world.app))
+
