@@ -175,18 +175,17 @@ class Page {
     document.getElementById("sealed-group").hidden = false;
     const zone = document.getElementById("drop-zone");
     zone.hidden = false;
-    for (const target of [zone, this.form]) {
-      target.addEventListener("dragover", (e) => {
-        e.preventDefault();
-        zone.classList.add("app-drop-zone--over");
-      });
-      target.addEventListener("dragleave", () => zone.classList.remove("app-drop-zone--over"));
-      target.addEventListener("drop", (e) => {
-        e.preventDefault();
-        zone.classList.remove("app-drop-zone--over");
-        this.dropped(Array.from(e.dataTransfer.files)).then(() => this.run());
-      });
-    }
+    // The whole form takes the drop (the zone is inside it: one listener, so one run per drop).
+    this.form.addEventListener("dragover", (e) => {
+      e.preventDefault();
+      zone.classList.add("app-drop-zone--over");
+    });
+    this.form.addEventListener("dragleave", () => zone.classList.remove("app-drop-zone--over"));
+    this.form.addEventListener("drop", (e) => {
+      e.preventDefault();
+      zone.classList.remove("app-drop-zone--over");
+      this.dropped(Array.from(e.dataTransfer.files)).then(() => this.run());
+    });
     this.form.addEventListener("submit", (e) => {
       e.preventDefault();
       this.droppedReceipt = null;

@@ -15,7 +15,16 @@ import pytest
 from tests.accounts.helpers import login
 from tests.browser.conftest import ARGS, CHROMIUM, LiveServer, csp_violations, require_chromium, serve, watch_csp
 from tests.tendering.conftest import TENDERING_CONFIG
-from tests.tendering.helpers import build_world, create_published, envelope_plaintext, form, run_batch, seal, submit, upload
+from tests.tendering.helpers import (
+    build_world,
+    create_published,
+    envelope_plaintext,
+    form,
+    run_batch,
+    seal,
+    submit,
+    upload,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -41,7 +50,9 @@ def tender_server(tmp_path: Path, clock: Any) -> Iterator[LiveServer]:
 
 def _checks(page: Any) -> dict[str, str]:
     items = page.locator("#verify-checks li")
-    return {items.nth(i).get_attribute("data-check"): items.nth(i).get_attribute("data-ok") for i in range(items.count())}
+    return {
+        items.nth(i).get_attribute("data-check"): items.nth(i).get_attribute("data-ok") for i in range(items.count())
+    }
 
 
 def _verify(page: Any) -> str:
@@ -88,7 +99,10 @@ def test_a_dropped_receipt_proof_and_sealed_file_pass_and_a_tampered_receipt_fai
             assert page.locator("#sealed-group").is_visible()  # the sealed-file input only with the script
 
             # dropped together: the JSON is taken as the receipt, the other file as the sealed file
-            files = [["receipt-proof.json", base64.b64encode(bundle).decode()], ["bid.age", base64.b64encode(sealed).decode()]]
+            files = [
+                ["receipt-proof.json", base64.b64encode(bundle).decode()],
+                ["bid.age", base64.b64encode(sealed).decode()],
+            ]
             page.evaluate(DROP, [files])
             page.wait_for_selector("#verify-result[data-state=ok], #verify-result[data-state=failed]", timeout=30_000)
             checks = _checks(page)
@@ -104,6 +118,7 @@ def test_a_dropped_receipt_proof_and_sealed_file_pass_and_a_tampered_receipt_fai
                 "log": "true",
                 "proof": "true",
             }, checks
+            assert page.locator("#verify-checks li").count() == 10  # one run per drop
             assert page.locator("#verify-result").get_attribute("data-state") == "ok"
             assert page.locator("#verify-verdict").inner_text() == "回执真实有效。"
             facts = page.locator("#verify-facts").inner_text()
@@ -115,7 +130,9 @@ def test_a_dropped_receipt_proof_and_sealed_file_pass_and_a_tampered_receipt_fai
             tampered["payload"]["envelopes"][0]["sha256"] = ("1" if sha[0] == "0" else "0") + sha[1:]
             page.set_input_files(
                 "#receipt-file",
-                files=[{"name": "receipt.json", "mimeType": "application/json", "buffer": json.dumps(tampered).encode()}],
+                files=[
+                    {"name": "receipt.json", "mimeType": "application/json", "buffer": json.dumps(tampered).encode()}
+                ],
             )
             assert _verify(page) == "failed"
             checks = _checks(page)
@@ -133,7 +150,8 @@ def test_a_dropped_receipt_proof_and_sealed_file_pass_and_a_tampered_receipt_fai
             assert _verify(page) == "ok", page.locator("#verify-checks").inner_text()
             # a different sealed file is not an envelope of the receipt
             page.set_input_files(
-                "#sealed-file", files=[{"name": "x.age", "mimeType": "application/octet-stream", "buffer": sealed + b"x"}]
+                "#sealed-file",
+                files=[{"name": "x.age", "mimeType": "application/octet-stream", "buffer": sealed + b"x"}],
             )
             assert _verify(page) == "failed"
             assert _checks(page)["file"] == "false" and _checks(page)["signature"] == "true"

@@ -214,4 +214,3 @@ def test_the_fallback_refuses_a_tampered_receipt_and_garbage(world, clock) -> No
     assert empty.status_code == 400
     # nothing of what was dropped is kept
     assert sha not in json.dumps(audit_actions(world.app))
-
