@@ -23,7 +23,7 @@ from app.core.time import format_center_time
 from app.tendering import services_bids
 from app.tendering.common import LoggedRefusal
 from app.tendering.models import Bid, BidVersion, Tender
-from crypto.receipt import RECEIPT_FORMAT, ReceiptError, verify_receipt
+from crypto.receipt import RECEIPT_FORMAT, verify_receipt
 from crypto.signing import SigningKeyError, load_public_key
 
 # The largest receipt (with its proof) the fallback form accepts: a real one is a few KB.
@@ -169,12 +169,13 @@ def verify_text(text: str) -> Verification:
     except (ValueError, RecursionError):
         result.checks.append(Check(signature, False, _("The file is not JSON.")))
         return result
-    proof = None
+    proof: Any = None
     if isinstance(document, dict) and "receipt" in document:
-        document, proof = document.get("receipt"), document.get("proof")
+        proof = document.get("proof")
+        document = document.get("receipt")
     try:
         check = verify_receipt(document, _platform_keys())
-    except (ReceiptError, RecursionError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:  # ReceiptError, CanonicalError (a float), hostile shapes
         result.checks.append(Check(signature, False, _("Not verified: %(reason)s", reason=str(exc))))
         return result
     result.payload = check.payload
@@ -188,7 +189,7 @@ def verify_text(text: str) -> Verification:
     else:
         try:
             inc = verify_receipt(document, _platform_keys(), proof=proof).inclusion
-        except (ReceiptError, RecursionError) as exc:
+        except (ValueError, TypeError, RecursionError) as exc:
             result.checks.append(Check(inclusion_name, False, _("Not verified: %(reason)s", reason=str(exc))))
         else:
             assert inc is not None

@@ -37,7 +37,8 @@ DROP = """
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
     dt.items.add(new File([bytes], name));
   }
-  document.getElementById("drop-zone").dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+  const drop = new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true });
+  document.getElementById("drop-zone").dispatchEvent(drop);
 }
 """
 

@@ -206,7 +206,19 @@ def test_the_fallback_refuses_a_tampered_receipt_and_garbage(world, clock) -> No
     assert resp.status_code == 200
     assert "Failed" in parse(resp).by_id["verify-checks"] and "signature" in parse(resp).by_id["verify-checks"]
     assert "did not verify" in parse(resp).by_id["verify-verdict"]
-    for text in ("{", "[]", '{"receipt": 1}', '{"payload": {}, "signature": {}}', "1" * 300_000, "[" * 5000):
+    floated = json.loads(json.dumps(receipt))
+    floated["payload"]["bid"]["version"] = 1.5
+    proofless = json.dumps({"receipt": receipt, "proof": {"format": "platform-bid-receipt-proof/v1", "batch": []}})
+    for text in (
+        json.dumps(floated),
+        proofless,
+        "{",
+        "[]",
+        '{"receipt": 1}',
+        '{"payload": {}, "signature": {}}',
+        "1" * 300_000,
+        "[" * 5000,
+    ):
         resp = anon.post("/receipts/verify", data={"csrf_token": token, "receipt_text": text})
         assert resp.status_code == 200, text[:20]
         assert "did not verify" in parse(resp).by_id["verify-verdict"] or "未通过" in resp.get_data(as_text=True)
