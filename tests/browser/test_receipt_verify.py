@@ -160,3 +160,48 @@ def test_a_dropped_receipt_proof_and_sealed_file_pass_and_a_tampered_receipt_fai
             assert csp_violations(page) == [] and csp == []
         finally:
             browser.close()
+
+
+@pytest.mark.parametrize("width", (1280, 375))
+def test_receipt_and_verification_pages_pass_axe_and_fit_a_phone(
+    tender_server: LiveServer, clock: Any, width: int
+) -> None:
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.conftest import submit_login
+    from tests.browser.test_design import AXE, axe_violations, no_sideways_scroll
+
+    if not AXE.exists():
+        pytest.fail("node_modules/axe-core is missing: run `make assets`")
+    app = tender_server.app
+    world = build_world(app, bidders=1)
+    tender = create_published(world, min_bids=1)
+    tid = tender["id"]
+    api = world.bidders[0].api
+    sealed = seal(envelope_plaintext(form(1_000)), tender["recipient"])
+    receipt = submit(api, tid, {"bid": upload(api, tid, "bid", sealed)}).json["receipt"]
+    run_batch(app, clock)
+    base = tender_server.url
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900}, bypass_csp=True)
+            page = context.new_page()
+            submit_login(page, base, "bidder1", f"/tenders/{tid}/bid/receipts/1")
+            page.wait_for_url(f"{base}/tenders/{tid}/bid/receipts/1")
+            page.wait_for_load_state("networkidle")
+            assert "已纳入存证日志" in page.locator("#receipt-facts").inner_text()
+            assert axe_violations(page) == []
+            no_sideways_scroll(page)
+            page.goto(f"{base}/receipts/verify?commitment={receipt['payload']['commitment']}")
+            page.wait_for_selector("#verify-form[data-ready=true]")
+            page.set_input_files(
+                "#receipt-file",
+                files=[{"name": "r.json", "mimeType": "application/json", "buffer": json.dumps(receipt).encode()}],
+            )
+            assert _verify(page) == "ok"
+            assert axe_violations(page) == []
+            no_sideways_scroll(page)
+        finally:
+            browser.close()
