@@ -2,6 +2,7 @@
 //
 // seal.js    ES module (load with <script type="module">); also sets window.PlatformSeal
 // replay.js  classic script; sets window.Hls
+// verify.js  ES module: the public receipt verification page (canonical JSON, Ed25519, SHA-256, Merkle proofs)
 // app.js     ES module loaded by every page: GOV.UK Frontend's initAll() and our small enhancements
 // app.css    GOV.UK Frontend compiled with `sass` under our identity (assets/app.scss), plus our components
 // LICENSES.txt  the licence text of every npm package that ended up in a bundle
@@ -77,6 +78,12 @@ async function main() {
       entryPoints: ["assets/replay.js"],
       outfile: path.join(outdir, "replay.js"),
       format: "iife",
+    }),
+    esbuild.build({
+      ...common,
+      entryPoints: ["assets/verify.js"],
+      outfile: path.join(outdir, "verify.js"),
+      format: "esm",
     }),
     esbuild.build({ ...common, entryPoints: ["assets/app.js"], outfile: path.join(outdir, "app.js"), format: "esm" }),
   ]);

@@ -24,7 +24,7 @@ from app.core.security import authenticated, public, requires
 from app.core.storage import content_disposition
 from app.core.time import format_center_time, now_utc
 from app.core.views import register_nav
-from app.tendering import opening, schemas, services_bids, services_questions, services_tenders
+from app.tendering import opening, receipts, schemas, services_bids, services_questions, services_tenders
 from app.tendering.common import LoggedRefusal, config_value, log_refusal
 from app.tendering.models import Bid, Tender, TenderStatus
 from app.tendering.permissions import BID
@@ -194,14 +194,68 @@ def withdraw(tender_id: int) -> Any:
     return redirect(url_for("tendering.bid_page", tender_id=tender_id), code=303)
 
 
+@bp.get("/tenders/<int:tender_id>/bid/receipts/<int:number>")
+@requires(BID)
+def receipt_page(tender_id: int, number: int) -> Any:
+    """The receipt as a page a person reads, with its downloads (JSON, JSON with proof, PDF)."""
+    tender = _tender(tender_id)
+    _bid, version = receipts.own_version(_me(), tender, number)
+    facts = receipts.receipt_facts(tender, version)
+    return render_template(
+        "tendering/receipt.html", f=facts, qr=receipts.qr_svg(facts["verify_url"], _("Verify this receipt"))
+    )
+
+
+@bp.get("/tenders/<int:tender_id>/bid/receipts/<int:number>.pdf")
+@requires(BID)
+def receipt_pdf(tender_id: int, number: int) -> Any:
+    tender = _tender(tender_id)
+    _bid, version = receipts.own_version(_me(), tender, number)
+    pdf = receipts.render_receipt_pdf(receipts.receipt_facts(tender, version))
+    filename = f"{tender.reference or tender.id}-receipt-{number}.pdf"
+    return Response(pdf, content_type="application/pdf", headers={"Content-Disposition": content_disposition(filename)})
+
+
+@bp.get("/receipts/verify")
+@public
+def verify_receipt() -> Any:
+    """The public verification page: checks run in the browser (dist/verify.js); the form is the fallback."""
+    return _verify_page(None)
+
+
+@bp.post("/receipts/verify")
+@public
+def verify_receipt_post() -> Any:
+    """Without JavaScript: the receipt JSON (pasted or as a file; never a sealed file) checked by the Python
+    verifier. Nothing is stored."""
+    text = request.form.get("receipt_text", "")
+    upload = request.files.get("receipt_file")
+    if upload is not None and upload.filename:
+        raw = upload.stream.read(receipts.MAX_RECEIPT_TEXT + 1)
+        text = raw.decode("utf-8", errors="replace")
+    if not text.strip():
+        return _verify_page(None, error=_("Choose the receipt file or paste its JSON.")), 400
+    return _verify_page(receipts.verify_text(text))
+
+
+def _verify_page(result: receipts.Verification | None, error: str | None = None) -> str:
+    commitment = request.args.get("commitment", "")
+    if not (len(commitment) == 64 and all(c in "0123456789abcdef" for c in commitment)):
+        commitment = ""
+    return render_template(
+        "tendering/verify_receipt.html",
+        result=result,
+        error=error,
+        commitment=commitment,
+        zone=current_app.config["CENTER_TIMEZONE"],
+    )
+
+
 @bp.get("/tenders/<int:tender_id>/bid/receipts/<int:number>.json")
 @requires(BID)
 def receipt_json(tender_id: int, number: int) -> Any:
     tender = _tender(tender_id)
-    bid = services_bids.get_own_bid(actor=_me(), tender=tender)
-    version = next((v for v in bid.versions if v.number == number), None)
-    if version is None:
-        raise NotFound("No such receipt.")
+    _bid, version = receipts.own_version(_me(), tender, number)
     document: dict[str, Any] = version.receipt
     filename = f"{tender.reference or tender.id}-receipt-{number}.json"
     if request.args.get("with") == "proof":

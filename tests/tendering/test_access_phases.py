@@ -97,6 +97,11 @@ TABLE: dict[tuple[str, str], str] = {
     ("GET", "tendering-api.my_bids"): "RRRR...RRR | RRRR...RRR | RRRR...RRR | RRRR...RRR",
     ("GET", "tendering.bid_page"): "RRRRNNNRRR | RRRR...RRR | RRRR...RRR | RRRR...RRR",
     ("GET", "tendering.receipt_json"): "RRRRNNNRRR | RRRR..NRRR | RRRR..NRRR | RRRR..NRRR",
+    ("GET", "tendering.receipt_page"): "RRRRNNNRRR | RRRR..NRRR | RRRR..NRRR | RRRR..NRRR",
+    ("GET", "tendering.receipt_pdf"): "RRRRNNNRRR | RRRR..NRRR | RRRR..NRRR | RRRR..NRRR",
+    # the public verification of a receipt: anybody, nothing stored (the anonymous caller here has no CSRF token)
+    ("GET", "tendering.verify_receipt"): ".......... | .......... | .......... | ..........",
+    ("POST", "tendering.verify_receipt_post"): "V......... | V......... | V......... | V.........",
     ("POST", "tendering.withdraw"): "RRRRNNNRRR | RRRR..FRRR | RRRRFFFRRR | RRRRFFFRRR",
     # the agency's pages (app/tendering/views_agency.py)
     ("GET", "tendering.agency_tenders"): "RR..RRRRRR | RR..RRRRRR | RR..RRRRRR | RR..RRRRRR",
@@ -480,6 +485,10 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("GET", "tendering-api.my_bids"): lambda p: Call("/api/v1/my/bids"),
     ("GET", "tendering.bid_page"): lambda p: Call(f"/tenders/{p.tender}/bid"),
     ("GET", "tendering.receipt_json"): lambda p: Call(f"/tenders/{p.tender}/bid/receipts/1.json"),
+    ("GET", "tendering.receipt_page"): lambda p: Call(f"/tenders/{p.tender}/bid/receipts/1"),
+    ("GET", "tendering.receipt_pdf"): lambda p: Call(f"/tenders/{p.tender}/bid/receipts/1.pdf"),
+    ("GET", "tendering.verify_receipt"): lambda p: Call("/receipts/verify"),
+    ("POST", "tendering.verify_receipt_post"): lambda p: Call("/receipts/verify", form={"receipt_text": "{}"}),
     ("POST", "tendering.withdraw"): lambda p: Call(f"/tenders/{p.page_withdraw_target}/bid/withdraw", form={}),
     # the agency's pages (app/tendering/views_agency.py)
     ("GET", "tendering.agency_tenders"): lambda p: Call("/agency/tenders"),
