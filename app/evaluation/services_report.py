@@ -603,6 +603,14 @@ def get_award(tender: Tender) -> Award:
     return award
 
 
+def _bid_of(tender: Tender, public_id: str) -> Bid:
+    """The tender's bid a report or award names by its public id."""
+    bid: Bid | None = db.session.scalar(select(Bid).where(Bid.tender_id == tender.id, Bid.public_id == public_id))
+    if bid is None:  # the report names the tender's own bids: cannot happen
+        raise NotFound("No such bid of this tender.")
+    return bid
+
+
 def issue_award(*, actor: Any, tender: Tender) -> Award:
     """After the window, with no open objection: the award notice to the first candidate, result notices to all
     other bidders, in one platform-signed document. The tender becomes `awarded` (closed)."""
@@ -624,7 +632,7 @@ def issue_award(*, actor: Any, tender: Tender) -> Award:
     award = Award(
         tender_id=tender.id,
         report_id=report.id,
-        winner_bid_id=winner["bid_id"],
+        winner_bid_id=_bid_of(tender, winner["bid_id"]).id,
         issued_at=now,
         issued_by_id=actor.id,
         audit_index=entry.index,
@@ -653,11 +661,11 @@ def _award_document(
     bids = list(db.session.scalars(select(Bid).where(Bid.tender_id == tender.id).order_by(Bid.id)))
     notices = [
         {
-            "bid_id": b.id,
+            "bid_id": b.public_id,
             "organisation_id": b.organisation_id,
             "bidder": b.organisation.name,
-            "notice": "award" if b.id == winner["bid_id"] else "declined" if b.id in gone else "result",
-            "rank": ranks.get(b.id),
+            "notice": "award" if b.public_id == winner["bid_id"] else "declined" if b.public_id in gone else "result",
+            "rank": ranks.get(b.public_id),
         }
         for b in bids
     ]
@@ -702,9 +710,10 @@ def reassign_award(*, actor: Any, tender: Tender, reason: str) -> Award:
         raise NotFound("No evaluation report for this tender.")
     previous = award.signed["payload"]
     now = now_utc()
+    loser = previous["winner"]["bid_id"]  # the public id the signed document names
     declined = [
         *previous.get("declined", []),
-        {"bid_id": award.winner_bid_id, "reason": reason.strip(), "at": instant(now)},
+        {"bid_id": loser, "reason": reason.strip(), "at": instant(now)},
     ]
     gone = {d["bid_id"] for d in declined}
     winner = next((c for c in report.document["recommended"] if c["bid_id"] not in gone), None)
@@ -715,7 +724,7 @@ def reassign_award(*, actor: Any, tender: Tender, reason: str) -> Award:
         actor=actor,
         subject=report.audit_subject,
         data={
-            "bid_id": award.winner_bid_id,
+            "bid_id": loser,
             "reason": reason.strip(),
             "next_bid_id": winner["bid_id"],
             "at": instant(now),
@@ -724,7 +733,7 @@ def reassign_award(*, actor: Any, tender: Tender, reason: str) -> Award:
     entry, signed = _award_document(
         actor, tender, report, winner, now, declined=declined, supersedes=sha256_hex(previous)
     )
-    award.winner_bid_id, award.issued_at, award.issued_by_id = winner["bid_id"], now, actor.id
+    award.winner_bid_id, award.issued_at, award.issued_by_id = _bid_of(tender, winner["bid_id"]).id, now, actor.id
     award.audit_index, award.signed = entry.index, signed
     db.session.flush()
     return award
