@@ -248,3 +248,49 @@ def test_scoring_sheets_status_and_aggregation_name_bids_by_public_id(world, clo
     result = seen.json("result", members[1].api.get(f"{base}/result"))
     assert [b["bid_id"] for b in result["bids"]] == bids
     seen.check(world, at_least=20)
+
+
+def test_an_award_on_a_report_drawn_up_with_internal_ids_names_bids_by_public_id(world, clock) -> None:
+    """A report signed before this change names bids by internal id (its signature covers them, so they stay): the
+    award and its reassignment drawn from it still name every bid by public id, and compare the right bids."""
+    import copy
+
+    from sqlalchemy import select
+
+    from app.evaluation.models import EvaluationReport
+    from app.extensions import db
+    from app.tendering.models import Bid
+    from tests.evaluation.test_report import aggregated
+
+    tid, members, bids = aggregated(world, clock)
+    seen = Seen(world, tid)
+    ev = f"/api/v1/tenders/{tid}/evaluation"
+    sha = members[2].api.post(f"{ev}/report", json_body={"recommended": 2}).json["report_sha256"]
+    for party in members.values():
+        body = {"report_sha256": sha, "password": PASSWORD}
+        assert party.api.post(f"{ev}/report/signatures", json_body=body).status_code == 201
+    assert world.agency.api.post(f"{ev}/publicity", json_body={}).status_code == 200
+    with world.app.app_context():
+        internal = dict(db.session.execute(select(Bid.public_id, Bid.id).where(Bid.tender_id == tid)).tuples().all())
+        report = db.session.scalar(select(EvaluationReport).where(EvaluationReport.tender_id == tid))
+        doc = copy.deepcopy(report.document)
+        for part in ("ranking", "recommended", "scores"):
+            for row in doc[part]:
+                row["bid_id"] = internal[row["bid_id"]]
+        report.document = doc
+        db.session.commit()
+        db.session.remove()
+    clock.advance(timedelta(days=3, seconds=1))
+    award = seen.json("award", world.agency.api.post(f"{ev}/award"), 201)["document"]["payload"]
+    assert award["winner"]["bid_id"] == bids[2]
+    assert {n["bid_id"]: (n["notice"], n["rank"]) for n in award["notices"]} == {
+        bids[2]: ("award", 1),
+        bids[0]: ("result", 2),
+        bids[1]: ("result", None),
+    }
+    again = seen.json("reassign", world.agency.api.post(f"{ev}/award/reassign", json_body={"reason": "放弃"}), 201)
+    payload = again["document"]["payload"]
+    assert payload["winner"]["bid_id"] == bids[0] and [d["bid_id"] for d in payload["declined"]] == [bids[2]]
+    third = world.agency.api.post(f"{ev}/award/reassign", json_body={"reason": "放弃"})
+    assert third.status_code == 409  # no candidate left
+    seen.check(world, at_least=15)
