@@ -137,7 +137,7 @@ def test_every_outside_view_of_a_lowest_price_evaluation_names_bids_by_public_id
     listed = seen.json("bids", members[1].api.get(f"{base}/bids"))
     assert [b["bid_id"] for b in listed] == bids
     assert members[1].api.get(f"{base}/bids/{bids[0]}/envelopes/bid").status_code == 200
-    for wrong in [*map(str, sorted(seen.internal)), "A" * 26, "a" * 25, "a" * 26, bids[0] + "a"]:
+    for wrong in [*map(str, sorted(seen.internal)), "A" * 26, "a" * 25, "a" * 26, str(bids[0]) + "a"]:
         assert members[1].api.get(f"{base}/bids/{wrong}/envelopes/bid").status_code == 404, wrong
     denied_before = sum(1 for a, *_ in audit_actions(world.app) if a == "access.denied")
     outside = world.bidders[0].api.get(f"{base}/bids/{min(seen.internal)}/envelopes/bid")
@@ -235,7 +235,7 @@ def test_scoring_sheets_status_and_aggregation_name_bids_by_public_id(world, clo
             assert saved["bid_id"] == bid
             seen.json("submitted", party.api.post(f"{base}/sheets/{bid}/submit"))
     seen.json("sheets", members[2].api.get(f"{base}/sheets"))
-    for wrong in [*map(str, sorted(seen.internal)), "A" * 26, "a" * 25, "a" * 26, bids[0] + "a", "%00"]:
+    for wrong in [*map(str, sorted(seen.internal)), "A" * 26, "a" * 25, "a" * 26, str(bids[0]) + "a", "%00"]:
         assert put_json(members[1], f"{base}/sheets/{wrong}", {"items": {TECH: "1"}}).status_code == 404, wrong
         assert members[1].api.post(f"{base}/sheets/{wrong}/submit").status_code == 404, wrong
     fix = {"kind": "transcription", "reason": "抄录有误", "items": {TECH: "39"}}
@@ -271,7 +271,7 @@ def test_an_award_on_a_report_drawn_up_with_internal_ids_names_bids_by_public_id
         assert party.api.post(f"{ev}/report/signatures", json_body=body).status_code == 201
     assert world.agency.api.post(f"{ev}/publicity", json_body={}).status_code == 200
     with world.app.app_context():
-        internal = dict(db.session.execute(select(Bid.public_id, Bid.id).where(Bid.tender_id == tid)).tuples().all())
+        internal = dict(db.session.execute(select(Bid.public_id, Bid.id).where(Bid.tender_id == tid)).all())
         report = db.session.scalar(select(EvaluationReport).where(EvaluationReport.tender_id == tid))
         doc = copy.deepcopy(report.document)
         for part in ("ranking", "recommended", "scores"):
