@@ -25,7 +25,7 @@ from app.core.fields import Float, Instant, Integer
 from app.core.security import authenticated, requires
 from app.core.storage import content_disposition
 from app.core.time import now_utc
-from app.evaluation import services_clarifications, services_room
+from app.evaluation import schemas, services_clarifications, services_room
 from app.evaluation.models import Clarification, Room
 from app.evaluation.permissions import COMMITTEE, OVERSEE, RUN
 from app.tendering.models import Tender
@@ -44,7 +44,7 @@ OCTETS = {"application/octet-stream": {"schema": {"type": "string", "format": "b
 
 
 class RequestArgs(ma.Schema):
-    bid_id = Integer(required=True, validate=ID)
+    bid_id = ma.fields.String(required=True, validate=schemas.BID_ID, metadata=schemas.BID_ID_DOC)
     question = PlainText(required=True, validate=validate.Length(min=1, max=services_clarifications.MAX_QUESTION))
     hours = Float(
         load_default=None,
@@ -75,7 +75,7 @@ class FileOut(ma.Schema):
 class _Common(ma.Schema):
     id = Integer(required=True)
     stage = Integer(required=True)
-    bid_id = Integer(required=True)
+    bid_id = ma.fields.String(required=True, metadata=schemas.BID_ID_DOC)
     question = ma.fields.String(required=True)
     asked_at = Instant(required=True)
     due_at = Instant(required=True)

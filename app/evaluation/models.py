@@ -419,6 +419,7 @@ class Clarification(db.Model):  # type: ignore[name-defined,misc]
     expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     room: Mapped[Room] = relationship()
+    bid: Mapped[Any] = relationship("Bid")  # named outside by its public id only
     organisation: Mapped[Any] = relationship("Organisation")
 
     @property

@@ -15,8 +15,8 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from app.core.api import problem_responses
-from app.core.db import db, is_valid_id
-from app.core.errors import Conflict, NotFound
+from app.core.db import db
+from app.core.errors import Conflict
 from app.core.security import authenticated, requires
 from app.evaluation import schemas, services_chair, services_room, services_sheets
 from app.evaluation.models import Room
@@ -163,16 +163,14 @@ def room_bids(tender_id: int, stage: int) -> Any:
     return services_room.list_room_bids(actor=_me(), tender=tender, room=room)
 
 
-@blp.route(f"{ROOM}/bids/<int:bid_id>/envelopes/<name>", methods=["GET"])
+@blp.route(f"{ROOM}/bids/<bid_id>/envelopes/<name>", methods=["GET"])
 @blp.doc(responses={"200": {"description": "The opened envelope (archive)", "content": OCTETS}})
 @problems(401, 403, 404)
 @authenticated(COMMITTEE)
-def download_opened(tender_id: int, stage: int, bid_id: int, name: str) -> Any:
-    """Stream an opened envelope from the opened-bids bucket; every download is an evidence-log entry."""
+def download_opened(tender_id: int, stage: int, bid_id: str, name: str) -> Any:
+    """Stream an opened envelope (the bid named by its public id) from the opened-bids bucket; every download is an
+    evidence-log entry."""
     tender, room = _room(tender_id, stage)
-    if not is_valid_id(bid_id):
-        services_room.require_member(_me(), tender, room, "download-opened")
-        raise NotFound("No such bid in this room.")
     env, fh = services_room.open_envelope_file(actor=_me(), tender=tender, room=room, bid_id=bid_id, envelope=name)
     size, sha = env.plaintext_size, env.plaintext_sha256
     db.session.commit()
@@ -242,11 +240,12 @@ def advance(args: dict[str, Any], tender_id: int, stage: int) -> Any:
     tender, _ = _room(tender_id, stage)
     if tender.current_stage != stage:
         raise Conflict("The opening is not at this stage.")
-    failed = services_room.failed_bid_ids(tender, stage)
-    reason = args["reason"].strip() or "; ".join(f"bid {k}: {v}" for k, v in sorted(failed.items()))[:2000]
-    opening.advance_stage(actor=_me(), tender=tender, eliminated=sorted(failed), reason=reason)
+    failed = services_room.failed_bids(tender, stage)
+    eliminated = {b.public_id: why for b, why in failed}
+    reason = args["reason"].strip() or "; ".join(f"bid {k}: {v}" for k, v in eliminated.items())[:2000]
+    opening.advance_stage(actor=_me(), tender=tender, eliminated=[b.id for b, _ in failed], reason=reason)
     db.session.commit()
-    return {"tender_id": tender.id, "current_stage": tender.current_stage, "eliminated": failed}
+    return {"tender_id": tender.id, "current_stage": tender.current_stage, "eliminated": eliminated}
 
 
 @blp.route(f"{ROOM}/sheets", methods=["GET"])
@@ -259,12 +258,12 @@ def own_sheets(tender_id: int, stage: int) -> Any:
     return services_sheets.own_sheets(actor=_me(), tender=tender, room=room)
 
 
-@blp.route(f"{ROOM}/sheets/<int:bid_id>", methods=["PUT"])
+@blp.route(f"{ROOM}/sheets/<bid_id>", methods=["PUT"])
 @blp.arguments(schemas.SheetArgs)
 @blp.response(200, schemas.SheetOut)
 @problems(401, 403, 404, 409, 422)
 @authenticated(COMMITTEE)
-def save_sheet(args: dict[str, Any], tender_id: int, stage: int, bid_id: int) -> Any:
+def save_sheet(args: dict[str, Any], tender_id: int, stage: int, bid_id: str) -> Any:
     """Save a draft score sheet for a bid (idempotent); scores outside a criterion's range are refused."""
     tender, room = _room(tender_id, stage)
     out = services_sheets.save_draft(actor=_me(), tender=tender, room=room, bid_id=bid_id, **args)
@@ -272,11 +271,11 @@ def save_sheet(args: dict[str, Any], tender_id: int, stage: int, bid_id: int) ->
     return out
 
 
-@blp.route(f"{ROOM}/sheets/<int:bid_id>/submit", methods=["POST"])
+@blp.route(f"{ROOM}/sheets/<bid_id>/submit", methods=["POST"])
 @blp.response(200, schemas.SheetOut)
 @problems(401, 403, 404, 409, 422)
 @authenticated(COMMITTEE)
-def submit_sheet(tender_id: int, stage: int, bid_id: int) -> Any:
+def submit_sheet(tender_id: int, stage: int, bid_id: str) -> Any:
     """Submit and lock the sheet; outlying scores need a written reason first."""
     tender, room = _room(tender_id, stage)
     out = services_sheets.submit_sheet(actor=_me(), tender=tender, room=room, bid_id=bid_id)
@@ -284,12 +283,12 @@ def submit_sheet(tender_id: int, stage: int, bid_id: int) -> Any:
     return out
 
 
-@blp.route(f"{ROOM}/sheets/<int:bid_id>/corrections", methods=["POST"])
+@blp.route(f"{ROOM}/sheets/<bid_id>/corrections", methods=["POST"])
 @blp.arguments(schemas.CorrectionArgs)
 @blp.response(201, schemas.SheetOut)
 @problems(401, 403, 404, 409, 422)
 @authenticated(COMMITTEE)
-def correct_sheet(args: dict[str, Any], tender_id: int, stage: int, bid_id: int) -> Any:
+def correct_sheet(args: dict[str, Any], tender_id: int, stage: int, bid_id: str) -> Any:
     """Correct a submitted sheet (listed error kinds only, with the reason) as a new version."""
     tender, room = _room(tender_id, stage)
     out = services_sheets.correct_sheet(actor=_me(), tender=tender, room=room, bid_id=bid_id, **args)

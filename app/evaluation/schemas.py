@@ -9,6 +9,9 @@ from app.core.fields import Instant, Integer, QueryInteger
 from app.tendering.schemas import PlainText
 
 ID = validate.Range(min=1, max=2**31 - 1)
+# A bid is named outside the database by its public id only (26 characters of lowercase base32).
+BID_ID = validate.Regexp(r"^[a-z2-7]{26}$", error="not a bid id")
+BID_ID_DOC = {"description": "The bid's public id (26 characters a-z, 2-7)"}
 
 
 class SpecialtyArgs(ma.Schema):
@@ -253,8 +256,8 @@ class EvaluationRoomOut(ma.Schema):
     viewer = ma.fields.String(required=True, metadata={"description": "member | manager | overseer"})
     requirements = ma.fields.List(ma.fields.String())
     objective = ma.fields.List(ma.fields.String())
-    bid_ids = ma.fields.List(Integer())
-    in_evaluation = ma.fields.List(Integer())
+    bid_ids = ma.fields.List(ma.fields.String(), metadata=BID_ID_DOC)
+    in_evaluation = ma.fields.List(ma.fields.String(), metadata=BID_ID_DOC)
     opened_at = Instant(required=True)
     review_closed_at = Instant(allow_none=True)
     finished_at = Instant(allow_none=True)
@@ -315,7 +318,7 @@ class OpenedEnvelopeOut(ma.Schema):
 
 
 class RoomBidOut(ma.Schema):
-    bid_id = Integer(required=True)
+    bid_id = ma.fields.String(required=True, metadata=BID_ID_DOC)
     bidder = ma.fields.String(required=True)
     price = Integer(allow_none=True)
     received_at = Instant(allow_none=True)
@@ -324,7 +327,7 @@ class RoomBidOut(ma.Schema):
 
 
 class VerdictArgs(ma.Schema):
-    bid_id = Integer(required=True, validate=ID)
+    bid_id = ma.fields.String(required=True, validate=BID_ID, metadata=BID_ID_DOC)
     requirement = PlainText(required=True, validate=NAME)
     passed = ma.fields.Boolean(required=True)
     reason = PlainText(load_default="", validate=validate.Length(max=2000))
@@ -335,7 +338,7 @@ class ReviewArgs(ma.Schema):
 
 
 class VerdictOut(ma.Schema):
-    bid_id = Integer(required=True)
+    bid_id = ma.fields.String(required=True, metadata=BID_ID_DOC)
     requirement = ma.fields.String(required=True)
     passed = ma.fields.Boolean(required=True)
     reason = ma.fields.String()
@@ -378,7 +381,7 @@ class CorrectionArgs(ma.Schema):
 
 
 class SheetOut(ma.Schema):
-    bid_id = Integer(required=True)
+    bid_id = ma.fields.String(required=True, metadata=BID_ID_DOC)
     seat = Integer(required=True)
     version = Integer(required=True)
     status = ma.fields.String(required=True, metadata={"description": "empty | draft | submitted"})

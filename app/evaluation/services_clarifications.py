@@ -34,9 +34,16 @@ from app.core.problems import N_
 from app.core.storage import DOCUMENTS, get_storage
 from app.core.time import now_utc
 from app.evaluation.models import Clarification, ClarificationStatus, Room, RoomPhase
-from app.evaluation.services_room import instant, require_chair, require_member, viewer
+from app.evaluation.services_room import (
+    failed_public_ids,
+    instant,
+    require_chair,
+    require_member,
+    room_bid,
+    viewer,
+)
 from app.tendering.common import AccessRefused, LoggedRefusal, store_document
-from app.tendering.models import Bid, BidOutcome, Tender
+from app.tendering.models import BidOutcome, Tender
 from app.tendering.permissions import BID
 
 DEFAULT_HOURS = 24
@@ -101,15 +108,15 @@ def _sha(text: str) -> str:
 
 
 def issue(
-    *, actor: Any, tender: Tender, room: Room, bid_id: int, question: str, hours: float | None = None
+    *, actor: Any, tender: Tender, room: Room, bid_id: str, question: str, hours: float | None = None
 ) -> Clarification:
-    """The chair asks the bidder of a bid before the room (review or scoring) to clarify; the deadline starts now."""
+    """The chair asks the bidder of a bid before the room (review or scoring), named by its public id, to clarify;
+    the deadline starts now."""
     chair = require_chair(actor, tender, room, "clarification-request")
     if room.phase not in (RoomPhase.REVIEW, RoomPhase.SCORING):
         raise Conflict("Clarifications are requested while the room reviews or scores.")
-    failed = (room.review_result or {}).get("failed", {})
-    bid = db.session.get(Bid, bid_id) if is_valid_id(bid_id) else None
-    if bid is None or bid_id not in room.bid_ids or str(bid_id) in failed or bid.outcome is not BidOutcome.VALID:
+    bid = room_bid(room, bid_id)
+    if bid is None or bid.public_id in failed_public_ids(room) or bid.outcome is not BidOutcome.VALID:
         raise _fail("bid_id", "a bid before this room, still in the evaluation")
     text = (question or "").strip()
     if not text or len(text) > MAX_QUESTION:
@@ -139,7 +146,7 @@ def issue(
         data={
             "clarification_id": c.id,
             "stage": room.stage,
-            "bid_id": bid.id,
+            "bid_id": bid.public_id,
             "seat": chair.seat,
             "question_sha256": _sha(text),
             "due_at": instant(due),
@@ -159,7 +166,7 @@ def member_view(c: Clarification, seats: dict[int, int | None], now: datetime) -
     return {
         "id": c.id,
         "stage": c.room.stage,
-        "bid_id": c.bid_id,
+        "bid_id": c.bid.public_id,
         "bidder": c.organisation.name,
         "question": c.question,
         "asked_by_seat": seats.get(c.asked_by_member_id),
@@ -229,7 +236,7 @@ def bidder_view(c: Clarification, now: datetime) -> dict[str, Any]:
         "tender_reference": tender.reference,
         "tender_title": tender.title,
         "stage": c.room.stage,
-        "bid_id": c.bid_id,
+        "bid_id": c.bid.public_id,
         "question": c.question,
         "asked_at": c.asked_at,
         "due_at": c.due_at,
@@ -330,7 +337,7 @@ def answer(
         data={
             "clarification_id": c.id,
             "stage": c.room.stage,
-            "bid_id": c.bid_id,
+            "bid_id": c.bid.public_id,
             "answer_sha256": _sha(body),
             "statement_confirmed": True,
             "file": {"name": stored["name"], "sha256": stored["sha256"], "size": stored["size"]} if stored else None,
@@ -361,7 +368,7 @@ def expire_due() -> dict[str, int]:
             data={
                 "clarification_id": c.id,
                 "stage": c.room.stage,
-                "bid_id": c.bid_id,
+                "bid_id": c.bid.public_id,
                 "due_at": instant(c.due_at),
                 "at": instant(now),
             },

@@ -603,6 +603,16 @@ def get_award(tender: Tender) -> Award:
     return award
 
 
+def _bid_of(tender: Tender, ref: str | int) -> Bid:
+    """The tender's bid a report or award names: by its public id, or by the internal id in a document signed before
+    evaluations named bids by public id (its signature covers that id, so it stays; new documents never copy it)."""
+    column = Bid.id if isinstance(ref, int) else Bid.public_id
+    bid: Bid | None = db.session.scalar(select(Bid).where(Bid.tender_id == tender.id, column == ref))
+    if bid is None:  # the report names the tender's own bids: cannot happen
+        raise NotFound("No such bid of this tender.")
+    return bid
+
+
 def issue_award(*, actor: Any, tender: Tender) -> Award:
     """After the window, with no open objection: the award notice to the first candidate, result notices to all
     other bidders, in one platform-signed document. The tender becomes `awarded` (closed)."""
@@ -624,7 +634,7 @@ def issue_award(*, actor: Any, tender: Tender) -> Award:
     award = Award(
         tender_id=tender.id,
         report_id=report.id,
-        winner_bid_id=winner["bid_id"],
+        winner_bid_id=_bid_of(tender, winner["bid_id"]).id,
         issued_at=now,
         issued_by_id=actor.id,
         audit_index=entry.index,
@@ -647,16 +657,17 @@ def _award_document(
     supersedes: str | None,
 ) -> tuple[AuditEntry, dict[str, Any]]:
     """Log the award and sign its document: the award notice to `winner`, a result notice to every other bidder
-    (`declined` for a candidate who gave the award up)."""
-    ranks = {r["bid_id"]: r["rank"] for r in report.document["ranking"]}
-    gone = {d["bid_id"] for d in declined}
+    (`declined` for a candidate who gave the award up). Bids are compared by internal id, named by public id."""
+    ranks = {_bid_of(tender, r["bid_id"]).id: r["rank"] for r in report.document["ranking"]}
+    gone = {_bid_of(tender, d["bid_id"]).id for d in declined}
+    winner_bid = _bid_of(tender, winner["bid_id"])
     bids = list(db.session.scalars(select(Bid).where(Bid.tender_id == tender.id).order_by(Bid.id)))
     notices = [
         {
-            "bid_id": b.id,
+            "bid_id": b.public_id,
             "organisation_id": b.organisation_id,
             "bidder": b.organisation.name,
-            "notice": "award" if b.id == winner["bid_id"] else "declined" if b.id in gone else "result",
+            "notice": "award" if b.id == winner_bid.id else "declined" if b.id in gone else "result",
             "rank": ranks.get(b.id),
         }
         for b in bids
@@ -666,7 +677,7 @@ def _award_document(
         actor=actor,
         subject=report.audit_subject,
         data={
-            "winner_bid_id": winner["bid_id"],
+            "winner_bid_id": winner_bid.public_id,
             "report_sha256": report.report_sha256,
             "notices": [{"bid_id": n["bid_id"], "notice": n["notice"]} for n in notices],
             "supersedes": supersedes,
@@ -677,14 +688,14 @@ def _award_document(
         "kind": AWARD_KIND,
         "tender": report.document["tender"],
         "report_sha256": report.report_sha256,
-        "winner": {"bid_id": winner["bid_id"], "bidder": winner["bidder"], "price": winner["price"]},
+        "winner": {"bid_id": winner_bid.public_id, "bidder": winner["bidder"], "price": winner["price"]},
         "notices": notices,
         "issued_at": instant(now),
         "audit_index": entry.index,
     }
     if supersedes is not None:
         payload["supersedes"] = supersedes
-        payload["declined"] = declined
+        payload["declined"] = [{**d, "bid_id": _bid_of(tender, d["bid_id"]).public_id} for d in declined]
     return entry, sign_document(payload, platform_signing_key())
 
 
@@ -702,29 +713,31 @@ def reassign_award(*, actor: Any, tender: Tender, reason: str) -> Award:
         raise NotFound("No evaluation report for this tender.")
     previous = award.signed["payload"]
     now = now_utc()
+    loser = _bid_of(tender, award.winner_bid_id)
     declined = [
         *previous.get("declined", []),
-        {"bid_id": award.winner_bid_id, "reason": reason.strip(), "at": instant(now)},
+        {"bid_id": loser.public_id, "reason": reason.strip(), "at": instant(now)},
     ]
-    gone = {d["bid_id"] for d in declined}
-    winner = next((c for c in report.document["recommended"] if c["bid_id"] not in gone), None)
+    gone = {_bid_of(tender, d["bid_id"]).id for d in declined}
+    winner = next((c for c in report.document["recommended"] if _bid_of(tender, c["bid_id"]).id not in gone), None)
     if winner is None:
         raise Conflict("No recommended candidate is left: the tender has to be tendered again.")
+    next_bid = _bid_of(tender, winner["bid_id"])
     record(
         "evaluation.award.declined",
         actor=actor,
         subject=report.audit_subject,
         data={
-            "bid_id": award.winner_bid_id,
+            "bid_id": loser.public_id,
             "reason": reason.strip(),
-            "next_bid_id": winner["bid_id"],
+            "next_bid_id": next_bid.public_id,
             "at": instant(now),
         },
     )
     entry, signed = _award_document(
         actor, tender, report, winner, now, declined=declined, supersedes=sha256_hex(previous)
     )
-    award.winner_bid_id, award.issued_at, award.issued_by_id = winner["bid_id"], now, actor.id
+    award.winner_bid_id, award.issued_at, award.issued_by_id = next_bid.id, now, actor.id
     award.audit_index, award.signed = entry.index, signed
     db.session.flush()
     return award

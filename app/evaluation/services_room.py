@@ -13,7 +13,7 @@ recording replay places on its timeline. Score sheets and aggregation are in `se
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import IO, Any
@@ -46,6 +46,7 @@ from app.tendering.models import (
     OpeningRecord,
     Tender,
     TenderStatus,
+    is_public_id,
 )
 from app.tendering.services_tenders import is_manager_of
 from crypto.canonical import canonicalize
@@ -96,6 +97,39 @@ def bid_price(bid: Bid, stage: int) -> int | None:
 
 def room_bids(room: Room) -> list[Bid]:
     return list(db.session.scalars(select(Bid).where(Bid.id.in_(room.bid_ids or [0])).order_by(Bid.id)))
+
+
+# A bid's internal id is a global sequence: it never leaves the database. Everything the evaluation shows or
+# records (answers, pages, URLs, log entries, the stored review and result documents, the signed report and
+# award) names a bid by its random public id; the internal ids only join tables and break the last ties.
+
+
+def public_ids(ids: Iterable[int]) -> dict[int, str]:
+    """Internal id -> public id of the given bids."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = db.session.execute(select(Bid.id, Bid.public_id).where(Bid.id.in_(wanted)))
+    return {int(i): str(p) for i, p in rows}
+
+
+def room_public_ids(room: Room) -> list[str]:
+    """The public ids of the bids before the room, in the room's order."""
+    pub = public_ids(room.bid_ids or [])
+    return [pub[b] for b in room.bid_ids or []]
+
+
+def room_bid(room: Room, public_id: Any) -> Bid | None:
+    """The bid before this room named by `public_id`; None when malformed, unknown or not before the room."""
+    if not is_public_id(public_id):
+        return None
+    bid: Bid | None = db.session.scalar(select(Bid).where(Bid.public_id == public_id))
+    return bid if bid is not None and bid.id in (room.bid_ids or []) else None
+
+
+def failed_public_ids(room: Room) -> set[str]:
+    """The public ids of the bids the room's review failed (none while the review is open)."""
+    return set((room.review_result or {}).get("failed", {}))
 
 
 # --- the room and who enters -------------------------------------------------------------------------
@@ -238,7 +272,7 @@ def open_room(
         data={
             "stage": stage,
             "chair_seat": chair_seat,
-            "bids": room.bid_ids,
+            "bids": room_public_ids(room),
             "requirements": reqs,
             "objective": obj,
             "scoring": is_scoring_room(tender, stage),
@@ -261,11 +295,11 @@ def list_room_bids(*, actor: Any, tender: Tender, room: Room) -> list[dict[str, 
         version = bid.current_version
         out.append(
             {
-                "bid_id": bid.id,
+                "bid_id": bid.public_id,
                 "bidder": bid.organisation.name,
                 "price": bid_price(bid, room.stage),
                 "received_at": version.received_at if version else None,
-                "in_evaluation": str(bid.id) not in failed,
+                "in_evaluation": bid.public_id not in failed,
                 "envelopes": [
                     {
                         "name": e.name,
@@ -282,14 +316,15 @@ def list_room_bids(*, actor: Any, tender: Tender, room: Room) -> list[dict[str, 
 
 
 def open_envelope_file(
-    *, actor: Any, tender: Tender, room: Room, bid_id: int, envelope: str
+    *, actor: Any, tender: Tender, room: Room, bid_id: str, envelope: str
 ) -> tuple[BidEnvelope, IO[bytes]]:
-    """An opened envelope (its decrypted archive) for a member; the download is an evidence-log entry."""
+    """An opened envelope (its decrypted archive) for a member, the bid named by its public id; the download is an
+    evidence-log entry."""
     member = require_member(actor, tender, room, "download-opened")
-    if bid_id not in room.bid_ids:
+    bid = room_bid(room, bid_id)
+    if bid is None:
         raise NotFound("No such bid in this room.")
-    bid = db.session.get(Bid, bid_id)
-    env = next((e for e in opened_envelopes(bid, room.stage) if e.name == envelope), None) if bid else None
+    env = next((e for e in opened_envelopes(bid, room.stage) if e.name == envelope), None)
     if env is None:
         raise NotFound("No such opened envelope.")
     fh = get_storage().open(OPENED_BIDS, env.plaintext_key or "")
@@ -300,7 +335,7 @@ def open_envelope_file(
         data={
             "stage": room.stage,
             "seat": member.seat,
-            "bid_id": bid_id,
+            "bid_id": bid.public_id,
             "envelope": envelope,
             "plaintext_sha256": env.plaintext_sha256,
             "at": instant(),
@@ -339,11 +374,13 @@ def review_view(sheet: ReviewSheet | None, member: CommitteeMember) -> dict[str,
 
 
 def _verdicts(room: Room, raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen: set[tuple[int, str]] = set()
+    """The verdicts as stored and shown: each names its bid by public id; in the room's order of bids."""
+    order = {p: i for i, p in enumerate(room_public_ids(room))}
+    seen: set[tuple[str, str]] = set()
     out = []
     for v in raw:
         key = (v["bid_id"], v["requirement"])
-        if v["bid_id"] not in room.bid_ids:
+        if v["bid_id"] not in order:
             raise _fail("verdicts", f"bid {v['bid_id']} is not before this room")
         if v["requirement"] not in room.requirements:
             raise _fail("verdicts", f"unknown requirement {v['requirement']!r}")
@@ -358,7 +395,7 @@ def _verdicts(room: Room, raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "reason": (v.get("reason") or "").strip(),
             }
         )
-    return sorted(out, key=lambda v: (v["bid_id"], room.requirements.index(v["requirement"])))
+    return sorted(out, key=lambda v: (order[v["bid_id"]], room.requirements.index(v["requirement"])))
 
 
 def save_review(*, actor: Any, tender: Tender, room: Room, verdicts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -399,7 +436,7 @@ def submit_review(*, actor: Any, tender: Tender, room: Room) -> dict[str, Any]:
     if sheet.submitted_at is not None:
         raise Conflict("Your review is already submitted.")
     have = {(v["bid_id"], v["requirement"]) for v in sheet.verdicts}
-    missing = [f"bid {b}: {r}" for b in room.bid_ids for r in room.requirements if (b, r) not in have]
+    missing = [f"bid {b}: {r}" for b in room_public_ids(room) for r in room.requirements if (b, r) not in have]
     if missing:
         raise _fail("verdicts", "missing verdicts: " + "; ".join(missing[:20]))
     unexplained = [
@@ -422,7 +459,7 @@ def submit_review(*, actor: Any, tender: Tender, room: Room) -> dict[str, Any]:
 def _review_majority(room: Room, sheets: list[tuple[CommitteeMember, ReviewSheet]]) -> dict[str, Any]:
     bids: dict[str, Any] = {}
     failed: dict[str, str] = {}
-    for bid_id in room.bid_ids:
+    for bid_id in room_public_ids(room):
         reqs: dict[str, Any] = {}
         for req in room.requirements:
             votes = [(m, v) for m, s in sheets for v in s.verdicts if v["bid_id"] == bid_id and v["requirement"] == req]
@@ -435,10 +472,10 @@ def _review_majority(room: Room, sheets: list[tuple[CommitteeMember, ReviewSheet
             }
         lost = [r for r, x in reqs.items() if not x["passed"]]
         if lost:
-            failed[str(bid_id)] = "; ".join(
-                f"{r}: " + " / ".join(x["reason"] for x in reqs[r]["reasons"]) for r in lost
-            )[:2000]
-        bids[str(bid_id)] = {"passed": not lost, "requirements": reqs}
+            failed[bid_id] = "; ".join(f"{r}: " + " / ".join(x["reason"] for x in reqs[r]["reasons"]) for r in lost)[
+                :2000
+            ]
+        bids[bid_id] = {"passed": not lost, "requirements": reqs}
     return {"bids": bids, "failed": failed, "votes": {str(m.seat): s.verdicts for m, s in sheets}}
 
 
@@ -459,12 +496,13 @@ def close_review(*, actor: Any, tender: Tender, room: Room) -> Room:
     result = _review_majority(room, [(m, s) for m, s in sheets if s is not None])
     now = now_utc()
     room.review_result, room.review_closed_at = result, now
-    passing = [b for b in room.bid_ids if str(b) not in result["failed"]]
+    pub = public_ids(room.bid_ids)
+    passing = [b for b in room.bid_ids if pub[b] not in result["failed"]]
     record(
         "evaluation.review.closed",
         actor=actor,
         subject=room.audit_subject,
-        data={"stage": room.stage, "failed": result["failed"], "passed": passing, "at": instant(now)},
+        data={"stage": room.stage, "failed": result["failed"], "passed": [pub[b] for b in passing], "at": instant(now)},
     )
     if is_scoring_room(tender, room.stage) and passing:
         room.phase = RoomPhase.SCORING
@@ -501,13 +539,17 @@ def lowest_price_result(room: Room, passing: list[int]) -> dict[str, Any]:
         evaluated = scoring.evaluated_price(price, [])
         received = instant(bid.current_version.received_at) if bid.current_version else ""
         candidates.append(scoring.Candidate(bid.id, Decimal(evaluated), price, received))
-        info[bid.id] = {"bidder": bid.organisation.name, "price": price, "evaluated_price": evaluated}
+        info[bid.id] = {
+            "bid_id": bid.public_id,
+            "bidder": bid.organisation.name,
+            "price": price,
+            "evaluated_price": evaluated,
+        }
     ranked = scoring.rank(candidates, higher_is_better=False, tie_break=rules.tie_break)
     return {
         "method": EvaluationMethod.LOWEST_EVALUATED_PRICE.value,
         "bids": [
             {
-                "bid_id": r.candidate.bid_id,
                 **info[r.candidate.bid_id],
                 "rank": r.rank,
                 "tie_unresolved": r.tie_unresolved,
@@ -518,7 +560,7 @@ def lowest_price_result(room: Room, passing: list[int]) -> dict[str, Any]:
     }
 
 
-def failed_bid_ids(tender: Tender, stage: int) -> dict[int, str]:
+def failed_bids(tender: Tender, stage: int) -> list[tuple[Bid, str]]:
     """Bids the committee failed in the stage's review, with the reason: for opening.advance_stage(eliminated=…).
 
     No room for the stage: nothing failed. A room whose review is still open refuses (Conflict), so the agency
@@ -526,7 +568,11 @@ def failed_bid_ids(tender: Tender, stage: int) -> dict[int, str]:
     """
     room: Room | None = db.session.scalar(select(Room).where(Room.tender_id == tender.id, Room.stage == stage))
     if room is None:
-        return {}
+        return []
     if room.review_result is None:
         raise Conflict("The committee's review of this stage is not closed.")
-    return {int(k): str(v) for k, v in room.review_result["failed"].items()}
+    failed: dict[str, Any] = room.review_result["failed"]
+    bids = db.session.scalars(
+        select(Bid).where(Bid.id.in_(room.bid_ids or [0]), Bid.public_id.in_(list(failed) or [""])).order_by(Bid.id)
+    )
+    return [(b, str(failed[b.public_id])) for b in bids]

@@ -39,11 +39,15 @@ from app.evaluation.models import CommitteeMember, ReviewSheet, Room, RoomPhase,
 from app.evaluation.services_room import (
     bid_price,
     digest,
+    failed_public_ids,
     instant,
     is_scoring_room,
+    public_ids,
     require_chair,
     require_member,
+    room_bid,
     room_bids,
+    room_public_ids,
     seated_members,
     viewer,
 )
@@ -105,8 +109,10 @@ def is_adjusted_price(tender: Tender) -> bool:
 
 
 def in_evaluation(room: Room) -> list[int]:
-    failed = (room.review_result or {}).get("failed", {})
-    return [b for b in room.bid_ids if str(b) not in failed]
+    """The internal ids of the bids before the room that the review did not fail, in the room's order."""
+    failed = failed_public_ids(room)
+    pub = public_ids(room.bid_ids)
+    return [b for b in room.bid_ids if pub[b] not in failed]
 
 
 def price_points(tender: Tender, room: Room) -> dict[int, dict[str, Decimal]]:
@@ -139,10 +145,10 @@ def _submitted(room: Room) -> list[ScoreSheet]:
 
 
 def sheet_view(
-    sheet: ScoreSheet | None, member: CommitteeMember, bid_id: int, price: dict[str, Decimal]
+    sheet: ScoreSheet | None, member: CommitteeMember, public_id: str, price: dict[str, Decimal]
 ) -> dict[str, Any]:
     return {
-        "bid_id": bid_id,
+        "bid_id": public_id,
         "seat": member.seat,
         "version": sheet.version if sheet else 0,
         "status": sheet.status.value if sheet else "empty",
@@ -157,13 +163,15 @@ def sheet_view(
     }
 
 
-def _scoring_member(actor: Any, tender: Tender, room: Room, bid_id: int) -> CommitteeMember:
+def _scoring_member(actor: Any, tender: Tender, room: Room, public_id: str) -> tuple[CommitteeMember, int]:
+    """The member scoring, and the internal id of the bid in evaluation named by `public_id` (NotFound otherwise)."""
     member = require_member(actor, tender, room, "score")
     if room.phase is not RoomPhase.SCORING:
         raise Conflict("The room is not scoring.")
-    if bid_id not in in_evaluation(room):
+    bid = room_bid(room, public_id)
+    if bid is None or bid.id not in in_evaluation(room):
         raise NotFound("No such bid in evaluation.")
-    return member
+    return member, bid.id
 
 
 def _clean(
@@ -197,21 +205,22 @@ def own_sheets(*, actor: Any, tender: Tender, room: Room) -> list[dict[str, Any]
     if room.phase is RoomPhase.REVIEW or not is_scoring_room(tender, room.stage):
         return []
     price = price_points(tender, room)
-    return [sheet_view(current(room, member, b), member, b, price.get(b, {})) for b in in_evaluation(room)]
+    pub = public_ids(room.bid_ids)
+    return [sheet_view(current(room, member, b), member, pub[b], price.get(b, {})) for b in in_evaluation(room)]
 
 
 def save_draft(
-    *, actor: Any, tender: Tender, room: Room, bid_id: int, items: dict[str, Any], reasons: dict[str, Any]
+    *, actor: Any, tender: Tender, room: Room, bid_id: str, items: dict[str, Any], reasons: dict[str, Any]
 ) -> dict[str, Any]:
-    member = _scoring_member(actor, tender, room, bid_id)
-    sheet = current(room, member, bid_id)
+    member, bid = _scoring_member(actor, tender, room, bid_id)
+    sheet = current(room, member, bid)
     if sheet is not None and sheet.status is not SheetStatus.DRAFT:
         raise Conflict("This sheet is submitted and locked; only a correction can change it.")
     clean_items, clean_reasons = _clean(tender, room, items, reasons)
     now = now_utc()
-    price = price_points(tender, room).get(bid_id, {})
+    price = price_points(tender, room).get(bid, {})
     if sheet is None:
-        sheet = ScoreSheet(room_id=room.id, member_id=member.id, bid_id=bid_id, version=1, saved_at=now)
+        sheet = ScoreSheet(room_id=room.id, member_id=member.id, bid_id=bid, version=1, saved_at=now)
         sheet.items, sheet.reasons = clean_items, clean_reasons
         db.session.add(sheet)
     elif (sheet.items, sheet.reasons) == (clean_items, clean_reasons):
@@ -281,13 +290,13 @@ def _lock(room: Room, tender: Tender, sheet: ScoreSheet, bid_id: int) -> None:
     sheet.submitted_at = now_utc()
 
 
-def submit_sheet(*, actor: Any, tender: Tender, room: Room, bid_id: int) -> dict[str, Any]:
-    member = _scoring_member(actor, tender, room, bid_id)
-    sheet = current(room, member, bid_id)
+def submit_sheet(*, actor: Any, tender: Tender, room: Room, bid_id: str) -> dict[str, Any]:
+    member, bid = _scoring_member(actor, tender, room, bid_id)
+    sheet = current(room, member, bid)
     if sheet is None or sheet.status is not SheetStatus.DRAFT:
         raise Conflict("No draft to submit (save one first; a submitted sheet is changed by a correction).")
-    _check_outliers(room, tender, member, bid_id, sheet)
-    _lock(room, tender, sheet, bid_id)
+    _check_outliers(room, tender, member, bid, sheet)
+    _lock(room, tender, sheet, bid)
     db.session.flush()
     record(
         "evaluation.sheet.submitted",
@@ -302,7 +311,7 @@ def submit_sheet(*, actor: Any, tender: Tender, room: Room, bid_id: int) -> dict
             "at": instant(sheet.submitted_at),
         },
     )
-    return sheet_view(sheet, member, bid_id, price_points(tender, room).get(bid_id, {}))
+    return sheet_view(sheet, member, bid_id, price_points(tender, room).get(bid, {}))
 
 
 def correct_sheet(
@@ -310,15 +319,15 @@ def correct_sheet(
     actor: Any,
     tender: Tender,
     room: Room,
-    bid_id: int,
+    bid_id: str,
     kind: str,
     reason: str,
     items: dict[str, Any],
     reasons: dict[str, Any],
 ) -> dict[str, Any]:
     """A correction of a submitted sheet, of a listed kind and with its reason, as a new submitted version."""
-    member = _scoring_member(actor, tender, room, bid_id)
-    old = current(room, member, bid_id)
+    member, bid = _scoring_member(actor, tender, room, bid_id)
+    old = current(room, member, bid)
     if old is None or old.status is not SheetStatus.SUBMITTED:
         raise Conflict("Only a submitted sheet is corrected.")
     if kind not in CORRECTION_KINDS:
@@ -332,7 +341,7 @@ def correct_sheet(
     sheet = ScoreSheet(
         room_id=room.id,
         member_id=member.id,
-        bid_id=bid_id,
+        bid_id=bid,
         version=old.version + 1,
         items=new_items,
         reasons=new_reasons,
@@ -340,8 +349,8 @@ def correct_sheet(
         correction_kind=kind,
         correction_reason=reason.strip(),
     )
-    _check_outliers(room, tender, member, bid_id, sheet)
-    _lock(room, tender, sheet, bid_id)
+    _check_outliers(room, tender, member, bid, sheet)
+    _lock(room, tender, sheet, bid)
     old.status = SheetStatus.SUPERSEDED
     db.session.add(sheet)
     db.session.flush()
@@ -361,7 +370,7 @@ def correct_sheet(
             "at": instant(sheet.submitted_at),
         },
     )
-    return sheet_view(sheet, member, bid_id, price_points(tender, room).get(bid_id, {}))
+    return sheet_view(sheet, member, bid_id, price_points(tender, room).get(bid, {}))
 
 
 # --- progress and aggregation ------------------------------------------------------------------------
@@ -395,6 +404,7 @@ def status(*, actor: Any, tender: Tender, room: Room) -> dict[str, Any]:
 
 
 def status_payload(room: Room, role: str) -> dict[str, Any]:
+    pub = public_ids(room.bid_ids)
     return {
         "tender_id": room.tender_id,
         "stage": room.stage,
@@ -402,8 +412,8 @@ def status_payload(room: Room, role: str) -> dict[str, Any]:
         "viewer": role,
         "requirements": room.requirements,
         "objective": room.objective,
-        "bid_ids": room.bid_ids,
-        "in_evaluation": in_evaluation(room),
+        "bid_ids": room_public_ids(room),
+        "in_evaluation": [pub[b] for b in in_evaluation(room)],
         "opened_at": room.opened_at,
         "review_closed_at": room.review_closed_at,
         "finished_at": room.finished_at,
@@ -420,7 +430,8 @@ def _blockers(room: Room, sheets: dict[tuple[int, int], ScoreSheet], seats: dict
     for (mid, bid), s in sheets.items():
         for name in room.objective:
             by_member.setdefault(mid, {})[(bid, name)] = Decimal(s.items[name])
-    mismatched = [{"bid_id": b, "criterion": c} for b, c in scoring.disagreements(by_member)]
+    pub = public_ids(room.bid_ids)
+    mismatched = [{"bid_id": pub[b], "criterion": c} for b, c in scoring.disagreements(by_member)]
     unexplained: list[dict[str, Any]] = []
     if is_adjusted_price(room.committee.tender):
         return {"objective_mismatch": mismatched, "missing_outlier_reason": unexplained}
@@ -431,7 +442,7 @@ def _blockers(room: Room, sheets: dict[tuple[int, int], ScoreSheet], seats: dict
             scores = {m: Decimal(s.items[name]) for (m, b), s in sheets.items() if b == bid}
             for m in sorted(scoring.outliers(scores, percent)):
                 if not sheets[(m, bid)].reasons.get(name):
-                    unexplained.append({"seat": seats[m], "bid_id": bid, "criterion": name})
+                    unexplained.append({"seat": seats[m], "bid_id": pub[bid], "criterion": name})
     return {"objective_mismatch": mismatched, "missing_outlier_reason": unexplained}
 
 
@@ -486,6 +497,7 @@ def comprehensive_result(
         received = instant(bid.current_version.received_at) if bid.current_version else ""
         candidates.append(scoring.Candidate(bid.id, total, bid_price(bid, room.stage) or 0, received, technical))
         rows[bid.id] = {
+            "bid_id": bid.public_id,
             "bidder": bid.organisation.name,
             "price": bid_price(bid, room.stage),
             "criteria": {k: scoring.to_text(v, r.precision) for k, v in per.items()},
@@ -521,7 +533,6 @@ def _ranked_result(
         "dropped_extremes": r.drop_extremes and len(seats) >= r.drop_min_members,
         "bids": [
             {
-                "bid_id": x.candidate.bid_id,
                 **rows[x.candidate.bid_id],
                 "rank": x.rank,
                 "tie_unresolved": x.tie_unresolved,
@@ -552,10 +563,11 @@ def adjusted_price_result(
         try:
             adjusted, evaluated = scoring.adjusted(price, recorded, r)
         except scoring.ScoreError as exc:
-            raise Conflict(f"Bid {bid.id}: {exc}.") from None
+            raise Conflict(f"Bid {bid.public_id}: {exc}.") from None
         received = instant(bid.current_version.received_at) if bid.current_version else ""
         candidates.append(scoring.Candidate(bid.id, Decimal(evaluated), price, received))
         rows[bid.id] = {
+            "bid_id": bid.public_id,
             "bidder": bid.organisation.name,
             "price": price,
             "adjustments": adjusted,

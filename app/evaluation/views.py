@@ -201,9 +201,9 @@ def vote_chair(tender_id: int, stage: int) -> Any:
     return redirect(url_for("evaluation.room", tender_id=tender_id, stage=stage) + "#chair-election", code=303)
 
 
-@bp.get("/tenders/<int:tender_id>/rooms/<int:stage>/bids/<int:bid_id>/envelopes/<name>/files/<path:filename>")
+@bp.get("/tenders/<int:tender_id>/rooms/<int:stage>/bids/<bid_id>/envelopes/<name>/files/<path:filename>")
 @authenticated  # members only (service); the access is an evidence-log entry like a download
-def view_file(tender_id: int, stage: int, bid_id: int, name: str, filename: str) -> Any:
+def view_file(tender_id: int, stage: int, bid_id: str, name: str, filename: str) -> Any:
     """One attached document of an opened envelope, shown in the page when the browser can (PDF, text, images)."""
     tender = _tender(tender_id)
     room_row = services_room.get_room(tender, stage)
@@ -239,8 +239,8 @@ def request_clarification(tender_id: int, stage: int) -> Any:
     tender = _tender(tender_id)
     room_row = services_room.get_room(tender, stage)
     back = url_for("evaluation.room", tender_id=tender_id, stage=stage, _anchor="clarifications")
+    bid_id = request.form.get("bid_id") or ""  # the bid's public id
     try:
-        bid_id = int(request.form.get("bid_id") or 0)
         raw_hours = (request.form.get("hours") or "").strip()
         hours = float(raw_hours) if raw_hours else None
     except ValueError:

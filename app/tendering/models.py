@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import enum
+import re
 import secrets
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,12 @@ def new_public_id() -> str:
 
 
 PUBLIC_ID_LENGTH = 26
+_PUBLIC_ID = re.compile(r"[a-z2-7]{26}")
+
+
+def is_public_id(value: object) -> bool:
+    """Whether `value` is spelled like a public id (26 characters [a-z2-7]): anything else names no bid."""
+    return isinstance(value, str) and _PUBLIC_ID.fullmatch(value) is not None
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:

@@ -57,11 +57,13 @@ def room_server(tmp_path: Path, clock: Any) -> Iterator[LiveServer]:
         yield server
 
 
-def sheet_status(app: Any, tid: int, seat: int) -> dict[int, str]:
+def sheet_status(app: Any, tid: int, seat: int) -> dict[str, str]:
+    """The seat's score sheets by the public id of their bid, with their status."""
     from sqlalchemy import select
 
     from app.evaluation.models import Committee, CommitteeMember, ScoreSheet
     from app.extensions import db
+    from app.tendering.models import Bid
 
     with app.app_context():
         member = db.session.scalar(
@@ -70,7 +72,7 @@ def sheet_status(app: Any, tid: int, seat: int) -> dict[int, str]:
             .where(Committee.tender_id == tid, CommitteeMember.seat == seat)
         )
         rows = db.session.scalars(select(ScoreSheet).where(ScoreSheet.member_id == member.id))
-        out = {s.bid_id: s.status.value for s in rows}
+        out = {db.session.get(Bid, s.bid_id).public_id: s.status.value for s in rows}
         db.session.remove()
         return out
 
@@ -179,8 +181,10 @@ def test_an_expert_scores_two_bids_and_justifies_an_outlier(room_server: LiveSer
 
         from app.evaluation.models import ScoreSheet
         from app.extensions import db
+        from app.tendering.models import Bid
 
-        sheet = db.session.scalar(select(ScoreSheet).where(ScoreSheet.bid_id == bid_a, ScoreSheet.total == "72.00"))
+        internal = db.session.scalar(select(Bid.id).where(Bid.public_id == bid_a))
+        sheet = db.session.scalar(select(ScoreSheet).where(ScoreSheet.bid_id == internal, ScoreSheet.total == "72.00"))
         assert sheet is not None and sheet.reasons == {TECH: "施工组织设计缺少安全专项方案"}
         db.session.remove()
 

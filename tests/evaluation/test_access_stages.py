@@ -288,7 +288,7 @@ def test_route_role_stage_matrix(world, clock) -> None:
     bodies = check("published")
     no_scores("published", bodies, ("reserve", "other_expert", "nonbidder", "other_agency", "anonymous"))
     public = bodies[("/api/v1/evaluation/publicity", "bidder")]
-    assert f'"bid_id": {bids[0]}' in public or f'"bid_id":{bids[0]}' in public
+    assert f'"bid_id": "{bids[0]}"' in public or f'"bid_id":"{bids[0]}"' in public
     candidates = world.bidders[0].api.get("/api/v1/evaluation/publicity").json[0]["candidates"]
     assert [c["rank"] for c in candidates] == [1, 2, 3]
 

@@ -133,15 +133,16 @@ def test_a_room_with_five_members_reviews_scores_and_aggregates(world, clock) ->
     closed = chair.api.post(f"{base}/review/close")
     assert closed.status_code == 200, closed.json
     assert closed.json["phase"] == "scoring" and closed.json["in_evaluation"] == [bid_a, bid_c]
-    assert closed.json["review_result"]["bids"][str(bid_b)]["requirements"][QUAL]["fail"] == 3
+    assert closed.json["review_result"]["bids"][bid_b]["requirements"][QUAL]["fail"] == 3
     with world.app.app_context():
-        from app.evaluation.services_room import failed_bid_ids
+        from app.evaluation.services_room import failed_bids
         from app.extensions import db
         from app.tendering.models import Tender
 
-        assert failed_bid_ids(db.session.get(Tender, tid), 1) == {
-            bid_b: f"{QUAL}: 资质证书过期 / 资质证书过期 / 资质证书过期"
-        }
+        failed = failed_bids(db.session.get(Tender, tid), 1)
+        assert [(b.public_id, why) for b, why in failed] == [
+            (bid_b, f"{QUAL}: 资质证书过期 / 资质证书过期 / 资质证书过期")
+        ]
 
     # score sheets: ranges, precision, computed price, drafts kept across a refresh
     sheet = f"{base}/sheets"

@@ -213,7 +213,7 @@
 
   // --- score sheets --------------------------------------------------------------------------------------------
   function setupSheet(el) {
-    var bid = Number(el.dataset.bid);
+    var bid = el.dataset.bid;  // the bid's public id
     var inputs = Array.prototype.slice.call(el.querySelectorAll("input[data-criterion]"));
     var reasons = Array.prototype.slice.call(el.querySelectorAll("textarea[data-reason-for]"));
     var totalEl = el.querySelector("output[data-total]");
@@ -363,7 +363,7 @@
         var checked = row.querySelector("input[type=radio]:checked");
         if (!checked) return;
         verdicts.push({
-          bid_id: Number(row.dataset.bid),
+          bid_id: row.dataset.bid,
           requirement: row.dataset.requirement,
           passed: checked.value === "pass",
           reason: row.querySelector("input[data-reason]").value.trim(),
@@ -383,7 +383,7 @@
     saver.savedText = JSON.stringify(collect());
     saver.restore(function (pending) {
       (pending.verdicts || []).forEach(function (v) {
-        var row = rows.filter(function (r) { return Number(r.dataset.bid) === v.bid_id && r.dataset.requirement === v.requirement; })[0];
+        var row = rows.filter(function (r) { return r.dataset.bid === v.bid_id && r.dataset.requirement === v.requirement; })[0];
         if (!row) return;
         var radio = row.querySelector('input[type=radio][value="' + (v.passed ? "pass" : "fail") + '"]');
         if (radio) radio.checked = true;
