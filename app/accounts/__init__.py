@@ -8,6 +8,7 @@ from flask import Flask, g, redirect, request, session, url_for
 from flask_login import current_user
 
 from app.core.errors import NotAuthenticated, PermissionDenied, problem, wants_json
+from app.core.problems import N_
 
 # Endpoints a signed-in user who still has to set up TOTP may reach.
 TOTP_SETUP_EXEMPT = {
@@ -70,7 +71,7 @@ def _enforce_totp_setup() -> Any:
     if not current_user.is_authenticated or not current_user.needs_totp_setup:
         return None
     if wants_json():
-        raise PermissionDenied("Set up two-step verification (TOTP) on the account page first.")
+        raise PermissionDenied(N_("Set up two-step verification (TOTP) on the account page first."))
     return redirect(url_for("accounts.totp_setup"))
 
 

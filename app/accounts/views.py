@@ -82,7 +82,7 @@ def _me() -> User:
 
 def _error_text(exc: DomainError) -> str:
     """The service's message, translated when the catalogue knows it, with field details."""
-    text = _(exc.detail)
+    text = exc.translated
     errors = exc.extra.get("errors")
     # Password rules are sentences worth showing; other field errors are machine codes for the API.
     if isinstance(errors, dict) and isinstance(errors.get("password"), list):

@@ -17,6 +17,7 @@ from flask_smorest import Blueprint
 from app.core.api import problem_responses
 from app.core.db import db, is_valid_id
 from app.core.errors import Conflict, NotFound
+from app.core.problems import N_
 from app.core.security import authenticated, requires
 from app.evaluation import schemas, services_chair, services_room, services_sheets
 from app.evaluation.models import Room
@@ -172,7 +173,7 @@ def download_opened(tender_id: int, stage: int, bid_id: int, name: str) -> Any:
     tender, room = _room(tender_id, stage)
     if not is_valid_id(bid_id):
         services_room.require_member(_me(), tender, room, "download-opened")
-        raise NotFound("No such bid in this room.")
+        raise NotFound(N_("No such bid in this room."))
     env, fh = services_room.open_envelope_file(actor=_me(), tender=tender, room=room, bid_id=bid_id, envelope=name)
     size, sha = env.plaintext_size, env.plaintext_sha256
     db.session.commit()
@@ -241,7 +242,7 @@ def advance(args: dict[str, Any], tender_id: int, stage: int) -> Any:
     """The agency advances the opening to the next stage, eliminating the bids the committee failed here."""
     tender, _ = _room(tender_id, stage)
     if tender.current_stage != stage:
-        raise Conflict("The opening is not at this stage.")
+        raise Conflict(N_("The opening is not at this stage."))
     failed = services_room.failed_bid_ids(tender, stage)
     reason = args["reason"].strip() or "; ".join(f"bid {k}: {v}" for k, v in sorted(failed.items()))[:2000]
     opening.advance_stage(actor=_me(), tender=tender, eliminated=sorted(failed), reason=reason)

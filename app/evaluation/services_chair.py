@@ -29,6 +29,7 @@ from app.accounts.models import User
 from app.audit import record
 from app.core.db import db
 from app.core.errors import Conflict, ValidationFailed
+from app.core.problems import N_
 from app.core.time import now_utc
 from app.evaluation.models import ChairVote, CommitteeMember, Room
 from app.evaluation.services_committee import require_manager
@@ -124,9 +125,9 @@ def cast_vote(*, actor: Any, tender: Tender, room: Room, seat: int) -> dict[str,
     member = require_member(actor, tender, room, "chair-vote")
     room = _locked(room)
     if room.chair_member_id is not None:
-        raise Conflict("The committee already has its chair.")
+        raise Conflict(N_("The committee already has its chair."))
     if not is_open(room):
-        raise Conflict("No chair election is open in this room.")
+        raise Conflict(N_("No chair election is open in this room."))
     candidate = _candidate(room, seat)
     now = now_utc()
     vote = db.session.scalar(select(ChairVote).where(ChairVote.room_id == room.id, ChairVote.member_id == member.id))
@@ -187,7 +188,7 @@ def appoint_chair(*, actor: User, tender: Tender, room: Room, seat: int) -> Room
     require_manager(actor, tender)
     room = _locked(room)
     if room.chair_member_id is not None:
-        raise Conflict("The committee already has its chair.")
+        raise Conflict(N_("The committee already has its chair."))
     candidate = _candidate(room, seat)
     now = now_utc()
     if is_open(room):
