@@ -28,7 +28,7 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.audit import record
 from app.core.db import db
-from app.core.errors import Conflict, ValidationFailed
+from app.core.errors import Conflict, field_error
 from app.core.problems import N_
 from app.core.time import now_utc
 from app.evaluation.models import ChairVote, CommitteeMember, Room
@@ -109,8 +109,7 @@ def _locked(room: Room) -> Room:
 def _candidate(room: Room, seat: int) -> CommitteeMember:
     found = next((m for m in seated_members(room.committee) if m.seat == seat), None)
     if found is None:
-        message = "the seat of a seated member who signed the declaration"
-        raise ValidationFailed(message, errors={"seat": [message]})
+        raise field_error("seat", N_("the seat of a seated member who signed the declaration"))
     return found
 
 
