@@ -74,10 +74,13 @@ def _error_classes(trees: dict[str, ast.Module]) -> set[str]:
         grew = False
         for tree in trees.values():
             for node in ast.walk(tree):
-                if isinstance(node, ast.ClassDef) and node.name not in classes:
-                    if any(_name(b) in classes for b in node.bases):
-                        classes.add(node.name)
-                        grew = True
+                if (
+                    isinstance(node, ast.ClassDef)
+                    and node.name not in classes
+                    and any(_name(b) in classes for b in node.bases)
+                ):
+                    classes.add(node.name)
+                    grew = True
     return classes
 
 
@@ -116,13 +119,9 @@ def _sites(trees: dict[str, ast.Module]) -> list[Site]:
     sites = []
     for path, tree in trees.items():
         owner: dict[int, ast.FunctionDef | ast.AsyncFunctionDef] = {}
-        for fn in _functions(tree):
+        for fn in _functions(tree):  # ast.walk is breadth-first: an inner function comes later and wins
             for node in ast.walk(fn):
-                owner.setdefault(id(node), fn)  # outer first; inner functions overwrite below
-        for fn in _functions(tree):
-            for node in ast.walk(fn):
-                if fn.lineno >= owner[id(node)].lineno:
-                    owner[id(node)] = fn
+                owner[id(node)] = fn
         for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
             spec = callees.get(_name(call.func) or "")
             if spec is None:
