@@ -96,6 +96,7 @@ def _not_authenticated(err: NotAuthenticated) -> Any:
 def init_app(app: Flask) -> None:
     # Imported for what they register: the models, the seeded roles (reference data) and the demo accounts.
     from app.accounts import api, api_admin, cli, models, services_demo, services_roles, views  # noqa: F401
+    from app.accounts.permissions import permission_label
     from app.core import views as core_views
     from app.extensions import login_manager
 
@@ -109,3 +110,4 @@ def init_app(app: Flask) -> None:
     api.init_app(app)
     api_admin.init_app(app)
     cli.init_app(app)
+    app.add_template_global(permission_label, "permission_label")

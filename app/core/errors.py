@@ -211,7 +211,9 @@ def init_app(app: Flask) -> None:
                 detail = "Some fields are not valid; see errors."
         elif status == 400 and "CSRF" in detail:
             code = "csrf-failed"
-        rv = _render(status, "", detail, code, extra)
+        # Werkzeug's default description (`abort(403)`) is English only: a page shows the translated title alone.
+        default = detail == getattr(type(err), "description", None)
+        rv = _render(status, "", detail, code, extra, page_detail="" if default else None)
         resp = app.make_response(rv)
         if status == 405 and hasattr(err, "valid_methods") and err.valid_methods:
             resp.headers["Allow"] = ", ".join(err.valid_methods)

@@ -210,8 +210,15 @@ def check_request() -> None:
     if not caller_has(required):
         for hook in _denial_hooks:
             hook(endpoint, required)
+        from flask_babel import LazyString
+
+        from app.accounts.permissions import permission_label
+
+        # The page names the permission in words; the problem JSON also carries its code in `permission`.
         raise PermissionDenied(
-            N_("Your account lacks the permission %(required)s."), params={"required": repr(required)}
+            N_("Your account lacks the permission: %(permission)s."),
+            params={"permission": LazyString(permission_label, required)},
+            permission=required,
         )
 
 
