@@ -82,7 +82,7 @@ def tender_view(tender: Tender) -> dict[str, Any]:
         "custody_mode": tender.custody_mode.value,
         "custody_threshold": tender.custody_threshold,
         "custody_total": tender.escrow_total,
-        "limit": tender.max_bid_size,
+        "max_bid_size": tender.max_bid_size,
         "status": tender.status.value,
         "open_for_bids": services_tenders.is_open_for_bids(tender),
         "version": tender.version,

@@ -189,7 +189,7 @@ def _apply(tender: Tender, data: dict[str, Any]) -> None:
         raise ValidationFailed(
             N_("the maximum bid size must be between 1 KiB and %(limit)s bytes"),
             params={"limit": limit},
-            errors={"limit": ["range"]},
+            errors={"max_bid_size": ["range"]},
         )
     for field in ("submission_deadline_at", "opening_at"):
         value = getattr(tender, field)
@@ -348,7 +348,7 @@ def terms_snapshot(tender: Tender) -> dict[str, Any]:
         "custody_threshold": tender.custody_threshold,
         "custodian_ids": tender.custodian_ids,
         "platform_holds_share": tender.platform_holds_share,
-        "limit": tender.max_bid_size,
+        "max_bid_size": tender.max_bid_size,
         "recipient": tender.recipient,
         "documents": [{"id": d.id, "name": d.name, "sha256": d.sha256, "size": d.size} for d in tender.documents],
     }

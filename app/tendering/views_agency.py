@@ -58,7 +58,7 @@ LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 MIB = 1024 * 1024
 MAX_ENVELOPE_ROWS = terms.MAX_ENVELOPES
 # API field names → the form field that shows their errors.
-FORM_FIELD = {"budget_amount": "budget", "custodian_ids": "custodians", "limit": "max_bid_size_mib"}
+FORM_FIELD = {"budget_amount": "budget", "custodian_ids": "custodians", "max_bid_size": "max_bid_size_mib"}
 
 METHOD_LABELS = {
     EvaluationMethod.COMPREHENSIVE.value: _l("Comprehensive scoring"),
