@@ -8,6 +8,7 @@ from flask import Flask, g, redirect, request, session, url_for
 from flask_login import current_user
 
 from app.core.errors import NotAuthenticated, PermissionDenied, problem, wants_json
+from app.core.problems import N_
 
 # Endpoints a signed-in user who still has to set up TOTP may reach.
 TOTP_SETUP_EXEMPT = {
@@ -70,7 +71,7 @@ def _enforce_totp_setup() -> Any:
     if not current_user.is_authenticated or not current_user.needs_totp_setup:
         return None
     if wants_json():
-        raise PermissionDenied("Set up two-step verification (TOTP) on the account page first.")
+        raise PermissionDenied(N_("Set up two-step verification (TOTP) on the account page first."))
     return redirect(url_for("accounts.totp_setup"))
 
 
@@ -95,6 +96,7 @@ def _not_authenticated(err: NotAuthenticated) -> Any:
 def init_app(app: Flask) -> None:
     # Imported for what they register: the models, the seeded roles (reference data) and the demo accounts.
     from app.accounts import api, api_admin, cli, models, services_demo, services_roles, views  # noqa: F401
+    from app.accounts.permissions import permission_label
     from app.core import views as core_views
     from app.extensions import login_manager
 
@@ -108,3 +110,4 @@ def init_app(app: Flask) -> None:
     api.init_app(app)
     api_admin.init_app(app)
     cli.init_app(app)
+    app.add_template_global(permission_label, "permission_label")

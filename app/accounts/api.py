@@ -17,6 +17,7 @@ from app.core.api import problem_responses as core_problem_responses
 from app.core.db import db
 from app.core.errors import NotAuthenticated, TooManyRequests
 from app.core.fields import Instant, Integer
+from app.core.problems import N_
 from app.core.security import authenticated, public, requires
 
 blp = Blueprint(
@@ -114,9 +115,9 @@ def create_token(args: dict[str, Any]) -> Any:
     db.session.commit()  # the attempt is evidence whatever the outcome
     if result.status in (SignInStatus.LOCKED, SignInStatus.THROTTLED):
         retry = result.retry_at.isoformat() if result.retry_at else None
-        raise TooManyRequests("Too many failed attempts; try again later.", retry_at=retry)
+        raise TooManyRequests(N_("Too many failed attempts; try again later."), retry_at=retry)
     if result.status is not SignInStatus.OK or result.user is None:
-        raise NotAuthenticated("The credentials are not valid.")
+        raise NotAuthenticated(N_("The credentials are not valid."))
     token, text = services_tokens.create_token(
         user=result.user, name=args["name"], scopes=args["scopes"], expires_in_days=args.get("expires_in_days")
     )
@@ -275,9 +276,9 @@ def _signed_in_user(args: dict[str, Any]) -> User:
     db.session.commit()  # the attempt is evidence whatever the outcome
     if result.status in (SignInStatus.LOCKED, SignInStatus.THROTTLED):
         retry = result.retry_at.isoformat() if result.retry_at else None
-        raise TooManyRequests("Too many failed attempts; try again later.", retry_at=retry)
+        raise TooManyRequests(N_("Too many failed attempts; try again later."), retry_at=retry)
     if result.status is not SignInStatus.OK or result.user is None:
-        raise NotAuthenticated("The credentials are not valid.")
+        raise NotAuthenticated(N_("The credentials are not valid."))
     return result.user
 
 

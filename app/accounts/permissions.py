@@ -110,3 +110,21 @@ grant_by_default("admin", ACCOUNTS_ADMIN, AUDIT_READ, ORGANISATIONS_READ)
 grant_by_default("agency", ORGANISATIONS_READ)
 grant_by_default("auditor", AUDIT_READ)
 grant_by_default("supervisor", AUDIT_READ)
+
+
+def permission_label(name: str, locale: str | None = None) -> str:
+    """What a person reads for a permission or token scope, in `locale` (default: the request's language).
+
+    `*` is every scope the account holds; an undeclared name is shown as it is.
+    """
+    if locale is None:
+        from flask_babel import get_locale
+
+        try:
+            locale = str(get_locale() or "zh_CN")
+        except RuntimeError:  # outside a request: the platform's language
+            locale = "zh_CN"
+    if name == "*":
+        return "全部权限" if locale.startswith("zh") else "Everything the account holds"
+    found = _registry.get(name) or _object_scopes.get(name)
+    return found.label(locale) if found is not None else name

@@ -51,8 +51,8 @@ def create_token(
     lacking = [s for s in scopes if not perms.scope_is_held(s, held)]
     if lacking:
         raise PermissionDenied(
-            f"Your account does not hold the scope {', '.join(repr(s) for s in lacking)}: "
-            "a token can only carry what your roles allow.",
+            N_("Your account does not hold the scope %(scopes)s: a token can only carry what your roles allow."),
+            params={"scopes": ", ".join(repr(s) for s in lacking)},
             errors={"scopes": lacking},
         )
     default_ttl: timedelta = config_value("API_TOKEN_DEFAULT_TTL")
@@ -60,7 +60,9 @@ def create_token(
     ttl = default_ttl if expires_in_days is None else timedelta(days=expires_in_days)
     if ttl <= timedelta(0) or ttl > max_ttl:
         raise ValidationFailed(
-            f"A token lives between 1 and {max_ttl.days} days.", errors={"expires_in_days": ["out of range"]}
+            N_("A token lives between 1 and %(days)s days."),
+            params={"days": max_ttl.days},
+            errors={"expires_in_days": ["out of range"]},
         )
     prefix = secrets.token_hex(4)
     while db.session.scalar(select(ApiToken.id).where(ApiToken.prefix == prefix)) is not None:

@@ -82,7 +82,7 @@ def _me() -> User:
 
 def _error_text(exc: DomainError) -> str:
     """The service's message, translated when the catalogue knows it, with field details."""
-    text = _(exc.detail)
+    text = exc.translated
     errors = exc.extra.get("errors")
     # Password rules are sentences worth showing; other field errors are machine codes for the API.
     if isinstance(errors, dict) and isinstance(errors.get("password"), list):
@@ -206,10 +206,10 @@ def _scope_choices(user: User) -> list[tuple[str, str]]:
     for name in sorted(user.permissions):
         p = declared.get(name)
         label = p.label(locale) if p else name
-        choices.append((name, f"{label} ({name})"))
+        choices.append((name, label))
     # Scopes no role grants (custody, committee work, granted replays): every account may delegate them.
     for name, p in perms.object_scopes().items():
-        choices.append((name, f"{p.label(locale)} ({name})"))
+        choices.append((name, p.label(locale)))
     return choices
 
 
@@ -366,7 +366,7 @@ def _org_choices() -> list[tuple[int, str]]:
 
 def _role_choices() -> list[tuple[str, str]]:
     locale = _locale()
-    return [(r.name, f"{r.label(locale)} ({r.name})") for r in services_roles.list_roles()]
+    return [(r.name, r.label(locale)) for r in services_roles.list_roles()]
 
 
 @bp.get("/admin/users")
@@ -553,7 +553,7 @@ def admin_role(role_id: int) -> Any:
     role = services_roles.get_role(role_id)
     form = RoleForm(obj=role) if request.method == "GET" else RoleForm()
     locale = _locale()
-    form.permissions.choices = [(p.name, f"{p.label(locale)} ({p.name})") for p in perms.declared().values()]
+    form.permissions.choices = [(p.name, p.label(locale)) for p in perms.declared().values()]
     error, status = None, 200
     if form.validate_on_submit():
         try:

@@ -60,10 +60,11 @@ _hooked: dict[str, bool] = {}
 
 
 def init_app(app: Flask) -> None:
-    from app.audit import api, cli, models, tasks, views
+    from app.audit import actions, api, cli, models, tasks, views
     from app.core import keys, security
 
     del models  # imported for its tables
+    app.add_template_filter(actions.action_label, "action_label")
     keys.init_app(app)
     api.register(app)
     views.init_app(app)

@@ -17,6 +17,7 @@ from app.audit import schemas, services
 from app.core.api import problem_responses
 from app.core.errors import NotFound
 from app.core.keys import platform_public_keys
+from app.core.problems import N_
 from app.core.security import public, requires
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Evidence log: checkpoints, proofs, export")
@@ -36,7 +37,7 @@ def latest_checkpoint() -> dict[str, Any]:
     """The latest signed checkpoint (tree head)."""
     cp = services.latest_checkpoint()
     if cp is None:
-        raise NotFound("no checkpoint has been issued yet")
+        raise NotFound(N_("no checkpoint has been issued yet"))
     return services.checkpoint_document(cp)
 
 

@@ -21,6 +21,7 @@ from app.audit.models import AuditEntry, AuditHead, AuditNode, Checkpoint
 from app.core.db import db
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.keys import platform_public_keys, platform_signing_key
+from app.core.problems import N_
 from app.core.time import now_utc
 from crypto.canonical import CanonicalError, canonicalize, loads_canonical
 from crypto.cli_verify import ENTRY_VERSION, EXPORT_FORMAT, Outcome
@@ -213,10 +214,10 @@ def latest_checkpoint() -> Checkpoint | None:
 def get_checkpoint(size: int) -> Checkpoint:
     """Raises NotFound when no checkpoint was issued for exactly this tree size."""
     if not 0 <= size <= MAX_SIZE:
-        raise NotFound(f"no checkpoint for tree size {size}")
+        raise NotFound(N_("no checkpoint for tree size %(size)s"), params={"size": size})
     cp = db.session.execute(select(Checkpoint).where(Checkpoint.tree_size == size)).scalar_one_or_none()
     if cp is None:
-        raise NotFound(f"no checkpoint for tree size {size}")
+        raise NotFound(N_("no checkpoint for tree size %(size)s"), params={"size": size})
     return cp
 
 
@@ -260,7 +261,10 @@ def entry_view(entry: AuditEntry) -> dict[str, Any]:
 def _checked_size(value: int | None, name: str, upper: int) -> None:
     # A size beyond the log names a tree that does not exist (yet): not found, rather than invalid input.
     if value is not None and not 0 <= value <= upper:
-        raise NotFound(f"{name}: the log has no tree of size {value} (it holds {upper} entries)")
+        raise NotFound(
+            N_("%(name)s: the log has no tree of size %(value)s (it holds %(upper)s entries)"),
+            params={"name": name, "value": value, "upper": upper},
+        )
 
 
 def get_entry(index: int, tree_size_: int | None = None) -> dict[str, Any]:
@@ -271,7 +275,7 @@ def get_entry(index: int, tree_size_: int | None = None) -> dict[str, Any]:
     size_now = tree_size()
     entry = db.session.get(AuditEntry, index) if 0 <= index < min(size_now, MAX_SIZE + 1) else None
     if entry is None:
-        raise NotFound(f"no log entry {index}")
+        raise NotFound(N_("no log entry %(index)s"), params={"index": index})
     inclusion: dict[str, Any] | None = None
     cp: Checkpoint | None
     if tree_size_ is None:
@@ -280,7 +284,10 @@ def get_entry(index: int, tree_size_: int | None = None) -> dict[str, Any]:
     else:
         _checked_size(tree_size_, "tree_size", size_now)
         if tree_size_ <= index:
-            raise ValidationFailed(f"tree size {tree_size_} does not contain entry {index}")
+            raise ValidationFailed(
+                N_("tree size %(tree_size)s does not contain entry %(index)s"),
+                params={"tree_size": tree_size_, "index": index},
+            )
         size = tree_size_
         cp = db.session.execute(select(Checkpoint).where(Checkpoint.tree_size == size)).scalar_one_or_none()
     if size is not None:
@@ -304,7 +311,7 @@ def get_consistency(first: int, second: int) -> dict[str, Any]:
     size_now = tree_size()
     _checked_size(second, "second", size_now)
     if not 0 <= first <= second:
-        raise ValidationFailed("first must be between 0 and second", errors={"first": ["must not exceed second"]})
+        raise ValidationFailed(N_("first must be between 0 and second"), errors={"first": ["must not exceed second"]})
     lookup = _lookup(db.session)
     return {
         "first": first,
@@ -329,13 +336,20 @@ def export_range(start: int, end: int, consistency_from: int | None = None) -> d
     """
     limit = export_max()
     if not 0 <= start < end:
-        raise ValidationFailed("need 0 <= start < end", errors={"end": ["must be greater than start"]})
+        raise ValidationFailed(N_("need 0 <= start < end"), errors={"end": ["must be greater than start"]})
     if end - start > limit:
-        raise ValidationFailed(f"at most {limit} entries per export", errors={"end": [f"end - start <= {limit}"]})
+        raise ValidationFailed(
+            N_("at most %(limit)s entries per export"),
+            params={"limit": limit},
+            errors={"end": [f"end - start <= {limit}"]},
+        )
     cp = latest_checkpoint()
     if cp is None or cp.tree_size < end:
         covered = cp.tree_size if cp is not None else 0
-        raise Conflict(f"entries up to {end} are not covered by a checkpoint yet (latest covers {covered})")
+        raise Conflict(
+            N_("entries up to %(end)s are not covered by a checkpoint yet (latest covers %(covered)s)"),
+            params={"end": end, "covered": covered},
+        )
     lookup = _lookup(db.session)
     rows = db.session.execute(
         select(AuditEntry).where(AuditEntry.index >= start, AuditEntry.index < end).order_by(AuditEntry.index)
@@ -347,7 +361,8 @@ def export_range(start: int, end: int, consistency_from: int | None = None) -> d
         ).scalar_one_or_none()
         if first_cp is None or consistency_from > cp.tree_size:
             raise ValidationFailed(
-                f"no checkpoint of size {consistency_from} at or below {cp.tree_size}",
+                N_("no checkpoint of size %(consistency_from)s at or below %(tree_size)s"),
+                params={"consistency_from": consistency_from, "tree_size": cp.tree_size},
                 errors={"consistency_from": ["must be the size of an earlier checkpoint"]},
             )
         consistency = {

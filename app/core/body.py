@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, has_app_context, request
 
 from app.core.errors import DomainError
+from app.core.problems import N_
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -143,24 +144,23 @@ class DeadlineInput:
             data = fn(*args)
         except OSError:
             if watch is not None and watch.expired:
-                raise BodyTimeout(self._detail()) from None
+                raise BodyTimeout(*self._detail()) from None
             raise
         if watch is not None:
             if watch.expired:
-                raise BodyTimeout(self._detail())
+                raise BodyTimeout(*self._detail())
             if isinstance(data, list):
                 watch.received += sum(len(line) for line in data)
             else:
                 watch.received += len(data)
         return data
 
-    def _detail(self) -> str:
+    def _detail(self) -> tuple[str, dict[str, Any]]:
         watch = self._watch
         assert watch is not None
-        return (
-            f"The body must arrive within {watch.grace:g} s plus one second per {watch.rate:g} bytes;"
-            f" {watch.received} bytes arrived."
-        )
+        return N_(
+            "The body must arrive within %(grace)s s plus one second per %(rate)s bytes; %(received)s bytes arrived."
+        ), {"grace": f"{watch.grace:g}", "rate": f"{watch.rate:g}", "received": watch.received}
 
     def read(self, size: int | None = -1) -> bytes:
         # In slices, so that the deadline moves on with every slice that arrives: a server's read(n) waits for

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, has_request_context, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from app.core import problems
@@ -15,6 +16,11 @@ class DomainError(Exception):
 
     `code` is the slug of a problem type of `core.problems`; a subclass that brings a new code also gives
     its `title` and `description` (N_-marked) and is registered there when the class is defined.
+
+    The message is a catalogue msgid, marked `N_()` where it is raised; its values come apart in `params`
+    (named placeholders: `N_("at most %(limit)s bytes")`, `params={"limit": n}`) so that it translates.
+    `detail` is the English text (problem JSON, logs, CLI); `translated` is the text in the request's language
+    (pages, flashes). tests/test_error_messages.py checks every raise in app/ against the catalogue.
     """
 
     status = 400
@@ -27,10 +33,31 @@ class DomainError(Exception):
         if "code" in cls.__dict__ and cls.__dict__.get("description"):
             problems.register(cls.code, cls.status, cls.title, cls.description)
 
-    def __init__(self, detail: str = "", **extra: Any) -> None:
-        super().__init__(detail or self.title)
-        self.detail = detail or self.title
+    def __init__(self, detail: str = "", params: Mapping[str, Any] | None = None, **extra: Any) -> None:
+        self.message = detail or self.title
+        self.params = dict(params or {})
+        self.detail = _english(self.message, self.params)
+        super().__init__(self.detail)
         self.extra = extra
+
+    @property
+    def translated(self) -> str:
+        """The message in the current request's language, with its parameters (English outside a request)."""
+        from flask_babel import gettext
+
+        return str(gettext(self.message, **self.params))
+
+
+def _english(message: str, params: dict[str, Any]) -> str:
+    """The message with its values, in English (a lazy value such as a state's label is rendered in English)."""
+    if not params:
+        return message
+    if not has_request_context():
+        return message % params
+    from flask_babel import LazyString, force_locale
+
+    with force_locale("en"):
+        return message % {k: str(v) if isinstance(v, LazyString) else v for k, v in params.items()}
 
 
 class ValidationFailed(DomainError):
@@ -38,10 +65,23 @@ class ValidationFailed(DomainError):
     code = "validation-failed"
     title = "The input is not valid"
 
-    def __init__(self, detail: str = "", errors: dict[str, Any] | None = None, **extra: Any) -> None:
-        super().__init__(detail, **extra)
+    def __init__(
+        self,
+        detail: str = "",
+        errors: dict[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail, params, **extra)
         if errors:
             self.extra["errors"] = errors
+
+
+def field_error(field: str, message: str, params: Mapping[str, Any] | None = None) -> ValidationFailed:
+    """Invalid input in one field: the message (N_-marked, with its values in `params`) is also the field's error."""
+    exc = ValidationFailed(message, params=params)
+    exc.extra["errors"] = {field: [exc.detail]}
+    return exc
 
 
 class NotAuthenticated(DomainError):
@@ -115,10 +155,13 @@ def problem(status: int, title: str | None = None, detail: str = "", code: str |
     return resp
 
 
-def _render(status: int, title: str, detail: str, code: str | None, extra: dict[str, Any]) -> Any:
+def _render(
+    status: int, title: str, detail: str, code: str | None, extra: dict[str, Any], *, page_detail: str | None = None
+) -> Any:
+    """Problem JSON (its `detail` in English, stable for API clients and logs) or the page in the reader's language."""
     if wants_json():
         return problem(status, title, detail, code, **extra)
-    return error_page(status, detail, code)
+    return error_page(status, detail if page_detail is None else page_detail, code)
 
 
 def error_page(status: int, detail: str = "", code: str | None = None) -> tuple[str, int]:
@@ -144,7 +187,7 @@ def init_app(app: Flask) -> None:
         headers = {}
         if isinstance(err, NotAuthenticated) and request.path.startswith("/api/"):
             headers["WWW-Authenticate"] = 'Bearer realm="api"'
-        rv = _render(err.status, err.title, err.detail, err.code, err.extra)
+        rv = _render(err.status, err.title, err.detail, err.code, err.extra, page_detail=err.translated)
         if headers:
             resp = app.make_response(rv)
             resp.headers.update(headers)
@@ -168,7 +211,9 @@ def init_app(app: Flask) -> None:
                 detail = "Some fields are not valid; see errors."
         elif status == 400 and "CSRF" in detail:
             code = "csrf-failed"
-        rv = _render(status, "", detail, code, extra)
+        # Werkzeug's default description (`abort(403)`) is English only: a page shows the translated title alone.
+        default = detail == getattr(type(err), "description", None)
+        rv = _render(status, "", detail, code, extra, page_detail="" if default else None)
         resp = app.make_response(rv)
         if status == 405 and hasattr(err, "valid_methods") and err.valid_methods:
             resp.headers["Allow"] = ", ".join(err.valid_methods)

@@ -11,6 +11,7 @@ from flask import Flask, Response, current_app, g, request
 from flask_login import current_user
 
 from app.core.errors import DomainError
+from app.core.problems import N_
 
 MAX_JSON_DEPTH = 32  # no request of the API nests deeper than a handful of levels
 MAX_JSON_BYTES = 1024 * 1024
@@ -71,25 +72,31 @@ def check_json_body() -> None:
         return
     length = request.content_length
     if length is not None and length > MAX_JSON_BYTES:
-        raise JsonTooLarge(f"A JSON request body may have at most {MAX_JSON_BYTES} bytes.")
+        raise JsonTooLarge(
+            N_("A JSON request body may have at most %(limit)s bytes."), params={"limit": MAX_JSON_BYTES}
+        )
     # Read at most one byte past the limit (core.body's deadline applies), and keep the body for the parsers
     # that read it afterwards (core.body's read_body_first then finds it read).
     raw = request.stream.read(MAX_JSON_BYTES + 1)
     if len(raw) > MAX_JSON_BYTES:
-        raise JsonTooLarge(f"A JSON request body may have at most {MAX_JSON_BYTES} bytes.")
+        raise JsonTooLarge(
+            N_("A JSON request body may have at most %(limit)s bytes."), params={"limit": MAX_JSON_BYTES}
+        )
     request._cached_data = raw
     if not raw.strip():
         return  # an empty body: the endpoint's schema says whether one is needed
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise MalformedJson("The request body is not UTF-8.") from None
+        raise MalformedJson(N_("The request body is not UTF-8.")) from None
     if json_depth_exceeds(text, MAX_JSON_DEPTH):
-        raise JsonTooDeep(f"JSON may nest arrays and objects at most {MAX_JSON_DEPTH} levels deep.")
+        raise JsonTooDeep(
+            N_("JSON may nest arrays and objects at most %(limit)s levels deep."), params={"limit": MAX_JSON_DEPTH}
+        )
     try:
         json.loads(text)
     except ValueError as exc:
-        raise MalformedJson(f"The request body is not valid JSON: {exc}.") from None
+        raise MalformedJson(N_("The request body is not valid JSON: %(reason)s."), params={"reason": exc}) from None
 
 
 # --- security headers -----------------------------------------------------------------------------------------

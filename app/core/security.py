@@ -24,6 +24,7 @@ from flask import Flask, current_app, g, has_request_context, request
 from flask_login import current_user
 
 from app.core.errors import NotAuthenticated, PermissionDenied
+from app.core.problems import N_
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -189,25 +190,36 @@ def check_request() -> None:
     required = declared_permission(current_app, endpoint, request.method)
     if required is None:
         current_app.logger.error("endpoint %s declares no permission: refused", endpoint)
-        raise PermissionDenied("This endpoint is not open to anybody.")
+        raise PermissionDenied(N_("This endpoint is not open to anybody."))
     if required == PUBLIC:
         _csrf_if_cookie_write()
         return
     if not current_user.is_authenticated:
         for hook in _anonymous_hooks:
             hook(endpoint, required)
-        raise NotAuthenticated("Sign in or send a bearer token.")
+        raise NotAuthenticated(N_("Sign in or send a bearer token."))
     _csrf_if_cookie_write()
     scopes = declared_scopes(current_app, endpoint, request.method)
     if not _token_covers(scopes):
         needed = " or ".join(repr(s) for s in scopes)
         for hook in _denial_hooks:
             hook(endpoint, f"scope:{'|'.join(scopes)}")
-        raise PermissionDenied(f"The token's scopes do not cover this operation: it needs {needed}.")
+        raise PermissionDenied(
+            N_("The token's scopes do not cover this operation: it needs %(needed)s."), params={"needed": needed}
+        )
     if not caller_has(required):
         for hook in _denial_hooks:
             hook(endpoint, required)
-        raise PermissionDenied(f"Your account lacks the permission {required!r}.")
+        from flask_babel import LazyString
+
+        from app.accounts.permissions import permission_label
+
+        # The page names the permission in words; the problem JSON also carries its code in `permission`.
+        raise PermissionDenied(
+            N_("Your account lacks the permission: %(permission)s."),
+            params={"permission": LazyString(permission_label, required)},
+            permission=required,
+        )
 
 
 def _csrf_if_cookie_write() -> None:

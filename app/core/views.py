@@ -111,7 +111,7 @@ def problem_type(slug: str) -> str:
     try:
         ptype = problems.get(slug)
     except KeyError:
-        raise NotFound("No such problem type.") from None
+        raise NotFound(N_("No such problem type.")) from None
     return render_template("core/problem_type.html", problem=ptype)
 
 

@@ -17,6 +17,7 @@ from flask_smorest import Blueprint
 from app.core.api import problem_responses
 from app.core.db import db
 from app.core.errors import Conflict
+from app.core.problems import N_
 from app.core.security import authenticated, requires
 from app.evaluation import schemas, services_chair, services_room, services_sheets
 from app.evaluation.models import Room
@@ -239,7 +240,7 @@ def advance(args: dict[str, Any], tender_id: int, stage: int) -> Any:
     """The agency advances the opening to the next stage, eliminating the bids the committee failed here."""
     tender, _ = _room(tender_id, stage)
     if tender.current_stage != stage:
-        raise Conflict("The opening is not at this stage.")
+        raise Conflict(N_("The opening is not at this stage."))
     failed = services_room.failed_bids(tender, stage)
     eliminated = {b.public_id: why for b, why in failed}
     reason = args["reason"].strip() or "; ".join(f"bid {k}: {v}" for k, v in eliminated.items())[:2000]

@@ -28,7 +28,8 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.audit import record
 from app.core.db import db
-from app.core.errors import Conflict, ValidationFailed
+from app.core.errors import Conflict, field_error
+from app.core.problems import N_
 from app.core.time import now_utc
 from app.evaluation.models import ChairVote, CommitteeMember, Room
 from app.evaluation.services_committee import require_manager
@@ -108,8 +109,7 @@ def _locked(room: Room) -> Room:
 def _candidate(room: Room, seat: int) -> CommitteeMember:
     found = next((m for m in seated_members(room.committee) if m.seat == seat), None)
     if found is None:
-        message = "the seat of a seated member who signed the declaration"
-        raise ValidationFailed(message, errors={"seat": [message]})
+        raise field_error("seat", N_("the seat of a seated member who signed the declaration"))
     return found
 
 
@@ -124,9 +124,9 @@ def cast_vote(*, actor: Any, tender: Tender, room: Room, seat: int) -> dict[str,
     member = require_member(actor, tender, room, "chair-vote")
     room = _locked(room)
     if room.chair_member_id is not None:
-        raise Conflict("The committee already has its chair.")
+        raise Conflict(N_("The committee already has its chair."))
     if not is_open(room):
-        raise Conflict("No chair election is open in this room.")
+        raise Conflict(N_("No chair election is open in this room."))
     candidate = _candidate(room, seat)
     now = now_utc()
     vote = db.session.scalar(select(ChairVote).where(ChairVote.room_id == room.id, ChairVote.member_id == member.id))
@@ -187,7 +187,7 @@ def appoint_chair(*, actor: User, tender: Tender, room: Room, seat: int) -> Room
     require_manager(actor, tender)
     room = _locked(room)
     if room.chair_member_id is not None:
-        raise Conflict("The committee already has its chair.")
+        raise Conflict(N_("The committee already has its chair."))
     candidate = _candidate(room, seat)
     now = now_utc()
     if is_open(room):

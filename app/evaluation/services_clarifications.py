@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any
@@ -29,7 +30,7 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.audit import record
 from app.core.db import db, is_valid_id
-from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, field_error
 from app.core.problems import N_
 from app.core.storage import DOCUMENTS, get_storage
 from app.core.time import now_utc
@@ -77,8 +78,8 @@ class AnswerFile:
     content_type: str = "application/octet-stream"
 
 
-def _fail(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, errors={field: [message]})
+def _fail(field: str, message: str, params: Mapping[str, Any] | None = None) -> ValidationFailed:
+    return field_error(field, message, params)
 
 
 def answer_period() -> timedelta:
@@ -114,15 +115,15 @@ def issue(
     the deadline starts now."""
     chair = require_chair(actor, tender, room, "clarification-request")
     if room.phase not in (RoomPhase.REVIEW, RoomPhase.SCORING):
-        raise Conflict("Clarifications are requested while the room reviews or scores.")
+        raise Conflict(N_("Clarifications are requested while the room reviews or scores."))
     bid = room_bid(room, bid_id)
     if bid is None or bid.public_id in failed_public_ids(room) or bid.outcome is not BidOutcome.VALID:
-        raise _fail("bid_id", "a bid before this room, still in the evaluation")
+        raise _fail("bid_id", N_("a bid before this room, still in the evaluation"))
     text = (question or "").strip()
     if not text or len(text) > MAX_QUESTION:
-        raise _fail("question", f"the question, 1 to {MAX_QUESTION} characters")
+        raise _fail("question", N_("the question, 1 to %(limit)s characters"), params={"limit": MAX_QUESTION})
     if hours is not None and not 0 < hours <= MAX_HOURS:
-        raise _fail("hours", f"more than 0 and at most {MAX_HOURS} hours")
+        raise _fail("hours", N_("more than 0 and at most %(limit)s hours"), params={"limit": MAX_HOURS})
     now = now_utc()
     due = now + (timedelta(hours=hours) if hours is not None else answer_period())
     c = Clarification(
@@ -200,7 +201,7 @@ def open_answer_file(
     member = require_member(actor, tender, room, "clarification-file")
     c = db.session.get(Clarification, clarification_id) if is_valid_id(clarification_id) else None
     if c is None or c.room_id != room.id or not c.answer_file_key:
-        raise NotFound("No such clarification file.")
+        raise NotFound(N_("No such clarification file."))
     fh = get_storage().open(DOCUMENTS, c.answer_file_key)
     record(
         "evaluation.clarification.file_downloaded",
@@ -223,7 +224,7 @@ def open_answer_file(
 def _bidder_org(actor: Any) -> int:
     org = getattr(actor, "organisation_id", None)
     if org is None or not actor.has_permission(BID):
-        raise PermissionDenied("Only a bidder's user, on behalf of its organisation, may do this.")
+        raise PermissionDenied(N_("Only a bidder's user, on behalf of its organisation, may do this."))
     return int(org)
 
 
@@ -263,10 +264,10 @@ def own_clarification(*, actor: Any, clarification_id: int) -> Clarification:
     org = _bidder_org(actor)
     c = db.session.get(Clarification, clarification_id) if is_valid_id(clarification_id) else None
     if c is None:
-        raise NotFound("No such clarification request.")
+        raise NotFound(N_("No such clarification request."))
     if c.organisation_id != org:
         raise AccessRefused(
-            "This clarification request is addressed to another bidder.",
+            N_("This clarification request is addressed to another bidder."),
             actor=actor,
             subject=c.audit_subject,
             data={"attempt": "clarification", "clarification_id": c.id},
@@ -276,7 +277,7 @@ def own_clarification(*, actor: Any, clarification_id: int) -> Clarification:
 
 def _late(actor: Any, c: Clarification, now: datetime) -> ClarificationLate:
     return ClarificationLate(
-        "The deadline for this clarification has passed: the answer was not received.",
+        N_("The deadline for this clarification has passed: the answer was not received."),
         actor=actor,
         subject=c.audit_subject,
         data={"clarification_id": c.id, "due_at": instant(c.due_at), "at": instant(now)},
@@ -286,11 +287,11 @@ def _late(actor: Any, c: Clarification, now: datetime) -> ClarificationLate:
 def _check_answerable(actor: Any, c: Clarification) -> None:
     now = now_utc()
     if c.status is ClarificationStatus.ANSWERED:
-        raise Conflict("This clarification request is already answered.")
+        raise Conflict(N_("This clarification request is already answered."))
     if c.status is ClarificationStatus.EXPIRED or now >= c.due_at:
         raise _late(actor, c, now)
     if c.room.phase is RoomPhase.FINISHED:
-        raise Conflict("The committee has finished its work in this room.")
+        raise Conflict(N_("The committee has finished its work in this room."))
 
 
 def answer(
@@ -301,9 +302,9 @@ def answer(
     _check_answerable(actor, c)
     body = (text or "").strip()
     if not body or len(body) > MAX_ANSWER:
-        raise _fail("text", f"the written answer, 1 to {MAX_ANSWER} characters")
+        raise _fail("text", N_("the written answer, 1 to %(limit)s characters"), params={"limit": MAX_ANSWER})
     if not confirmed:
-        raise _fail("confirm", "confirm the statement: the answer does not change the substance of the bid")
+        raise _fail("confirm", N_("confirm the statement: the answer does not change the substance of the bid"))
     stored: dict[str, Any] | None = None
     if file is not None:
         limit = max_file_size()
@@ -316,12 +317,12 @@ def answer(
             length=file.length,
             content_type=file.content_type,
             limit=limit,
-            too_large=_fail("file", f"a file of at most {limit} bytes"),
+            too_large=_fail("file", N_("a file of at most %(limit)s bytes"), params={"limit": limit}),
         )
         stored = {"key": key, "name": file.name, "sha256": info.sha256, "size": info.size, "type": file.content_type}
         fresh = db.session.get(Clarification, cid, with_for_update=True, populate_existing=True)
         if fresh is None:
-            raise NotFound("No such clarification request.")
+            raise NotFound(N_("No such clarification request."))
         c = fresh
         _check_answerable(actor, c)  # the upload may have outlasted the deadline, or a colleague answered
     now = now_utc()

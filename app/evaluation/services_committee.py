@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -18,8 +19,9 @@ from app.accounts.models import User
 from app.audit import record
 from app.audit.services import format_instant
 from app.core.db import db
-from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.errors import Conflict, NotFound, ValidationFailed, field_error
 from app.core.keys import master_key, platform_signing_key
+from app.core.problems import N_
 from app.core.security import caller_has, token_allows
 from app.core.time import now_utc
 from app.evaluation import draw as draw_mod
@@ -52,17 +54,21 @@ DECLARATION_STATEMENT = (
 )
 
 
-def _fail(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, errors={field: [message]})
+def _fail(field: str, message: str, params: Mapping[str, Any] | None = None) -> ValidationFailed:
+    return field_error(field, message, params)
 
 
-def refuse(actor: Any, tender: Tender, attempt: str, detail: str) -> AccessRefused:
-    return AccessRefused(detail, actor=actor, subject=f"tender:{tender.id}/evaluation", data={"attempt": attempt})
+def refuse(
+    actor: Any, tender: Tender, attempt: str, detail: str, params: Mapping[str, Any] | None = None
+) -> AccessRefused:
+    return AccessRefused(
+        detail, params, actor=actor, subject=f"tender:{tender.id}/evaluation", data={"attempt": attempt}
+    )
 
 
 def require_manager(actor: User, tender: Tender) -> None:
     if not is_manager_of(actor, tender):
-        raise refuse(actor, tender, "manage-evaluation", "Only the tender's agency runs its evaluation.")
+        raise refuse(actor, tender, "manage-evaluation", N_("Only the tender's agency runs its evaluation."))
 
 
 def is_overseer() -> bool:
@@ -72,7 +78,7 @@ def is_overseer() -> bool:
 def get_committee(tender: Tender) -> Committee:
     committee: Committee | None = db.session.scalar(select(Committee).where(Committee.tender_id == tender.id))
     if committee is None:
-        raise NotFound("This tender has no evaluation committee yet.")
+        raise NotFound(N_("This tender has no evaluation committee yet."))
     return committee
 
 
@@ -113,22 +119,26 @@ def default_rules(tender: Tender) -> dict[str, Any]:
 
 def _groups(raw: Any, expert_seats: int) -> list[dict[str, Any]]:
     if not isinstance(raw, list) or len(raw) > expert_seats:
-        raise _fail("groups", "a list of at most one group per expert seat")
+        raise _fail("groups", N_("a list of at most one group per expert seat"))
     groups: list[dict[str, Any]] = []
     for g in raw:
         if not isinstance(g, dict) or set(g) != {"specialty", "count"}:
-            raise _fail("groups", "each group is {specialty, count}")
+            raise _fail("groups", N_("each group is {specialty, count}"))
         count = g["count"]
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-            raise _fail("groups", "a group's count is at least 1")
+            raise _fail("groups", N_("a group's count is at least 1"))
         if not isinstance(g["specialty"], str):
-            raise _fail("groups", "a group names a specialty code")
+            raise _fail("groups", N_("a group names a specialty code"))
         groups.append({"specialty": check_specialties([g["specialty"]], field="groups")[0], "count": count})
     if len({g["specialty"] for g in groups}) != len(groups):
-        raise _fail("groups", "one group per specialty")
+        raise _fail("groups", N_("one group per specialty"))
     covered = sum(g["count"] for g in groups)
     if covered > expert_seats:
-        raise _fail("groups", f"the groups ask for {covered} experts but the committee has {expert_seats} expert seats")
+        raise _fail(
+            "groups",
+            N_("the groups ask for %(covered)s experts but the committee has %(expert_seats)s expert seats"),
+            params={"covered": covered, "expert_seats": expert_seats},
+        )
     if covered < expert_seats:
         groups.append({"specialty": None, "count": expert_seats - covered})
     return groups
@@ -136,12 +146,14 @@ def _groups(raw: Any, expert_seats: int) -> list[dict[str, Any]]:
 
 def _buyer_reps(tender: Tender, ids: Any, needed: int) -> list[User]:
     if not isinstance(ids, list) or len(ids) != needed or len(set(ids)) != len(ids):
-        raise _fail("buyer_rep_ids", f"name exactly {needed} distinct buyer representative(s)")
+        raise _fail(
+            "buyer_rep_ids", N_("name exactly %(needed)s distinct buyer representative(s)"), params={"needed": needed}
+        )
     users = []
     for uid in ids:
         user = db.session.get(User, uid) if isinstance(uid, int) and 0 < uid < 2**31 else None
         if user is None or not user.active or user.organisation_id != tender.buyer_id:
-            raise _fail("buyer_rep_ids", "a buyer representative is an active user of the buyer organisation")
+            raise _fail("buyer_rep_ids", N_("a buyer representative is an active user of the buyer organisation"))
         users.append(user)
     return users
 
@@ -153,19 +165,23 @@ def define_committee(*, actor: User, tender: Tender, data: dict[str, Any]) -> Co
     """
     require_manager(actor, tender)
     if tender.status not in (TenderStatus.PUBLISHED, TenderStatus.OPENING, TenderStatus.OPENED):
-        raise Conflict("A committee is formed for a published tender that has not failed or been cancelled.")
+        raise Conflict(N_("A committee is formed for a published tender that has not failed or been cancelled."))
     existing = db.session.scalar(select(Committee).where(Committee.tender_id == tender.id))
     if existing is not None and existing.draws:
-        raise Conflict("The committee is fixed once its draw has begun.")
+        raise Conflict(N_("The committee is fixed once its draw has begun."))
     size, expert_seats = data.get("size"), data.get("expert_seats")
     if not isinstance(size, int) or not MIN_SIZE <= size <= MAX_SIZE or size % 2 == 0:
-        raise _fail("size", f"an odd number from {MIN_SIZE} to {MAX_SIZE}")
+        raise _fail(
+            "size",
+            N_("an odd number from %(least)s to %(most)s"),
+            params={"least": MIN_SIZE, "most": MAX_SIZE},
+        )
     if not isinstance(expert_seats, int) or not (expert_seats * 3 >= size * 2 and expert_seats <= size):
-        raise _fail("expert_seats", "experts hold at least two thirds of the seats")
+        raise _fail("expert_seats", N_("experts hold at least two thirds of the seats"))
     groups = _groups(data.get("groups", []), expert_seats)
     reserves = data.get("reserves_per_group", 2)
     if not isinstance(reserves, int) or isinstance(reserves, bool) or not 0 <= reserves <= MAX_RESERVES:
-        raise _fail("reserves_per_group", f"0 to {MAX_RESERVES}")
+        raise _fail("reserves_per_group", N_("0 to %(limit)s"), params={"limit": MAX_RESERVES})
     reps = _buyer_reps(tender, data.get("buyer_rep_ids", []), size - expert_seats)
     try:
         rules = Rules.from_json({**default_rules(tender), **(data.get("rules") or {})}).as_json()
@@ -218,12 +234,12 @@ def appoint_buyer_rep(*, actor: User, tender: Tender, seat: int, user_id: int) -
     require_manager(actor, tender)
     committee = get_committee(tender)
     if not committee.expert_seats < seat <= committee.size:
-        raise _fail("seat", "not a buyer representative's seat")
+        raise _fail("seat", N_("not a buyer representative's seat"))
     if any(m.seat == seat and m.holds_seat for m in committee.members):
-        raise Conflict("This seat is not vacant.")
+        raise Conflict(N_("This seat is not vacant."))
     (user,) = _buyer_reps(tender, [user_id], 1)
     if member_of(committee, user) is not None:
-        raise Conflict("This user already belongs to the committee.")
+        raise Conflict(N_("This user already belongs to the committee."))
     now = now_utc()
     member = CommitteeMember(
         committee_id=committee.id,
@@ -288,11 +304,11 @@ def commit_draw(*, actor: User, tender: Tender) -> Draw:
     require_manager(actor, tender)
     committee = get_committee(tender)
     if tender.status not in (TenderStatus.OPENING, TenderStatus.OPENED) or not has_opening_record(tender):
-        raise Conflict("Experts are drawn once the opening record has been published.")
+        raise Conflict(N_("Experts are drawn once the opening record has been published."))
     if any(d.status is DrawStatus.COMMITTED for d in committee.draws):
-        raise Conflict("A committed draw is waiting to be performed.")
+        raise Conflict(N_("A committed draw is waiting to be performed."))
     if committee.draws and not vacant_expert_seats(committee):
-        raise Conflict("Every expert seat is taken; no further draw is needed.")
+        raise Conflict(N_("Every expert seat is taken; no further draw is needed."))
     round_no = len(committee.draws) + 1
     seed = os.urandom(draw_mod.SEED_SIZE)
     now = now_utc()
@@ -334,7 +350,7 @@ def _requirements(committee: Committee) -> tuple[dict[str, Any], list[int], list
 def get_draw(committee: Committee, round_no: int) -> Draw:
     found = next((d for d in committee.draws if d.round == round_no), None)
     if found is None:
-        raise NotFound("No such draw.")
+        raise NotFound(N_("No such draw."))
     return found
 
 
@@ -348,7 +364,7 @@ def perform_draw(*, actor: User, tender: Tender, round_no: int) -> Draw:
     committee = get_committee(tender)
     row = get_draw(committee, round_no)
     if row.status is not DrawStatus.COMMITTED:
-        raise Conflict("This draw has already been performed.")
+        raise Conflict(N_("This draw has already been performed."))
     seed = _open_seed(row.seed_sealed, _seed_label(committee, round_no))
     requirements, indices, seats = _requirements(committee)
     drawn = {m.expert_id for m in committee.members if m.expert_id is not None}
@@ -494,7 +510,7 @@ def _own_member(actor: User, tender: Tender) -> tuple[Committee, CommitteeMember
     committee = get_committee(tender)
     member = member_of(committee, actor)
     if member is None:
-        raise refuse(actor, tender, "committee-member", "You are not on this tender's evaluation committee.")
+        raise refuse(actor, tender, "committee-member", N_("You are not on this tender's evaluation committee."))
     return committee, member
 
 
@@ -502,7 +518,7 @@ def respond(*, actor: User, tender: Tender, accept: bool, reason: str = "") -> C
     """A drawn expert confirms or declines the invitation; a decline passes the seat to the next reserve."""
     committee, member = _own_member(actor, tender)
     if member.status is not MemberStatus.INVITED:
-        raise Conflict("You have no pending invitation on this committee.")
+        raise Conflict(N_("You have no pending invitation on this committee."))
     member.responded_at = now_utc()
     if accept:
         member.status = MemberStatus.CONFIRMED
@@ -511,7 +527,7 @@ def respond(*, actor: User, tender: Tender, accept: bool, reason: str = "") -> C
         return member
     reason = reason.strip()
     if not reason:
-        raise _fail("reason", "give the reason for declining")
+        raise _fail("reason", N_("give the reason for declining"))
     seat = member.seat
     member.status = MemberStatus.DECLINED
     member.decline_reason = reason
@@ -532,9 +548,9 @@ def release_seat(*, actor: User, tender: Tender, seat: int, reason: str) -> Comm
     committee = get_committee(tender)
     member = next((m for m in committee.members if m.seat == seat and m.status is MemberStatus.INVITED), None)
     if member is None:
-        raise Conflict("No invited expert holds this seat.")
+        raise Conflict(N_("No invited expert holds this seat."))
     if not reason.strip():
-        raise _fail("reason", "give the reason")
+        raise _fail("reason", N_("give the reason"))
     member.status = MemberStatus.DECLINED
     member.decline_reason = f"released by the agency: {reason.strip()}"
     member.responded_at = now_utc()
@@ -556,14 +572,14 @@ def declare(*, actor: User, tender: Tender, no_conflict: bool, detail: str = "")
     """Sign the no-conflict declaration (platform-attested, before any bid is shown), or recuse with the reason."""
     committee, member = _own_member(actor, tender)
     if member.status is not MemberStatus.CONFIRMED or member.seat is None:
-        raise Conflict("Confirm your seat before declaring.")
+        raise Conflict(N_("Confirm your seat before declaring."))
     if member.declared_at is not None:
-        raise Conflict("You have already signed the declaration.")
+        raise Conflict(N_("You have already signed the declaration."))
     now = now_utc()
     if not no_conflict:
         detail = detail.strip()
         if not detail:
-            raise _fail("detail", "describe the conflict of interest")
+            raise _fail("detail", N_("describe the conflict of interest"))
         seat = member.seat
         member.status = MemberStatus.RECUSED
         member.decline_reason = detail

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.core.db import db
 from app.core.errors import NotFound
+from app.core.problems import N_
 from app.evaluation import services_chair, services_report, services_room, services_sheets
 from app.evaluation.models import CommitteeMember, MemberStatus, Room, RoomPhase
 from app.evaluation.services_committee import get_committee, member_of, refuse
@@ -71,7 +72,7 @@ def own_membership(actor: User, tender: Tender) -> CommitteeMember:
     committee = get_committee(tender)
     member = member_of(committee, actor)
     if member is None:
-        raise refuse(actor, tender, "committee-member", "You are not on this tender's evaluation committee.")
+        raise refuse(actor, tender, "committee-member", N_("You are not on this tender's evaluation committee."))
     return member
 
 
@@ -79,7 +80,7 @@ def seat_holder(actor: User, tender: Tender) -> CommitteeMember:
     """The caller's membership when it holds (or held until declaring) a seat; reserves and outsiders are refused."""
     member = own_membership(actor, tender)
     if member.seat is None:
-        raise refuse(actor, tender, "declaration", "The declaration is signed by the members holding a seat.")
+        raise refuse(actor, tender, "declaration", N_("The declaration is signed by the members holding a seat."))
     return member
 
 

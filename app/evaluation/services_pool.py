@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from flask import current_app
@@ -11,7 +12,8 @@ from sqlalchemy import select
 from app.accounts.models import Organisation, User
 from app.audit import record
 from app.core.db import db
-from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.errors import Conflict, NotFound, ValidationFailed, field_error
+from app.core.problems import N_
 from app.core.reference import provides
 from app.core.time import now_utc
 from app.evaluation.draw import PoolExpert
@@ -48,8 +50,8 @@ def ensure_specialties() -> None:
     db.session.flush()
 
 
-def _fail(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, errors={field: [message]})
+def _fail(field: str, message: str, params: Mapping[str, Any] | None = None) -> ValidationFailed:
+    return field_error(field, message, params)
 
 
 # --- specialties -------------------------------------------------------------------------------------
@@ -65,9 +67,9 @@ def list_specialties(*, include_inactive: bool = False) -> list[Specialty]:
 def save_specialty(*, actor: User, code: str, name_zh: str, name_en: str, active: bool = True) -> Specialty:
     """Add a specialty, or rename or (de)activate one; codes keep their meaning. Raises ValidationFailed."""
     if not SPECIALTY_CODE.match(code):
-        raise _fail("code", "a code is 1-40 of a-z, 0-9, '_' and '-', starting with a letter")
+        raise _fail("code", N_("a code is 1-40 of a-z, 0-9, '_' and '-', starting with a letter"))
     if not name_zh.strip() or not name_en.strip():
-        raise _fail("name", "both names are required")
+        raise _fail("name", N_("both names are required"))
     row = db.session.scalar(select(Specialty).where(Specialty.code == code))
     created = row is None
     if row is None:
@@ -87,11 +89,11 @@ def save_specialty(*, actor: User, code: str, name_zh: str, name_en: str, active
 def check_specialties(codes: Any, *, field: str = "specialties") -> list[str]:
     """Known, active, distinct specialty codes (sorted)."""
     if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
-        raise _fail(field, "a list of specialty codes")
+        raise _fail(field, N_("a list of specialty codes"))
     known = {s.code for s in list_specialties()}
     unknown = sorted(set(codes) - known)
     if unknown:
-        raise _fail(field, f"unknown or inactive specialties: {', '.join(unknown)}")
+        raise _fail(field, N_("unknown or inactive specialties: %(value)s"), params={"value": ", ".join(unknown)})
     return sorted(set(codes))
 
 
@@ -101,14 +103,14 @@ def check_specialties(codes: Any, *, field: str = "specialties") -> list[str]:
 def get_expert(expert_id: int) -> ExpertProfile:
     expert = db.session.get(ExpertProfile, expert_id) if 0 < expert_id < 2**31 else None
     if expert is None:
-        raise NotFound("No such expert.")
+        raise NotFound(N_("No such expert."))
     return expert
 
 
 def get_own_profile(user: User) -> ExpertProfile:
     expert: ExpertProfile | None = db.session.scalar(select(ExpertProfile).where(ExpertProfile.user_id == user.id))
     if expert is None:
-        raise NotFound("Your account has no expert profile.")
+        raise NotFound(N_("Your account has no expert profile."))
     return expert
 
 
@@ -125,16 +127,20 @@ def _organisation(org_id: int | None, field: str) -> int | None:
     if org_id is None:
         return None
     if not 0 < org_id < 2**31 or db.session.get(Organisation, org_id) is None:
-        raise _fail(field, "no such organisation")
+        raise _fail(field, N_("no such organisation"))
     return org_id
 
 
 def _qualifications(value: Any) -> list[str]:
     if not isinstance(value, list) or len(value) > MAX_QUALIFICATIONS:
-        raise _fail("qualifications", f"a list of at most {MAX_QUALIFICATIONS} entries")
+        raise _fail(
+            "qualifications",
+            N_("a list of at most %(limit)s entries"),
+            params={"limit": MAX_QUALIFICATIONS},
+        )
     out = [str(v).strip() for v in value if isinstance(v, str) and v.strip()]
     if len(out) != len(value) or any(len(v) > 200 for v in out):
-        raise _fail("qualifications", "each qualification is a non-empty text of at most 200 characters")
+        raise _fail("qualifications", N_("each qualification is a non-empty text of at most 200 characters"))
     return out
 
 
@@ -154,11 +160,11 @@ def create_expert(*, actor: User, data: dict[str, Any]) -> ExpertProfile:
     user_id = data.get("user_id")
     user = db.session.get(User, user_id) if isinstance(user_id, int) and 0 < user_id < 2**31 else None
     if user is None:
-        raise _fail("user_id", "no such user")
+        raise _fail("user_id", N_("no such user"))
     if not user.has_role("expert"):
-        raise _fail("user_id", "only accounts with the expert role can join the pool")
+        raise _fail("user_id", N_("only accounts with the expert role can join the pool"))
     if db.session.scalar(select(ExpertProfile.id).where(ExpertProfile.user_id == user.id)) is not None:
-        raise Conflict("This user is already in the expert pool.")
+        raise Conflict(N_("This user is already in the expert pool."))
     expert = ExpertProfile(
         user_id=user.id,
         employer_id=_organisation(data.get("employer_id"), "employer_id"),
@@ -169,7 +175,7 @@ def create_expert(*, actor: User, data: dict[str, Any]) -> ExpertProfile:
         status=ExpertStatus.ACTIVE,
     )
     if not expert.specialties:
-        raise _fail("specialties", "an expert has at least one specialty")
+        raise _fail("specialties", N_("an expert has at least one specialty"))
     db.session.add(expert)
     db.session.flush()
     record("evaluation.expert.enrolled", actor=actor, subject=expert.audit_ref, data=_profile_data(expert))
@@ -185,7 +191,7 @@ def update_expert(*, actor: User, expert: ExpertProfile, data: dict[str, Any]) -
     if "specialties" in data:
         expert.specialties = check_specialties(data["specialties"])
         if not expert.specialties:
-            raise _fail("specialties", "an expert has at least one specialty")
+            raise _fail("specialties", N_("an expert has at least one specialty"))
     if "qualifications" in data:
         expert.qualifications = _qualifications(data["qualifications"])
     if "available" in data:
@@ -209,10 +215,10 @@ def set_status(*, actor: User, expert: ExpertProfile, status: str, reason: str) 
     try:
         value = ExpertStatus(status)
     except ValueError:
-        raise _fail("status", "one of active, suspended, blacklisted") from None
+        raise _fail("status", N_("one of active, suspended, blacklisted")) from None
     reason = reason.strip()
     if value is not ExpertStatus.ACTIVE and not reason:
-        raise _fail("reason", "give the reason for suspending or blacklisting")
+        raise _fail("reason", N_("give the reason for suspending or blacklisting"))
     previous = expert.status
     expert.status = value
     expert.status_reason = reason or None

@@ -20,6 +20,7 @@ Every step is an evidence-log entry under `tender:<id>/evaluation`.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,7 +33,7 @@ from app.audit import record
 from app.audit.models import AuditEntry
 from app.audit.services import actor_ref
 from app.core.db import db
-from app.core.errors import Conflict, NotFound, PermissionDenied, TooManyRequests, ValidationFailed
+from app.core.errors import Conflict, NotFound, PermissionDenied, TooManyRequests, ValidationFailed, field_error
 from app.core.keys import platform_signing_key
 from app.core.problems import N_
 from app.core.time import now_utc
@@ -77,8 +78,8 @@ class ReauthenticationFailed(LoggedRefusal, PermissionDenied):
     audit_action = "evaluation.report.sign_refused"
 
 
-def _fail(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, errors={field: [message]})
+def _fail(field: str, message: str, params: Mapping[str, Any] | None = None) -> ValidationFailed:
+    return field_error(field, message, params)
 
 
 def sha256_hex(value: Any) -> str:
@@ -108,7 +109,7 @@ def get_report(tender: Tender) -> EvaluationReport:
         select(EvaluationReport).where(EvaluationReport.tender_id == tender.id)
     )
     if report is None:
-        raise NotFound("No evaluation report for this tender yet.")
+        raise NotFound(N_("No evaluation report for this tender yet."))
     return report
 
 
@@ -118,7 +119,7 @@ def final_room(tender: Tender) -> Room:
         select(Room).where(Room.tender_id == tender.id).order_by(Room.stage.desc()).limit(1)
     )
     if room is None or room.result is None or room.stage < tender.stage_count:
-        raise Conflict("The result of the last stage is not aggregated yet.")
+        raise Conflict(N_("The result of the last stage is not aggregated yet."))
     return room
 
 
@@ -188,12 +189,12 @@ def draw_up(*, actor: Any, tender: Tender, recommended: int | None = None) -> Ev
     room = final_room(tender)
     require_chair(actor, tender, room, "draw-up-report")
     if db.session.scalar(select(EvaluationReport.id).where(EvaluationReport.tender_id == tender.id)):
-        raise Conflict("The report is already drawn up.")
+        raise Conflict(N_("The report is already drawn up."))
     count = recommended or int(current_app.config.get("EVALUATION_RECOMMENDED_CANDIDATES", 3))
     if not 1 <= count <= MAX_RECOMMENDED:
-        raise _fail("recommended", f"1 to {MAX_RECOMMENDED} candidates")
+        raise _fail("recommended", N_("1 to %(limit)s candidates"), params={"limit": MAX_RECOMMENDED})
     if not (room.result or {}).get("bids"):
-        raise Conflict("No bid was ranked: there is no candidate to recommend.")
+        raise Conflict(N_("No bid was ranked: there is no candidate to recommend."))
     now = now_utc()
     document = build_document(tender, room, count, now)
     digest = sha256_hex(document)
@@ -226,14 +227,14 @@ def _signing_member(actor: Any, tender: Tender, report: EvaluationReport) -> Com
     uid = member_uid(actor)
     member = next((m for m in seated_members(get_committee(tender)) if m.user_id == uid), None)
     if member is None:
-        raise refuse(actor, tender, "sign-report", "Only the committee's seated members sign the report.")
+        raise refuse(actor, tender, "sign-report", N_("Only the committee's seated members sign the report."))
     return member
 
 
 def _reauthenticate(actor: Any, tender: Tender, password: str | None, totp: str | None) -> str:
     """Check the fresh credential(s) sent with the signing request; returns how the member re-authenticated."""
     if not password and not totp:
-        raise _fail("password", "Confirm your identity with your password or a TOTP code.")
+        raise _fail("password", N_("Confirm your identity with your password or a TOTP code."))
     since = now_utc() - REAUTH_WINDOW
     refused = db.session.scalar(
         select(func.count(AuditEntry.index)).where(
@@ -243,12 +244,12 @@ def _reauthenticate(actor: Any, tender: Tender, password: str | None, totp: str 
         )
     )
     if (refused or 0) >= MAX_REAUTH_FAILURES:
-        raise TooManyRequests("Too many wrong credentials: try signing again later.")
+        raise TooManyRequests(N_("Too many wrong credentials: try signing again later."))
     via = []
     if password:
         if not verify_password(actor, password):
             raise ReauthenticationFailed(
-                "The password is not correct.",
+                N_("The password is not correct."),
                 actor=actor,
                 subject=f"tender:{tender.id}/evaluation",
                 data={"attempt": "sign-report", "via": "password"},
@@ -257,7 +258,7 @@ def _reauthenticate(actor: Any, tender: Tender, password: str | None, totp: str 
     if totp:
         if not actor.totp_enabled or not verify_totp(actor, totp):
             raise ReauthenticationFailed(
-                "The TOTP code is not correct.",
+                N_("The TOTP code is not correct."),
                 actor=actor,
                 subject=f"tender:{tender.id}/evaluation",
                 data={"attempt": "sign-report", "via": "totp"},
@@ -279,9 +280,9 @@ def sign(
     report = get_report(tender)
     member = _signing_member(actor, tender, report)
     if report_sha256 != report.report_sha256:
-        raise _fail("report_sha256", "This is not the hash of the report as drawn up.")
+        raise _fail("report_sha256", N_("This is not the hash of the report as drawn up."))
     if any(s.member_id == member.id for s in report.signatures):
-        raise Conflict("You have already signed the report.")
+        raise Conflict(N_("You have already signed the report."))
     via = _reauthenticate(actor, tender, password, totp)
     note = (dissent or "").strip() or None
     now = now_utc()
@@ -360,7 +361,9 @@ def report_view(actor: Any, tender: Tender) -> dict[str, Any]:
         or (committee.names_published_at is not None and is_bidder(actor, tender))
     )
     if not allowed:
-        raise refuse(actor, tender, "read-report", "The report is shown to the committee, the agency and overseers.")
+        raise refuse(
+            actor, tender, "read-report", N_("The report is shown to the committee, the agency and overseers.")
+        )
     report = get_report(tender)
     seats = [m.seat for m in seated_members(committee)]
     done = {s.seat for s in report.signatures}
@@ -400,13 +403,13 @@ def publish(*, actor: Any, tender: Tender, days: float | None = None) -> Evaluat
     require_manager(actor, tender)
     report = get_report(tender)
     if report.status is not ReportStatus.FINAL:
-        raise Conflict("The report is not signed by every member yet.")
+        raise Conflict(N_("The report is not signed by every member yet."))
     if report.publicity_started_at is not None:
-        raise Conflict("The candidates are already published.")
+        raise Conflict(N_("The candidates are already published."))
     period = publicity_period()
     if days is not None:
         if timedelta(days=days) < period:
-            raise _fail("days", f"at least the configured {period} of publicity")
+            raise _fail("days", N_("at least the configured %(period)s of publicity"), params={"period": period})
         period = timedelta(days=days)
     now = now_utc()
     report.publicity_started_at, report.publicity_ends_at = now, now + period
@@ -439,7 +442,7 @@ def in_publicity(report: EvaluationReport, at: datetime | None = None) -> bool:
 def _tender(tender_id: int) -> Tender:
     tender = db.session.get(Tender, tender_id)
     if tender is None:  # a foreign key: cannot happen
-        raise NotFound("No such tender.")
+        raise NotFound(N_("No such tender."))
     return tender
 
 
@@ -520,12 +523,12 @@ def objection_view(o: Objection) -> dict[str, Any]:
 def file_objection(*, actor: Any, tender: Tender, text: str) -> Objection:
     """A bidder of the tender objects within the publicity window; the process is suspended until answered."""
     if not is_bidder(actor, tender):
-        raise refuse(actor, tender, "object", "Only the bidders of this tender may object.")
+        raise refuse(actor, tender, "object", N_("Only the bidders of this tender may object."))
     report = get_report(tender)
     if not in_publicity(report):
-        raise Conflict("Objections are accepted only during the publicity period.")
+        raise Conflict(N_("Objections are accepted only during the publicity period."))
     if not text.strip():
-        raise _fail("text", "state the objection")
+        raise _fail("text", N_("state the objection"))
     now = now_utc()
     objection = Objection(
         tender_id=tender.id,
@@ -561,7 +564,9 @@ def list_objections(actor: Any, tender: Tender) -> list[Objection]:
         return list(db.session.scalars(query))
     if is_bidder(actor, tender):
         return list(db.session.scalars(query.where(Objection.organisation_id == actor.organisation_id)))
-    raise refuse(actor, tender, "read-objections", "Objections are shown to the agency, overseers and their filers.")
+    raise refuse(
+        actor, tender, "read-objections", N_("Objections are shown to the agency, overseers and their filers.")
+    )
 
 
 def answer_objection(*, actor: Any, tender: Tender, objection_id: int, answer: str) -> Objection:
@@ -569,11 +574,11 @@ def answer_objection(*, actor: Any, tender: Tender, objection_id: int, answer: s
     require_manager(actor, tender)
     objection = db.session.get(Objection, objection_id) if 0 < objection_id < 2**31 else None
     if objection is None or objection.tender_id != tender.id:
-        raise NotFound("No such objection.")
+        raise NotFound(N_("No such objection."))
     if objection.status is not ObjectionStatus.OPEN:
-        raise Conflict("The objection is already answered.")
+        raise Conflict(N_("The objection is already answered."))
     if not answer.strip():
-        raise _fail("answer", "the answer is required")
+        raise _fail("answer", N_("the answer is required"))
     now = now_utc()
     objection.status, objection.answer = ObjectionStatus.ANSWERED, answer.strip()
     objection.answered_at, objection.answered_by_id = now, actor.id
@@ -599,7 +604,7 @@ def answer_objection(*, actor: Any, tender: Tender, objection_id: int, answer: s
 def get_award(tender: Tender) -> Award:
     award: Award | None = db.session.scalar(select(Award).where(Award.tender_id == tender.id))
     if award is None:
-        raise NotFound("No award for this tender yet.")
+        raise NotFound(N_("No award for this tender yet."))
     return award
 
 
@@ -620,13 +625,13 @@ def issue_award(*, actor: Any, tender: Tender) -> Award:
     report = get_report(tender)
     now = now_utc()
     if report.publicity_ends_at is None:
-        raise Conflict("The candidates have not been published.")
+        raise Conflict(N_("The candidates have not been published."))
     if now < report.publicity_ends_at:
-        raise Conflict("The publicity period has not ended.")
+        raise Conflict(N_("The publicity period has not ended."))
     if open_objections(tender):
-        raise Conflict("An objection is open: the process is suspended until it is answered.")
+        raise Conflict(N_("An objection is open: the process is suspended until it is answered."))
     if db.session.scalar(select(Award.id).where(Award.tender_id == tender.id)):
-        raise Conflict("The award is already issued.")
+        raise Conflict(N_("The award is already issued."))
     winner = report.document["recommended"][0]
     if report.publicity_ended_at is None:
         _end_publicity(report, now)
@@ -707,10 +712,10 @@ def reassign_award(*, actor: Any, tender: Tender, reason: str) -> Award:
     require_manager(actor, tender)
     award = get_award(tender)
     if not reason.strip():
-        raise _fail("reason", "give the reason (declined, or failed to sign the contract)")
+        raise _fail("reason", N_("give the reason (declined, or failed to sign the contract)"))
     report = db.session.get(EvaluationReport, award.report_id)
     if report is None:  # a foreign key: cannot happen
-        raise NotFound("No evaluation report for this tender.")
+        raise NotFound(N_("No evaluation report for this tender."))
     previous = award.signed["payload"]
     now = now_utc()
     loser = _bid_of(tender, award.winner_bid_id)
@@ -721,7 +726,7 @@ def reassign_award(*, actor: Any, tender: Tender, reason: str) -> Award:
     gone = {_bid_of(tender, d["bid_id"]).id for d in declined}
     winner = next((c for c in report.document["recommended"] if _bid_of(tender, c["bid_id"]).id not in gone), None)
     if winner is None:
-        raise Conflict("No recommended candidate is left: the tender has to be tendered again.")
+        raise Conflict(N_("No recommended candidate is left: the tender has to be tendered again."))
     next_bid = _bid_of(tender, winner["bid_id"])
     record(
         "evaluation.award.declined",
@@ -746,7 +751,7 @@ def reassign_award(*, actor: Any, tender: Tender, reason: str) -> Award:
 def award_view(actor: Any, tender: Tender) -> dict[str, Any]:
     """The signed award document: the agency, overseers and the tender's bidders."""
     if not (is_overseer() or is_manager_of(actor, tender) or is_bidder(actor, tender)):
-        raise refuse(actor, tender, "read-award", "The award is shown to the agency, overseers and the bidders.")
+        raise refuse(actor, tender, "read-award", N_("The award is shown to the agency, overseers and the bidders."))
     award = get_award(tender)
     org = getattr(actor, "organisation_id", None)
     mine = next((n for n in award.signed["payload"]["notices"] if n["organisation_id"] == org), None)

@@ -13,7 +13,7 @@ recording replay places on its timeline. Score sheets and aggregation are in `se
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import IO, Any
@@ -24,7 +24,8 @@ from app.accounts.models import User
 from app.audit import record
 from app.audit.services import format_instant
 from app.core.db import db
-from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.errors import Conflict, NotFound, ValidationFailed, field_error
+from app.core.problems import N_
 from app.core.storage import OPENED_BIDS, get_storage
 from app.core.time import now_utc
 from app.evaluation import scoring
@@ -55,8 +56,8 @@ DEFAULT_REQUIREMENTS = ("资格审查", "符合性审查")
 MAX_REQUIREMENTS = 30
 
 
-def _fail(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, errors={field: [message]})
+def _fail(field: str, message: str, params: Mapping[str, Any] | None = None) -> ValidationFailed:
+    return field_error(field, message, params)
 
 
 def instant(value: datetime | None = None) -> str:
@@ -152,7 +153,7 @@ def seated_members(committee: Committee) -> list[CommitteeMember]:
 def get_room(tender: Tender, stage: int) -> Room:
     room: Room | None = db.session.scalar(select(Room).where(Room.tender_id == tender.id, Room.stage == stage))
     if room is None:
-        raise NotFound("No evaluation room for this stage.")
+        raise NotFound(N_("No evaluation room for this stage."))
     return room
 
 
@@ -164,16 +165,16 @@ def room_member(actor: Any, room: Room) -> CommitteeMember | None:
 def require_member(actor: Any, tender: Tender, room: Room, attempt: str) -> CommitteeMember:
     member = room_member(actor, room)
     if member is None:
-        raise refuse(actor, tender, attempt, "Only seated members who signed the declaration enter the room.")
+        raise refuse(actor, tender, attempt, N_("Only seated members who signed the declaration enter the room."))
     return member
 
 
 def require_chair(actor: Any, tender: Tender, room: Room, attempt: str) -> CommitteeMember:
     member = require_member(actor, tender, room, attempt)
     if room.chair_member_id is None:
-        raise Conflict("The committee has no chair yet: elect one (or the agency appoints one) first.")
+        raise Conflict(N_("The committee has no chair yet: elect one (or the agency appoints one) first."))
     if member.id != room.chair_member_id:
-        raise refuse(actor, tender, attempt, "Only the chair of the committee does this.")
+        raise refuse(actor, tender, attempt, N_("Only the chair of the committee does this."))
     return member
 
 
@@ -185,7 +186,7 @@ def viewer(actor: Any, tender: Tender, room: Room) -> str:
         return "manager"
     if is_overseer():
         return "overseer"
-    raise refuse(actor, tender, "room", "The room is open to its seated members, the agency and overseers.")
+    raise refuse(actor, tender, "room", N_("The room is open to its seated members, the agency and overseers."))
 
 
 def _requirements(tender: Tender, raw: list[str] | None) -> list[str]:
@@ -195,9 +196,13 @@ def _requirements(tender: Tender, raw: list[str] | None) -> list[str]:
         return list(DEFAULT_REQUIREMENTS)
     names = [r.strip() for r in raw]
     if not names or len(names) > MAX_REQUIREMENTS or any(not n or len(n) > 200 for n in names):
-        raise _fail("requirements", f"1 to {MAX_REQUIREMENTS} named requirements")
+        raise _fail(
+            "requirements",
+            N_("1 to %(limit)s named requirements"),
+            params={"limit": MAX_REQUIREMENTS},
+        )
     if len(set(names)) != len(names):
-        raise _fail("requirements", "requirement names are unique")
+        raise _fail("requirements", N_("requirement names are unique"))
     return names
 
 
@@ -205,14 +210,14 @@ def _objective(tender: Tender, stage: int, raw: list[str]) -> list[str]:
     if not raw:
         return []
     if not is_scoring_room(tender, stage):
-        raise _fail("objective", "objective criteria belong to the scoring room of a comprehensive tender")
+        raise _fail("objective", N_("objective criteria belong to the scoring room of a comprehensive tender"))
     if tender.evaluation_method is EvaluationMethod.COMPREHENSIVE:
         typed = {str(i["name"]) for i in tender.criteria["items"] if i.get("category") != "price"}
     else:
         typed = {str(a["name"]) for a in tender.criteria.get("adjustments", [])}
     unknown = sorted(set(raw) - typed)
     if unknown or len(set(raw)) != len(raw):
-        raise _fail("objective", "distinct names of non-price criteria of the tender")
+        raise _fail("objective", N_("distinct names of non-price criteria of the tender"))
     return list(raw)
 
 
@@ -230,25 +235,25 @@ def open_room(
     require_manager(actor, tender)
     committee = get_committee(tender)
     if tender.status not in (TenderStatus.OPENING, TenderStatus.OPENED):
-        raise Conflict("The room opens for a tender being opened or opened.")
+        raise Conflict(N_("The room opens for a tender being opened or opened."))
     if not 1 <= stage <= tender.current_stage:
-        raise _fail("stage", "a stage that has been opened")
+        raise _fail("stage", N_("a stage that has been opened"))
     if not db.session.scalar(
         select(OpeningRecord.id).where(OpeningRecord.tender_id == tender.id, OpeningRecord.stage == stage)
     ):
-        raise Conflict("The room opens once the stage's opening record is published.")
+        raise Conflict(N_("The room opens once the stage's opening record is published."))
     if not is_complete(committee):
-        raise Conflict("Every seat must be confirmed and declared before the room opens.")
+        raise Conflict(N_("Every seat must be confirmed and declared before the room opens."))
     if db.session.scalar(select(Room.id).where(Room.tender_id == tender.id, Room.stage == stage)):
-        raise Conflict("This stage already has its room.")
+        raise Conflict(N_("This stage already has its room."))
     chair = next((m for m in seated_members(committee) if m.seat == chair_seat), None)
     if chair is None and chair_seat is not None:
-        raise _fail("chair_seat", "the seat of a declared member")
+        raise _fail("chair_seat", N_("the seat of a declared member"))
     reqs = _requirements(tender, requirements)
     obj = _objective(tender, stage, objective or [])
     bids = valid_bids(tender)
     if not bids:
-        raise Conflict("No valid bid to evaluate.")
+        raise Conflict(N_("No valid bid to evaluate."))
     now = now_utc()
     room = Room(
         tender_id=tender.id,
@@ -323,10 +328,10 @@ def open_envelope_file(
     member = require_member(actor, tender, room, "download-opened")
     bid = room_bid(room, bid_id)
     if bid is None:
-        raise NotFound("No such bid in this room.")
+        raise NotFound(N_("No such bid in this room."))
     env = next((e for e in opened_envelopes(bid, room.stage) if e.name == envelope), None)
     if env is None:
-        raise NotFound("No such opened envelope.")
+        raise NotFound(N_("No such opened envelope."))
     fh = get_storage().open(OPENED_BIDS, env.plaintext_key or "")
     record(
         "evaluation.file.downloaded",
@@ -381,11 +386,11 @@ def _verdicts(room: Room, raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for v in raw:
         key = (v["bid_id"], v["requirement"])
         if v["bid_id"] not in order:
-            raise _fail("verdicts", f"bid {v['bid_id']} is not before this room")
+            raise _fail("verdicts", N_("bid %(value)s is not before this room"), params={"value": v["bid_id"]})
         if v["requirement"] not in room.requirements:
-            raise _fail("verdicts", f"unknown requirement {v['requirement']!r}")
+            raise _fail("verdicts", N_("unknown requirement %(value)s"), params={"value": repr(v["requirement"])})
         if key in seen:
-            raise _fail("verdicts", "one verdict per bid and requirement")
+            raise _fail("verdicts", N_("one verdict per bid and requirement"))
         seen.add(key)
         out.append(
             {
@@ -402,10 +407,10 @@ def save_review(*, actor: Any, tender: Tender, room: Room, verdicts: list[dict[s
     """Save the member's review draft (replacing the previous one: PUT, idempotent)."""
     member = require_member(actor, tender, room, "review")
     if room.phase is not RoomPhase.REVIEW:
-        raise Conflict("The review is closed.")
+        raise Conflict(N_("The review is closed."))
     sheet = _review_sheet(room, member)
     if sheet is not None and sheet.submitted_at is not None:
-        raise Conflict("Your review is submitted and locked.")
+        raise Conflict(N_("Your review is submitted and locked."))
     clean = _verdicts(room, verdicts)
     now = now_utc()
     if sheet is None:
@@ -429,21 +434,23 @@ def submit_review(*, actor: Any, tender: Tender, room: Room) -> dict[str, Any]:
     """Lock the review: a verdict for every bid and requirement, a reason for every fail."""
     member = require_member(actor, tender, room, "review")
     if room.phase is not RoomPhase.REVIEW:
-        raise Conflict("The review is closed.")
+        raise Conflict(N_("The review is closed."))
     sheet = _review_sheet(room, member)
     if sheet is None:
-        raise Conflict("Save your review first.")
+        raise Conflict(N_("Save your review first."))
     if sheet.submitted_at is not None:
-        raise Conflict("Your review is already submitted.")
+        raise Conflict(N_("Your review is already submitted."))
     have = {(v["bid_id"], v["requirement"]) for v in sheet.verdicts}
     missing = [f"bid {b}: {r}" for b in room_public_ids(room) for r in room.requirements if (b, r) not in have]
     if missing:
-        raise _fail("verdicts", "missing verdicts: " + "; ".join(missing[:20]))
+        raise _fail("verdicts", N_("missing verdicts: %(missing)s"), params={"missing": "; ".join(missing[:20])})
     unexplained = [
         f"bid {v['bid_id']}: {v['requirement']}" for v in sheet.verdicts if not v["passed"] and not v["reason"]
     ]
     if unexplained:
-        raise _fail("verdicts", "a fail needs its reason: " + "; ".join(unexplained[:20]))
+        raise _fail(
+            "verdicts", N_("a fail needs its reason: %(missing)s"), params={"missing": "; ".join(unexplained[:20])}
+        )
     now = now_utc()
     sheet.submitted_at = now
     db.session.flush()
@@ -487,12 +494,12 @@ def close_review(*, actor: Any, tender: Tender, room: Room) -> Room:
     """
     require_chair(actor, tender, room, "close-review")
     if room.phase is not RoomPhase.REVIEW:
-        raise Conflict("The review is already closed.")
+        raise Conflict(N_("The review is already closed."))
     members = seated_members(room.committee)
     sheets = [(m, _review_sheet(room, m)) for m in members]
     waiting = [m.seat for m, s in sheets if s is None or s.submitted_at is None]
     if waiting:
-        raise Conflict("Not every member has submitted the review.", errors={"waiting_seats": waiting})
+        raise Conflict(N_("Not every member has submitted the review."), errors={"waiting_seats": waiting})
     result = _review_majority(room, [(m, s) for m, s in sheets if s is not None])
     now = now_utc()
     room.review_result, room.review_closed_at = result, now
@@ -570,7 +577,7 @@ def failed_bids(tender: Tender, stage: int) -> list[tuple[Bid, str]]:
     if room is None:
         return []
     if room.review_result is None:
-        raise Conflict("The committee's review of this stage is not closed.")
+        raise Conflict(N_("The committee's review of this stage is not closed."))
     failed: dict[str, Any] = room.review_result["failed"]
     bids = db.session.scalars(
         select(Bid).where(Bid.id.in_(room.bid_ids or [0]), Bid.public_id.in_(list(failed) or [""])).order_by(Bid.id)

@@ -24,6 +24,7 @@ adjustments each member records per bid, and the aggregation ranks by evaluated 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -32,7 +33,8 @@ from sqlalchemy import select
 
 from app.audit import record
 from app.core.db import db
-from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.errors import Conflict, NotFound, ValidationFailed, field_error
+from app.core.problems import N_
 from app.core.time import now_utc
 from app.evaluation import scoring, services_chair
 from app.evaluation.models import CommitteeMember, ReviewSheet, Room, RoomPhase, ScoreSheet, SheetStatus
@@ -56,8 +58,8 @@ from app.tendering.models import EvaluationMethod, Tender
 CORRECTION_KINDS = ("transcription", "misread_document", "objective_mismatch", "missing_outlier_reason")
 
 
-def _fail(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, errors={field: [message]})
+def _fail(field: str, message: str, params: Mapping[str, Any] | None = None) -> ValidationFailed:
+    return field_error(field, message, params)
 
 
 def rules(room: Room) -> scoring.Rules:
@@ -167,10 +169,10 @@ def _scoring_member(actor: Any, tender: Tender, room: Room, public_id: str) -> t
     """The member scoring, and the internal id of the bid in evaluation named by `public_id` (NotFound otherwise)."""
     member = require_member(actor, tender, room, "score")
     if room.phase is not RoomPhase.SCORING:
-        raise Conflict("The room is not scoring.")
+        raise Conflict(N_("The room is not scoring."))
     bid = room_bid(room, public_id)
     if bid is None or bid.id not in in_evaluation(room):
-        raise NotFound("No such bid in evaluation.")
+        raise NotFound(N_("No such bid in evaluation."))
     return member, bid.id
 
 
@@ -194,7 +196,7 @@ def _clean(
         if name not in typed:
             errors[f"reasons.{name}"] = ["not a criterion scored by members"]
     if errors:
-        raise ValidationFailed("Some scores are not acceptable.", errors=errors)
+        raise ValidationFailed(N_("Some scores are not acceptable."), errors=errors)
     out_reasons = {k: v.strip() for k, v in reasons.items() if isinstance(v, str) and v.strip()}
     return out_items, out_reasons
 
@@ -215,7 +217,7 @@ def save_draft(
     member, bid = _scoring_member(actor, tender, room, bid_id)
     sheet = current(room, member, bid)
     if sheet is not None and sheet.status is not SheetStatus.DRAFT:
-        raise Conflict("This sheet is submitted and locked; only a correction can change it.")
+        raise Conflict(N_("This sheet is submitted and locked; only a correction can change it."))
     clean_items, clean_reasons = _clean(tender, room, items, reasons)
     now = now_utc()
     price = price_points(tender, room).get(bid, {})
@@ -258,7 +260,7 @@ def _check_outliers(room: Room, tender: Tender, member: CommitteeMember, bid_id:
         if values and scoring.is_outlier(Decimal(text), values, percent) and not sheet.reasons.get(name):
             errors[name] = [f"deviates more than {percent}% from the other members' mean: give a written reason"]
     if errors:
-        raise ValidationFailed("Outlying scores need a written reason.", errors={"reasons": errors})
+        raise ValidationFailed(N_("Outlying scores need a written reason."), errors={"reasons": errors})
 
 
 def member_evaluated_price(tender: Tender, room: Room, bid_id: int, items: dict[str, str]) -> int:
@@ -266,7 +268,7 @@ def member_evaluated_price(tender: Tender, room: Room, bid_id: int, items: dict[
     bid = next((b for b in room_bids(room) if b.id == bid_id), None)
     price = bid_price(bid, room.stage) if bid is not None else None
     if price is None:
-        raise Conflict("The bid's price is not opened.")
+        raise Conflict(N_("The bid's price is not opened."))
     typed = typed_items(tender, room)
     amounts = [scoring.adjustment_amount(typed[k].kind, Decimal(v), price) for k, v in items.items() if k in typed]
     try:
@@ -279,7 +281,7 @@ def _lock(room: Room, tender: Tender, sheet: ScoreSheet, bid_id: int) -> None:
     typed = typed_items(tender, room)
     missing = sorted(set(typed) - set(sheet.items))
     if missing:
-        raise _fail("items", "score every criterion: missing " + ", ".join(missing))
+        raise _fail("items", N_("score every criterion: missing %(missing)s"), params={"missing": ", ".join(missing)})
     if is_adjusted_price(tender):
         sheet.total = str(member_evaluated_price(tender, room, bid_id, sheet.items))
     else:
@@ -294,7 +296,7 @@ def submit_sheet(*, actor: Any, tender: Tender, room: Room, bid_id: str) -> dict
     member, bid = _scoring_member(actor, tender, room, bid_id)
     sheet = current(room, member, bid)
     if sheet is None or sheet.status is not SheetStatus.DRAFT:
-        raise Conflict("No draft to submit (save one first; a submitted sheet is changed by a correction).")
+        raise Conflict(N_("No draft to submit (save one first; a submitted sheet is changed by a correction)."))
     _check_outliers(room, tender, member, bid, sheet)
     _lock(room, tender, sheet, bid)
     db.session.flush()
@@ -329,15 +331,15 @@ def correct_sheet(
     member, bid = _scoring_member(actor, tender, room, bid_id)
     old = current(room, member, bid)
     if old is None or old.status is not SheetStatus.SUBMITTED:
-        raise Conflict("Only a submitted sheet is corrected.")
+        raise Conflict(N_("Only a submitted sheet is corrected."))
     if kind not in CORRECTION_KINDS:
-        raise _fail("kind", "one of " + ", ".join(CORRECTION_KINDS))
+        raise _fail("kind", N_("one of %(kinds)s"), params={"kinds": ", ".join(CORRECTION_KINDS)})
     if not reason.strip():
-        raise _fail("reason", "give the reason for the correction")
+        raise _fail("reason", N_("give the reason for the correction"))
     clean_items, clean_reasons = _clean(tender, room, items, reasons)
     new_items, new_reasons = {**old.items, **clean_items}, {**old.reasons, **clean_reasons}
     if (new_items, new_reasons) == (old.items, old.reasons):
-        raise _fail("items", "the correction changes nothing")
+        raise _fail("items", N_("the correction changes nothing"))
     sheet = ScoreSheet(
         room_id=room.id,
         member_id=member.id,
@@ -450,17 +452,17 @@ def aggregate(*, actor: Any, tender: Tender, room: Room) -> Room:
     """The chair aggregates once every member has submitted every sheet (see the module's rules)."""
     require_chair(actor, tender, room, "aggregate")
     if room.phase is not RoomPhase.SCORING:
-        raise Conflict("The room is not scoring.")
+        raise Conflict(N_("The room is not scoring."))
     members = seated_members(room.committee)
     bids = in_evaluation(room)
     sheets = {(s.member_id, s.bid_id): s for s in _submitted(room) if s.bid_id in bids}
     waiting = sorted({m.seat or 0 for m in members for b in bids if (m.id, b) not in sheets})
     if waiting:
-        raise Conflict("Not every member has submitted every sheet.", errors={"waiting_seats": waiting})
+        raise Conflict(N_("Not every member has submitted every sheet."), errors={"waiting_seats": waiting})
     seats = {m.id: m.seat or 0 for m in members}
     blockers = _blockers(room, sheets, seats)
     if blockers["objective_mismatch"] or blockers["missing_outlier_reason"]:
-        raise Conflict("The sheets need corrections before aggregation.", errors=blockers)
+        raise Conflict(N_("The sheets need corrections before aggregation."), errors=blockers)
     if is_adjusted_price(tender):
         room.result = adjusted_price_result(tender, room, sheets, seats)
     else:
@@ -563,7 +565,7 @@ def adjusted_price_result(
         try:
             adjusted, evaluated = scoring.adjusted(price, recorded, r)
         except scoring.ScoreError as exc:
-            raise Conflict(f"Bid {bid.public_id}: {exc}.") from None
+            raise Conflict(N_("Bid %(id)s: %(reason)s."), params={"id": bid.public_id, "reason": exc}) from None
         received = instant(bid.current_version.received_at) if bid.current_version else ""
         candidates.append(scoring.Candidate(bid.id, Decimal(evaluated), price, received))
         rows[bid.id] = {
@@ -582,5 +584,5 @@ def get_result(*, actor: Any, tender: Tender, room: Room) -> dict[str, Any]:
     """The aggregated result: nobody (the chair included) sees any member's scores before every sheet is in."""
     viewer(actor, tender, room)
     if room.result is None:
-        raise Conflict("The result is not aggregated yet.")
+        raise Conflict(N_("The result is not aggregated yet."))
     return {"stage": room.stage, "finished_at": room.finished_at, **room.result}

@@ -19,6 +19,7 @@ from app.accounts.models import User
 from app.audit import record
 from app.core.db import db
 from app.core.errors import DomainError, NotFound
+from app.core.problems import N_
 from app.core.security import authenticated, requires
 from app.core.storage import content_disposition
 from app.core.views import register_nav
@@ -62,9 +63,11 @@ def _refusal_or_flash(exc: DomainError) -> None:
     if exc.status in (401, 403, 404):
         raise exc
     errors = exc.extra.get("errors") if isinstance(exc.extra, dict) else None
-    detail = _(exc.detail)
+    detail = exc.translated
     if isinstance(errors, dict):
-        detail += " " + "; ".join(str(m) for v in errors.values() for m in (v if isinstance(v, list) else [v]))
+        more = [str(m) for v in errors.values() for m in (v if isinstance(v, list) else [v]) if str(m) != exc.detail]
+        if more:  # field details other than the message itself (which field_error repeats in `errors`)
+            detail += " " + "; ".join(more)
     flash(detail, "error")
 
 
@@ -211,7 +214,7 @@ def view_file(tender_id: int, stage: int, bid_id: str, name: str, filename: str)
     found = services_pages.envelope_member(fh, filename)
     if found is None:
         db.session.rollback()
-        raise NotFound("No such file in this envelope.")
+        raise NotFound(N_("No such file in this envelope."))
     db.session.commit()  # the access entry
     size, chunks = found
     kind = services_pages.inline_type(filename)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from app.accounts.models import User
 from app.core.db import db
+from app.core.problems import N_
 from app.evaluation import draw as draw_mod
 from app.evaluation.models import Committee, CommitteeMember, Draw, DrawStatus, MemberStatus
 from app.evaluation.services_committee import (
@@ -39,7 +40,9 @@ def viewer_role(actor: Any, tender: Tender, committee: Committee) -> str:
         return "manager"
     if member_of(committee, actor) is not None:
         return "member"
-    raise refuse(actor, tender, "read-committee", "The committee is shown to its members, the agency and overseers.")
+    raise refuse(
+        actor, tender, "read-committee", N_("The committee is shown to its members, the agency and overseers.")
+    )
 
 
 def names_visible(role: str, committee: Committee) -> bool:
@@ -112,7 +115,9 @@ def draw_record(actor: Any, tender: Tender, round_no: int) -> dict[str, Any]:
     committee = get_committee(tender)
     role = viewer_role(actor, tender, committee)
     if not names_visible(role, committee):
-        raise refuse(actor, tender, "read-draw", "Draw records are open to overseers until the result is published.")
+        raise refuse(
+            actor, tender, "read-draw", N_("Draw records are open to overseers until the result is published.")
+        )
     d = get_draw(committee, round_no)
     return {
         **draw_summary(d),

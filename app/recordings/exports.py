@@ -23,6 +23,7 @@ from app.core.db import db
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.fields import require_instant
 from app.core.keys import platform_signing_key
+from app.core.problems import N_
 from app.core.storage import EXPORTS, RECORDINGS, get_storage
 from app.core.tasks import enqueue_after_commit, task
 from app.core.time import now_utc
@@ -43,20 +44,22 @@ def request_export(session: RecordingSession, start: datetime, end: datetime, *,
     Raises Conflict (session not closed), ValidationFailed (range empty, too long, or outside the recording).
     """
     if not session.is_closed:
-        raise Conflict("A session can be exported once it is closed and its manifest signed.")
+        raise Conflict(N_("A session can be exported once it is closed and its manifest signed."))
     for name, value in (("start", start), ("end", end)):
         if not isinstance(value, datetime) or value.tzinfo is None:
-            raise ValidationFailed(f"{name} must be an aware instant.", errors={name: ["needs a time zone"]})
+            raise ValidationFailed(
+                N_("%(name)s must be an aware instant."), params={"name": name}, errors={name: ["needs a time zone"]}
+            )
         require_instant(value, name)
     if end <= start:
-        raise ValidationFailed("The range must end after it starts.", errors={"end": ["before start"]})
+        raise ValidationFailed(N_("The range must end after it starts."), errors={"end": ["before start"]})
     if end - start > _max_export():
-        raise ValidationFailed("The range is too long for one export.", errors={"end": ["too long"]})
+        raise ValidationFailed(N_("The range is too long for one export."), errors={"end": ["too long"]})
     spans = replay.media_spans(session)
     from recording.clock import to_epoch_us
 
     if not spans or to_epoch_us(end) <= spans[0].wall_start_us or to_epoch_us(start) >= spans[-1].wall_end_us:
-        raise ValidationFailed("The range holds no recorded media.", errors={"start": ["outside the recording"]})
+        raise ValidationFailed(N_("The range holds no recorded media."), errors={"start": ["outside the recording"]})
     export = RecordingExport(
         session_id=session.id,
         requested_by=services._actor_ref(actor),
@@ -80,7 +83,7 @@ def request_export(session: RecordingSession, start: datetime, end: datetime, *,
 def get_export(export_id: int) -> RecordingExport:
     export = db.session.get(RecordingExport, export_id) if 0 < export_id < 2**31 else None
     if export is None:
-        raise NotFound("No such export.")
+        raise NotFound(N_("No such export."))
     return export
 
 
@@ -113,7 +116,7 @@ def run_export(export_id: int) -> str:
     session = export.session
     manifest = replay.load_manifest(session)
     if manifest is None:
-        return _fail(export, "the session's signed manifest is missing or altered")
+        return _fail(export, N_("the session's signed manifest is missing or altered"))
     records = replay.segment_records(session)
     gaps = replay.gap_records(session)
     storage = get_storage()
@@ -130,7 +133,7 @@ def run_export(export_id: int) -> str:
         with open(out, "rb") as fh:
             info = storage.put(EXPORTS, prefix + ".mp4", fh, length=result.size, content_type="video/mp4")
     if info.sha256 != result.sha256:
-        return _fail(export, "the stored MP4 does not hash to what was written")
+        return _fail(export, N_("the stored MP4 does not hash to what was written"))
     chosen = [r for r in records if r.sequence in set(result.sequences)]
     payload = {
         "format": STATEMENT_FORMAT,

@@ -23,9 +23,11 @@ from app.audit.services import checkpoint_document, issue_checkpoint, latest_che
 from app.core.db import db
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.core.fields import require_instant
+from app.core.problems import N_
 from app.core.reference import demo
 from app.core.security import caller_has, token_allows
 from app.core.time import now_utc
+from app.core.ui import status_info
 from app.recordings import permissions as perms
 from app.recordings.models import (
     RecordingGap,
@@ -56,7 +58,9 @@ def _actor_ref(actor: object) -> str:
 
 def _aware(value: datetime, name: str) -> datetime:
     if not isinstance(value, datetime) or value.tzinfo is None:
-        raise ValidationFailed(f"{name} must be an aware datetime", errors={name: ["needs a time zone"]})
+        raise ValidationFailed(
+            N_("%(name)s must be an aware datetime"), params={"name": name}, errors={name: ["needs a time zone"]}
+        )
     return require_instant(value, name)
 
 
@@ -64,7 +68,7 @@ def check_subject(subject: str | None) -> str | None:
     if subject is None or subject == "":
         return None
     if not isinstance(subject, str) or not SUBJECT.match(subject):
-        raise ValidationFailed("A subject looks like 'tender:12'.", errors={"subject": ["invalid"]})
+        raise ValidationFailed(N_("A subject looks like 'tender:12'."), errors={"subject": ["invalid"]})
     return subject
 
 
@@ -85,23 +89,25 @@ def create_room(
 ) -> RecordingRoom:
     """Create a room. Raises ValidationFailed for a bad code/name/size, Conflict when the code exists."""
     if not isinstance(code, str) or not ROOM_CODE.match(code):
-        raise ValidationFailed("A room code has 1-40 of a-z, 0-9 and '-'.", errors={"code": ["invalid"]})
+        raise ValidationFailed(N_("A room code has 1-40 of a-z, 0-9 and '-'."), errors={"code": ["invalid"]})
     name = (name or "").strip()
     if not name or len(name) > 200 or any(not c.isprintable() for c in name):
-        raise ValidationFailed("A room needs a printable name.", errors={"name": ["invalid"]})
+        raise ValidationFailed(N_("A room needs a printable name."), errors={"name": ["invalid"]})
     source = (source or "").strip()
     if not source or len(source) > 500 or any(not c.isprintable() for c in source):
         raise ValidationFailed(
-            "A camera source is 'synthetic', a device index or a URL.", errors={"source": ["invalid"]}
+            N_("A camera source is 'synthetic', a device index or a URL."), errors={"source": ["invalid"]}
         )
     try:
         kind_value = RoomKind(kind)
     except ValueError as exc:
-        raise ValidationFailed("Unknown room kind.", errors={"kind": ["opening or evaluation"]}) from exc
+        raise ValidationFailed(N_("Unknown room kind."), errors={"kind": ["opening or evaluation"]}) from exc
     if not (16 <= width <= 3840 and 16 <= height <= 2160 and 1 <= fps <= 60) or width % 2 or height % 2:
-        raise ValidationFailed("Width and height must be even and sensible, fps 1-60.", errors={"size": ["invalid"]})
+        raise ValidationFailed(
+            N_("Width and height must be even and sensible, fps 1-60."), errors={"size": ["invalid"]}
+        )
     if db.session.scalar(select(RecordingRoom).where(RecordingRoom.code == code)) is not None:
-        raise Conflict(f"A room with code {code!r} exists.")
+        raise Conflict(N_("A room with code %(code)s exists."), params={"code": repr(code)})
     room = RecordingRoom(
         code=code,
         name=name,
@@ -134,7 +140,7 @@ def get_room(code: str) -> RecordingRoom:
         db.session.scalar(select(RecordingRoom).where(RecordingRoom.code == code)) if isinstance(code, str) else None
     )
     if room is None:
-        raise NotFound(f"No recording room {code!r}.")
+        raise NotFound(N_("No recording room %(code)s."), params={"code": repr(code)})
     return room
 
 
@@ -164,9 +170,9 @@ def schedule_recording(
     _aware(starts_at, "starts_at")
     _aware(ends_at, "ends_at")
     if ends_at <= starts_at:
-        raise ValidationFailed("The window must end after it starts.", errors={"ends_at": ["before starts_at"]})
+        raise ValidationFailed(N_("The window must end after it starts."), errors={"ends_at": ["before starts_at"]})
     if ends_at - starts_at > MAX_WINDOW:
-        raise ValidationFailed("A window may last at most 24 hours.", errors={"ends_at": ["too long"]})
+        raise ValidationFailed(N_("A window may last at most 24 hours."), errors={"ends_at": ["too long"]})
     cfg = current_app.config
     before = (
         margin_before if margin_before is not None else timedelta(seconds=cfg.get("RECORDING_MARGIN_BEFORE_S", 300))
@@ -174,7 +180,7 @@ def schedule_recording(
     after = margin_after if margin_after is not None else timedelta(seconds=cfg.get("RECORDING_MARGIN_AFTER_S", 300))
     for name, margin in (("margin_before", before), ("margin_after", after)):
         if not timedelta(0) <= margin <= timedelta(seconds=MAX_MARGIN_S):
-            raise ValidationFailed("Margins are between 0 and 4 hours.", errors={name: ["out of range"]})
+            raise ValidationFailed(N_("Margins are between 0 and 4 hours."), errors={name: ["out of range"]})
     schedule = RecordingSchedule(
         room_id=room.id,
         subject=check_subject(subject) or room.subject,
@@ -207,7 +213,7 @@ def cancel_schedule(schedule_id: int, *, actor: object) -> RecordingSchedule:
     """Cancel a window; a session it already started is asked to stop."""
     schedule = db.session.get(RecordingSchedule, schedule_id) if 0 < schedule_id < 2**31 else None
     if schedule is None:
-        raise NotFound("No such recording schedule.")
+        raise NotFound(N_("No such recording schedule."))
     if schedule.cancelled_at is None:
         schedule.cancelled_at = now_utc()
         for session in db.session.scalars(
@@ -352,7 +358,10 @@ def request_start(room_code: str, *, actor: object, subject: str | None = None) 
     subject = check_subject(subject) or room.subject
     running = [s for s in active_sessions(room) if s.stop_requested_at is None and s.requested_by != CONTINUOUS]
     if running:
-        raise Conflict(f"Room {room.code} is already recording (session {running[0].key}).")
+        raise Conflict(
+            N_("Room %(code)s is already recording (session %(key)s)."),
+            params={"code": room.code, "key": running[0].key},
+        )
     for s in active_sessions(room):
         if s.requested_by == CONTINUOUS and s.stop_requested_at is None:
             _stop(s, actor=actor)
@@ -381,7 +390,7 @@ def request_stop(room_code: str, *, actor: object) -> list[RecordingSession]:
     room = get_room(room_code)
     sessions = [s for s in active_sessions(room) if s.stop_requested_at is None]
     if not sessions:
-        raise Conflict(f"Room {room.code} is not recording.")
+        raise Conflict(N_("Room %(code)s is not recording."), params={"code": room.code})
     for s in sessions:
         _stop(s, actor=actor)
     db.session.flush()
@@ -391,7 +400,7 @@ def request_stop(room_code: str, *, actor: object) -> list[RecordingSession]:
 def get_session(session_id: int) -> RecordingSession:
     session = db.session.get(RecordingSession, session_id) if 0 < session_id < 2**31 else None
     if session is None:
-        raise NotFound("No such recording session.")
+        raise NotFound(N_("No such recording session."))
     return session
 
 
@@ -422,11 +431,17 @@ def begin_session(session_id: int, *, recorder: str) -> RecordingSession:
     ).scalar_one()
     now = now_utc()
     if session.status not in ACTIVE:
-        raise Conflict(f"Session {session.key} is {session.status.value}.")
+        raise Conflict(
+            N_("Session %(key)s is %(status)s."),
+            params={"key": session.key, "status": status_info("recording", session.status).label},
+        )
     if session.status == SessionStatus.RECORDING:
         alive = session.heartbeat_at is not None and now - session.heartbeat_at < timedelta(seconds=30)
         if session.recorder not in {None, recorder} and alive:
-            raise Conflict(f"Session {session.key} is being recorded by {session.recorder}.")
+            raise Conflict(
+                N_("Session %(key)s is being recorded by %(recorder)s."),
+                params={"key": session.key, "recorder": session.recorder},
+            )
         session.recorder = recorder
         session.heartbeat_at = now
         db.session.flush()
@@ -647,7 +662,7 @@ def _refuse(session: RecordingSession, what: str) -> None:
         data={"what": what},
     )
     db.session.commit()
-    raise PermissionDenied("You may not replay this recording.")
+    raise PermissionDenied(N_("You may not replay this recording."))
 
 
 def authorize_replay(session: RecordingSession, what: str = "replay") -> None:
@@ -687,12 +702,14 @@ def grant_replay(
     """An auditor lets `username` replay `session`. Raises NotFound (user), ValidationFailed (expiry)."""
     user = db.session.scalar(select(User).where(User.username == (username or "").strip().lower()))
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(N_("No such user."))
     if expires_at is not None and _aware(expires_at, "expires_at") <= now_utc():
-        raise ValidationFailed("The grant must expire in the future.", errors={"expires_at": ["in the past"]})
+        raise ValidationFailed(N_("The grant must expire in the future."), errors={"expires_at": ["in the past"]})
     reason = (reason or "").strip()
     if len(reason) > 500 or any(not c.isprintable() for c in reason):
-        raise ValidationFailed("The reason is too long or holds control characters.", errors={"reason": ["invalid"]})
+        raise ValidationFailed(
+            N_("The reason is too long or holds control characters."), errors={"reason": ["invalid"]}
+        )
     grant = RecordingGrant(
         session_id=session.id,
         user_id=user.id,
@@ -722,7 +739,7 @@ def grant_replay(
 def revoke_grant(grant_id: int, *, actor: object) -> RecordingGrant:
     grant = db.session.get(RecordingGrant, grant_id) if 0 < grant_id < 2**31 else None
     if grant is None:
-        raise NotFound("No such grant.")
+        raise NotFound(N_("No such grant."))
     if grant.revoked_at is None:
         grant.revoked_at = now_utc()
         grant.revoked_by = _actor_ref(actor)

@@ -14,6 +14,7 @@ from flask_login import current_user
 from app.core.db import db
 from app.core.errors import DomainError, NotFound, ValidationFailed
 from app.core.fields import InstantOutOfRange, parse_instant
+from app.core.problems import N_
 from app.core.security import authenticated, caller_has, requires
 from app.core.storage import EXPORTS, RECORDINGS, content_disposition, get_storage
 from app.core.views import register_nav
@@ -51,7 +52,7 @@ def start_room(code: str) -> Any:
         raise
     except DomainError as err:
         db.session.rollback()
-        flash(err.detail, "error")
+        flash(err.translated, "error")
         return redirect(url_for("recordings.index"), code=303)
     db.session.commit()
     flash(_("Recording of %(room)s requested (session %(key)s).", room=code, key=session.key), "success")
@@ -67,7 +68,7 @@ def stop_room(code: str) -> Any:
         raise
     except DomainError as err:
         db.session.rollback()
-        flash(err.detail, "error")
+        flash(err.translated, "error")
         return redirect(url_for("recordings.index"), code=303)
     db.session.commit()
     flash(_("Recording of %(room)s stops within seconds.", room=code), "success")
@@ -133,7 +134,7 @@ def media(session_id: int, key: str) -> Any:
     session = services.get_session(session_id)
     services.authorize_replay(session, "media")
     if rp.session_object_key(session, key) is None:
-        raise NotFound("No such media object in this recording.")
+        raise NotFound(N_("No such media object in this recording."))
     services.record_media_access(session, actor=_actor(), what="media")
     db.session.commit()  # before streaming: no transaction stays open while a slow client reads
     return _stream(RECORDINGS, key, content_type="video/mp4", filename=None, inline=True)
@@ -193,7 +194,7 @@ def export_range(session_id: int) -> Any:
         export = exports.request_export(session, start, end, actor=_actor())
     except DomainError as err:
         db.session.rollback()
-        flash(err.detail, "error")
+        flash(err.translated, "error")
         return redirect(url_for("recordings.replay", session_id=session.id) + "#exports", code=303)
     db.session.commit()
     flash(_("Export %(id)s queued; it appears below when it is ready.", id=export.id), "success")
@@ -206,7 +207,7 @@ def download_export(export_id: int, kind: str) -> Any:
     export = exports.get_export(export_id)
     services.authorize_export(export.session)
     if export.status != ExportStatus.DONE:
-        raise NotFound("The export is not ready.")
+        raise NotFound(N_("The export is not ready."))
     key = export.mp4_key if kind == "mp4" else export.json_key
     assert key is not None
     exports.record_download(export, kind, actor=_actor())
@@ -233,7 +234,7 @@ def grant(session_id: int) -> Any:
         )
     except DomainError as err:
         db.session.rollback()
-        flash(err.detail, "error")
+        flash(err.translated, "error")
         return redirect(url_for("recordings.replay", session_id=session.id) + "#grants", code=303)
     db.session.commit()
     flash(_("Replay granted."), "success")

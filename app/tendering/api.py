@@ -17,6 +17,7 @@ from werkzeug.http import parse_content_range_header
 from app.core.body import streams_body
 from app.core.db import db
 from app.core.errors import NotFound, ValidationFailed
+from app.core.problems import N_
 from app.core.security import authenticated, public, requires
 from app.core.storage import DOCUMENTS, content_disposition, get_storage
 from app.core.time import format_center_time
@@ -297,7 +298,7 @@ def advance_stage(args: dict[str, Any], tender_id: int) -> Any:
     found = {pid: services_bids.find_bid(pid) for pid in args["eliminated"]}
     unknown = sorted(pid for pid, bid in found.items() if bid is None or bid.tender_id != tender.id)
     if unknown:
-        raise ValidationFailed("Only valid bids of this tender can be eliminated.", errors={"eliminated": unknown})
+        raise ValidationFailed(N_("Only valid bids of this tender can be eliminated."), errors={"eliminated": unknown})
     eliminated = [bid.id for bid in found.values() if bid is not None]
     tender = opening.advance_stage(actor=_me(), tender=tender, eliminated=eliminated, reason=args["reason"])
     db.session.commit()
@@ -393,10 +394,10 @@ def put_chunk(upload_id: str) -> Any:
         or parsed.stop is None
         or parsed.length is None
     ):
-        raise ValidationFailed("Send Content-Range: bytes START-END/TOTAL.", errors={"content_range": ["required"]})
+        raise ValidationFailed(N_("Send Content-Range: bytes START-END/TOTAL."), errors={"content_range": ["required"]})
     if request.content_length != parsed.stop - parsed.start:
         raise ValidationFailed(
-            "Content-Length must equal the length of the range.", errors={"content_range": ["length-mismatch"]}
+            N_("Content-Length must equal the length of the range."), errors={"content_range": ["length-mismatch"]}
         )
     with services_bids.upload_writer(upload_id):
         upload = services_bids.receive_chunk(
@@ -611,7 +612,7 @@ def opening_record_pdf(tender_id: int, stage: int) -> Any:
     tender = _tender(tender_id)
     record = next((r for r in opening.list_records(actor=_me(), tender=tender) if r.stage == stage), None)
     if record is None:
-        raise NotFound("No opening record for this stage.")
+        raise NotFound(N_("No opening record for this stage."))
     pdf = opening.render_record_pdf(record.document, current_app.config["CENTER_TIMEZONE"])
     filename = f"{tender.reference}-opening-{stage}.pdf"
     return Response(pdf, content_type="application/pdf", headers={"Content-Disposition": content_disposition(filename)})

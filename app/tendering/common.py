@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import IO, Any
 
@@ -51,8 +52,16 @@ class LoggedRefusal(DomainError):
 
     audit_action = "tendering.refused"
 
-    def __init__(self, detail: str, *, actor: Any, subject: str, data: dict[str, Any] | None = None) -> None:
-        super().__init__(detail)
+    def __init__(
+        self,
+        detail: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        actor: Any,
+        subject: str,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail, params)
         from app.audit.services import actor_ref
 
         self.actor = actor_ref(actor)  # a string now: the object may be expired by the rollback
@@ -96,7 +105,7 @@ def _handle_refusal(err: LoggedRefusal) -> Any:
         current_app.logger.exception("could not log refusal %s on %s", err.audit_action, err.subject)
     if wants_json():
         return problem(err.status, err.title, err.detail, err.code, **err.extra)
-    return error_page(err.status, err.detail, err.code)
+    return error_page(err.status, err.translated, err.code)
 
 
 def init_app(app: Flask) -> None:

@@ -13,6 +13,7 @@ from app.audit.services import format_instant
 from app.core.db import db
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.keys import master_key
+from app.core.problems import N_
 from app.core.security import token_allows
 from app.core.storage import SEALED_BIDS, get_storage
 from app.core.tasks import enqueue_after_commit
@@ -50,7 +51,7 @@ def release_timed_shares(tender: Tender) -> list[Share]:
     """
     now = now_utc()
     if now < tender.opening_at:
-        raise Conflict("The opening key is time-locked until the opening time.")
+        raise Conflict(N_("The opening key is time-locked until the opening time."))
     rows = list(
         db.session.scalars(
             select(CustodyShare).where(CustodyShare.tender_id == tender.id, CustodyShare.holder == "platform")
@@ -116,7 +117,8 @@ def _custodian_share(actor: User, tender: Tender) -> CustodyShare:
     """The actor's custody row; refused (and logged) for non-custodians and for tokens without the custody scope."""
     if not token_allows(actor, CUSTODY):
         raise AccessRefused(
-            f"This token's scopes do not cover key custody ({CUSTODY!r}).",
+            N_("This token's scopes do not cover key custody (%(scope)s)."),
+            params={"scope": repr(CUSTODY)},
             actor=actor,
             subject=tender.audit_ref,
             data={"attempt": "share", "scope": CUSTODY},
@@ -126,7 +128,10 @@ def _custodian_share(actor: User, tender: Tender) -> CustodyShare:
     )
     if row is None:
         raise AccessRefused(
-            "You are not a custodian of this tender.", actor=actor, subject=tender.audit_ref, data={"attempt": "share"}
+            N_("You are not a custodian of this tender."),
+            actor=actor,
+            subject=tender.audit_ref,
+            data={"attempt": "share"},
         )
     return row
 
@@ -138,17 +143,19 @@ def submit_custody_share(*, actor: User, tender: Tender, text: str) -> int:
     """
     row = _custodian_share(actor, tender)
     if tender.custody_mode is not CustodyMode.COMMITTEE:
-        raise Conflict("This tender opens with timed custody; no shares are brought.")
+        raise Conflict(N_("This tender opens with timed custody; no shares are brought."))
     if tender.status not in (TenderStatus.PUBLISHED, TenderStatus.OPENING) or now_utc() < tender.opening_at:
-        raise Conflict("Shares are brought to the opening, not before it.")
+        raise Conflict(N_("Shares are brought to the opening, not before it."))
     try:
         share = Share.from_text(text)
     except CustodyError as exc:
-        raise ValidationFailed(f"This is not a valid key share: {exc}", errors={"share": ["invalid"]}) from None
+        raise ValidationFailed(
+            N_("This is not a valid key share: %(reason)s"), params={"reason": exc}, errors={"share": ["invalid"]}
+        ) from None
     if share.context != tender.escrow_context:
-        raise ValidationFailed("This share belongs to another tender.", errors={"share": ["other-tender"]})
+        raise ValidationFailed(N_("This share belongs to another tender."), errors={"share": ["other-tender"]})
     if hashlib.sha256(share.to_text().encode()).hexdigest() != row.share_sha256:
-        raise ValidationFailed("This is not the share issued to you for this tender.", errors={"share": ["wrong"]})
+        raise ValidationFailed(N_("This is not the share issued to you for this tender."), errors={"share": ["wrong"]})
     if row.submitted is None:
         row.submitted = seal_small(share.to_text().encode(), _share_label(tender, row.share_index))
         row.submitted_at = now_utc()
@@ -178,26 +185,28 @@ def reveal_file_key(*, actor: User, tender: Tender, envelope: str, file_key: byt
     The key is checked against the envelope's header MAC first: a wrong key is refused and changes nothing.
     """
     if len(file_key) != FILE_KEY_SIZE:
-        raise ValidationFailed("A file key has 16 bytes.", errors={"file_key": ["length"]})
+        raise ValidationFailed(N_("A file key has 16 bytes."), errors={"file_key": ["length"]})
     if tender.status is not TenderStatus.OPENING:
-        raise Conflict("File keys are revealed during the opening.")
+        raise Conflict(N_("File keys are revealed during the opening."))
     org = actor.organisation_id
     bid = db.session.scalar(select(Bid).where(Bid.tender_id == tender.id, Bid.organisation_id == org))
     if bid is None or bid.current_version is None or bid.withdrawn:
-        raise NotFound("Your organisation has no bid on this tender.")
+        raise NotFound(N_("Your organisation has no bid on this tender."))
     env: BidEnvelope | None = next((e for e in bid.current_version.envelopes if e.name == envelope), None)
     if env is None:
-        raise NotFound("No such envelope.")
+        raise NotFound(N_("No such envelope."))
     if env.stage != tender.current_stage:
-        raise Conflict("This envelope is not opened at the current stage.")
+        raise Conflict(N_("This envelope is not opened at the current stage."))
     if env.outcome is not EnvelopeOutcome.SEALED:
-        raise Conflict("This envelope is already opened.")
+        raise Conflict(N_("This envelope is already opened."))
     with get_storage().open(SEALED_BIDS, env.object_key) as src:
         header = parse_header(src)
     try:
         verify_header_mac(header, file_key)
     except HeaderMACError:
-        raise ValidationFailed("This file key does not open the envelope.", errors={"file_key": ["wrong"]}) from None
+        raise ValidationFailed(
+            N_("This file key does not open the envelope."), errors={"file_key": ["wrong"]}
+        ) from None
     env.revealed_key = seal_small(file_key, envelope_label(env))
     db.session.flush()
     record(
@@ -225,7 +234,7 @@ def download_custody_share(*, actor: User, tender: Tender) -> str:
     """The actor's custodian share as text, exactly once; the platform's copy is erased. Raises Conflict after."""
     share_row = _custodian_share(actor, tender)
     if share_row.wrapped is None:
-        raise Conflict("Your share was already downloaded; the platform kept no copy.")
+        raise Conflict(N_("Your share was already downloaded; the platform kept no copy."))
     share = unwrap_share(
         share_row.wrapped, master_key(), context=tender.escrow_context or "", index=share_row.share_index
     )

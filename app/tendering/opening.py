@@ -28,6 +28,7 @@ from app.audit.services import format_instant
 from app.core.db import db
 from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.core.keys import platform_signing_key
+from app.core.problems import N_
 from app.core.storage import OPENED_BIDS, SEALED_BIDS, ObjectInfo, StorageUnavailable, get_storage
 from app.core.tasks import enqueue_after_commit
 from app.core.time import now_utc
@@ -526,20 +527,20 @@ def advance_stage(*, actor: User, tender: Tender, eliminated: list[int], reason:
 
     _require_manager(actor, tender)
     if tender.status is not TenderStatus.OPENING:
-        raise Conflict("The tender is not being opened.")
+        raise Conflict(N_("The tender is not being opened."))
     stage = tender.current_stage
     if not db.session.scalar(
         select(OpeningRecord.id).where(OpeningRecord.tender_id == tender.id, OpeningRecord.stage == stage)
     ):
-        raise Conflict("The current stage is still being opened.")
+        raise Conflict(N_("The current stage is still being opened."))
     if stage >= tender.stage_count:
-        raise Conflict("This is the last stage.")
+        raise Conflict(N_("This is the last stage."))
     valid = {b.id: b for b in _bids(tender) if b.outcome is BidOutcome.VALID}
     unknown = sorted(set(eliminated) - set(valid))
     if unknown:
-        raise ValidationFailed("Only valid bids of this tender can be eliminated.", errors={"eliminated": unknown})
+        raise ValidationFailed(N_("Only valid bids of this tender can be eliminated."), errors={"eliminated": unknown})
     if eliminated and not reason.strip():
-        raise ValidationFailed("Give the reason for eliminating bids.", errors={"reason": ["required"]})
+        raise ValidationFailed(N_("Give the reason for eliminating bids."), errors={"reason": ["required"]})
     for bid_id in eliminated:
         bid = valid[bid_id]
         bid.outcome = BidOutcome.ELIMINATED
@@ -617,7 +618,7 @@ def list_records(*, actor: Any, tender: Tender) -> list[OpeningRecord]:
     """The published opening records, for participants, the agency and overseers (refused and logged otherwise)."""
     if not is_participant(actor, tender):
         raise AccessRefused(
-            "The opening record is published to the tender's participants.",
+            N_("The opening record is published to the tender's participants."),
             actor=actor,
             subject=tender.audit_ref,
             data={"attempt": "opening-record"},

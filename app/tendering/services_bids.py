@@ -70,7 +70,7 @@ OPENED_STATUSES = (TenderStatus.OPENING, TenderStatus.OPENED, TenderStatus.FAILE
 
 def _bidder_org(actor: User) -> int:
     if actor.organisation_id is None or not actor.has_permission("tendering.bid"):
-        raise PermissionDenied("Only a bidder's user, on behalf of its organisation, may do this.")
+        raise PermissionDenied(N_("Only a bidder's user, on behalf of its organisation, may do this."))
     return actor.organisation_id
 
 
@@ -80,12 +80,12 @@ def _require_open(actor: User, tender: Tender, step: str) -> None:
         return
     if tender.status in (TenderStatus.PUBLISHED, *OPENED_STATUSES):
         raise DeadlinePassed(
-            "The submission deadline has passed: nothing was received.",
+            N_("The submission deadline has passed: nothing was received."),
             actor=actor,
             subject=tender.audit_ref,
             data={"step": step, "deadline": format_instant(tender.submission_deadline_at)},
         )
-    raise Conflict("The tender is not open for bids.")
+    raise Conflict(N_("The tender is not open for bids."))
 
 
 # --- uploads -----------------------------------------------------------------------------------------
@@ -96,10 +96,12 @@ def start_upload(*, actor: User, tender: Tender, envelope: str, size: int) -> Up
     org = _bidder_org(actor)
     _require_open(actor, tender, "start-upload")
     if envelope not in tender.envelope_names():
-        raise ValidationFailed("The tender has no such envelope.", errors={"envelope": tender.envelope_names()})
+        raise ValidationFailed(N_("The tender has no such envelope."), errors={"envelope": tender.envelope_names()})
     if not 1 <= size <= tender.max_bid_size:
         raise ValidationFailed(
-            f"An envelope has 1 to {tender.max_bid_size} bytes for this tender.", errors={"size": ["range"]}
+            N_("An envelope has 1 to %(limit)s bytes for this tender."),
+            params={"limit": tender.max_bid_size},
+            errors={"size": ["range"]},
         )
     now = now_utc()
     upload = UploadSession(
@@ -124,10 +126,10 @@ def get_upload(*, actor: User, upload_id: str) -> UploadSession:
     """The caller's own upload. Another organisation's is refused and logged; an unknown id is NotFound."""
     upload = db.session.get(UploadSession, upload_id) if len(upload_id) <= 32 else None
     if upload is None:
-        raise NotFound("No such upload.")
+        raise NotFound(N_("No such upload."))
     if upload.organisation_id != actor.organisation_id:
         raise AccessRefused(
-            "This upload belongs to another party.",
+            N_("This upload belongs to another party."),
             actor=actor,
             subject=f"tender:{upload.tender_id}",
             data={"attempt": "upload", "upload_id": upload_id},
@@ -178,7 +180,7 @@ def upload_writer(upload_id: str) -> Iterator[None]:
     if engine.dialect.name != "postgresql":
         lock = _WRITER_STRIPES[int(hashlib.sha256(upload_id.encode()).hexdigest()[:8], 16) % len(_WRITER_STRIPES)]
         if not lock.acquire(blocking=False):
-            raise UploadBusy("Another request is writing this upload; retry in a moment.")
+            raise UploadBusy(N_("Another request is writing this upload; retry in a moment."))
         try:
             yield
         finally:
@@ -190,7 +192,7 @@ def upload_writer(upload_id: str) -> Iterator[None]:
     conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     try:
         if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
-            raise UploadBusy("Another request is writing this upload; retry in a moment.")
+            raise UploadBusy(N_("Another request is writing this upload; retry in a moment."))
         try:
             yield
         finally:
@@ -274,38 +276,43 @@ def receive_chunk(*, actor: User, upload_id: str, start: int, end: int, total: i
     assert tender is not None
     _require_open(actor, tender, "chunk")
     if upload.status is not UploadStatus.OPEN:
-        raise Conflict("This upload is already complete.", offset=upload.received)
+        raise Conflict(N_("This upload is already complete."), offset=upload.received)
     length = end - start + 1
     if total != upload.size or start < 0 or length < 1 or end >= total:
         raise ValidationFailed(
-            f"The range must lie within the announced {upload.size} bytes.", errors={"content_range": ["range"]}
+            N_("The range must lie within the announced %(size)s bytes."),
+            params={"size": upload.size},
+            errors={"content_range": ["range"]},
         )
     storage = get_storage()
     smallest, largest = chunk_limits()
     if length > largest:
-        raise ValidationFailed("The chunk is too large.", errors={"content_range": ["chunk-too-large"]})
+        raise ValidationFailed(N_("The chunk is too large."), errors={"content_range": ["chunk-too-large"]})
     last = end + 1 == total
     if start < upload.received:
         previous = next((p for p in upload.parts if p.offset == start and p.size == length), None)
         if previous is None:
             raise Conflict(
-                f"Bytes from {start} were stored differently; resume at {upload.received}.", offset=upload.received
+                N_("Bytes from %(start)s were stored differently; resume at %(received)s."),
+                params={"start": start, "received": upload.received},
+                offset=upload.received,
             )
         stored_sha, stored_size = previous.sha256, previous.size
         release_read_transaction()  # no body byte is read inside a transaction
         sha, size = _hash_body(stream)
         if (sha, size) != (stored_sha, stored_size):
-            raise Conflict("This chunk differs from the one already stored at that offset.", offset=upload.received)
+            raise Conflict(N_("This chunk differs from the one already stored at that offset."), offset=upload.received)
         return get_upload(actor=actor, upload_id=upload_id)
     if start != upload.received:
-        raise Conflict(f"Resume at byte {upload.received}.", offset=upload.received)
+        raise Conflict(N_("Resume at byte %(received)s."), params={"received": upload.received}, offset=upload.received)
     if not last and length < smallest:
         raise ValidationFailed(
-            f"Every chunk but the last must have at least {smallest} bytes.",
+            N_("Every chunk but the last must have at least %(smallest)s bytes."),
+            params={"smallest": smallest},
             errors={"content_range": ["chunk-too-small"]},
         )
     if upload.assembly is None:
-        raise Conflict("This upload was started before a server update; start a new one.", offset=upload.received)
+        raise Conflict(N_("This upload was started before a server update; start a new one."), offset=upload.received)
     handle, hash_state, parts = upload.assembly, upload.hash_state, [p.part or "" for p in upload.parts]
     # From here on the body is read: no transaction may be open (on SQLite it would hold the write lock for as
     # long as the client takes to send). Everything read before is checked again once the bytes are in.
@@ -317,7 +324,11 @@ def receive_chunk(*, actor: User, upload_id: str, start: int, end: int, total: i
             check_age_header(io.BufferedReader(recorder, 16 * 1024))  # type: ignore[arg-type]
         except ValidationFailed as exc:
             if recorder.exhausted and not last and exc.extra.get("errors") == {"file": ["not-age"]}:
-                exc.detail += " (If the header is longer than the first chunk, send a larger first chunk.)"
+                raise ValidationFailed(
+                    N_("%(reason)s (If the header is longer than the first chunk, send a larger first chunk.)"),
+                    params={"reason": exc.detail},
+                    **exc.extra,
+                ) from None
             raise
         # What the check pulled from the request (the header and a little read-ahead) goes first.
         body = _Prefixed(bytes(recorder.consumed), stream)  # type: ignore[assignment]
@@ -329,7 +340,11 @@ def receive_chunk(*, actor: User, upload_id: str, start: int, end: int, total: i
     assert tender is not None
     _require_open(actor, tender, "chunk")  # an upload still in flight at the deadline is not a bid
     if upload.status is not UploadStatus.OPEN or upload.received != start:
-        raise Conflict(f"Another request stored these bytes; resume at {upload.received}.", offset=upload.received)
+        raise Conflict(
+            N_("Another request stored these bytes; resume at %(received)s."),
+            params={"received": upload.received},
+            offset=upload.received,
+        )
     try:
         db.session.add(
             UploadPart(
@@ -346,7 +361,7 @@ def receive_chunk(*, actor: User, upload_id: str, start: int, end: int, total: i
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise Conflict("Another request stored a chunk at this offset; ask for the offset and resume.") from None
+        raise Conflict(N_("Another request stored a chunk at this offset; ask for the offset and resume.")) from None
     return upload
 
 
@@ -359,14 +374,16 @@ def check_age_header(stream: IO[bytes]) -> int:
     try:
         header = parse_header(stream)  # type: ignore[arg-type]  # a BufferedReader is a binary stream
     except AgeError as exc:
-        raise ValidationFailed(f"Not a sealed age v1 file: {exc}", errors={"file": ["not-age"]}) from None
+        raise ValidationFailed(
+            N_("Not a sealed age v1 file: %(reason)s"), params={"reason": exc}, errors={"file": ["not-age"]}
+        ) from None
     types = header.stanza_types
     if SCRYPT_TYPE in types:
         raise ValidationFailed(
-            "A passphrase-sealed (scrypt) file cannot be opened by the tender's key.", errors={"file": ["scrypt"]}
+            N_("A passphrase-sealed (scrypt) file cannot be opened by the tender's key."), errors={"file": ["scrypt"]}
         )
     if X25519_TYPE not in types:
-        raise ValidationFailed("The file is not sealed to any X25519 recipient.", errors={"file": ["no-x25519"]})
+        raise ValidationFailed(N_("The file is not sealed to any X25519 recipient."), errors={"file": ["no-x25519"]})
     return len(types)
 
 
@@ -386,14 +403,15 @@ def complete_upload(*, actor: User, upload_id: str) -> UploadSession:
     assert tender is not None
     _require_open(actor, tender, "complete")
     if upload.status is not UploadStatus.OPEN:
-        raise Conflict("This upload has expired; start a new one.")
+        raise Conflict(N_("This upload has expired; start a new one."))
     if upload.received != upload.size:
         raise ValidationFailed(
-            f"{upload.received} of {upload.size} bytes received; send the rest first.",
+            N_("%(received)s of %(size)s bytes received; send the rest first."),
+            params={"received": upload.received, "size": upload.size},
             errors={"offset": [upload.received]},
         )
     if upload.assembly is None or upload.hash_state is None:
-        raise Conflict("This upload was started before a server update; start a new one.")
+        raise Conflict(N_("This upload was started before a server update; start a new one."))
     handle, hash_state, parts = upload.assembly, upload.hash_state, [p.part or "" for p in upload.parts]
     size, tender_id = upload.size, upload.tender_id
     release_read_transaction()
@@ -403,7 +421,7 @@ def complete_upload(*, actor: User, upload_id: str) -> UploadSession:
             handle, SEALED_BIDS, sealed_key, size=size, hash_state=hash_state, parts=parts
         )
     except WriteOnceViolation:
-        raise Conflict("A different sealed file is stored under this upload.") from None
+        raise Conflict(N_("A different sealed file is stored under this upload.")) from None
     upload = _locked_upload(upload_id)
     tender = db.session.get(Tender, tender_id)
     assert tender is not None
@@ -480,7 +498,7 @@ def submit_bid(*, actor: User, tender: Tender, uploads: dict[str, str]) -> BidVe
     _require_open(actor, tender, "submit")
     names = tender.envelope_names()
     if sorted(uploads) != sorted(names):
-        raise ValidationFailed("Give one upload for each envelope of the tender.", errors={"uploads": names})
+        raise ValidationFailed(N_("Give one upload for each envelope of the tender."), errors={"uploads": names})
     bid = _own_bid(tender, org)
     if bid is not None and bid.current_version is not None and not bid.withdrawn:
         current = {e.name: e.upload_id for e in bid.current_version.envelopes}
@@ -490,9 +508,13 @@ def submit_bid(*, actor: User, tender: Tender, uploads: dict[str, str]) -> BidVe
     for name in names:
         upload = get_upload(actor=actor, upload_id=uploads[name])
         if upload.tender_id != tender.id or upload.envelope != name:
-            raise ValidationFailed(f"Upload for {name!r} belongs to another tender or envelope.")
+            raise ValidationFailed(
+                N_("Upload for %(name)s belongs to another tender or envelope."), params={"name": repr(name)}
+            )
         if upload.status is not UploadStatus.COMPLETED:
-            raise ValidationFailed(f"Upload for {name!r} is not completed (or already used).")
+            raise ValidationFailed(
+                N_("Upload for %(name)s is not completed (or already used)."), params={"name": repr(name)}
+            )
         rows.append(upload)
     if bid is None:
         bid = Bid(tender_id=tender.id, organisation_id=org, created_at=now_utc(), withdrawn=False)
@@ -522,7 +544,7 @@ def withdraw_bid(*, actor: User, tender: Tender) -> BidVersion:
     _require_open(actor, tender, "withdraw")
     bid = _own_bid(tender, org)
     if bid is None or bid.current_version is None:
-        raise NotFound("Your organisation has no bid on this tender.")
+        raise NotFound(N_("Your organisation has no bid on this tender."))
     if bid.withdrawn:
         return bid.current_version
     return _issue_receipt(actor=actor, tender=tender, bid=bid, kind="withdrawal", envelopes=[])
@@ -560,7 +582,7 @@ def get_own_bid(*, actor: User, tender: Tender) -> Bid:
     org = _bidder_org(actor)
     bid = _own_bid(tender, org)
     if bid is None:
-        raise NotFound("Your organisation has no bid on this tender.")
+        raise NotFound(N_("Your organisation has no bid on this tender."))
     return bid
 
 
@@ -579,18 +601,20 @@ def may_read_opened(actor: Any, tender: Tender) -> bool:
     )
 
 
-def _refusal_reason(tender: Tender, what: str) -> str:
-    """Why a read of others' bids is refused, in the words of the tender's phase."""
-    if is_opened(tender):
-        return f"{what} by anyone outside the tender's agency and oversight."
-    return f"{what} before the opening."
+def _refusal_reason(tender: Tender, after_opening: str, before_opening: str) -> str:
+    """Why a read of others' bids is refused, in the words of the tender's phase (both N_-marked)."""
+    return after_opening if is_opened(tender) else before_opening
 
 
 def list_bids(*, actor: Any, tender: Tender) -> list[Bid]:
     """Bids of a tender for its agency and overseers, only once its opening has begun; otherwise refused and logged."""
     if not is_opened(tender) or not may_read_opened(actor, tender):
         raise AccessRefused(
-            _refusal_reason(tender, "Bids cannot be listed or counted"),
+            _refusal_reason(
+                tender,
+                N_("Bids cannot be listed or counted by anyone outside the tender's agency and oversight."),
+                N_("Bids cannot be listed or counted before the opening."),
+            ),
             actor=actor,
             subject=tender.audit_ref,
             data={"attempt": "list-bids"},
@@ -619,10 +643,14 @@ def get_bid(*, actor: Any, tender: Tender, bid_id: str) -> Bid:
         return bid  # type: ignore[return-value]
     if is_opened(tender) and may_read_opened(actor, tender):
         if bid is None or bid.tender_id != tender.id:
-            raise NotFound("No such bid.")
+            raise NotFound(N_("No such bid."))
         return bid
     raise AccessRefused(
-        _refusal_reason(tender, "Another party's bid cannot be read"),
+        _refusal_reason(
+            tender,
+            N_("Another party's bid cannot be read by anyone outside the tender's agency and oversight."),
+            N_("Another party's bid cannot be read before the opening."),
+        ),
         actor=actor,
         subject=tender.audit_ref,
         data={"attempt": "read-bid", "bid_id": bid_id[:40]},
@@ -635,7 +663,7 @@ def open_sealed_envelope(*, actor: Any, tender: Tender, bid_id: str, envelope: s
     version = bid.current_version
     env = next((e for e in (version.envelopes if version else []) if e.name == envelope), None)
     if env is None:
-        raise NotFound("No such envelope.")
+        raise NotFound(N_("No such envelope."))
     return env, get_storage().open(SEALED_BIDS, env.object_key)
 
 

@@ -11,6 +11,7 @@ from app.audit import batches, record
 from app.audit.services import format_instant
 from app.core.db import db, is_valid_id
 from app.core.errors import Conflict, NotFound, PermissionDenied
+from app.core.problems import N_
 from app.core.time import now_utc
 from app.tendering.models import Tender, TenderInterest, TenderNotification, TenderQuestion
 from app.tendering.services_tenders import _require_manager, is_open_for_bids, notify_interested
@@ -19,7 +20,7 @@ from crypto.canonical import canonicalize
 
 def _require_bidder(actor: User) -> int:
     if actor.organisation_id is None or not actor.has_permission("tendering.bid"):
-        raise PermissionDenied("Only a bidder's user, on behalf of its organisation, may do this.")
+        raise PermissionDenied(N_("Only a bidder's user, on behalf of its organisation, may do this."))
     return actor.organisation_id
 
 
@@ -27,7 +28,7 @@ def register_interest(*, actor: User, tender: Tender) -> TenderInterest:
     """Register the actor (and organisation) as interested: notified of clarifications. Idempotent."""
     org = _require_bidder(actor)
     if not is_open_for_bids(tender):
-        raise Conflict("The tender is not open for bids.")
+        raise Conflict(N_("The tender is not open for bids."))
     existing: TenderInterest | None = db.session.scalar(
         select(TenderInterest).where(TenderInterest.tender_id == tender.id, TenderInterest.user_id == actor.id)
     )
@@ -63,7 +64,7 @@ def register_interest(*, actor: User, tender: Tender) -> TenderInterest:
 def ask_question(*, actor: User, tender: Tender, text: str) -> TenderQuestion:
     _require_bidder(actor)
     if not is_open_for_bids(tender):
-        raise Conflict("Questions are asked while the tender is open for bids.")
+        raise Conflict(N_("Questions are asked while the tender is open for bids."))
     question = TenderQuestion(tender_id=tender.id, asked_by_id=actor.id, text=text, asked_at=now_utc())
     db.session.add(question)
     db.session.flush()
@@ -81,11 +82,11 @@ def answer_question(*, actor: User, tender: Tender, question_id: int, answer: st
     _require_manager(actor, tender)
     question = db.session.get(TenderQuestion, question_id) if is_valid_id(question_id) else None
     if question is None or question.tender_id != tender.id:
-        raise NotFound("No such question.")
+        raise NotFound(N_("No such question."))
     if question.answer is not None:
-        raise Conflict("This question is already answered; issue a clarification to add to it.")
+        raise Conflict(N_("This question is already answered; issue a clarification to add to it."))
     if not is_open_for_bids(tender):
-        raise Conflict("Questions are answered while the tender is open for bids.")
+        raise Conflict(N_("Questions are answered while the tender is open for bids."))
     question.answer = answer
     question.answered_at = now_utc()
     db.session.flush()

@@ -19,6 +19,7 @@ from app.core.db import LIKE_ESCAPE, db, is_valid_id, like_pattern
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.fields import require_instant
 from app.core.keys import master_key
+from app.core.problems import N_
 from app.core.time import now_utc
 from app.tendering import terms
 from app.tendering.common import (
@@ -90,7 +91,7 @@ def is_manager_of(user: Any, tender: Tender) -> bool:
 def _require_manager(actor: User, tender: Tender) -> None:
     if not is_manager_of(actor, tender):
         raise AccessRefused(
-            "Only the tendering agency that drafted this tender may manage it.",
+            N_("Only the tendering agency that drafted this tender may manage it."),
             actor=actor,
             subject=tender.audit_ref,
             data={"attempt": "manage"},
@@ -104,11 +105,11 @@ def get_tender(tender_id: int, viewer: Any = None) -> Tender:
     """A tender the viewer may see: any published one; a draft only for its own agency. Raises NotFound."""
     tender = db.session.get(Tender, tender_id) if is_valid_id(tender_id) else None
     if tender is None:
-        raise NotFound("No such tender.")
+        raise NotFound(N_("No such tender."))
     if tender.status is TenderStatus.DRAFT and not (
         viewer is not None and getattr(viewer, "is_authenticated", False) and is_manager_of(viewer, tender)
     ):
-        raise NotFound("No such tender.")
+        raise NotFound(N_("No such tender."))
     return tender
 
 
@@ -148,14 +149,14 @@ def list_agency_tenders(actor: User) -> list[Tender]:
 
 def _check_custodians(ids: Any) -> list[int]:
     if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-        raise ValidationFailed("custodians are a list of user ids", errors={"custodian_ids": ["invalid"]})
+        raise ValidationFailed(N_("custodians are a list of user ids"), errors={"custodian_ids": ["invalid"]})
     if len(set(ids)) != len(ids):
-        raise ValidationFailed("a custodian is named twice", errors={"custodian_ids": ["duplicate"]})
+        raise ValidationFailed(N_("a custodian is named twice"), errors={"custodian_ids": ["duplicate"]})
     if ids:
         found = set(db.session.scalars(select(User.id).where(User.id.in_(ids), User.active.is_(True))))
         missing = sorted(set(ids) - found)
         if missing:
-            raise ValidationFailed("unknown or inactive custodians", errors={"custodian_ids": missing})
+            raise ValidationFailed(N_("unknown or inactive custodians"), errors={"custodian_ids": missing})
     return list(ids)
 
 
@@ -167,9 +168,9 @@ def _apply(tender: Tender, data: dict[str, Any]) -> None:
             setattr(tender, key, data[key])
     buyer = db.session.get(Organisation, tender.buyer_id)
     if buyer is None:
-        raise ValidationFailed("unknown buyer organisation", errors={"buyer_id": ["unknown"]})
+        raise ValidationFailed(N_("unknown buyer organisation"), errors={"buyer_id": ["unknown"]})
     if not buyer.active and tender.buyer_id != previous_buyer:  # a draft may keep a buyer deactivated since
-        raise ValidationFailed("the buyer organisation is deactivated", errors={"buyer_id": ["inactive"]})
+        raise ValidationFailed(N_("the buyer organisation is deactivated"), errors={"buyer_id": ["inactive"]})
     method = EvaluationMethod(tender.evaluation_method)
     tender.evaluation_method = method
     tender.custody_mode = CustodyMode(tender.custody_mode)
@@ -186,30 +187,34 @@ def _apply(tender: Tender, data: dict[str, Any]) -> None:
     limit = int(config_value("TENDER_MAX_BID_SIZE_LIMIT"))
     if not 1024 <= tender.max_bid_size <= limit:
         raise ValidationFailed(
-            f"the maximum bid size must be between 1 KiB and {limit} bytes", errors={"max_bid_size": ["range"]}
+            N_("the maximum bid size must be between 1 KiB and %(limit)s bytes"),
+            params={"limit": limit},
+            errors={"max_bid_size": ["range"]},
         )
     for field in ("submission_deadline_at", "opening_at"):
         value = getattr(tender, field)
         if not isinstance(value, datetime) or value.tzinfo is None:
-            raise ValidationFailed("times need a time zone", errors={field: ["naive"]})
+            raise ValidationFailed(N_("times need a time zone"), errors={field: ["naive"]})
         setattr(tender, field, require_instant(value, field))
     if tender.opening_at < tender.submission_deadline_at:
-        raise ValidationFailed("the opening cannot come before the deadline", errors={"opening_at": ["early"]})
+        raise ValidationFailed(N_("the opening cannot come before the deadline"), errors={"opening_at": ["early"]})
     if not 1 <= tender.min_bids <= 100:
-        raise ValidationFailed("the minimum number of bids is 1 to 100", errors={"min_bids": ["range"]})
+        raise ValidationFailed(N_("the minimum number of bids is 1 to 100"), errors={"min_bids": ["range"]})
     if tender.budget_amount is not None and tender.budget_amount < 0:
-        raise ValidationFailed("the budget cannot be negative", errors={"budget_amount": ["negative"]})
+        raise ValidationFailed(N_("the budget cannot be negative"), errors={"budget_amount": ["negative"]})
     tender.custodian_ids = _check_custodians(tender.custodian_ids or [])
     if tender.custody_mode is CustodyMode.COMMITTEE:
         n = len(tender.custodian_ids) + (1 if tender.platform_holds_share else 0)
         k = tender.custody_threshold
         if not tender.custodian_ids or n > MAX_SHARES:
             raise ValidationFailed(
-                f"committee custody needs 1 to {MAX_SHARES - 1} named custodians", errors={"custodian_ids": ["count"]}
+                N_("committee custody needs 1 to %(limit)s named custodians"),
+                params={"limit": MAX_SHARES - 1},
+                errors={"custodian_ids": ["count"]},
             )
         if not 1 <= k <= n or (tender.platform_holds_share and k < 2):
             raise ValidationFailed(
-                "k must be between 1 and n, and at least 2 when the platform holds a share",
+                N_("k must be between 1 and n, and at least 2 when the platform holds a share"),
                 errors={"custody_threshold": ["range"]},
             )
     else:
@@ -220,7 +225,7 @@ def _apply(tender: Tender, data: dict[str, Any]) -> None:
 def create_tender(*, actor: User, data: dict[str, Any]) -> Tender:
     """Draft a tender for the actor's agency. Raises ValidationFailed for inconsistent terms."""
     if actor.organisation_id is None:
-        raise ValidationFailed("Your account belongs to no agency organisation.", errors={"organisation": ["none"]})
+        raise ValidationFailed(N_("Your account belongs to no agency organisation."), errors={"organisation": ["none"]})
     tender = Tender(
         agency_id=actor.organisation_id,
         created_by_id=actor.id,
@@ -251,7 +256,7 @@ def update_tender(*, actor: User, tender: Tender, data: dict[str, Any]) -> Tende
     """Edit a draft. Published terms are frozen: they change only through clarify_tender (Conflict)."""
     _require_manager(actor, tender)
     if tender.status is not TenderStatus.DRAFT:
-        raise Conflict("Published terms are frozen; issue a clarification instead.")
+        raise Conflict(N_("Published terms are frozen; issue a clarification instead."))
     _apply(tender, data)
     db.session.flush()
     record("tendering.tender.updated", actor=actor, subject=tender.audit_ref, data={"fields": sorted(data)})
@@ -269,7 +274,7 @@ def add_document(
     if tender.status not in (TenderStatus.DRAFT, TenderStatus.PUBLISHED) or (
         tender.status is TenderStatus.PUBLISHED and not is_open_for_bids(tender)
     ):
-        raise Conflict("Documents can be added to a draft, or to a published tender before its deadline.")
+        raise Conflict(N_("Documents can be added to a draft, or to a published tender before its deadline."))
     limit = int(config_value("TENDER_MAX_DOCUMENT_SIZE"))
     key = f"tenders/{tender.id}/{uuid.uuid4().hex}"
     tender_id, version = tender.id, tender.version
@@ -280,11 +285,11 @@ def add_document(
         length=length,
         content_type=content_type,
         limit=limit,
-        too_large=ValidationFailed(f"a tender document may have at most {limit} bytes"),
+        too_large=ValidationFailed(N_("a tender document may have at most %(limit)s bytes"), params={"limit": limit}),
     )
     db.session.refresh(tender)
     if tender.version != version or tender.status not in (TenderStatus.DRAFT, TenderStatus.PUBLISHED):
-        raise Conflict("The tender changed while the document was uploading; upload it again.")
+        raise Conflict(N_("The tender changed while the document was uploading; upload it again."))
     doc = TenderDocument(
         tender_id=tender_id,
         name=name,
@@ -313,7 +318,7 @@ def add_document(
 def get_document(tender: Tender, document_id: int) -> TenderDocument:
     doc = db.session.get(TenderDocument, document_id) if is_valid_id(document_id) else None
     if doc is None or doc.tender_id != tender.id:
-        raise NotFound("No such document.")
+        raise NotFound(N_("No such document."))
     return doc
 
 
@@ -362,16 +367,17 @@ def publish_tender(*, actor: User, tender: Tender) -> Tender:
     """
     _require_manager(actor, tender)
     if tender.status is not TenderStatus.DRAFT:
-        raise Conflict("Only a draft can be published.")
+        raise Conflict(N_("Only a draft can be published."))
     now = now_utc()
     minimum = now + config_days("TENDER_MIN_DAYS_TO_DEADLINE")
     if tender.submission_deadline_at < minimum:
         raise ValidationFailed(
-            f"the deadline must be at least {config_value('TENDER_MIN_DAYS_TO_DEADLINE')} days after publication",
+            N_("the deadline must be at least %(days)s days after publication"),
+            params={"days": config_value("TENDER_MIN_DAYS_TO_DEADLINE")},
             errors={"submission_deadline_at": ["too-soon"]},
         )
     if not tender.documents:
-        raise ValidationFailed("publish the tender documents with the tender", errors={"documents": ["none"]})
+        raise ValidationFailed(N_("publish the tender documents with the tender"), errors={"documents": ["none"]})
     identity = X25519Identity.generate()
     recipient = str(identity.recipient)
     context = f"{tender.reference}.{recipient}"
@@ -467,9 +473,9 @@ def clarify_tender(
     """
     _require_manager(actor, tender)
     if not is_open_for_bids(tender):
-        raise Conflict("Clarifications are issued while the tender is open for bids.")
+        raise Conflict(N_("Clarifications are issued while the tender is open for bids."))
     if not text.strip():
-        raise ValidationFailed("a clarification needs its text", errors={"text": ["required"]})
+        raise ValidationFailed(N_("a clarification needs its text"), errors={"text": ["required"]})
     now = now_utc()
     old_deadline, old_opening = tender.submission_deadline_at, tender.opening_at
     if submission_deadline_at is not None:
@@ -479,7 +485,7 @@ def clarify_tender(
     deadline = submission_deadline_at or old_deadline
     if deadline < old_deadline:
         raise ValidationFailed(
-            "a deadline can be extended, not shortened", errors={"submission_deadline_at": ["early"]}
+            N_("a deadline can be extended, not shortened"), errors={"submission_deadline_at": ["early"]}
         )
     minimum = now + config_days("TENDER_LATE_CLARIFICATION_DAYS")
     pushed = deadline < minimum
@@ -487,7 +493,7 @@ def clarify_tender(
         deadline = minimum
     opening = opening_at or (old_opening + (deadline - old_deadline))
     if opening < deadline or opening < old_opening:
-        raise ValidationFailed("the opening cannot come before the deadline", errors={"opening_at": ["early"]})
+        raise ValidationFailed(N_("the opening cannot come before the deadline"), errors={"opening_at": ["early"]})
     changes: dict[str, Any] = {}
     if deadline != old_deadline:
         changes["submission_deadline_at"] = [_instant(old_deadline), _instant(deadline)]
@@ -529,9 +535,9 @@ def cancel_tender(*, actor: User, tender: Tender, reason: str) -> Tender:
     """Cancel a published tender before its opening time, with a reason; bids stay sealed. Raises Conflict after."""
     _require_manager(actor, tender)
     if not reason.strip():
-        raise ValidationFailed("a cancellation needs its reason", errors={"reason": ["required"]})
+        raise ValidationFailed(N_("a cancellation needs its reason"), errors={"reason": ["required"]})
     if tender.status not in (TenderStatus.DRAFT, TenderStatus.PUBLISHED) or now_utc() >= tender.opening_at:
-        raise Conflict("A tender can be cancelled only before its opening.")
+        raise Conflict(N_("A tender can be cancelled only before its opening."))
     tender.status = TenderStatus.CANCELLED
     tender.cancelled_at = now_utc()
     tender.cancel_reason = reason

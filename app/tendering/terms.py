@@ -11,12 +11,14 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from app.core.errors import ValidationFailed
+from app.core.errors import ValidationFailed, field_error
+from app.core.problems import N_
 from app.tendering.models import EvaluationMethod
 
 ENVELOPE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
@@ -68,8 +70,8 @@ DEFAULT_BID_FORM: dict[str, Any] = {
 }
 
 
-def _fail(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, errors={field: [message]})
+def _fail(field: str, message: str, params: Mapping[str, Any] | None = None) -> ValidationFailed:
+    return field_error(field, message, params)
 
 
 def validate_envelopes(value: Any) -> list[dict[str, Any]]:
@@ -77,56 +79,81 @@ def validate_envelopes(value: Any) -> list[dict[str, Any]]:
     if value is None:
         return [dict(e) for e in DEFAULT_ENVELOPES]
     if not isinstance(value, list) or not 1 <= len(value) <= MAX_ENVELOPES:
-        raise _fail("envelopes", f"envelopes must be a list of 1 to {MAX_ENVELOPES} envelopes")
+        raise _fail(
+            "envelopes",
+            N_("envelopes must be a list of 1 to %(limit)s envelopes"),
+            params={"limit": MAX_ENVELOPES},
+        )
     out: list[dict[str, Any]] = []
     for item in value:
         if not isinstance(item, dict) or set(item) - {"name", "stage", "form"}:
-            raise _fail("envelopes", "each envelope is an object with name, stage and form")
+            raise _fail("envelopes", N_("each envelope is an object with name, stage and form"))
         name, stage, form = item.get("name"), item.get("stage", 1), item.get("form", False)
         if not isinstance(name, str) or not ENVELOPE_NAME.match(name):
-            raise _fail("envelopes", "an envelope name is 1-32 of a-z, 0-9, '_' and '-', starting with a letter")
+            raise _fail("envelopes", N_("an envelope name is 1-32 of a-z, 0-9, '_' and '-', starting with a letter"))
         if not isinstance(stage, int) or isinstance(stage, bool) or not 1 <= stage <= MAX_ENVELOPES:
-            raise _fail("envelopes", f"an envelope stage is a whole number from 1 to {MAX_ENVELOPES}")
+            raise _fail(
+                "envelopes",
+                N_("an envelope stage is a whole number from 1 to %(limit)s"),
+                params={"limit": MAX_ENVELOPES},
+            )
         if not isinstance(form, bool):
-            raise _fail("envelopes", "form must be true or false")
+            raise _fail("envelopes", N_("form must be true or false"))
         out.append({"name": name, "stage": stage, "form": form})
     if len({e["name"] for e in out}) != len(out):
-        raise _fail("envelopes", "envelope names must be unique")
+        raise _fail("envelopes", N_("envelope names must be unique"))
     stages = sorted({e["stage"] for e in out})
     if stages != list(range(1, len(stages) + 1)):
-        raise _fail("envelopes", "stages must be numbered 1, 2, … without gaps")
+        raise _fail("envelopes", N_("stages must be numbered 1, 2, … without gaps"))
     if sum(1 for e in out if e["form"]) != 1:
-        raise _fail("envelopes", "exactly one envelope carries the bid form (form: true)")
+        raise _fail("envelopes", N_("exactly one envelope carries the bid form (form: true)"))
     return out
 
 
 def _check_subschema(node: Any, path: str, depth: int) -> None:
     if depth > MAX_SCHEMA_DEPTH:
-        raise _fail("bid_form_schema", f"{path}: nested deeper than {MAX_SCHEMA_DEPTH} levels")
+        raise _fail(
+            "bid_form_schema",
+            N_("%(path)s: nested deeper than %(limit)s levels"),
+            params={"path": path, "limit": MAX_SCHEMA_DEPTH},
+        )
     if not isinstance(node, dict):
-        raise _fail("bid_form_schema", f"{path}: a schema must be an object")
+        raise _fail("bid_form_schema", N_("%(path)s: a schema must be an object"), params={"path": path})
     unknown = sorted(set(node) - _ALLOWED_KEYWORDS)
     if unknown:
-        raise _fail("bid_form_schema", f"{path}: keywords not allowed in a bid form: {', '.join(unknown)}")
+        raise _fail(
+            "bid_form_schema",
+            N_("%(path)s: keywords not allowed in a bid form: %(value)s"),
+            params={"path": path, "value": ", ".join(unknown)},
+        )
     kind = node.get("type")
     kinds = kind if isinstance(kind, list) else [kind]
     if kind is None or not all(isinstance(k, str) and k in _ALLOWED_TYPES for k in kinds):
         raise _fail(
             "bid_form_schema",
-            f"{path}: type must be one of {', '.join(sorted(_ALLOWED_TYPES))} (amounts are integers in minor units)",
+            N_("%(path)s: type must be one of %(value)s (amounts are integers in minor units)"),
+            params={"path": path, "value": ", ".join(sorted(_ALLOWED_TYPES))},
         )
     for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         if key in node and (not isinstance(node[key], int) or isinstance(node[key], bool)):
-            raise _fail("bid_form_schema", f"{path}.{key}: must be an integer")
+            raise _fail(
+                "bid_form_schema", N_("%(path)s.%(key)s: must be an integer"), params={"path": path, "key": key}
+            )
     props = node.get("properties")
     if props is not None:
         if not isinstance(props, dict) or len(props) > MAX_PROPERTIES:
-            raise _fail("bid_form_schema", f"{path}.properties: an object of at most {MAX_PROPERTIES} fields")
+            raise _fail(
+                "bid_form_schema",
+                N_("%(path)s.properties: an object of at most %(limit)s fields"),
+                params={"path": path, "limit": MAX_PROPERTIES},
+            )
         for name, sub in props.items():
             _check_subschema(sub, f"{path}.{name}", depth + 1)
     additional = node.get("additionalProperties")
     if additional is not None and not isinstance(additional, bool):
-        raise _fail("bid_form_schema", f"{path}.additionalProperties: must be true or false")
+        raise _fail(
+            "bid_form_schema", N_("%(path)s.additionalProperties: must be true or false"), params={"path": path}
+        )
     items = node.get("items")
     if items is not None:
         _check_subschema(items, f"{path}[]", depth + 1)
@@ -140,23 +167,33 @@ def validate_bid_form_schema(value: Any) -> dict[str, Any]:
     if value is None:
         return copy.deepcopy(DEFAULT_BID_FORM)
     if not isinstance(value, dict):
-        raise _fail("bid_form_schema", "the bid form schema must be a JSON object")
+        raise _fail("bid_form_schema", N_("the bid form schema must be a JSON object"))
     if len(json.dumps(value, ensure_ascii=False).encode()) > MAX_SCHEMA_BYTES:
-        raise _fail("bid_form_schema", f"the bid form schema may have at most {MAX_SCHEMA_BYTES} bytes")
+        raise _fail(
+            "bid_form_schema",
+            N_("the bid form schema may have at most %(limit)s bytes"),
+            params={"limit": MAX_SCHEMA_BYTES},
+        )
     if value.get("$schema", SCHEMA_DIALECT) != SCHEMA_DIALECT:
-        raise _fail("bid_form_schema", f"$schema, when given, must be {SCHEMA_DIALECT}")
+        raise _fail(
+            "bid_form_schema",
+            N_("$schema, when given, must be %(dialect)s"),
+            params={"dialect": SCHEMA_DIALECT},
+        )
     _check_subschema(value, "$", 0)
     if value.get("type") != "object" or not isinstance(value.get("properties"), dict):
-        raise _fail("bid_form_schema", "the bid form must be an object schema with properties")
+        raise _fail("bid_form_schema", N_("the bid form must be an object schema with properties"))
     price = value["properties"].get("price")
     if not isinstance(price, dict) or price.get("type") != "integer" or "price" not in (value.get("required") or []):
-        raise _fail("bid_form_schema", "the bid form needs a required integer field 'price' (in minor units)")
+        raise _fail("bid_form_schema", N_("the bid form needs a required integer field 'price' (in minor units)"))
     if value.get("additionalProperties") is not False:
-        raise _fail("bid_form_schema", "the bid form must set additionalProperties to false")
+        raise _fail("bid_form_schema", N_("the bid form must set additionalProperties to false"))
     try:
         Draft202012Validator.check_schema(value)
     except SchemaError as exc:
-        raise _fail("bid_form_schema", f"not a valid JSON Schema: {exc.message}") from None
+        raise _fail(
+            "bid_form_schema", N_("not a valid JSON Schema: %(message)s"), params={"message": exc.message}
+        ) from None
     return value
 
 
@@ -255,18 +292,18 @@ def validate_criteria(method: EvaluationMethod, value: Any) -> dict[str, Any]:
         return default_criteria(method)
     errors = form_errors(_CRITERIA_SCHEMAS[method], value)
     if errors:
-        raise ValidationFailed("the evaluation criteria are not valid", errors={"criteria": errors})
+        raise ValidationFailed(N_("the evaluation criteria are not valid"), errors={"criteria": errors})
     if method is EvaluationMethod.COMPREHENSIVE:
         items = value["items"]
         if sum(i["weight"] for i in items) != 100:
-            raise _fail("criteria", "the weights of comprehensive scoring must add up to 100")
+            raise _fail("criteria", N_("the weights of comprehensive scoring must add up to 100"))
         if not any(i["category"] == "price" for i in items):
-            raise _fail("criteria", "comprehensive scoring needs a price item")
+            raise _fail("criteria", N_("comprehensive scoring needs a price item"))
     if len({i["name"] for i in value["items"]}) != len(value["items"]):
-        raise _fail("criteria", "criteria item names must be unique")
+        raise _fail("criteria", N_("criteria item names must be unique"))
     adjustments = value.get("adjustments", [])
     if len({a["name"] for a in adjustments}) != len(adjustments):
-        raise _fail("criteria", "price adjustment names must be unique")
+        raise _fail("criteria", N_("price adjustment names must be unique"))
     if any(a["min"] > a["max"] or (a["kind"] == "percent" and a["min"] <= -100) for a in adjustments):
-        raise _fail("criteria", "a price adjustment's min is at most its max (a percentage above -100)")
+        raise _fail("criteria", N_("a price adjustment's min is at most its max (a percentage above -100)"))
     return dict(value)

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.core.db import db
 from app.core.errors import DomainError, NotFound, ValidationFailed
+from app.core.problems import N_
 from app.core.security import authenticated, public, requires
 from app.core.storage import content_disposition
 from app.core.time import format_center_time, now_utc
@@ -99,7 +100,7 @@ def tender_list() -> Any:
     try:
         args = schemas.TenderListArgs(unknown=ma.EXCLUDE).load(request.args)
     except ma.ValidationError as exc:
-        raise ValidationFailed("The search parameters are not valid.", errors={"query": exc.messages}) from None
+        raise ValidationFailed(N_("The search parameters are not valid."), errors={"query": exc.messages}) from None
     page = args["page"]
     rows, total = services_tenders.list_tenders(
         q=args.get("q"), category=args.get("category"), status=args.get("status"), page=page, per_page=PER_PAGE
@@ -188,7 +189,7 @@ def withdraw(tender_id: int) -> Any:
             raise
         if isinstance(exc, LoggedRefusal):  # e.g. after the deadline: refused, shown, and logged like the API's
             log_refusal(exc)
-        flash(_("Not withdrawn: %(reason)s", reason=_(exc.detail)), "error")
+        flash(_("Not withdrawn: %(reason)s", reason=exc.translated), "error")
         return redirect(url_for("tendering.bid_page", tender_id=tender_id), code=303)
     flash(_("Your bid is withdrawn (receipt no. %(number)s).", number=version.number), "success")
     return redirect(url_for("tendering.bid_page", tender_id=tender_id), code=303)
@@ -262,7 +263,9 @@ def receipt_json(tender_id: int, number: int) -> Any:
         # The receipt with its two-level inclusion proof, as `python -m crypto verify-receipt` reads it.
         proof = services_bids.receipt_proof(version)
         if proof is None:
-            raise NotFound("The inclusion proof is not ready yet: it comes with the next batch of the evidence log.")
+            raise NotFound(
+                N_("The inclusion proof is not ready yet: it comes with the next batch of the evidence log.")
+            )
         document = {"receipt": version.receipt, "proof": proof}
         filename = f"{tender.reference or tender.id}-receipt-{number}-proof.json"
     body = json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True)

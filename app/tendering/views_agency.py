@@ -43,6 +43,7 @@ from wtforms.validators import DataRequired, InputRequired, Optional
 from app.accounts.models import Organisation, OrganisationKind, User
 from app.core.db import db
 from app.core.errors import DomainError, NotFound, ValidationFailed
+from app.core.problems import N_
 from app.core.security import authenticated, requires
 from app.core.storage import content_disposition
 from app.core.time import format_center_time, now_utc
@@ -252,7 +253,7 @@ class Errors(dict[str, list[str]]):
 
     def from_service(self, exc: DomainError, form: FlaskForm | None = None) -> None:
         errors = exc.extra.get("errors")
-        detail = _(exc.detail)
+        detail = exc.translated
         if not isinstance(errors, dict) or not errors:
             self.general.append(detail)
             return
@@ -634,7 +635,7 @@ def agency_tender_publish(tender_id: int) -> Any:
     except DomainError as exc:
         db.session.rollback()
         _reraise_refusals(exc)
-        return _render_publish(tender, exc.status, _(exc.detail))
+        return _render_publish(tender, exc.status, exc.translated)
     db.session.commit()
     flash(
         _("Published. Bids are sealed to the opening key %(recipient)s.", recipient=tender.recipient or ""), "success"
@@ -719,7 +720,7 @@ def agency_question_answer(tender_id: int, question_id: int) -> Any:
     except DomainError as exc:
         db.session.rollback()
         _reraise_refusals(exc)
-        return _render_manage(tender, exc.status, answer_errors={question_id: _(exc.detail)})
+        return _render_manage(tender, exc.status, answer_errors={question_id: exc.translated})
     db.session.commit()
     flash(_("The answer was published."), "success")
     return redirect(url_for("tendering.agency_tender", tender_id=tender_id, _anchor="questions"), code=303)
@@ -764,7 +765,10 @@ def _own_share(tender: Tender) -> CustodyShare:
     )
     if share is None:
         raise AccessRefused(
-            "You are not a custodian of this tender.", actor=_me(), subject=tender.audit_ref, data={"attempt": "share"}
+            N_("You are not a custodian of this tender."),
+            actor=_me(),
+            subject=tender.audit_ref,
+            data={"attempt": "share"},
         )
     return share
 
@@ -808,14 +812,14 @@ def _share_text(form: BringShareForm) -> str:
     if upload is not None and upload.filename:
         data: bytes = upload.stream.read(SHARE_FILE_LIMIT + 1)
         if len(data) > SHARE_FILE_LIMIT:
-            raise ValidationFailed(_("This file is too large to be a key share."), errors={"share": ["too-large"]})
+            raise ValidationFailed(N_("This file is too large to be a key share."), errors={"share": ["too-large"]})
         try:
             return data.decode("utf-8").strip()
         except UnicodeDecodeError:
-            raise ValidationFailed(_("This file is not a key share."), errors={"share": ["invalid"]}) from None
+            raise ValidationFailed(N_("This file is not a key share."), errors={"share": ["invalid"]}) from None
     text = _text(form.share.data).strip()
     if not text:
-        raise ValidationFailed(_("Paste your share or choose its file."), errors={"share": ["required"]})
+        raise ValidationFailed(N_("Paste your share or choose its file."), errors={"share": ["required"]})
     return text
 
 
@@ -833,7 +837,7 @@ def custody_share_bring(tender_id: int) -> Any:
     except DomainError as exc:
         db.session.rollback()
         _reraise_refusals(exc)
-        return _render_share_page(tender, share, exc.status, _(exc.detail))  # reloaded after the rollback
+        return _render_share_page(tender, share, exc.status, exc.translated)  # reloaded after the rollback
     db.session.commit()
     flash(
         _(
@@ -859,7 +863,7 @@ def custody_share_download(tender_id: int) -> Any:
     except DomainError as exc:
         db.session.rollback()
         _reraise_refusals(exc)
-        flash(_(exc.detail), "error")
+        flash(exc.translated, "error")
         return redirect(url_for("tendering.custody_share_page", tender_id=tender_id), code=303)
     db.session.commit()
     headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}

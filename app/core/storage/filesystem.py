@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 from urllib.parse import quote, urlencode
 
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from app.core.problems import N_
 from app.core.storage.base import (
     BUCKETS,
     CHUNK_SIZE,
@@ -117,7 +118,7 @@ class FilesystemStorage(_BaseStorage):
         path = self.root / validate_bucket(bucket) / validate_key(key)
         # Defence in depth: validate_key already forbids '..' and absolute keys.
         if not os.path.normpath(path).startswith(os.path.normpath(self.root / bucket) + os.sep):
-            raise ValidationFailed("The object key escapes its bucket.")
+            raise ValidationFailed(N_("The object key escapes its bucket."))
         return path
 
     def _meta_path(self, bucket: str, key: str) -> Path:
@@ -144,16 +145,21 @@ class FilesystemStorage(_BaseStorage):
             with os.fdopen(fd, "wb") as out:
                 while chunk := source.read(CHUNK_SIZE):
                     if not isinstance(chunk, bytes | bytearray | memoryview):
-                        raise ValidationFailed("The object body must be a binary stream.")
+                        raise ValidationFailed(N_("The object body must be a binary stream."))
                     size += len(chunk)
                     if size > self.max_object_size:
-                        raise ValidationFailed(f"An object may have at most {self.max_object_size} bytes.")
+                        raise ValidationFailed(
+                            N_("An object may have at most %(limit)s bytes."), params={"limit": self.max_object_size}
+                        )
                     digest.update(chunk)
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
             if length is not None and size != length:
-                raise ValidationFailed(f"The body has {size} bytes, {length} were announced.")
+                raise ValidationFailed(
+                    N_("The body has %(size)s bytes, %(length)s were announced."),
+                    params={"size": size, "length": length},
+                )
             info = ObjectInfo(bucket, key, size, digest.hexdigest(), content_type, now_utc())
             inode = tmp.stat().st_ino
             if bucket in WRITE_ONCE:
@@ -170,21 +176,23 @@ class FilesystemStorage(_BaseStorage):
             try:
                 dest.parent.mkdir(parents=True, exist_ok=True)
             except (FileExistsError, NotADirectoryError) as exc:
-                raise Conflict(f"The key {dest.name!r} lies under an existing object.") from exc
+                raise Conflict(
+                    N_("The key %(name)s lies under an existing object."), params={"name": repr(dest.name)}
+                ) from exc
             if dest.is_dir():
-                raise Conflict("The key names a folder of other objects.")
+                raise Conflict(N_("The key names a folder of other objects."))
             try:
                 if write_once:
                     os.link(tmp, dest)  # fails if dest exists: the atomic no-overwrite
                 else:
                     os.replace(tmp, dest)
             except FileExistsError as exc:
-                raise WriteOnceViolation("This object is write-once and already exists.") from exc
+                raise WriteOnceViolation(N_("This object is write-once and already exists.")) from exc
             except FileNotFoundError:
                 continue
             _fsync_dir(dest.parent)
             return
-        raise StorageUnavailable("The destination folder kept disappearing.")
+        raise StorageUnavailable(N_("The destination folder kept disappearing."))
 
     def _write_meta(self, info: ObjectInfo, inode: int) -> None:
         path = self._meta_path(info.bucket, info.key)
@@ -248,9 +256,11 @@ class FilesystemStorage(_BaseStorage):
         try:
             st = os.stat(path)
         except (FileNotFoundError, NotADirectoryError) as exc:
-            raise NotFound(f"No object {key!r} in {bucket!r}.") from exc
+            raise NotFound(
+                N_("No object %(key)s in %(bucket)s."), params={"key": repr(key), "bucket": repr(bucket)}
+            ) from exc
         if not stat_mod.S_ISREG(st.st_mode):
-            raise NotFound(f"No object {key!r} in {bucket!r}.")
+            raise NotFound(N_("No object %(key)s in %(bucket)s."), params={"key": repr(key), "bucket": repr(bucket)})
         return st
 
     def open(self, bucket: str, key: str, *, start: int | None = None, end: int | None = None) -> BinaryIO:
@@ -259,7 +269,9 @@ class FilesystemStorage(_BaseStorage):
         try:
             fh = open(path, "rb", buffering=0)  # noqa: SIM115 - handed to the caller inside the reader
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
-            raise NotFound(f"No object {key!r} in {bucket!r}.") from exc
+            raise NotFound(
+                N_("No object %(key)s in %(bucket)s."), params={"key": repr(key), "bucket": repr(bucket)}
+            ) from exc
         try:
             # Size from the open descriptor: a concurrent overwrite cannot change what this reader sees.
             offset, length = _resolve_range(os.fstat(fh.fileno()).st_size, start, end)
@@ -272,7 +284,7 @@ class FilesystemStorage(_BaseStorage):
     def delete(self, bucket: str, key: str) -> None:
         path = self.data_path(bucket, key)
         if bucket in WRITE_ONCE:
-            raise WriteOnceViolation("Objects in a write-once bucket cannot be deleted.")
+            raise WriteOnceViolation(N_("Objects in a write-once bucket cannot be deleted."))
         for target, top in ((path, self.root / bucket), (self._meta_path(bucket, key), self._meta / bucket)):
             with contextlib.suppress(FileNotFoundError, NotADirectoryError, IsADirectoryError):
                 target.unlink()
@@ -309,7 +321,7 @@ class FilesystemStorage(_BaseStorage):
 
     def _assembly_path(self, handle: str) -> Path:
         if not isinstance(handle, str) or not _HANDLE.match(handle):
-            raise ValidationFailed("Unknown assembly handle.")
+            raise ValidationFailed(N_("Unknown assembly handle."))
         return self._assemblies / handle
 
     def begin_assembly(self) -> str:
@@ -336,10 +348,10 @@ class FilesystemStorage(_BaseStorage):
         try:
             fd = os.open(path, os.O_WRONLY)
         except FileNotFoundError as exc:
-            raise NotFound("The assembly no longer exists.") from exc
+            raise NotFound(N_("The assembly no longer exists.")) from exc
         with os.fdopen(fd, "wb") as out:
             if os.fstat(fd).st_size < offset:
-                raise StorageUnavailable("The assembly lost bytes it had stored.")
+                raise StorageUnavailable(N_("The assembly lost bytes it had stored."))
             out.truncate(offset)  # whatever a failed earlier attempt left past the offset goes
             out.seek(offset)
             sha256 = _read_chunk(_as_stream(stream), length, hasher, None, out.write)
@@ -367,7 +379,7 @@ class FilesystemStorage(_BaseStorage):
         except FileNotFoundError:
             return self._placed_already(bucket, key, size, sha256)  # a retry after an earlier completion
         if st.st_size != size:
-            raise StorageUnavailable("The assembly does not hold the bytes recorded for it.")
+            raise StorageUnavailable(N_("The assembly does not hold the bytes recorded for it."))
         write_once = bucket in WRITE_ONCE
         if write_once:
             os.chmod(path, 0o400)
@@ -415,9 +427,9 @@ class FilesystemStorage(_BaseStorage):
         try:
             expires_at = int(exp)
         except ValueError as exc:
-            raise PermissionDenied("The link is malformed.") from exc
+            raise PermissionDenied(N_("The link is malformed.")) from exc
         expected = self._sign(bucket, key, expires_at, filename)
         if not hmac.compare_digest(expected, signature):
-            raise PermissionDenied("The link signature is not valid.")
+            raise PermissionDenied(N_("The link signature is not valid."))
         if now_utc().timestamp() > expires_at:
-            raise PermissionDenied("The link has expired.")
+            raise PermissionDenied(N_("The link has expired."))

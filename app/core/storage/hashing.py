@@ -16,6 +16,7 @@ import struct
 from typing import Any
 
 from app.core.errors import ValidationFailed
+from app.core.problems import N_
 
 _STATE_VERSION = 1
 _HEAD = struct.Struct(">B8IQ")  # version, h0..h7, total bytes hashed; then the partial block (< 64 bytes)
@@ -102,10 +103,10 @@ class ResumableSha256:
             raw = base64.b64decode(state.encode("ascii"), validate=True)
             version, *words, size = _HEAD.unpack_from(raw)
         except (ValueError, UnicodeEncodeError, struct.error) as exc:
-            raise ValidationFailed("The saved hash state is damaged.") from exc
+            raise ValidationFailed(N_("The saved hash state is damaged.")) from exc
         tail = raw[_HEAD.size :]
         if version != _STATE_VERSION or len(tail) != size % 64 or len(tail) >= 64:
-            raise ValidationFailed("The saved hash state is damaged.")
+            raise ValidationFailed(N_("The saved hash state is damaged."))
         ctx = hasher._ctx
         for i, word in enumerate(words):
             ctx.h[i] = word

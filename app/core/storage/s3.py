@@ -24,6 +24,7 @@ from minio.objectlockconfig import DAYS, ObjectLockConfig
 from minio.retention import Retention
 
 from app.core.errors import DomainError, NotFound, ValidationFailed
+from app.core.problems import N_
 from app.core.storage.base import (
     BUCKETS,
     CHUNK_SIZE,
@@ -88,10 +89,10 @@ class _HashingReader:
             if not data:
                 break
             if not isinstance(data, bytes | bytearray | memoryview) or len(data) > want:
-                raise ValidationFailed("The object body must be a binary stream.")
+                raise ValidationFailed(N_("The object body must be a binary stream."))
             self.size += len(data)
             if self.size > self._limit:
-                raise ValidationFailed(f"An object may have at most {self._limit} bytes.")
+                raise ValidationFailed(N_("An object may have at most %(limit)s bytes."), params={"limit": self._limit})
             self.digest.update(data)
             view[filled : filled + len(data)] = data
             filled += len(data)
@@ -170,17 +171,19 @@ class MinioStorage(_BaseStorage):
     def _map_s3_error(self, exc: Any, bucket: str, key: str | None) -> DomainError:
         code = exc.code
         if code in {"NoSuchKey", "NoSuchObject", "NoSuchVersion"}:
-            return NotFound(f"No object {key!r} in {bucket!r}.")
+            return NotFound(N_("No object %(key)s in %(bucket)s."), params={"key": repr(key), "bucket": repr(bucket)})
         if code == "InvalidRange":
-            return InvalidRange("The range starts past the end of the object.")
+            return InvalidRange(N_("The range starts past the end of the object."))
         if code == "NoSuchBucket":
             self._ready = False  # someone removed it: recreate on the next call
-        return StorageUnavailable(f"The S3 server refused the request ({code}).")
+        return StorageUnavailable(N_("The S3 server refused the request (%(code)s)."), params={"code": code})
 
     @staticmethod
     def _map_transport_error(exc: Exception) -> DomainError | None:
         if isinstance(exc, MinioException | urllib3.exceptions.HTTPError):
-            return StorageUnavailable(f"The S3 server cannot be reached ({type(exc).__name__}).")
+            return StorageUnavailable(
+                N_("The S3 server cannot be reached (%(name)s)."), params={"name": type(exc).__name__}
+            )
         return None
 
     def _ensure_ready(self) -> None:
@@ -246,21 +249,24 @@ class MinioStorage(_BaseStorage):
         self._ensure_ready()
         write_once = bucket in WRITE_ONCE
         if write_once and self.exists(bucket, key):
-            raise WriteOnceViolation("This object is write-once and already exists.")  # before paying the upload
+            raise WriteOnceViolation(N_("This object is write-once and already exists."))  # before paying the upload
         staged = uuid.uuid4().hex
         reader = _HashingReader(source, self.max_object_size)
         try:
             with self._errors(STAGING, staged):
                 self._upload(self.bucket_name(STAGING), staged, reader)
             if length is not None and reader.size != length:
-                raise ValidationFailed(f"The body has {reader.size} bytes, {length} were announced.")
+                raise ValidationFailed(
+                    N_("The body has %(size)s bytes, %(length)s were announced."),
+                    params={"size": reader.size, "length": length},
+                )
             sha256 = reader.digest.hexdigest()
             self._copy_from_staging(bucket, key, staged, sha256=sha256, content_type=content_type)
         finally:
             self._drop_staged(staged)
         info = self.stat(bucket, key)
         if info.sha256 != sha256 or info.size != reader.size:
-            raise StorageUnavailable("The stored object does not match what was uploaded.")
+            raise StorageUnavailable(N_("The stored object does not match what was uploaded."))
         return info
 
     def _upload(self, name: str, key: str, reader: _HashingReader) -> None:
@@ -312,7 +318,7 @@ class MinioStorage(_BaseStorage):
         except StorageUnavailable as exc:
             cause = exc.__cause__
             if isinstance(cause, S3Error) and cause.code == "PreconditionFailed":
-                raise WriteOnceViolation("This object is write-once and already exists.") from cause
+                raise WriteOnceViolation(N_("This object is write-once and already exists.")) from cause
             if isinstance(cause, S3Error) and cause.code == "NotImplemented" and "If-None-Match" in headers:
                 log.warning("S3 server does not support If-None-Match; write-once relies on stat-then-copy")
                 self._conditional_writes = False
@@ -356,7 +362,7 @@ class MinioStorage(_BaseStorage):
     def _split_handle(handle: str) -> tuple[str, str]:
         match = _ASSEMBLY.match(handle) if isinstance(handle, str) else None
         if match is None:
-            raise ValidationFailed("Unknown assembly handle.")
+            raise ValidationFailed(N_("Unknown assembly handle."))
         return match.group(1), match.group(2)
 
     def begin_assembly(self) -> str:
@@ -386,7 +392,9 @@ class MinioStorage(_BaseStorage):
         staged, upload_id = self._split_handle(handle)
         number = len(parts) + 1
         if number > MAX_PARTS:
-            raise ValidationFailed(f"An object may be sent in at most {MAX_PARTS} chunks.")
+            raise ValidationFailed(
+                N_("An object may be sent in at most %(limit)s chunks."), params={"limit": MAX_PARTS}
+            )
         hasher = _resume_hash(hash_state, offset)
         buffer = bytearray(length)
         view = memoryview(buffer)
@@ -414,12 +422,12 @@ class MinioStorage(_BaseStorage):
         staged, upload_id = self._split_handle(handle)
         sha256 = _assembled_sha256(hash_state, size)
         if not parts:
-            raise ValidationFailed("An assembly needs at least one chunk.")
+            raise ValidationFailed(N_("An assembly needs at least one chunk."))
         s3_parts = []
         for ref in parts:
             number, sep, etag = ref.partition(":")
             if not sep or not number.isdigit() or not etag:
-                raise ValidationFailed("A part reference is damaged.")
+                raise ValidationFailed(N_("A part reference is damaged."))
             s3_parts.append(Part(int(number), etag))
         self._ensure_ready()
         client: Any = self._client
@@ -437,17 +445,17 @@ class MinioStorage(_BaseStorage):
         except NotFound:
             return self._placed_already(bucket, key, size, sha256)
         if staged_size != size:
-            raise StorageUnavailable("The assembled object does not have the size recorded for it.")
+            raise StorageUnavailable(N_("The assembled object does not have the size recorded for it."))
         try:
             if bucket in WRITE_ONCE and not self._conditional_writes and self.exists(bucket, key):
-                raise WriteOnceViolation("This object is write-once and already exists.")  # no If-None-Match here
+                raise WriteOnceViolation(N_("This object is write-once and already exists."))  # no If-None-Match here
             self._copy_from_staging(bucket, key, staged, sha256=sha256, content_type=content_type)
         except WriteOnceViolation:
             info = self._placed_already(bucket, key, size, sha256)
         else:
             info = self.stat(bucket, key)
             if (info.sha256, info.size) != (sha256, size):
-                raise StorageUnavailable("The stored object does not match what was assembled.")
+                raise StorageUnavailable(N_("The stored object does not match what was assembled."))
         self._drop_staged(staged)
         return info
 
@@ -504,7 +512,7 @@ class MinioStorage(_BaseStorage):
         validate_bucket(bucket)
         validate_key(key)
         if bucket in WRITE_ONCE:
-            raise WriteOnceViolation("Objects in a write-once bucket cannot be deleted.")
+            raise WriteOnceViolation(N_("Objects in a write-once bucket cannot be deleted."))
         self._ensure_ready()
         with self._errors(bucket, key):
             self._client.remove_object(self.bucket_name(bucket), key)

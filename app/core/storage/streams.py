@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, cast
 
 from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.problems import N_
 from app.core.storage.base import (
     CHUNK_SIZE,
     MAX_OBJECT_SIZE,
@@ -23,7 +24,7 @@ def _as_stream(stream: ByteStream | bytes | bytearray) -> ByteStream:
     if isinstance(stream, bytes | bytearray | memoryview):
         return io.BytesIO(stream)
     if not callable(getattr(stream, "read", None)):
-        raise ValidationFailed("The object body must be bytes or a binary stream.")
+        raise ValidationFailed(N_("The object body must be bytes or a binary stream."))
     return stream
 
 
@@ -79,7 +80,7 @@ class _LimitedReader(io.RawIOBase):
             raise mapped from exc
         if not data and self._remaining:
             # A server that ends the body early must not look like a short object.
-            raise StorageUnavailable("The object stream ended before its announced length.")
+            raise StorageUnavailable(N_("The object stream ended before its announced length."))
         n = len(data)
         buffer[:n] = data
         if self._remaining is not None:
@@ -145,29 +146,40 @@ class _BaseStorage:
         try:
             info = self.stat(bucket, key)
         except NotFound:
-            raise StorageUnavailable("The assembly is gone and no object holds its bytes.") from None
+            raise StorageUnavailable(N_("The assembly is gone and no object holds its bytes.")) from None
         if (info.size, info.sha256) != (size, sha256):
-            raise WriteOnceViolation("A different object is already stored under this key.")
+            raise WriteOnceViolation(N_("A different object is already stored under this key."))
         return info
 
     def _check_length(self, length: int | None) -> None:
         if length is not None and not 0 <= length <= self.max_object_size:
-            raise ValidationFailed(f"An object may have at most {self.max_object_size} bytes.")
+            raise ValidationFailed(
+                N_("An object may have at most %(limit)s bytes."), params={"limit": self.max_object_size}
+            )
 
     def _check_chunk(self, offset: int, length: int, last: bool) -> None:
         if offset < 0 or length < 1 or offset + length > self.max_object_size:
-            raise ValidationFailed(f"An object may have at most {self.max_object_size} bytes.")
+            raise ValidationFailed(
+                N_("An object may have at most %(limit)s bytes."), params={"limit": self.max_object_size}
+            )
         if length > self.max_chunk_size:
-            raise ValidationFailed(f"A chunk may have at most {self.max_chunk_size} bytes.")
+            raise ValidationFailed(
+                N_("A chunk may have at most %(limit)s bytes."), params={"limit": self.max_chunk_size}
+            )
         if not last and length < self.min_chunk_size:
-            raise ValidationFailed(f"Every chunk but the last must have at least {self.min_chunk_size} bytes.")
+            raise ValidationFailed(
+                N_("Every chunk but the last must have at least %(smallest)s bytes."),
+                params={"smallest": self.min_chunk_size},
+            )
 
 
 def _resume_hash(hash_state: str | None, offset: int) -> ResumableSha256:
     """The assembly's running SHA-256, which must have taken exactly `offset` bytes (else a Conflict)."""
     hasher = ResumableSha256.restore(hash_state)
     if hasher.size != offset:
-        raise Conflict(f"The assembly holds {hasher.size} bytes, not {offset}.")
+        raise Conflict(
+            N_("The assembly holds %(size)s bytes, not %(offset)s."), params={"size": hasher.size, "offset": offset}
+        )
     return hasher
 
 
@@ -175,7 +187,9 @@ def _assembled_sha256(hash_state: str, size: int) -> str:
     """The SHA-256 of a finished assembly, whose running hash must have taken exactly `size` bytes."""
     hasher = ResumableSha256.restore(hash_state)
     if hasher.size != size:
-        raise ValidationFailed(f"{hasher.size} of {size} bytes were appended.")
+        raise ValidationFailed(
+            N_("%(size)s of %(size2)s bytes were appended."), params={"size": hasher.size, "size2": size}
+        )
     return hasher.hexdigest()
 
 
@@ -196,9 +210,11 @@ def _read_chunk(
         if not data:
             break
         if not isinstance(data, bytes | bytearray | memoryview):
-            raise ValidationFailed("The object body must be a binary stream.")
+            raise ValidationFailed(N_("The object body must be a binary stream."))
         if len(data) > length - filled:
-            raise ValidationFailed(f"The body has more than the {length} bytes announced.")
+            raise ValidationFailed(
+                N_("The body has more than the %(length)s bytes announced."), params={"length": length}
+            )
         own.update(data)
         hasher.update(data)
         if into is not None:
@@ -207,5 +223,5 @@ def _read_chunk(
             write(data)
         filled += len(data)
     if filled != length or source.read(1):
-        raise ValidationFailed(f"The body does not have the {length} bytes announced.")
+        raise ValidationFailed(N_("The body does not have the %(length)s bytes announced."), params={"length": length})
     return own.hexdigest()

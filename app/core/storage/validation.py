@@ -6,6 +6,7 @@ from datetime import timedelta
 from urllib.parse import quote
 
 from app.core.errors import ValidationFailed
+from app.core.problems import N_
 from app.core.storage.base import (
     _CONTENT_TYPE,
     _CONTROL,
@@ -21,29 +22,39 @@ from app.core.storage.base import (
 
 def validate_bucket(bucket: str) -> str:
     if bucket not in BUCKETS:
-        raise ValidationFailed(f"Unknown bucket {bucket!r}.", errors={"bucket": ["unknown"]})
+        raise ValidationFailed(
+            N_("Unknown bucket %(bucket)s."), params={"bucket": repr(bucket)}, errors={"bucket": ["unknown"]}
+        )
     return bucket
 
 
 def validate_key(key: str) -> str:
     """Refuse keys that could escape a folder or confuse a server: '..', absolute, NUL, control, overlong."""
     if not isinstance(key, str) or not key:
-        raise ValidationFailed("An object key must be a non-empty string.", errors={"key": ["empty"]})
+        raise ValidationFailed(N_("An object key must be a non-empty string."), errors={"key": ["empty"]})
     try:
         encoded = key.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise ValidationFailed("An object key must be valid Unicode.", errors={"key": ["encoding"]}) from exc
+        raise ValidationFailed(N_("An object key must be valid Unicode."), errors={"key": ["encoding"]}) from exc
     if len(encoded) > MAX_KEY_BYTES:
-        raise ValidationFailed(f"An object key may have at most {MAX_KEY_BYTES} bytes.", errors={"key": ["long"]})
+        raise ValidationFailed(
+            N_("An object key may have at most %(limit)s bytes."),
+            params={"limit": MAX_KEY_BYTES},
+            errors={"key": ["long"]},
+        )
     if _CONTROL.search(key) or "\\" in key:
-        raise ValidationFailed("An object key may not contain control characters or '\\'.", errors={"key": ["chars"]})
+        raise ValidationFailed(
+            N_("An object key may not contain control characters or '\\'."), errors={"key": ["chars"]}
+        )
     if key.startswith("/"):
-        raise ValidationFailed("An object key may not be absolute.", errors={"key": ["absolute"]})
+        raise ValidationFailed(N_("An object key may not be absolute."), errors={"key": ["absolute"]})
     for segment in key.split("/"):
         if segment in {"", ".", ".."}:
-            raise ValidationFailed("An object key may not contain '', '.' or '..' segments.", errors={"key": ["path"]})
+            raise ValidationFailed(
+                N_("An object key may not contain '', '.' or '..' segments."), errors={"key": ["path"]}
+            )
         if len(segment.encode("utf-8")) > MAX_SEGMENT_BYTES:
-            raise ValidationFailed("An object key segment is too long.", errors={"key": ["long"]})
+            raise ValidationFailed(N_("An object key segment is too long."), errors={"key": ["long"]})
     return key
 
 
@@ -55,21 +66,21 @@ def validate_prefix(prefix: str) -> str:
 
 def validate_content_type(content_type: str) -> str:
     if len(content_type) > 255 or not _CONTENT_TYPE.match(content_type):
-        raise ValidationFailed("The content type is not valid.", errors={"content_type": ["invalid"]})
+        raise ValidationFailed(N_("The content type is not valid."), errors={"content_type": ["invalid"]})
     return content_type
 
 
 def validate_filename(filename: str) -> str:
     if not filename or _CONTROL.search(filename) or "/" in filename or "\\" in filename:
-        raise ValidationFailed("A download file name may not be empty or hold '/', '\\' or control characters.")
+        raise ValidationFailed(N_("A download file name may not be empty or hold '/', '\\' or control characters."))
     if len(filename.encode("utf-8")) > MAX_SEGMENT_BYTES:
-        raise ValidationFailed("A download file name is too long.")
+        raise ValidationFailed(N_("A download file name is too long."))
     return filename
 
 
 def validate_ttl(expires: timedelta) -> timedelta:
     if not timedelta(seconds=1) <= expires <= MAX_SIGNED_TTL:
-        raise ValidationFailed("A signed link must live between one second and seven days.")
+        raise ValidationFailed(N_("A signed link must live between one second and seven days."))
     return expires
 
 
@@ -86,13 +97,16 @@ def _resolve_range(size: int, start: int | None, end: int | None) -> tuple[int, 
         return 0, size
     first = start or 0
     if first >= size:
-        raise InvalidRange(f"The range starts at byte {first} but the object has {size} bytes.")
+        raise InvalidRange(
+            N_("The range starts at byte %(first)s but the object has %(size)s bytes."),
+            params={"first": first, "size": size},
+        )
     last = size - 1 if end is None else min(end, size - 1)
     return first, last - first + 1
 
 
 def _check_range_args(start: int | None, end: int | None) -> None:
     if (start is not None and start < 0) or (end is not None and end < 0):
-        raise ValidationFailed("Byte positions may not be negative.")
+        raise ValidationFailed(N_("Byte positions may not be negative."))
     if end is not None and end < (start or 0):
-        raise InvalidRange("The range ends before it starts.")
+        raise InvalidRange(N_("The range ends before it starts."))
