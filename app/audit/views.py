@@ -23,10 +23,12 @@ from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from app.audit import explorer, services
+from app.audit.actions import action_label
 from app.audit.models import AuditEntry
 from app.core.db import db
 from app.core.errors import NotFound, ValidationFailed
 from app.core.fields import InstantOutOfRange, parse_instant
+from app.core.problems import N_
 from app.core.security import requires
 from app.core.views import register_nav
 from crypto.canonical import canonicalize
@@ -52,9 +54,7 @@ class FilterForm(FlaskForm):  # type: ignore[misc]
     subject = StringField(_l("Subject"), [Optional(), Length(max=explorer.MAX_SUBJECT)])
     subject_prefix = BooleanField(_l("Subjects that start with this text"))
     action = SelectField(_l("Action"), validate_choice=False)
-    actor = StringField(
-        _l("Actor"), [Optional(), Length(max=explorer.MAX_ACTOR)], description=_l("For example user:12 or system")
-    )
+    actor = StringField(_l("Actor"), [Optional(), Length(max=explorer.MAX_ACTOR)])
     since = StringField(_l("From"))
     before = StringField(_l("Before"))
 
@@ -68,7 +68,7 @@ def _cursor(name: str) -> int | None:
     if raw is None or raw == "":
         return None
     if not _CURSOR.fullmatch(raw):
-        raise ValidationFailed(_("The page link is not valid."), errors={name: [_("Not a valid integer.")]})
+        raise ValidationFailed(N_("The page link is not valid."), errors={name: [_("Not a valid integer.")]})
     return int(raw)
 
 
@@ -124,7 +124,7 @@ def _summary(data: Any) -> str:
 def log() -> Any:
     known = explorer.actions()
     form = FilterForm(request.args)
-    form.action.choices = [("", _("Any action")), *((a, a) for a in known)]
+    form.action.choices = [("", _("Any action")), *((a, action_label(a)) for a in known)]
     filters = _read_filters(form, known)
     before, after = _cursor("cursor_before"), _cursor("cursor_after")
     result = (
@@ -184,7 +184,7 @@ def export() -> Any:
 @requires("audit.read")
 def entry(index: int) -> Any:
     if index > services.MAX_SIZE:
-        raise NotFound(_("No such log entry."))
+        raise NotFound(N_("No such log entry."))
     document = services.get_entry(index)
     verdict = explorer.verify_entry(document)
     text = explorer.canonical_text(document["entry"])

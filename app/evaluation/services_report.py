@@ -614,7 +614,7 @@ def _bid_of(tender: Tender, ref: str | int) -> Bid:
     column = Bid.id if isinstance(ref, int) else Bid.public_id
     bid: Bid | None = db.session.scalar(select(Bid).where(Bid.tender_id == tender.id, column == ref))
     if bid is None:  # the report names the tender's own bids: cannot happen
-        raise NotFound("No such bid of this tender.")
+        raise NotFound(N_("No such bid of this tender."))
     return bid
 
 

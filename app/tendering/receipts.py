@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 
 from app.core.errors import NotFound
 from app.core.keys import platform_public_keys
+from app.core.problems import N_
 from app.core.time import format_center_time
 from app.tendering import services_bids
 from app.tendering.common import LoggedRefusal
@@ -46,7 +47,7 @@ def own_version(actor: Any, tender: Tender, number: int) -> tuple[Bid, BidVersio
     version = next((v for v in bid.versions if v.number == number), None) if bid is not None else None
     if bid is None or version is None:
         raise ReceiptNotFound(
-            "No such receipt of your organisation.",
+            N_("No such receipt of your organisation."),
             actor=actor,
             subject=tender.audit_ref,
             data={"attempt": "receipt", "number": number},

@@ -61,7 +61,7 @@ def test_list_filters_by_subject_action_actor_and_time(app: Flask, client: Any, 
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert _indices(html) == [5, 4, 3, 2, 1, 0]  # newest first
-    assert "<code>tender.publish</code>" in html
+    assert '<code class="app-break">tender.publish</code>' in html
     assert "Asia/Shanghai" in html  # times and the time filter name the zone
     # the action list offers exactly the actions present
     assert re.findall(r'<option value="([^"]*)"', html) == [
