@@ -9,8 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from app.core.supervise import describe, next_backoff
 
 
@@ -69,8 +67,16 @@ def test_sigterm_reaches_the_command_and_its_children_and_the_status_is_passed_o
     _out, err = proc.communicate(timeout=20)
     assert proc.returncode == 7, err
     for pid in (child, grandchild):
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)
+        # Killed: gone, or a zombie until whoever adopted it (init, or a subreaper) reaps it.
+        _wait_for(lambda pid=pid: _gone(pid), timeout=10)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state == "Z"
 
 
 def test_a_killed_supervisor_takes_its_command_with_it(tmp_path: Path) -> None:
@@ -81,11 +87,4 @@ def test_a_killed_supervisor_takes_its_command_with_it(tmp_path: Path) -> None:
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=20)
 
-    def gone() -> bool:
-        try:
-            state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            return True
-        return state == "Z"
-
-    _wait_for(gone, timeout=10)
+    _wait_for(lambda: _gone(child), timeout=10)

@@ -57,5 +57,9 @@ TENDERING_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "tendering.bid_page"): BIDDER,
     ("POST", "tendering.withdraw"): BIDDER,
     ("GET", "tendering.receipt_json"): BIDDER,
+    ("GET", "tendering.receipt_page"): BIDDER,
+    ("GET", "tendering.receipt_pdf"): BIDDER,
+    ("GET", "tendering.verify_receipt"): EVERYONE,  # the public verification page
+    ("POST", "tendering.verify_receipt_post"): EVERYONE,
     ("GET", "tendering.opening_record"): SIGNED_IN,
 }
