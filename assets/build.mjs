@@ -3,6 +3,7 @@
 // seal.js    ES module (load with <script type="module">); also sets window.PlatformSeal
 // replay.js  classic script; sets window.Hls
 // verify.js  ES module: the public receipt verification page (canonical JSON, Ed25519, SHA-256, Merkle proofs)
+// audit-verify.js  ES module: the evidence-log entry page's proof check (the same canonical JSON and Merkle code)
 // app.js     ES module loaded by every page: GOV.UK Frontend's initAll() and our small enhancements
 // app.css    GOV.UK Frontend compiled with `sass` under our identity (assets/app.scss), plus our components
 // LICENSES.txt  the licence text of every npm package that ended up in a bundle
@@ -83,6 +84,12 @@ async function main() {
       ...common,
       entryPoints: ["assets/verify.js"],
       outfile: path.join(outdir, "verify.js"),
+      format: "esm",
+    }),
+    esbuild.build({
+      ...common,
+      entryPoints: ["assets/audit-verify.js"],
+      outfile: path.join(outdir, "audit-verify.js"),
       format: "esm",
     }),
     esbuild.build({ ...common, entryPoints: ["assets/app.js"], outfile: path.join(outdir, "app.js"), format: "esm" }),

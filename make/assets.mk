@@ -6,7 +6,7 @@
 # After one successful run everything here works offline.
 
 NPM ?= npm
-ASSETS_SRC := $(wildcard assets/*.js assets/*.mjs assets/*.scss assets/scss/*.scss) package.json
+ASSETS_SRC := $(wildcard assets/*.js assets/*.mjs assets/receipt/*.js assets/*.scss assets/scss/*.scss) package.json
 ASSETS_NODE_STAMP := node_modules/.ci-stamp
 ASSETS_DIST_STAMP := app/static/dist/.built
 

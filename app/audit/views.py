@@ -38,7 +38,6 @@ bp = Blueprint(
     __name__,
     url_prefix="/audit",
     template_folder="templates",
-    static_folder="static",
 )
 
 _CURSOR = re.compile(r"[0-9]{1,16}")

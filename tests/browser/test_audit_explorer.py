@@ -32,7 +32,7 @@ pytestmark = pytest.mark.browser
 __all__ = ["assets"]  # the fixture that builds app.css/app.js and finds axe-core
 
 VERIFY = """async (data) => {
-  const m = await import('/audit/static/verify.js');
+  const m = await import('/static/dist/audit-verify.js');
   const keys = await (await fetch('/.well-known/platform-keys.json')).json();
   return await m.verifyEntry(data, keys);
 }"""
@@ -109,7 +109,7 @@ def test_entry_proof_is_verified_in_the_browser(explorer_server: tuple[LiveServe
             # a forger who also rewrites the leaf hash is caught by the signed root
             rehash = page.evaluate(
                 """async (text) => {
-                     const m = await import('/audit/static/verify.js');
+                     const m = await import('/static/dist/audit-verify.js');
                      const h = await m.leafHash(new TextEncoder().encode(text));
                      return Array.from(h, b => b.toString(16).padStart(2, '0')).join('');
                    }""",
@@ -139,7 +139,7 @@ def test_entry_proof_is_verified_in_the_browser(explorer_server: tuple[LiveServe
                      el.textContent = JSON.stringify(d);
                    }"""
             )
-            page.evaluate("async () => { const m = await import('/audit/static/verify.js?again'); }")
+            page.evaluate("async () => { const m = await import('/static/dist/audit-verify.js?again'); }")
             page.wait_for_selector("#browser-verdict[data-state='failed']", timeout=10000)
             assert "浏览器核验未通过" in box.inner_text() and "叶哈希" in box.inner_text()
         finally:

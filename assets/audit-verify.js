@@ -1,11 +1,18 @@
 // The evidence-log entry page's own check, in the browser, of the entry's inclusion proof (RFC 6962 / RFC 9162):
 // recompute the leaf hash from the canonical entry, fold the audit path to a root, compare it with the signed
 // checkpoint's root, and verify the checkpoint's Ed25519 signature with the platform key published at
-// /.well-known/platform-keys.json. WebCrypto only (SHA-256, Ed25519): it trusts none of the server's hashes
-// or verdicts, only the published key.
+// /.well-known/platform-keys.json (WebCrypto). It trusts none of the server's hashes or verdicts, only the
+// published key. The hashing and the canonical JSON are the receipt verifier's (assets/receipt/), so the two
+// pages check with one implementation of each.
 //
 // `verifyEntry(data, keys)` is exported for tests: it returns {ok: true, size, keyId} or {ok: false, reason}
 // where reason is one of: entry, leaf, size, path, key, signature, unsupported, malformed.
+import { sha256 } from "@noble/hashes/sha2.js";
+
+import { canonicalize } from "./receipt/canonical.js";
+import { leafHash, rootFromInclusion } from "./receipt/merkle.js";
+
+export { leafHash }; // for tests: the leaf hash of an entry, as the check computes it
 
 const encoder = new TextEncoder();
 
@@ -25,71 +32,8 @@ function base64ToBytes(text) {
   return Uint8Array.from(raw, (c) => c.charCodeAt(0));
 }
 
-function concat(...parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-async function sha256(bytes) {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-}
-
 function equal(a, b) {
   return a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
-// Canonical JSON (RFC 8785 for the integer-only values the platform signs): keys sorted by UTF-16 code units,
-// no whitespace, strings escaped as JSON.stringify does.
-export function canonicalize(value) {
-  if (value === null) return "null";
-  if (typeof value === "boolean") return value ? "true" : "false";
-  if (typeof value === "number") {
-    if (!Number.isSafeInteger(value)) throw new Error("malformed");
-    return String(value);
-  }
-  if (typeof value === "string") return JSON.stringify(value);
-  if (Array.isArray(value)) return "[" + value.map(canonicalize).join(",") + "]";
-  if (typeof value === "object") {
-    const keys = Object.keys(value).sort();
-    return "{" + keys.map((k) => JSON.stringify(k) + ":" + canonicalize(value[k])).join(",") + "}";
-  }
-  throw new Error("malformed");
-}
-
-export async function leafHash(bytes) {
-  return sha256(concat(new Uint8Array([0]), bytes));
-}
-
-async function nodeHash(left, right) {
-  return sha256(concat(new Uint8Array([1]), left, right));
-}
-
-// RFC 9162 §2.1.3.2: the root an audit path leads to from `leaf` at `index` in a tree of `size`, or null.
-export async function rootFromPath(leaf, index, size, path) {
-  let fn = BigInt(index);
-  let sn = BigInt(size) - 1n;
-  if (fn > sn) return null;
-  let r = leaf;
-  for (const p of path) {
-    if (sn === 0n) return null;
-    if (fn % 2n === 1n || fn === sn) {
-      r = await nodeHash(p, r);
-      while (fn % 2n === 0n && fn !== 0n) {
-        fn >>= 1n;
-        sn >>= 1n;
-      }
-    } else {
-      r = await nodeHash(r, p);
-    }
-    fn >>= 1n;
-    sn >>= 1n;
-  }
-  return sn === 0n ? r : null;
 }
 
 function fail(reason) {
@@ -106,18 +50,18 @@ export async function verifyEntry(data, keys) {
     path = data.proof.map(hexToBytes);
     root = hexToBytes(data.checkpoint.payload.root_hash);
     signature = base64ToBytes(data.checkpoint.signature.sig);
-    message = encoder.encode(canonicalize(data.checkpoint.payload));
+    message = canonicalize(data.checkpoint.payload);
   } catch (e) {
     return fail("malformed");
   }
   if (entry === null || typeof entry !== "object" || entry.v !== 1 || entry.index !== data.index) {
     return fail("entry");
   }
-  const leaf = await leafHash(bytes);
+  const leaf = leafHash(bytes);
   if (typeof data.leaf_hash === "string" && bytesToHex(leaf) !== data.leaf_hash) return fail("leaf");
   if (data.checkpoint.payload.tree_size !== data.tree_size) return fail("size");
   if (path.some((p) => p.length !== 32) || root.length !== 32) return fail("malformed");
-  const computed = await rootFromPath(leaf, data.index, data.tree_size, path);
+  const computed = rootFromInclusion(leaf, data.index, data.tree_size, path);
   if (computed === null || !equal(computed, root)) return fail("path");
 
   const sig = data.checkpoint.signature;
@@ -132,7 +76,7 @@ export async function verifyEntry(data, keys) {
     return fail("key");
   }
   // The key id is the first 8 bytes of SHA-256 over the raw key: a mislabelled key is not the platform's.
-  if (raw.length !== 32 || bytesToHex((await sha256(raw)).slice(0, 8)) !== sig.key_id) return fail("key");
+  if (raw.length !== 32 || bytesToHex(sha256(raw).slice(0, 8)) !== sig.key_id) return fail("key");
   let key;
   try {
     key = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
