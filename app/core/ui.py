@@ -173,7 +173,8 @@ MAX_CAPITAL_FEN = 10**12 * 100  # 壹万亿元整: the largest amount written in
 
 def _section_cn(value: int) -> str:
     """0 < value < 10000 in capitals, zeros inside collapsed to one 零 and none at the end: 1010 → 壹仟零壹拾."""
-    out, zero = [], False
+    out: list[str] = []
+    zero = False
     for place, digit in zip(_PLACES_CN, f"{value:04d}", strict=True):
         if digit == "0":
             zero = bool(out)
