@@ -1,7 +1,8 @@
 """View helpers of the design system: GOV.UK Frontend's Jinja macros, display filters and state tags.
 
 Templates import their page macros from `core/ui.html`; the filters here format what a person reads:
-`money` (integer 分 → 元 with two decimals and thousands separators), `filesize` (KB/MB), `center_time`
+`money` (integer 分 → 元 with two decimals and thousands separators), `capital_amount` (分 → 大写金额 of
+tender documents, 壹佰叁拾捌万元整), `filesize` (KB/MB), `center_time`
 (app.core.views: the center's zone, named). `status_info(kind, value)` maps each state of the domain's
 enumerations to a translated label and a tag colour, without importing the domain modules.
 """
@@ -164,6 +165,77 @@ def money(amount_fen: Any, currency: str | None = "CNY", unit: bool = True) -> s
     return f"{number} {currency}"
 
 
+_DIGITS_CN = "零壹贰叁肆伍陆柒捌玖"
+_PLACES_CN = ("仟", "佰", "拾", "")
+_SECTIONS_CN = ("万亿", "亿", "万", "")
+MAX_CAPITAL_FEN = 10**12 * 100  # 壹万亿元整: the largest amount written in capitals
+
+
+def _section_cn(value: int) -> str:
+    """0 < value < 10000 in capitals, zeros inside collapsed to one 零 and none at the end: 1010 → 壹仟零壹拾."""
+    out: list[str] = []
+    zero = False
+    for place, digit in zip(_PLACES_CN, f"{value:04d}", strict=True):
+        if digit == "0":
+            zero = bool(out)
+        else:
+            if zero:
+                out.append("零")
+            out.append(_DIGITS_CN[int(digit)] + place)
+            zero = False
+    return "".join(out)
+
+
+def capital_amount(amount_fen: Any) -> str:
+    """Integer 分 as the Chinese capital amount (大写金额) of tender documents: 138000000 → 壹佰叁拾捌万元整.
+
+    The rules of the People's Bank's settlement measures (支付结算办法): 整 after 元 when there are no 角 and
+    分, none after 角 or 分; zeros between digits written once as 零 (1,005 → 壹仟零伍元整; 100,010,000 →
+    壹亿零壹万元整); 0 → 零元整; a negative amount starts with 负. Up to 10^12 元; anything larger, or not an
+    integer, raises ValueError.
+    """
+    if isinstance(amount_fen, bool) or not isinstance(amount_fen, int):
+        raise ValueError("an amount in fen is an integer")
+    if abs(amount_fen) > MAX_CAPITAL_FEN:
+        raise ValueError("at most 10^12 yuan can be written in capitals")
+    sign = "负" if amount_fen < 0 else ""
+    yuan, cents = divmod(abs(amount_fen), 100)
+    jiao, fen = divmod(cents, 10)
+    words: list[str] = []
+    zero = False
+    sections = [(yuan // 10 ** (4 * i)) % 10000 for i in range(3, -1, -1)]
+    for value, unit in zip(sections, _SECTIONS_CN, strict=True):
+        if value == 0:
+            zero = bool(words)
+            continue
+        if words and (zero or value < 1000):
+            words.append("零")
+        words.append(_section_cn(value) + unit)
+        zero = False
+    if not words and cents:
+        # Under one yuan: only 角 and 分 (0.05 → 伍分).
+        return sign + (_DIGITS_CN[jiao] + "角" if jiao else "") + (_DIGITS_CN[fen] + "分" if fen else "")
+    text = "".join(words) or "零"
+    text += "元"
+    if not cents:
+        return sign + text + "整"
+    if jiao:
+        text += _DIGITS_CN[jiao] + "角"
+    elif fen:
+        text += "零"  # 1.05 → 壹元零伍分
+    if fen:
+        text += _DIGITS_CN[fen] + "分"
+    return sign + text
+
+
+def capital(amount_fen: Any) -> str:
+    """The template filter: capital_amount, or '' for None or an amount that cannot be written in capitals."""
+    try:
+        return capital_amount(amount_fen)
+    except ValueError:
+        return ""
+
+
 def filesize(size: Any) -> str:
     """Bytes as B, KB, MB or GB (1 KB = 1024 B), one decimal above bytes: 52428800 → '50.0 MB'."""
     if size is None or size == "":
@@ -211,6 +283,7 @@ def init_app(app: Flask) -> None:
     )
     WTFormsHelpers(app)  # `wtforms_errors(form)`: a form's errors as an error summary's list, linked to each field
     app.add_template_filter(money, "money")
+    app.add_template_filter(capital, "capital_amount")
     app.add_template_filter(filesize, "filesize")
     app.add_template_global(status_info, "status_info")
     app.add_template_global(lambda: center_name(app.config), "center_name")

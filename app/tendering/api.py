@@ -613,7 +613,9 @@ def opening_record_pdf(tender_id: int, stage: int) -> Any:
     record = next((r for r in opening.list_records(actor=_me(), tender=tender) if r.stage == stage), None)
     if record is None:
         raise NotFound(N_("No opening record for this stage."))
-    pdf = opening.render_record_pdf(record.document, current_app.config["CENTER_TIMEZONE"])
+    pdf = opening.render_record_pdf(
+        record.document, current_app.config["CENTER_TIMEZONE"], schema=tender.bid_form_schema
+    )
     filename = f"{tender.reference}-opening-{stage}.pdf"
     return Response(pdf, content_type="application/pdf", headers={"Content-Disposition": content_disposition(filename)})
 

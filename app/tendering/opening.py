@@ -630,12 +630,19 @@ def list_records(*, actor: Any, tender: Tender) -> list[OpeningRecord]:
     )
 
 
-def render_record_pdf(document: dict[str, Any], zone: str) -> bytes:
-    """The opening record as a PDF (WeasyPrint, Noto CJK fonts for the Chinese text)."""
+def render_record_pdf(document: dict[str, Any], zone: str, schema: dict[str, Any] | None = None) -> bytes:
+    """The opening record as a PDF (WeasyPrint, Noto CJK fonts for the Chinese text).
+
+    `schema` is the tender's bid-form JSON Schema: the bid-form fields are shown by their titles.
+    """
     from flask import render_template
     from weasyprint import HTML
 
     html = render_template(
-        "tendering/opening_record_pdf.html", record=document["payload"], signature=document["signature"], zone=zone
+        "tendering/opening_record_pdf.html",
+        record=document["payload"],
+        signature=document["signature"],
+        zone=zone,
+        schema=schema or {},
     )
     return bytes(HTML(string=html).write_pdf())

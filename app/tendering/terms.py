@@ -307,3 +307,31 @@ def validate_criteria(method: EvaluationMethod, value: Any) -> dict[str, Any]:
     if any(a["min"] > a["max"] or (a["kind"] == "percent" and a["min"] <= -100) for a in adjustments):
         raise _fail("criteria", N_("a price adjustment's min is at most its max (a percentage above -100)"))
     return dict(value)
+
+
+_UNIT_SUFFIX = re.compile(r"\s*[（(]\s*(?:分|fen)\s*[)）]\s*$", re.IGNORECASE)
+
+
+def bid_form_rows(schema: Any, form: Any) -> list[dict[str, Any]]:
+    """A bid's form as rows for a person: {key, label, value, money}, in the schema's order, then any other keys.
+
+    `label` is the field's `title` in the tender's bid-form schema (None when it has none: the page shows the
+    key). `price` (the integer amount in 分 every bid form carries) is `money`: shown in 元 with its capital
+    form, so a unit in its title such as '（分）' is dropped from the label.
+    """
+    if not isinstance(form, dict):
+        return []
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    properties = properties if isinstance(properties, dict) else {}
+    keys = [k for k in properties if k in form] + [k for k in form if k not in properties]
+    rows = []
+    for key in keys:
+        prop = properties.get(key)
+        title = prop.get("title") if isinstance(prop, dict) else None
+        value = form[key]
+        money = key == "price" and isinstance(value, int) and not isinstance(value, bool)
+        label = str(title).strip() if isinstance(title, str) and title.strip() else None
+        if label and money:
+            label = _UNIT_SUFFIX.sub("", label) or label
+        rows.append({"key": str(key), "label": label, "value": value, "money": money})
+    return rows

@@ -25,7 +25,7 @@ from app.core.security import authenticated, public, requires
 from app.core.storage import content_disposition
 from app.core.time import format_center_time, now_utc
 from app.core.views import register_nav
-from app.tendering import opening, receipts, schemas, services_bids, services_questions, services_tenders
+from app.tendering import opening, receipts, schemas, services_bids, services_questions, services_tenders, terms
 from app.tendering.common import LoggedRefusal, config_value, log_refusal
 from app.tendering.models import Bid, Tender, TenderStatus
 from app.tendering.permissions import BID
@@ -290,6 +290,10 @@ def opening_record(tender_id: int) -> Any:
         records=[(r, r.document["payload"]) for r in records],
         zone=current_app.config["CENTER_TIMEZONE"],
     )
+
+
+# The bid form's fields by their titles (opening record page and PDF).
+bp.add_app_template_global(terms.bid_form_rows, "bid_form_rows")
 
 
 @bp.app_template_filter("instant_center_time")

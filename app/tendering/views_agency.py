@@ -13,7 +13,6 @@ import copy
 import json
 import re
 from datetime import datetime
-from decimal import Decimal, DecimalException
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,6 +42,7 @@ from wtforms.validators import DataRequired, InputRequired, Optional
 from app.accounts.models import Organisation, OrganisationKind, User
 from app.core.db import db
 from app.core.errors import DomainError, NotFound, ValidationFailed
+from app.core.forms import YuanField
 from app.core.problems import N_
 from app.core.security import authenticated, requires
 from app.core.storage import content_disposition
@@ -89,8 +89,11 @@ class TenderForm(FlaskForm):
     buyer_id = SelectField(_l("Buyer"), coerce=int, validators=[InputRequired()])
     category = StringField(_l("Category"), validators=[DataRequired()])
     description = TextAreaField(_l("Description"))
-    budget = StringField(
-        _l("Budget (yuan)"), validators=[Optional()], description=_l("Optional; at most two decimals, e.g. 1500000.00.")
+    budget = YuanField(
+        _l("Budget (yuan)"),
+        validators=[Optional()],
+        max_fen=schemas.MAX_AMOUNT,
+        description=_l("Optional; at most two decimals, e.g. 1500000.00 or 1,500,000.00."),
     )
     budget_secret = BooleanField(_l("Keep the budget secret until the bid forms are opened"))
     submission_deadline_at = DateTimeLocalField(
@@ -298,7 +301,7 @@ def _fill_from(form: TenderForm, tender: Tender | None) -> None:
     form.buyer_id.data = tender.buyer_id
     form.category.data = tender.category
     form.description.data = tender.description
-    form.budget.data = "" if tender.budget_amount is None else f"{Decimal(tender.budget_amount) / 100:.2f}"
+    form.budget.data = tender.budget_amount
     form.budget_secret.data = tender.budget_secret
     form.submission_deadline_at.data = _to_local(tender.submission_deadline_at)
     form.opening_at.data = _to_local(tender.opening_at)
@@ -355,19 +358,7 @@ def _terms_from_form(form: TenderForm, errors: Errors) -> dict[str, Any]:
         "custody_mode": form.custody_mode.data,
         "platform_holds_share": bool(form.platform_holds_share.data),
     }
-    budget = (form.budget.data or "").strip().replace(",", "")
-    if budget:
-        try:
-            fen = Decimal(budget) * 100
-            whole = fen.is_finite() and fen == fen.to_integral_value()
-        except DecimalException:
-            whole = False
-        if not whole:
-            errors.add("budget", _("Enter an amount in yuan with at most two decimals."), form)
-        else:
-            data["budget_amount"] = int(fen)
-    else:
-        data["budget_amount"] = None
+    data["budget_amount"] = form.budget.data  # 分, parsed from 元 by YuanField
     criteria = _parse_json(form, "criteria", errors)
     if "criteria" not in errors:
         valid_method = method in METHOD_LABELS

@@ -85,6 +85,43 @@ def test_sizes_are_kb_and_mb(size: Any, shown: str) -> None:
     assert ui.filesize(size) == shown
 
 
+@pytest.mark.parametrize(
+    ("fen", "capital"),
+    [
+        (0, "零元整"),
+        (100, "壹元整"),
+        (1000, "壹拾元整"),
+        (138_000_000, "壹佰叁拾捌万元整"),
+        (100_500, "壹仟零伍元整"),
+        (101_000, "壹仟零壹拾元整"),
+        (10_010_000, "壹拾万零壹佰元整"),
+        (10_000_000_000, "壹亿元整"),
+        (10_001_000_000, "壹亿零壹万元整"),
+        (20_000_000_500, "贰亿零伍元整"),
+        (1_000_000_000_000, "壹佰亿元整"),
+        (140_950, "壹仟肆佰零玖元伍角"),
+        (168_032, "壹仟陆佰捌拾元叁角贰分"),
+        (105, "壹元零伍分"),
+        (50, "伍角"),
+        (5, "伍分"),
+        (55, "伍角伍分"),
+        (1_050_000_000_000, "壹佰零伍亿元整"),
+        (12_345_678_901_234, "壹仟贰佰叁拾肆亿伍仟陆佰柒拾捌万玖仟零壹拾贰元叁角肆分"),
+        (10**14, "壹万亿元整"),
+        (-1_000, "负壹拾元整"),
+    ],
+)
+def test_capital_amount_follows_the_settlement_rules(fen: int, capital: str) -> None:
+    assert ui.capital_amount(fen) == capital
+
+
+@pytest.mark.parametrize("bad", [10**14 + 1, -(10**14) - 1, 1.5, "100", True, None])
+def test_capital_amount_refuses_what_it_cannot_write(bad: Any) -> None:
+    with pytest.raises(ValueError):
+        ui.capital_amount(bad)
+    assert ui.capital(bad) == ""
+
+
 def test_filters_in_a_template(flask_app: Flask) -> None:
     html = render(flask_app, "{{ 138000000 | money }}|{{ 52428800 | filesize }}")
     assert html == "1,380,000.00 元|50.0 MB"

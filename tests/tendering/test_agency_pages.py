@@ -9,6 +9,7 @@ import json
 import re
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.accounts.helpers import csrf_from, login, make_user
@@ -139,6 +140,11 @@ def test_bad_drafts_show_errors_in_the_form_and_store_nothing(world, clock) -> N
 
     cases: list[tuple[dict[str, Any], str, str]] = [
         ({"budget": "12.345"}, "budget", "at most two decimals"),
+        ({"budget": "1.234"}, "budget", "at most two decimals"),
+        ({"budget": "-5"}, "budget", "cannot be negative"),
+        ({"budget": "1,38,000"}, "budget", "commas between thousands"),
+        ({"budget": "1e6"}, "budget", "commas between thousands"),
+        ({"budget": "99999999999999999"}, "budget", "cannot exceed 90,071,992,547,409 yuan"),
         ({"criteria": "{not json"}, "criteria", "Not valid JSON"),
         ({"opening_at": "2026-02-10T08:00"}, "opening_at", "the opening cannot come before the deadline"),
         (
@@ -172,6 +178,30 @@ def test_bad_drafts_show_errors_in_the_form_and_store_nothing(world, clock) -> N
 
     assert _tender_count(world) == 0
     assert not [a for a in audit_actions(world.app) if a[0].startswith("tendering.tender.")]
+
+
+@pytest.mark.parametrize(
+    ("typed", "fen"),
+    [
+        ("1380000", 138_000_000),
+        ("1,380,000.50", 138_000_050),
+        (" 1380000.5 ", 138_000_050),
+        ("１，３８０，０００．０５", 138_000_005),  # full-width, as a Chinese input method types it
+        ("0.01", 1),
+        ("", None),
+    ],
+)
+def test_the_budget_is_typed_in_yuan_and_stored_in_fen(world, typed: str, fen: int | None) -> None:
+    client = _agency_client(world)
+    resp = client.post("/agency/tenders/new", data=_draft_form(client, world, budget=typed), headers=EN)
+    tender = _tender(world, _created_id(resp))
+    assert tender.budget_amount == fen
+    # the edit form shows it back in yuan; the tender page shows it with separators and in capitals
+    edit = _form(client, f"/agency/tenders/{tender.id}/edit")
+    assert edit["budget"] == ("" if fen is None else f"{fen // 100}.{fen % 100:02d}")
+    page = _html(client.get(f"/agency/tenders/{tender.id}", headers=ZH))
+    if fen == 138_000_050:
+        assert "1,380,000.50 元" in page and "壹佰叁拾捌万元伍角" in page
 
 
 def test_full_lifecycle_through_the_pages(world, clock) -> None:

@@ -218,7 +218,29 @@ def test_the_opening_record_pdf_renders_chinese(world, clock) -> None:
     assert resp.status_code == 200 and resp.mimetype == "application/pdf"
     assert resp.data.startswith(b"%PDF")
     assert b"Noto-Sans-CJK-SC" in pdf_objects(resp.data)  # the Chinese text is set in the embedded CJK font
+    out = subprocess.run(["pdftotext", "-", "-"], input=resp.data, capture_output=True, check=True).stdout.decode()
+    text = "".join(out.split())  # table cells wrap: compare without white space
+    # the bid form by its field titles, amounts in 元 with their capital form
+    assert "投标报价" in text and "工期（日历天）" in text and "0.01元（壹分）" in text
+    assert "price:" not in text and "duration_days" not in text
+    assert "1,500,000.00元" in text and "壹佰伍拾万元整" in text  # the budget
     assert bidder.api.get(f"/api/v1/tenders/{tender['id']}/opening-records/2.pdf").status_code == 404
+
+
+def test_bid_form_rows_use_the_schema_titles() -> None:
+    from app.tendering.terms import DEFAULT_BID_FORM, bid_form_rows
+
+    schema = {**DEFAULT_BID_FORM, "properties": {**DEFAULT_BID_FORM["properties"], "note": {"type": "string"}}}
+    rows = bid_form_rows(schema, {"extra": 1, "note": "x", "duration_days": 30, "price": 500, "currency": "CNY"})
+    assert [(r["key"], r["label"], r["money"]) for r in rows] == [
+        ("price", "投标报价", True),  # the unit '（分）' goes: the value is shown in 元
+        ("currency", "币种", False),
+        ("duration_days", "工期（日历天）", False),
+        ("note", None, False),  # no title: the page shows the key
+        ("extra", None, False),  # not in the schema
+    ]
+    assert bid_form_rows(schema, {"price": "一百万"})[0]["money"] is False
+    assert bid_form_rows(None, None) == [] and bid_form_rows("x", {"a": 1})[0]["label"] is None
 
 
 def test_custody_is_time_locked_until_the_opening(world, clock) -> None:

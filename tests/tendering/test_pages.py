@@ -257,7 +257,12 @@ def test_opening_record_page_for_participants_only(world, clock) -> None:
     page = bidder.get(f"/tenders/{tid}/opening", headers=ZH)
     assert page.status_code == 200
     html = _html(page)
-    assert 'data-form-field="price">1234500<' in html and 'data-form-field="duration_days">77<' in html
+    # bid-form fields by their titles in the tender's schema, the price in 元 with its capital form
+    assert "<dt>投标报价</dt>" in html and "<dt>工期（日历天）</dt>" in html and "<dt>币种</dt>" in html
+    assert "<dt>price</dt>" not in html and "<dt>duration_days</dt>" not in html
+    assert "12,345.00 元" in html and "壹万贰仟叁佰肆拾伍元整" in html
+    assert 'data-form-field="duration_days">77<' in html
+    assert "壹佰伍拾万元整" in html  # the budget (150,000,000 分) in capitals
     assert "方案.txt" in html and "Asia/Shanghai" in html
     assert f"/api/v1/tenders/{tid}/opening-records/1.pdf" in html
     assert f'href="/tenders/{tid}/opening"' in _html(bidder.get(f"/tenders/{tid}"))
