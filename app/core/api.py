@@ -25,6 +25,11 @@ class ProblemSchema(ma.Schema):
     detail = ma.fields.String()
     instance = ma.fields.String()
     errors = ma.fields.Raw(metadata={"description": "Field errors, for 422 answers"})
+    permission = ma.fields.String(
+        metadata={"description": "For a 403 refused by a missing permission: the permission's code (detail names it)"}
+    )
+    retry_at = ma.fields.String(metadata={"description": "For a 429: the instant (ISO 8601) to try again from"})
+    offset = Integer(metadata={"description": "For a 409 on a resumable upload: the byte to resume at"})
 
 
 def problem_responses(blp: Blueprint, *statuses: int) -> Callable[[Any], Any]:

@@ -7,6 +7,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
+from app.core.api import ProblemSchema
 from app.core.fields import Instant, Integer, QueryInteger
 from app.tendering.models import CustodyMode, EvaluationMethod, TenderStatus
 
@@ -36,16 +37,7 @@ class PlainText(ma.fields.String):
         return text
 
 
-class TenderingProblem(ma.Schema):
-    """RFC 9457 problem details."""
-
-    type = ma.fields.String(required=True)
-    title = ma.fields.String(required=True)
-    status = Integer(required=True)
-    detail = ma.fields.String()
-    instance = ma.fields.String()
-    errors = ma.fields.Raw(metadata={"description": "Field errors, for 422 answers"})
-    offset = Integer(metadata={"description": "For upload conflicts: the byte offset to resume from"})
+TenderingProblem = ProblemSchema  # one RFC 9457 shape for the whole API (app/core/api.py)
 
 
 class OrgRef(ma.Schema):
