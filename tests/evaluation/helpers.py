@@ -176,16 +176,3 @@ def outsider(pool: Pool, members: dict[int, Party]) -> Party:
     """An expert of the pool who holds no seat on the committee."""
     seated_users = {p.user_id for p in members.values()}
     return next(p for p in pool.experts.values() if p.user_id not in seated_users)
-
-
-def run_task(app: Any, task: Any) -> Any:
-    """Run one of the evaluation's sweeps (app.evaluation.tasks) as the scheduler does, committed."""
-    from app.extensions import db
-
-    with app.app_context():
-        try:
-            out = task()
-            db.session.commit()
-        finally:
-            db.session.remove()
-    return out

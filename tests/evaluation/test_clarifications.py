@@ -20,12 +20,11 @@ from tests.evaluation.helpers import (
     opened_tender,
     outsider,
     put_json,
-    run_task,
     seat_everyone,
     user_field,
 )
 from tests.evaluation.test_room import review_all
-from tests.tendering.helpers import Party, World, audit_actions
+from tests.tendering.helpers import Party, World, audit_actions, run_task
 
 QUESTION = "请说明贵公司技术方案第3.2节所述设备的品牌和型号。"
 ANSWER = "设备品牌为邯郸重工，型号HZ-200；本澄清不改变投标报价及实质性内容。"

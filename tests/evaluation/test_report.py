@@ -22,10 +22,9 @@ from tests.evaluation.helpers import (
     draw,
     opened_tender,
     put_json,
-    run_task,
     seat_everyone,
 )
-from tests.tendering.helpers import Party, audit_actions
+from tests.tendering.helpers import Party, audit_actions, run_task
 
 
 def run_sweep(app: Any) -> Any:

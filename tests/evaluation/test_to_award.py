@@ -32,8 +32,8 @@ from typing import Any
 
 from app.core.time import now_utc
 from tests.accounts.helpers import PASSWORD
-from tests.evaluation.helpers import Pool, enrol, opened_tender, put_json, run_task, seat_everyone
-from tests.tendering.helpers import make_org
+from tests.evaluation.helpers import Pool, enrol, opened_tender, put_json, seat_everyone
+from tests.tendering.helpers import make_org, run_task
 from tests.tendering.test_opening import pdf_objects
 
 PRICE, TECH, COMM = "投标报价", "技术方案", "商务及信誉"

@@ -237,17 +237,13 @@ def storage_bytes(app: Flask) -> bytes:
     return b"".join(p.read_bytes() for p in root.rglob("*") if p.is_file())
 
 
-def run_batch(app: Flask, clock: Any | None = None) -> int | None:
-    """What the beat does every AUDIT_BATCH_INTERVAL: seal the interval's batch of commitments (one log entry and a
-    checkpoint). With the fake `clock`, first move to the next interval. Returns the batch entry's log index."""
-    from app.audit.tasks import batch_sweep
+def run_task(app: Flask, task: Any) -> Any:
+    """Run one task function as the worker does: in an app context, committed at the end (rolled back on error)."""
     from app.extensions import db
 
-    if clock is not None:
-        clock.advance(app.config["AUDIT_BATCH_INTERVAL"])
     with app.app_context():
         try:
-            result = batch_sweep()
+            result = task()
             db.session.commit()
         except BaseException:
             db.session.rollback()
@@ -255,3 +251,13 @@ def run_batch(app: Flask, clock: Any | None = None) -> int | None:
         finally:
             db.session.remove()
     return result
+
+
+def run_batch(app: Flask, clock: Any | None = None) -> int | None:
+    """What the beat does every AUDIT_BATCH_INTERVAL: seal the interval's batch of commitments (one log entry and a
+    checkpoint). With the fake `clock`, first move to the next interval. Returns the batch entry's log index."""
+    from app.audit.tasks import batch_sweep
+
+    if clock is not None:
+        clock.advance(app.config["AUDIT_BATCH_INTERVAL"])
+    return run_task(app, batch_sweep)  # type: ignore[no-any-return]

@@ -28,6 +28,7 @@ from tests.tendering.helpers import (
     envelope_plaintext,
     form,
     iso,
+    run_task,
     seal,
     storage_bytes,
     submit,
@@ -38,20 +39,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_sweep(app) -> Any:
-    """What the beat does every 15 seconds: call the task function in an app context, commit at the end."""
-    from app.extensions import db
+    """What the beat does every 15 seconds: the opening sweep, committed."""
     from app.tendering.tasks import open_due
 
-    with app.app_context():
-        try:
-            result = open_due()
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
-        finally:
-            db.session.remove()
-    return result
+    return run_task(app, open_due)
 
 
 def soon(world: World, clock, seconds: int = 5, **overrides: Any) -> dict:
