@@ -59,3 +59,15 @@ def format_center_time(value: datetime | None, zone: str) -> str:
     local = to_center_time(value, zone)
     offset = local.strftime("%z")
     return f"{local:%Y-%m-%d %H:%M:%S} ({zone}, UTC{offset[:3]}:{offset[3:]})"
+
+
+def format_iso_instant(value: object, zone: str) -> str:
+    """A signed document's instant ('2026-01-05T01:00:00.000000Z') in the center's zone, named; anything that is
+    not an instant with its offset is shown as it is ('' for nothing)."""
+    if not isinstance(value, str) or not value:
+        return "" if value is None else str(value)
+    try:
+        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return format_center_time(instant, zone) if instant.tzinfo is not None else value

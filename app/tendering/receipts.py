@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from flask import current_app, url_for
@@ -20,7 +19,7 @@ from flask_babel import gettext as _
 from app.core.errors import NotFound
 from app.core.keys import platform_public_keys
 from app.core.problems import N_
-from app.core.time import format_center_time
+from app.core.time import format_iso_instant
 from app.tendering import services_bids
 from app.tendering.common import LoggedRefusal
 from app.tendering.models import Bid, BidVersion, Tender
@@ -55,16 +54,6 @@ def own_version(actor: Any, tender: Tender, number: int) -> tuple[Bid, BidVersio
     return bid, version
 
 
-def _instant(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return instant if instant.tzinfo is not None else None
-
-
 def verification_url(payload: dict[str, Any]) -> str:
     """The public verification page, naming the receipt by its commitment (hiding: it reveals nothing)."""
     commitment = payload.get("commitment")
@@ -77,7 +66,6 @@ def receipt_facts(tender: Tender, version: BidVersion) -> dict[str, Any]:
     document = version.receipt
     payload: dict[str, Any] = document.get("payload", {})
     zone = current_app.config["CENTER_TIMEZONE"]
-    received = _instant(payload.get("received_at"))
     proof = services_bids.receipt_proof(version)
     inclusion: dict[str, Any] | None = None
     if proof is not None:
@@ -97,7 +85,7 @@ def receipt_facts(tender: Tender, version: BidVersion) -> dict[str, Any]:
         "bid_id": (payload.get("bid") or {}).get("id"),
         "bid_version": (payload.get("bid") or {}).get("version"),
         "envelopes": list(payload.get("envelopes") or []),
-        "received_at": format_center_time(received, zone) if received else str(payload.get("received_at")),
+        "received_at": format_iso_instant(payload.get("received_at"), zone),
         "zone": zone,
         "key_id": (document.get("signature") or {}).get("key_id"),
         "commitment": payload.get("commitment"),

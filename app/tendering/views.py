@@ -7,7 +7,6 @@ JSON API with the session cookie and the CSRF header; these views never see a pl
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
@@ -23,7 +22,7 @@ from app.core.errors import DomainError, NotFound, ValidationFailed
 from app.core.problems import N_
 from app.core.security import authenticated, public, requires
 from app.core.storage import content_disposition
-from app.core.time import format_center_time, now_utc
+from app.core.time import format_iso_instant, now_utc
 from app.core.views import register_nav
 from app.tendering import opening, receipts, schemas, services_bids, services_questions, services_tenders, terms
 from app.tendering.common import LoggedRefusal, config_value, log_refusal
@@ -299,15 +298,7 @@ bp.add_app_template_global(terms.bid_form_rows, "bid_form_rows")
 @bp.app_template_filter("instant_center_time")
 def instant_center_time(value: Any) -> str:
     """A signed document's instant ('2026-01-05T01:00:00.000000Z') in the center's zone, named."""
-    if not isinstance(value, str) or not value:
-        return ""
-    try:
-        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    if instant.tzinfo is None:
-        return value
-    return format_center_time(instant, current_app.config["CENTER_TIMEZONE"])
+    return format_iso_instant(value, current_app.config["CENTER_TIMEZONE"])
 
 
 def init_app(app: Flask) -> None:
