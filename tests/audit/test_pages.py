@@ -17,6 +17,7 @@ from app.audit import explorer, services
 from app.audit.models import AuditEntry, Checkpoint
 from app.core import time as clock_mod
 from app.core.db import db
+from app.core.time import format_iso_instant
 from crypto.cli_verify import verify_export
 from crypto.signing import load_public_key
 
@@ -191,6 +192,8 @@ def test_entry_page_shows_the_proof_and_the_servers_verdict(app: Flask, client: 
     )
     assert config["canonical"] == canonical and config["tree_size"] == 6 and config["proof"] == proof
     assert config["keys_url"] == "/.well-known/platform-keys.json"
+    issued = format_iso_instant(config["checkpoint"]["payload"]["issued_at"], app.config["CENTER_TIMEZONE"])
+    assert "(Asia/Shanghai" in issued and issued in html  # the checkpoint's time in the center's zone
     assert 'src="/static/dist/audit-verify.js"' in html and "<script>" not in html  # no inline script (CSP)
 
     # not yet covered by a checkpoint: said so, nothing for the browser to check

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -215,6 +216,8 @@ def test_the_opening_record_pdf_renders_chinese(world, clock) -> None:
     assert "投标报价" in text and "工期（日历天）" in text and "0.01元（壹分）" in text
     assert "price:" not in text and "duration_days" not in text
     assert "1,500,000.00元" in text and "壹佰伍拾万元整" in text  # the budget
+    # every instant in the center's zone with the zone named, none as the signed document's UTC text
+    assert "(Asia/Shanghai,UTC+08:00)" in text and not re.search(r"\d{4}-\d\d-\d\dT\d\d:", text)
     assert bidder.api.get(f"/api/v1/tenders/{tender['id']}/opening-records/2.pdf").status_code == 404
 
 
