@@ -45,7 +45,7 @@ TEMPLATE = """<!doctype html>
       <td>{{ {"comprehensive": "综合评估法 comprehensive scoring",
               "lowest_evaluated_price": "经评审的最低投标价法 lowest evaluated price"}.get(doc.tender.evaluation_method,
               doc.tender.evaluation_method) }}</td>
-      <td>编制时间 Drawn up (UTC)</td><td>{{ doc.drawn_up_at }}</td></tr>
+      <td>编制时间 Drawn up</td><td>{{ doc.drawn_up_at | instant_center_time }}</td></tr>
   <tr><td>状态 Status</td><td>{{ {"signing": "签署中 signing", "final": "已签署 final"}[status] }}</td>
       <td>报告 SHA-256</td><td class="mono">{{ sha }}</td></tr>
 </table>
@@ -115,11 +115,11 @@ TEMPLATE = """<!doctype html>
 
 <h2>签署 Signatures</h2>
 <table>
-  <thead><tr><th>席位 Seat</th><th>签署时间 Signed (UTC)</th><th>证据日志 Log index</th><th>意见 Dissent</th>
+  <thead><tr><th>席位 Seat</th><th>签署时间 Signed</th><th>存证日志 Log index</th><th>意见 Dissent</th>
     <th>平台签名 Platform signature (Ed25519)</th></tr></thead>
   <tbody>
   {% for s in signatures %}
-    <tr><td>{{ s.payload.seat }}</td><td>{{ s.payload.signed_at }}</td><td>{{ s.payload.audit_index }}</td>
+    <tr><td>{{ s.payload.seat }}</td><td>{{ s.payload.signed_at | instant_center_time }}</td><td>{{ s.payload.audit_index }}</td>
       <td>{{ s.payload.dissent or "" }}</td><td class="mono">{{ s.signature.key_id }}: {{ s.signature.sig }}</td></tr>
   {% endfor %}
   {% for seat in waiting %}<tr><td>{{ seat }}</td><td colspan="4">未签署 not signed yet</td></tr>{% endfor %}

@@ -13,7 +13,7 @@ MANAGE = declare("recordings.manage", "Manage recording rooms and cameras", "管
 GRANTED = declare_object_scope(
     "recordings.granted",
     "Replay (and export) the recorded sessions an auditor granted you",
-    "回放（和导出）审计人员授权本人的录音录像",
+    "回放（及导出）审计人员授权给本人的录音录像",
 )
 
 # Auditors and supervisors replay; auditors decide who else may; agencies run openings; admins set up rooms.

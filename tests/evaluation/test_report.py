@@ -7,6 +7,8 @@ The room is a lowest-evaluated-price room (the review closes straight into the r
 from __future__ import annotations
 
 import copy
+import re
+import subprocess
 from datetime import timedelta
 from typing import Any
 
@@ -274,7 +276,6 @@ def test_hostile_input_gets_problem_json(world, clock) -> None:
 def test_verify_report_command_line_on_a_real_bundle_and_pdf(world, clock, tmp_path) -> None:
     """`python -m crypto verify-report` on the bundle and PDF served by the API, in a separate process."""
     import json
-    import subprocess
     import sys
     from pathlib import Path
 
@@ -311,6 +312,11 @@ def test_verify_report_command_line_on_a_real_bundle_and_pdf(world, clock, tmp_p
     pdf = members[1].api.get(f"{ev}/report.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     (tmp_path / "report.pdf").write_bytes(pdf.data)
+    text = "".join(
+        subprocess.run(["pdftotext", "-", "-"], input=pdf.data, capture_output=True, check=True).stdout.decode().split()
+    )
+    # the times in the center's zone with the zone named, none as the signed document's UTC text
+    assert text.count("(Asia/Shanghai,UTC+08:00)") >= 6 and not re.search(r"\d{4}-\d\d-\d\dT\d\d:", text)
     rc, out = verify("final.json", final, "--pdf", str(tmp_path / "report.pdf"))
     assert rc == 0 and "signed by 5 of 5" in out and "dissent, seat 5: 评分有误" in out, out
     assert "PDF: the rendering of this report" in out and "OK the report is final" in out, out
