@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import subprocess
 import tarfile
@@ -103,6 +104,8 @@ def test_what_the_page_seals_opens_at_the_opening(tender_server: LiveServer, clo
             page.click("#seal-submit")
             page.wait_for_selector("#receipt:not([hidden])", timeout=60_000)
             assert page.locator("#receipt-check").get_attribute("class") == "ok"
+            summary = page.locator("#receipt-summary").inner_text()  # the time in the center's zone, named
+            assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(Asia/Shanghai\)", summary), summary
             assert page.locator("progress[data-kind=seal]").evaluate("el => el.value") == 100
             assert page.locator("progress[data-kind=upload]").evaluate("el => el.value") == 100
             shown = json.loads(page.locator("#receipt-json").inner_text())

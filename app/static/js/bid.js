@@ -118,11 +118,24 @@
     }
   }
 
+  // The receipt's instant (UTC in the signed document) in the center's zone, named, as every page shows times.
+  function centerTime(iso) {
+    var when = new Date(iso);
+    if (isNaN(when.getTime())) return iso;
+    var parts = {};
+    new Intl.DateTimeFormat("en-CA", {
+      timeZone: cfg.zone, year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+    }).formatToParts(when).forEach(function (p) { parts[p.type] = p.value; });
+    return parts.year + "-" + parts.month + "-" + parts.day + " " + parts.hour + ":" + parts.minute + ":" +
+      parts.second + " (" + cfg.zone + ")";
+  }
+
   function showReceipt(version, hashes) {
     var receipt = version.receipt;
     var text = JSON.stringify(receipt, null, 2);
     document.getElementById("receipt-json").textContent = text;
-    document.getElementById("receipt-summary").textContent = fmt(M.summary, { number: version.number, at: version.received_at });
+    document.getElementById("receipt-summary").textContent = fmt(M.summary, { number: version.number, at: centerTime(version.received_at) });
     var listed = {};
     ((receipt.payload && receipt.payload.envelopes) || []).forEach(function (e) { listed[e.name] = e.sha256; });
     var names = Object.keys(hashes);
