@@ -187,7 +187,11 @@ class PasswordChangeArgs(ma.Schema):
 
 
 class TotpCodeArgs(ma.Schema):
-    code = PlainText(required=True, validate=ma.validate.Length(min=6, max=8))
+    totp = PlainText(
+        required=True,
+        validate=ma.validate.Length(min=6, max=8),
+        metadata={"description": "The 6-digit code, named as in POST /auth/tokens"},
+    )
 
 
 class CredentialsArgs(ma.Schema):
@@ -263,7 +267,7 @@ def begin_own_totp() -> Any:
 @authenticated(perms.ACCOUNTS_SELF)
 def confirm_own_totp(args: dict[str, Any]) -> Any:
     """Turn two-step verification on with a current code from the authenticator."""
-    services_totp.confirm_totp_enrolment(_me(), args["code"])
+    services_totp.confirm_totp_enrolment(_me(), args["totp"])
     db.session.commit()
     return None
 
@@ -304,7 +308,7 @@ def begin_totp_with_password(args: dict[str, Any]) -> Any:
 @public
 def confirm_totp_with_password(args: dict[str, Any]) -> Any:
     """Turn TOTP on with user name, password and a current code from the authenticator."""
-    services_totp.confirm_totp_enrolment(_signed_in_user(args), args["code"])
+    services_totp.confirm_totp_enrolment(_signed_in_user(args), args["totp"])
     db.session.commit()
     return None
 

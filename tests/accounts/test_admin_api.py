@@ -75,10 +75,10 @@ def test_integrator_sets_up_through_the_api(app: Flask, admin: Api, clock: FakeC
     assert resp.headers["Cache-Control"] == "no-store"
     secret = resp.json["secret"]
     assert resp.json["otpauth_uri"].startswith("otpauth://totp/") and secret in resp.json["otpauth_uri"]
-    resp = client.post("/api/v1/auth/totp/confirm", json={"username": "agent", "password": password, "code": "000000"})
+    resp = client.post("/api/v1/auth/totp/confirm", json={"username": "agent", "password": password, "totp": "000000"})
     _problem(resp, 422)
     code = pyotp.TOTP(secret).at(clock_mod.now_utc())
-    resp = client.post("/api/v1/auth/totp/confirm", json={"username": "agent", "password": password, "code": code})
+    resp = client.post("/api/v1/auth/totp/confirm", json={"username": "agent", "password": password, "totp": code})
     assert resp.status_code == 204, resp.get_data(as_text=True)
     # Once on, the password alone no longer starts an enrolment.
     _problem(client.post("/api/v1/auth/totp", json={"username": "agent", "password": password}), 401)
@@ -273,8 +273,8 @@ def test_own_account_profile_password_and_totp(app: Flask, clock: FakeClock) -> 
     resp = bob.post("/api/v1/me/totp")
     assert resp.status_code == 201 and resp.headers["Cache-Control"] == "no-store"
     secret = resp.json["secret"]
-    _problem(bob.post("/api/v1/me/totp/confirm", {"code": "12345x"}), 422)
-    resp = bob.post("/api/v1/me/totp/confirm", {"code": pyotp.TOTP(secret).at(clock_mod.now_utc())})
+    _problem(bob.post("/api/v1/me/totp/confirm", {"totp": "12345x"}), 422)
+    resp = bob.post("/api/v1/me/totp/confirm", {"totp": pyotp.TOTP(secret).at(clock_mod.now_utc())})
     assert resp.status_code == 204
     assert bob.get("/api/v1/me").json["totp_enabled"] is True
     _problem(bob.post("/api/v1/me/totp"), 409)
