@@ -44,7 +44,7 @@ def test_sign_in_switch_language_and_use_a_token(live_server: LiveServer) -> Non
             page.get_by_role("button", name="Create token").click()
             token = page.locator("#new-token").inner_text().strip()
             assert token.startswith("scp_")
-            assert page.get_by_role("cell", name="browser test").count() == 1
+            assert page.get_by_role("heading", name="browser test").count() == 1  # the token's card
             assert csp_violations(page) == [] and csp == []
             # the token page cannot be framed, not even by a page of the platform itself
             page.set_content(f'<iframe id="f" src="{live_server.url}/account"></iframe>')
