@@ -49,12 +49,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
 
-    from app.core import body, errors, security
+    from app.core import body, errors, pages, security
     from app.core import http as http_mod
     from app.core import storage as storage_mod
     from app.extensions import api, babel, csrf, db, login_manager, migrate
 
     db.init_app(app)
+    pages.init_app(app)  # registered first, so its commit runs after every other after_request hook
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)

@@ -41,15 +41,16 @@ from wtforms.validators import DataRequired, InputRequired, Optional
 
 from app.accounts.models import Organisation, OrganisationKind, User
 from app.core.db import db
-from app.core.errors import DomainError, NotFound, ValidationFailed
+from app.core.errors import DomainError, ValidationFailed
 from app.core.forms import YuanField
+from app.core.pages import Errors, is_refusal, messages
 from app.core.problems import N_
 from app.core.security import authenticated, requires
 from app.core.storage import content_disposition
 from app.core.time import format_center_time, now_utc
 from app.core.views import register_nav
 from app.tendering import custody, schemas, services_questions, services_tenders, terms
-from app.tendering.common import AccessRefused, LoggedRefusal, config_days, config_value
+from app.tendering.common import AccessRefused, config_days, config_value
 from app.tendering.models import CustodyMode, CustodyShare, EvaluationMethod, Tender, TenderStatus
 from app.tendering.permissions import MANAGE, READ_OPENED
 from app.tendering.views import _me, bp, form_fields, instant_center_time
@@ -215,57 +216,6 @@ def _managed(tender_id: int) -> Tender:
     return tender
 
 
-def _reraise_refusals(exc: DomainError) -> None:
-    """Refusals and missing objects are answered by the error handlers (which log refusals)."""
-    if isinstance(exc, LoggedRefusal | NotFound) or exc.status in (401, 403):
-        raise exc
-
-
-def _messages(value: Any) -> list[str]:
-    """Flatten marshmallow or service error values to readable strings."""
-    if isinstance(value, dict):
-        out: list[str] = []
-        for key, sub in value.items():
-            out.extend(f"{key}: {m}" if not str(key).isdigit() else m for m in _messages(sub))
-        return out
-    if isinstance(value, list | tuple):
-        return [m for item in value for m in _messages(item)]
-    return [_(str(value))]
-
-
-class Errors(dict[str, list[str]]):
-    """Field errors beyond WTForms' own: from parsing, the API schema and the services."""
-
-    general: list[str]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.general = []
-
-    def add(self, field: str | None, message: str, form: FlaskForm | None = None) -> None:
-        name = FORM_FIELD.get(field or "", field or "")
-        if form is not None and name and name in form._fields:
-            self.setdefault(name, []).append(message)
-        else:
-            self.general.append(message)
-
-    def from_schema(self, exc: ma.ValidationError, form: FlaskForm) -> None:
-        messages = exc.messages if isinstance(exc.messages, dict) else {"": exc.messages}
-        for key, value in messages.items():
-            self.add(str(key), "; ".join(_messages(value)), form)
-
-    def from_service(self, exc: DomainError, form: FlaskForm | None = None) -> None:
-        errors = exc.extra.get("errors")
-        detail = exc.translated
-        if not isinstance(errors, dict) or not errors:
-            self.general.append(detail)
-            return
-        for key, value in errors.items():
-            # Codes ('unknown', 'early') are for machines; sentences (jsonschema messages) are worth showing.
-            sentences = [m for m in _messages(value) if " " in m]
-            self.add(str(key), "; ".join([detail, *sentences]), form)
-
-
 # --- agency: list and drafting -----------------------------------------------------------------------
 
 
@@ -411,7 +361,8 @@ def _save_terms(form: TenderForm, tender: Tender | None, errors: Errors) -> Tend
             saved = services_tenders.update_tender(actor=_me(), tender=tender, data=loaded)
     except DomainError as exc:
         db.session.rollback()
-        _reraise_refusals(exc)
+        if is_refusal(exc):
+            raise
         errors.from_service(exc, form)
         return None
     db.session.commit()
@@ -455,7 +406,7 @@ def agency_tenders() -> Any:
 @requires(MANAGE)
 def agency_tender_new() -> Any:
     form = _prepare(TenderForm())
-    errors = Errors()
+    errors = Errors(FORM_FIELD)
     if request.method == "GET":
         _fill_from(form, None)
         return _render_form(form, errors, None, 200)
@@ -476,7 +427,7 @@ def agency_tender_edit(tender_id: int) -> Any:
         flash(_("Published terms are frozen; issue a clarification instead."), "error")
         return redirect(url_for("tendering.agency_tender", tender_id=tender.id), code=303)
     form = _prepare(TenderForm(), tender.buyer_id)
-    errors = Errors()
+    errors = Errors(FORM_FIELD)
     if request.method == "GET":
         _fill_from(form, tender)
         return _render_form(form, errors, tender, 200)
@@ -516,7 +467,7 @@ def _render_manage(tender: Tender, status: int = 200, **extra: Any) -> Any:
         doc_form=extra.pop("doc_form", None) or DocumentForm(formdata=None),
         answer_form=AnswerForm(formdata=None),
         answer_errors=extra.pop("answer_errors", {}),
-        doc_errors=extra.pop("doc_errors", Errors()),
+        doc_errors=extra.pop("doc_errors", Errors(FORM_FIELD)),
         fields=form_fields(tender.bid_form_schema),
         custodians=[names.get(uid) for uid in tender.custodian_ids],
         shares=_custody_rows(tender) if tender.status is not TenderStatus.DRAFT else [],
@@ -535,7 +486,7 @@ def agency_tender(tender_id: int) -> Any:
 def agency_document_upload(tender_id: int) -> Any:
     tender = _managed(tender_id)
     form = DocumentForm()
-    errors = Errors()
+    errors = Errors(FORM_FIELD)
     if not form.validate_on_submit():
         return _render_manage(tender, 400, doc_form=form, doc_errors=errors)
     upload = form.document.data
@@ -548,7 +499,7 @@ def agency_document_upload(tender_id: int) -> Any:
             }
         )
     except ma.ValidationError as exc:
-        errors.add("document", "; ".join(_messages(exc.messages)), form)
+        errors.add("document", "; ".join(messages(exc.messages)), form)
         return _render_manage(tender, 422, doc_form=form, doc_errors=errors)
     try:
         doc = services_tenders.add_document(
@@ -562,7 +513,8 @@ def agency_document_upload(tender_id: int) -> Any:
         )
     except DomainError as exc:
         db.session.rollback()
-        _reraise_refusals(exc)
+        if is_refusal(exc):
+            raise
         errors.from_service(exc, form)
         errors.setdefault("document", []).extend(errors.general)
         errors.general = []
@@ -625,7 +577,8 @@ def agency_tender_publish(tender_id: int) -> Any:
         services_tenders.publish_tender(actor=_me(), tender=tender)
     except DomainError as exc:
         db.session.rollback()
-        _reraise_refusals(exc)
+        if is_refusal(exc):
+            raise
         return _render_publish(tender, exc.status, exc.translated)
     db.session.commit()
     flash(
@@ -653,7 +606,7 @@ def _render_clarify(tender: Tender, form: ClarifyForm, errors: Errors, status: i
 def agency_tender_clarify(tender_id: int) -> Any:
     tender = _managed(tender_id)
     form = ClarifyForm()
-    errors = Errors()
+    errors = Errors(FORM_FIELD)
     if request.method == "GET":
         if not services_tenders.is_open_for_bids(tender):
             flash(_("Clarifications are issued while the tender is open for bids."), "error")
@@ -677,7 +630,8 @@ def agency_tender_clarify(tender_id: int) -> Any:
         version = services_tenders.clarify_tender(actor=_me(), tender=tender, **args)
     except DomainError as exc:
         db.session.rollback()
-        _reraise_refusals(exc)
+        if is_refusal(exc):
+            raise
         errors.from_service(exc, form)
         return _render_clarify(tender, form, errors, exc.status)
     db.session.commit()
@@ -705,12 +659,13 @@ def agency_question_answer(tender_id: int, question_id: int) -> Any:
     try:
         args = schemas.AnswerArgs().load({"answer": _text(form.answer.data)})
     except ma.ValidationError as exc:
-        return _render_manage(tender, 422, answer_errors={question_id: "; ".join(_messages(exc.messages))})
+        return _render_manage(tender, 422, answer_errors={question_id: "; ".join(messages(exc.messages))})
     try:
         services_questions.answer_question(actor=_me(), tender=tender, question_id=question_id, answer=args["answer"])
     except DomainError as exc:
         db.session.rollback()
-        _reraise_refusals(exc)
+        if is_refusal(exc):
+            raise
         return _render_manage(tender, exc.status, answer_errors={question_id: exc.translated})
     db.session.commit()
     flash(_("The answer was published."), "success")
@@ -722,7 +677,7 @@ def agency_question_answer(tender_id: int, question_id: int) -> Any:
 def agency_tender_cancel(tender_id: int) -> Any:
     tender = _managed(tender_id)
     form = CancelForm()
-    errors = Errors()
+    errors = Errors(FORM_FIELD)
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
@@ -730,11 +685,12 @@ def agency_tender_cancel(tender_id: int) -> Any:
                 args = schemas.CancelArgs().load({"reason": _text(form.reason.data)})
                 services_tenders.cancel_tender(actor=_me(), tender=tender, reason=args["reason"])
             except ma.ValidationError as exc:
-                errors.add("reason", "; ".join(_messages(exc.messages)), form)
+                errors.add("reason", "; ".join(messages(exc.messages)), form)
                 status = 422
             except DomainError as exc:
                 db.session.rollback()
-                _reraise_refusals(exc)
+                if is_refusal(exc):
+                    raise
                 errors.from_service(exc, form)
                 status = exc.status
             else:
@@ -827,7 +783,8 @@ def custody_share_bring(tender_id: int) -> Any:
         present = custody.submit_custody_share(actor=_me(), tender=tender, text=_share_text(form))
     except DomainError as exc:
         db.session.rollback()
-        _reraise_refusals(exc)
+        if is_refusal(exc):
+            raise
         return _render_share_page(tender, share, exc.status, exc.translated)  # reloaded after the rollback
     db.session.commit()
     flash(
@@ -853,7 +810,8 @@ def custody_share_download(tender_id: int) -> Any:
         text = custody.download_custody_share(actor=_me(), tender=tender)
     except DomainError as exc:
         db.session.rollback()
-        _reraise_refusals(exc)
+        if is_refusal(exc):
+            raise
         flash(exc.translated, "error")
         return redirect(url_for("tendering.custody_share_page", tender_id=tender_id), code=303)
     db.session.commit()
