@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, FloatField, SelectField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.core.db import db
@@ -142,10 +143,10 @@ def _award(tender: Tender) -> Award | None:
     return found
 
 
-def _seat_choices(committee: Committee | None) -> list[tuple[str, str]]:
+def _seat_choices(committee: Committee | None) -> list[SelectChoice]:
     if committee is None:
         return []
-    return [(str(m.seat), _("Seat %(seat)s", seat=m.seat)) for m in services_room.seated_members(committee)]
+    return [SelectChoice(str(m.seat), _("Seat %(seat)s", seat=m.seat)) for m in services_room.seated_members(committee)]
 
 
 def _back(endpoint: str, tender_id: int, anchor: str | None = None) -> Any:
@@ -177,7 +178,7 @@ def _rooms_page(tender: Tender, status: int = 200, **forms: Any) -> Any:
     for stage in range(1, tender.stage_count + 1):
         room = rooms.get(stage)
         open_form = forms.get(f"open_{stage}") or OpenRoomForm(formdata=None, prefix=f"s{stage}")
-        open_form.chair_seat.choices = [("", _("The members elect the chair")), *seats]
+        open_form.chair_seat.choices = [SelectChoice("", _("The members elect the chair")), *seats]
         chair_form = forms.get(f"chair_{stage}") or AppointChairForm(formdata=None, prefix=f"c{stage}")
         chair_form.seat.choices = seats
         advance_form = forms.get(f"advance_{stage}") or AdvanceForm(formdata=None, prefix=f"a{stage}")
@@ -220,7 +221,7 @@ def rooms(tender_id: int) -> Any:
 def open_room(tender_id: int, stage: int) -> Any:
     tender = _managed(tender_id)
     form = OpenRoomForm(prefix=f"s{stage}")
-    form.chair_seat.choices = [("", ""), *_seat_choices(_committee(tender))]
+    form.chair_seat.choices = [SelectChoice("", ""), *_seat_choices(_committee(tender))]
     if not form.validate_on_submit():
         return _rooms_page(tender, 400, **{f"open_{stage}": form})
     seat = int(form.chair_seat.data) if form.chair_seat.data else None

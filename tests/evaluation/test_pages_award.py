@@ -15,6 +15,7 @@ from flask import render_template_string
 from tests.accounts.helpers import PASSWORD, csrf_from, login, make_user
 from tests.evaluation.helpers import browser, put_json
 from tests.evaluation.test_pages import COMM, TECH, drawn_committee, scoring_room
+from tests.evaluation.test_zh_pages import english_words, user_data, visible_text
 from tests.tendering.helpers import World, audit_actions
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
@@ -320,3 +321,11 @@ def test_publicity_objection_answer_and_award_through_the_pages(world, clock) ->
     assert "中标人放弃中标" in shown.text("declined") and shown.has("no-candidate-left")
     again = post(agency, f"{base}/award/reassign", {"confirm": "y", "reason": "又放弃"})
     assert again.status_code == 409 and "No recommended candidate is left" in again.get_data(as_text=True)
+
+    # every page, filled in, reads in Chinese (the zh walk of test_zh_pages sees them before any evaluation)
+    data = user_data(world.app) | {"第一中标候选人业绩不实", "经核查，业绩属实", "中标人放弃中标", *bids}
+    for path in ("/rooms", "/rooms/1/result", "/report", "/publicity", "/award"):
+        html = agency.get(base + path, headers=ZH).get_data(as_text=True)
+        assert not english_words(visible_text(html), data), (path, english_words(visible_text(html), data))
+    html = bidder.get(f"/tenders/{tid}/objections", headers=ZH).get_data(as_text=True)
+    assert not english_words(visible_text(html), data)
