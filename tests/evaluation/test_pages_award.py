@@ -329,3 +329,53 @@ def test_publicity_objection_answer_and_award_through_the_pages(world, clock) ->
         assert not english_words(visible_text(html), data), (path, english_words(visible_text(html), data))
     html = bidder.get(f"/tenders/{tid}/objections", headers=ZH).get_data(as_text=True)
     assert not english_words(visible_text(html), data)
+
+
+def test_a_review_stage_is_advanced_from_the_rooms_page(world, clock) -> None:
+    from tests.evaluation.helpers import build_pool, buyer_rep, committee_body, draw, run_open_due, seat_everyone
+    from tests.evaluation.test_room import review_all
+    from tests.tendering.helpers import create_published, envelope_plaintext, form, iso, seal, submit, upload
+
+    at = clock.now() + timedelta(seconds=5)
+    envelopes = [{"name": "technical", "stage": 1}, {"name": "price", "stage": 2, "form": True}]
+    tender = create_published(
+        world, submission_deadline_at=iso(at), opening_at=iso(at), min_bids=2, envelopes=envelopes
+    )
+    tid, recipient = tender["id"], tender["recipient"]
+    for i, bidder in enumerate(world.bidders[:3]):
+        tech = seal(envelope_plaintext(None, {"技术标.txt": f"TECH-{i}".encode()}), recipient)
+        price = seal(envelope_plaintext(form(900_000 + i)), recipient)
+        uploads = {
+            "technical": upload(bidder.api, tid, "technical", tech),
+            "price": upload(bidder.api, tid, "price", price),
+        }
+        assert submit(bidder.api, tid, uploads).status_code == 201
+    clock.advance(timedelta(seconds=5))
+    run_open_due(world.app)
+    pool = build_pool(world, plain=8)
+    rep = buyer_rep(world)
+    assert put_json(world.agency, f"/api/v1/tenders/{tid}/committee", committee_body(rep)).status_code == 200
+    draw(world, tid)
+    members = seat_everyone(world, tid, pool, rep)
+
+    agency = agency_browser(world)
+    url = f"/agency/tenders/{tid}/evaluation/rooms"
+    shown = page(agency.get(url, headers=EN))
+    assert shown.has("open-room-1") and not shown.has("open-room-2")  # stage 2 is not opened yet
+    assert post(agency, f"{url}/1/open", {"s1-chair_seat": "1"}).status_code == 303
+    shown = page(agency.get(url, headers=EN))
+    assert not shown.has("advance-1")  # the committee has not decided yet
+    early = post(agency, f"{url}/1/advance", {"a1-reason": ""})
+    assert early.status_code == 409 and "govuk-error-summary" in page(early).error_summary()
+    assert world.agency.api.get(f"/api/v1/tenders/{tid}").json["current_stage"] == 1
+
+    bids = world.agency.api.get(f"/api/v1/tenders/{tid}/rooms/1").json["bid_ids"]
+    base = f"/api/v1/tenders/{tid}/rooms/1"
+    review_all(base, members, bids, bids[2], {2, 3, 4, 5})
+    assert members[1].api.post(f"{base}/review/close").status_code == 200
+    shown = page(agency.get(url, headers=EN))
+    assert shown.has("advance-1") and shown.attr("advance-1", "data-confirm")
+    advanced = post(agency, f"{url}/1/advance", {"a1-reason": ""})
+    assert advanced.status_code == 303
+    assert world.agency.api.get(f"/api/v1/tenders/{tid}").json["current_stage"] == 2
+    assert not page(agency.get(url, headers=EN)).has("advance-1")
