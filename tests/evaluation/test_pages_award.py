@@ -189,6 +189,14 @@ def test_progress_the_result_in_yuan_and_the_hub_summary(world, clock) -> None:
     ]
     assert "Finished" in hub.text("hub-step-rooms") and "Seat 1" in hub.text("hub-step-chair")
     assert "Not drawn up" in hub.text("hub-step-report")
+    assert hub.attr("hub-step-rooms", "data-step") == "rooms"
+    links = {a.get("data-action"): a.get("href") for t, a in hub.tags if t == "a"}
+    assert links["rooms"] == f"/agency/tenders/{tid}/evaluation/rooms"
+    assert links["report"] == f"/agency/tenders/{tid}/evaluation/report"
+    with world.app.test_request_context("/", headers=ZH):
+        tender = db.session.get(Tender, tid)
+        zh = render_template_string('{% include "evaluation/_hub_award.html" %}', tender=tender)
+    assert "评标室" in zh and not english_words(visible_text(zh), set())
 
 
 def test_outsiders_and_other_roles_are_refused(world, clock) -> None:
