@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
         services_pool,
         tasks,
         views,
+        views_committee,
     )
 
     del models, permissions, services_pool, tasks  # imported for their tables, declarations, data and sweeps
@@ -25,3 +26,4 @@ def init_app(app: Flask) -> None:
     report_api.init_app(app)
     clarification_api.init_app(app)
     views.init_app(app)
+    views_committee.init_app(app)
