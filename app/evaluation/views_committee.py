@@ -30,6 +30,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.accounts.forms import MultiCheckboxField
@@ -50,6 +51,10 @@ bp = Blueprint("evaluation_agency", __name__, template_folder="templates")
 GROUP_ROWS = 5
 PAGE_SIZE = 25
 EXPERT_STATUSES = ("active", "suspended", "blacklisted")
+
+
+def _choices(pairs: Any) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 # --- forms -------------------------------------------------------------------------------------------
@@ -91,7 +96,7 @@ class CommitteeForm(FlaskForm):
     drop_extremes = BooleanField(_l("Drop the highest and lowest score of each item"))
     price_benchmark = SelectField(
         _l("Price benchmark"),
-        choices=[("lowest", _l("The lowest valid price")), ("average", _l("The average valid price"))],
+        choices=_choices([("lowest", _l("The lowest valid price")), ("average", _l("The average valid price"))]),
     )
     submit = SubmitField(_l("Save the committee"))
 
@@ -120,11 +125,13 @@ class ExpertForm(FlaskForm):
 class StatusForm(FlaskForm):
     status = SelectField(
         _l("Status"),
-        choices=[
-            ("active", _l("In the expert pool")),
-            ("suspended", _l("Suspended from the pool")),
-            ("blacklisted", _l("Barred from the pool")),
-        ],
+        choices=_choices(
+            [
+                ("active", _l("In the expert pool")),
+                ("suspended", _l("Suspended from the pool")),
+                ("blacklisted", _l("Barred from the pool")),
+            ]
+        ),
     )
     reason = TextAreaField(
         _l("Reason"), validators=[Length(max=2000)], description=_l("Required to suspend or bar an expert.")
@@ -281,10 +288,10 @@ def hub(tender_id: int) -> Any:
 
 
 def _prepare_committee(form: CommitteeForm, tender: Tender) -> CommitteeForm:
-    choices = [("", _("— none —")), *_specialty_choices()]
+    choices = _choices([("", _("— none —")), *_specialty_choices()])
     for row in form.groups:
         row.form.specialty.choices = choices
-    form.buyer_rep_ids.choices = [(u.id, _user_label(u)) for u in _buyer_users(tender)]
+    form.buyer_rep_ids.choices = _choices((u.id, _user_label(u)) for u in _buyer_users(tender))
     return form
 
 
@@ -331,8 +338,8 @@ def _render_committee(tender: Tender, form: CommitteeForm, errors: Errors, statu
     if committee is not None:
         held = {s["seat"] for s in (view or {}).get("seats", []) if s["status"] in ("invited", "confirmed")}
         vacant_rep_seats = [s for s in range(committee.expert_seats + 1, committee.size + 1) if s not in held]
-    appoint.seat.choices = [(s, str(s)) for s in vacant_rep_seats]
-    appoint.user_id.choices = [(u.id, _user_label(u)) for u in _buyer_users(tender)]
+    appoint.seat.choices = _choices((s, str(s)) for s in vacant_rep_seats)
+    appoint.user_id.choices = _choices((u.id, _user_label(u)) for u in _buyer_users(tender))
     return render_template(
         "evaluation/agency_committee.html",
         tender=tender,
@@ -378,8 +385,8 @@ def committee(tender_id: int) -> Any:
 def appoint(tender_id: int) -> Any:
     tender = _managed(tender_id)
     form = AppointForm(prefix="appoint")
-    form.seat.choices = [(s, str(s)) for s in range(1, 26)]
-    form.user_id.choices = [(u.id, _user_label(u)) for u in _buyer_users(tender)]
+    form.seat.choices = _choices((s, str(s)) for s in range(1, 26))
+    form.user_id.choices = _choices((u.id, _user_label(u)) for u in _buyer_users(tender))
     errors = Errors()
     main = _prepare_committee(CommitteeForm(formdata=None), tender)
     _fill_committee(main, tender, _committee(tender))
@@ -500,9 +507,9 @@ def _organisation_choices(blank: str | None) -> list[tuple[int, str]]:
 
 
 def _prepare_expert(form: ExpertForm, expert: ExpertProfile | None = None) -> ExpertForm:
-    form.user_id.choices = _expert_users(expert.user_id if expert else None)
-    form.employer_id.choices = _organisation_choices(_("— none —"))
-    form.specialties.choices = _specialty_choices()
+    form.user_id.choices = _choices(_expert_users(expert.user_id if expert else None))
+    form.employer_id.choices = _choices(_organisation_choices(_("— none —")))
+    form.specialties.choices = _choices(_specialty_choices())
     return form
 
 
@@ -577,7 +584,7 @@ def _render_expert(expert: ExpertProfile, status: int = 200, **forms: Any) -> An
         formdata=None, prefix="status", status=expert.status.value
     )
     relation = forms.pop("relation", None) or RelationshipForm(formdata=None, prefix="rel")
-    relation.organisation_id.choices = _organisation_choices(None)
+    relation.organisation_id.choices = _choices(_organisation_choices(None))
     return render_template(
         "evaluation/admin_expert.html",
         expert=expert,
@@ -636,7 +643,7 @@ def expert_status(expert_id: int) -> Any:
 def expert_relationship(expert_id: int) -> Any:
     found = services_pool.get_expert(expert_id)
     form = RelationshipForm(prefix="rel")
-    form.organisation_id.choices = _organisation_choices(None)
+    form.organisation_id.choices = _choices(_organisation_choices(None))
     if not form.validate_on_submit():
         return _render_expert(found, 400, relation=form)
     with attempt(form) as outcome:

@@ -166,7 +166,7 @@ def test_releasing_a_seat_needs_a_reason_and_invites_the_next_reserve(world, clo
 
 
 def test_the_seats_page_shows_each_answer_and_declaration(world, clock) -> None:
-    tid, pool, rep, agent = _setup(world, clock, define=True)
+    tid, pool, _rep, agent = _setup(world, clock, define=True)
     draw(world, tid)
     seats = seated(world, tid)
     first = next(s for s in seats if s["kind"] == "expert")
@@ -186,7 +186,7 @@ def test_the_seats_page_shows_each_answer_and_declaration(world, clock) -> None:
 
 
 def test_pages_refuse_the_wrong_people(world, clock) -> None:
-    tid, pool, _rep, _agent = _setup(world, clock, define=True)
+    tid, _pool, _rep, _agent = _setup(world, clock, define=True)
     urls = [
         f"/agency/tenders/{tid}/evaluation",
         f"/agency/tenders/{tid}/evaluation/committee",
