@@ -182,9 +182,7 @@ def _view(tender: Tender) -> dict[str, Any] | None:
 
 
 def _specialty_choices(include_inactive: bool = False) -> list[tuple[str, str]]:
-    return [
-        (s.code, f"{s.name_zh}（{s.code}）") for s in services_pool.list_specialties(include_inactive=include_inactive)
-    ]
+    return [(s.code, s.name_zh) for s in services_pool.list_specialties(include_inactive=include_inactive)]
 
 
 def specialty_names() -> dict[str, str]:
