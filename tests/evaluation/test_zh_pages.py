@@ -18,8 +18,8 @@ import pytest
 from flask import Flask
 
 from app.accounts.models import ApiToken, Organisation, User
-from app.extensions import db
 from app.evaluation.models import Specialty
+from app.extensions import db
 from app.tendering.models import Tender
 from tests.accounts.helpers import login, make_user
 from tests.evaluation.helpers import browser, enrol, opened_tender
