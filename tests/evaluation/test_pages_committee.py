@@ -203,3 +203,46 @@ def test_pages_refuse_the_wrong_people(world, clock) -> None:
     assert resp.status_code == 403
     assert _committee(world, tid).json["draws"] == []
     assert world.app.test_client().get(urls[0]).status_code in (302, 303, 401)
+
+
+def test_a_vacant_buyer_seat_is_filled_through_the_appoint_form(world, clock) -> None:
+    tid, _pool, rep, agent = _setup(world, clock, define=True)
+    draw(world, tid)
+    recused = rep.api.post(f"/api/v1/tenders/{tid}/committee/declaration", {"no_conflict": False, "detail": "亲属投标"})
+    assert recused.status_code == 200
+    other = buyer_rep(world, "buyerrep2")
+    url = f"/agency/tenders/{tid}/evaluation/committee"
+    shown = page(agent.get(url, headers=EN))
+    assert shown.has("appoint-form") and not shown.has("committee-form")  # fixed once the draw began
+    token = _token(agent, url)
+    bad = agent.post(f"{url}/buyer-reps", data={"csrf_token": token, "appoint-seat": "5", "appoint-user_id": "0"})
+    assert bad.status_code == 400 and page(bad).error_summary
+    taken = agent.post(
+        f"{url}/buyer-reps", data={"csrf_token": token, "appoint-seat": "5", "appoint-user_id": str(rep.user_id)}
+    )
+    assert taken.status_code == 409 and page(taken).error_summary  # the recused member is still on the committee
+    resp = agent.post(
+        f"{url}/buyer-reps", data={"csrf_token": token, "appoint-seat": "5", "appoint-user_id": str(other.user_id)}
+    )
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+    seat5 = next(s for s in seated(world, tid) if s["seat"] == 5)
+    assert (seat5["user_id"], seat5["status"]) == (other.user_id, "confirmed")
+
+
+def test_the_evaluation_pages_read_in_chinese_through_the_draw(world, clock) -> None:
+    from tests.evaluation.test_zh_pages import english_words, user_data, visible_text
+
+    tid, _pool, _rep, agent = _setup(world, clock, define=True)
+    url = f"/agency/tenders/{tid}/evaluation/draw"
+    assert agent.post(url, data={"csrf_token": _token(agent, url)}).status_code == 303
+    base = f"/agency/tenders/{tid}/evaluation"
+    pages = [base, url, f"{base}/committee", f"{base}/seats"]
+    data = user_data(world.app)
+    for state in ("committed", "performed"):
+        for address in pages:
+            resp = agent.get(address, headers=ZH)
+            assert resp.status_code == 200
+            assert not english_words(visible_text(resp.get_data(as_text=True)), data), (state, address)
+        if state == "committed":
+            perform = agent.post(f"{url}/1/perform", data={"csrf_token": _token(agent, url)})
+            assert perform.status_code == 303
