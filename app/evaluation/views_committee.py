@@ -51,6 +51,7 @@ bp = Blueprint("evaluation_agency", __name__, template_folder="templates")
 GROUP_ROWS = 5
 PAGE_SIZE = 25
 EXPERT_STATUSES = ("active", "suspended", "blacklisted")
+RULE_FIELDS = ("outlier_percent", "drop_extremes", "drop_min_members", "precision", "price_benchmark")
 
 
 def _choices(pairs: Any) -> list[SelectChoice]:
@@ -94,6 +95,10 @@ class CommitteeForm(FlaskForm):
         _l("Outlier threshold (percent)"), validators=[Optional(), NumberRange(min=1, max=100)]
     )
     drop_extremes = BooleanField(_l("Drop the highest and lowest score of each item"))
+    drop_min_members = IntegerField(
+        _l("Drop them only with at least this many scores"), validators=[Optional(), NumberRange(min=3, max=25)]
+    )
+    precision = IntegerField(_l("Decimal places of the scores"), validators=[Optional(), NumberRange(min=0, max=4)])
     price_benchmark = SelectField(
         _l("Price benchmark"),
         choices=_choices([("lowest", _l("The lowest valid price")), ("average", _l("The average valid price"))]),
@@ -297,6 +302,8 @@ def _fill_committee(form: CommitteeForm, tender: Tender, committee: Committee | 
     rules = committee.rules if committee is not None else services_committee.default_rules(tender)
     form.outlier_percent.data = rules.get("outlier_percent")
     form.drop_extremes.data = bool(rules.get("drop_extremes"))
+    form.drop_min_members.data = rules.get("drop_min_members")
+    form.precision.data = rules.get("precision")
     form.price_benchmark.data = rules.get("price_benchmark", "lowest")
     if committee is None:
         return
@@ -313,6 +320,9 @@ def _committee_body(form: CommitteeForm, tender: Tender) -> dict[str, Any]:
     if form.outlier_percent.data is not None:
         rules["outlier_percent"] = form.outlier_percent.data
     rules["drop_extremes"] = bool(form.drop_extremes.data)
+    for name in ("drop_min_members", "precision"):
+        if form[name].data is not None:
+            rules[name] = form[name].data
     rules["price_benchmark"] = form.price_benchmark.data
     return {
         "size": form.size.data,
@@ -324,7 +334,7 @@ def _committee_body(form: CommitteeForm, tender: Tender) -> dict[str, Any]:
         ],
         "reserves_per_group": form.reserves_per_group.data,
         "buyer_rep_ids": _int_list(form.buyer_rep_ids.data),
-        "rules": {k: rules[k] for k in ("outlier_percent", "drop_extremes", "price_benchmark") if k in rules},
+        "rules": {k: rules[k] for k in RULE_FIELDS if k in rules},
     }
 
 

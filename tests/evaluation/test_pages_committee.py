@@ -73,6 +73,8 @@ def test_the_committee_is_defined_through_its_form(world, clock) -> None:
         "outlier_percent": "30",
         "drop_extremes": "y",
         "price_benchmark": "average",
+        "precision": "1",
+        "drop_min_members": "5",
     }
     resp = agent.post(url, data=data, headers=EN)
     assert resp.status_code == 303, resp.get_data(as_text=True)
@@ -81,6 +83,7 @@ def test_the_committee_is_defined_through_its_form(world, clock) -> None:
     assert (got["size"], got["expert_seats"], got["reserves_per_group"]) == (5, 4, 1)
     assert got["groups"] == [{"specialty": "civil", "count": 2}, {"specialty": None, "count": 2}]
     assert got["rules"]["outlier_percent"] == 30 and got["rules"]["price_benchmark"] == "average"
+    assert (got["rules"]["precision"], got["rules"]["drop_min_members"], got["rules"]["drop_extremes"]) == (1, 5, True)
     assert [s["kind"] for s in got["seats"]] == ["buyer_rep"]
     assert any(a == "evaluation.committee.defined" for a, *_ in audit_actions(world.app))
 
