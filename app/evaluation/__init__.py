@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
         tasks,
         views,
         views_award,
+        views_committee,
     )
 
     del models, permissions, services_pool, tasks  # imported for their tables, declarations, data and sweeps
@@ -27,3 +28,4 @@ def init_app(app: Flask) -> None:
     clarification_api.init_app(app)
     views.init_app(app)
     views_award.init_app(app)
+    views_committee.init_app(app)

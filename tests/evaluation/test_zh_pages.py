@@ -18,10 +18,11 @@ import pytest
 from flask import Flask
 
 from app.accounts.models import ApiToken, Organisation, User
+from app.evaluation.models import Specialty
 from app.extensions import db
 from app.tendering.models import Tender
 from tests.accounts.helpers import login, make_user
-from tests.evaluation.helpers import browser, opened_tender
+from tests.evaluation.helpers import browser, enrol, opened_tender
 from tests.tendering.helpers import World, create_published
 
 # Names, units and formats that are words in Chinese pages too.
@@ -98,6 +99,7 @@ def user_data(app: Flask) -> set[str]:
         for tender in db.session.scalars(db.select(Tender)):
             values.update(v for v in (tender.title, tender.reference, tender.description) if v)
         values.update(db.session.scalars(db.select(ApiToken.name)))
+        values.update(db.session.scalars(db.select(Specialty.name_en)))  # the administrators' English names
     return {v for v in values if isinstance(v, str) and v.strip()}
 
 
@@ -126,7 +128,9 @@ def scenario(world: World, clock: Any) -> dict[str, int]:
     published = create_published(world)
     opened = opened_tender(world, clock)
     assert world.bidders[0]
+    expert_id, _party = enrol(world, "zh-expert", ["civil"])
     return {
+        "expert_id": expert_id,
         "tender_id": opened["id"],
         "published_id": published["id"],
         "stage": 1,
