@@ -6,13 +6,13 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Flask, g, request
-from flask_login import current_user
 from flask_smorest import Blueprint
 
 from app.accounts import permissions as perms
 from app.accounts import services_login, services_tokens, services_totp, services_users
 from app.accounts.models import User
 from app.accounts.services_login import SignInStatus
+from app.core import pages
 from app.core.api import problem_responses as core_problem_responses
 from app.core.db import db
 from app.core.errors import NotAuthenticated, TooManyRequests
@@ -112,7 +112,7 @@ def create_token(args: dict[str, Any]) -> Any:
     result = services_login.check_sign_in(
         args["username"], args["password"], ip=request.remote_addr or "-", totp_code=args.get("totp"), inline_totp=True
     )
-    db.session.commit()  # the attempt is evidence whatever the outcome
+    db.session.commit()  # mid-request on purpose: the attempt is evidence whatever the outcome (401/429)
     if result.status in (SignInStatus.LOCKED, SignInStatus.THROTTLED):
         retry = result.retry_at.isoformat() if result.retry_at else None
         raise TooManyRequests(N_("Too many failed attempts; try again later."), retry_at=retry)
@@ -121,7 +121,6 @@ def create_token(args: dict[str, Any]) -> Any:
     token, text = services_tokens.create_token(
         user=result.user, name=args["name"], scopes=args["scopes"], expires_in_days=args.get("expires_in_days")
     )
-    db.session.commit()
     fields = ("id", "name", "prefix", "scopes", "created_at", "expires_at", "last_used_at", "revoked_at")
     return {**{f: getattr(token, f) for f in fields}, "token": text}
 
@@ -132,7 +131,7 @@ def create_token(args: dict[str, Any]) -> Any:
 @requires(perms.ACCOUNTS_SELF)
 def list_tokens() -> Any:
     """The caller's tokens, newest last; never the secrets."""
-    return services_tokens.list_tokens(current_user._get_current_object())
+    return services_tokens.list_tokens(pages.me())
 
 
 @blp.route("/auth/tokens/<int:token_id>", methods=["DELETE"])
@@ -141,13 +140,8 @@ def list_tokens() -> Any:
 @requires(perms.ACCOUNTS_SELF)
 def revoke_token(token_id: int) -> Any:
     """Revoke one of the caller's tokens (repeating it is harmless)."""
-    services_tokens.revoke_token(user=current_user._get_current_object(), token_id=token_id)
-    db.session.commit()
+    services_tokens.revoke_token(user=pages.me(), token_id=token_id)
     return None
-
-
-def _me() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
 
 
 def _me_view(user: User) -> dict[str, Any]:
@@ -172,7 +166,7 @@ def _me_view(user: User) -> dict[str, Any]:
 @authenticated(perms.ACCOUNTS_SELF)
 def me() -> Any:
     """Who the caller is, which roles and permissions it holds, and how it authenticated."""
-    return _me_view(_me())
+    return _me_view(pages.me())
 
 
 class ProfileArgs(ma.Schema):
@@ -218,7 +212,7 @@ NO_STORE_HEADER = {"Cache-Control": {"schema": {"type": "string"}}}
 @requires(perms.ACCOUNTS_SELF)
 def update_me(args: dict[str, Any]) -> Any:
     """Change one's display name, e-mail or phone (as the account page does); fields left out stay."""
-    user = _me()
+    user = pages.me()
     services_users.update_profile(
         actor=user,
         user=user,
@@ -226,7 +220,6 @@ def update_me(args: dict[str, Any]) -> Any:
         email=args.get("email", user.email),
         phone=args.get("phone", user.phone),
     )
-    db.session.commit()
     return _me_view(user)
 
 
@@ -238,16 +231,14 @@ def update_me(args: dict[str, Any]) -> Any:
 def change_my_password(args: dict[str, Any]) -> Any:
     """Change one's password with the current one; every other session ends (API tokens stay valid)."""
     services_users.change_password(
-        user=_me(), current=args["current"], new=args["new"], keep_session_id=g.get("user_session_id")
+        user=pages.me(), current=args["current"], new=args["new"], keep_session_id=g.get("user_session_id")
     )
-    db.session.commit()
     return None
 
 
 def _begin_totp(user: User) -> Any:
     uri = services_totp.begin_totp_enrolment(user)
     secret = services_totp.totp_secret_for_display(user)
-    db.session.commit()
     return {"otpauth_uri": uri, "secret": secret}, 201, {"Cache-Control": "no-store"}
 
 
@@ -257,7 +248,7 @@ def _begin_totp(user: User) -> Any:
 @authenticated(perms.ACCOUNTS_SELF)
 def begin_own_totp() -> Any:
     """Start enrolling an authenticator: a fresh secret, returned only in this answer; on after `confirm`."""
-    return _begin_totp(_me())
+    return _begin_totp(pages.me())
 
 
 @blp.route("/me/totp/confirm", methods=["POST"])
@@ -267,8 +258,7 @@ def begin_own_totp() -> Any:
 @authenticated(perms.ACCOUNTS_SELF)
 def confirm_own_totp(args: dict[str, Any]) -> Any:
     """Turn two-step verification on with a current code from the authenticator."""
-    services_totp.confirm_totp_enrolment(_me(), args["totp"])
-    db.session.commit()
+    services_totp.confirm_totp_enrolment(pages.me(), args["totp"])
     return None
 
 
@@ -277,7 +267,7 @@ def _signed_in_user(args: dict[str, Any]) -> User:
     result = services_login.check_sign_in(
         args["username"], args["password"], ip=request.remote_addr or "-", inline_totp=True
     )
-    db.session.commit()  # the attempt is evidence whatever the outcome
+    db.session.commit()  # mid-request on purpose: the attempt is evidence whatever the outcome (401/429)
     if result.status in (SignInStatus.LOCKED, SignInStatus.THROTTLED):
         retry = result.retry_at.isoformat() if result.retry_at else None
         raise TooManyRequests(N_("Too many failed attempts; try again later."), retry_at=retry)
@@ -309,7 +299,6 @@ def begin_totp_with_password(args: dict[str, Any]) -> Any:
 def confirm_totp_with_password(args: dict[str, Any]) -> Any:
     """Turn TOTP on with user name, password and a current code from the authenticator."""
     services_totp.confirm_totp_enrolment(_signed_in_user(args), args["totp"])
-    db.session.commit()
     return None
 
 

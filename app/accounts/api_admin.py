@@ -9,7 +9,6 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Flask, request
-from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import validate
 
@@ -25,8 +24,8 @@ from app.accounts import (
 from app.accounts.api import OrganisationOut, PlainText
 from app.accounts.models import Organisation, OrganisationKind, Role, User
 from app.core.api import problem_responses as core_problem_responses
-from app.core.db import db
 from app.core.fields import Instant, Integer, QueryInteger
+from app.core.pages import me
 from app.core.security import requires
 
 blp = Blueprint(
@@ -42,10 +41,6 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 def problem_responses(*statuses: int) -> Any:
     return core_problem_responses(blp, *statuses)
-
-
-def _me() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
 
 
 def _ip() -> str:
@@ -136,9 +131,8 @@ def get_organisation(org_id: int) -> Any:
 def create_organisation(args: dict[str, Any]) -> Any:
     """Create an organisation (the USCC is checked, its check characters included)."""
     org = services_organisations.create_organisation(
-        actor=_me(), name=args["name"], kind=args["kind"], uscc=args.get("uscc")
+        actor=me(), name=args["name"], kind=args["kind"], uscc=args.get("uscc")
     )
-    db.session.commit()
     return org
 
 
@@ -150,15 +144,13 @@ def create_organisation(args: dict[str, Any]) -> Any:
 def update_organisation(args: dict[str, Any], org_id: int) -> Any:
     """Change the name, kind or code; the fields left out stay as they are."""
     org = services_organisations.get_organisation(org_id)
-    services_organisations.update_organisation(actor=_me(), org=org, **args)
-    db.session.commit()
+    services_organisations.update_organisation(actor=me(), org=org, **args)
     return org
 
 
 def _set_org_active(org_id: int, active: bool) -> Organisation:
     org = services_organisations.get_organisation(org_id)
-    services_organisations.set_organisation_active(actor=_me(), org=org, active=active)
-    db.session.commit()
+    services_organisations.set_organisation_active(actor=me(), org=org, active=active)
     return org
 
 
@@ -301,7 +293,7 @@ def create_user(args: dict[str, Any]) -> Any:
     given = args.get("password")
     password = given or services_passwords.generate_password(services_users.normalise_username(args["username"]))
     user = services_users.create_user(
-        actor=_me(),
+        actor=me(),
         username=args["username"],
         display_name=args.get("display_name") or "",
         password=password,
@@ -310,7 +302,6 @@ def create_user(args: dict[str, Any]) -> Any:
         email=args.get("email"),
         phone=args.get("phone"),
     )
-    db.session.commit()
     return {**user_view(user), "password": None if given else password}, 201, NO_STORE
 
 
@@ -323,7 +314,7 @@ def update_user(args: dict[str, Any], user_id: int) -> Any:
     """Change profile, organisation or roles (`roles` replaces the list); the fields left out stay as they are."""
     user = services_users.get_user(user_id)
     services_users.update_user(
-        actor=_me(),
+        actor=me(),
         user=user,
         display_name=args.get("display_name", user.display_name),
         email=args.get("email", user.email),
@@ -331,7 +322,6 @@ def update_user(args: dict[str, Any], user_id: int) -> Any:
         organisation_id=args.get("organisation_id", user.organisation_id),
         roles=args.get("roles", [r.name for r in user.roles]),
     )
-    db.session.commit()
     return user_view(user)
 
 
@@ -343,8 +333,7 @@ def update_user(args: dict[str, Any], user_id: int) -> Any:
 def set_user_roles(args: dict[str, Any], user_id: int) -> Any:
     """Replace the user's roles."""
     user = services_users.get_user(user_id)
-    services_users.set_roles(actor=_me(), user=user, roles=args["roles"])
-    db.session.commit()
+    services_users.set_roles(actor=me(), user=user, roles=args["roles"])
     return user_view(user)
 
 
@@ -356,8 +345,7 @@ def set_user_roles(args: dict[str, Any], user_id: int) -> Any:
 def assign_role(args: dict[str, Any], user_id: int) -> Any:
     """Give the user one more role (already held: nothing changes)."""
     user = services_users.get_user(user_id)
-    services_users.set_roles(actor=_me(), user=user, roles=[*(r.name for r in user.roles), args["role"]])
-    db.session.commit()
+    services_users.set_roles(actor=me(), user=user, roles=[*(r.name for r in user.roles), args["role"]])
     return user_view(user)
 
 
@@ -369,22 +357,20 @@ def remove_role(user_id: int, role_name: str) -> Any:
     """Take a role away (not held: nothing changes; the last active administrator keeps theirs)."""
     user = services_users.get_user(user_id)
     services_roles.roles_by_name([role_name])  # an unknown name is a 422, not a silent no-op
-    services_users.set_roles(actor=_me(), user=user, roles=[r.name for r in user.roles if r.name != role_name])
-    db.session.commit()
+    services_users.set_roles(actor=me(), user=user, roles=[r.name for r in user.roles if r.name != role_name])
     return user_view(user)
 
 
 def _user_action(user_id: int, action: str) -> Any:
     user = services_users.get_user(user_id)
     if action == "deactivate":
-        services_users.set_active(actor=_me(), user=user, active=False)
+        services_users.set_active(actor=me(), user=user, active=False)
     elif action == "activate":
-        services_users.set_active(actor=_me(), user=user, active=True)
+        services_users.set_active(actor=me(), user=user, active=True)
     elif action == "unlock":
-        services_login.unlock_user(actor=_me(), user=user, ip=_ip())
+        services_login.unlock_user(actor=me(), user=user, ip=_ip())
     elif action == "reset-totp":
-        services_totp.reset_totp(actor=_me(), user=user)
-    db.session.commit()
+        services_totp.reset_totp(actor=me(), user=user)
     return user_view(user)
 
 
@@ -431,8 +417,7 @@ def reset_user_totp(user_id: int) -> Any:
 def reset_user_password(args: dict[str, Any], user_id: int) -> Any:
     """Set a new password (generated when none is given, returned once); the user's sessions end."""
     user = services_users.get_user(user_id)
-    password = services_users.reset_password(actor=_me(), user=user, password=args.get("password"))
-    db.session.commit()
+    password = services_users.reset_password(actor=me(), user=user, password=args.get("password"))
     return {"password": password}, 200, NO_STORE
 
 
@@ -487,14 +472,13 @@ def update_role(args: dict[str, Any], role_id: int) -> Any:
     """Change labels, permissions (`permissions` replaces the list) or the TOTP requirement."""
     role: Role = services_roles.get_role(role_id)
     services_roles.update_role(
-        actor=_me(),
+        actor=me(),
         role=role,
         label_en=args.get("label_en", role.label_en),
         label_zh=args.get("label_zh", role.label_zh),
         permissions=args.get("permissions", list(role.permissions or [])),
         requires_totp=args.get("requires_totp", role.requires_totp),
     )
-    db.session.commit()
     return role
 
 

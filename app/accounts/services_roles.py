@@ -22,9 +22,9 @@ def get_role(role_id: int) -> Role:
 
 
 def roles_by_name(names: list[str]) -> list[Role]:
-    """The roles named (each once). Raises ValidationFailed listing the unknown names."""
+    """The roles named (each once), by name like `User.roles`. Raises ValidationFailed listing the unknown names."""
     wanted = sorted(set(names))
-    roles = list(db.session.scalars(select(Role).where(Role.name.in_(wanted)))) if wanted else []
+    roles = list(db.session.scalars(select(Role).where(Role.name.in_(wanted)).order_by(Role.name))) if wanted else []
     unknown = set(wanted) - {r.name for r in roles}
     if unknown:
         raise ValidationFailed(N_("Unknown role."), errors={"roles": sorted(unknown)})

@@ -52,6 +52,7 @@ from app.accounts.models import User
 from app.accounts.services_login import PENDING_TOTP_LIFETIME, SignInResult, SignInStatus
 from app.core.db import db
 from app.core.errors import DomainError
+from app.core.pages import attempt, me
 from app.core.security import authenticated, public, requires
 from app.core.time import format_center_time, now_utc
 from app.core.views import register_nav, safe_next
@@ -76,12 +77,10 @@ def _ip() -> str:
     return request.remote_addr or "-"
 
 
-def _me() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
-
-
-def _error_text(exc: DomainError) -> str:
+def _error_text(exc: DomainError | None) -> str:
     """The service's message, translated when the catalogue knows it, with field details."""
+    if exc is None:
+        return ""
     text = exc.translated
     errors = exc.extra.get("errors")
     # Password rules are sentences worth showing; other field errors are machine codes for the API.
@@ -122,7 +121,6 @@ def _complete_login(user: User) -> None:
     session["sid"] = sid
     session.permanent = True
     login_user(user)
-    db.session.commit()
 
 
 def _refusal_message(result: SignInResult) -> tuple[str, int]:
@@ -141,7 +139,8 @@ def login() -> Any:
     error, status = None, 200
     if form.validate_on_submit():
         result = services_login.check_sign_in(form.username.data or "", form.password.data or "", ip=_ip())
-        db.session.commit()  # failures and lockouts are evidence even though the sign-in is refused
+        # Mid-request on purpose: failures and lockouts are evidence even though the sign-in is refused (401/429).
+        db.session.commit()
         if result.status is SignInStatus.OK and result.user is not None:
             _complete_login(result.user)
             return redirect(next_url, code=303)
@@ -170,7 +169,7 @@ def login_totp() -> Any:
     error, status = None, 200
     if form.validate_on_submit():
         result = services_login.check_totp_step(int(uid), form.code.data or "", ip=_ip())
-        db.session.commit()
+        db.session.commit()  # mid-request on purpose: a wrong code counts toward the lockout although refused
         if result.status is SignInStatus.OK and result.user is not None:
             next_url = safe_next(session.get("pending_next"), url_for("core.index"))
             _complete_login(result.user)
@@ -191,7 +190,6 @@ def logout() -> Any:
         services_sessions.end_session(str(sid))
     logout_user()
     _fresh_cookie_session()
-    db.session.commit()
     flash(_("You have signed out."), "info")
     return redirect(url_for("core.index"), code=303)
 
@@ -214,7 +212,7 @@ def _scope_choices(user: User) -> list[tuple[str, str]]:
 
 
 def _render_account(status: int = 200, new_token: str | None = None, **forms: Any) -> Any:
-    user = _me()
+    user = me()
     profile = forms.get("profile") or ProfileForm(obj=user, formdata=None)
     password = forms.get("password") or PasswordForm(formdata=None)
     token_form = forms.get("token") or TokenForm(formdata=None)
@@ -248,18 +246,16 @@ def update_profile() -> Any:
     form = ProfileForm()
     if not form.validate_on_submit():
         return _render_account(400, profile=form)
-    try:
+    with attempt() as outcome:
         services_users.update_profile(
-            actor=_me(),
-            user=_me(),
+            actor=me(),
+            user=me(),
             display_name=form.display_name.data or "",
             email=form.email.data,
             phone=form.phone.data,
         )
-    except DomainError as exc:
-        db.session.rollback()
-        return _render_account(exc.status, profile=form, error=_error_text(exc))
-    db.session.commit()
+    if outcome.failed:
+        return _render_account(outcome.status, profile=form, error=_error_text(outcome.error))
     flash(_("Your profile was saved."), "success")
     return redirect(url_for("accounts.account"), code=303)
 
@@ -270,17 +266,15 @@ def change_password() -> Any:
     form = PasswordForm()
     if not form.validate_on_submit():
         return _render_account(400, password=form)
-    try:
+    with attempt() as outcome:
         services_users.change_password(
-            user=_me(),
+            user=me(),
             current=form.current.data or "",
             new=form.new.data or "",
             keep_session_id=g.get("user_session_id"),
         )
-    except DomainError as exc:
-        db.session.rollback()
-        return _render_account(exc.status, password=form, error=_error_text(exc))
-    db.session.commit()
+    if outcome.failed:
+        return _render_account(outcome.status, password=form, error=_error_text(outcome.error))
     flash(_("Your password was changed; your other sessions were signed out."), "success")
     return redirect(url_for("accounts.account"), code=303)
 
@@ -289,28 +283,25 @@ def change_password() -> Any:
 @requires(perms.ACCOUNTS_SELF)
 def create_token() -> Any:
     form = TokenForm()
-    form.scopes.choices = _scope_choices(_me())
+    form.scopes.choices = _scope_choices(me())
     if not form.validate_on_submit():
         return _render_account(400, token=form)
-    try:
+    with attempt() as outcome:
         _token, text = services_tokens.create_token(
-            user=_me(),
+            user=me(),
             name=form.name.data or "",
             scopes=list(form.scopes.data or []),
             expires_in_days=form.expires_in_days.data,
         )
-    except DomainError as exc:
-        db.session.rollback()
-        return _render_account(exc.status, token=form, error=_error_text(exc))
-    db.session.commit()
+    if outcome.failed:
+        return _render_account(outcome.status, token=form, error=_error_text(outcome.error))
     return _render_account(201, new_token=text)
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")
 @requires(perms.ACCOUNTS_SELF)
 def revoke_token(token_id: int) -> Any:
-    services_tokens.revoke_token(user=_me(), token_id=token_id)
-    db.session.commit()
+    services_tokens.revoke_token(user=me(), token_id=token_id)
     flash(_("The token was revoked."), "success")
     return redirect(url_for("accounts.account"), code=303)
 
@@ -318,22 +309,19 @@ def revoke_token(token_id: int) -> Any:
 @bp.route("/account/totp", methods=["GET", "POST"])
 @authenticated
 def totp_setup() -> Any:
-    user = _me()
+    user = me()
     if user.totp_enabled:
         return render_template("accounts/totp.html", user=user, enabled=True)
     if user.totp_secret_enc is None:
         services_totp.begin_totp_enrolment(user)
-        db.session.commit()
     form = TotpForm()
     error, status = None, 200
     if form.validate_on_submit():
-        try:
+        with attempt() as outcome:
             services_totp.confirm_totp_enrolment(user, form.code.data or "")
-        except DomainError as exc:
-            db.session.rollback()
-            error, status = _error_text(exc), exc.status
+        if outcome.failed:
+            error, status = _error_text(outcome.error), outcome.status
         else:
-            db.session.commit()
             flash(_("Two-step verification is on."), "success")
             return redirect(url_for("accounts.account") if user.has_permission(perms.ACCOUNTS_SELF) else "/", code=303)
     elif request.method == "POST":
@@ -388,9 +376,9 @@ def admin_user_new() -> Any:
         password = form.password.data or services_passwords.generate_password(
             services_users.normalise_username(form.username.data or "")
         )
-        try:
+        with attempt() as outcome:
             user = services_users.create_user(
-                actor=_me(),
+                actor=me(),
                 username=form.username.data or "",
                 display_name=form.display_name.data or "",
                 password=password,
@@ -399,11 +387,9 @@ def admin_user_new() -> Any:
                 email=form.email.data,
                 phone=form.phone.data,
             )
-        except DomainError as exc:
-            db.session.rollback()
-            error, status = _error_text(exc), exc.status
+        if outcome.failed:
+            error, status = _error_text(outcome.error), outcome.status
         else:
-            db.session.commit()
             if not form.password.data:
                 resp = make_response(
                     render_template("accounts/admin_user_created.html", user=user, password=password), 201
@@ -429,9 +415,9 @@ def admin_user(user_id: int) -> Any:
         form.roles.data = [r.name for r in user.roles]
     error, status = None, 200
     if form.validate_on_submit():
-        try:
+        with attempt() as outcome:
             services_users.update_user(
-                actor=_me(),
+                actor=me(),
                 user=user,
                 display_name=form.display_name.data or "",
                 email=form.email.data,
@@ -439,11 +425,9 @@ def admin_user(user_id: int) -> Any:
                 organisation_id=form.organisation_id.data or None,
                 roles=list(form.roles.data or []),
             )
-        except DomainError as exc:
-            db.session.rollback()
-            error, status = _error_text(exc), exc.status
+        if outcome.failed:
+            error, status = _error_text(outcome.error), outcome.status
         else:
-            db.session.commit()
             flash(_("The user was saved."), "success")
             return redirect(url_for("accounts.admin_user", user_id=user.id), code=303)
     elif request.method == "POST":
@@ -455,20 +439,18 @@ def admin_user(user_id: int) -> Any:
 
 def _admin_action(user_id: int, action: str) -> Any:
     user = services_users.get_user(user_id)
-    try:
+    with attempt() as outcome:
         if action == "deactivate":
-            services_users.set_active(actor=_me(), user=user, active=False)
+            services_users.set_active(actor=me(), user=user, active=False)
         elif action == "activate":
-            services_users.set_active(actor=_me(), user=user, active=True)
+            services_users.set_active(actor=me(), user=user, active=True)
         elif action == "unlock":
-            services_login.unlock_user(actor=_me(), user=user, ip=_ip())
+            services_login.unlock_user(actor=me(), user=user, ip=_ip())
         elif action == "reset-totp":
-            services_totp.reset_totp(actor=_me(), user=user)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(_error_text(exc), "error")
+            services_totp.reset_totp(actor=me(), user=user)
+    if outcome.failed:
+        flash(_error_text(outcome.error), "error")
     else:
-        db.session.commit()
         flash(_("Done."), "success")
     return redirect(url_for("accounts.admin_user", user_id=user.id), code=303)
 
@@ -501,13 +483,11 @@ def admin_user_reset_totp(user_id: int) -> Any:
 @requires(perms.ACCOUNTS_ADMIN)
 def admin_user_reset_password(user_id: int) -> Any:
     user = services_users.get_user(user_id)
-    try:
-        password = services_users.reset_password(actor=_me(), user=user)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(_error_text(exc), "error")
+    with attempt() as outcome:
+        password = services_users.reset_password(actor=me(), user=user)
+    if outcome.failed:
+        flash(_error_text(outcome.error), "error")
         return redirect(url_for("accounts.admin_user", user_id=user.id), code=303)
-    db.session.commit()
     resp = make_response(render_template("accounts/admin_user_password_reset.html", user=user, password=password))
     resp.headers["Cache-Control"] = "no-store"
     return resp
@@ -519,15 +499,13 @@ def admin_organisations() -> Any:
     form = OrganisationForm()
     error, status = None, 200
     if form.validate_on_submit():
-        try:
+        with attempt() as outcome:
             services_organisations.create_organisation(
-                actor=_me(), name=form.name.data or "", kind=form.kind.data or "", uscc=form.uscc.data
+                actor=me(), name=form.name.data or "", kind=form.kind.data or "", uscc=form.uscc.data
             )
-        except DomainError as exc:
-            db.session.rollback()
-            error, status = _error_text(exc), exc.status
+        if outcome.failed:
+            error, status = _error_text(outcome.error), outcome.status
         else:
-            db.session.commit()
             flash(_("The organisation was created."), "success")
             return redirect(url_for("accounts.admin_organisations"), code=303)
     elif request.method == "POST":
@@ -556,20 +534,18 @@ def admin_role(role_id: int) -> Any:
     form.permissions.choices = [(p.name, p.label(locale)) for p in perms.declared().values()]
     error, status = None, 200
     if form.validate_on_submit():
-        try:
+        with attempt() as outcome:
             services_roles.update_role(
-                actor=_me(),
+                actor=me(),
                 role=role,
                 label_en=form.label_en.data or "",
                 label_zh=form.label_zh.data or "",
                 permissions=list(form.permissions.data or []),
                 requires_totp=bool(form.requires_totp.data),
             )
-        except DomainError as exc:
-            db.session.rollback()
-            error, status = _error_text(exc), exc.status
+        if outcome.failed:
+            error, status = _error_text(outcome.error), outcome.status
         else:
-            db.session.commit()
             flash(_("The role was saved."), "success")
             return redirect(url_for("accounts.admin_roles"), code=303)
     elif request.method == "POST":

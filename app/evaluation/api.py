@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
-from flask_login import current_user
 from flask_smorest import Blueprint
 
 from app.core.api import problem_responses
-from app.core.db import db
+from app.core.pages import me
 from app.core.security import authenticated, requires
 from app.evaluation import schemas, services_committee, services_pool, visibility
 from app.evaluation.permissions import COMMITTEE, OVERSEE, POOL, RUN
@@ -28,12 +27,8 @@ def problems(*statuses: int) -> Any:
     return problem_responses(blp, *statuses)
 
 
-def _me() -> Any:
-    return current_user._get_current_object()
-
-
 def _tender(tender_id: int) -> Tender:
-    return get_tender(tender_id, _me())
+    return get_tender(tender_id, me())
 
 
 # --- specialties and the pool ------------------------------------------------------------------------
@@ -56,8 +51,7 @@ def list_specialties(args: dict[str, Any]) -> Any:
 @requires(POOL)
 def save_specialty(args: dict[str, Any]) -> Any:
     """Add a specialty, or rename or (de)activate one by its code."""
-    row = services_pool.save_specialty(actor=_me(), **args)
-    db.session.commit()
+    row = services_pool.save_specialty(actor=me(), **args)
     return row
 
 
@@ -78,8 +72,7 @@ def list_experts(args: dict[str, Any]) -> Any:
 @requires(POOL)
 def create_expert(args: dict[str, Any]) -> Any:
     """Enrol a user holding the expert role."""
-    expert = services_pool.create_expert(actor=_me(), data=args)
-    db.session.commit()
+    expert = services_pool.create_expert(actor=me(), data=args)
     return expert
 
 
@@ -89,7 +82,7 @@ def create_expert(args: dict[str, Any]) -> Any:
 @authenticated(COMMITTEE)
 def own_profile() -> Any:
     """The caller's own expert profile."""
-    return services_pool.get_own_profile(_me())
+    return services_pool.get_own_profile(me())
 
 
 @blp.route("/evaluation/experts/me", methods=["PATCH"])
@@ -99,8 +92,7 @@ def own_profile() -> Any:
 @authenticated(COMMITTEE)
 def set_availability(args: dict[str, Any]) -> Any:
     """An expert marks themselves available or unavailable for future draws."""
-    expert = services_pool.set_availability(actor=_me(), available=args["available"])
-    db.session.commit()
+    expert = services_pool.set_availability(actor=me(), available=args["available"])
     return expert
 
 
@@ -111,9 +103,8 @@ def set_availability(args: dict[str, Any]) -> Any:
 @authenticated(COMMITTEE)
 def declare_own_relationship(args: dict[str, Any]) -> Any:
     """An expert declares an organisation they must never judge."""
-    expert = services_pool.get_own_profile(_me())
-    rel = services_pool.declare_relationship(actor=_me(), expert=expert, **args)
-    db.session.commit()
+    expert = services_pool.get_own_profile(me())
+    rel = services_pool.declare_relationship(actor=me(), expert=expert, **args)
     return rel
 
 
@@ -131,8 +122,7 @@ def get_expert(expert_id: int) -> Any:
 @problems(401, 403, 404, 422)
 @requires(POOL)
 def update_expert(args: dict[str, Any], expert_id: int) -> Any:
-    expert = services_pool.update_expert(actor=_me(), expert=services_pool.get_expert(expert_id), data=args)
-    db.session.commit()
+    expert = services_pool.update_expert(actor=me(), expert=services_pool.get_expert(expert_id), data=args)
     return expert
 
 
@@ -143,8 +133,7 @@ def update_expert(args: dict[str, Any], expert_id: int) -> Any:
 @requires(POOL)
 def set_expert_status(args: dict[str, Any], expert_id: int) -> Any:
     """Activate, suspend or blacklist an expert (with the reason)."""
-    expert = services_pool.set_status(actor=_me(), expert=services_pool.get_expert(expert_id), **args)
-    db.session.commit()
+    expert = services_pool.set_status(actor=me(), expert=services_pool.get_expert(expert_id), **args)
     return expert
 
 
@@ -154,8 +143,7 @@ def set_expert_status(args: dict[str, Any], expert_id: int) -> Any:
 @problems(401, 403, 404, 422)
 @requires(POOL)
 def declare_relationship(args: dict[str, Any], expert_id: int) -> Any:
-    rel = services_pool.declare_relationship(actor=_me(), expert=services_pool.get_expert(expert_id), **args)
-    db.session.commit()
+    rel = services_pool.declare_relationship(actor=me(), expert=services_pool.get_expert(expert_id), **args)
     return rel
 
 
@@ -170,9 +158,8 @@ def declare_relationship(args: dict[str, Any], expert_id: int) -> Any:
 def define_committee(args: dict[str, Any], tender_id: int) -> Any:
     """Define (or redefine, until the first draw) the committee of a tender."""
     tender = _tender(tender_id)
-    services_committee.define_committee(actor=_me(), tender=tender, data=args)
-    db.session.commit()
-    return visibility.committee_view(_me(), tender)
+    services_committee.define_committee(actor=me(), tender=tender, data=args)
+    return visibility.committee_view(me(), tender)
 
 
 @blp.route("/tenders/<int:tender_id>/committee", methods=["GET"])
@@ -181,7 +168,7 @@ def define_committee(args: dict[str, Any], tender_id: int) -> Any:
 @authenticated(COMMITTEE, RUN, OVERSEE)
 def get_committee(tender_id: int) -> Any:
     """The committee as the caller may see it: names only to overseers and to each member for themselves."""
-    return visibility.committee_view(_me(), _tender(tender_id))
+    return visibility.committee_view(me(), _tender(tender_id))
 
 
 @blp.route("/tenders/<int:tender_id>/committee/buyer-reps", methods=["POST"])
@@ -191,8 +178,7 @@ def get_committee(tender_id: int) -> Any:
 @requires(RUN)
 def appoint_buyer_rep(args: dict[str, Any], tender_id: int) -> Any:
     """Fill a buyer representative's seat left vacant by a recusal."""
-    member = services_committee.appoint_buyer_rep(actor=_me(), tender=_tender(tender_id), **args)
-    db.session.commit()
+    member = services_committee.appoint_buyer_rep(actor=me(), tender=_tender(tender_id), **args)
     return member
 
 
@@ -202,8 +188,7 @@ def appoint_buyer_rep(args: dict[str, Any], tender_id: int) -> Any:
 @requires(RUN)
 def commit_draw(tender_id: int) -> Any:
     """Commit to a random seed (its SHA-256 is logged); the seed is revealed when the draw is performed."""
-    row = services_committee.commit_draw(actor=_me(), tender=_tender(tender_id))
-    db.session.commit()
+    row = services_committee.commit_draw(actor=me(), tender=_tender(tender_id))
     return visibility.draw_summary(row)
 
 
@@ -213,8 +198,7 @@ def commit_draw(tender_id: int) -> Any:
 @requires(RUN)
 def perform_draw(tender_id: int, round_no: int) -> Any:
     """Perform a committed draw. A pool that cannot satisfy the requirements ends it as `failed`."""
-    row = services_committee.perform_draw(actor=_me(), tender=_tender(tender_id), round_no=round_no)
-    db.session.commit()
+    row = services_committee.perform_draw(actor=me(), tender=_tender(tender_id), round_no=round_no)
     return visibility.draw_summary(row)
 
 
@@ -224,7 +208,7 @@ def perform_draw(tender_id: int, round_no: int) -> Any:
 @authenticated(COMMITTEE, RUN, OVERSEE)
 def draw_record(tender_id: int, round_no: int) -> Any:
     """The replayable record of a draw and its verification: overseers; everyone concerned after publication."""
-    return visibility.draw_record(_me(), _tender(tender_id), round_no)
+    return visibility.draw_record(me(), _tender(tender_id), round_no)
 
 
 @blp.route("/tenders/<int:tender_id>/committee/seats/<int:seat>/release", methods=["POST"])
@@ -234,8 +218,7 @@ def draw_record(tender_id: int, round_no: int) -> Any:
 @requires(RUN)
 def release_seat(args: dict[str, Any], tender_id: int, seat: int) -> Any:
     """Record that an invited expert cannot serve (unreachable, refused by phone); the next reserve is invited."""
-    member = services_committee.release_seat(actor=_me(), tender=_tender(tender_id), seat=seat, reason=args["reason"])
-    db.session.commit()
+    member = services_committee.release_seat(actor=me(), tender=_tender(tender_id), seat=seat, reason=args["reason"])
     return member
 
 
@@ -245,8 +228,7 @@ def release_seat(args: dict[str, Any], tender_id: int, seat: int) -> Any:
 @authenticated(COMMITTEE)
 def confirm(tender_id: int) -> Any:
     """A drawn expert accepts the seat."""
-    member = services_committee.respond(actor=_me(), tender=_tender(tender_id), accept=True)
-    db.session.commit()
+    member = services_committee.respond(actor=me(), tender=_tender(tender_id), accept=True)
     return member
 
 
@@ -257,8 +239,7 @@ def confirm(tender_id: int) -> Any:
 @authenticated(COMMITTEE)
 def decline(args: dict[str, Any], tender_id: int) -> Any:
     """A drawn expert declines, with the reason; the next reserve of the group is invited."""
-    member = services_committee.respond(actor=_me(), tender=_tender(tender_id), accept=False, reason=args["reason"])
-    db.session.commit()
+    member = services_committee.respond(actor=me(), tender=_tender(tender_id), accept=False, reason=args["reason"])
     return member
 
 
@@ -269,8 +250,7 @@ def decline(args: dict[str, Any], tender_id: int) -> Any:
 @authenticated(COMMITTEE)
 def declare(args: dict[str, Any], tender_id: int) -> Any:
     """Sign the no-conflict declaration before seeing any bid, or recuse with the detail."""
-    member = services_committee.declare(actor=_me(), tender=_tender(tender_id), **args)
-    db.session.commit()
+    member = services_committee.declare(actor=me(), tender=_tender(tender_id), **args)
     return member
 
 
@@ -280,7 +260,7 @@ def declare(args: dict[str, Any], tender_id: int) -> Any:
 @authenticated(COMMITTEE)
 def my_invitations() -> Any:
     """The caller's committee seats and invitations."""
-    return visibility.my_invitations(_me())
+    return visibility.my_invitations(me())
 
 
 def init_app(app: Flask) -> None:

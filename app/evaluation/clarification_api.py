@@ -15,13 +15,12 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Flask, Response, request
-from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import validate
 
 from app.core.api import problem_responses
-from app.core.db import db
 from app.core.fields import Float, Instant, Integer
+from app.core.pages import me
 from app.core.security import authenticated, requires
 from app.core.storage import content_disposition
 from app.core.time import now_utc
@@ -104,12 +103,8 @@ def problems(*statuses: int) -> Any:
     return problem_responses(blp, *statuses)
 
 
-def _me() -> Any:
-    return current_user._get_current_object()
-
-
 def _room(tender_id: int, stage: int) -> tuple[Tender, Room]:
-    tender = get_tender(tender_id, _me())
+    tender = get_tender(tender_id, me())
     return tender, services_room.get_room(tender, stage)
 
 
@@ -129,8 +124,7 @@ def _member_view(room: Room, c: Clarification) -> dict[str, Any]:
 def request_clarification(args: dict[str, Any], tender_id: int, stage: int) -> Any:
     """The chair asks a bidder of the room to clarify (review or scoring phase); the deadline starts now."""
     tender, room = _room(tender_id, stage)
-    c = services_clarifications.issue(actor=_me(), tender=tender, room=room, **args)
-    db.session.commit()
+    c = services_clarifications.issue(actor=me(), tender=tender, room=room, **args)
     return _member_view(room, c)
 
 
@@ -141,7 +135,7 @@ def request_clarification(args: dict[str, Any], tender_id: int, stage: int) -> A
 def room_clarifications(tender_id: int, stage: int) -> Any:
     """Every request of the room with its answer (members, the agency, overseers)."""
     tender, room = _room(tender_id, stage)
-    return services_clarifications.list_for_room(actor=_me(), tender=tender, room=room)
+    return services_clarifications.list_for_room(actor=me(), tender=tender, room=room)
 
 
 @blp.route(f"{ROOM}/<int:clarification_id>/file", methods=["GET"])
@@ -152,7 +146,7 @@ def answer_file(tender_id: int, stage: int, clarification_id: int) -> Any:
     """Download the file attached to an answer (members); its SHA-256 is the ETag; the download is logged."""
     tender, room = _room(tender_id, stage)
     c, fh = services_clarifications.open_answer_file(
-        actor=_me(), tender=tender, room=room, clarification_id=clarification_id
+        actor=me(), tender=tender, room=room, clarification_id=clarification_id
     )
     headers = {
         "Content-Disposition": content_disposition(c.answer_file_name or "clarification"),
@@ -161,7 +155,6 @@ def answer_file(tender_id: int, stage: int, clarification_id: int) -> Any:
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; sandbox",
     }
-    db.session.commit()
     return Response(services_room.iter_file(fh), headers=headers, content_type="application/octet-stream")
 
 
@@ -172,7 +165,7 @@ def answer_file(tender_id: int, stage: int, clarification_id: int) -> Any:
 @requires(BID)
 def my_clarifications(args: dict[str, Any]) -> Any:
     """The clarification requests addressed to the caller's organisation, newest first (nothing of others)."""
-    return services_clarifications.list_for_bidder(actor=_me(), open_only=args["open_only"])
+    return services_clarifications.list_for_bidder(actor=me(), open_only=args["open_only"])
 
 
 @blp.route("/my/clarifications/<int:clarification_id>/answer", methods=["POST"])
@@ -193,9 +186,8 @@ def answer_clarification(form: dict[str, Any], files: dict[str, Any], clarificat
             content_type=upload.mimetype or "application/octet-stream",
         )
     c = services_clarifications.answer(
-        actor=_me(), clarification_id=clarification_id, text=form["text"], confirmed=form["confirm"], file=attached
+        actor=me(), clarification_id=clarification_id, text=form["text"], confirmed=form["confirm"], file=attached
     )
-    db.session.commit()
     return services_clarifications.bidder_view(c, now_utc())
 
 

@@ -11,13 +11,12 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Flask, Response
-from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import validate
 
 from app.core.api import problem_responses
-from app.core.db import db
 from app.core.fields import Float, Instant, Integer
+from app.core.pages import me
 from app.core.security import authenticated, public, requires
 from app.core.storage import content_disposition
 from app.evaluation import services_report
@@ -39,10 +38,6 @@ PDF = {"schema": {"type": "string", "format": "binary"}}
 
 def problems(*statuses: int) -> Any:
     return problem_responses(blp, *statuses)
-
-
-def _me() -> Any:
-    return current_user._get_current_object()
 
 
 # --- schemas ---------------------------------------------------------------------------------------------
@@ -149,10 +144,9 @@ class EvaluationAwardOut(ma.Schema):
 @authenticated(COMMITTEE)
 def draw_up(args: dict[str, Any], tender_id: int) -> Any:
     """The chair of the last room draws the report up from the aggregated result."""
-    tender = get_tender(tender_id, _me())
-    services_report.draw_up(actor=_me(), tender=tender, recommended=args["recommended"])
-    db.session.commit()
-    return services_report.report_view(_me(), tender)
+    tender = get_tender(tender_id, me())
+    services_report.draw_up(actor=me(), tender=tender, recommended=args["recommended"])
+    return services_report.report_view(me(), tender)
 
 
 @blp.route(f"{BASE}/report", methods=["GET"])
@@ -161,8 +155,8 @@ def draw_up(args: dict[str, Any], tender_id: int) -> Any:
 @authenticated(COMMITTEE, RUN, OVERSEE, BID)
 def get_report(tender_id: int) -> Any:
     """The report, its hash and the platform-signed signature entries (verifiable offline with the platform key)."""
-    tender = get_tender(tender_id, _me())
-    return services_report.report_view(_me(), tender)
+    tender = get_tender(tender_id, me())
+    return services_report.report_view(me(), tender)
 
 
 @blp.route(f"{BASE}/report.pdf", methods=["GET"])
@@ -172,8 +166,8 @@ def get_report(tender_id: int) -> Any:
 def report_pdf(tender_id: int) -> Any:
     """The report as a PDF with Chinese text, printing its SHA-256 and the signature entries (same access as the
     JSON report; names withheld for the agency until publication)."""
-    tender = get_tender(tender_id, _me())
-    pdf = render_report_pdf(services_report.report_view(_me(), tender))
+    tender = get_tender(tender_id, me())
+    pdf = render_report_pdf(services_report.report_view(me(), tender))
     filename = f"{tender.reference or tender.id}-evaluation-report.pdf"
     return Response(pdf, content_type="application/pdf", headers={"Content-Disposition": content_disposition(filename)})
 
@@ -185,9 +179,8 @@ def report_pdf(tender_id: int) -> Any:
 @authenticated(COMMITTEE)
 def sign_report(args: dict[str, Any], tender_id: int) -> Any:
     """A seated member signs: confirms the report's hash and re-authenticates (password or TOTP code)."""
-    tender = get_tender(tender_id, _me())
-    signature = services_report.sign(actor=_me(), tender=tender, **args)
-    db.session.commit()
+    tender = get_tender(tender_id, me())
+    signature = services_report.sign(actor=me(), tender=tender, **args)
     return signature.signed
 
 
@@ -198,10 +191,9 @@ def sign_report(args: dict[str, Any], tender_id: int) -> Any:
 @requires(RUN)
 def publish(args: dict[str, Any], tender_id: int) -> Any:
     """The agency publishes the candidates of the final report; the committee's names become public."""
-    tender = get_tender(tender_id, _me())
-    services_report.publish(actor=_me(), tender=tender, days=args["days"])
-    db.session.commit()
-    return services_report.report_view(_me(), tender)
+    tender = get_tender(tender_id, me())
+    services_report.publish(actor=me(), tender=tender, days=args["days"])
+    return services_report.report_view(me(), tender)
 
 
 @blp.route("/evaluation/publicity", methods=["GET"])
@@ -219,9 +211,8 @@ def list_publicity() -> Any:
 @authenticated(BID)
 def file_objection(args: dict[str, Any], tender_id: int) -> Any:
     """A bidder of the tender objects during publicity; the process is suspended until the agency answers."""
-    tender = get_tender(tender_id, _me())
-    objection = services_report.file_objection(actor=_me(), tender=tender, text=args["text"])
-    db.session.commit()
+    tender = get_tender(tender_id, me())
+    objection = services_report.file_objection(actor=me(), tender=tender, text=args["text"])
     return services_report.objection_view(objection)
 
 
@@ -231,8 +222,8 @@ def file_objection(args: dict[str, Any], tender_id: int) -> Any:
 @authenticated(RUN, OVERSEE, BID)
 def list_objections(tender_id: int) -> Any:
     """Objections: all for the agency and overseers, their own for a bidder."""
-    tender = get_tender(tender_id, _me())
-    return [services_report.objection_view(o) for o in services_report.list_objections(_me(), tender)]
+    tender = get_tender(tender_id, me())
+    return [services_report.objection_view(o) for o in services_report.list_objections(me(), tender)]
 
 
 @blp.route(f"{BASE}/objections/<int:objection_id>/answer", methods=["POST"])
@@ -242,11 +233,10 @@ def list_objections(tender_id: int) -> Any:
 @requires(RUN)
 def answer_objection(args: dict[str, Any], tender_id: int, objection_id: int) -> Any:
     """The agency answers an objection; with none left open the process resumes."""
-    tender = get_tender(tender_id, _me())
+    tender = get_tender(tender_id, me())
     objection = services_report.answer_objection(
-        actor=_me(), tender=tender, objection_id=objection_id, answer=args["answer"]
+        actor=me(), tender=tender, objection_id=objection_id, answer=args["answer"]
     )
-    db.session.commit()
     return services_report.objection_view(objection)
 
 
@@ -256,10 +246,9 @@ def answer_objection(args: dict[str, Any], tender_id: int, objection_id: int) ->
 @requires(RUN)
 def issue_award(tender_id: int) -> Any:
     """After publicity, with no open objection: the award notice to the winner, result notices to the others."""
-    tender = get_tender(tender_id, _me())
-    services_report.issue_award(actor=_me(), tender=tender)
-    db.session.commit()
-    return services_report.award_view(_me(), tender)
+    tender = get_tender(tender_id, me())
+    services_report.issue_award(actor=me(), tender=tender)
+    return services_report.award_view(me(), tender)
 
 
 class EvaluationReassignArgs(ma.Schema):
@@ -277,10 +266,9 @@ class EvaluationReassignArgs(ma.Schema):
 @requires(RUN)
 def reassign_award(args: dict[str, Any], tender_id: int) -> Any:
     """The winner declined or failed to sign: the award goes to the next recommended candidate, in a new document."""
-    tender = get_tender(tender_id, _me())
-    services_report.reassign_award(actor=_me(), tender=tender, reason=args["reason"])
-    db.session.commit()
-    return services_report.award_view(_me(), tender)
+    tender = get_tender(tender_id, me())
+    services_report.reassign_award(actor=me(), tender=tender, reason=args["reason"])
+    return services_report.award_view(me(), tender)
 
 
 @blp.route(f"{BASE}/award", methods=["GET"])
@@ -289,8 +277,8 @@ def reassign_award(args: dict[str, Any], tender_id: int) -> Any:
 @authenticated(RUN, OVERSEE, BID)
 def get_award(tender_id: int) -> Any:
     """The platform-signed award document, with the caller's own notice when they bid."""
-    tender = get_tender(tender_id, _me())
-    return services_report.award_view(_me(), tender)
+    tender = get_tender(tender_id, me())
+    return services_report.award_view(me(), tender)
 
 
 def init_app(app: Flask) -> None:

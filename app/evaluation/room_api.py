@@ -11,18 +11,19 @@ import time
 from typing import Any
 
 from flask import Flask, Response, current_app, stream_with_context
-from flask_login import current_user
 from flask_smorest import Blueprint
 
 from app.core.api import problem_responses
 from app.core.db import db
 from app.core.errors import Conflict
+from app.core.pages import me
 from app.core.problems import N_
 from app.core.security import authenticated, requires
 from app.evaluation import schemas, services_chair, services_room, services_sheets
 from app.evaluation.models import Room
 from app.evaluation.permissions import COMMITTEE, OVERSEE, RUN
 from app.tendering import opening
+from app.tendering.common import release_read_transaction
 from app.tendering.models import Tender
 from app.tendering.services_tenders import get_tender
 
@@ -48,12 +49,8 @@ def problems(*statuses: int) -> Any:
     return problem_responses(blp, *statuses)
 
 
-def _me() -> Any:
-    return current_user._get_current_object()
-
-
 def _room(tender_id: int, stage: int) -> tuple[Tender, Room]:
-    tender = get_tender(tender_id, _me())
+    tender = get_tender(tender_id, me())
     return tender, services_room.get_room(tender, stage)
 
 
@@ -68,9 +65,8 @@ ROOM = "/tenders/<int:tender_id>/rooms/<int:stage>"
 def open_room(args: dict[str, Any], tender_id: int) -> Any:
     """Open the room of a stage (after its opening record, the committee complete): appoint the chair, or omit
     chair_seat and the members elect theirs (POST …/chair/votes)."""
-    tender = get_tender(tender_id, _me())
-    room = services_room.open_room(actor=_me(), tender=tender, **args)
-    db.session.commit()
+    tender = get_tender(tender_id, me())
+    room = services_room.open_room(actor=me(), tender=tender, **args)
     return services_sheets.status_payload(room, "manager")
 
 
@@ -81,7 +77,7 @@ def open_room(args: dict[str, Any], tender_id: int) -> Any:
 def room_status(tender_id: int, stage: int) -> Any:
     """The room's status (phase, who has submitted, never the scores): the polling fallback of /events."""
     tender, room = _room(tender_id, stage)
-    return services_sheets.status(actor=_me(), tender=tender, room=room)
+    return services_sheets.status(actor=me(), tender=tender, room=room)
 
 
 @blp.route(f"{ROOM}/events", methods=["GET"])
@@ -92,10 +88,10 @@ def room_status(tender_id: int, stage: int) -> Any:
 def room_events(args: dict[str, Any], tender_id: int, stage: int) -> Any:
     """The room's status as server-sent events; the stream ends after `max_seconds` (reconnect or poll)."""
     tender, room = _room(tender_id, stage)
-    first = services_sheets.status(actor=_me(), tender=tender, room=room)
+    first = services_sheets.status(actor=me(), tender=tender, room=room)
     role, room_id = first["viewer"], room.id
     limit = min(args["max_seconds"], int(current_app.config.get("EVALUATION_SSE_MAX_SECONDS", 60)))
-    db.session.rollback()  # hold no transaction (SQLite: no write lock) while the stream is open
+    # The boundary commits (reads only) before the stream starts: no transaction is held while it is open.
 
     def events() -> Any:
         deadline = time.monotonic() + limit
@@ -111,7 +107,7 @@ def room_events(args: dict[str, Any], tender_id: int, stage: int) -> Any:
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
             fresh = db.session.get(Room, room_id)
             payload = services_sheets.status_payload(fresh, role) if fresh is not None else payload
-            db.session.rollback()
+            release_read_transaction()  # the stream runs after the boundary: end each poll's read (SQLite lock)
         yield "event: end\ndata: {}\n\n"
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -125,7 +121,7 @@ def room_events(args: dict[str, Any], tender_id: int, stage: int) -> Any:
 def chair_ballot(tender_id: int, stage: int) -> Any:
     """The chair's election as the calling member sees it: counts per seat, their own vote, the chair once decided."""
     tender, room = _room(tender_id, stage)
-    return services_chair.ballot(actor=_me(), tender=tender, room=room)
+    return services_chair.ballot(actor=me(), tender=tender, room=room)
 
 
 @blp.route(f"{ROOM}/chair/votes", methods=["POST"])
@@ -136,8 +132,7 @@ def chair_ballot(tender_id: int, stage: int) -> Any:
 def vote_chair(args: dict[str, Any], tender_id: int, stage: int) -> Any:
     """A seated member votes for the chair (or changes the vote); a strict majority of the seats elects."""
     tender, room = _room(tender_id, stage)
-    out = services_chair.cast_vote(actor=_me(), tender=tender, room=room, seat=args["seat"])
-    db.session.commit()
+    out = services_chair.cast_vote(actor=me(), tender=tender, room=room, seat=args["seat"])
     return out
 
 
@@ -149,8 +144,7 @@ def vote_chair(args: dict[str, Any], tender_id: int, stage: int) -> Any:
 def appoint_chair(args: dict[str, Any], tender_id: int, stage: int) -> Any:
     """The agency appoints the chair of a room that has none (closing an open election)."""
     tender, room = _room(tender_id, stage)
-    room = services_chair.appoint_chair(actor=_me(), tender=tender, room=room, seat=args["seat"])
-    db.session.commit()
+    room = services_chair.appoint_chair(actor=me(), tender=tender, room=room, seat=args["seat"])
     return services_sheets.status_payload(room, "manager")
 
 
@@ -161,7 +155,7 @@ def appoint_chair(args: dict[str, Any], tender_id: int, stage: int) -> Any:
 def room_bids(tender_id: int, stage: int) -> Any:
     """The bids before the committee with their opened envelopes (seated, declared members)."""
     tender, room = _room(tender_id, stage)
-    return services_room.list_room_bids(actor=_me(), tender=tender, room=room)
+    return services_room.list_room_bids(actor=me(), tender=tender, room=room)
 
 
 @blp.route(f"{ROOM}/bids/<bid_id>/envelopes/<name>", methods=["GET"])
@@ -172,9 +166,8 @@ def download_opened(tender_id: int, stage: int, bid_id: str, name: str) -> Any:
     """Stream an opened envelope (the bid named by its public id) from the opened-bids bucket; every download is an
     evidence-log entry."""
     tender, room = _room(tender_id, stage)
-    env, fh = services_room.open_envelope_file(actor=_me(), tender=tender, room=room, bid_id=bid_id, envelope=name)
+    env, fh = services_room.open_envelope_file(actor=me(), tender=tender, room=room, bid_id=bid_id, envelope=name)
     size, sha = env.plaintext_size, env.plaintext_sha256
-    db.session.commit()
     headers = {
         "Content-Disposition": f'attachment; filename="bid-{bid_id}-{env.name}.tar"',
         "Content-Length": str(size),
@@ -191,7 +184,7 @@ def download_opened(tender_id: int, stage: int, bid_id: str, name: str) -> Any:
 def own_review(tender_id: int, stage: int) -> Any:
     """The caller's own review sheet (draft or submitted)."""
     tender, room = _room(tender_id, stage)
-    return services_room.own_review(actor=_me(), tender=tender, room=room)
+    return services_room.own_review(actor=me(), tender=tender, room=room)
 
 
 @blp.route(f"{ROOM}/review", methods=["PUT"])
@@ -202,8 +195,7 @@ def own_review(tender_id: int, stage: int) -> Any:
 def save_review(args: dict[str, Any], tender_id: int, stage: int) -> Any:
     """Save the review draft: pass/fail per bid and requirement, with reasons (replaces the previous draft)."""
     tender, room = _room(tender_id, stage)
-    out = services_room.save_review(actor=_me(), tender=tender, room=room, verdicts=args["verdicts"])
-    db.session.commit()
+    out = services_room.save_review(actor=me(), tender=tender, room=room, verdicts=args["verdicts"])
     return out
 
 
@@ -214,8 +206,7 @@ def save_review(args: dict[str, Any], tender_id: int, stage: int) -> Any:
 def submit_review(tender_id: int, stage: int) -> Any:
     """Submit and lock the review."""
     tender, room = _room(tender_id, stage)
-    out = services_room.submit_review(actor=_me(), tender=tender, room=room)
-    db.session.commit()
+    out = services_room.submit_review(actor=me(), tender=tender, room=room)
     return out
 
 
@@ -226,9 +217,8 @@ def submit_review(tender_id: int, stage: int) -> Any:
 def close_review(tender_id: int, stage: int) -> Any:
     """The chair closes the review (all submitted): the majority decides; failed bids leave the evaluation."""
     tender, room = _room(tender_id, stage)
-    services_room.close_review(actor=_me(), tender=tender, room=room)
-    db.session.commit()
-    return services_sheets.status(actor=_me(), tender=tender, room=room)
+    services_room.close_review(actor=me(), tender=tender, room=room)
+    return services_sheets.status(actor=me(), tender=tender, room=room)
 
 
 @blp.route(f"{ROOM}/advance", methods=["POST"])
@@ -244,8 +234,7 @@ def advance(args: dict[str, Any], tender_id: int, stage: int) -> Any:
     failed = services_room.failed_bids(tender, stage)
     eliminated = {b.public_id: why for b, why in failed}
     reason = args["reason"].strip() or "; ".join(f"bid {k}: {v}" for k, v in eliminated.items())[:2000]
-    opening.advance_stage(actor=_me(), tender=tender, eliminated=[b.id for b, _ in failed], reason=reason)
-    db.session.commit()
+    opening.advance_stage(actor=me(), tender=tender, eliminated=[b.id for b, _ in failed], reason=reason)
     return {"tender_id": tender.id, "current_stage": tender.current_stage, "eliminated": eliminated}
 
 
@@ -256,7 +245,7 @@ def advance(args: dict[str, Any], tender_id: int, stage: int) -> Any:
 def own_sheets(tender_id: int, stage: int) -> Any:
     """The caller's own score sheets (one per bid in evaluation); nobody else's."""
     tender, room = _room(tender_id, stage)
-    return services_sheets.own_sheets(actor=_me(), tender=tender, room=room)
+    return services_sheets.own_sheets(actor=me(), tender=tender, room=room)
 
 
 @blp.route(f"{ROOM}/sheets/<bid_id>", methods=["PUT"])
@@ -267,8 +256,7 @@ def own_sheets(tender_id: int, stage: int) -> Any:
 def save_sheet(args: dict[str, Any], tender_id: int, stage: int, bid_id: str) -> Any:
     """Save a draft score sheet for a bid (idempotent); scores outside a criterion's range are refused."""
     tender, room = _room(tender_id, stage)
-    out = services_sheets.save_draft(actor=_me(), tender=tender, room=room, bid_id=bid_id, **args)
-    db.session.commit()
+    out = services_sheets.save_draft(actor=me(), tender=tender, room=room, bid_id=bid_id, **args)
     return out
 
 
@@ -279,8 +267,7 @@ def save_sheet(args: dict[str, Any], tender_id: int, stage: int, bid_id: str) ->
 def submit_sheet(tender_id: int, stage: int, bid_id: str) -> Any:
     """Submit and lock the sheet; outlying scores need a written reason first."""
     tender, room = _room(tender_id, stage)
-    out = services_sheets.submit_sheet(actor=_me(), tender=tender, room=room, bid_id=bid_id)
-    db.session.commit()
+    out = services_sheets.submit_sheet(actor=me(), tender=tender, room=room, bid_id=bid_id)
     return out
 
 
@@ -292,8 +279,7 @@ def submit_sheet(tender_id: int, stage: int, bid_id: str) -> Any:
 def correct_sheet(args: dict[str, Any], tender_id: int, stage: int, bid_id: str) -> Any:
     """Correct a submitted sheet (listed error kinds only, with the reason) as a new version."""
     tender, room = _room(tender_id, stage)
-    out = services_sheets.correct_sheet(actor=_me(), tender=tender, room=room, bid_id=bid_id, **args)
-    db.session.commit()
+    out = services_sheets.correct_sheet(actor=me(), tender=tender, room=room, bid_id=bid_id, **args)
     return out
 
 
@@ -304,9 +290,8 @@ def correct_sheet(args: dict[str, Any], tender_id: int, stage: int, bid_id: str)
 def aggregate(tender_id: int, stage: int) -> Any:
     """The chair aggregates once every sheet is in: the ranking by total points."""
     tender, room = _room(tender_id, stage)
-    services_sheets.aggregate(actor=_me(), tender=tender, room=room)
-    db.session.commit()
-    return services_sheets.get_result(actor=_me(), tender=tender, room=room)
+    services_sheets.aggregate(actor=me(), tender=tender, room=room)
+    return services_sheets.get_result(actor=me(), tender=tender, room=room)
 
 
 @blp.route(f"{ROOM}/result", methods=["GET"])
@@ -316,7 +301,7 @@ def aggregate(tender_id: int, stage: int) -> Any:
 def result(tender_id: int, stage: int) -> Any:
     """The aggregated result, with every member's sheets (only once all were in)."""
     tender, room = _room(tender_id, stage)
-    return services_sheets.get_result(actor=_me(), tender=tender, room=room)
+    return services_sheets.get_result(actor=me(), tender=tender, room=room)
 
 
 def init_app(app: Flask) -> None:

@@ -13,12 +13,9 @@ from typing import Any
 from flask import Blueprint, Flask, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
-from app.accounts.models import User
-from app.audit import record
-from app.core.db import db
-from app.core.errors import DomainError, NotFound
+from app.core.errors import NotFound
+from app.core.pages import attempt, me
 from app.core.problems import N_
 from app.core.security import authenticated, requires
 from app.core.storage import content_disposition
@@ -32,7 +29,7 @@ from app.evaluation import (
     services_room,
 )
 from app.evaluation.models import MemberStatus
-from app.tendering.common import LoggedRefusal
+from app.tendering.common import log_refusal
 from app.tendering.models import Tender
 from app.tendering.permissions import BID
 from app.tendering.services_tenders import get_tender
@@ -49,34 +46,8 @@ MAX_REASON = 2000
 MAX_DETAIL = 5000
 
 
-def _me() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
-
-
 def _tender(tender_id: int) -> Tender:
-    return get_tender(tender_id, _me())
-
-
-def _refusal_or_flash(exc: DomainError) -> None:
-    """Refusals (401/403/404) keep their error page; a conflict or invalid input is flashed on the page."""
-    db.session.rollback()
-    if exc.status in (401, 403, 404):
-        raise exc
-    errors = exc.extra.get("errors") if isinstance(exc.extra, dict) else None
-    detail = exc.translated
-    if isinstance(errors, dict):
-        more = [str(m) for v in errors.values() for m in (v if isinstance(v, list) else [v]) if str(m) != exc.detail]
-        if more:  # field details other than the message itself (which field_error repeats in `errors`)
-            detail += " " + "; ".join(more)
-    flash(detail, "error")
-
-
-def _log_refusal(err: LoggedRefusal) -> None:
-    """What the error handler does for a logged refusal, for a form that answers with its page instead."""
-    db.session.rollback()
-    data = {**err.data, "reason": err.detail, "method": request.method, "path": request.path}
-    record(err.audit_action, actor=err.actor, subject=err.subject, data=data)
-    db.session.commit()
+    return get_tender(tender_id, me())
 
 
 # --- my evaluations ------------------------------------------------------------------------------------
@@ -85,18 +56,17 @@ def _log_refusal(err: LoggedRefusal) -> None:
 @bp.get("/")
 @authenticated  # the page lists the caller's own memberships only
 def my_evaluations() -> Any:
-    return render_template("evaluation/my_evaluations.html", memberships=services_pages.memberships(_me()))
+    return render_template("evaluation/my_evaluations.html", memberships=services_pages.memberships(me()))
 
 
 @bp.post("/tenders/<int:tender_id>/confirm")
 @authenticated  # membership is checked in the service (refusals logged)
 def confirm(tender_id: int) -> Any:
     tender = _tender(tender_id)
-    try:
-        services_committee.respond(actor=_me(), tender=tender, accept=True)
-        db.session.commit()
-    except DomainError as exc:
-        _refusal_or_flash(exc)
+    with attempt() as outcome:
+        services_committee.respond(actor=me(), tender=tender, accept=True)
+    if outcome.failed:
+        outcome.flash()
         return redirect(url_for("evaluation.my_evaluations"), code=303)
     flash(_("Seat confirmed. Sign the no-conflict declaration before the room opens to you."), "success")
     return redirect(url_for("evaluation.declaration", tender_id=tender_id), code=303)
@@ -108,14 +78,13 @@ def decline(tender_id: int) -> Any:
     tender = _tender(tender_id)
     reason = (request.form.get("reason") or "").strip()[:MAX_REASON]
     if not reason:
-        services_pages.own_membership(_me(), tender)  # outsiders are refused, not told what is missing
+        services_pages.own_membership(me(), tender)  # outsiders are refused, not told what is missing
         flash(_("Give the reason for declining."), "error")
         return redirect(url_for("evaluation.my_evaluations"), code=303)
-    try:
-        services_committee.respond(actor=_me(), tender=tender, accept=False, reason=reason)
-        db.session.commit()
-    except DomainError as exc:
-        _refusal_or_flash(exc)
+    with attempt() as outcome:
+        services_committee.respond(actor=me(), tender=tender, accept=False, reason=reason)
+    if outcome.failed:
+        outcome.flash()
         return redirect(url_for("evaluation.my_evaluations"), code=303)
     flash(_("You declined the seat; the next reserve is invited."), "success")
     return redirect(url_for("evaluation.my_evaluations"), code=303)
@@ -128,7 +97,7 @@ def decline(tender_id: int) -> Any:
 @authenticated
 def declaration(tender_id: int) -> Any:
     tender = _tender(tender_id)
-    member = services_pages.seat_holder(_me(), tender)
+    member = services_pages.seat_holder(me(), tender)
     return render_template(
         "evaluation/declaration.html",
         tender=tender,
@@ -147,16 +116,15 @@ def declare(tender_id: int) -> Any:
     choice = request.form.get("choice")
     detail = (request.form.get("detail") or "").strip()[:MAX_DETAIL]
     if choice not in ("no_conflict", "recuse") or (choice == "no_conflict" and request.form.get("agree") != "1"):
-        services_pages.own_membership(_me(), tender)
+        services_pages.own_membership(me(), tender)
         flash(_("Tick the statement to sign it, or declare a conflict with its detail."), "error")
         return redirect(url_for("evaluation.declaration", tender_id=tender_id), code=303)
-    try:
+    with attempt() as outcome:
         member = services_committee.declare(
-            actor=_me(), tender=tender, no_conflict=choice == "no_conflict", detail=detail
+            actor=me(), tender=tender, no_conflict=choice == "no_conflict", detail=detail
         )
-        db.session.commit()
-    except DomainError as exc:
-        _refusal_or_flash(exc)
+    if outcome.failed:
+        outcome.flash()
         return redirect(url_for("evaluation.declaration", tender_id=tender_id), code=303)
     if member.status is MemberStatus.RECUSED:
         flash(_("You withdrew from the committee for a conflict of interest."), "success")
@@ -172,12 +140,11 @@ def declare(tender_id: int) -> Any:
 @authenticated  # seated declared members, the agency and overseers: checked in the services (refusals logged)
 def room(tender_id: int, stage: int) -> Any:
     tender = _tender(tender_id)
-    if services_pages.pending_declaration(_me(), tender):
+    if services_pages.pending_declaration(me(), tender):
         flash(_("Sign the no-conflict declaration before you see any bid."), "error")
         return redirect(url_for("evaluation.declaration", tender_id=tender_id), code=303)
-    ctx = services_pages.room_page(_me(), tender, stage)
-    ctx["clarifications"] = services_clarifications.list_for_room(actor=_me(), tender=tender, room=ctx["room"])
-    db.session.commit()  # the services only read; nothing is pending, but hold no transaction while rendering
+    ctx = services_pages.room_page(me(), tender, stage)
+    ctx["clarifications"] = services_clarifications.list_for_room(actor=me(), tender=tender, room=ctx["room"])
     return render_template("evaluation/room.html", tender=tender, stage=stage, **ctx)
 
 
@@ -188,19 +155,17 @@ def vote_chair(tender_id: int, stage: int) -> Any:
     tender = _tender(tender_id)
     room_row = services_room.get_room(tender, stage)
     seat = request.form.get("seat", "")
-    try:
+    with attempt() as outcome:  # refusals (403/404) keep their error page, logged by the error handler
         if not seat.isdigit() or not 1 <= int(seat) <= 25:
-            services_room.require_member(_me(), tender, room_row, "chair-vote")
+            services_room.require_member(me(), tender, room_row, "chair-vote")
             flash(_("Choose the seat you vote for."), "error")
         else:
-            out = services_chair.cast_vote(actor=_me(), tender=tender, room=room_row, seat=int(seat))
-            db.session.commit()
+            out = services_chair.cast_vote(actor=me(), tender=tender, room=room_row, seat=int(seat))
             if out["chair_seat"] is not None:
                 flash(_("Your vote is counted: seat %(seat)s is elected chair.", seat=out["chair_seat"]), "success")
             else:
                 flash(_("Your vote is counted."), "success")
-    except DomainError as exc:
-        _refusal_or_flash(exc)  # refusals (403/404) keep their error page, logged by the error handler
+    outcome.flash()
     return redirect(url_for("evaluation.room", tender_id=tender_id, stage=stage) + "#chair-election", code=303)
 
 
@@ -210,12 +175,10 @@ def view_file(tender_id: int, stage: int, bid_id: str, name: str, filename: str)
     """One attached document of an opened envelope, shown in the page when the browser can (PDF, text, images)."""
     tender = _tender(tender_id)
     room_row = services_room.get_room(tender, stage)
-    _env, fh = services_room.open_envelope_file(actor=_me(), tender=tender, room=room_row, bid_id=bid_id, envelope=name)
+    _env, fh = services_room.open_envelope_file(actor=me(), tender=tender, room=room_row, bid_id=bid_id, envelope=name)
     found = services_pages.envelope_member(fh, filename)
     if found is None:
-        db.session.rollback()
         raise NotFound(N_("No such file in this envelope."))
-    db.session.commit()  # the access entry
     size, chunks = found
     kind = services_pages.inline_type(filename)
     short = filename.rsplit("/", 1)[-1]
@@ -247,21 +210,20 @@ def request_clarification(tender_id: int, stage: int) -> Any:
         raw_hours = (request.form.get("hours") or "").strip()
         hours = float(raw_hours) if raw_hours else None
     except ValueError:
-        services_room.require_chair(_me(), tender, room_row, "clarification-request")
+        services_room.require_chair(me(), tender, room_row, "clarification-request")
         flash(_("Choose a bidder and a number of hours."), "error")
         return redirect(back, code=303)
-    try:
+    with attempt() as outcome:
         services_clarifications.issue(
-            actor=_me(),
+            actor=me(),
             tender=tender,
             room=room_row,
             bid_id=bid_id,
             question=(request.form.get("question") or "")[: services_clarifications.MAX_QUESTION + 1],
             hours=hours,
         )
-        db.session.commit()
-    except DomainError as exc:
-        _refusal_or_flash(exc)
+    if outcome.failed:
+        outcome.flash()
         return redirect(back, code=303)
     flash(_("The clarification request was sent to the bidder."), "success")
     return redirect(back, code=303)
@@ -270,7 +232,7 @@ def request_clarification(tender_id: int, stage: int) -> Any:
 @bp.get("/clarifications")
 @requires(BID)  # a bidder's users: only the requests addressed to their organisation
 def my_clarifications() -> Any:
-    rows = services_clarifications.list_for_bidder(actor=_me())
+    rows = services_clarifications.list_for_bidder(actor=me())
     return render_template(
         "evaluation/clarifications.html",
         open_rows=[r for r in rows if r["status"] == "open"],
@@ -293,20 +255,20 @@ def answer_clarification(clarification_id: int) -> Any:
             content_type=upload.mimetype or "application/octet-stream",
         )
     try:
-        services_clarifications.answer(
-            actor=_me(),
-            clarification_id=clarification_id,
-            text=(request.form.get("text") or "")[: services_clarifications.MAX_ANSWER + 1],
-            confirmed=request.form.get("confirm") == "1",
-            file=attached,
-        )
-        db.session.commit()
-    except DomainError as exc:
-        if isinstance(exc, services_clarifications.ClarificationLate):
-            _log_refusal(exc)  # the late attempt stays in the evidence log
-            flash(_("The deadline for this clarification has passed: the answer was not received."), "error")
-            return redirect(back, code=303)
-        _refusal_or_flash(exc)
+        with attempt() as outcome:
+            services_clarifications.answer(
+                actor=me(),
+                clarification_id=clarification_id,
+                text=(request.form.get("text") or "")[: services_clarifications.MAX_ANSWER + 1],
+                confirmed=request.form.get("confirm") == "1",
+                file=attached,
+            )
+    except services_clarifications.ClarificationLate as exc:
+        log_refusal(exc)  # the late attempt stays in the evidence log
+        flash(_("The deadline for this clarification has passed: the answer was not received."), "error")
+        return redirect(back, code=303)
+    if outcome.failed:
+        outcome.flash()
         return redirect(back, code=303)
     flash(_("Your clarification was received."), "success")
     return redirect(back, code=303)
@@ -319,8 +281,8 @@ def answer_clarification(clarification_id: int) -> Any:
 @authenticated  # the committee, the agency and overseers: checked in the service
 def report(tender_id: int) -> Any:
     tender = _tender(tender_id)
-    view = services_report.report_view(_me(), tender)
-    mine = services_pages.own_signature_state(_me(), tender)
+    view = services_report.report_view(me(), tender)
+    mine = services_pages.own_signature_state(me(), tender)
     return render_template("evaluation/report.html", tender=tender, view=view, **mine)
 
 
@@ -331,21 +293,21 @@ def sign_report(tender_id: int) -> Any:
     password = request.form.get("password") or None
     totp = (request.form.get("totp") or "").strip() or None
     try:
-        services_report.sign(
-            actor=_me(),
-            tender=tender,
-            report_sha256=(request.form.get("report_sha256") or "").strip(),
-            password=password,
-            totp=totp,
-            dissent=(request.form.get("dissent") or "").strip()[:MAX_DETAIL] or None,
-        )
-        db.session.commit()
-    except DomainError as exc:
-        if isinstance(exc, services_report.ReauthenticationFailed):
-            _log_refusal(exc)  # the wrong credential stays in the evidence log (and counts toward the limit)
-            flash(_("Not signed: the password or code is wrong."), "error")
-            return redirect(url_for("evaluation.report", tender_id=tender_id), code=303)
-        _refusal_or_flash(exc)
+        with attempt() as outcome:
+            services_report.sign(
+                actor=me(),
+                tender=tender,
+                report_sha256=(request.form.get("report_sha256") or "").strip(),
+                password=password,
+                totp=totp,
+                dissent=(request.form.get("dissent") or "").strip()[:MAX_DETAIL] or None,
+            )
+    except services_report.ReauthenticationFailed as exc:
+        log_refusal(exc)  # the wrong credential stays in the evidence log (and counts toward the limit)
+        flash(_("Not signed: the password or code is wrong."), "error")
+        return redirect(url_for("evaluation.report", tender_id=tender_id), code=303)
+    if outcome.failed:
+        outcome.flash()
         return redirect(url_for("evaluation.report", tender_id=tender_id), code=303)
     flash(_("You signed the evaluation report."), "success")
     return redirect(url_for("evaluation.report", tender_id=tender_id), code=303)

@@ -7,12 +7,11 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Flask, url_for
-from flask_login import current_user
 from flask_smorest import Blueprint
 
 from app.core.api import problem_responses
-from app.core.db import db
 from app.core.fields import Float, Instant, Integer
+from app.core.pages import me
 from app.core.security import authenticated, requires
 from app.recordings import exports, replay, services
 from app.recordings import permissions as perms
@@ -37,10 +36,6 @@ class PlainText(ma.fields.String):
         if any(not c.isprintable() for c in text):
             raise ma.ValidationError("Control characters are not allowed.")
         return str(text)
-
-
-def _actor() -> Any:
-    return current_user._get_current_object()
 
 
 class RoomIn(ma.Schema):
@@ -184,8 +179,7 @@ def list_rooms() -> Any:
 @requires(perms.MANAGE)
 def create_room(args: dict[str, Any]) -> Any:
     """Add a room with its camera source ('synthetic', a device index or a URL)."""
-    room = services.create_room(actor=_actor(), **args)
-    db.session.commit()
+    room = services.create_room(actor=me(), **args)
     return room
 
 
@@ -196,8 +190,7 @@ def create_room(args: dict[str, Any]) -> Any:
 @requires(perms.OPERATE)
 def start_room(args: dict[str, Any], code: str) -> Any:
     """Start recording by hand; the room's recorder (follow mode) begins within seconds."""
-    session = services.request_start(code, actor=_actor(), subject=args.get("subject"))
-    db.session.commit()
+    session = services.request_start(code, actor=me(), subject=args.get("subject"))
     return session
 
 
@@ -207,8 +200,7 @@ def start_room(args: dict[str, Any], code: str) -> Any:
 @requires(perms.OPERATE)
 def stop_room(code: str) -> Any:
     """Stop by hand: a pending session is cancelled, a running one closes and signs its manifest."""
-    sessions = services.request_stop(code, actor=_actor())
-    db.session.commit()
+    sessions = services.request_stop(code, actor=me())
     return sessions
 
 
@@ -231,9 +223,8 @@ def create_schedule(args: dict[str, Any]) -> Any:
         args["ends_at"],
         margin_before=margin("margin_before_s"),
         margin_after=margin("margin_after_s"),
-        actor=_actor(),
+        actor=me(),
     )
-    db.session.commit()
     return schedule
 
 
@@ -243,8 +234,7 @@ def create_schedule(args: dict[str, Any]) -> Any:
 @requires(perms.OPERATE)
 def cancel_schedule(schedule_id: int) -> Any:
     """Cancel a window; a session it started is asked to stop."""
-    schedule = services.cancel_schedule(schedule_id, actor=_actor())
-    db.session.commit()
+    schedule = services.cancel_schedule(schedule_id, actor=me())
     return schedule
 
 
@@ -299,8 +289,7 @@ def create_export(args: dict[str, Any], session_id: int) -> Any:
     """Queue an export of [start, end) as one faststart MP4 with its signed EXPORT.json."""
     session = services.get_session(session_id)
     services.authorize_export(session)
-    export = exports.request_export(session, args["start"], args["end"], actor=_actor())
-    db.session.commit()
+    export = exports.request_export(session, args["start"], args["end"], actor=me())
     return export
 
 
@@ -322,8 +311,7 @@ def get_export(export_id: int) -> Any:
 def create_grant(args: dict[str, Any], session_id: int) -> Any:
     """Let one more user replay this session (optionally export), until `expires_at` or revocation."""
     session = services.get_session(session_id)
-    grant = services.grant_replay(session, actor=_actor(), **args)
-    db.session.commit()
+    grant = services.grant_replay(session, actor=me(), **args)
     return grant
 
 
@@ -332,8 +320,7 @@ def create_grant(args: dict[str, Any], session_id: int) -> Any:
 @problems(401, 403, 404)
 @requires(perms.GRANT)
 def revoke_grant(grant_id: int) -> Any:
-    grant = services.revoke_grant(grant_id, actor=_actor())
-    db.session.commit()
+    grant = services.revoke_grant(grant_id, actor=me())
     return grant
 
 

@@ -9,11 +9,10 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Flask, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
-from app.core.db import db
-from app.core.errors import DomainError, NotFound, ValidationFailed
+from app.core.errors import NotFound, ValidationFailed
 from app.core.fields import InstantOutOfRange, parse_instant
+from app.core.pages import attempt, me
 from app.core.problems import N_
 from app.core.security import authenticated, caller_has, requires
 from app.core.storage import EXPORTS, RECORDINGS, content_disposition, get_storage
@@ -26,10 +25,6 @@ from app.recordings.models import ExportStatus
 bp = Blueprint("recordings", __name__, url_prefix="/recordings", template_folder="templates", static_folder="static")
 
 HLS_TYPE = "application/vnd.apple.mpegurl"
-
-
-def _actor() -> Any:
-    return current_user._get_current_object()
 
 
 @bp.get("/")
@@ -46,15 +41,11 @@ def index() -> Any:
 @bp.post("/rooms/<code>/start")
 @requires(perms.OPERATE)
 def start_room(code: str) -> Any:
-    try:
-        session = services.request_start(code, actor=_actor(), subject=request.form.get("subject") or None)
-    except NotFound:
-        raise
-    except DomainError as err:
-        db.session.rollback()
-        flash(err.translated, "error")
+    with attempt() as outcome:
+        session = services.request_start(code, actor=me(), subject=request.form.get("subject") or None)
+    if outcome.failed:
+        outcome.flash()
         return redirect(url_for("recordings.index"), code=303)
-    db.session.commit()
     flash(_("Recording of %(room)s requested (session %(key)s).", room=code, key=session.key), "success")
     return redirect(url_for("recordings.index"), code=303)
 
@@ -62,15 +53,11 @@ def start_room(code: str) -> Any:
 @bp.post("/rooms/<code>/stop")
 @requires(perms.OPERATE)
 def stop_room(code: str) -> Any:
-    try:
-        services.request_stop(code, actor=_actor())
-    except NotFound:
-        raise
-    except DomainError as err:
-        db.session.rollback()
-        flash(err.translated, "error")
+    with attempt() as outcome:
+        services.request_stop(code, actor=me())
+    if outcome.failed:
+        outcome.flash()
         return redirect(url_for("recordings.index"), code=303)
-    db.session.commit()
     flash(_("Recording of %(room)s stops within seconds.", room=code), "success")
     return redirect(url_for("recordings.index"), code=303)
 
@@ -83,8 +70,7 @@ def replay(session_id: int) -> Any:
     report = rp.verify_session(session)
     spans = rp.media_spans(session)
     events = rp.timeline_events(session)
-    services.record_replay(session, actor=_actor(), intact=report.intact)
-    db.session.commit()
+    services.record_replay(session, actor=me(), intact=report.intact)
     first_pdt_us = spans[0].wall_start_us if spans else None
     total = spans[-1].media_start + spans[-1].duration if spans else 0.0
     return render_template(
@@ -119,9 +105,8 @@ def _bundle_exists() -> bool:
 def playlist(session_id: int) -> Any:
     session = services.get_session(session_id)
     services.authorize_replay(session, "playlist")
-    services.record_media_access(session, actor=_actor(), what="playlist")
+    services.record_media_access(session, actor=me(), what="playlist")
     text = rp.playlist(session, uri=lambda key: url_for("recordings.media", session_id=session.id, key=key))
-    db.session.commit()
     resp = Response(text, mimetype=HLS_TYPE)
     resp.headers["Cache-Control"] = "private, no-cache"
     return resp
@@ -135,8 +120,7 @@ def media(session_id: int, key: str) -> Any:
     services.authorize_replay(session, "media")
     if rp.session_object_key(session, key) is None:
         raise NotFound(N_("No such media object in this recording."))
-    services.record_media_access(session, actor=_actor(), what="media")
-    db.session.commit()  # before streaming: no transaction stays open while a slow client reads
+    services.record_media_access(session, actor=me(), what="media")
     return _stream(RECORDINGS, key, content_type="video/mp4", filename=None, inline=True)
 
 
@@ -188,15 +172,13 @@ def _parse_local(value: str, name: str) -> datetime:
 def export_range(session_id: int) -> Any:
     session = services.get_session(session_id)
     services.authorize_export(session)
-    try:
+    with attempt() as outcome:
         start = _parse_local(request.form.get("start", ""), "start")
         end = _parse_local(request.form.get("end", ""), "end")
-        export = exports.request_export(session, start, end, actor=_actor())
-    except DomainError as err:
-        db.session.rollback()
-        flash(err.translated, "error")
+        export = exports.request_export(session, start, end, actor=me())
+    if outcome.failed:
+        outcome.flash()
         return redirect(url_for("recordings.replay", session_id=session.id) + "#exports", code=303)
-    db.session.commit()
     flash(_("Export %(id)s queued; it appears below when it is ready.", id=export.id), "success")
     return redirect(url_for("recordings.replay", session_id=session.id) + "#exports", code=303)
 
@@ -210,8 +192,7 @@ def download_export(export_id: int, kind: str) -> Any:
         raise NotFound(N_("The export is not ready."))
     key = export.mp4_key if kind == "mp4" else export.json_key
     assert key is not None
-    exports.record_download(export, kind, actor=_actor())
-    db.session.commit()
+    exports.record_download(export, kind, actor=me())
     content_type = "video/mp4" if kind == "mp4" else "application/json"
     return _stream(
         EXPORTS, key, content_type=content_type, filename=exports.export_filename(export, kind), inline=False
@@ -222,21 +203,19 @@ def download_export(export_id: int, kind: str) -> Any:
 @requires(perms.GRANT)
 def grant(session_id: int) -> Any:
     session = services.get_session(session_id)
-    try:
+    with attempt() as outcome:
         expires = request.form.get("expires_at", "").strip()
         services.grant_replay(
             session,
-            actor=_actor(),
+            actor=me(),
             username=request.form.get("username", ""),
             expires_at=_parse_local(expires, "expires_at") if expires else None,
             allow_export=request.form.get("allow_export") == "1",
             reason=request.form.get("reason", ""),
         )
-    except DomainError as err:
-        db.session.rollback()
-        flash(err.translated, "error")
+    if outcome.failed:
+        outcome.flash()
         return redirect(url_for("recordings.replay", session_id=session.id) + "#grants", code=303)
-    db.session.commit()
     flash(_("Replay granted."), "success")
     return redirect(url_for("recordings.replay", session_id=session.id) + "#grants", code=303)
 
@@ -244,8 +223,7 @@ def grant(session_id: int) -> Any:
 @bp.post("/grants/<int:grant_id>/revoke")
 @requires(perms.GRANT)
 def revoke(grant_id: int) -> Any:
-    grant_row = services.revoke_grant(grant_id, actor=_actor())
-    db.session.commit()
+    grant_row = services.revoke_grant(grant_id, actor=me())
     flash(_("Grant revoked."), "success")
     return redirect(url_for("recordings.replay", session_id=grant_row.session_id) + "#grants", code=303)
 

@@ -17,6 +17,7 @@ from werkzeug.http import parse_content_range_header
 from app.core.body import streams_body
 from app.core.db import db
 from app.core.errors import NotFound, ValidationFailed
+from app.core.pages import me
 from app.core.problems import N_
 from app.core.security import authenticated, public, requires
 from app.core.storage import DOCUMENTS, content_disposition, get_storage
@@ -45,12 +46,8 @@ def problems(*statuses: int) -> Any:
     return deco
 
 
-def _me() -> Any:
-    return current_user._get_current_object()
-
-
 def _viewer() -> Any:
-    return _me() if current_user.is_authenticated else None
+    return me() if current_user.is_authenticated else None
 
 
 def tender_view(tender: Tender) -> dict[str, Any]:
@@ -174,8 +171,7 @@ def list_questions(tender_id: int) -> Any:
 @requires(MANAGE)
 def create_tender(args: dict[str, Any]) -> Any:
     """Draft a tender for the caller's agency."""
-    tender = services_tenders.create_tender(actor=_me(), data=args)
-    db.session.commit()
+    tender = services_tenders.create_tender(actor=me(), data=args)
     return tender_view(tender)
 
 
@@ -185,7 +181,7 @@ def create_tender(args: dict[str, Any]) -> Any:
 @requires(MANAGE)
 def my_tenders() -> Any:
     """The tenders of the caller's agency, drafts included."""
-    return [tender_view(t) for t in services_tenders.list_agency_tenders(_me())]
+    return [tender_view(t) for t in services_tenders.list_agency_tenders(me())]
 
 
 @blp.route("/tenders/<int:tender_id>", methods=["PATCH"])
@@ -195,8 +191,7 @@ def my_tenders() -> Any:
 @requires(MANAGE)
 def update_tender(args: dict[str, Any], tender_id: int) -> Any:
     """Edit a draft; published terms change only through clarifications."""
-    tender = services_tenders.update_tender(actor=_me(), tender=_tender(tender_id), data=args)
-    db.session.commit()
+    tender = services_tenders.update_tender(actor=me(), tender=_tender(tender_id), data=args)
     return tender_view(tender)
 
 
@@ -210,7 +205,7 @@ def update_tender(args: dict[str, Any], tender_id: int) -> Any:
 def add_document(args: dict[str, Any], tender_id: int) -> Any:
     """Upload a tender document (the raw body); on a published tender it is an amendment."""
     doc = services_tenders.add_document(
-        actor=_me(),
+        actor=me(),
         tender=_tender(tender_id),
         name=args["name"],
         stream=request.stream,
@@ -218,7 +213,6 @@ def add_document(args: dict[str, Any], tender_id: int) -> Any:
         content_type=args["content_type"],
         text=args.get("text", ""),
     )
-    db.session.commit()
     return doc
 
 
@@ -233,8 +227,7 @@ def publish_tender(tender_id: int) -> Any:
     /tenders/{tender_id}/documents; without one the answer is 422 with errors.documents. The tender must be a
     draft of the caller's agency whose deadlines satisfy the legal periods (422 otherwise).
     """
-    tender = services_tenders.publish_tender(actor=_me(), tender=_tender(tender_id))
-    db.session.commit()
+    tender = services_tenders.publish_tender(actor=me(), tender=_tender(tender_id))
     return tender_view(tender)
 
 
@@ -245,8 +238,7 @@ def publish_tender(tender_id: int) -> Any:
 @requires(MANAGE)
 def clarify_tender(args: dict[str, Any], tender_id: int) -> Any:
     """Issue a clarification; a late one pushes the deadline and the opening."""
-    version = services_tenders.clarify_tender(actor=_me(), tender=_tender(tender_id), **args)
-    db.session.commit()
+    version = services_tenders.clarify_tender(actor=me(), tender=_tender(tender_id), **args)
     return version
 
 
@@ -257,8 +249,7 @@ def clarify_tender(args: dict[str, Any], tender_id: int) -> Any:
 @requires(MANAGE)
 def cancel_tender(args: dict[str, Any], tender_id: int) -> Any:
     """Cancel before the opening, with a reason."""
-    tender = services_tenders.cancel_tender(actor=_me(), tender=_tender(tender_id), reason=args["reason"])
-    db.session.commit()
+    tender = services_tenders.cancel_tender(actor=me(), tender=_tender(tender_id), reason=args["reason"])
     return tender_view(tender)
 
 
@@ -268,8 +259,7 @@ def cancel_tender(args: dict[str, Any], tender_id: int) -> Any:
 @requires(MANAGE)
 def list_all_questions(tender_id: int) -> Any:
     """Every question, answered or not, for the agency (still without who asked)."""
-    tender = _tender(tender_id)
-    services_tenders._require_manager(_me(), tender)
+    tender = services_tenders.managed_tender(me(), tender_id)
     return services_questions.list_questions(tender, answered_only=False)
 
 
@@ -281,9 +271,8 @@ def list_all_questions(tender_id: int) -> Any:
 def answer_question(args: dict[str, Any], tender_id: int, question_id: int) -> Any:
     """Answer a question publicly."""
     question = services_questions.answer_question(
-        actor=_me(), tender=_tender(tender_id), question_id=question_id, answer=args["answer"]
+        actor=me(), tender=_tender(tender_id), question_id=question_id, answer=args["answer"]
     )
-    db.session.commit()
     return question
 
 
@@ -300,8 +289,7 @@ def advance_stage(args: dict[str, Any], tender_id: int) -> Any:
     if unknown:
         raise ValidationFailed(N_("Only valid bids of this tender can be eliminated."), errors={"eliminated": unknown})
     eliminated = [bid.id for bid in found.values() if bid is not None]
-    tender = opening.advance_stage(actor=_me(), tender=tender, eliminated=eliminated, reason=args["reason"])
-    db.session.commit()
+    tender = opening.advance_stage(actor=me(), tender=tender, eliminated=eliminated, reason=args["reason"])
     return tender_view(tender)
 
 
@@ -314,8 +302,7 @@ def advance_stage(args: dict[str, Any], tender_id: int) -> Any:
 @requires(BID)
 def register_interest(tender_id: int) -> Any:
     """Register interest: be notified of clarifications, answers and cancellation."""
-    interest = services_questions.register_interest(actor=_me(), tender=_tender(tender_id))
-    db.session.commit()
+    interest = services_questions.register_interest(actor=me(), tender=_tender(tender_id))
     return interest
 
 
@@ -326,8 +313,7 @@ def register_interest(tender_id: int) -> Any:
 @requires(BID)
 def ask_question(args: dict[str, Any], tender_id: int) -> Any:
     """Ask a question; the answer will be public and will not name the asker."""
-    question = services_questions.ask_question(actor=_me(), tender=_tender(tender_id), text=args["text"])
-    db.session.commit()
+    question = services_questions.ask_question(actor=me(), tender=_tender(tender_id), text=args["text"])
     return question
 
 
@@ -337,7 +323,7 @@ def ask_question(args: dict[str, Any], tender_id: int) -> Any:
 @authenticated(BID)
 def list_notifications() -> Any:
     """The caller's tendering notifications."""
-    return services_questions.list_notifications(_me())
+    return services_questions.list_notifications(me())
 
 
 @blp.route("/tenders/<int:tender_id>/uploads", methods=["POST"])
@@ -348,9 +334,8 @@ def list_notifications() -> Any:
 def start_upload(args: dict[str, Any], tender_id: int) -> Any:
     """Start a resumable upload of one sealed envelope (an age v1 file) of the given size."""
     upload = services_bids.start_upload(
-        actor=_me(), tender=_tender(tender_id), envelope=args["envelope"], size=args["size"]
+        actor=me(), tender=_tender(tender_id), envelope=args["envelope"], size=args["size"]
     )
-    db.session.commit()
     return upload
 
 
@@ -360,7 +345,7 @@ def start_upload(args: dict[str, Any], tender_id: int) -> Any:
 @requires(BID)
 def get_upload(upload_id: str) -> Any:
     """The upload's state; `offset` is where to resume after a broken connection."""
-    return services_bids.get_upload(actor=_me(), upload_id=upload_id)
+    return services_bids.get_upload(actor=me(), upload_id=upload_id)
 
 
 @blp.route("/uploads/<upload_id>", methods=["PUT"])
@@ -401,13 +386,14 @@ def put_chunk(upload_id: str) -> Any:
         )
     with services_bids.upload_writer(upload_id):
         upload = services_bids.receive_chunk(
-            actor=_me(),
+            actor=me(),
             upload_id=upload_id,
             start=parsed.start,
             end=parsed.stop - 1,
             total=parsed.length,
             stream=request.stream,
         )
+        # Mid-request on purpose: inside the upload's writer lock, so the next writer sees the committed offset.
         db.session.commit()
     return upload
 
@@ -419,7 +405,8 @@ def put_chunk(upload_id: str) -> Any:
 def complete_upload(upload_id: str) -> Any:
     """Store the uploaded sealed file once (write-once) with its SHA-256; repeat-safe."""
     with services_bids.upload_writer(upload_id):
-        upload = services_bids.complete_upload(actor=_me(), upload_id=upload_id)
+        upload = services_bids.complete_upload(actor=me(), upload_id=upload_id)
+        # Mid-request on purpose: inside the upload's writer lock, so the next writer sees the committed offset.
         db.session.commit()
     return upload
 
@@ -457,8 +444,7 @@ def _bid_view(bid: Any) -> dict[str, Any]:
 @requires(BID)
 def submit_bid(args: dict[str, Any], tender_id: int) -> Any:
     """Submit or replace the organisation's bid; the answer carries the signed receipt."""
-    version = services_bids.submit_bid(actor=_me(), tender=_tender(tender_id), uploads=args["uploads"])
-    db.session.commit()
+    version = services_bids.submit_bid(actor=me(), tender=_tender(tender_id), uploads=args["uploads"])
     return _version_view(version)
 
 
@@ -468,8 +454,7 @@ def submit_bid(args: dict[str, Any], tender_id: int) -> Any:
 @requires(BID)
 def withdraw_bid(tender_id: int) -> Any:
     """Withdraw the organisation's bid before the deadline; the answer carries the signed withdrawal receipt."""
-    version = services_bids.withdraw_bid(actor=_me(), tender=_tender(tender_id))
-    db.session.commit()
+    version = services_bids.withdraw_bid(actor=me(), tender=_tender(tender_id))
     return _version_view(version)
 
 
@@ -480,7 +465,7 @@ def withdraw_bid(tender_id: int) -> Any:
 def own_bid(tender_id: int) -> Any:
     """The organisation's own bid: every version with its receipt and the receipt's inclusion proof (null until the
     next batch of commitments is logged, at most one AUDIT_BATCH_INTERVAL after submission)."""
-    return _bid_view(services_bids.get_own_bid(actor=_me(), tender=_tender(tender_id)))
+    return _bid_view(services_bids.get_own_bid(actor=me(), tender=_tender(tender_id)))
 
 
 @blp.route("/my/bids", methods=["GET"])
@@ -489,7 +474,7 @@ def own_bid(tender_id: int) -> Any:
 @requires(BID)
 def my_bids() -> Any:
     """Every bid of the caller's organisation, newest first, each with its versions and receipts."""
-    return [_bid_view(b) for b in services_bids.list_own_bids(_me())]
+    return [_bid_view(b) for b in services_bids.list_own_bids(me())]
 
 
 @blp.route("/tenders/<int:tender_id>/bid/file-keys", methods=["POST"])
@@ -500,9 +485,8 @@ def my_bids() -> Any:
 def reveal_file_key(args: dict[str, Any], tender_id: int) -> Any:
     """At the opening, reveal an envelope's file key so the platform opens it (bidder self-decryption)."""
     env = custody.reveal_file_key(
-        actor=_me(), tender=_tender(tender_id), envelope=args["envelope"], file_key=bytes.fromhex(args["file_key"])
+        actor=me(), tender=_tender(tender_id), envelope=args["envelope"], file_key=bytes.fromhex(args["file_key"])
     )
-    db.session.commit()
     return env
 
 
@@ -515,7 +499,7 @@ def reveal_file_key(args: dict[str, Any], tender_id: int) -> Any:
 @authenticated(MANAGE, READ_OPENED)
 def list_bids(tender_id: int) -> Any:
     """After the opening has begun, for the agency and overseers. Before it, refused for everybody and logged."""
-    return [_bid_view(b) for b in services_bids.list_bids(actor=_me(), tender=_tender(tender_id))]
+    return [_bid_view(b) for b in services_bids.list_bids(actor=me(), tender=_tender(tender_id))]
 
 
 @blp.route("/tenders/<int:tender_id>/bids/<bid_id>", methods=["GET"])
@@ -525,7 +509,7 @@ def list_bids(tender_id: int) -> Any:
 def get_bid(tender_id: int, bid_id: str) -> Any:
     """A bid by its public id: its own organisation's always (every version with its receipt and, once its batch is
     logged, the receipt's inclusion proof); anybody else's only after the opening, for the agency and overseers."""
-    return _bid_view(services_bids.get_bid(actor=_me(), tender=_tender(tender_id), bid_id=bid_id))
+    return _bid_view(services_bids.get_bid(actor=me(), tender=_tender(tender_id), bid_id=bid_id))
 
 
 @blp.route("/tenders/<int:tender_id>/bids/<bid_id>/envelopes/<name>/sealed", methods=["GET"])
@@ -534,7 +518,7 @@ def get_bid(tender_id: int, bid_id: str) -> Any:
 @authenticated(BID, MANAGE, READ_OPENED)
 def download_sealed(tender_id: int, bid_id: str, name: str) -> Any:
     """The sealed envelope as received (ciphertext), under the same rule as reading the bid."""
-    env, fh = services_bids.open_sealed_envelope(actor=_me(), tender=_tender(tender_id), bid_id=bid_id, envelope=name)
+    env, fh = services_bids.open_sealed_envelope(actor=me(), tender=_tender(tender_id), bid_id=bid_id, envelope=name)
 
     def chunks() -> Any:
         with fh:
@@ -566,7 +550,7 @@ def my_custody_shares() -> Any:
             "downloaded_at": share.downloaded_at,
             "submitted_at": share.submitted_at,
         }
-        for share, tender in custody.list_custody_duties(_me())
+        for share, tender in custody.list_custody_duties(me())
     ]
 
 
@@ -576,8 +560,7 @@ def my_custody_shares() -> Any:
 @authenticated(CUSTODY)
 def download_share(tender_id: int) -> Any:
     """A named custodian downloads its key share, once; the platform keeps no copy afterwards."""
-    text = custody.download_custody_share(actor=_me(), tender=_tender(tender_id))
-    db.session.commit()
+    text = custody.download_custody_share(actor=me(), tender=_tender(tender_id))
     return {"share": text}
 
 
@@ -589,8 +572,7 @@ def download_share(tender_id: int) -> Any:
 def submit_share(args: dict[str, Any], tender_id: int) -> Any:
     """At the opening, a custodian brings its share; with k shares the opening proceeds."""
     tender = _tender(tender_id)
-    present = custody.submit_custody_share(actor=_me(), tender=tender, text=args["share"])
-    db.session.commit()
+    present = custody.submit_custody_share(actor=me(), tender=tender, text=args["share"])
     return {"present": present, "threshold": tender.custody_threshold}
 
 
@@ -600,7 +582,7 @@ def submit_share(args: dict[str, Any], tender_id: int) -> Any:
 @authenticated(BID, MANAGE, READ_OPENED)
 def list_opening_records(tender_id: int) -> Any:
     """The signed opening records (开标记录), one per stage, for participants, the agency and overseers."""
-    return [r.document for r in opening.list_records(actor=_me(), tender=_tender(tender_id))]
+    return [r.document for r in opening.list_records(actor=me(), tender=_tender(tender_id))]
 
 
 @blp.route("/tenders/<int:tender_id>/opening-records/<int:stage>.pdf", methods=["GET"])
@@ -610,7 +592,7 @@ def list_opening_records(tender_id: int) -> Any:
 def opening_record_pdf(tender_id: int, stage: int) -> Any:
     """The opening record of one stage as a PDF, with its signature."""
     tender = _tender(tender_id)
-    record = next((r for r in opening.list_records(actor=_me(), tender=tender) if r.stage == stage), None)
+    record = next((r for r in opening.list_records(actor=me(), tender=tender) if r.stage == stage), None)
     if record is None:
         raise NotFound(N_("No opening record for this stage."))
     pdf = opening.render_record_pdf(

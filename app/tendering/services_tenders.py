@@ -113,6 +113,13 @@ def get_tender(tender_id: int, viewer: Any = None) -> Tender:
     return tender
 
 
+def managed_tender(actor: User, tender_id: int) -> Tender:
+    """A tender of the actor's agency: drafts of others are not found, others' tenders are refused (logged)."""
+    tender = get_tender(tender_id, actor)
+    _require_manager(actor, tender)
+    return tender
+
+
 def list_tenders(
     *, q: str | None = None, category: str | None = None, status: str | None = None, page: int = 1, per_page: int = 20
 ) -> tuple[list[Tender], int]:

@@ -16,9 +16,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.accounts.models import User
 from app.core.db import db
 from app.core.errors import DomainError, NotFound, ValidationFailed
+from app.core.pages import discard, me
 from app.core.problems import N_
 from app.core.security import authenticated, public, requires
 from app.core.storage import content_disposition
@@ -36,12 +36,8 @@ PER_PAGE = 20
 SIMPLE_TYPES = ("integer", "string", "boolean")
 
 
-def _me() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
-
-
 def _viewer() -> Any:
-    return _me() if current_user.is_authenticated else None
+    return me() if current_user.is_authenticated else None
 
 
 def _tender(tender_id: int) -> Tender:
@@ -143,7 +139,7 @@ def tender_detail(tender_id: int) -> Any:
 @bp.get("/bids")
 @requires(BID)
 def my_bids() -> Any:
-    bids = services_bids.list_own_bids(_me())
+    bids = services_bids.list_own_bids(me())
     ids = {b.tender_id for b in bids}
     tenders = {t.id: t for t in db.session.scalars(select(Tender).where(Tender.id.in_(ids)))} if ids else {}
     return render_template(
@@ -153,7 +149,7 @@ def my_bids() -> Any:
 
 def _own_bid_or_none(tender: Tender) -> Bid | None:
     try:
-        return services_bids.get_own_bid(actor=_me(), tender=tender)
+        return services_bids.get_own_bid(actor=me(), tender=tender)
     except NotFound:
         return None
 
@@ -169,7 +165,7 @@ def bid_page(tender_id: int) -> Any:
         bid=bid,
         proofs={v.number: services_bids.receipt_location(v)[0] is not None for v in (bid.versions if bid else [])},
         fields=form_fields(tender.bid_form_schema),
-        has_org=_me().organisation_id is not None,
+        has_org=me().organisation_id is not None,
         chunk_size=min(int(config_value("TENDER_UPLOAD_MAX_CHUNK")), 1024 * 1024),
         **_deadline_context(tender),
     )
@@ -179,13 +175,14 @@ def bid_page(tender_id: int) -> Any:
 @requires(BID)
 def withdraw(tender_id: int) -> Any:
     tender = _tender(tender_id)
+    # Not attempt(): the bid page's button shows every error but 401/403 as its message, a logged refusal and a
+    # missing bid included.
     try:
-        version = services_bids.withdraw_bid(actor=_me(), tender=tender)
-        db.session.commit()
+        version = services_bids.withdraw_bid(actor=me(), tender=tender)
     except DomainError as exc:
-        db.session.rollback()
         if exc.status in (401, 403) and not isinstance(exc, NotFound):
             raise
+        discard()
         if isinstance(exc, LoggedRefusal):  # e.g. after the deadline: refused, shown, and logged like the API's
             log_refusal(exc)
         flash(_("Not withdrawn: %(reason)s", reason=exc.translated), "error")
@@ -199,7 +196,7 @@ def withdraw(tender_id: int) -> Any:
 def receipt_page(tender_id: int, number: int) -> Any:
     """The receipt as a page a person reads, with its downloads (JSON, JSON with proof, PDF)."""
     tender = _tender(tender_id)
-    _bid, version = receipts.own_version(_me(), tender, number)
+    _bid, version = receipts.own_version(me(), tender, number)
     facts = receipts.receipt_facts(tender, version)
     return render_template(
         "tendering/receipt.html", f=facts, qr=receipts.qr_svg(facts["verify_url"], _("Verify this receipt"))
@@ -210,7 +207,7 @@ def receipt_page(tender_id: int, number: int) -> Any:
 @requires(BID)
 def receipt_pdf(tender_id: int, number: int) -> Any:
     tender = _tender(tender_id)
-    _bid, version = receipts.own_version(_me(), tender, number)
+    _bid, version = receipts.own_version(me(), tender, number)
     pdf = receipts.render_receipt_pdf(receipts.receipt_facts(tender, version))
     filename = f"{tender.reference or tender.id}-receipt-{number}.pdf"
     return Response(pdf, content_type="application/pdf", headers={"Content-Disposition": content_disposition(filename)})
@@ -255,7 +252,7 @@ def _verify_page(result: receipts.Verification | None, error: str | None = None)
 @requires(BID)
 def receipt_json(tender_id: int, number: int) -> Any:
     tender = _tender(tender_id)
-    _bid, version = receipts.own_version(_me(), tender, number)
+    _bid, version = receipts.own_version(me(), tender, number)
     document: dict[str, Any] = version.receipt
     filename = f"{tender.reference or tender.id}-receipt-{number}.json"
     if request.args.get("with") == "proof":
@@ -282,7 +279,7 @@ def receipt_json(tender_id: int, number: int) -> Any:
 @authenticated
 def opening_record(tender_id: int) -> Any:
     tender = _tender(tender_id)
-    records = opening.list_records(actor=_me(), tender=tender)  # participants only; refusals are logged
+    records = opening.list_records(actor=me(), tender=tender)  # participants only; refusals are logged
     return render_template(
         "tendering/opening_record.html",
         tender=tender,

@@ -41,9 +41,9 @@ from wtforms.validators import DataRequired, InputRequired, Optional
 
 from app.accounts.models import Organisation, OrganisationKind, User
 from app.core.db import db
-from app.core.errors import DomainError, ValidationFailed
+from app.core.errors import ValidationFailed
 from app.core.forms import YuanField
-from app.core.pages import Errors, is_refusal, messages
+from app.core.pages import Errors, attempt, me, messages
 from app.core.problems import N_
 from app.core.security import authenticated, requires
 from app.core.storage import content_disposition
@@ -53,7 +53,7 @@ from app.tendering import custody, schemas, services_questions, services_tenders
 from app.tendering.common import AccessRefused, config_days, config_value
 from app.tendering.models import CustodyMode, CustodyShare, EvaluationMethod, Tender, TenderStatus
 from app.tendering.permissions import MANAGE, READ_OPENED
-from app.tendering.views import _me, bp, form_fields, instant_center_time
+from app.tendering.views import bp, form_fields, instant_center_time
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 MIB = 1024 * 1024
@@ -211,9 +211,7 @@ def _text(value: str | None) -> str:
 
 def _managed(tender_id: int) -> Tender:
     """A tender of the caller's agency: drafts of others are not found, others' tenders are refused (logged)."""
-    tender = services_tenders.get_tender(tender_id, _me())
-    services_tenders._require_manager(_me(), tender)
-    return tender
+    return services_tenders.managed_tender(me(), tender_id)
 
 
 # --- agency: list and drafting -----------------------------------------------------------------------
@@ -354,18 +352,15 @@ def _save_terms(form: TenderForm, tender: Tender | None, errors: Errors) -> Tend
     except ma.ValidationError as exc:
         errors.from_schema(exc, form)
         return None
-    try:
+    saved = None
+    with attempt() as outcome:
         if tender is None:
-            saved = services_tenders.create_tender(actor=_me(), data=loaded)
+            saved = services_tenders.create_tender(actor=me(), data=loaded)
         else:
-            saved = services_tenders.update_tender(actor=_me(), tender=tender, data=loaded)
-    except DomainError as exc:
-        db.session.rollback()
-        if is_refusal(exc):
-            raise
-        errors.from_service(exc, form)
+            saved = services_tenders.update_tender(actor=me(), tender=tender, data=loaded)
+    if outcome.error is not None:
+        errors.from_service(outcome.error, form)
         return None
-    db.session.commit()
     return saved
 
 
@@ -392,12 +387,12 @@ def _preview_fields(form: TenderForm) -> list[dict[str, Any]]:
 @bp.get("/agency/tenders")
 @requires(MANAGE)
 def agency_tenders() -> Any:
-    tenders = services_tenders.list_agency_tenders(_me())
+    tenders = services_tenders.list_agency_tenders(me())
     tenders.sort(key=lambda t: (t.status is not TenderStatus.DRAFT, -t.id))
     return render_template(
         "tendering/agency_tenders.html",
         tenders=tenders,
-        has_org=_me().organisation_id is not None,
+        has_org=me().organisation_id is not None,
         open_for_bids=services_tenders.is_open_for_bids,
     )
 
@@ -501,9 +496,9 @@ def agency_document_upload(tender_id: int) -> Any:
     except ma.ValidationError as exc:
         errors.add("document", "; ".join(messages(exc.messages)), form)
         return _render_manage(tender, 422, doc_form=form, doc_errors=errors)
-    try:
+    with attempt() as outcome:
         doc = services_tenders.add_document(
-            actor=_me(),
+            actor=me(),
             tender=tender,
             name=args["name"],
             stream=upload.stream,
@@ -511,15 +506,11 @@ def agency_document_upload(tender_id: int) -> Any:
             content_type=args["content_type"],
             text=args.get("text", ""),
         )
-    except DomainError as exc:
-        db.session.rollback()
-        if is_refusal(exc):
-            raise
-        errors.from_service(exc, form)
+    if outcome.error is not None:
+        errors.from_service(outcome.error, form)
         errors.setdefault("document", []).extend(errors.general)
         errors.general = []
-        return _render_manage(tender, exc.status, doc_form=form, doc_errors=errors)
-    db.session.commit()
+        return _render_manage(tender, outcome.status, doc_form=form, doc_errors=errors)
     flash(_("The document %(name)s was added (SHA-256 %(sha)s).", name=doc.name, sha=doc.sha256), "success")
     return redirect(url_for("tendering.agency_tender", tender_id=tender_id), code=303)
 
@@ -573,14 +564,10 @@ def agency_tender_publish(tender_id: int) -> Any:
         return _render_publish(tender)
     if not PublishForm().validate_on_submit():
         return _render_publish(tender, 400, _("The form expired; please confirm again."))
-    try:
-        services_tenders.publish_tender(actor=_me(), tender=tender)
-    except DomainError as exc:
-        db.session.rollback()
-        if is_refusal(exc):
-            raise
-        return _render_publish(tender, exc.status, exc.translated)
-    db.session.commit()
+    with attempt() as outcome:
+        services_tenders.publish_tender(actor=me(), tender=tender)
+    if outcome.error is not None:
+        return _render_publish(tender, outcome.status, outcome.error.translated)
     flash(
         _("Published. Bids are sealed to the opening key %(recipient)s.", recipient=tender.recipient or ""), "success"
     )
@@ -626,15 +613,11 @@ def agency_tender_clarify(tender_id: int) -> Any:
     except ma.ValidationError as exc:
         errors.from_schema(exc, form)
         return _render_clarify(tender, form, errors, 422)
-    try:
-        version = services_tenders.clarify_tender(actor=_me(), tender=tender, **args)
-    except DomainError as exc:
-        db.session.rollback()
-        if is_refusal(exc):
-            raise
-        errors.from_service(exc, form)
-        return _render_clarify(tender, form, errors, exc.status)
-    db.session.commit()
+    with attempt() as outcome:
+        version = services_tenders.clarify_tender(actor=me(), tender=tender, **args)
+    if outcome.error is not None:
+        errors.from_service(outcome.error, form)
+        return _render_clarify(tender, form, errors, outcome.status)
     flash(_("Clarification %(number)s was published.", number=version.number), "success")
     moved = version.changes.get("submission_deadline_at")
     if isinstance(moved, list) and len(moved) == 2:
@@ -660,14 +643,10 @@ def agency_question_answer(tender_id: int, question_id: int) -> Any:
         args = schemas.AnswerArgs().load({"answer": _text(form.answer.data)})
     except ma.ValidationError as exc:
         return _render_manage(tender, 422, answer_errors={question_id: "; ".join(messages(exc.messages))})
-    try:
-        services_questions.answer_question(actor=_me(), tender=tender, question_id=question_id, answer=args["answer"])
-    except DomainError as exc:
-        db.session.rollback()
-        if is_refusal(exc):
-            raise
-        return _render_manage(tender, exc.status, answer_errors={question_id: exc.translated})
-    db.session.commit()
+    with attempt() as outcome:
+        services_questions.answer_question(actor=me(), tender=tender, question_id=question_id, answer=args["answer"])
+    if outcome.error is not None:
+        return _render_manage(tender, outcome.status, answer_errors={question_id: outcome.error.translated})
     flash(_("The answer was published."), "success")
     return redirect(url_for("tendering.agency_tender", tender_id=tender_id, _anchor="questions"), code=303)
 
@@ -683,20 +662,17 @@ def agency_tender_cancel(tender_id: int) -> Any:
         if form.validate_on_submit():
             try:
                 args = schemas.CancelArgs().load({"reason": _text(form.reason.data)})
-                services_tenders.cancel_tender(actor=_me(), tender=tender, reason=args["reason"])
             except ma.ValidationError as exc:
                 errors.add("reason", "; ".join(messages(exc.messages)), form)
                 status = 422
-            except DomainError as exc:
-                db.session.rollback()
-                if is_refusal(exc):
-                    raise
-                errors.from_service(exc, form)
-                status = exc.status
             else:
-                db.session.commit()
-                flash(_("The tender was cancelled."), "success")
-                return redirect(url_for("tendering.agency_tender", tender_id=tender_id), code=303)
+                with attempt() as outcome:
+                    services_tenders.cancel_tender(actor=me(), tender=tender, reason=args["reason"])
+                if outcome.error is None:
+                    flash(_("The tender was cancelled."), "success")
+                    return redirect(url_for("tendering.agency_tender", tender_id=tender_id), code=303)
+                errors.from_service(outcome.error, form)
+                status = outcome.status
         else:
             status = 400
     return render_template("tendering/agency_cancel.html", tender=tender, form=form, errors=errors), status
@@ -708,12 +684,12 @@ def agency_tender_cancel(tender_id: int) -> Any:
 def _own_share(tender: Tender) -> CustodyShare:
     """The caller's share of the tender; anybody else is refused and logged, like every other refusal."""
     share: CustodyShare | None = db.session.scalar(
-        select(CustodyShare).where(CustodyShare.tender_id == tender.id, CustodyShare.user_id == _me().id)
+        select(CustodyShare).where(CustodyShare.tender_id == tender.id, CustodyShare.user_id == me().id)
     )
     if share is None:
         raise AccessRefused(
             N_("You are not a custodian of this tender."),
-            actor=_me(),
+            actor=me(),
             subject=tender.audit_ref,
             data={"attempt": "share"},
         )
@@ -723,7 +699,7 @@ def _own_share(tender: Tender) -> CustodyShare:
 @bp.get("/custody")
 @authenticated
 def custody_duties() -> Any:
-    duties = custody.list_custody_duties(_me())
+    duties = custody.list_custody_duties(me())
     rows = [share for share, _tender in duties]
     tenders = {tender.id: tender for _share, tender in duties}
     return render_template("tendering/agency_custody_duties.html", rows=rows, tenders=tenders)
@@ -732,7 +708,7 @@ def custody_duties() -> Any:
 @bp.get("/tenders/<int:tender_id>/custody")
 @authenticated
 def custody_share_page(tender_id: int) -> Any:
-    tender = services_tenders.get_tender(tender_id, _me())
+    tender = services_tenders.get_tender(tender_id, me())
     return _render_share_page(tender, _own_share(tender))
 
 
@@ -774,19 +750,15 @@ def _share_text(form: BringShareForm) -> str:
 @authenticated
 def custody_share_bring(tender_id: int) -> Any:
     """A custodian brings its share to the opening through the page (the API's submit_share, same service)."""
-    tender = services_tenders.get_tender(tender_id, _me())
+    tender = services_tenders.get_tender(tender_id, me())
     share = _own_share(tender)
     form = BringShareForm()
     if not form.validate_on_submit():
         return _render_share_page(tender, share, 400, _("The form expired; please try again."))
-    try:
-        present = custody.submit_custody_share(actor=_me(), tender=tender, text=_share_text(form))
-    except DomainError as exc:
-        db.session.rollback()
-        if is_refusal(exc):
-            raise
-        return _render_share_page(tender, share, exc.status, exc.translated)  # reloaded after the rollback
-    db.session.commit()
+    with attempt() as outcome:
+        present = custody.submit_custody_share(actor=me(), tender=tender, text=_share_text(form))
+    if outcome.error is not None:
+        return _render_share_page(tender, share, outcome.status, outcome.error.translated)  # reloaded after rollback
     flash(
         _(
             "Your share is in: %(present)s of the %(needed)s needed are present.",
@@ -801,20 +773,16 @@ def custody_share_bring(tender_id: int) -> Any:
 @bp.post("/tenders/<int:tender_id>/custody/share")
 @authenticated
 def custody_share_download(tender_id: int) -> Any:
-    tender = services_tenders.get_tender(tender_id, _me())
+    tender = services_tenders.get_tender(tender_id, me())
     form = ShareForm()
     if not form.validate_on_submit():
         flash(_("The form expired; please try again."), "error")
         return redirect(url_for("tendering.custody_share_page", tender_id=tender_id), code=303)
-    try:
-        text = custody.download_custody_share(actor=_me(), tender=tender)
-    except DomainError as exc:
-        db.session.rollback()
-        if is_refusal(exc):
-            raise
-        flash(exc.translated, "error")
+    with attempt() as outcome:
+        text = custody.download_custody_share(actor=me(), tender=tender)
+    if outcome.failed:
+        outcome.flash()
         return redirect(url_for("tendering.custody_share_page", tender_id=tender_id), code=303)
-    db.session.commit()
     headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
     if form.kind.data == "file":
         filename = f"{tender.reference or tender.id}-custody-share.txt"
