@@ -33,4 +33,6 @@ def init_command(demo: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from app import demo  # noqa: F401 - registers the demo tenders after every module's own demo data
+
     app.cli.add_command(platform_cli)
