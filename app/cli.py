@@ -33,6 +33,7 @@ def init_command(demo: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from app import demo  # noqa: F401 - registers the demo tenders after every module's own demo data
+    from app import demo
 
+    demo.init_app()
     app.cli.add_command(platform_cli)

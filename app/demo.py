@@ -208,7 +208,6 @@ def already_seeded() -> bool:
     return db.session.scalar(select(Tender.id).where(Tender.title.in_(TITLES)).limit(1)) is not None
 
 
-@demo("demo.tenders")
 def seed_demo_tenders() -> list[str]:
     """The three demo tenders (and the few accounts they need); [] when already there. Commits step by step
     like the API's requests and the worker's sweeps (a document or a bid streams outside any transaction)."""
@@ -337,3 +336,8 @@ def _summary(opening_at: datetime) -> list[str]:
         "demo tender opened (bids decrypted, opening record published); its committee is still to define",
         "demo tender evaluated and awarded (committee drawn, scored, report signed, publicity ended, award issued)",
     ]
+
+
+def init_app() -> None:
+    """Register the demo tenders after every module's own demo data (the accounts they need come first)."""
+    demo("demo.tenders")(seed_demo_tenders)

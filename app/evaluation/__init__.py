@@ -9,6 +9,7 @@ def init_app(app: Flask) -> None:
     from app.evaluation import (
         api,
         clarification_api,
+        home,
         models,
         permissions,
         report_api,
@@ -25,3 +26,4 @@ def init_app(app: Flask) -> None:
     report_api.init_app(app)
     clarification_api.init_app(app)
     views.init_app(app)
+    home.init_app()
