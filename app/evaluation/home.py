@@ -303,7 +303,7 @@ def expert_sections(user: Any, now: datetime) -> list[Section]:
                     by_id[r.tender_id].title,
                     url_for("evaluation.room", tender_id=r.tender_id, stage=r.stage),
                     at=r.opened_at,
-                    at_label=_l("Opened"),
+                    at_label=_l("Room opened"),
                     reference=by_id[r.tender_id].reference,
                 )
                 for r in rooms
@@ -354,7 +354,7 @@ def overseer_sections(user: Any, now: datetime) -> list[Section]:
                     t.title,
                     url_for("evaluation.room", tender_id=t.id, stage=r.stage),
                     at=r.opened_at,
-                    at_label=_l("Opened"),
+                    at_label=_l("Room opened"),
                     reference=t.reference,
                 )
                 for r, t in rooms

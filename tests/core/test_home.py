@@ -265,3 +265,17 @@ def test_auditor_has_nothing_to_act_on_in_the_demo(app: Flask, demo: dict[str, i
     assert "Nothing needs your action now." in resp.get_data(as_text=True)
     sections = Sections(resp.get_data(as_text=True))
     assert set(sections.links) == {"open-for-bids", "opening-today", "recent-results"}
+
+
+def test_home_in_chinese_has_no_english_words(app: Flask, demo: dict[str, int]) -> None:
+    from tests.evaluation.test_zh_pages import english_words, user_data, visible_text
+
+    clients = [app.test_client(), signed_in(app, "agent-zh", "agency", org_of(app, "agency"))]
+    clients.append(signed_in(app, "root-zh", "admin"))
+    data = user_data(app)
+    for client in clients:
+        resp = client.get("/", headers={"Accept-Language": "zh-CN"})
+        assert resp.status_code == 200
+        html = resp.get_data(as_text=True)
+        assert "正在投标" in html and "今日开标" in html and "最新结果" in html
+        assert english_words(visible_text(html), data) == set()
