@@ -116,17 +116,14 @@ def bidder_sections(user: Any, now: datetime) -> list[Section]:
         return []
     org = user.organisation_id
     submitted = exists().where(Bid.tender_id == Tender.id, Bid.organisation_id == org, Bid.withdrawn.is_(False))
+    uploaded = exists().where(
+        UploadSession.tender_id == Tender.id,
+        UploadSession.organisation_id == org,
+        UploadSession.status.in_((UploadStatus.OPEN, UploadStatus.COMPLETED)),
+    )
     tenders = db.session.scalars(
         select(Tender)
-        .join(UploadSession, UploadSession.tender_id == Tender.id)
-        .where(
-            UploadSession.organisation_id == org,
-            UploadSession.status.in_((UploadStatus.OPEN, UploadStatus.COMPLETED)),
-            Tender.status == TenderStatus.PUBLISHED,
-            Tender.submission_deadline_at > now,
-            ~submitted,
-        )
-        .distinct()
+        .where(Tender.status == TenderStatus.PUBLISHED, Tender.submission_deadline_at > now, uploaded, ~submitted)
         .order_by(Tender.submission_deadline_at, Tender.id)
         .limit(LIMIT)
     )
