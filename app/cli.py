@@ -33,4 +33,7 @@ def init_command(demo: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from app import demo
+
+    demo.init_app()
     app.cli.add_command(platform_cli)

@@ -95,7 +95,7 @@ def _not_authenticated(err: NotAuthenticated) -> Any:
 
 def init_app(app: Flask) -> None:
     # Imported for what they register: the models, the seeded roles (reference data) and the demo accounts.
-    from app.accounts import api, api_admin, cli, models, services_demo, services_roles, views  # noqa: F401
+    from app.accounts import api, api_admin, cli, home, models, services_demo, services_roles, views  # noqa: F401
     from app.accounts.permissions import permission_label
     from app.core import views as core_views
     from app.extensions import login_manager
@@ -106,6 +106,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(NotAuthenticated, _not_authenticated)
     app.before_request(_enforce_totp_setup)
     core_views.init_app(app)
+    home.init_app()
     views.init_app(app)
     api.init_app(app)
     api_admin.init_app(app)

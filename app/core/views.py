@@ -13,11 +13,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import text
 
-from app.core import problems
+from app.core import home, problems
 from app.core.db import db
 from app.core.errors import NotFound
 from app.core.security import caller_has, public
-from app.core.time import format_center_time
+from app.core.time import format_center_time, now_utc
 
 bp = Blueprint("core", __name__)
 
@@ -84,7 +84,13 @@ def safe_next(target: str | None, default: str = "/") -> str:
 @bp.get("/")
 @public
 def index() -> str:
-    return render_template("core/index.html")
+    """What is open for bids, what opens today, recent results; signed in, what needs the caller's action now."""
+    from flask_login import current_user
+
+    now = now_utc()
+    return render_template(
+        "core/index.html", public_sections=home.public_sections(now), my_sections=home.my_sections(current_user, now)
+    )
 
 
 @bp.post("/lang")

@@ -9,6 +9,7 @@ def init_app(app: Flask) -> None:
     from app.evaluation import (
         api,
         clarification_api,
+        home,
         models,
         permissions,
         report_api,
@@ -29,3 +30,4 @@ def init_app(app: Flask) -> None:
     views.init_app(app)
     views_award.init_app(app)
     views_committee.init_app(app)
+    home.init_app()

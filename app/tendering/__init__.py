@@ -6,10 +6,11 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.tendering import api, common, models, permissions, tasks, views, views_agency
+    from app.tendering import api, common, home, models, permissions, tasks, views, views_agency
 
     del models, permissions, tasks  # imported for their tables, declarations and sweeps
     common.init_app(app)
     api.init_app(app)
     views.init_app(app)  # the blueprint, with the agency's pages (views_agency) on it
     views_agency.init_app()
+    home.init_app()
