@@ -17,6 +17,7 @@ from tests.accounts.helpers import PASSWORD, make_user, next_totp
 from tests.evaluation.helpers import seated, user_field
 from tests.tendering.helpers import World, build_world, create_published, envelope_plaintext, form, seal, submit, upload
 
+CATEGORY = "工程施工"
 ROLES = ("anonymous", "bidder", "agency", "expert", "custodian", "auditor", "admin")
 
 
@@ -33,7 +34,7 @@ def build_scene(app: Flask, clock: Any) -> Scene:
     from tests.evaluation.test_pages import scoring_room
 
     world = build_world(app, bidders=3)
-    tid, _members, _pool, _bids = scoring_room(world, clock)
+    tid, _members, _pool, _bids = scoring_room(world, clock, category=CATEGORY)
     opened = tid
 
     keepers = []
@@ -43,6 +44,7 @@ def build_scene(app: Flask, clock: Any) -> Scene:
     custody = create_published(
         world,
         title="邯郸市第一中学操场改造工程",
+        category=CATEGORY,
         min_bids=1,
         custody_mode="committee",
         custodian_ids=[uid for uid, _s in keepers],
@@ -50,7 +52,7 @@ def build_scene(app: Flask, clock: Any) -> Scene:
         platform_holds_share=False,
     )["id"]
 
-    tender = create_published(world, title="邯郸市第一中学食堂设备采购", min_bids=1)
+    tender = create_published(world, title="邯郸市第一中学食堂设备采购", category="货物", min_bids=1)
     bidder = world.bidders[0]
     sealed = seal(envelope_plaintext(form(880_000)), tender["recipient"])
     assert submit(bidder.api, tender["id"], {"bid": upload(bidder.api, tender["id"], "bid", sealed)}).status_code == 201
