@@ -3,7 +3,7 @@
 Shared by the crawler's axe-core test (tests/browser/test_axe_all_pages.py) and `make screenshots`
 (tests/browser/screenshots.py). Built through the API on the live server's app (tests/tendering/helpers.py,
 tests/evaluation/helpers.py): an open tender with a sealed bid, an opened tender (three bids, its opening record)
-whose committee is drawn, seated and scoring in the room, and a tender under committee custody.
+whose committee is drawn, seated and scoring in the room, a tender under committee custody and a draft.
 """
 
 from __future__ import annotations
@@ -15,7 +15,17 @@ from flask import Flask
 
 from tests.accounts.helpers import PASSWORD, make_user, next_totp
 from tests.evaluation.helpers import seated, user_field
-from tests.tendering.helpers import World, build_world, create_published, envelope_plaintext, form, seal, submit, upload
+from tests.tendering.helpers import (
+    World,
+    build_world,
+    create_published,
+    draft_body,
+    envelope_plaintext,
+    form,
+    seal,
+    submit,
+    upload,
+)
 
 CATEGORY = "工程施工"
 ROLES = ("anonymous", "bidder", "agency", "expert", "custodian", "auditor", "admin")
@@ -27,6 +37,7 @@ class Scene:
     open_tid: int  # published, taking bids; bidder1 has sealed one
     opened_tid: int  # opened (three bids), committee seated, stage-1 room scoring
     custody_tid: int  # committee custody, the custodian holds a share
+    # and a draft of the agency's, not yet published
     logins: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # role -> (username, TOTP secret)
 
 
@@ -56,6 +67,11 @@ def build_scene(app: Flask, clock: Any) -> Scene:
     bidder = world.bidders[0]
     sealed = seal(envelope_plaintext(form(880_000)), tender["recipient"])
     assert submit(bidder.api, tender["id"], {"bid": upload(bidder.api, tender["id"], "bid", sealed)}).status_code == 201
+
+    draft = world.agency.api.post(
+        "/api/v1/tenders", draft_body(world, title="邯郸市第一中学图书馆家具采购", category="货物")
+    )
+    assert draft.status_code == 201, draft.json
 
     scene = Scene(world=world, open_tid=tender["id"], opened_tid=opened, custody_tid=custody)
     _uid, agent = make_user(app, "a11y-agent", ["agency"], totp=True, organisation_id=world.agency.org_id)
