@@ -35,6 +35,9 @@ $(ASSETS_DIST_STAMP): $(ASSETS_SRC) $(ASSETS_NODE_STAMP)
 assets-clean:
 	rm -rf app/static/dist node_modules
 
-# The design system's screenshots in docs/screenshots/ (zh-CN, 1280 and 375 px), taken by the axe-core browser test.
+# The main pages of each role in zh-CN at 1280 and 375 px in docs/screenshots/<role>-<page>-<width>.png (the README
+# shows a few), taken on a live server with a scene built through the API (tests/browser/screenshots.py); then the
+# sign-in and account pages the design system's axe-core test keeps there.
 screenshots: $(ASSETS_DIST_STAMP)
+	$(or $(VENV),.venv)/bin/python -m tests.browser.screenshots
 	UPDATE_SCREENSHOTS=1 $(or $(VENV),.venv)/bin/pytest -q -p no:randomly tests/browser/test_design.py

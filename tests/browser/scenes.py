@@ -1,0 +1,105 @@
+"""A platform with data at every stage the pages show, and one signed-in browser context per role.
+
+Shared by the crawler's axe-core test (tests/browser/test_axe_all_pages.py) and `make screenshots`
+(tests/browser/screenshots.py). Built through the API on the live server's app (tests/tendering/helpers.py,
+tests/evaluation/helpers.py): an open tender with a sealed bid, an opened tender (three bids, its opening record)
+whose committee is drawn, seated and scoring in the room, a tender under committee custody and a draft.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+
+from tests.accounts.helpers import PASSWORD, make_user, next_totp
+from tests.evaluation.helpers import seated, user_field
+from tests.tendering.helpers import (
+    World,
+    build_world,
+    create_published,
+    draft_body,
+    envelope_plaintext,
+    form,
+    seal,
+    submit,
+    upload,
+)
+
+CATEGORY = "工程施工"
+ROLES = ("anonymous", "bidder", "agency", "expert", "custodian", "auditor", "admin")
+
+
+@dataclass
+class Scene:
+    world: World
+    open_tid: int  # published, taking bids; bidder1 has sealed one
+    opened_tid: int  # opened (three bids), committee seated, stage-1 room scoring
+    custody_tid: int  # committee custody, the custodian holds a share
+    # and a draft of the agency's, not yet published
+    logins: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # role -> (username, TOTP secret)
+
+
+def build_scene(app: Flask, clock: Any) -> Scene:
+    from tests.evaluation.test_pages import scoring_room
+
+    world = build_world(app, bidders=3)
+    tid, _members, _pool, _bids = scoring_room(world, clock, category=CATEGORY)
+    opened = tid
+
+    keepers = []
+    for i in (1, 2):
+        uid, secret = make_user(app, f"keeper{i}", ["supervisor"], totp=True)
+        keepers.append((uid, secret))
+    custody = create_published(
+        world,
+        title="邯郸市第一中学操场改造工程",
+        category=CATEGORY,
+        min_bids=1,
+        custody_mode="committee",
+        custodian_ids=[uid for uid, _s in keepers],
+        custody_threshold=2,
+        platform_holds_share=False,
+    )["id"]
+
+    tender = create_published(world, title="邯郸市第一中学食堂设备采购", category="货物", min_bids=1)
+    bidder = world.bidders[0]
+    sealed = seal(envelope_plaintext(form(880_000)), tender["recipient"])
+    assert submit(bidder.api, tender["id"], {"bid": upload(bidder.api, tender["id"], "bid", sealed)}).status_code == 201
+
+    draft = world.agency.api.post(
+        "/api/v1/tenders", draft_body(world, title="邯郸市第一中学图书馆家具采购", category="货物")
+    )
+    assert draft.status_code == 201, draft.json
+
+    scene = Scene(world=world, open_tid=tender["id"], opened_tid=opened, custody_tid=custody)
+    _uid, agent = make_user(app, "a11y-agent", ["agency"], totp=True, organisation_id=world.agency.org_id)
+    _uid, auditor = make_user(app, "a11y-auditor", ["auditor"], totp=True)
+    _uid, admin = make_user(app, "a11y-admin", ["admin"], totp=True)
+    expert_seat = next(s for s in seated(world, opened) if s["kind"] == "expert")
+    scene.logins = {
+        "bidder": ("bidder1", None),
+        "agency": ("a11y-agent", agent),
+        "expert": (user_field(world, expert_seat["user_id"], "username"), None),
+        "custodian": ("keeper1", keepers[0][1]),
+        "auditor": ("a11y-auditor", auditor),
+        "admin": ("a11y-admin", admin),
+    }
+    return scene
+
+
+def sign_in(page: Any, base: str, scene: Scene, role: str) -> None:
+    """Sign the role's user in through the form (and the TOTP step where the role needs it); lands on the home page."""
+    if role == "anonymous":
+        return
+    username, secret = scene.logins[role]
+    page.goto(f"{base}/login?next=/")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("#submit")
+    if secret is not None:
+        page.wait_for_url(f"{base}/login/totp")
+        page.fill("#code", next_totp(secret))
+        page.click("#submit")
+    page.wait_for_url(f"{base}/")
