@@ -130,3 +130,22 @@ def test_placeholder_check_can_fail() -> None:
     assert Counter(PLACEHOLDER.findall("Role %(name)s, {count} of %s")) != Counter(
         PLACEHOLDER.findall("角色 %(名称)s，{数量}")
     )
+
+
+@pytest.mark.parametrize("path", [POT, PO], ids=["pot", "po"])
+def test_every_entry_is_well_formed(path: Path) -> None:
+    """Each msgid (with its continuation lines) is followed by its msgstr, as gettext's own tools require."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    broken = []
+    i = 0
+    while i < len(lines):
+        if lines[i].startswith("msgid "):
+            j = i + 1
+            while j < len(lines) and lines[j].startswith('"'):
+                j += 1
+            if j >= len(lines) or not lines[j].startswith(("msgstr", "msgid_plural")):
+                broken.append(f"{path.name}:{i + 1}: {lines[i][:80]}")
+            i = j
+        else:
+            i += 1
+    assert not broken, "entries without msgstr:\n" + "\n".join(broken)
