@@ -65,8 +65,12 @@ def form_fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
     for name, raw in (schema.get("properties") or {}).items():
         prop = raw if isinstance(raw, dict) else {}
         kind = prop.get("type")
+        label = str(prop.get("title") or name)
         if "enum" in prop and kind in (None, "string", "integer"):
             widget = "enum"
+        elif terms.is_money_field(name, prop):
+            widget = "money"  # typed in 元, sealed as an integer of 分
+            label = terms.money_label(label)
         elif kind in SIMPLE_TYPES:
             widget = str(kind)
         else:
@@ -74,7 +78,7 @@ def form_fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
         fields.append(
             {
                 "name": str(name),
-                "label": str(prop.get("title") or name),
+                "label": label,
                 "description": str(prop.get("description") or ""),
                 "widget": widget,
                 "type": kind,

@@ -172,7 +172,7 @@ def test_bid_page_generates_the_form_from_the_schema(world, clock) -> None:
     resp = bidder.get(f"/tenders/{tid}/bid", headers=ZH)
     assert resp.status_code == 200
     page = _html(resp)
-    assert 'data-field="price" data-widget="integer"' in page and 'data-minimum="0"' in page
+    assert 'data-field="price" data-widget="money"' in page and 'data-minimum="0"' in page  # typed in 元
     assert 'data-field="currency" data-widget="enum"' in page and "&#34;CNY&#34;" in page
     assert 'data-field="duration_days" data-widget="integer"' in page and 'data-maximum="3650"' in page
     assert 'data-envelope="bid"' in page and "dist/seal.js" in page
@@ -182,7 +182,8 @@ def test_bid_page_generates_the_form_from_the_schema(world, clock) -> None:
     assert cfg["submit_url"] == f"/api/v1/tenders/{tid}/bid"
     assert cfg["envelopes"] == [{"name": "bid", "stage": 1, "form": True}]
     assert cfg["messages"]["deadline"]
-    assert "投标报价（分）" in page  # field titles from the schema
+    assert "投标报价" in page and "投标报价（分）" not in page  # field titles from the schema, the 分 unit dropped
+    assert "js/money.js" in page
 
 
 def test_withdraw_receipts_and_my_bids(world, clock) -> None:
