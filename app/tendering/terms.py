@@ -72,6 +72,22 @@ DEFAULT_BID_FORM: dict[str, Any] = {
 }
 
 
+# Labels of the usual envelope names (an envelope has only its name): a page shows the label, translated, and
+# the PDF its Chinese label; any other name is shown as it is.
+ENVELOPE_LABELS: dict[str, tuple[str, str]] = {
+    "bid": (N_("Bid documents"), "投标文件"),
+    "technical": (N_("Technical bid"), "技术标"),
+    "tech": (N_("Technical bid"), "技术标"),
+    "commercial": (N_("Commercial bid"), "商务标"),
+    "price": (N_("Price bid"), "报价标"),
+    "qualification": (N_("Qualification documents"), "资格审查文件"),
+}
+# Currencies a bid form may name (its `currency` field): shown by name, never by code.
+CURRENCY_LABELS: dict[str, tuple[str, str]] = {
+    "CNY": (N_("Renminbi (yuan)"), "人民币（元）"),
+}
+
+
 def _fail(field: str, message: str, params: Mapping[str, Any] | None = None) -> ValidationFailed:
     return field_error(field, message, params)
 
@@ -333,7 +349,8 @@ _UNIT_SUFFIX = re.compile(r"\s*[（(]\s*(?:分|fen)\s*[)）]\s*$", re.IGNORECASE
 
 
 def bid_form_rows(schema: Any, form: Any) -> list[dict[str, Any]]:
-    """A bid's form as rows for a person: {key, label, value, money}, in the schema's order, then any other keys.
+    """A bid's form as rows for a person: {key, label, value, money, currency}, in the schema's order, then any
+    other keys. `currency` is true for a `currency` field naming a currency of CURRENCY_LABELS (shown by name).
 
     `label` is the field's `title` in the tender's bid-form schema (None when it has none: the page shows the
     key). `price` (the integer amount in 分 every bid form carries) is `money`: shown in 元 with its capital
@@ -349,11 +366,10 @@ def bid_form_rows(schema: Any, form: Any) -> list[dict[str, Any]]:
         prop = properties.get(key)
         title = prop.get("title") if isinstance(prop, dict) else None
         value = form[key]
-        money = (
-            (key == "price" or is_money_field(key, prop)) and isinstance(value, int) and not isinstance(value, bool)
-        )
+        money = (key == "price" or is_money_field(key, prop)) and isinstance(value, int) and not isinstance(value, bool)
         label = str(title).strip() if isinstance(title, str) and title.strip() else None
         if label and money:
             label = money_label(label)
-        rows.append({"key": str(key), "label": label, "value": value, "money": money})
+        currency = key == "currency" and isinstance(value, str) and value in CURRENCY_LABELS
+        rows.append({"key": str(key), "label": label, "value": value, "money": money, "currency": currency})
     return rows

@@ -299,6 +299,24 @@ def opening_record(tender_id: int) -> Any:
 bp.add_app_template_global(terms.bid_form_rows, "bid_form_rows")
 
 
+@bp.app_template_global("envelope_label")
+def envelope_label(name: Any, chinese: bool = False) -> str:
+    """An envelope's label (translated; in Chinese for the bilingual PDF), or its name when it has none."""
+    found = terms.ENVELOPE_LABELS.get(str(name))
+    if found is None:
+        return str(name)
+    return found[1] if chinese else _(found[0])
+
+
+@bp.app_template_global("currency_label")
+def currency_label(code: Any, chinese: bool = False) -> str:
+    """A currency by name ('CNY' → 人民币（元）), or its code when it is not one the platform names."""
+    found = terms.CURRENCY_LABELS.get(str(code))
+    if found is None:
+        return str(code)
+    return found[1] if chinese else _(found[0])
+
+
 @bp.app_template_filter("instant_center_time")
 def instant_center_time(value: Any) -> str:
     """A signed document's instant ('2026-01-05T01:00:00.000000Z') in the center's zone, named."""

@@ -31,6 +31,35 @@ def _html(resp) -> str:
     return resp.get_data(as_text=True)
 
 
+def _texts(html: str) -> list[str]:
+    """The text nodes of a page (scripts and styles left out), parsed."""
+    from html.parser import HTMLParser
+
+    class Texts(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.out: list[str] = []
+            self.skip = 0
+
+        def handle_starttag(self, tag: str, attrs: object) -> None:
+            self.skip += tag in ("script", "style")
+
+        def handle_endtag(self, tag: str) -> None:
+            self.skip -= tag in ("script", "style")
+
+        def handle_data(self, data: str) -> None:
+            if not self.skip:
+                self.out.append(data)
+
+    parser = Texts()
+    parser.feed(html)
+    return parser.out
+
+
+def _text(html: str) -> str:
+    return "".join(_texts(html))
+
+
 def _signed_in(world: World, username: str):
     client = world.app.test_client()
     resp = login(client, username)
@@ -266,6 +295,11 @@ def test_opening_record_page_for_participants_only(world, clock) -> None:
     assert "壹佰伍拾万元整" in html  # the budget (150,000,000 分) in capitals
     assert "方案.txt" in html and "Asia/Shanghai" in html
     assert f"/api/v1/tenders/{tid}/opening-records/1.pdf" in html
+    # the envelopes by their labels and the currency by name: no code (bid, CNY) reaches the page
+    text = _text(html)
+    assert "CNY" not in text and "人民币（元）" in text
+    assert "(投标文件)" in text and "投标文件:" in text  # the stage heading and the bid row
+    assert not any(t in ("bid", "bid:") for t in (s.strip() for s in _texts(html)))
     assert f'href="/tenders/{tid}/opening"' in _html(bidder.get(f"/tenders/{tid}"))
 
     outsider = _signed_in(world, "bidder2")
