@@ -304,3 +304,12 @@ def test_opening_record_page_for_participants_only(world, clock) -> None:
 
     outsider = _signed_in(world, "bidder2")
     assert outsider.get(f"/tenders/{tid}/opening").status_code == 403
+
+
+def test_bid_form_fields_are_described_in_words(world, clock) -> None:
+    tender = create_published(world)
+    anon = world.app.test_client()
+    texts = [t.strip() for t in _texts(_html(anon.get(f"/tenders/{tender['id']}", headers=ZH)))]
+    # the kind of each field, not the schema's type codes (integer, string)
+    assert "金额（元）" in texts and "整数" in texts and "选项: CNY" in texts
+    assert "integer" not in texts and "enum: CNY" not in texts
