@@ -51,8 +51,10 @@ _ALLOWED_KEYWORDS = frozenset(
         "uniqueItems",
         "default",
         "examples",
+        "format",
     }
 )
+MONEY_FORMAT = "money"  # `"format": "money"` on an integer field: an amount in 分, typed and shown in 元
 _ALLOWED_TYPES = frozenset({"object", "string", "integer", "boolean", "array"})
 
 DEFAULT_ENVELOPES: list[dict[str, Any]] = [{"name": "bid", "stage": 1, "form": True}]
@@ -67,6 +69,22 @@ DEFAULT_BID_FORM: dict[str, Any] = {
     },
     "required": ["price", "currency", "duration_days"],
     "additionalProperties": False,
+}
+
+
+# Labels of the usual envelope names (an envelope has only its name): a page shows the label, translated, and
+# the PDF its Chinese label; any other name is shown as it is.
+ENVELOPE_LABELS: dict[str, tuple[str, str]] = {
+    "bid": (N_("Bid documents"), "投标文件"),
+    "technical": (N_("Technical bid"), "技术标"),
+    "tech": (N_("Technical bid"), "技术标"),
+    "commercial": (N_("Commercial bid"), "商务标"),
+    "price": (N_("Price bid"), "报价标"),
+    "qualification": (N_("Qualification documents"), "资格审查文件"),
+}
+# Currencies a bid form may name (its `currency` field): shown by name, never by code.
+CURRENCY_LABELS: dict[str, tuple[str, str]] = {
+    "CNY": (N_("Renminbi (yuan)"), "人民币（元）"),
 }
 
 
@@ -139,6 +157,12 @@ def _check_subschema(node: Any, path: str, depth: int) -> None:
             raise _fail(
                 "bid_form_schema", N_("%(path)s.%(key)s: must be an integer"), params={"path": path, "key": key}
             )
+    if "format" in node and (node["format"] != MONEY_FORMAT or kind != "integer"):
+        raise _fail(
+            "bid_form_schema",
+            N_("%(path)s.format: only integer fields may have it, and only as %(value)s"),
+            params={"path": path, "value": MONEY_FORMAT},
+        )
     props = node.get("properties")
     if props is not None:
         if not isinstance(props, dict) or len(props) > MAX_PROPERTIES:
@@ -309,11 +333,24 @@ def validate_criteria(method: EvaluationMethod, value: Any) -> dict[str, Any]:
     return dict(value)
 
 
+def is_money_field(key: Any, prop: Any) -> bool:
+    """A bid-form field holding an amount in 分: the required `price`, or an integer field of format money."""
+    if not isinstance(prop, dict) or prop.get("type") != "integer":
+        return False
+    return key == "price" or prop.get("format") == MONEY_FORMAT
+
+
+def money_label(title: str) -> str:
+    """A money field's title without a unit in 分 ('投标报价（分）' → '投标报价'): the page shows 元."""
+    return _UNIT_SUFFIX.sub("", title) or title
+
+
 _UNIT_SUFFIX = re.compile(r"\s*[（(]\s*(?:分|fen)\s*[)）]\s*$", re.IGNORECASE)
 
 
 def bid_form_rows(schema: Any, form: Any) -> list[dict[str, Any]]:
-    """A bid's form as rows for a person: {key, label, value, money}, in the schema's order, then any other keys.
+    """A bid's form as rows for a person: {key, label, value, money, currency}, in the schema's order, then any
+    other keys. `currency` is true for a `currency` field naming a currency of CURRENCY_LABELS (shown by name).
 
     `label` is the field's `title` in the tender's bid-form schema (None when it has none: the page shows the
     key). `price` (the integer amount in 分 every bid form carries) is `money`: shown in 元 with its capital
@@ -329,9 +366,10 @@ def bid_form_rows(schema: Any, form: Any) -> list[dict[str, Any]]:
         prop = properties.get(key)
         title = prop.get("title") if isinstance(prop, dict) else None
         value = form[key]
-        money = key == "price" and isinstance(value, int) and not isinstance(value, bool)
+        money = (key == "price" or is_money_field(key, prop)) and isinstance(value, int) and not isinstance(value, bool)
         label = str(title).strip() if isinstance(title, str) and title.strip() else None
         if label and money:
-            label = _UNIT_SUFFIX.sub("", label) or label
-        rows.append({"key": str(key), "label": label, "value": value, "money": money})
+            label = money_label(label)
+        currency = key == "currency" and isinstance(value, str) and value in CURRENCY_LABELS
+        rows.append({"key": str(key), "label": label, "value": value, "money": money, "currency": currency})
     return rows

@@ -61,8 +61,12 @@ def form_fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
     for name, raw in (schema.get("properties") or {}).items():
         prop = raw if isinstance(raw, dict) else {}
         kind = prop.get("type")
+        label = str(prop.get("title") or name)
         if "enum" in prop and kind in (None, "string", "integer"):
             widget = "enum"
+        elif terms.is_money_field(name, prop):
+            widget = "money"  # typed in 元, sealed as an integer of 分
+            label = terms.money_label(label)
         elif kind in SIMPLE_TYPES:
             widget = str(kind)
         else:
@@ -70,7 +74,7 @@ def form_fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
         fields.append(
             {
                 "name": str(name),
-                "label": str(prop.get("title") or name),
+                "label": label,
                 "description": str(prop.get("description") or ""),
                 "widget": widget,
                 "type": kind,
@@ -290,6 +294,24 @@ def opening_record(tender_id: int) -> Any:
 
 # The bid form's fields by their titles (opening record page and PDF).
 bp.add_app_template_global(terms.bid_form_rows, "bid_form_rows")
+
+
+@bp.app_template_global("envelope_label")
+def envelope_label(name: Any, chinese: bool = False) -> str:
+    """An envelope's label (translated; in Chinese for the bilingual PDF), or its name when it has none."""
+    found = terms.ENVELOPE_LABELS.get(str(name))
+    if found is None:
+        return str(name)
+    return found[1] if chinese else _(found[0])
+
+
+@bp.app_template_global("currency_label")
+def currency_label(code: Any, chinese: bool = False) -> str:
+    """A currency by name ('CNY' → 人民币（元）), or its code when it is not one the platform names."""
+    found = terms.CURRENCY_LABELS.get(str(code))
+    if found is None:
+        return str(code)
+    return found[1] if chinese else _(found[0])
 
 
 @bp.app_template_filter("instant_center_time")

@@ -9,8 +9,6 @@ services decide, flush and write the evidence; the view commits once.
 
 from __future__ import annotations
 
-import copy
-import json
 import re
 from datetime import datetime
 from typing import Any
@@ -49,7 +47,7 @@ from app.core.security import authenticated, requires
 from app.core.storage import content_disposition
 from app.core.time import format_center_time, now_utc
 from app.core.views import register_nav
-from app.tendering import custody, schemas, services_questions, services_tenders, terms
+from app.tendering import custody, schemas, services_questions, services_tenders, terms, terms_editor
 from app.tendering.common import AccessRefused, config_days, config_value
 from app.tendering.models import CustodyMode, CustodyShare, EvaluationMethod, Tender, TenderStatus
 from app.tendering.permissions import MANAGE, READ_OPENED
@@ -59,7 +57,12 @@ LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 MIB = 1024 * 1024
 MAX_ENVELOPE_ROWS = terms.MAX_ENVELOPES
 # API field names → the form field that shows their errors.
-FORM_FIELD = {"budget_amount": "budget", "custodian_ids": "custodians", "max_bid_size": "max_bid_size_mib"}
+FORM_FIELD = {
+    "budget_amount": "budget",
+    "custodian_ids": "custodians",
+    "max_bid_size": "max_bid_size_mib",
+    "bid_form_schema": "bid_fields",
+}
 
 METHOD_LABELS = {
     EvaluationMethod.COMPREHENSIVE.value: _l("Comprehensive scoring"),
@@ -103,10 +106,19 @@ class TenderForm(FlaskForm):
     opening_at = DateTimeLocalField(_l("Opening"), format=LOCAL_FORMATS, validators=[InputRequired()])
     min_bids = IntegerField(_l("Minimum number of bids"), default=3, validators=[InputRequired()])
     evaluation_method = SelectField(_l("Evaluation method"), choices=_choices(METHOD_LABELS.items()))
-    criteria = TextAreaField(
-        _l("Evaluation criteria (JSON)"),
-        description=_l("Leave empty for the method's default items. Comprehensive scoring: weights add up to 100."),
+    # the criteria and the bid form as rows of form controls (app.tendering.terms_editor)
+    criteria = FieldList(FormField(terms_editor.CriterionRow), min_entries=1, max_entries=terms_editor.MAX_CRITERIA)
+    add_criterion = SubmitField(_l("Add a criterion"))
+    outlier_percent = IntegerField(
+        _l("Outlier threshold (%)"),
+        validators=[Optional()],
+        description=_l("A score this far from the other members' mean needs a written reason."),
     )
+    drop_extremes = BooleanField(_l("Drop the highest and the lowest score of each item"))
+    adjustments = FieldList(
+        FormField(terms_editor.AdjustmentRow), min_entries=1, max_entries=terms_editor.MAX_ADJUSTMENTS
+    )
+    add_adjustment = SubmitField(_l("Add a price adjustment"))
     envelopes = FieldList(FormField(EnvelopeRow), min_entries=MAX_ENVELOPE_ROWS, max_entries=MAX_ENVELOPE_ROWS)
     form_envelope = SelectField(
         _l("Envelope that carries the bid form"),
@@ -114,13 +126,9 @@ class TenderForm(FlaskForm):
         choices=_choices((i, str(i + 1)) for i in range(MAX_ENVELOPE_ROWS)),
         default=0,
     )
-    bid_form_schema = TextAreaField(
-        _l("Bid form (opening summary) as JSON Schema"),
-        description=_l(
-            "Integer fields only for amounts (in fen); a required integer 'price'; additionalProperties false. "
-            "Leave empty for the default form."
-        ),
-    )
+    bid_form_title = StringField(_l("Title of the bid form"))
+    bid_fields = FieldList(FormField(terms_editor.BidFieldRow), min_entries=1, max_entries=terms_editor.MAX_FIELDS)
+    add_field = SubmitField(_l("Add a field"))
     custody_mode = SelectField(_l("Custody of the opening key"), choices=_choices(CUSTODY_LABELS.items()))
     custodians = TextAreaField(
         _l("Custodians (user names, one per line)"), description=_l("Only for committee custody.")
@@ -131,6 +139,7 @@ class TenderForm(FlaskForm):
         _l("Maximum bid size (MiB)"), validators=[Optional()], description=_l("Leave empty for the platform default.")
     )
     submit = SubmitField(_l("Save draft"))
+    criteria_rows: list[int]  # the row of each criteria item sent (rows left empty are skipped)
 
 
 class DocumentForm(FlaskForm):
@@ -238,10 +247,8 @@ def _prepare(form: TenderForm, current_buyer: int | None = None) -> TenderForm:
 def _fill_from(form: TenderForm, tender: Tender | None) -> None:
     """Pre-fill a fresh form from a draft (or with the defaults of a new one)."""
     if tender is None:
-        form.criteria.data = json.dumps(
-            terms.default_criteria(EvaluationMethod.COMPREHENSIVE), ensure_ascii=False, indent=2
-        )
-        form.bid_form_schema.data = json.dumps(terms.DEFAULT_BID_FORM, ensure_ascii=False, indent=2)
+        terms_editor.fill_criteria(form, terms.default_criteria(EvaluationMethod.COMPREHENSIVE))
+        terms_editor.fill_bid_form(form, terms.DEFAULT_BID_FORM)
         form.platform_holds_share.data = True
         form.envelopes[0].form.name.data = terms.DEFAULT_ENVELOPES[0]["name"]
         return
@@ -255,12 +262,12 @@ def _fill_from(form: TenderForm, tender: Tender | None) -> None:
     form.opening_at.data = _to_local(tender.opening_at)
     form.min_bids.data = tender.min_bids
     form.evaluation_method.data = tender.evaluation_method.value
-    form.criteria.data = json.dumps(tender.criteria, ensure_ascii=False, indent=2)
+    terms_editor.fill_criteria(form, tender.criteria)
     for row, envelope in zip(form.envelopes, tender.envelopes, strict=False):
         row.form.name.data = envelope["name"]
         row.form.stage.data = envelope["stage"]
     form.form_envelope.data = next((i for i, e in enumerate(tender.envelopes) if e.get("form")), 0)
-    form.bid_form_schema.data = json.dumps(tender.bid_form_schema, ensure_ascii=False, indent=2)
+    terms_editor.fill_bid_form(form, tender.bid_form_schema)
     form.custody_mode.data = tender.custody_mode.value
     if tender.custodian_ids:
         users = {u.id: u.username for u in db.session.scalars(select(User).where(User.id.in_(tender.custodian_ids)))}
@@ -268,26 +275,6 @@ def _fill_from(form: TenderForm, tender: Tender | None) -> None:
     form.custody_threshold.data = tender.custody_threshold if tender.custody_mode is CustodyMode.COMMITTEE else None
     form.platform_holds_share.data = tender.platform_holds_share
     form.max_bid_size_mib.data = tender.max_bid_size // MIB if tender.max_bid_size % MIB == 0 else None
-
-
-_BLANK = object()
-
-
-def _parse_json(form: TenderForm, name: str, errors: Errors) -> Any:
-    """The text area's JSON; _BLANK when empty (the service's default applies)."""
-    raw = _text(form[name].data).strip()
-    if not raw:
-        return _BLANK
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        where = (
-            _("line %(line)s, column %(col)s", line=exc.lineno, col=exc.colno)
-            if isinstance(exc, json.JSONDecodeError)
-            else _("nested too deeply")
-        )
-        errors.add(name, _("Not valid JSON (%(where)s).", where=where), form)
-        return _BLANK
 
 
 def _terms_from_form(form: TenderForm, errors: Errors) -> dict[str, Any]:
@@ -307,17 +294,8 @@ def _terms_from_form(form: TenderForm, errors: Errors) -> dict[str, Any]:
         "platform_holds_share": bool(form.platform_holds_share.data),
     }
     data["budget_amount"] = form.budget.data  # 分, parsed from 元 by YuanField
-    criteria = _parse_json(form, "criteria", errors)
-    if "criteria" not in errors:
-        valid_method = method in METHOD_LABELS
-        data["criteria"] = (
-            criteria
-            if criteria is not _BLANK
-            else terms.default_criteria(EvaluationMethod(method if valid_method else "comprehensive"))
-        )
-    schema = _parse_json(form, "bid_form_schema", errors)
-    if "bid_form_schema" not in errors:
-        data["bid_form_schema"] = schema if schema is not _BLANK else copy.deepcopy(terms.DEFAULT_BID_FORM)
+    data["criteria"], form.criteria_rows = terms_editor.criteria_from_rows(form, method, errors)
+    data["bid_form_schema"] = terms_editor.bid_form_from_rows(form, errors)
     envelopes = []
     for i, row in enumerate(form.envelopes):
         name = (row.form.name.data or "").strip()
@@ -365,6 +343,7 @@ def _save_terms(form: TenderForm, tender: Tender | None, errors: Errors) -> Tend
 
 
 def _render_form(form: TenderForm, errors: Errors, tender: Tender | None, status: int) -> Any:
+    terms_editor.errors_onto_rows(form, errors, getattr(form, "criteria_rows", []))
     return render_template(
         "tendering/agency_tender_form.html",
         form=form,
@@ -378,8 +357,8 @@ def _render_form(form: TenderForm, errors: Errors, tender: Tender | None, status
 def _preview_fields(form: TenderForm) -> list[dict[str, Any]]:
     """The fields bidders will fill in, when the schema in the form is a valid bid form."""
     try:
-        schema = terms.validate_bid_form_schema(json.loads(_text(form.bid_form_schema.data) or "null"))
-    except (ValueError, RecursionError, ValidationFailed):
+        schema = terms.validate_bid_form_schema(terms_editor.bid_form_from_rows(form, {}))
+    except ValidationFailed:
         return []
     return form_fields(schema)
 
@@ -405,6 +384,8 @@ def agency_tender_new() -> Any:
     if request.method == "GET":
         _fill_from(form, None)
         return _render_form(form, errors, None, 200)
+    if terms_editor.row_action(form):  # "add a row" / "remove": the form again, nothing saved
+        return _render_form(form, errors, None, 200)
     if not form.validate_on_submit():
         return _render_form(form, errors, None, 400)
     tender = _save_terms(form, None, errors)
@@ -425,6 +406,8 @@ def agency_tender_edit(tender_id: int) -> Any:
     errors = Errors(FORM_FIELD)
     if request.method == "GET":
         _fill_from(form, tender)
+        return _render_form(form, errors, tender, 200)
+    if terms_editor.row_action(form):  # "add a row" / "remove": the form again, nothing saved
         return _render_form(form, errors, tender, 200)
     if not form.validate_on_submit():
         return _render_form(form, errors, tender, 400)

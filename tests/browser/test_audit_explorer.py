@@ -173,3 +173,42 @@ def test_explorer_pages_pass_axe(explorer_server: tuple[LiveServer, str], width:
                 no_sideways_scroll(page)
         finally:
             browser.close()
+
+
+def test_the_entry_list_reads_as_cards_on_a_phone(explorer_server: tuple[LiveServer, str]) -> None:
+    """At 375 px no column is hidden: every entry is a card whose fields are all on screen, labelled."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    server, secret = explorer_server
+    base = server.url
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            context = browser.new_context(locale="zh-CN", viewport={"width": 375, "height": 740})
+            page = context.new_page()
+            _sign_in(page, base, secret, "/audit/")
+            assert page.evaluate("() => document.documentElement.scrollWidth <= 375")
+            # nothing scrolls inside the entries' region either: no column is pushed out of sight
+            region = page.locator("#entries").locator("xpath=..")
+            assert region.evaluate("el => el.scrollWidth <= el.clientWidth")
+            rows = page.locator("#entries tbody tr")
+            assert rows.count() >= 11  # the eleven recorded, and the sign-in's own entries
+            first = rows.filter(has_text="tender:10")
+            cells = first.locator("td")
+            assert cells.count() == 6
+            labels = []
+            for i in range(6):
+                cell = cells.nth(i)
+                assert cell.is_visible()
+                box = cell.bounding_box()
+                assert box and box["x"] >= 0 and box["x"] + box["width"] <= 375 and box["height"] > 0, (i, box)
+                labels.append(cell.evaluate("el => getComputedStyle(el, '::before').content"))
+            assert labels == ['"序号"', '"时间"', '"操作"', '"操作者"', '"关联对象"', '"数据"'], labels
+            text = first.inner_text()
+            assert "tender:10" in text and "城区道路照明设备采购 10" in text and "user:1" in text
+            # the cells of a card are stacked, one under the other
+            tops = [cells.nth(i).bounding_box()["y"] for i in range(6)]  # type: ignore[index]
+            assert tops == sorted(tops) and len(set(tops)) == 6
+        finally:
+            browser.close()

@@ -88,13 +88,16 @@ def test_what_the_page_seals_opens_at_the_opening(tender_server: LiveServer, clo
             page.wait_for_function("() => document.getElementById('deadline-countdown').dataset.state === 'running'")
             assert page.locator("#deadline-countdown").inner_text().startswith(("01:00:0", "00:59:5"))
 
-            # a wrong value is caught in the page before anything is sealed
-            page.fill("[data-field=price]", "12.5")
-            page.click("#seal-submit")
-            assert page.locator("[data-error-for=price]").inner_text() != ""
-            assert page.locator("#bid-error").is_visible()
+            # the price is typed in 元 (at most two decimals); a wrong value is caught in the page before sealing
+            for wrong in ("12.345", "1,23", "12元", "-5"):
+                page.fill("[data-field=price]", wrong)
+                page.click("#seal-submit")
+                assert page.locator("[data-error-for=price]").inner_text() != "", wrong
+                assert page.locator("#bid-error").is_visible()
 
-            page.fill("[data-field=price]", "123456789")
+            # 1,234,567.89 元 is sealed as 123456789 分, its capital amount shown under the field as it is typed
+            page.fill("[data-field=price]", "1,234,567.89")
+            assert page.locator("[data-capital-for=price]").inner_text() == "大写：壹佰贰拾叁万肆仟伍佰陆拾柒元捌角玖分"
             page.select_option("[data-field=currency]", value='"CNY"')
             page.fill("[data-field=duration_days]", "180")
             page.set_input_files(
@@ -117,7 +120,7 @@ def test_what_the_page_seals_opens_at_the_opening(tender_server: LiveServer, clo
 
             # a replacement still sealing when the deadline passes is refused with a clear message
             page.goto(f"{base}/tenders/{tid}/bid")
-            page.fill("[data-field=price]", "999")
+            page.fill("[data-field=price]", "9.99")
             page.select_option("[data-field=currency]", value='"CNY"')
             page.fill("[data-field=duration_days]", "30")
             clock.advance(timedelta(hours=2))  # the server's clock passes the deadline and the opening time

@@ -259,12 +259,20 @@ def test_price_adjustments_compute_the_evaluated_price_in_the_page(room_server: 
             sheet.locator(f'input[data-criterion="{DUR}"]').fill("-5.5")
             expect(sheet.locator(f'[data-error-for="{DUR}"]')).to_contain_text("-5 to 10")
             sheet.locator(f'input[data-criterion="{DUR}"]').fill("9.55")  # + 105 050 fen
-            sheet.locator(f'input[data-criterion="{GAP}"]').fill("3003")
-            expect(sheet.locator("output[data-total]")).to_have_text("12,080.53 CNY")  # 1 100 000 + 105 050 + 3 003
+            # an amount is typed in 元 (two decimals, thousands commas allowed) and sent to the API in 分
+            sheet.locator(f'input[data-criterion="{GAP}"]').fill("30.035")
+            expect(sheet.locator(f'[data-error-for="{GAP}"]')).to_contain_text("2 decimal")
+            sheet.locator(f'input[data-criterion="{GAP}"]').fill("2,000.01")
+            expect(sheet.locator(f'[data-error-for="{GAP}"]')).to_contain_text("0.00 to 2,000.00")
+            sheet.locator(f'input[data-criterion="{GAP}"]').fill("30.03")
+            expect(sheet.locator(f'[data-error-for="{GAP}"]')).to_have_text("")
+            expect(sheet.locator("output[data-total]")).to_have_text("CNY 12,080.53")  # 1 100 000 + 105 050 + 3 003
             expect(sheet.locator("[data-save-state]")).to_have_attribute("data-state", "saved", timeout=15_000)
             sheet.locator("[data-submit-sheet]").click()
             expect(sheet).to_have_attribute("data-status", "submitted", timeout=15_000)
-            expect(sheet.locator("output[data-total]")).to_have_text("12,080.53 CNY")  # the server's total
+            expect(sheet.locator("output[data-total]")).to_have_text("CNY 12,080.53")  # the server's total
             assert errors == []
+            page.reload()  # the recorded amount (3003 分) is shown in 元 again
+            expect(sheet.locator(f'input[data-criterion="{GAP}"]')).to_have_value("30.03")
         finally:
             browser.close()

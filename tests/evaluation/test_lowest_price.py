@@ -25,7 +25,54 @@ from hypothesis import strategies as st
 
 from app.evaluation import scoring
 from tests.accounts.helpers import PASSWORD
-from tests.evaluation.helpers import build_pool, buyer_rep, committee_body, draw, opened_tender, put_json, seat_everyone
+from tests.evaluation.helpers import (
+    browser,
+    build_pool,
+    buyer_rep,
+    committee_body,
+    draw,
+    opened_tender,
+    put_json,
+    seat_everyone,
+)
+
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
+
+
+def ranking_table(html: str) -> tuple[list[str], list[list[str]]]:
+    """The header cells and the rows of cells of the page's #ranking table, parsed."""
+    from html.parser import HTMLParser
+
+    class Table(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inside = False
+            self.rows: list[list[str]] = []
+            self.cell: list[str] | None = None
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "table" and dict(attrs).get("id") == "ranking":
+                self.inside = True
+            elif self.inside and tag == "tr":
+                self.rows.append([])
+            elif self.inside and tag in ("td", "th"):
+                self.cell = []
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "table":
+                self.inside = False
+            elif self.inside and tag in ("td", "th") and self.cell is not None:
+                self.rows[-1].append(" ".join("".join(self.cell).split()))
+                self.cell = None
+
+        def handle_data(self, data: str) -> None:
+            if self.cell is not None:
+                self.cell.append(data)
+
+    table = Table()
+    table.feed(html)
+    return table.rows[0], table.rows[1:]
+
 
 DUR, GAP = "工期偏差", "缺项补价"
 CRITERIA = {
@@ -127,6 +174,15 @@ def test_lowest_evaluated_price_with_adjustments_through_the_report(world, clock
             (seat, {DUR: text(dur, True), GAP: text(gap, False)}, MEMBER_TOTALS[label][seat - 1])
             for seat, (dur, gap) in RECORDED[label].items()
         ]
+    # the report page: the price and the evaluated price in 元 through the money filter, by its column
+    page = browser(world, members[1].user_id).get(f"/evaluation/tenders/{tid}/report", headers=ZH)
+    head, rows = ranking_table(page.get_data(as_text=True))
+    assert head == ["名次", "投标人", "价格", "评审价"], head
+    assert [r[2:] for r in rows] == [
+        ["12,000.00 元", "12,030.01 元"],
+        ["11,000.00 元", "12,046.10 元"],
+        ["13,000.00 元", "12,350.00 元"],
+    ]
     sha = drawn.json["report_sha256"]
     pdf = members[1].api.get(f"{ev}/report.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")

@@ -302,6 +302,11 @@ def test_a_lowest_price_room_records_price_adjustments_within_their_bounds(world
     assert page.count("data-sheet ") == 2 and 'data-mode="adjusted"' in page
     assert f'data-bid="{bids[0]}" data-status="empty" data-mode="adjusted" data-price="1300000"' in page
     assert f'data-criterion="{DUR}" data-min="-5" data-max="10" data-precision="2" data-kind="percent"' in page
-    assert f'data-criterion="{GAP}" data-min="0" data-max="200000" data-precision="0" data-kind="amount"' in page
+    # an amount is typed in 元 (two decimals), its bounds shown in 元: 200 000 分 is 2,000.00
+    assert (
+        f'data-criterion="{GAP}" data-min="0.00" data-max="2,000.00" data-precision="2" data-kind="amount" '
+        'data-unit="yuan"'
+    ) in page
+    assert "CNY 0.00 – CNY 2,000.00" in page and "200000" not in page.replace('data-price="1', "")
     assert "data-computed-value" not in page and "Evaluated price (computed)" in page
     assert 'id="adjustments"' in page and "工期每偏离一天加价" in page

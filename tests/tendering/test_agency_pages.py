@@ -5,7 +5,6 @@ the custodian's one-time share download, and other agencies refused."""
 from __future__ import annotations
 
 import io
-import json
 import re
 from typing import Any
 
@@ -145,18 +144,18 @@ def test_bad_drafts_show_errors_in_the_form_and_store_nothing(world, clock) -> N
         ({"budget": "1,38,000"}, "budget", "commas between thousands"),
         ({"budget": "1e6"}, "budget", "commas between thousands"),
         ({"budget": "99999999999999999"}, "budget", "cannot exceed 90,071,992,547,409 yuan"),
-        ({"criteria": "{not json"}, "criteria", "Not valid JSON"),
+        ({"criteria-0-weight": "forty"}, "criteria-0-weight", "Not a valid integer"),
         ({"opening_at": "2026-02-10T08:00"}, "opening_at", "the opening cannot come before the deadline"),
-        (
-            {"bid_form_schema": json.dumps({"type": "object", "properties": {"total": {"type": "number"}}})},
-            "bid_form_schema",
-            "type must be one of",
-        ),
-        (
-            {"criteria": json.dumps({"items": [{"name": "价格", "category": "price", "weight": 50}]})},
-            "criteria",
-            "add up to 100",
-        ),
+        # the criteria and the bid form are rows of controls; the terms' validation lands on the rows
+        ({"bid_fields-0-key": "total"}, "bid_fields", "needs a required integer field"),
+        ({"bid_fields-2-key": "9days"}, "bid_fields-2-key", "not starting with a digit"),
+        ({"bid_fields-2-key": "price"}, "bid_fields-2-key", "already used"),
+        ({"bid_fields-0-low": "1.234"}, "bid_fields-0-low", "at most two decimals"),
+        ({"bid_fields-1-type": "choice", "bid_fields-1-choices": " , "}, "bid_fields-1-choices", "choices"),
+        ({"criteria-0-weight": "50"}, "criteria", "add up to 100"),
+        ({"criteria-1-name": "技" * 201, "criteria-2-weight": "15"}, "criteria-1-name", "is too long"),
+        ({"criteria-0-category": "technical"}, "criteria", "needs a price item"),
+        ({"criteria-2-weight": ""}, "criteria-2-weight", "Give the points"),
         ({"custody_mode": "committee", "custodians": "nobody-here", "custody_threshold": "1"}, "custodians", "nobody"),
         ({"custody_mode": "committee", "custodians": "custodian1", "custody_threshold": "5"}, "custody_threshold", "k"),
         ({"title": "bad\x01title"}, "title", "Control characters"),
@@ -480,11 +479,13 @@ def test_hostile_input_answers_4xx(world, clock) -> None:
         {"max_bid_size_mib": "99999999999999"},
         {"custody_threshold": "-1", "custody_mode": "committee", "custodians": "custodian1"},
         {"evaluation_method": "coin_toss"},
-        {"criteria": "[]"},
-        {"bid_form_schema": "null"},
-        {"bid_form_schema": '"x"'},
-        {"bid_form_schema": "[" * 100000},
-        {"criteria": '{"items": ' * 5000},
+        {"criteria-0-category": "evil"},
+        {"criteria-0-weight": "9" * 400},
+        {"bid_fields-0-type": "number"},
+        {"bid_fields-2-high": "9" * 400},
+        {"bid_fields-0-required": ""},
+        {"evaluation_method": "lowest_evaluated_price", "adjustments-0-name": "x", "adjustments-0-low": "1e999"},
+        {"evaluation_method": "lowest_evaluated_price", "adjustments-0-name": "x", "adjustments-0-kind": "amount"},
         {"envelopes-0-stage": "9"},
         {"submission_deadline_at": "9999-12-31T23:59"},
         {"title": "x" * 400},
@@ -643,3 +644,128 @@ def test_custodians_download_then_bring_their_shares_through_the_pages(world, cl
     record = world.agency.api.get(f"/api/v1/tenders/{tid}/opening-records").json[0]["payload"]
     assert record["bids"][0]["form"]["price"] == 4321 and record["result"] == "opened"
     assert [a[0] for a in audit_actions(world.app)].count("tendering.custody.share_submitted") == 2
+
+
+def _row_values(page: str, prefix: str) -> list[str]:
+    """The values of the text inputs named PREFIX-<i>-<field>, in the page's order (parsed HTML)."""
+    from html.parser import HTMLParser
+
+    class Inputs(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.found: list[tuple[str, str]] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            a = dict(attrs)
+            name = a.get("name") or ""
+            if tag == "input" and a.get("type", "text") == "text" and re.fullmatch(rf"{prefix}-\d+-\w+", name):
+                self.found.append((name, a.get("value") or ""))
+
+    parser = Inputs()
+    parser.feed(page)
+    return [f"{n}={v}" for n, v in parser.found]
+
+
+def test_criteria_and_bid_form_are_edited_as_rows(world, clock) -> None:
+    client = _agency_client(world)
+    new = _html(client.get("/agency/tenders/new", headers=ZH))
+    # the defaults as rows of controls: three criteria, three bid-form fields, no JSON text area
+    assert "criteria-2-name=商务及信誉" in _row_values(new, "criteria")
+    assert "bid_fields-0-key=price" in _row_values(new, "bid_fields")
+    assert "bid_fields-0-label=投标报价" in _row_values(new, "bid_fields")  # typed in 元: the （分） unit dropped
+    assert 'name="criteria"' not in new and 'name="bid_form_schema"' not in new and "<textarea" in new
+
+    # "add a row" is a submit button: the page comes back with one more row and keeps what was typed; no draft
+    data = _draft_form(client, world, **{"criteria-0-name": "报价得分", "add_field": "Add a field"})
+    resp = client.post("/agency/tenders/new", data=data, headers=EN)
+    assert resp.status_code == 200
+    rows = _row_values(_html(resp), "bid_fields")
+    assert "bid_fields-3-key=" in rows and "criteria-0-name=报价得分" in _row_values(_html(resp), "criteria")
+    data = _draft_form(client, world, **{"criteria-1-remove": "Remove"})
+    resp = client.post("/agency/tenders/new", data=data, headers=EN)
+    assert resp.status_code == 200 and "criteria-1-name=技术方案" not in _row_values(_html(resp), "criteria")
+    assert _tender_count(world) == 0
+
+    # saved: the rows become the criteria and the bid form's JSON Schema (money in 分, typed in 元)
+    data = _draft_form(
+        client,
+        world,
+        **{
+            "criteria-0-weight": "30",
+            "criteria-1-weight": "55",
+            "criteria-1-description": "施工组织设计",
+            "bid_fields-0-high": "2,000,000.50",
+            "bid_fields-3-key": "deposit",
+            "bid_fields-3-label": "投标保证金",
+            "bid_fields-3-type": "money",
+            "bid_fields-3-low": "10000",
+            "bid_fields-4-key": "warranty",
+            "bid_fields-4-label": "质保期（月）",
+            "bid_fields-4-type": "integer",
+            "bid_fields-4-required": "y",
+            "bid_fields-4-low": "12",
+        },
+    )
+    tid = _created_id(client.post("/agency/tenders/new", data=data, headers=EN))
+    tender = _tender(world, tid)
+    assert tender.criteria == {
+        "items": [
+            {"name": "投标报价", "category": "price", "weight": 30},
+            {"name": "技术方案", "category": "technical", "weight": 55, "description": "施工组织设计"},
+            {"name": "商务及信誉", "category": "commercial", "weight": 15},
+        ],
+        "outlier_percent": 30,
+        "drop_extremes": False,
+    }
+    props = tender.bid_form_schema["properties"]
+    assert props["price"] == {
+        "type": "integer",
+        "format": "money",
+        "minimum": 0,
+        "maximum": 200_000_050,
+        "title": "投标报价",
+    }
+    assert props["deposit"] == {"type": "integer", "format": "money", "minimum": 1_000_000, "title": "投标保证金"}
+    assert props["warranty"] == {"type": "integer", "minimum": 12, "title": "质保期（月）"}
+    assert props["currency"] == {"type": "string", "enum": ["CNY"], "title": "币种"}
+    assert tender.bid_form_schema["required"] == ["price", "currency", "duration_days", "warranty"]
+
+    # the edit page shows the stored terms as rows again (amounts in 元)
+    edit = _row_values(_html(client.get(f"/agency/tenders/{tid}/edit", headers=EN)), "bid_fields")
+    assert "bid_fields-0-high=2000000.50" in edit and "bid_fields-3-low=10000.00" in edit
+
+
+def test_price_adjustments_are_rows_in_yuan(world, clock) -> None:
+    client = _agency_client(world)
+    data = _draft_form(
+        client,
+        world,
+        **{
+            "evaluation_method": "lowest_evaluated_price",
+            "criteria-0-name": "资格审查",
+            "criteria-1-name": "",
+            "criteria-2-name": "",
+            "adjustments-0-name": "缺项补价",
+            "adjustments-0-kind": "amount",
+            "adjustments-0-low": "-1,000.50",
+            "adjustments-0-high": "2000",
+            "add_adjustment": "Add",
+        },
+    )
+    resp = client.post("/agency/tenders/new", data=data, headers=EN)
+    assert resp.status_code == 200 and "adjustments-1-name=" in _row_values(_html(resp), "adjustments")
+    del data["add_adjustment"]
+    data.update({"adjustments-1-name": "工期偏差", "adjustments-1-kind": "percent", "adjustments-1-low": "-5"})
+    resp = client.post("/agency/tenders/new", data=data, headers=EN)
+    assert resp.status_code == 422 and _error_near(_html(resp), "adjustments-1-high") == "Required."
+    data["adjustments-1-high"] = "10"
+    tid = _created_id(client.post("/agency/tenders/new", data=data, headers=EN))
+    assert _tender(world, tid).criteria == {
+        "items": [{"name": "资格审查"}],
+        "adjustments": [
+            {"name": "缺项补价", "kind": "amount", "min": -100_050, "max": 200_000},
+            {"name": "工期偏差", "kind": "percent", "min": -5, "max": 10},
+        ],
+    }
+    edit = _row_values(_html(client.get(f"/agency/tenders/{tid}/edit", headers=EN)), "adjustments")
+    assert "adjustments-0-low=-1000.50" in edit and "adjustments-1-high=10" in edit

@@ -31,6 +31,35 @@ def _html(resp) -> str:
     return resp.get_data(as_text=True)
 
 
+def _texts(html: str) -> list[str]:
+    """The text nodes of a page (scripts and styles left out), parsed."""
+    from html.parser import HTMLParser
+
+    class Texts(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.out: list[str] = []
+            self.skip = 0
+
+        def handle_starttag(self, tag: str, attrs: object) -> None:
+            self.skip += tag in ("script", "style")
+
+        def handle_endtag(self, tag: str) -> None:
+            self.skip -= tag in ("script", "style")
+
+        def handle_data(self, data: str) -> None:
+            if not self.skip:
+                self.out.append(data)
+
+    parser = Texts()
+    parser.feed(html)
+    return parser.out
+
+
+def _text(html: str) -> str:
+    return "".join(_texts(html))
+
+
 def _signed_in(world: World, username: str):
     client = world.app.test_client()
     resp = login(client, username)
@@ -172,7 +201,7 @@ def test_bid_page_generates_the_form_from_the_schema(world, clock) -> None:
     resp = bidder.get(f"/tenders/{tid}/bid", headers=ZH)
     assert resp.status_code == 200
     page = _html(resp)
-    assert 'data-field="price" data-widget="integer"' in page and 'data-minimum="0"' in page
+    assert 'data-field="price" data-widget="money"' in page and 'data-minimum="0"' in page  # typed in 元
     assert 'data-field="currency" data-widget="enum"' in page and "&#34;CNY&#34;" in page
     assert 'data-field="duration_days" data-widget="integer"' in page and 'data-maximum="3650"' in page
     assert 'data-envelope="bid"' in page and "dist/seal.js" in page
@@ -182,7 +211,8 @@ def test_bid_page_generates_the_form_from_the_schema(world, clock) -> None:
     assert cfg["submit_url"] == f"/api/v1/tenders/{tid}/bid"
     assert cfg["envelopes"] == [{"name": "bid", "stage": 1, "form": True}]
     assert cfg["messages"]["deadline"]
-    assert "投标报价（分）" in page  # field titles from the schema
+    assert "投标报价" in page and "投标报价（分）" not in page  # field titles from the schema, the 分 unit dropped
+    assert "js/money.js" in page
 
 
 def test_withdraw_receipts_and_my_bids(world, clock) -> None:
@@ -265,7 +295,21 @@ def test_opening_record_page_for_participants_only(world, clock) -> None:
     assert "壹佰伍拾万元整" in html  # the budget (150,000,000 分) in capitals
     assert "方案.txt" in html and "Asia/Shanghai" in html
     assert f"/api/v1/tenders/{tid}/opening-records/1.pdf" in html
+    # the envelopes by their labels and the currency by name: no code (bid, CNY) reaches the page
+    text = _text(html)
+    assert "CNY" not in text and "人民币（元）" in text
+    assert "(投标文件)" in text and "投标文件:" in text  # the stage heading and the bid row
+    assert not any(t in ("bid", "bid:") for t in (s.strip() for s in _texts(html)))
     assert f'href="/tenders/{tid}/opening"' in _html(bidder.get(f"/tenders/{tid}"))
 
     outsider = _signed_in(world, "bidder2")
     assert outsider.get(f"/tenders/{tid}/opening").status_code == 403
+
+
+def test_bid_form_fields_are_described_in_words(world, clock) -> None:
+    tender = create_published(world)
+    anon = world.app.test_client()
+    texts = [t.strip() for t in _texts(_html(anon.get(f"/tenders/{tender['id']}", headers=ZH)))]
+    # the kind of each field, not the schema's type codes (integer, string)
+    assert "金额（元）" in texts and "整数" in texts and "选项: CNY" in texts
+    assert "integer" not in texts and "enum: CNY" not in texts

@@ -81,12 +81,15 @@
     return { value: m[1] ? -scaled : scaled };
   }
   // A typed value of an input carrying data-min, data-max and data-precision.
+  // An amount typed in yuan (data-unit="yuan", two decimals, thousands commas allowed) is a scaled integer of fen.
   function parseField(input) {
-    var t = input.value.trim();
+    var yuan = input.dataset.unit === "yuan";
+    var plain = function (x) { return yuan && x !== undefined ? String(x).replace(/[,，\s]/g, "") : x; };
+    var t = plain(input.value.trim());
     var precision = Number(input.dataset.precision || cfg.precision);
-    var low = input.dataset.min || "0";
-    var high = input.dataset.max;
-    var range = fmt(M.range, { min: low, max: high });
+    var low = plain(input.dataset.min) || "0";
+    var high = plain(input.dataset.max);
+    var range = fmt(M.range, { min: input.dataset.min || "0", max: input.dataset.max });
     if (t === "") return { empty: true };
     var v = scaledOf(t, precision);
     if (v === null) return { error: range };
@@ -108,7 +111,8 @@
     var s = showScaled(Math.round(minor), 2);
     var parts = s.replace("-", "").split(".");
     var whole = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-    return (minor < 0 ? "-" : "") + whole + "." + parts[1] + " " + cfg.currency;
+    var number = (minor < 0 ? "-" : "") + whole + "." + parts[1];
+    return cfg.currency === "CNY" || cfg.currency === "RMB" || !cfg.currency ? fmt(M.money, { n: number }) : number + " " + cfg.currency;
   }
   // Half-up rounding of a non-integer amount of minor units (as the server rounds).
   function roundHalfUp(x) { return x < 0 ? -Math.floor(-x + 0.5) : Math.floor(x + 0.5); }
@@ -249,10 +253,11 @@
         if (p.error) { fieldError(name, p.error); complete = false; return; }
         if (!/reason/.test(input.dataset.serverError || "")) fieldError(name, "");
         if (p.empty) { complete = false; return; }
-        items[name] = p.text;
+        var yuan = input.dataset.unit === "yuan";
+        items[name] = yuan ? String(p.value) : p.text; // an amount typed in yuan goes to the API in fen
         if (!adjusted) sum += p.value;
         else if (input.dataset.kind === "percent") sum += price === null ? 0 : (price * p.value) / Math.pow(10, p.precision) / 100;
-        else sum += p.value / Math.pow(10, p.precision);
+        else sum += yuan ? p.value : p.value / Math.pow(10, p.precision);
       });
       reasons.forEach(function (t) { if (t.value.trim()) why[t.dataset.reasonFor] = t.value.trim(); });
       var shown;
@@ -313,7 +318,11 @@
     if (el.dataset.status !== "empty" && el.dataset.status !== "draft") { saver.locked = true; return; }
     saver.savedText = JSON.stringify(collect());
     saver.restore(function (pending) {
-      inputs.forEach(function (i) { i.value = (pending.items || {})[i.dataset.criterion] || ""; });
+      inputs.forEach(function (i) {
+        var kept = (pending.items || {})[i.dataset.criterion];
+        var fen = i.dataset.unit === "yuan" && kept !== undefined && /^-?\d+$/.test(String(kept)) ? Number(kept) : null;
+        i.value = fen !== null ? showScaled(fen, 2) : kept || ""; // kept in fen, shown in yuan
+      });
       reasons.forEach(function (t) { t.value = (pending.reasons || {})[t.dataset.reasonFor] || ""; });
       collect();
     });

@@ -61,6 +61,14 @@
         else if (input.dataset.minimum !== undefined && n < Number(input.dataset.minimum)) error = fmt(M.min, { n: input.dataset.minimum });
         else if (input.dataset.maximum !== undefined && n > Number(input.dataset.maximum)) error = fmt(M.max, { n: input.dataset.maximum });
         else values[name] = n;
+      } else if (widget === "money") {
+        // typed in yuan (元, at most two decimals), sealed as an integer of fen (分); bounds are in fen
+        var fen = window.PlatformMoney.parseYuan(raw);
+        var lo = input.dataset.minimum, hi = input.dataset.maximum;
+        if (fen === null) error = M.money;
+        else if (lo !== undefined && fen < Number(lo)) error = fmt(M.moneyMin, { n: window.PlatformMoney.formatYuan(Number(lo)) });
+        else if (hi !== undefined && fen > Number(hi)) error = fmt(M.moneyMax, { n: window.PlatformMoney.formatYuan(Number(hi)) });
+        else values[name] = fen;
       } else if (widget === "string") {
         var length = Array.from(raw).length;
         if (input.dataset.minLength !== undefined && length < Number(input.dataset.minLength)) error = fmt(M.minLength, { n: input.dataset.minLength });
@@ -75,6 +83,19 @@
     });
     return ok ? values : null;
   }
+
+  // The capital amount (大写金额) under a money field, as the bidder types.
+  function showCapital(input) {
+    var out = form.querySelector('[data-capital-for="' + CSS.escape(input.dataset.field) + '"]');
+    if (!out) return;
+    var fen = window.PlatformMoney.parseYuan(input.value);
+    var text = fen === null ? "" : window.PlatformMoney.capital(fen);
+    out.textContent = text ? fmt(M.capital, { text: text }) : "";
+  }
+  form.querySelectorAll('[data-widget="money"]').forEach(function (input) {
+    input.addEventListener("input", function () { showCapital(input); });
+    showCapital(input);
+  });
 
   function problemDetail(body) {
     try { var p = JSON.parse(body); return p.detail || p.title || ""; } catch (e) { return ""; }
