@@ -32,6 +32,7 @@ from app.accounts.uscc import make_uscc
 from app.core import time as clock_mod
 from app.core.db import db
 from app.core.reference import demo
+from app.permits.catalogue.services import seed_demo_catalogue
 from crypto.age import X25519Recipient, encrypt_bytes
 from crypto.envelope import write_envelope
 
@@ -340,4 +341,5 @@ def _summary(opening_at: datetime) -> list[str]:
 
 def init_app() -> None:
     """Register the demo tenders after every module's own demo data (the accounts they need come first)."""
+    demo("demo.permits.catalogue")(seed_demo_catalogue)
     demo("demo.tenders")(seed_demo_tenders)

@@ -124,6 +124,8 @@ ACTIONS: dict[str, Any] = {
     "recording.exported": _l("Recording exported"),
     "recording.export_failed": _l("Recording export failed"),
     "recording.export_downloaded": _l("Recording export downloaded"),
+    # permits
+    "permits.catalogue.loaded": _l("Permit catalogue loaded or amended"),
 }
 
 

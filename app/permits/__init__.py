@@ -1,0 +1,15 @@
+"""Permits (行政许可): the item catalogue and public guide (办事指南); acceptance, clocks and decisions to come.
+
+Each concern is a sub-package with its own init_app; this module only wires them in.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from app.permits import catalogue, permissions
+
+    del permissions  # imported for its declarations
+    catalogue.init_app(app)
