@@ -110,7 +110,7 @@ def item_view(item: Item) -> dict[str, Any]:
 
 
 @blp.route("/departments", methods=["GET"])
-@blp.response(200, schemas.DepartmentOut(many=True))
+@blp.response(200, schemas.PermitDepartmentOut(many=True))
 @public
 def list_departments() -> Any:
     """The departments with items at the center, in the catalogue's order, with their number of items."""
@@ -118,8 +118,8 @@ def list_departments() -> Any:
 
 
 @blp.route("/items", methods=["GET"])
-@blp.arguments(schemas.ItemListArgs, location="query")
-@blp.response(200, schemas.ItemPage)
+@blp.arguments(schemas.PermitItemListArgs, location="query")
+@blp.response(200, schemas.PermitItemPage)
 @_problems(422)
 @public
 def list_items(args: dict[str, Any]) -> Any:
@@ -140,7 +140,7 @@ def list_items(args: dict[str, Any]) -> Any:
 
 
 @blp.route("/items/<string:code>", methods=["GET"])
-@blp.response(200, schemas.ItemOut)
+@blp.response(200, schemas.PermitItemOut)
 @_problems(404)
 @public
 def get_item(code: str) -> Any:

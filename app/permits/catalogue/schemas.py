@@ -11,16 +11,19 @@ from app.permits.catalogue.models import Channel, DayCount, ItemKind, MaterialRe
 from app.tendering.schemas import PlainText
 
 
-class DepartmentOut(ma.Schema):
+class PermitDepartmentRefOut(ma.Schema):
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
     name_en = ma.fields.String(required=True)
     window = ma.fields.String(required=True)
     phone = ma.fields.String(required=True)
+
+
+class PermitDepartmentOut(PermitDepartmentRefOut):
     item_count = Integer(required=True)
 
 
-class ItemListArgs(ma.Schema):
+class PermitItemListArgs(ma.Schema):
     q = PlainText(validate=validate.Length(max=100), metadata={"description": "Part of the name, code or department"})
     kind = ma.fields.String(validate=validate.OneOf([k.value for k in ItemKind]))
     department = ma.fields.String(validate=validate.Length(max=32), metadata={"description": "A department code"})
@@ -28,12 +31,12 @@ class ItemListArgs(ma.Schema):
     per_page = QueryInteger(load_default=20, validate=validate.Range(min=1, max=100))
 
 
-class LimitOut(ma.Schema):
+class PermitLimitOut(ma.Schema):
     days = Integer(required=True)
     day_count = ma.fields.String(required=True, validate=validate.OneOf([d.value for d in DayCount]))
 
 
-class ItemSummaryOut(ma.Schema):
+class PermitItemSummaryOut(ma.Schema):
     """An entry of Open311's service list (service_code, service_name, group, metadata) with the limits."""
 
     service_code = ma.fields.String(required=True)
@@ -44,25 +47,25 @@ class ItemSummaryOut(ma.Schema):
     kind = ma.fields.String(required=True, validate=validate.OneOf([k.value for k in ItemKind]))
     metadata = ma.fields.Boolean(required=True, metadata={"description": "Always true: every item has a form"})
     type = ma.fields.String(required=True, metadata={"description": "Open311: always 'batch'"})
-    statutory_limit = ma.fields.Nested(LimitOut, required=True)
-    promised_limit = ma.fields.Nested(LimitOut, required=True)
+    statutory_limit = ma.fields.Nested(PermitLimitOut, required=True)
+    promised_limit = ma.fields.Nested(PermitLimitOut, required=True)
     deemed_approval = ma.fields.Boolean(required=True)
     channel = ma.fields.String(required=True, validate=validate.OneOf([c.value for c in Channel]))
 
 
-class ItemPage(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(ItemSummaryOut), required=True)
+class PermitItemPage(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(PermitItemSummaryOut), required=True)
     total = Integer(required=True)
     page = Integer(required=True)
     per_page = Integer(required=True)
 
 
-class ValueOut(ma.Schema):
+class PermitValueOut(ma.Schema):
     key = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
 
 
-class AttributeOut(ma.Schema):
+class PermitAttributeOut(ma.Schema):
     """An Open311 service-definition attribute."""
 
     variable = ma.fields.Boolean(required=True)
@@ -72,10 +75,10 @@ class AttributeOut(ma.Schema):
     order = Integer(required=True)
     description = ma.fields.String(required=True)
     datatype_description = ma.fields.String(allow_none=True)
-    values = ma.fields.List(ma.fields.Nested(ValueOut), required=True)
+    values = ma.fields.List(ma.fields.Nested(PermitValueOut), required=True)
 
 
-class FileOut(ma.Schema):
+class PermitFileOut(ma.Schema):
     name = ma.fields.String(required=True)
     sha256 = ma.fields.String(required=True)
     size = Integer(required=True)
@@ -83,7 +86,7 @@ class FileOut(ma.Schema):
     url = ma.fields.String(required=True)
 
 
-class MaterialOut(ma.Schema):
+class PermitMaterialOut(ma.Schema):
     name = ma.fields.String(required=True)
     requirement = ma.fields.String(required=True, validate=validate.OneOf([r.value for r in MaterialRequirement]))
     condition = ma.fields.String(allow_none=True, metadata={"description": "In the catalogue's condition language"})
@@ -91,31 +94,31 @@ class MaterialOut(ma.Schema):
     originals = Integer(required=True)
     copies = Integer(required=True)
     note = ma.fields.String(required=True)
-    template = ma.fields.Nested(FileOut, allow_none=True)
-    sample = ma.fields.Nested(FileOut, allow_none=True)
+    template = ma.fields.Nested(PermitFileOut, allow_none=True)
+    sample = ma.fields.Nested(PermitFileOut, allow_none=True)
 
 
-class FeeOut(ma.Schema):
+class PermitFeeOut(ma.Schema):
     name = ma.fields.String(required=True)
     amount_fen = Integer(required=True, metadata={"description": "In 分 (1/100 元)"})
     unit = ma.fields.String(required=True)
     legal_basis = ma.fields.String(required=True)
 
 
-class OutputOut(ma.Schema):
+class PermitOutputOut(ma.Schema):
     name = ma.fields.String(required=True)
     validity_months = Integer(allow_none=True, metadata={"description": "None: without a time limit"})
 
 
-class ItemOut(ItemSummaryOut):
+class PermitItemOut(PermitItemSummaryOut):
     """The Open311 service definition (attributes) with every fact of the guide."""
 
     description = ma.fields.String(required=True)
     legal_basis = ma.fields.String(required=True)
     acceptance_day_counts = ma.fields.Boolean(required=True)
-    fees = ma.fields.List(ma.fields.Nested(FeeOut), required=True)
-    output = ma.fields.Nested(OutputOut, required=True)
-    attributes = ma.fields.List(ma.fields.Nested(AttributeOut), required=True)
+    fees = ma.fields.List(ma.fields.Nested(PermitFeeOut), required=True)
+    output = ma.fields.Nested(PermitOutputOut, required=True)
+    attributes = ma.fields.List(ma.fields.Nested(PermitAttributeOut), required=True)
     form_schema = ma.fields.Dict(required=True, metadata={"description": "JSON Schema 2020-12 (restricted subset)"})
-    materials = ma.fields.List(ma.fields.Nested(MaterialOut), required=True)
-    department = ma.fields.Nested(DepartmentOut(exclude=("item_count",)), required=True)
+    materials = ma.fields.List(ma.fields.Nested(PermitMaterialOut), required=True)
+    department = ma.fields.Nested(PermitDepartmentRefOut, required=True)

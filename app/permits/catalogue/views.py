@@ -88,7 +88,7 @@ def condition_text(item: Item, material: ItemMaterial) -> str:
 @public
 def guide() -> Any:
     try:
-        args = schemas.ItemListArgs(unknown=ma.EXCLUDE).load(request.args)
+        args = schemas.PermitItemListArgs(unknown=ma.EXCLUDE).load(request.args)
     except ma.ValidationError as exc:
         raise ValidationFailed(N_("The search parameters are not valid."), errors={"query": exc.messages}) from None
     page = args["page"]
