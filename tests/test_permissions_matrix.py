@@ -140,6 +140,13 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "recordings-api.get_export"): SIGNED_IN,
     ("POST", "recordings-api.create_grant"): REC_GRANT,
     ("DELETE", "recordings-api.revoke_grant"): REC_GRANT,
+    # permits: the public guide and its read-only API
+    ("GET", "permits.guide"): EVERYONE,
+    ("GET", "permits.item_page"): EVERYONE,
+    ("GET", "permits.catalogue_file"): EVERYONE,
+    ("GET", "permits-catalogue-api.list_departments"): EVERYONE,
+    ("GET", "permits-catalogue-api.list_items"): EVERYONE,
+    ("GET", "permits-catalogue-api.get_item"): EVERYONE,
 }
 
 EXPECTED.update(TENDERING_EXPECTED)
