@@ -145,3 +145,22 @@ def test_a_self_referencing_structure_is_refused_not_looped_over() -> None:
     loop["properties"]["name"]["description"] = loop  # type: ignore[assignment]
     with pytest.raises(ValidationFailed, match="plain JSON"):
         form_schema.validate_schema(loop)
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+def test_a_refused_schema_is_problem_json_in_the_api_and_chinese_on_a_page(app: Any) -> None:
+    from tests.accounts.helpers import compile_translations
+
+    compile_translations()
+    bad = _with(["properties", "name", "pattern"], "^(a+)+$")
+    with pytest.raises(ValidationFailed) as caught:
+        form_schema.validate_schema(bad)
+    with app.test_request_context("/api/v1/permits/items", headers={"Accept": "application/json"}):
+        resp = app.make_response(app.handle_user_exception(caught.value))
+        assert resp.status_code == 422 and resp.mimetype == "application/problem+json"
+        body = resp.get_json()
+        assert body["errors"]["form_schema"] == [
+            "/properties/name: keyword pattern is not allowed for a string attribute"
+        ]
+    with app.test_request_context("/permits/", headers={"Accept-Language": "zh-CN"}):
+        assert caught.value.translated == "/properties/name：string 栏目不允许使用关键字 pattern"

@@ -100,7 +100,9 @@ def test_the_guide_lists_and_searches_items(catalogue: Flask) -> None:
     assert by_department.text("item-count") == "共找到 2 个事项。"
     filtered = page(client, "/permits/?kind=public_service&department=HDGA")
     assert [r[0].split()[0] for r in filtered.rows["items"][1:]] == ["户籍证明开具"]
-    assert page(client, "/permits/?q=100%").text("item-count") == "共找到 0 个事项。"  # % is a character, not a wildcard
+    assert (
+        page(client, "/permits/?q=100%").text("item-count") == "共找到 0 个事项。"
+    )  # % is a character, not a wildcard
     assert client.get("/permits/?kind=tax", headers=ZH).status_code == 422
 
 
