@@ -94,6 +94,33 @@ def _functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]
     return [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
 
+# Helpers whose keyword arguments are the message's params (`_fail(message, **params)`), with the names they
+# always add themselves (`params={"where": where, **params}`).
+FORWARDING: dict[str, set[str]] = {}
+
+
+def _forwarded(fn: ast.FunctionDef | ast.AsyncFunctionDef, call: ast.Call) -> set[str] | None:
+    if fn.args.kwarg is None:
+        return None
+    kwarg = fn.args.kwarg.arg
+    for k in call.keywords:
+        if k.arg != "params":
+            continue
+        if isinstance(k.value, ast.Name) and k.value.id == kwarg:
+            return set()
+        if isinstance(k.value, ast.Dict) and any(
+            key is None and isinstance(v, ast.Name) and v.id == kwarg
+            for key, v in zip(k.value.keys, k.value.values, strict=True)
+        ):
+            return {key.value for key in k.value.keys if isinstance(key, ast.Constant)}
+    return None
+
+
+def _key(path: str, name: str) -> str:
+    """A private helper (`_refuse`) is known within its own module only: two modules may each have one."""
+    return f"{path}:{name}" if name.startswith("_") else name
+
+
 def _sites(trees: dict[str, ast.Module]) -> list[Site]:
     classes = _error_classes(trees)
     # callee name -> (index of the message argument, its keyword name)
@@ -101,19 +128,22 @@ def _sites(trees: dict[str, ast.Module]) -> list[Site]:
     grew = True
     while grew:  # helpers that hand one of their parameters on as a message
         grew = False
-        for tree in trees.values():
+        for path, tree in trees.items():
             for fn in _functions(tree):
-                if fn.name in callees:
+                if _key(path, fn.name) in callees:
                     continue
                 params = [a.arg for a in fn.args.args]
                 for call in (n for n in ast.walk(fn) if isinstance(n, ast.Call)):
-                    spec = callees.get(_name(call.func) or "")
+                    spec = callees.get(_key(path, _name(call.func) or ""))
                     arg = _message_arg(call, *spec) if spec else None
                     if isinstance(arg, ast.Name) and arg.id in params:
                         index = params.index(arg.id)
                         if params and params[0] in {"self", "cls"}:
                             break
-                        callees[fn.name] = (index, arg.id)
+                        callees[_key(path, fn.name)] = (index, arg.id)
+                        forwarded = _forwarded(fn, call)
+                        if forwarded is not None:
+                            FORWARDING[_key(path, fn.name)] = forwarded
                         grew = True
                         break
     sites = []
@@ -123,7 +153,7 @@ def _sites(trees: dict[str, ast.Module]) -> list[Site]:
             for node in ast.walk(fn):
                 owner[id(node)] = fn
         for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
-            spec = callees.get(_name(call.func) or "")
+            spec = callees.get(_key(path, _name(call.func) or ""))
             if spec is None:
                 continue
             arg = _message_arg(call, *spec)
@@ -204,6 +234,9 @@ def test_the_values_of_a_message_are_named_by_its_placeholders(sites: list[Site]
         params = next((k.value for k in site.call.keywords if k.arg == "params"), None)
         if isinstance(params, ast.Dict):
             given = {k.value for k in params.keys if isinstance(k, ast.Constant)}
+        elif params is None and _key(site.path, _name(site.call.func) or "") in FORWARDING:
+            own = FORWARDING[_key(site.path, _name(site.call.func) or "")]
+            given = own | {k.arg for k in site.call.keywords if k.arg}
         elif params is None:
             given = set()
         else:
