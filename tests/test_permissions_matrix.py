@@ -16,6 +16,7 @@ from werkzeug.routing import Rule
 from app.accounts.permissions import SEEDED_ROLES
 from tests.accounts.helpers import compile_translations, csrf, login, make_user
 from tests.evaluation.matrix_award_pages import AWARD_PAGES_EXPECTED
+from tests.evaluation.matrix_committee_pages import COMMITTEE_PAGES_EXPECTED
 from tests.evaluation.matrix_pages import EVALUATION_PAGES_EXPECTED
 from tests.tendering.matrix import TENDERING_EXPECTED
 from tests.tendering.matrix_agency import AGENCY_PAGES_EXPECTED
@@ -153,6 +154,7 @@ EXPECTED.update(TENDERING_EXPECTED)
 EXPECTED.update(AGENCY_PAGES_EXPECTED)
 EXPECTED.update(EVALUATION_PAGES_EXPECTED)
 EXPECTED.update(AWARD_PAGES_EXPECTED)
+EXPECTED.update(COMMITTEE_PAGES_EXPECTED)
 EVAL_POOL = frozenset({"admin"})
 EVAL_RUN = frozenset({"agency"})
 EXPECTED.update(
