@@ -14,12 +14,12 @@ def init_app(app: Flask) -> None:
         permissions,
         report_api,
         room_api,
-        services_pool,
         tasks,
         views,
         views_award,
         views_committee,
     )
+    from app.evaluation.pool import services as services_pool
 
     del models, permissions, services_pool, tasks  # imported for their tables, declarations, data and sweeps
     app.extensions["evaluation"] = True  # reference data is created only in apps that load this module

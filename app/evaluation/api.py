@@ -10,8 +10,10 @@ from flask_smorest import Blueprint
 from app.core.api import problem_responses
 from app.core.pages import me
 from app.core.security import authenticated, requires
-from app.evaluation import schemas, services_committee, services_pool, visibility
+from app.evaluation import schemas, visibility
+from app.evaluation.committee import services as services_committee
 from app.evaluation.permissions import COMMITTEE, OVERSEE, POOL, RUN
+from app.evaluation.pool import services as services_pool
 from app.tendering.models import Tender
 from app.tendering.services_tenders import get_tender
 

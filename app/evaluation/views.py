@@ -20,15 +20,13 @@ from app.core.problems import N_
 from app.core.security import authenticated, requires
 from app.core.storage import content_disposition
 from app.core.views import register_nav
-from app.evaluation import (
-    services_chair,
-    services_clarifications,
-    services_committee,
-    services_pages,
-    services_report,
-    services_room,
-)
+from app.evaluation.clarifications import services as services_clarifications
+from app.evaluation.committee import services as services_committee
 from app.evaluation.models import MemberStatus
+from app.evaluation.report import services as services_report
+from app.evaluation.room import chair as services_chair
+from app.evaluation.room import pages as services_pages
+from app.evaluation.room import services as services_room
 from app.tendering.common import log_refusal
 from app.tendering.models import Tender
 from app.tendering.permissions import BID

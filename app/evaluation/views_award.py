@@ -31,11 +31,16 @@ from app.core.problems import N_
 from app.core.security import requires
 from app.core.storage import content_disposition
 from app.core.time import now_utc
-from app.evaluation import report_api, services_chair, services_pages, services_report, services_room, services_sheets
+from app.evaluation import report_api
+from app.evaluation.committee.services import get_committee, is_complete, require_manager
 from app.evaluation.models import Award, Committee, EvaluationReport, Objection, Room, RoomPhase
 from app.evaluation.permissions import RUN
-from app.evaluation.report_pdf import render_report_pdf
-from app.evaluation.services_committee import get_committee, is_complete, require_manager
+from app.evaluation.report import services as services_report
+from app.evaluation.report.pdf import render_report_pdf
+from app.evaluation.room import chair as services_chair
+from app.evaluation.room import pages as services_pages
+from app.evaluation.room import services as services_room
+from app.evaluation.room import sheets as services_sheets
 from app.tendering import opening
 from app.tendering.models import Tender, TenderStatus
 from app.tendering.permissions import BID

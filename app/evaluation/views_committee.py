@@ -40,9 +40,11 @@ from app.core.errors import NotFound
 from app.core.pages import Errors, attempt, me
 from app.core.security import requires
 from app.core.views import register_nav
-from app.evaluation import schemas, services_committee, services_pool, visibility
+from app.evaluation import schemas, visibility
+from app.evaluation.committee import services as services_committee
 from app.evaluation.models import Committee, ExpertProfile
 from app.evaluation.permissions import POOL, RUN
+from app.evaluation.pool import services as services_pool
 from app.tendering.models import Tender
 from app.tendering.services_tenders import get_tender
 
@@ -421,7 +423,7 @@ def _render_draw(tender: Tender, status: int = 200, **extra: Any) -> Any:
 
 def _verified(draw: dict[str, Any]) -> bool | None:
     """Whether the revealed seed hashes to the commitment (None before the reveal)."""
-    from app.evaluation import draw as draw_mod
+    from app.evaluation.committee import draw as draw_mod
 
     if not draw.get("seed"):
         return None
