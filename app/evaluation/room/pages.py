@@ -1,4 +1,4 @@
-"""Read queries for the experts' pages (app/evaluation/views.py): memberships with their rooms, the room page.
+"""Read queries for the experts' pages (committee/, room/, report/ views): memberships with their rooms, the room page.
 
 Nothing here writes. Who may see what is decided by the services the pages call (services_room,
 services_sheets, visibility); these helpers only gather what one page shows.
