@@ -53,7 +53,12 @@ def _session_calls(tree: ast.AST) -> list[tuple[str, str, int]]:
 
 def test_the_scan_sees_the_view_and_api_modules() -> None:
     names = {str(p.relative_to(APP)) for p in _modules()}
-    assert {"accounts/views.py", "tendering/api.py", "evaluation/room/api.py", "tendering/agency/publication.py"} <= names
+    assert {
+        "accounts/views.py",
+        "tendering/api.py",
+        "evaluation/room/api.py",
+        "tendering/agency/publication.py",
+    } <= names
 
 
 def test_views_and_api_operations_never_commit_or_roll_back() -> None:

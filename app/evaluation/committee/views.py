@@ -40,8 +40,8 @@ from app.evaluation.web import agency_pages, choices, expert_pages, managed_tend
 from app.tendering.models import Tender
 
 MAX_REASON = 2000
-
 MAX_DETAIL = 5000
+RULE_FIELDS = ("outlier_percent", "drop_extremes", "drop_min_members", "precision", "price_benchmark")
 
 # --- my evaluations ------------------------------------------------------------------------------------
 
@@ -124,9 +124,6 @@ def declare(tender_id: int) -> Any:
         return redirect(url_for("evaluation.my_evaluations"), code=303)
     flash(_("Declaration signed. The room opens to you once the agency opens it."), "success")
     return redirect(url_for("evaluation.my_evaluations"), code=303)
-
-
-RULE_FIELDS = ("outlier_percent", "drop_extremes", "drop_min_members", "precision", "price_benchmark")
 
 
 def _committee(tender: Tender) -> Committee | None:

@@ -39,8 +39,9 @@ from app.tendering.permissions import BID
 from app.tendering.services_tenders import get_tender
 
 MAX_DETAIL = 5000
+BASE = "/agency/tenders/<int:tender_id>/evaluation"
 
-# --- the report ----------------------------------------------------------------------------------------
+# --- the report: the members' page and signature -----------------------------------------------------
 
 
 @expert_pages.get("/tenders/<int:tender_id>/report", endpoint="report")
@@ -79,9 +80,6 @@ def sign_report(tender_id: int) -> Any:
     return redirect(url_for("evaluation.report", tender_id=tender_id), code=303)
 
 
-BASE = "/agency/tenders/<int:tender_id>/evaluation"
-
-
 def _report(tender: Tender) -> EvaluationReport | None:
     found: EvaluationReport | None = db.session.scalar(
         select(EvaluationReport).where(EvaluationReport.tender_id == tender.id)
@@ -112,7 +110,7 @@ def _text(value: str | None) -> str:
     return (value or "").replace("\r\n", "\n")
 
 
-# --- report ------------------------------------------------------------------------------------------
+# --- the report: the agency's pages -----------------------------------------------------------------
 
 
 def _signatures(view: dict[str, Any]) -> list[dict[str, Any]]:

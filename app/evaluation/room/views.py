@@ -36,6 +36,8 @@ from app.evaluation.web import award_pages, expert_pages, managed_tender, member
 from app.tendering import opening
 from app.tendering.models import Tender, TenderStatus
 
+BASE = "/agency/tenders/<int:tender_id>/evaluation"
+
 # --- the room ------------------------------------------------------------------------------------------
 
 
@@ -97,9 +99,6 @@ def view_file(tender_id: int, stage: int, bid_id: str, name: str, filename: str)
         "Content-Disposition": disposition.replace("attachment", "inline", 1) if kind else disposition,
     }
     return Response(chunks, headers=headers, content_type=kind or "application/octet-stream")
-
-
-BASE = "/agency/tenders/<int:tender_id>/evaluation"
 
 
 def _committee(tender: Tender) -> Committee | None:

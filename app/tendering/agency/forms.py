@@ -39,6 +39,7 @@ CUSTODY_LABELS = {
     CustodyMode.TIMED.value: _l("Timed: the platform releases the key at the opening time"),
     CustodyMode.COMMITTEE.value: _l("Committee: k of n named custodians bring their shares to the opening"),
 }
+SHARE_FILE_LIMIT = 16 * 1024  # a share is about a hundred characters of text
 
 # --- forms -------------------------------------------------------------------------------------------
 
@@ -142,9 +143,6 @@ class CancelForm(FlaskForm):
 
 class ShareForm(FlaskForm):
     kind = SelectField(choices=choices([("text", "text"), ("file", "file")]), default="text")
-
-
-SHARE_FILE_LIMIT = 16 * 1024  # a share is about a hundred characters of text
 
 
 class BringShareForm(FlaskForm):
