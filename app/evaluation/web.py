@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, redirect, url_for
 from flask_smorest import Blueprint as ApiBlueprint
 from wtforms.fields.choices import SelectChoice
 
@@ -63,6 +63,16 @@ def choices(pairs: Any) -> list[SelectChoice]:
 
 def user_label(user: User) -> str:
     return f"{user.display_name}（{user.username}）"
+
+
+def see_other(endpoint: str, tender_id: int, anchor: str | None = None) -> Any:
+    """303 to one of the tender's pages (after a form post)."""
+    return redirect(url_for(endpoint, tender_id=tender_id, _anchor=anchor), code=303)
+
+
+def plain_text(value: str | None) -> str:
+    """Browsers send CRLF line breaks from text areas; the texts are stored with LF."""
+    return (value or "").replace("\r\n", "\n")
 
 
 def init_api(app: Flask) -> None:

@@ -32,7 +32,7 @@ from app.evaluation.report import services as services_report
 from app.evaluation.report.forms import AnswerForm, AwardForm, ObjectionForm, PublishForm, ReassignForm
 from app.evaluation.report.pdf import render_report_pdf
 from app.evaluation.room import pages as services_pages
-from app.evaluation.web import award_pages, expert_pages, managed_tender, member_tender
+from app.evaluation.web import award_pages, expert_pages, managed_tender, member_tender, plain_text, see_other
 from app.tendering.common import log_refusal
 from app.tendering.models import Tender
 from app.tendering.permissions import BID
@@ -92,10 +92,6 @@ def _award(tender: Tender) -> Award | None:
     return found
 
 
-def _back(endpoint: str, tender_id: int, anchor: str | None = None) -> Any:
-    return redirect(url_for(endpoint, tender_id=tender_id, _anchor=anchor), code=303)
-
-
 def _schema_errors(schema: ma.Schema, data: dict[str, Any], errors: Errors, form: Any) -> dict[str, Any] | None:
     """Validate as the API does; the messages go on the form's fields."""
     try:
@@ -104,10 +100,6 @@ def _schema_errors(schema: ma.Schema, data: dict[str, Any], errors: Errors, form
         errors.from_schema(exc, form)
         return None
     return loaded
-
-
-def _text(value: str | None) -> str:
-    return (value or "").replace("\r\n", "\n")
 
 
 # --- the report: the agency's pages -----------------------------------------------------------------
@@ -205,7 +197,7 @@ def publish(tender_id: int) -> Any:
     if outcome.failed:
         return _publicity_page(tender, outcome.status, form, outcome.errors)
     flash(_("The candidates are published; the publicity period has started."), "success")
-    return _back("evaluation_award.publicity", tender_id)
+    return see_other("evaluation_award.publicity", tender_id)
 
 
 @award_pages.post(f"{BASE}/objections/<int:objection_id>/answer")
@@ -216,7 +208,7 @@ def answer_objection(tender_id: int, objection_id: int) -> Any:
     errors = Errors()
     if not form.validate_on_submit():
         return _publicity_page(tender, 400, answers={objection_id: (form, errors)})
-    args = _schema_errors(report_api.EvaluationAnswerArgs(), {"answer": _text(form.answer.data)}, errors, form)
+    args = _schema_errors(report_api.EvaluationAnswerArgs(), {"answer": plain_text(form.answer.data)}, errors, form)
     if args is None:
         return _publicity_page(tender, 422, answers={objection_id: (form, errors)})
     with attempt(form) as outcome:
@@ -224,7 +216,7 @@ def answer_objection(tender_id: int, objection_id: int) -> Any:
     if outcome.failed:
         return _publicity_page(tender, outcome.status, answers={objection_id: (form, outcome.errors)})
     flash(_("The objection is answered."), "success")
-    return _back("evaluation_award.publicity", tender_id, "objections")
+    return see_other("evaluation_award.publicity", tender_id, "objections")
 
 
 # --- award -------------------------------------------------------------------------------------------
@@ -279,7 +271,7 @@ def issue_award(tender_id: int) -> Any:
     if outcome.failed:
         return _award_page(tender, outcome.status, award_form=form, errors=outcome.errors)
     flash(_("The award notice is issued; the other bidders received their result notices."), "success")
-    return _back("evaluation_award.award", tender_id)
+    return see_other("evaluation_award.award", tender_id)
 
 
 @award_pages.post(f"{BASE}/award/reassign")
@@ -290,7 +282,7 @@ def reassign_award(tender_id: int) -> Any:
     errors = Errors()
     if not form.validate_on_submit():
         return _award_page(tender, 400, reassign_form=form)
-    args = _schema_errors(report_api.EvaluationReassignArgs(), {"reason": _text(form.reason.data)}, errors, form)
+    args = _schema_errors(report_api.EvaluationReassignArgs(), {"reason": plain_text(form.reason.data)}, errors, form)
     if args is None:
         return _award_page(tender, 422, reassign_form=form, errors=errors)
     with attempt(form) as outcome:
@@ -298,7 +290,7 @@ def reassign_award(tender_id: int) -> Any:
     if outcome.failed:
         return _award_page(tender, outcome.status, reassign_form=form, errors=outcome.errors)
     flash(_("The award went to the next recommended candidate."), "success")
-    return _back("evaluation_award.award", tender_id)
+    return see_other("evaluation_award.award", tender_id)
 
 
 # --- the bidder's objections -------------------------------------------------------------------------
@@ -333,7 +325,7 @@ def file_objection(tender_id: int) -> Any:
     if not form.validate_on_submit():
         services_report.list_objections(me(), tender)  # outsiders are refused, not told what is missing
         return _bidder_page(tender, 400, form)
-    args = _schema_errors(report_api.EvaluationObjectionArgs(), {"text": _text(form.text.data)}, errors, form)
+    args = _schema_errors(report_api.EvaluationObjectionArgs(), {"text": plain_text(form.text.data)}, errors, form)
     if args is None:
         return _bidder_page(tender, 422, form, errors)
     with attempt(form) as outcome:
@@ -341,7 +333,7 @@ def file_objection(tender_id: int) -> Any:
     if outcome.failed:
         return _bidder_page(tender, outcome.status, form, outcome.errors)
     flash(_("Your objection is filed; the agency answers it before the process goes on."), "success")
-    return _back("evaluation_award.bidder_objections", tender_id)
+    return see_other("evaluation_award.bidder_objections", tender_id)
 
 
 # --- the hub's summary -------------------------------------------------------------------------------

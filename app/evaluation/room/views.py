@@ -32,7 +32,7 @@ from app.evaluation.room import pages as services_pages
 from app.evaluation.room import services as services_room
 from app.evaluation.room import sheets as services_sheets
 from app.evaluation.room.forms import AdvanceForm, AppointChairForm, OpenRoomForm
-from app.evaluation.web import award_pages, expert_pages, managed_tender, member_tender
+from app.evaluation.web import award_pages, expert_pages, managed_tender, member_tender, plain_text, see_other
 from app.tendering import opening
 from app.tendering.models import Tender, TenderStatus
 
@@ -114,14 +114,6 @@ def _seat_choices(committee: Committee | None) -> list[SelectChoice]:
     return [SelectChoice(str(m.seat), _("Seat %(seat)s", seat=m.seat)) for m in services_room.seated_members(committee)]
 
 
-def _back(endpoint: str, tender_id: int, anchor: str | None = None) -> Any:
-    return redirect(url_for(endpoint, tender_id=tender_id, _anchor=anchor), code=303)
-
-
-def _text(value: str | None) -> str:
-    return (value or "").replace("\r\n", "\n")
-
-
 # --- rooms -------------------------------------------------------------------------------------------
 
 
@@ -185,7 +177,7 @@ def open_room(tender_id: int, stage: int) -> Any:
     if outcome.failed:
         return _rooms_page(tender, outcome.status, **{f"open_{stage}": form, f"errors_{stage}": outcome.errors})
     flash(_("The room of stage %(stage)s is open.", stage=stage), "success")
-    return _back("evaluation_award.rooms", tender_id, f"stage-{stage}")
+    return see_other("evaluation_award.rooms", tender_id, f"stage-{stage}")
 
 
 @award_pages.post(f"{BASE}/rooms/<int:stage>/chair")
@@ -202,7 +194,7 @@ def appoint_chair(tender_id: int, stage: int) -> Any:
     if outcome.failed:
         return _rooms_page(tender, outcome.status, **{f"chair_{stage}": form, f"errors_{stage}": outcome.errors})
     flash(_("Seat %(seat)s is appointed chair.", seat=form.seat.data), "success")
-    return _back("evaluation_award.rooms", tender_id, f"stage-{stage}")
+    return see_other("evaluation_award.rooms", tender_id, f"stage-{stage}")
 
 
 @award_pages.post(f"{BASE}/rooms/<int:stage>/advance")
@@ -218,12 +210,12 @@ def advance(tender_id: int, stage: int) -> Any:
         if tender.current_stage != stage:
             raise Conflict(N_("The opening is not at this stage."))
         failed = services_room.failed_bids(tender, stage)
-        reason = _text(form.reason.data).strip() or "; ".join(f"bid {b.public_id}: {why}" for b, why in failed)
+        reason = plain_text(form.reason.data).strip() or "; ".join(f"bid {b.public_id}: {why}" for b, why in failed)
         opening.advance_stage(actor=me(), tender=tender, eliminated=[b.id for b, _ in failed], reason=reason[:2000])
     if outcome.failed:
         return _rooms_page(tender, outcome.status, **{f"advance_{stage}": form, f"errors_{stage}": outcome.errors})
     flash(_("The opening moved on to stage %(stage)s.", stage=tender.current_stage), "success")
-    return _back("evaluation_award.rooms", tender_id)
+    return see_other("evaluation_award.rooms", tender_id)
 
 
 @award_pages.get(f"{BASE}/rooms/<int:stage>/result")
