@@ -158,7 +158,10 @@ def _published(agency: User, buyer_id: int, title: str, *, deadline: datetime, b
 def _evaluate_and_award(clock: clock_mod.FakeClock, tender: Any, agency: User, experts: list[tuple[User, str]]) -> None:
     """Committee drawn from the pool, every member confirms and declares, reviews, scores, report signed, publicity,
     award: as the agency and the experts do it through the API."""
-    from app.evaluation import services_committee, services_report, services_room, services_sheets
+    from app.evaluation.committee import services as services_committee
+    from app.evaluation.report import services as services_report
+    from app.evaluation.room import services as services_room
+    from app.evaluation.room import sheets as services_sheets
 
     body = {"size": 5, "expert_seats": 5, "groups": [], "reserves_per_group": 0, "buyer_rep_ids": []}
     services_committee.define_committee(actor=agency, tender=tender, data=body)
@@ -246,7 +249,7 @@ def _seed(
     expert: User,
     printed: list[str],
 ) -> None:
-    from app.evaluation import services_pool
+    from app.evaluation.pool import services as services_pool
     from app.tendering.tasks import open_due
 
     admin = _user("admin") or agency

@@ -33,8 +33,8 @@ PLACEHOLDER = re.compile(r"%\(([A-Za-z_]\w*)\)s")
 NOT_OURS = {
     # ScoreError / InstantOutOfRange / InvalidUSCC / recording ExportError: messages of lower layers (scoring,
     # time parsing, the USCC checksum, ffmpeg) that do not know about the catalogue.
-    ("app/evaluation/services_sheets.py", "str(exc)"),
-    ("app/evaluation/services_committee.py", "str(exc)"),
+    ("app/evaluation/room/sheets.py", "str(exc)"),
+    ("app/evaluation/committee/services.py", "str(exc)"),
     ("app/recordings/exports.py", "str(exc)"),
     ("app/recordings/views.py", "_(str(exc))"),
     ("app/accounts/services_organisations.py", "str(exc)"),

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.core.tasks import sweep
-from app.evaluation import services_clarifications, services_report
+from app.evaluation.clarifications import services as services_clarifications
+from app.evaluation.report import services as services_report
 
 
 @sweep("evaluation.publicity_due", every=timedelta(minutes=5))

@@ -17,9 +17,8 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.core.db import db
 from app.core.problems import N_
-from app.evaluation import draw as draw_mod
-from app.evaluation.models import Committee, CommitteeMember, Draw, DrawStatus, MemberStatus
-from app.evaluation.services_committee import (
+from app.evaluation.committee import draw as draw_mod
+from app.evaluation.committee.services import (
     get_committee,
     get_draw,
     is_complete,
@@ -28,6 +27,7 @@ from app.evaluation.services_committee import (
     member_uid,
     refuse,
 )
+from app.evaluation.models import Committee, CommitteeMember, Draw, DrawStatus, MemberStatus
 from app.tendering.models import Tender
 from app.tendering.services_tenders import is_manager_of
 

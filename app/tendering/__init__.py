@@ -6,11 +6,14 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.tendering import api, common, home, models, permissions, tasks, views, views_agency
+    from app.tendering import api, common, home, models, permissions, tasks, views
+    from app.tendering.agency import custody, documents, drafting, publication
 
     del models, permissions, tasks  # imported for their tables, declarations and sweeps
+    del documents, publication  # their pages are routed on the blueprint
     common.init_app(app)
     api.init_app(app)
-    views.init_app(app)  # the blueprint, with the agency's pages (views_agency) on it
-    views_agency.init_app()
+    views.init_app(app)  # the blueprint, with the agency's pages (app/tendering/agency/) on it
+    drafting.init_app()
+    custody.init_app()
     home.init_app()

@@ -171,8 +171,9 @@ def test_bidder_sees_the_bid_it_has_not_sent(app: Flask, demo: dict[str, int]) -
 
 def test_expert_sees_invitation_then_declaration(app: Flask, demo: dict[str, int]) -> None:
     from app.accounts.models import User
-    from app.evaluation import services_committee, services_pool
+    from app.evaluation.committee import services as services_committee
     from app.evaluation.models import ExpertProfile
+    from app.evaluation.pool import services as services_pool
     from app.extensions import db
     from app.tendering.models import Tender
 

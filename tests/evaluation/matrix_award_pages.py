@@ -1,5 +1,5 @@
 """Permission-layer rows for the agency's evaluation-to-award pages and the bidder's objection page
-(app/evaluation/views_award.py), merged into tests/test_permissions_matrix.py. The tender's own agency, its
+(the `evaluation_award` blueprint), merged into tests/test_permissions_matrix.py. The tender's own agency, its
 bidders and the objection's state are checked per object in the services."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Permission-layer rows for the evaluation HTML pages (app/evaluation/views.py), merged into
+"""Permission-layer rows for the evaluation HTML pages (the `evaluation` blueprint), merged into
 tests/test_permissions_matrix.py. Membership, chair and stage are checked per object in the services."""
 
 from __future__ import annotations

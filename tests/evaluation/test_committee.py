@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from app.core.keys import platform_public_keys
-from app.evaluation import draw as draw_mod
+from app.evaluation.committee import draw as draw_mod
 from crypto.signing import load_public_key, verify_document
 from tests.evaluation.helpers import (
     build_pool,

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.evaluation import draw
-from app.evaluation.draw import DrawError, PoolExpert
+from app.evaluation.committee import draw
+from app.evaluation.committee.draw import DrawError, PoolExpert
 
 SPECIALTIES = ("civil", "electrical", "cost", "hvac")
 

@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.evaluation import scoring
+from app.evaluation.room import scoring
 from tests.accounts.helpers import PASSWORD
 from tests.evaluation.helpers import (
     browser,

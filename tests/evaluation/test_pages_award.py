@@ -1,4 +1,5 @@
-"""The agency's pages from the seated committee to the award (app/evaluation/views_award.py), with the test client:
+"""The agency's pages from the seated committee to the award (app/evaluation/room/ and report/ views), with the
+test client:
 open the room (chair appointed or elected), see the progress and the result, the report's signatures and PDF,
 start the publicity, answer a bidder's objection (filed from the bidder's page), award and reassign; the hub's
 summary of these steps. Wrong roles are refused; bad input answers the page with its error summary and writes

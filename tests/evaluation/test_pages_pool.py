@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from app.evaluation import views_committee
+from app.evaluation.pool import views as pool_views
 from tests.accounts.helpers import csrf_from, make_user
 from tests.evaluation.helpers import build_pool, enrol
 from tests.evaluation.pagetools import EN, page, signed_in
@@ -40,7 +40,7 @@ def test_the_list_filters_by_specialty_and_status_and_pages(world, monkeypatch) 
     assert [r["data-expert"] for r in suspended.with_attr("data-expert")] == [str(pool.ids["suspended"])]
     assert suspended.with_attr("data-status", "suspended")
 
-    monkeypatch.setattr(views_committee, "PAGE_SIZE", 4)
+    monkeypatch.setattr(pool_views, "PAGE_SIZE", 4)
     first = page(admin.get("/admin/experts?specialty=civil", headers=EN))
     assert len(first.with_attr("data-expert")) == 4
     following = [a["href"] for a in first.classed("govuk-pagination__link")]

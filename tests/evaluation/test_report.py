@@ -279,7 +279,7 @@ def test_verify_report_command_line_on_a_real_bundle_and_pdf(world, clock, tmp_p
     import sys
     from pathlib import Path
 
-    from app.evaluation.report_pdf import render_report_pdf
+    from app.evaluation.report.pdf import render_report_pdf
 
     tid, members, _bids = aggregated(world, clock)
     ev = f"/api/v1/tenders/{tid}/evaluation"

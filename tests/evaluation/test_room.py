@@ -135,7 +135,7 @@ def test_a_room_with_five_members_reviews_scores_and_aggregates(world, clock) ->
     assert closed.json["phase"] == "scoring" and closed.json["in_evaluation"] == [bid_a, bid_c]
     assert closed.json["review_result"]["bids"][bid_b]["requirements"][QUAL]["fail"] == 3
     with world.app.app_context():
-        from app.evaluation.services_room import failed_bids
+        from app.evaluation.room.services import failed_bids
         from app.extensions import db
         from app.tendering.models import Tender
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from app.evaluation import scoring
-from app.evaluation.scoring import Candidate, Rules, ScoreError
+from app.evaluation.room import scoring
+from app.evaluation.room.scoring import Candidate, Rules, ScoreError
 
 D = Decimal
 

@@ -1,4 +1,4 @@
-"""Permission-layer rows for the agency's tendering pages (app/tendering/views_agency.py), merged into
+"""Permission-layer rows for the agency's tendering pages (app/tendering/agency/), merged into
 tests/test_permissions_matrix.py. Object-level rules (only the drafting agency manages its tender, only a named
 custodian downloads a share) are tested in tests/tendering/test_agency_pages.py."""
 

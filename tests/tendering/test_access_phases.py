@@ -103,7 +103,7 @@ TABLE: dict[tuple[str, str], str] = {
     ("GET", "tendering.verify_receipt"): ".......... | .......... | .......... | ..........",
     ("POST", "tendering.verify_receipt_post"): "V......... | V......... | V......... | V.........",
     ("POST", "tendering.withdraw"): "RRRRNNNRRR | RRRR..FRRR | RRRRFFFRRR | RRRRFFFRRR",
-    # the agency's pages (app/tendering/views_agency.py)
+    # the agency's pages (app/tendering/agency/)
     ("GET", "tendering.agency_tenders"): "RR..RRRRRR | RR..RRRRRR | RR..RRRRRR | RR..RRRRRR",
     ("GET", "tendering.agency_tender_new"): "RR..RRRRRR | RR..RRRRRR | RR..RRRRRR | RR..RRRRRR",
     ("POST", "tendering.agency_tender_new"): "RR..RRRRRR | RR..RRRRRR | RR..RRRRRR | RR..RRRRRR",
@@ -490,7 +490,7 @@ BUILDERS: dict[tuple[str, str], Builder] = {
     ("GET", "tendering.verify_receipt"): lambda p: Call("/receipts/verify"),
     ("POST", "tendering.verify_receipt_post"): lambda p: Call("/receipts/verify", form={"receipt_text": "{}"}),
     ("POST", "tendering.withdraw"): lambda p: Call(f"/tenders/{p.page_withdraw_target}/bid/withdraw", form={}),
-    # the agency's pages (app/tendering/views_agency.py)
+    # the agency's pages (app/tendering/agency/)
     ("GET", "tendering.agency_tenders"): lambda p: Call("/agency/tenders"),
     ("GET", "tendering.agency_tender_new"): lambda p: Call("/agency/tenders/new"),
     ("POST", "tendering.agency_tender_new"): lambda p: Call("/agency/tenders/new", form="terms"),

@@ -19,9 +19,9 @@ from app.core.fields import Float, Instant, Integer
 from app.core.pages import me
 from app.core.security import authenticated, public, requires
 from app.core.storage import content_disposition
-from app.evaluation import services_report
 from app.evaluation.permissions import COMMITTEE, OVERSEE, RUN
-from app.evaluation.report_pdf import render_report_pdf
+from app.evaluation.report import services as services_report
+from app.evaluation.report.pdf import render_report_pdf
 from app.tendering.permissions import BID
 from app.tendering.schemas import PlainText
 from app.tendering.services_tenders import get_tender

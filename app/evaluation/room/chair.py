@@ -31,9 +31,9 @@ from app.core.db import db
 from app.core.errors import Conflict, field_error
 from app.core.problems import N_
 from app.core.time import now_utc
+from app.evaluation.committee.services import require_manager
 from app.evaluation.models import ChairVote, CommitteeMember, Room
-from app.evaluation.services_committee import require_manager
-from app.evaluation.services_room import instant, require_member, seated_members
+from app.evaluation.room.services import instant, require_member, seated_members
 from app.tendering.models import Tender
 
 OPEN, ELECTED, CLOSED = "open", "elected", "closed"

@@ -28,9 +28,7 @@ from app.core.errors import Conflict, NotFound, ValidationFailed, field_error
 from app.core.problems import N_
 from app.core.storage import OPENED_BIDS, get_storage
 from app.core.time import now_utc
-from app.evaluation import scoring
-from app.evaluation.models import Committee, CommitteeMember, ReviewSheet, Room, RoomPhase
-from app.evaluation.services_committee import (
+from app.evaluation.committee.services import (
     get_committee,
     is_complete,
     is_overseer,
@@ -38,6 +36,8 @@ from app.evaluation.services_committee import (
     refuse,
     require_manager,
 )
+from app.evaluation.models import Committee, CommitteeMember, ReviewSheet, Room, RoomPhase
+from app.evaluation.room import scoring
 from app.tendering.models import (
     Bid,
     BidEnvelope,

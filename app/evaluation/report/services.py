@@ -37,6 +37,7 @@ from app.core.errors import Conflict, NotFound, PermissionDenied, TooManyRequest
 from app.core.keys import platform_signing_key
 from app.core.problems import N_
 from app.core.time import now_utc
+from app.evaluation.committee.services import get_committee, is_overseer, member_uid, refuse, require_manager
 from app.evaluation.models import (
     Award,
     Committee,
@@ -48,8 +49,7 @@ from app.evaluation.models import (
     ReportStatus,
     Room,
 )
-from app.evaluation.services_committee import get_committee, is_overseer, member_uid, refuse, require_manager
-from app.evaluation.services_room import instant, require_chair, seated_members
+from app.evaluation.room.services import instant, require_chair, seated_members
 from app.tendering.common import LoggedRefusal
 from app.tendering.models import Bid, Tender, TenderStatus
 from app.tendering.permissions import BID

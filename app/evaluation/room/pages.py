@@ -1,4 +1,4 @@
-"""Read queries for the experts' pages (app/evaluation/views.py): memberships with their rooms, the room page.
+"""Read queries for the experts' pages (committee/, room/, report/ views): memberships with their rooms, the room page.
 
 Nothing here writes. Who may see what is decided by the services the pages call (services_room,
 services_sheets, visibility); these helpers only gather what one page shows.
@@ -17,9 +17,12 @@ from app.accounts.models import User
 from app.core.db import db
 from app.core.errors import NotFound
 from app.core.problems import N_
-from app.evaluation import services_chair, services_report, services_room, services_sheets
+from app.evaluation.committee.services import get_committee, member_of, refuse
 from app.evaluation.models import CommitteeMember, MemberStatus, Room, RoomPhase
-from app.evaluation.services_committee import get_committee, member_of, refuse
+from app.evaluation.report import services as services_report
+from app.evaluation.room import chair as services_chair
+from app.evaluation.room import services as services_room
+from app.evaluation.room import sheets as services_sheets
 from app.tendering.models import EvaluationMethod, Tender
 
 

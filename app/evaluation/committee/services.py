@@ -24,7 +24,7 @@ from app.core.keys import master_key, platform_signing_key
 from app.core.problems import N_
 from app.core.security import caller_has, token_allows
 from app.core.time import now_utc
-from app.evaluation import draw as draw_mod
+from app.evaluation.committee import draw as draw_mod
 from app.evaluation.models import (
     Committee,
     CommitteeMember,
@@ -35,8 +35,8 @@ from app.evaluation.models import (
     MemberStatus,
 )
 from app.evaluation.permissions import COMMITTEE, OVERSEE
-from app.evaluation.scoring import Rules, ScoreError
-from app.evaluation.services_pool import check_specialties, pool_for_draw
+from app.evaluation.pool.services import check_specialties, pool_for_draw
+from app.evaluation.room.scoring import Rules, ScoreError
 from app.tendering.common import AccessRefused
 from app.tendering.models import Bid, OpeningRecord, Tender, TenderStatus
 from app.tendering.services_tenders import is_manager_of

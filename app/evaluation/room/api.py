@@ -19,9 +19,12 @@ from app.core.errors import Conflict
 from app.core.pages import me
 from app.core.problems import N_
 from app.core.security import authenticated, requires
-from app.evaluation import schemas, services_chair, services_room, services_sheets
+from app.evaluation import schemas
 from app.evaluation.models import Room
 from app.evaluation.permissions import COMMITTEE, OVERSEE, RUN
+from app.evaluation.room import chair as services_chair
+from app.evaluation.room import services as services_room
+from app.evaluation.room import sheets as services_sheets
 from app.tendering import opening
 from app.tendering.common import release_read_transaction
 from app.tendering.models import Tender

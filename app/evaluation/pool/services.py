@@ -16,7 +16,7 @@ from app.core.errors import Conflict, NotFound, ValidationFailed, field_error
 from app.core.problems import N_
 from app.core.reference import provides
 from app.core.time import now_utc
-from app.evaluation.draw import PoolExpert
+from app.evaluation.committee.draw import PoolExpert
 from app.evaluation.models import ExpertProfile, ExpertRelationship, ExpertStatus, Specialty
 
 SPECIALTY_CODE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")

@@ -35,14 +35,7 @@ from app.core.problems import N_
 from app.core.storage import DOCUMENTS, get_storage
 from app.core.time import now_utc
 from app.evaluation.models import Clarification, ClarificationStatus, Room, RoomPhase
-from app.evaluation.services_room import (
-    failed_public_ids,
-    instant,
-    require_chair,
-    require_member,
-    room_bid,
-    viewer,
-)
+from app.evaluation.room.services import failed_public_ids, instant, require_chair, require_member, room_bid, viewer
 from app.tendering.common import AccessRefused, LoggedRefusal, store_document
 from app.tendering.models import BidOutcome, Tender
 from app.tendering.permissions import BID

@@ -24,9 +24,11 @@ from app.core.pages import me
 from app.core.security import authenticated, requires
 from app.core.storage import content_disposition
 from app.core.time import now_utc
-from app.evaluation import schemas, services_clarifications, services_room
+from app.evaluation import schemas
+from app.evaluation.clarifications import services as services_clarifications
 from app.evaluation.models import Clarification, Room
 from app.evaluation.permissions import COMMITTEE, OVERSEE, RUN
+from app.evaluation.room import services as services_room
 from app.tendering.models import Tender
 from app.tendering.permissions import BID
 from app.tendering.schemas import PlainText

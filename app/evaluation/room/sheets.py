@@ -36,9 +36,10 @@ from app.core.db import db
 from app.core.errors import Conflict, NotFound, ValidationFailed, field_error
 from app.core.problems import N_
 from app.core.time import now_utc
-from app.evaluation import scoring, services_chair
 from app.evaluation.models import CommitteeMember, ReviewSheet, Room, RoomPhase, ScoreSheet, SheetStatus
-from app.evaluation.services_room import (
+from app.evaluation.room import chair as services_chair
+from app.evaluation.room import scoring
+from app.evaluation.room.services import (
     bid_price,
     digest,
     failed_public_ids,

@@ -1,0 +1,1 @@
+"""Clarifications during the evaluation: the committee asks a bidder, the bidder answers in writing."""

@@ -1,0 +1,1 @@
+"""The evaluation report and its signatures, publicity of the candidates, objections, the award."""
