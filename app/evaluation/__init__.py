@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
         tasks,
         views,
         views_award,
+        views_chair_report,
         views_committee,
     )
 
@@ -30,4 +31,5 @@ def init_app(app: Flask) -> None:
     views.init_app(app)
     views_award.init_app(app)
     views_committee.init_app(app)
+    views_chair_report.init_app(app)
     home.init_app()
