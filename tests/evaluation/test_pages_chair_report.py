@@ -46,6 +46,8 @@ def test_the_chair_draws_up_the_report_from_the_room_page(world, clock) -> None:
     assert page.attr("draw-up-form", "action") == f"/evaluation/tenders/{tid}/report/draw-up"
     assert page.attr("draw-up-form", "data-confirm")  # asked before it is sent (app.js, no inline handler)
     assert not page.has("report-link")  # no report yet: no link to a page that would answer 404
+    mine = Page(browser(world, members[2].user_id).get("/evaluation/", headers=EN).get_data(as_text=True))
+    assert not mine.has(f"report-link-{tid}")
 
     other = Page(browser(world, members[2].user_id).get(room_url, headers=EN).get_data(as_text=True))
     assert not other.has("draw-up-form")  # only the chair sees it
@@ -61,6 +63,13 @@ def test_the_chair_draws_up_the_report_from_the_room_page(world, clock) -> None:
 
     page = Page(chair.get(room_url, headers=EN).get_data(as_text=True))
     assert not page.has("draw-up-form") and page.has("report-link")
+    # every member finds the report to sign: from the room and from "My evaluations"
+    member = browser(world, members[2].user_id)
+    assert Page(member.get(room_url, headers=EN).get_data(as_text=True)).attr("report-link", "href") == (
+        f"/evaluation/tenders/{tid}/report"
+    )
+    mine = Page(member.get("/evaluation/", headers=EN).get_data(as_text=True))
+    assert mine.attr(f"report-link-{tid}", "href") == f"/evaluation/tenders/{tid}/report"
 
     # a second time: refused as a conflict, shown back in the room, nothing more written
     again = _draw_up(chair, tid, "1")
