@@ -186,7 +186,7 @@ def test_tendering_flow_from_the_committee_to_the_verified_award(flow_server: Li
             expect(a.locator("#stage-1 [data-phase]").first).to_have_attribute("data-phase", "review")
             agency.check()
 
-            for person in experts.values():
+            for seat, person in experts.items():
                 p = person.page
                 person.goto("/evaluation/")
                 p.click(f"#tender-{tid} a[href='{room}']")
