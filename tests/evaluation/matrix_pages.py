@@ -17,6 +17,7 @@ EVALUATION_PAGES_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "evaluation.view_file"): SIGNED_IN,
     ("GET", "evaluation.report"): SIGNED_IN,
     ("POST", "evaluation.sign_report"): SIGNED_IN,
+    ("POST", "evaluation.draw_up_report"): SIGNED_IN,  # the chair of the last room (report/views.py)
     # clarifications: the chair's request (checked in the service); the bidder's page and answer need tendering.bid
     ("POST", "evaluation.request_clarification"): SIGNED_IN,
     ("GET", "evaluation.my_clarifications"): frozenset({"bidder"}),

@@ -247,7 +247,7 @@ def test_the_result_the_report_and_its_signature_with_re_authentication(world, c
     assert aggregated.status_code == 200, aggregated.json
     page = _html(chair.get(room_url, headers=EN))
     assert 'id="result"' in page and "92.00" in page  # 40 + 12 + 40
-    assert 'data-chair-action="draw_up"' in page
+    assert 'id="draw-up-form"' in page  # a plain form post (app/evaluation/report/views.py)
     drawn = chair.post(f"/api/v1/tenders/{tid}/evaluation/report", json={}, headers={"X-CSRFToken": token})
     assert drawn.status_code == 201, drawn.json
     sha = drawn.json["report_sha256"]

@@ -21,7 +21,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.core.db import db
+from app.core.errors import field_error
 from app.core.pages import Errors, attempt, me
+from app.core.problems import N_
 from app.core.security import authenticated, requires
 from app.core.storage import content_disposition
 from app.core.time import now_utc
@@ -32,6 +34,7 @@ from app.evaluation.report import services as services_report
 from app.evaluation.report.forms import AnswerForm, AwardForm, ObjectionForm, PublishForm, ReassignForm
 from app.evaluation.report.pdf import render_report_pdf
 from app.evaluation.room import pages as services_pages
+from app.evaluation.room import services as services_room
 from app.evaluation.web import award_pages, expert_pages, managed_tender, member_tender, plain_text, see_other
 from app.tendering.common import log_refusal
 from app.tendering.models import Tender
@@ -51,6 +54,37 @@ def expert_report(tender_id: int) -> Any:
     view = services_report.report_view(me(), tender)
     mine = services_pages.own_signature_state(me(), tender)
     return render_template("evaluation/report.html", tender=tender, view=view, **mine)
+
+
+# --- the chair draws the report up from the room page: a plain form post, no script needed ----------
+
+
+@expert_pages.post("/tenders/<int:tender_id>/report/draw-up", endpoint="draw_up_report")
+@authenticated  # the chair of the last room: checked in services_report.draw_up (refusals logged)
+def draw_up_report(tender_id: int) -> Any:
+    tender = get_tender(tender_id, me())
+    back = url_for("evaluation.room", tender_id=tender_id, stage=tender.stage_count, _anchor="chair")
+    raw = (request.form.get("recommended") or "").strip()
+    with attempt() as outcome:
+        if raw and not (raw.isascii() and raw.isdigit() and int(raw) >= 1):
+            # only the chair learns what is wrong with the form: anybody else is refused first (and logged)
+            services_room.require_chair(me(), tender, services_report.final_room(tender), "draw-up-report")
+            raise field_error(
+                "recommended",
+                N_("1 to %(limit)s candidates"),
+                params={"limit": services_report.MAX_RECOMMENDED},
+            )
+        services_report.draw_up(actor=me(), tender=tender, recommended=int(raw) if raw else None)
+    if outcome.failed:
+        outcome.flash()
+        return redirect(back, code=303)
+    flash(_("The evaluation report is drawn up: every member now signs it."), "success")
+    return redirect(url_for("evaluation.report", tender_id=tender_id), code=303)
+
+
+def report_drawn_up(tender: Tender) -> bool:
+    """Whether the tender's report is drawn up (Jinja global `evaluation_report_drawn_up`, for the room page)."""
+    return db.session.scalar(select(EvaluationReport.id).where(EvaluationReport.tender_id == tender.id)) is not None
 
 
 @expert_pages.post("/tenders/<int:tender_id>/report/sign")
@@ -449,3 +483,4 @@ def award_steps(tender: Tender) -> list[Step]:
 
 def init_app(app: Flask) -> None:
     app.add_template_global(award_steps, "evaluation_award_steps")
+    app.add_template_global(report_drawn_up, "evaluation_report_drawn_up")
