@@ -4,9 +4,13 @@ Everything goes through the services the API and the pages use, so the rows, the
 opening record, the report and the award are real: the bids are sealed with age for each tender's own recipient
 and decrypted by the opening sweep. A fake clock is installed while seeding, starting DEMO_HISTORY_DAYS in the
 past, so the legal periods (20 days from publication to the deadline, the publicity window) really elapse; the
-real clock is put back at the end. The tender open for bids opens DEMO_OPENING_MINUTES (default 5) after the
-seeding, live: the worker's opening sweep opens it and, when the demo recording room exists, the recorder films it
-(a recording window is scheduled for its opening, linked to the tender).
+real clock is put back at the end. The opening of the tender already opened is filmed in the demo recording room
+(when it exists) by the room recorder itself: for that span the fake clock gives way to the real one moved back to
+the opening's instant, so the recorder runs in real time (a few seconds) while the worker's sweep opens the bids,
+and the session's segments, manifest and checkpoints bracket the opening's events.
+The tender open for bids opens DEMO_OPENING_MINUTES (default 5) after the seeding, live: the worker's opening sweep
+opens it and, when the demo recording room exists, the recorder films it (a recording window is scheduled for its
+opening, linked to the tender).
 
 Idempotent: nothing is seeded when a demo tender already exists, or when the demo accounts are missing (an
 installation with its own users).
@@ -16,9 +20,11 @@ from __future__ import annotations
 
 import io
 import os
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -72,6 +78,72 @@ def _fake_clock(start: datetime) -> Iterator[clock_mod.FakeClock]:
         yield fake
     finally:
         clock_mod.set_clock(previous)
+
+
+class _MovedClock:
+    """The real clock moved to `at` when made: it runs in real time, for the platform (now) and the recording
+    library (wall, the machine's monotonic clock) alike."""
+
+    def __init__(self, at: datetime) -> None:
+        self.offset = at - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def wall(self) -> datetime:
+        return self.now()
+
+    def monotonic_ns(self) -> int:
+        return time.monotonic_ns()
+
+
+def _recorded_opening(clock: clock_mod.FakeClock, subject: str) -> None:
+    """The worker's opening sweep, filmed by the demo room's recorder (as `flask recording run` does) when that
+    room exists: the recording starts first, the sweep runs, the recording closes ~2 s later. Leaves the fake clock
+    where the moved clock stopped."""
+    from app.recordings import services as recordings
+    from app.recordings.models import RecordingRoom
+    from app.recordings.recorder import Options, RoomRecorder
+    from app.tendering.tasks import open_due
+
+    room = db.session.scalar(select(RecordingRoom).where(RecordingRoom.code == recordings.DEMO_ROOM))
+    if room is None or room.source != "synthetic":
+        open_due()
+        return
+    db.session.commit()  # no transaction of ours while the recorder writes its rows (SQLite's one writer)
+    moved = _MovedClock(clock.now())
+    previous = clock_mod.set_clock(moved)
+    started = threading.Event()
+    stop = threading.Event()
+
+    def echo(line: str) -> None:
+        if "recording session" in line:
+            started.set()
+
+    options = Options(
+        room=recordings.DEMO_ROOM,
+        subject=subject,
+        clock=moved,
+        segment_seconds=1.0,
+        preset="ultrafast",
+        poll_s=0.2,
+    )
+    recorder = RoomRecorder(current_app._get_current_object(), options, echo=echo)  # type: ignore[attr-defined]
+    thread = threading.Thread(target=recorder.run, args=(stop,), name="demo-recorder", daemon=True)
+    try:
+        thread.start()
+        if not started.wait(30):
+            raise RuntimeError("the demo recorder did not start")
+        time.sleep(1.0)  # a second of the room before the sweep
+        open_due()  # decrypts the bids of the tenders due and publishes their opening records (commits)
+        time.sleep(2.0)
+    finally:
+        stop.set()
+        thread.join(60)
+        clock.set(moved.now())
+        clock_mod.set_clock(previous)
+    if thread.is_alive() or not recorder.sessions_closed:
+        raise RuntimeError("the demo recorder did not close its session")
 
 
 def _user(username: str) -> User | None:
@@ -250,7 +322,6 @@ def _seed(
     printed: list[str],
 ) -> None:
     from app.evaluation.pool import services as services_pool
-    from app.tendering.tasks import open_due
 
     admin = _user("admin") or agency
     buyer = _organisation(BUYER[0], OrganisationKind.BUYER, BUYER[1])
@@ -297,7 +368,8 @@ def _seed(
     for who, price in zip(bidders[1:], (58_000_000, 56_500_000), strict=True):
         _submit(who, bidding, sealed_bid(bidding.recipient, price, f"{who.display_name} 的施工方案"))
     clock.set(past_deadline + timedelta(seconds=1))
-    open_due()  # the worker's sweep: decrypts both tenders' bids and publishes their opening records (commits)
+    # the worker's sweep decrypts both tenders' bids and publishes their opening records, filmed in the demo room
+    _recorded_opening(clock, opened.audit_ref)
     clock.advance(timedelta(days=1))
     _evaluate_and_award(clock, awarded, agency, experts)
     # The demo expert joins the pool afterwards: free for the committee of the opened tender.

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from app.core.time import now_utc
+from recording.clock import to_epoch_us
 
 
 def seed(app: Flask) -> tuple[list[str], tuple[float, float]]:
@@ -48,6 +50,41 @@ def counts(app: Flask) -> dict[str, int]:
         }
 
 
+def check_opening_recorded(opened: Any) -> None:
+    """The opened tender's opening was filmed: a closed session about it, intact, its window over the opening."""
+    from app.audit.models import AuditEntry
+    from app.extensions import db
+    from app.recordings import replay
+    from app.recordings.services import sessions_for_subject
+
+    sessions = list(sessions_for_subject(opened.audit_ref))
+    assert len(sessions) == 1
+    session = sessions[0]
+    assert session.is_closed and session.segments
+    report = replay.verify_session(session)
+    assert report.intact and report.manifest == "verified", report.as_dict()
+    decrypted = list(  # the opening sweep's entries: started, each bid's decryption, record published
+        db.session.scalars(
+            select(AuditEntry).where(
+                or_(AuditEntry.subject == opened.audit_ref, AuditEntry.subject.like(opened.audit_ref + "/%")),
+                AuditEntry.action.like("tendering.%"),
+                AuditEntry.created_at >= opened.opening_at,
+            )
+        )
+    )
+    actions = {e.action for e in decrypted}
+    assert {"tendering.opening.started", "tendering.opening.record_published"} <= actions, actions
+    spans = replay.media_spans(session)
+    for entry in decrypted:
+        position, in_gap = replay.media_time(spans, to_epoch_us(entry.created_at))
+        assert position is not None and not in_gap, (entry.action, entry.created_at, spans[0], spans[-1])
+    shown = {e["index"] for e in replay.timeline_events(session)}
+    assert {e.index for e in decrypted} <= shown
+    # the evidence log's checkpoints signed into the manifest bracket the opening
+    start, end = session.checkpoint_start["payload"]["tree_size"], session.checkpoint_end["payload"]["tree_size"]
+    assert all(start <= e.index < end for e in decrypted), (start, end, [e.index for e in decrypted])
+
+
 def test_demo_seed_makes_three_tenders_once(app: Flask) -> None:
     from app.demo import TITLE_AWARDED, TITLE_BIDDING, TITLE_OPENED
     from app.evaluation.models import Award, EvaluationReport, ReportStatus
@@ -80,6 +117,7 @@ def test_demo_seed_makes_three_tenders_once(app: Flask) -> None:
         records = list(db.session.scalars(select(OpeningRecord).where(OpeningRecord.tender_id == opened.id)))
         assert len(records) == 1
         assert len(list(db.session.scalars(select(Bid).where(Bid.tender_id == opened.id)))) == 3
+        check_opening_recorded(opened)
 
         assert awarded.status is TenderStatus.AWARDED
         report = db.session.scalar(select(EvaluationReport).where(EvaluationReport.tender_id == awarded.id))

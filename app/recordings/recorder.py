@@ -72,15 +72,21 @@ class Options:
     poll_s: float = 1.0
     subject: str | None = None
     drain_s: float = 30.0
+    # The library's clock (monotonic + wall) for a synthetic camera and the capture loop; None: the machine's.
+    # The demo records a past opening with the real clock moved back by an offset (it still runs in real time).
+    clock: Any = None
 
 
-def make_sources(spec: str, *, width: int, height: int, fps: int, label: str) -> tuple[Any, Any]:
-    """(video, audio) for a camera spec: 'synthetic', a device index, an RTSP URL (H.264 copied), a file/URL."""
+def make_sources(spec: str, *, width: int, height: int, fps: int, label: str, clock: Any = None) -> tuple[Any, Any]:
+    """(video, audio) for a camera spec: 'synthetic', a device index, an RTSP URL (H.264 copied), a file/URL.
+
+    `clock` (the library's Clock) paces and stamps the synthetic camera; the others are stamped by the machine.
+    """
     from recording.audio import ToneSource
     from recording.sources import DemuxSource, OpenCVSource, SyntheticSource
 
     if spec == "synthetic":
-        return SyntheticSource(width, height, fps, realtime=True, label=label), ToneSource()
+        return SyntheticSource(width, height, fps, clock=clock, realtime=True, label=label), ToneSource(clock=clock)
     if spec.isdigit():
         return OpenCVSource(int(spec), width=width, height=height, fps=fps), None
     if spec.startswith(("rtsp://", "rtsps://")):
@@ -193,13 +199,21 @@ class RoomRecorder:
             self._finish(session_id, archive, manifest=None)
             return
         self._sync(session_id, archive)
-        video, audio = make_sources(spec, width=width, height=height, fps=fps, label=self.opts.room)
+        video, audio = make_sources(
+            spec, width=width, height=height, fps=fps, label=self.opts.room, clock=self.opts.clock
+        )
         if not self.opts.audio:
             audio = None
         settings = EncoderSettings(fps=fps, segment_seconds=self.opts.segment_seconds, preset=self.opts.preset)
         zone = ZoneInfo(self.app.config.get("CENTER_TIMEZONE", "Asia/Shanghai"))
         recorder = Recorder(
-            room=room_name, video=video, audio=audio, archive=archive, settings=settings, overlay_zone=zone
+            room=room_name,
+            video=video,
+            audio=audio,
+            archive=archive,
+            settings=settings,
+            clock=self.opts.clock,
+            overlay_zone=zone,
         )
         capture_stop = threading.Event()
         errors: list[BaseException] = []

@@ -86,6 +86,13 @@ ENVELOPE_LABELS: dict[str, tuple[str, str]] = {
 CURRENCY_LABELS: dict[str, tuple[str, str]] = {
     "CNY": (N_("Renminbi (yuan)"), "人民币（元）"),
 }
+# A tender's category is typed by the agency; the procurement law's three kinds, typed as codes, are shown in words.
+CATEGORY_LABELS: dict[str, str] = {
+    "construction": N_("Works (construction)"),
+    "works": N_("Works (construction)"),
+    "goods": N_("Goods"),
+    "services": N_("Services"),
+}
 
 
 def _fail(field: str, message: str, params: Mapping[str, Any] | None = None) -> ValidationFailed:

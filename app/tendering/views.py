@@ -314,6 +314,49 @@ def currency_label(code: Any, chinese: bool = False) -> str:
     return found[1] if chinese else _(found[0])
 
 
+@bp.app_template_global("tender_category")
+def tender_category(value: Any) -> str:
+    """A tender's category: one of the law's kinds typed as a code ('goods') in words, else as the agency typed it."""
+    found = terms.CATEGORY_LABELS.get(str(value).strip().lower())
+    return str(_(found)) if found else str(value)
+
+
+@bp.app_template_global("choice_label")
+def choice_label(value: Any) -> str:
+    """One choice of a bid-form field in words: a currency by name, yes/no for a boolean, else as the schema says."""
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if value is None:
+        return "—"
+    if isinstance(value, str) and value in terms.CURRENCY_LABELS:
+        return currency_label(value)
+    return str(value)
+
+
+_KIND_WORDS = {
+    "money": N_("Amount of money (yuan)"),
+    "integer": N_("Whole number"),
+    "string": N_("Text"),
+    "boolean": N_("Yes / no"),
+}
+
+
+@bp.app_template_global("field_kind_words")
+def field_kind_words(f: dict[str, Any]) -> str:
+    """The kind of a bid-form field (form_fields) in words, with its choices: never a schema code. The only format
+    a schema may give (money, on an integer) is the money widget."""
+    widget = f.get("widget")
+    if widget == "enum":
+        return f"{_('Choice')}: {', '.join(choice_label(v) for v in f.get('enum') or [])}"
+    if widget in _KIND_WORDS:
+        return str(_(_KIND_WORDS[widget]))
+    if f.get("type") == "array":
+        return str(_("List of values (JSON)"))
+    if f.get("type") == "object":
+        return str(_("Group of values (JSON)"))
+    return str(_("Any value (JSON)"))
+
+
 @bp.app_template_filter("instant_center_time")
 def instant_center_time(value: Any) -> str:
     """A signed document's instant ('2026-01-05T01:00:00.000000Z') in the center's zone, named."""

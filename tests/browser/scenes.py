@@ -3,7 +3,9 @@
 Shared by the crawler's axe-core test (tests/browser/test_axe_all_pages.py) and `make screenshots`
 (tests/browser/screenshots.py). Built through the API on the live server's app (tests/tendering/helpers.py,
 tests/evaluation/helpers.py): an open tender with a sealed bid, an opened tender (three bids, its opening record)
-whose committee is drawn, seated and scoring in the room, a tender under committee custody and a draft.
+whose committee is drawn, seated and scoring in the room, a tender under committee custody and a draft; a second
+opened tender whose committee is drawn (an expert with a pending invitation: the role `invitee`), and a short real
+recording of the opened tender's room (tests/recordings/conftest.py: the replay page).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from flask import Flask
 
 from tests.accounts.helpers import PASSWORD, make_user, next_totp
-from tests.evaluation.helpers import seated, user_field
+from tests.evaluation.helpers import committee_body, draw, opened_tender, put_json, seated, user_field
 from tests.tendering.helpers import (
     World,
     build_world,
@@ -28,7 +30,7 @@ from tests.tendering.helpers import (
 )
 
 CATEGORY = "工程施工"
-ROLES = ("anonymous", "bidder", "agency", "expert", "custodian", "auditor", "admin")
+ROLES = ("anonymous", "bidder", "agency", "expert", "invitee", "custodian", "auditor", "admin")
 
 
 @dataclass
@@ -37,12 +39,14 @@ class Scene:
     open_tid: int  # published, taking bids; bidder1 has sealed one
     opened_tid: int  # opened (three bids), committee seated, stage-1 room scoring
     custody_tid: int  # committee custody, the custodian holds a share
-    # and a draft of the agency's, not yet published
+    draft_tid: int = 0  # a draft of the agency's, not yet published
+    session_id: int = 0  # a closed recording session about the opened tender
     logins: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # role -> (username, TOTP secret)
 
 
 def build_scene(app: Flask, clock: Any) -> Scene:
     from tests.evaluation.test_pages import scoring_room
+    from tests.recordings.conftest import create_room, record
 
     world = build_world(app, bidders=3)
     tid, _members, _pool, _bids = scoring_room(world, clock, category=CATEGORY)
@@ -73,7 +77,24 @@ def build_scene(app: Flask, clock: Any) -> Scene:
     )
     assert draft.status_code == 201, draft.json
 
-    scene = Scene(world=world, open_tid=tender["id"], opened_tid=opened, custody_tid=custody)
+    # a second opened tender whose committee is drawn: its experts are invited, nobody has answered
+    invited_tid = opened_tender(world, clock, title="邯郸市第一中学实验室设备采购", category="货物")["id"]
+    body = committee_body(world.agency, size=5, expert_seats=5, groups=[], reserves_per_group=0, buyer_rep_ids=[])
+    assert put_json(world.agency, f"/api/v1/tenders/{invited_tid}/committee", body).status_code == 200
+    draw(world, invited_tid)
+    invited = next(s for s in seated(world, invited_tid) if s["kind"] == "expert" and s["status"] == "invited")
+
+    create_room(app, code="a11y-room")
+    recorded = record(app, room="a11y-room", seconds=3.0, subject=f"tender:{opened}")
+
+    scene = Scene(
+        world=world,
+        open_tid=tender["id"],
+        opened_tid=opened,
+        custody_tid=custody,
+        draft_tid=int(draft.json["id"]),
+        session_id=recorded.session_id,
+    )
     _uid, agent = make_user(app, "a11y-agent", ["agency"], totp=True, organisation_id=world.agency.org_id)
     _uid, auditor = make_user(app, "a11y-auditor", ["auditor"], totp=True)
     _uid, admin = make_user(app, "a11y-admin", ["admin"], totp=True)
@@ -82,6 +103,7 @@ def build_scene(app: Flask, clock: Any) -> Scene:
         "bidder": ("bidder1", None),
         "agency": ("a11y-agent", agent),
         "expert": (user_field(world, expert_seat["user_id"], "username"), None),
+        "invitee": (user_field(world, invited["user_id"], "username"), None),
         "custodian": ("keeper1", keepers[0][1]),
         "auditor": ("a11y-auditor", auditor),
         "admin": ("a11y-admin", admin),

@@ -29,6 +29,9 @@ from tests.tendering.conftest import TENDERING_CONFIG
 pytestmark = pytest.mark.browser
 
 MAX_PAGES = 40
+# A role whose other pages another role already covers: only its seeds (the invitee: an expert's pages but for
+# the pending invitation on /evaluation/).
+ROLE_MAX_PAGES = {"invitee": 4}
 PER_SHAPE = 2  # pages of one shape (/tenders/<n>)
 PER_FOLDER = 3  # pages of one folder (/problems/<name>: one page per problem type)
 WIDE, NARROW = 1280, 375
@@ -86,10 +89,19 @@ def seeds(scene: Scene, role: str) -> list[str]:
     """Where the crawl starts: the home page, then the pages of the scene's later stages (the listings show the
     newest first, and PER_SHAPE would otherwise stop the crawler before it reaches the opened tender)."""
     opened = scene.opened_tid
+    evaluation = f"/agency/tenders/{opened}/evaluation"
     extra = {
-        "agency": [f"/agency/tenders/{opened}", f"/agency/tenders/{scene.open_tid}"],
-        "expert": [f"/evaluation/tenders/{opened}/declaration"],
+        "agency": [
+            f"/agency/tenders/{opened}",
+            f"/agency/tenders/{scene.open_tid}",
+            f"/agency/tenders/{scene.draft_tid}/publish",
+            f"{evaluation}/report",
+            f"{evaluation}/award",
+        ],
+        "expert": [f"/evaluation/tenders/{opened}/declaration", f"/evaluation/tenders/{opened}/report"],
+        "invitee": ["/evaluation/"],  # the pending invitation, with its confirm and decline buttons
         "custodian": [f"/tenders/{scene.custody_tid}/custody"],
+        "auditor": [f"/recordings/sessions/{scene.session_id}"],
         "anonymous": ["/receipts/verify"],
     }
     return ["/", f"/tenders/{opened}", f"/tenders/{opened}/opening", *extra.get(role, [])]
@@ -110,7 +122,7 @@ def crawl(browser: Any, base: str, scene: Scene, role: str, problems: list[str],
         queue, shapes, visited = seeds(scene, role), dict[str, int](), list[str]()
         seeded = set(queue)  # the seeds are visited whatever their shape, and do not count towards it
         seen = set(seeded)
-        while queue and len(visited) < MAX_PAGES:
+        while queue and len(visited) < ROLE_MAX_PAGES.get(role, MAX_PAGES):
             path = queue.pop(0)
             key = shape(path)
             folder = key.rstrip("/").rsplit("/", 1)[0] + "/*" if key.count("/") > 1 else key
@@ -194,6 +206,9 @@ def test_every_reachable_page_passes_axe_and_fits_a_phone(scene_server: tuple[Li
         ("expert", f"/evaluation/tenders/{scene.opened_tid}/rooms/1"),
         ("custodian", f"/tenders/{scene.custody_tid}/custody"),
         ("auditor", "/audit/"),
+        ("auditor", f"/recordings/sessions/{scene.session_id}"),
+        ("agency", f"/agency/tenders/{scene.draft_tid}/publish"),
+        ("invitee", "/evaluation/"),
     ]:
         assert any(shape(p) == shape(path) for p in covered[role]), f"{role} never reached {path}\n{report}"
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems) + f"\n\n{report}"

@@ -310,6 +310,117 @@ def test_bid_form_fields_are_described_in_words(world, clock) -> None:
     tender = create_published(world)
     anon = world.app.test_client()
     texts = [t.strip() for t in _texts(_html(anon.get(f"/tenders/{tender['id']}", headers=ZH)))]
-    # the kind of each field, not the schema's type codes (integer, string)
-    assert "金额（元）" in texts and "整数" in texts and "选项: CNY" in texts
-    assert "integer" not in texts and "enum: CNY" not in texts
+    # the kind of each field, not the schema's type codes (integer, string), the currency by name
+    assert "金额（元）" in texts and "整数" in texts and "选项: 人民币（元）" in texts
+    assert "integer" not in texts and "enum: CNY" not in texts and "选项: CNY" not in texts
+    assert "工程" in texts and "construction" not in texts  # the category typed as a code, in words
+
+
+WORDY_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "price": {"type": "integer", "minimum": 0, "title": "投标报价（分）"},
+        "currency": {"type": "string", "enum": ["CNY"], "title": "币种"},
+        "bond": {"type": "integer", "format": "money", "title": "保证金"},
+        "note": {"type": "string", "maxLength": 200, "title": "备注"},
+        "local": {"type": "boolean", "title": "本地企业"},
+        "team": {"type": "array", "items": {"type": "string"}, "title": "项目班子"},
+        "address": {"type": "object", "title": "地址"},
+        "level": {"type": "integer", "enum": [1, 2, 3], "title": "资质等级"},
+    },
+    "required": ["price", "currency"],
+    "additionalProperties": False,
+}
+
+
+@pytest.mark.parametrize(
+    ("headers", "kinds"),
+    [
+        (
+            ZH,
+            {
+                "投标报价": "金额（元）",
+                "币种": "选项: 人民币（元）",
+                "保证金": "金额（元）",
+                "备注": "文本",
+                "本地企业": "是 / 否",
+                "项目班子": "值列表（JSON）",
+                "地址": "一组值（JSON）",
+                "资质等级": "选项: 1, 2, 3",
+            },
+        ),
+        (
+            EN,
+            {
+                "投标报价": "Amount of money (yuan)",
+                "币种": "Choice: Renminbi (yuan)",
+                "备注": "Text",
+                "本地企业": "Yes / no",
+                "项目班子": "List of values (JSON)",
+                "地址": "Group of values (JSON)",
+            },
+        ),
+    ],
+)
+def test_every_field_kind_format_and_choice_in_words(world, clock, headers, kinds) -> None:
+    """The public page's bid-form table names each field's kind, format and choices in words; the bid page's
+    choices too: no schema code (integer, string, boolean, array, object, money, CNY, true)."""
+    from html.parser import HTMLParser
+
+    tender = create_published(world, bid_form_schema=WORDY_SCHEMA, category="goods")
+    tid = tender["id"]
+
+    class Rows(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rows: list[list[str]] = []
+            self.cell: list[str] | None = None
+            self.options: list[str] = []
+            self.in_option = False
+            self.dd: list[str] = []
+            self.in_dd = False
+
+        def handle_starttag(self, tag, attrs) -> None:
+            if tag == "tr":
+                self.rows.append([])
+            elif tag in ("td", "th"):
+                self.cell = []
+            elif tag == "option":
+                self.in_option, self.option = True, []
+            elif tag == "dd":
+                self.in_dd, self.dd_text = True, []
+
+        def handle_endtag(self, tag) -> None:
+            if tag in ("td", "th") and self.cell is not None and self.rows:
+                self.rows[-1].append(" ".join("".join(self.cell).split()))
+                self.cell = None
+            elif tag == "option":
+                self.in_option = False
+                self.options.append("".join(self.option).strip())
+            elif tag == "dd":
+                self.in_dd = False
+                self.dd.append("".join(self.dd_text).strip())
+
+        def handle_data(self, data) -> None:
+            if self.cell is not None:
+                self.cell.append(data)
+            if self.in_option:
+                self.option.append(data)
+            if self.in_dd:
+                self.dd_text.append(data)
+
+    parsed = Rows()
+    parsed.feed(_html(world.app.test_client().get(f"/tenders/{tid}", headers=headers)))
+    by_label = {row[0].split(" ")[0]: row[1] for row in parsed.rows if len(row) == 3}
+    for label, words in kinds.items():
+        assert by_label[label] == words, (label, by_label)
+    codes = {"integer", "string", "boolean", "array", "object", "money", "CNY", "true", "false", "json", "enum"}
+    words = [w.strip() for value in by_label.values() for part in value.split(":") for w in part.split(",")]
+    assert not codes & {w.lower() for w in words} and "CNY" not in words, by_label
+    assert ("货物" if headers is ZH else "Goods") in parsed.dd and "goods" not in parsed.dd
+
+    bidder = _signed_in(world, "bidder1")
+    bid_page = Rows()
+    bid_page.feed(_html(bidder.get(f"/tenders/{tid}/bid", headers=headers)))
+    assert ("人民币（元）" if headers is ZH else "Renminbi (yuan)") in bid_page.options
+    assert bid_page.options == ["—", "人民币（元）" if headers is ZH else "Renminbi (yuan)", "—", "1", "2", "3"]
