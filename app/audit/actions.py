@@ -124,6 +124,9 @@ ACTIONS: dict[str, Any] = {
     "recording.exported": _l("Recording exported"),
     "recording.export_failed": _l("Recording export failed"),
     "recording.export_downloaded": _l("Recording export downloaded"),
+    # permits
+    "permits.calendar.seeded": _l("Working-day calendar seeded"),
+    "permits.calendar.year_loaded": _l("Working-day calendar year loaded"),
 }
 
 
