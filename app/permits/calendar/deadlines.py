@@ -288,19 +288,48 @@ def due_date(
     zone: str = "Asia/Shanghai",
 ) -> date | None:
     """The due date under `rule`, or None while an open pause stops the clock. See the module's documentation."""
-    if rule.days < 0:
+    return due_dates(calendar, accepted_on, rule, None, pauses=pauses, extensions=extensions, zone=zone).statutory
+
+
+def due_dates(
+    calendar: Calendar,
+    accepted_on: date,
+    statutory: Rule,
+    promised: Rule | None,
+    *,
+    pauses: Sequence[Pause] = (),
+    extensions: Sequence[Extension] = (),
+    zone: str = "Asia/Shanghai",
+) -> DueDates:
+    """The statutory and the promised due dates of one case, side by side (same pauses and extensions)."""
+    if statutory.days < 0 or (promised is not None and promised.days < 0):
         raise ValidationFailed(N_("A time limit cannot be negative."))
     open_since = _check_pauses(accepted_on, pauses)
     ordered = _check_extensions(extensions)
     if open_since is not None:
         calendar.require(open_since)
-        return None
+        return DueDates(None, None, paused_since=open_since)
     spans = _merged(pauses, accepted_on)
+    tz = ZoneInfo(zone) if ordered else None
+    return DueDates(
+        statutory=_due(calendar, accepted_on, statutory, spans, ordered, tz=tz),
+        promised=_due(calendar, accepted_on, promised, spans, ordered, tz=tz) if promised is not None else None,
+    )
+
+
+def _due(
+    calendar: Calendar,
+    accepted_on: date,
+    rule: Rule,
+    spans: list[tuple[date, date]],
+    ordered: list[Extension],
+    *,
+    tz: ZoneInfo | None,
+) -> date:
     days = rule.days
     due = _count(calendar, accepted_on, days, rule, spans)
-    tz = ZoneInfo(zone)
     for ext in ordered:
-        assert ext.approval is not None
+        assert ext.approval is not None and tz is not None
         approved_on = ext.approval.approved_at.astimezone(tz).date()
         if approved_on > due:
             raise ValidationFailed(
@@ -310,22 +339,3 @@ def due_date(
         days += ext.days
         due = _count(calendar, accepted_on, days, rule, spans)
     return due
-
-
-def due_dates(
-    calendar: Calendar,
-    accepted_on: date,
-    statutory: Rule,
-    promised: Rule,
-    *,
-    pauses: Sequence[Pause] = (),
-    extensions: Sequence[Extension] = (),
-    zone: str = "Asia/Shanghai",
-) -> DueDates:
-    """The statutory and the promised due dates of one case, side by side (same pauses and extensions)."""
-    open_since = _check_pauses(accepted_on, pauses)
-    return DueDates(
-        statutory=due_date(calendar, accepted_on, statutory, pauses, extensions, zone=zone),
-        promised=due_date(calendar, accepted_on, promised, pauses, extensions, zone=zone),
-        paused_since=open_since,
-    )
