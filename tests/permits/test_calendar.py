@@ -160,3 +160,17 @@ def test_cli_load_reports_problems_and_writes_nothing(app: Flask, tmp_path: Path
             )
             == 2
         )
+
+
+def test_demo_seeding_and_the_service_entry_point(app: Flask) -> None:
+    from app.core.reference import _demo
+    from app.permits.calendar.deadlines import CalendarNotLoaded, Rule
+
+    assert any(name == "demo.calendar" for name, _fn in _demo)
+    with app.app_context():
+        assert services.seed_demo()[0].startswith("working-day calendar: 8401 days")
+        assert services.seed_demo() == []
+        result = services.compute_due_dates(date(2026, 2, 12), Rule(5), Rule(3))
+        assert (result.statutory, result.promised) == (date(2026, 2, 26), date(2026, 2, 24))
+        with pytest.raises(CalendarNotLoaded, match="Load the State Council's holiday notice for 2027"):
+            services.compute_due_dates(date(2026, 12, 28), Rule(5))

@@ -39,7 +39,7 @@ from app import audit
 from app.core.db import db
 from app.core.errors import Conflict, ValidationFailed
 from app.core.problems import N_
-from app.permits.calendar.deadlines import Calendar
+from app.permits.calendar.deadlines import Calendar, DueDates, Extension, Pause, Rule, due_dates
 from app.permits.calendar.models import CalendarDay
 
 SEED_FIRST, SEED_LAST = 2004, 2026  # the years chinesecalendar 1.11.0 knows
@@ -117,6 +117,21 @@ def load_calendar() -> Calendar:
     return Calendar.from_days(
         (row.day, row.is_workday) for row in db.session.execute(select(CalendarDay.day, CalendarDay.is_workday))
     )
+
+
+def compute_due_dates(
+    accepted_on: date,
+    statutory: Rule,
+    promised: Rule | None = None,
+    *,
+    pauses: Sequence[Pause] = (),
+    extensions: Sequence[Extension] = (),
+) -> DueDates:
+    """A case's statutory and promised due dates on the table, in the center's zone (see deadlines.py)."""
+    from flask import current_app
+
+    zone = current_app.config["CENTER_TIMEZONE"]
+    return due_dates(load_calendar(), accepted_on, statutory, promised, pauses=pauses, extensions=extensions, zone=zone)
 
 
 def missing_next_year(today: date) -> int | None:
