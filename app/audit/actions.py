@@ -126,6 +126,8 @@ ACTIONS: dict[str, Any] = {
     "recording.export_downloaded": _l("Recording export downloaded"),
     # permits
     "permits.catalogue.loaded": _l("Permit catalogue loaded or amended"),
+    "permits.calendar.seeded": _l("Working-day calendar seeded"),
+    "permits.calendar.year_loaded": _l("Working-day calendar year loaded"),
 }
 
 

@@ -30,7 +30,7 @@ ALLOWED = {
     "PDF", "JSON", "API", "SHA", "URL", "HLS", "MP4", "TOTP", "CNY", "KB", "MB", "GB", "TB", "UTC", "ID", "IDs",
     "age", "X25519", "HTTPS", "HTTP", "CSV", "QR", "Schema", "JSON Schema", "RFC", "S3", "CA", "USCC", "OK",
     "Merkle", "Ed25519", "Content-Range", "Content-Length", "Bearer", "UTF-8", "Unicode", "Chrome", "Firefox",
-    "Safari", "Edge", "English", "EN", "CN", "zh", "en", "GOV", "UK", "B", "OpenAPI", "Asia/Shanghai",
+    "Safari", "Edge", "English", "EN", "CN", "zh", "en", "GOV", "UK", "B", "OpenAPI", "Asia/Shanghai", "YAML",
     "Google", "Microsoft", "Authenticator", "FreeOTP", "txt", "pdf", "zip",
 }  # fmt: skip
 WORD = re.compile(r"[A-Za-z][A-Za-z'/\-]*[A-Za-z]|[A-Za-z]")
