@@ -65,14 +65,15 @@ class Element:
         """The text a reader sees inside, whitespace collapsed (scripts and styles left out, except their own)."""
         if self.tag in HIDDEN:
             return self.raw_text.strip()
-        return " ".join(" ".join(self._strings()).split())
+        return " ".join(" ".join(self.strings()).split())
 
-    def _strings(self) -> Iterator[str]:
+    def strings(self) -> Iterator[str]:
+        """Every text node inside, as written, in order (scripts, styles and templates left out)."""
         for child in self.children:
             if isinstance(child, str):
                 yield child
             elif child.tag not in HIDDEN:
-                yield from child._strings()
+                yield from child.strings()
 
     # ------------------------------------------------------------------ selection
 

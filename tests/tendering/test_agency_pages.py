@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.accounts.helpers import csrf_from, login, make_user
+from tests.html import parse
 from tests.tendering.helpers import World, audit_actions
 
 EN = {"Accept-Language": "en-US,en;q=0.9"}
@@ -40,33 +41,8 @@ def _user_client(world: World, username: str, roles: list[str], totp: bool = Fal
 
 def _form(client: Any, url: str) -> dict[str, Any]:
     """The form's current values as the browser would send them (text inputs, selects, text areas, checkboxes)."""
-    page = _html(client.get(url, headers=EN))
-    data: dict[str, Any] = {"csrf_token": csrf_from(page)}
-    for m in re.finditer(r"<input ([^>]*)>", page):
-        attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', m.group(1)))
-        name, kind = attrs.get("name"), attrs.get("type", "text")
-        if not name or kind in ("submit", "file"):
-            continue
-        if kind == "checkbox":
-            if "checked" in m.group(1):
-                data[name] = attrs.get("value", "y")
-            continue
-        data[name] = _unescape(attrs.get("value", ""))
-    for m in re.finditer(r'<textarea [^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', page, re.S):
-        data[m.group(1)] = _unescape(m.group(2).removeprefix("\r\n").removeprefix("\n"))
-    for m in re.finditer(r'<select [^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
-        chosen = re.search(r'<option selected value="([^"]*)"', m.group(2)) or re.search(
-            r'<option value="([^"]*)"', m.group(2)
-        )
-        if chosen:
-            data[m.group(1)] = chosen.group(1)
-    return data
-
-
-def _unescape(text: str) -> str:
-    import html
-
-    return html.unescape(text)
+    page = parse(client.get(url, headers=EN))
+    return {"csrf_token": page.csrf_token(), **page.form("tender-form").fields()}
 
 
 def _draft_form(client: Any, world: World, **overrides: Any) -> dict[str, Any]:
@@ -114,11 +90,8 @@ def _created_id(resp: Any) -> int:
 
 
 def _error_near(page: str, field_id: str) -> str:
-    # core/ui.html field(): <p class="govuk-error-message" id="ID-error"><span …>Error:</span> MESSAGE</p>
-    hidden = '<span class="govuk-visually-hidden">[^<]*</span>'
-    m = re.search(rf'class="govuk-error-message" id="{field_id}-error">{hidden} ([^<]*)', page)
-    assert m, f"no error shown next to {field_id}"
-    return m.group(1)
+    """The message shown next to a field (core/ui.html field(), without the hidden "Error:" prefix)."""
+    return parse(page).error_message(field_id)
 
 
 def test_bad_drafts_show_errors_in_the_form_and_store_nothing(world, clock) -> None:
@@ -134,8 +107,11 @@ def test_bad_drafts_show_errors_in_the_form_and_store_nothing(world, clock) -> N
     assert resp.status_code == 400
     page = _html(resp)
     assert _error_near(page, "title") and _error_near(page, "submission_deadline_at")
-    assert 'value="教学楼外墙及屋面改造' not in page  # (text areas keep their content, inputs their values)
-    assert 'value="construction"' in page
+    # text areas keep their content, inputs and selects their values
+    kept = parse(page).form("tender-form")
+    assert kept.fields()["description"] == "教学楼外墙及屋面改造\r\n第二行"
+    assert not any((el.get("value") or "").startswith("教学楼外墙及屋面改造") for el in kept.select("input"))
+    assert kept.fields()["category"] == "construction"
 
     cases: list[tuple[dict[str, Any], str, str]] = [
         ({"budget": "12.345"}, "budget", "at most two decimals"),
@@ -366,7 +342,7 @@ def test_full_lifecycle_through_the_pages(world, clock) -> None:
     token1 = csrf_from(page)
     resp = custodian1.post(f"/tenders/{tid}/custody/share", data={"csrf_token": token1, "kind": "text"})
     assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
-    share_text = re.search(r'id="share-text">([^<]+)<', _html(resp)).group(1)
+    share_text = parse(resp).by_id("share-text").text
     assert share_text.startswith("SCP-SHARE-1:")
     # the flash is written in the language of the request that makes it (the message is in the catalogue now)
     resp = custodian1.post(f"/tenders/{tid}/custody/share", data={"csrf_token": token1, "kind": "text"}, headers=EN)
@@ -648,22 +624,11 @@ def test_custodians_download_then_bring_their_shares_through_the_pages(world, cl
 
 def _row_values(page: str, prefix: str) -> list[str]:
     """The values of the text inputs named PREFIX-<i>-<field>, in the page's order (parsed HTML)."""
-    from html.parser import HTMLParser
-
-    class Inputs(HTMLParser):
-        def __init__(self) -> None:
-            super().__init__()
-            self.found: list[tuple[str, str]] = []
-
-        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-            a = dict(attrs)
-            name = a.get("name") or ""
-            if tag == "input" and a.get("type", "text") == "text" and re.fullmatch(rf"{prefix}-\d+-\w+", name):
-                self.found.append((name, a.get("value") or ""))
-
-    parser = Inputs()
-    parser.feed(page)
-    return [f"{n}={v}" for n, v in parser.found]
+    return [
+        f"{el.get('name')}={el.get('value', '')}"
+        for el in parse(page).select("input")
+        if el.get("type", "text") == "text" and re.fullmatch(rf"{prefix}-\d+-\w+", el.get("name") or "")
+    ]
 
 
 def test_criteria_and_bid_form_are_edited_as_rows(world, clock) -> None:
@@ -673,7 +638,9 @@ def test_criteria_and_bid_form_are_edited_as_rows(world, clock) -> None:
     assert "criteria-2-name=商务及信誉" in _row_values(new, "criteria")
     assert "bid_fields-0-key=price" in _row_values(new, "bid_fields")
     assert "bid_fields-0-label=投标报价" in _row_values(new, "bid_fields")  # typed in 元: the （分） unit dropped
-    assert 'name="criteria"' not in new and 'name="bid_form_schema"' not in new and "<textarea" in new
+    new_doc = parse(new)
+    assert not new_doc.select(name="criteria") and not new_doc.select(name="bid_form_schema")
+    assert new_doc.select("textarea")
 
     # "add a row" is a submit button: the page comes back with one more row and keeps what was typed; no draft
     data = _draft_form(client, world, **{"criteria-0-name": "报价得分", "add_field": "Add a field"})
