@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -11,8 +10,10 @@ import pyotp
 from flask import Flask
 
 from app.core import time as clock_mod
+from tests import factories
+from tests.factories import PASSWORD
+from tests.html import parse
 
-PASSWORD = "correct horse battery staple"
 TRANSLATIONS = Path(__file__).resolve().parents[2] / "app" / "translations"
 
 
@@ -41,25 +42,7 @@ def make_user(
     organisation_id: int | None = None,
 ) -> tuple[int, str | None]:
     """Create a user through the services (committed); with `totp`, enrol an authenticator. Returns (id, secret)."""
-    from app.accounts import services_totp, services_users
-    from app.extensions import db
-
-    with app.app_context():
-        user = services_users.create_user(
-            actor="test",
-            username=username,
-            display_name=username.title(),
-            password=password,
-            roles=roles,
-            organisation_id=organisation_id,
-        )
-        secret = None
-        if totp:
-            services_totp.begin_totp_enrolment(user)
-            secret = services_totp.totp_secret_for_display(user)
-            services_totp.confirm_totp_enrolment(user, pyotp.TOTP(secret).at(clock_mod.now_utc()))
-        db.session.commit()
-        return user.id, secret
+    return factories.user(app, username, roles=roles, password=password, totp=totp, organisation_id=organisation_id)
 
 
 def next_totp(secret: str) -> str:
@@ -72,12 +55,8 @@ def next_totp(secret: str) -> str:
 
 
 def csrf_from(html: bytes | str) -> str:
-    text = html.decode() if isinstance(html, bytes) else html
-    m = re.search(r'name="csrf-token" content="([^"]+)"', text) or re.search(
-        r'name="csrf_token" type="hidden" value="([^"]+)"', text
-    )
-    assert m, "no CSRF token on the page"
-    return m.group(1)
+    """The page's CSRF token (its <meta name="csrf-token"> or a form's hidden csrf_token field)."""
+    return parse(html).csrf_token()
 
 
 def csrf(client: Any) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +15,7 @@ from app.core.security import requires
 from app.core.time import FakeClock
 from app.extensions import db
 from tests.accounts.helpers import PASSWORD, login, make_user, next_totp, post_form
+from tests.html import parse
 
 
 def _create(client: Any, **body: Any) -> Any:
@@ -176,7 +176,7 @@ def test_account_page_creates_and_revokes(app: Flask, client, clock: FakeClock) 
     )
     assert resp.status_code == 201 and resp.headers["Cache-Control"] == "no-store"
     html = resp.get_data(as_text=True)
-    token = re.search(r'id="new-token"[^>]*>([^<]+)<', html).group(1)
+    token = parse(html).by_id("new-token").text
     api = app.test_client()  # no session cookie: the bearer token alone
     assert api.get("/api/v1/me", headers=_bearer(token)).get_json()["auth_method"] == "token"
     assert token not in client.get("/account").get_data(as_text=True)  # shown once

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +19,7 @@ from app.core.db import db
 from app.core.time import format_iso_instant
 from crypto.cli_verify import verify_export
 from crypto.signing import load_public_key
+from tests.html import parse
 
 T0 = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
 
@@ -38,7 +38,9 @@ def _fill(
 
 
 def _indices(html: str) -> list[int]:
-    return [int(n) for n in re.findall(r'href="/audit/entries/(\d+)"', html)]
+    """The entries the page links to, in its order."""
+    links = parse(html).links()
+    return [int(n) for link in links if (n := link.removeprefix("/audit/entries/")) != link and n.isdigit()]
 
 
 def _key(client: Any) -> Any:
@@ -62,10 +64,10 @@ def test_list_filters_by_subject_action_actor_and_time(app: Flask, client: Any, 
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert _indices(html) == [5, 4, 3, 2, 1, 0]  # newest first
-    assert '<code class="app-break">tender.publish</code>' in html
+    assert "tender.publish" in parse(html).texts("code", cls="app-break")
     assert "Asia/Shanghai" in html  # times and the time filter name the zone
     # the action list offers exactly the actions present
-    assert re.findall(r'<option value="([^"]*)"', html) == [
+    assert [o.get("value") for o in parse(html).select("option")] == [
         "",
         "bid.withdraw",
         "login.ok",
@@ -125,10 +127,9 @@ def test_keyset_pagination_walks_both_ways(app: Flask, client: Any, sign_in: Any
     sign_in(7, "audit.read")
 
     def links(html: str) -> tuple[str | None, str | None]:
-        prev = re.search(r'govuk-pagination__prev">\s*<a[^>]*href="([^"]+)"', html)
-        nxt = re.search(r'govuk-pagination__next">\s*<a[^>]*href="([^"]+)"', html)
-        unescape = lambda m: m.group(1).replace("&amp;", "&") if m else None  # noqa: E731
-        return unescape(prev), unescape(nxt)
+        doc = parse(html)
+        prev, nxt = doc.first(cls="govuk-pagination__prev"), doc.first(cls="govuk-pagination__next")
+        return (prev.links()[0] if prev else None), (nxt.links()[0] if nxt else None)
 
     html = client.get("/audit/?action=a").get_data(as_text=True)
     assert _indices(html) == [4, 3]
@@ -186,10 +187,10 @@ def test_entry_page_shows_the_proof_and_the_servers_verdict(app: Flask, client: 
         assert cp.root_hash.hex() in html and cp.key_id in html
         proof = services.get_entry(2)["inclusion"]["proof"]
     assert all(h in html for h in proof) and len(proof) == 3
-    assert 'id="server-verdict" data-ok="true"' in html
-    config = json.loads(
-        re.search(r'<script type="application/json" id="audit-proof">(.*?)</script>', html, re.S).group(1)
-    )
+    assert parse(html).by_id("server-verdict").get("data-ok") == "true"
+    proof_script = parse(html).by_id("audit-proof")
+    assert proof_script.tag == "script" and proof_script.get("type") == "application/json"
+    config = json.loads(proof_script.text)
     assert config["canonical"] == canonical and config["tree_size"] == 6 and config["proof"] == proof
     assert config["keys_url"] == "/.well-known/platform-keys.json"
     issued = format_iso_instant(config["checkpoint"]["payload"]["issued_at"], app.config["CENTER_TIMEZONE"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from app.evaluation import models as evaluation_models
 from app.recordings import models as recordings_models
 from app.tendering import models as tendering_models
 from tests.accounts.helpers import compile_translations
+from tests.html import parse
 
 
 @pytest.fixture(scope="module")
@@ -31,25 +31,6 @@ def flask_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
 def render(app: Flask, source: str, lang: str = "zh-CN", **context: Any) -> str:
     with app.test_request_context("/", headers={"Accept-Language": lang}):
         return render_template_string(source, **context)
-
-
-class Elements(HTMLParser):
-    """Every start tag as (tag, attributes) and the text of the document."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.text: list[str] = []
-        self.feed(html)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-    def by_id(self, element_id: str) -> dict[str, str | None]:
-        return next(a for _, a in self.tags if a.get("id") == element_id)
 
 
 # ---------------------------------------------------------------- money, sizes
@@ -165,8 +146,7 @@ def test_every_state_has_a_chinese_label_and_a_colour(flask_app: Flask, kind: st
 def test_status_tag_renders_a_coloured_tag_with_the_label(flask_app: Flask) -> None:
     source = '{% from "core/ui.html" import status_tag %}{{ status_tag("tender", status) }}'
     html = render(flask_app, source, status=tendering_models.TenderStatus.FAILED)
-    tag = next(a for t, a in Elements(html).tags if t == "strong")
-    assert tag["class"] == "govuk-tag govuk-tag--red"
+    assert parse(html).one("strong").get("class") == "govuk-tag govuk-tag--red"
     assert "流标（有效投标不足）" in html and "failed" not in html
     assert "Failed (too few valid bids)" in render(flask_app, source, lang="en", status="failed")
 
@@ -199,18 +179,17 @@ def test_field_has_label_hint_and_error_linked_to_the_control(flask_app: Flask) 
             "{{ field(form.submit) }}",
             form=form,
         )
-    page = Elements(html)
+    page = parse(html)
     control = page.by_id("name")
-    assert control["class"] == "govuk-input govuk-input--error"
-    assert control["aria-describedby"] == "name-hint name-error" and control["aria-invalid"] == "true"
-    assert control["autocomplete"] == "name" and "required" in control  # WTForms still renders the validators
-    assert page.by_id("name-error")["class"] == "govuk-error-message"
-    assert page.by_id("agree")["class"] == "govuk-checkboxes__input"
-    assert page.by_id("submit")["class"] == "govuk-button"
-    links = [a["href"] for t, a in page.tags if t == "a"]
-    assert links == ["#name", "#agree"]  # each message of the summary links to its field; 'general' has no link
-    text = "".join(page.text)
-    assert "Try later" in text and "该字段是必填字段。" in text  # the default language is Chinese
+    assert control.get("class") == "govuk-input govuk-input--error"
+    assert control.get("aria-describedby") == "name-hint name-error" and control.get("aria-invalid") == "true"
+    assert control.get("autocomplete") == "name" and control.has_attr("required")  # WTForms renders the validators
+    assert page.by_id("name-error").get("class") == "govuk-error-message"
+    assert page.error_message("name") == "该字段是必填字段。"  # the default language is Chinese
+    assert page.by_id("agree").get("class") == "govuk-checkboxes__input"
+    assert page.by_id("submit").get("class") == "govuk-button"
+    assert page.links() == ["#name", "#agree"]  # each message of the summary links to its field; 'general' has none
+    assert page.error_summary is not None and "Try later" in page.error_summary.text
 
 
 def test_error_summary_is_absent_without_errors(flask_app: Flask) -> None:
@@ -228,9 +207,7 @@ def test_post_button_carries_the_csrf_token(tmp_path: Path) -> None:
         html = render_template_string(
             '{% from "core/ui.html" import post_button %}{{ post_button("/x", "撤销", kind="warning") }}'
         )
-    page = Elements(html)
-    form = next(a for t, a in page.tags if t == "form")
-    token = next(a for t, a in page.tags if t == "input" and a.get("name") == "csrf_token")
-    button = next(a for t, a in page.tags if t == "button")
-    assert form["method"] == "post" and form["action"] == "/x" and token["value"]
-    assert "govuk-button--warning" in (button["class"] or "")
+    form = parse(html).one("form")
+    assert form.get("method") == "post" and form.get("action") == "/x"
+    assert form.fields()["csrf_token"] and parse(html).csrf_token() == form.fields()["csrf_token"]
+    assert "govuk-button--warning" in form.one("button").classes

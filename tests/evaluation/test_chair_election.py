@@ -6,7 +6,6 @@ neither vote nor see the count; the agency's appointment closes an open election
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from tests.accounts.helpers import csrf_from
@@ -22,6 +21,7 @@ from tests.evaluation.helpers import (
     seat_everyone,
     user_field,
 )
+from tests.html import parse
 from tests.tendering.helpers import Party, World, audit_actions
 
 QUAL, CONF = "资格审查", "符合性审查"
@@ -198,11 +198,12 @@ def test_members_vote_through_the_room_page(world, clock) -> None:
     me = browser(world, members[1].user_id)
     me.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en-US,en;q=0.9"  # like a browser: on every request, flashes too
     page = me.get(page_url).get_data(as_text=True)
-    assert 'id="chair-election"' in page and "Cast my vote" in page
-    names = re.findall(r'<tr data-candidate-seat="(\d+)">', page)
-    assert names == ["1", "2", "3", "4", "5"]
+    doc = parse(page)
+    assert doc.has("chair-election") and "Cast my vote" in doc.text
+    candidates = doc.select("tr", data_candidate_seat=True)
+    assert [tr.get("data-candidate-seat") for tr in candidates] == ["1", "2", "3", "4", "5"]
     name = user_field(world, members[4].user_id, "display_name")
-    assert f"<td>{name}</td>" in page  # seats listed with the names
+    assert name in [td.text for tr in candidates for td in tr.select("td")]  # seats listed with the names
     token = csrf_from(page)
     assert me.post(vote_url, data={"seat": "2"}).status_code == 400  # no CSRF token
     cast = me.post(vote_url, data={"seat": "2", "csrf_token": token})
@@ -210,7 +211,8 @@ def test_members_vote_through_the_room_page(world, clock) -> None:
     page = me.get(page_url).get_data(as_text=True)
     assert "Your vote is counted." in page and "Your vote: seat 2." in page
     assert "1 of 5 members have voted." in page and "Change my vote" in page
-    assert re.search(r'value="2" required checked', page)
+    chosen = [el for el in parse(page).select("input", checked=True) if el.has_attr("required")]
+    assert [el.get("value") for el in chosen] == ["2"]
     bad = me.post(vote_url, data={"seat": "nine", "csrf_token": token})
     assert bad.status_code == 303
     assert "Choose the seat you vote for." in me.get(page_url).get_data(as_text=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +23,7 @@ from tests.evaluation.helpers import (
     user_field,
 )
 from tests.evaluation.test_room import review_all
+from tests.html import parse as parse_html
 from tests.tendering.helpers import Party, World, audit_actions, run_task
 
 QUESTION = "请说明贵公司技术方案第3.2节所述设备的品牌和型号。"
@@ -240,14 +240,14 @@ def test_the_chair_asks_and_the_bidder_answers_through_the_pages(world, clock) -
     assert "may not change the substance of the bid" in html
     identities = [user_field(world, p.user_id, f) for p in members.values() for f in ("username", "display_name")]
     assert not [name for name in identities if name in html]  # no member's account or name
-    assert 'href="/evaluation/clarifications"' in html  # the bidder's navigation entry
+    assert "/evaluation/clarifications" in parse_html(html).links()  # the bidder's navigation entry
     other = browser(world, world.bidders[1].user_id)
     assert QUESTION not in other.get("/evaluation/clarifications").get_data(as_text=True)
 
-    action = re.search(r'action="(/evaluation/clarifications/\d+/answer)"', html)
-    assert action is not None
+    actions = [f.get("action") or "" for f in parse_html(html).select("form", action=True)]
+    action = next(a for a in actions if a.startswith("/evaluation/clarifications/") and a.endswith("/answer"))
     token = csrf_from(html)
-    unsigned = bidder.post(action.group(1), data={"csrf_token": token, "text": ANSWER}, headers=EN)
+    unsigned = bidder.post(action, data={"csrf_token": token, "text": ANSWER}, headers=EN)
     assert unsigned.status_code == 303
     assert "confirm the statement" in bidder.get("/evaluation/clarifications", headers=EN).get_data(as_text=True)
     doc = b"scan of the signed letter"

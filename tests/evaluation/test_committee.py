@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
 
 from app.core.keys import platform_public_keys
 from app.evaluation.committee import draw as draw_mod
 from crypto.signing import load_public_key, verify_document
 from tests.evaluation.helpers import (
+    Party,
+    Pool,
     build_pool,
     buyer_rep,
     committee_body,
@@ -86,18 +92,54 @@ def test_committee_composition_is_checked(world, clock) -> None:
     assert world.agency.api.post(f"/api/v1/tenders/{tid}/committee/draws").status_code == 409
 
 
-def test_verifiable_draw_with_conflicts_excluded_reserves_and_confidential_names(world, clock) -> None:
-    tender = opened_tender(world, clock)
-    assert tender["status"] == "opened"
-    tid = tender["id"]
-    pool = build_pool(world)
-    rep = buyer_rep(world)
-    api = world.agency.api
-    assert put_json(world.agency, f"/api/v1/tenders/{tid}/committee", committee_body(rep)).status_code == 200
+# ------------------------------------------------------------------ the committed draw, one behaviour a test
+# Fixtures: `composed` (an opened tender, the pool with one expert of each excluded kind, the committee defined);
+# `drawn` (the draw committed and performed, with the auditor's replayable record).
 
-    committed = api.post(f"/api/v1/tenders/{tid}/committee/draws")
+
+@dataclass
+class Drawing:
+    world: Any
+    tender: dict[str, Any]
+    pool: Pool
+    rep: Party
+    record: dict[str, Any] = field(default_factory=dict)  # the auditor's record of round 1
+
+    @property
+    def tid(self) -> int:
+        return int(self.tender["id"])
+
+    @property
+    def committee(self) -> str:
+        return f"/api/v1/tenders/{self.tid}/committee"
+
+    def seat(self, seat: int) -> dict[str, Any]:
+        return next(s for s in seated(self.world, self.tid) if s["seat"] == seat)
+
+
+@pytest.fixture
+def composed(world: Any, clock: Any) -> Drawing:
+    tender = opened_tender(world, clock)
+    pool, rep = build_pool(world), buyer_rep(world)
+    assert put_json(world.agency, f"/api/v1/tenders/{tender['id']}/committee", committee_body(rep)).status_code == 200
+    return Drawing(world, tender, pool, rep)
+
+
+@pytest.fixture
+def drawn(composed: Drawing) -> Drawing:
+    draw(composed.world, composed.tid)
+    rec = composed.world.auditor.api.get(f"{composed.committee}/draws/1")
+    assert rec.status_code == 200, rec.json
+    composed.record = dict(rec.json)
+    return composed
+
+
+def test_a_draw_is_committed_before_it_is_performed_and_each_happens_once(composed: Drawing) -> None:
+    world, api, tid = composed.world, composed.world.agency.api, composed.tid
+    assert composed.tender["status"] == "opened"
+    committed = api.post(f"{composed.committee}/draws")
     assert committed.status_code == 201 and committed.json["seed"] is None
-    assert api.post(f"/api/v1/tenders/{tid}/committee/draws").status_code == 409  # one pending commitment at a time
+    assert api.post(f"{composed.committee}/draws").status_code == 409  # one pending commitment at a time
     entries = {a: (subject, data) for a, _actor, subject, data in audit_actions(world.app)}
     subject, data = entries["evaluation.draw.committed"]
     assert subject == f"tender:{tid}/evaluation" and data == {
@@ -105,86 +147,97 @@ def test_verifiable_draw_with_conflicts_excluded_reserves_and_confidential_names
         "seed_sha256": committed.json["seed_sha256"],
         "committed_at": data["committed_at"],
     }
-    performed = api.post(f"/api/v1/tenders/{tid}/committee/draws/1/perform")
+    performed = api.post(f"{composed.committee}/draws/1/perform")
     assert performed.status_code == 200 and performed.json["status"] == "performed"
     assert hashlib.sha256(bytes.fromhex(performed.json["seed"])).hexdigest() == committed.json["seed_sha256"]
-    assert api.post(f"/api/v1/tenders/{tid}/committee/draws/1/perform").status_code == 409
+    assert api.post(f"{composed.committee}/draws/1/perform").status_code == 409
     log = [(a, d) for a, _actor, _s, d in audit_actions(world.app)]
     committed_at = next(i for i, (a, _) in enumerate(log) if a == "evaluation.draw.committed")
     performed_at = next(i for i, (a, _) in enumerate(log) if a == "evaluation.draw.performed")
     assert committed_at < performed_at and log[performed_at][1]["seed"] == performed.json["seed"]
 
-    # the auditor gets the replayable record; it verifies and replays from JSON alone
-    rec = world.auditor.api.get(f"/api/v1/tenders/{tid}/committee/draws/1")
-    assert rec.status_code == 200 and rec.json["verification"] == []
-    assert draw_mod.replay(rec.json["seed"], rec.json["snapshot"], rec.json["requirements"]) == rec.json["result"]
-    assert draw_mod.snapshot_sha256(rec.json["snapshot"]) == log[performed_at][1]["snapshot_sha256"]
-    excluded = rec.json["result"]["excluded"]
-    assert excluded[str(pool.ids["employed-by-bidder"])] == "employer-conflict"
-    assert excluded[str(pool.ids["employed-by-buyer"])] == "employer-conflict"
-    assert excluded[str(pool.ids["related"])] == "declared-relationship"
-    assert excluded[str(pool.ids["suspended"])] == "suspended"
-    assert excluded[str(pool.ids["unavailable"])] == "unavailable"
 
-    # names: the overseer sees them, the agency does not, each expert sees only their own
-    seats = seated(world, tid)
+def test_the_auditor_replays_the_draw_from_its_record_alone(drawn: Drawing) -> None:
+    rec = drawn.record
+    assert rec["verification"] == []
+    assert draw_mod.replay(rec["seed"], rec["snapshot"], rec["requirements"]) == rec["result"]
+    performed = next(d for a, _x, _s, d in audit_actions(drawn.world.app) if a == "evaluation.draw.performed")
+    assert draw_mod.snapshot_sha256(rec["snapshot"]) == performed["snapshot_sha256"]
+
+
+def test_conflicted_suspended_and_unavailable_experts_are_never_drawn(drawn: Drawing) -> None:
+    excluded, ids = drawn.record["result"]["excluded"], drawn.pool.ids
+    assert excluded[str(ids["employed-by-bidder"])] == "employer-conflict"
+    assert excluded[str(ids["employed-by-buyer"])] == "employer-conflict"
+    assert excluded[str(ids["related"])] == "declared-relationship"
+    assert excluded[str(ids["suspended"])] == "suspended"
+    assert excluded[str(ids["unavailable"])] == "unavailable"
+
+
+def test_the_overseer_sees_the_names_and_the_agency_only_the_seats(drawn: Drawing) -> None:
+    seats = seated(drawn.world, drawn.tid)
     assert [s["seat"] for s in seats] == [1, 2, 3, 4, 5] and all(s["name"] for s in seats)
-    civil = [s for s in seats if s["specialty"] == "civil"]
-    assert len(civil) == 2
-    agency_view = api.get(f"/api/v1/tenders/{tid}/committee").json
+    assert len([s for s in seats if s["specialty"] == "civil"]) == 2
+    api = drawn.world.agency.api
+    agency_view = api.get(drawn.committee).json
     assert agency_view["viewer"] == "manager"
     assert all(s["name"] is None and s["user_id"] is None and s["expert_id"] is None for s in agency_view["seats"])
     assert agency_view["others"] == []  # reserves are not listed to the agency
-    assert api.get(f"/api/v1/tenders/{tid}/committee/draws/1").status_code == 403
-    first = pool.by_user[seats[0]["user_id"]]
-    own = first.api.get(f"/api/v1/tenders/{tid}/committee").json
+    assert api.get(f"{drawn.committee}/draws/1").status_code == 403
+
+
+def test_an_expert_sees_only_their_own_name_and_a_bidder_nothing(drawn: Drawing) -> None:
+    first = drawn.pool.by_user[drawn.seat(1)["user_id"]]
+    own = first.api.get(drawn.committee).json
     assert [s["name"] is not None for s in own["seats"]] == [s["seat"] == 1 for s in own["seats"]]
-    outsider = world.bidders[3]
-    assert outsider.api.get(f"/api/v1/tenders/{tid}/committee").status_code == 403
-    assert ("access.denied", f"tender:{tid}/evaluation") in [(a, s) for a, _x, s, _d in audit_actions(world.app)]
+    assert drawn.world.bidders[3].api.get(drawn.committee).status_code == 403
+    logged = [(a, s) for a, _x, s, _d in audit_actions(drawn.world.app)]
+    assert ("access.denied", f"tender:{drawn.tid}/evaluation") in logged
 
-    # a decline passes the seat to the group's first reserve, in draw order
-    civil_seat = civil[0]
-    decliner = pool.by_user[civil_seat["user_id"]]
-    assert decliner.api.post(f"/api/v1/tenders/{tid}/committee/decline", {"reason": ""}).status_code == 422
-    resp = decliner.api.post(f"/api/v1/tenders/{tid}/committee/decline", {"reason": "出差在外"})
+
+def test_a_decline_passes_the_seat_to_the_groups_first_reserve(drawn: Drawing) -> None:
+    civil_seat = next(s for s in seated(drawn.world, drawn.tid) if s["specialty"] == "civil")
+    decliner = drawn.pool.by_user[civil_seat["user_id"]]
+    assert decliner.api.post(f"{drawn.committee}/decline", {"reason": ""}).status_code == 422
+    resp = decliner.api.post(f"{drawn.committee}/decline", {"reason": "出差在外"})
     assert resp.status_code == 200 and resp.json["status"] == "declined"
-    first_reserve = rec.json["result"]["groups"][0]["reserves"][0]
-    now_civil = next(s for s in seated(world, tid) if s["seat"] == civil_seat["seat"])
+    now_civil = drawn.seat(civil_seat["seat"])
+    first_reserve = drawn.record["result"]["groups"][0]["reserves"][0]
     assert now_civil["expert_id"] == first_reserve and now_civil["status"] == "invited"
-    assert decliner.api.post(f"/api/v1/tenders/{tid}/committee/confirm").status_code == 409
+    assert decliner.api.post(f"{drawn.committee}/confirm").status_code == 409
 
-    # the agency releases an unreachable expert; the next reserve moves up
-    other = next(s for s in seated(world, tid) if s["specialty"] is None)
-    assert (
-        api.post(
-            f"/api/v1/tenders/{tid}/committee/seats/{other['seat']}/release", {"reason": "电话无人接听"}
-        ).status_code
-        == 200
-    )
-    second_general = rec.json["result"]["groups"][1]["reserves"][0]
-    assert next(s for s in seated(world, tid) if s["seat"] == other["seat"])["expert_id"] == second_general
 
-    # declarations: signed by the platform, before the room; a declaration needs a confirmed seat
-    waiting = pool.by_user[next(s for s in seated(world, tid) if s["status"] == "invited")["user_id"]]
-    assert waiting.api.post(f"/api/v1/tenders/{tid}/committee/declaration", {"no_conflict": True}).status_code == 409
-    members = seat_everyone(world, tid, pool, rep)
-    assert sorted(members) == [1, 2, 3, 4, 5]
-    view = world.auditor.api.get(f"/api/v1/tenders/{tid}/committee").json
-    assert view["complete"] is True and all(s["declared"] for s in view["seats"])
-    with world.app.app_context():
-        keys = {k["key_id"]: load_public_key(k["public_key"]) for k in platform_public_keys()}
-    declaration = members[1].api.post(f"/api/v1/tenders/{tid}/committee/declaration", {"no_conflict": True})
-    assert declaration.status_code == 409  # once
+def test_the_agency_releases_an_unreachable_expert_and_the_next_reserve_moves_up(drawn: Drawing) -> None:
+    other = next(s for s in seated(drawn.world, drawn.tid) if s["specialty"] is None)
+    url = f"{drawn.committee}/seats/{other['seat']}/release"
+    released = drawn.world.agency.api.post(url, {"reason": "电话无人接听"})
+    assert released.status_code == 200
+    assert drawn.seat(other["seat"])["expert_id"] == drawn.record["result"]["groups"][1]["reserves"][0]
+
+
+def test_a_declaration_needs_a_confirmed_seat(drawn: Drawing) -> None:
+    invited = next(s for s in seated(drawn.world, drawn.tid) if s["status"] == "invited")
+    waiting = drawn.pool.by_user[invited["user_id"]]
+    assert waiting.api.post(f"{drawn.committee}/declaration", {"no_conflict": True}).status_code == 409
+
+
+def test_declarations_are_signed_by_the_platform_and_made_once(drawn: Drawing) -> None:
     from app.evaluation.models import CommitteeMember
     from app.extensions import db
 
+    world = drawn.world
+    members = seat_everyone(world, drawn.tid, drawn.pool, drawn.rep)
+    assert sorted(members) == [1, 2, 3, 4, 5]
+    view = world.auditor.api.get(drawn.committee).json
+    assert view["complete"] is True and all(s["declared"] for s in view["seats"])
+    assert members[1].api.post(f"{drawn.committee}/declaration", {"no_conflict": True}).status_code == 409  # once
     with world.app.app_context():
+        keys = {k["key_id"]: load_public_key(k["public_key"]) for k in platform_public_keys()}
         doc = db.session.query(CommitteeMember).filter_by(user_id=members[1].user_id).one().declaration
     payload = verify_document(doc, keys)
     assert payload["seat"] == 1 and {b["organisation_id"] for b in payload["bidders"]} >= {world.bidders[0].org_id}
     invitations = members[1].api.get("/api/v1/evaluation/invitations").json
-    assert invitations[0]["tender_id"] == tid and invitations[0]["declared"] is True
+    assert invitations[0]["tender_id"] == drawn.tid and invitations[0]["declared"] is True
 
 
 def test_a_recusal_and_an_exhausted_reserve_list_lead_to_a_supplementary_round(world, clock) -> None:

@@ -35,43 +35,15 @@ from tests.evaluation.helpers import (
     put_json,
     seat_everyone,
 )
+from tests.html import parse
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 
 
 def ranking_table(html: str) -> tuple[list[str], list[list[str]]]:
     """The header cells and the rows of cells of the page's #ranking table, parsed."""
-    from html.parser import HTMLParser
-
-    class Table(HTMLParser):
-        def __init__(self) -> None:
-            super().__init__()
-            self.inside = False
-            self.rows: list[list[str]] = []
-            self.cell: list[str] | None = None
-
-        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-            if tag == "table" and dict(attrs).get("id") == "ranking":
-                self.inside = True
-            elif self.inside and tag == "tr":
-                self.rows.append([])
-            elif self.inside and tag in ("td", "th"):
-                self.cell = []
-
-        def handle_endtag(self, tag: str) -> None:
-            if tag == "table":
-                self.inside = False
-            elif self.inside and tag in ("td", "th") and self.cell is not None:
-                self.rows[-1].append(" ".join("".join(self.cell).split()))
-                self.cell = None
-
-        def handle_data(self, data: str) -> None:
-            if self.cell is not None:
-                self.cell.append(data)
-
-    table = Table()
-    table.feed(html)
-    return table.rows[0], table.rows[1:]
+    rows = parse(html).table("ranking")
+    return rows[0], rows[1:]
 
 
 DUR, GAP = "工期偏差", "缺项补价"

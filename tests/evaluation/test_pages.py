@@ -4,7 +4,6 @@ the room (bids only after the declaration, only to seated members), the score sh
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from tests.accounts.helpers import csrf_from, login, make_user
@@ -21,6 +20,7 @@ from tests.evaluation.helpers import (
     seat_everyone,
     seated,
 )
+from tests.html import parse
 from tests.tendering.helpers import Party, World, audit_actions
 
 TECH, COMM, PRICE = "技术方案", "商务及信誉", "投标报价"
@@ -65,9 +65,9 @@ def _html(resp: Any) -> str:
 
 
 def _config(page: str) -> dict[str, Any]:
-    m = re.search(r'<script type="application/json" id="room-config">(.*?)</script>', page, re.S)
-    assert m, "no room configuration on the page"
-    return dict(json.loads(m.group(1)))
+    script = parse(page).by_id("room-config")  # fails the test when the page has none
+    assert script.tag == "script" and script.get("type") == "application/json"
+    return dict(json.loads(script.text))
 
 
 def test_an_invited_expert_confirms_declares_and_only_then_sees_the_bids(world, clock) -> None:

@@ -8,7 +8,6 @@ nothing."""
 from __future__ import annotations
 
 from datetime import timedelta
-from html.parser import HTMLParser
 from typing import Any
 
 from flask import render_template_string
@@ -17,59 +16,15 @@ from tests.accounts.helpers import PASSWORD, csrf_from, login, make_user
 from tests.evaluation.helpers import browser, put_json
 from tests.evaluation.test_pages import COMM, TECH, drawn_committee, scoring_room
 from tests.evaluation.test_zh_pages import english_words, user_data, visible_text
+from tests.html import Document, parse
 from tests.tendering.helpers import World, audit_actions
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 EN = {"Accept-Language": "en-US,en;q=0.9"}
-VOID = {"br", "hr", "img", "input", "link", "meta", "source", "wbr", "col", "area", "base", "embed", "param", "track"}
 
 
-class Page(HTMLParser):
-    """Tags with their attributes, and the text inside every element that has an id."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.texts: dict[str, list[str]] = {}
-        self._open: list[tuple[str, str | None]] = []
-        self.feed(html)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        self.tags.append((tag, a))
-        if tag in VOID:
-            return
-        self._open.append((tag, a.get("id")))
-        if a.get("id"):
-            self.texts.setdefault(str(a["id"]), [])
-
-    def handle_endtag(self, tag: str) -> None:
-        for i in range(len(self._open) - 1, -1, -1):
-            if self._open[i][0] == tag:
-                del self._open[i:]
-                break
-
-    def handle_data(self, data: str) -> None:
-        for _tag, eid in self._open:
-            if eid:
-                self.texts[eid].append(data)
-
-    def text(self, element_id: str) -> str:
-        assert element_id in self.texts, f"no #{element_id} on the page"
-        return " ".join(" ".join(self.texts[element_id]).split())
-
-    def has(self, element_id: str) -> bool:
-        return element_id in self.texts or any(a.get("id") == element_id for _, a in self.tags)
-
-    def attr(self, element_id: str, name: str) -> str | None:
-        return next(a for _, a in self.tags if a.get("id") == element_id).get(name)
-
-    def error_summary(self) -> str:
-        return " ".join(a.get("class") or "" for _, a in self.tags if "govuk-error-summary" in (a.get("class") or ""))
-
-
-def page(resp: Any) -> Page:
-    return Page(resp.get_data(as_text=True))
+def page(resp: Any) -> Document:
+    return parse(resp)
 
 
 def agency_browser(world: World, name: str = "agentpages", org_id: int | None = None) -> Any:
@@ -131,12 +86,12 @@ def test_the_agency_opens_a_room_with_an_election_and_appoints_the_chair(world, 
     refused = post(agency, f"{url}/1/open", {"s1-chair_seat": ""})
     assert refused.status_code == 409
     assert "Every seat must be confirmed and declared" in refused.get_data(as_text=True)
-    assert "govuk-error-summary" in page(refused).error_summary()
+    assert page(refused).error_summary is not None
     assert world.agency.api.get(f"/api/v1/tenders/{tid}/rooms/1").status_code == 404  # nothing written
 
     seat_everyone(world, tid, pool, rep)
     bad = post(agency, f"{url}/1/open", {"s1-chair_seat": "99"})  # not a seat of the form's choices
-    assert bad.status_code == 400 and "govuk-error-summary" in page(bad).error_summary()
+    assert bad.status_code == 400 and page(bad).error_summary is not None
     assert world.agency.api.get(f"/api/v1/tenders/{tid}/rooms/1").status_code == 404
 
     opened = post(agency, f"{url}/1/open", {"s1-chair_seat": ""})
@@ -144,27 +99,27 @@ def test_the_agency_opens_a_room_with_an_election_and_appoints_the_chair(world, 
     room = world.agency.api.get(f"/api/v1/tenders/{tid}/rooms/1").json
     assert room["chair_seat"] is None and room["chair_election"]["status"] == "open"
     shown = page(agency.get(url, headers=ZH))
-    assert shown.has("appoint-chair-1") and shown.attr("stage-1", "data-stage") == "1"
-    assert len([a for t, a in shown.tags if t == "tr" and a.get("data-seat")]) == 5
+    assert shown.has("appoint-chair-1") and shown.by_id("stage-1").get("data-stage") == "1"
+    assert len(shown.select("tr", data_seat=True)) == 5
     assert post(agency, f"{url}/1/open", {"s1-chair_seat": ""}).status_code == 409  # already open
 
     appointed = post(agency, f"{url}/1/chair", {"c1-seat": "2"})
     assert appointed.status_code == 303
     assert world.agency.api.get(f"/api/v1/tenders/{tid}/rooms/1").json["chair_seat"] == 2
     shown = page(agency.get(url, headers=EN))
-    assert not shown.has("appoint-chair-1") and shown.attr("stage-1", "data-stage") == "1"
+    assert not shown.has("appoint-chair-1") and shown.by_id("stage-1").get("data-stage") == "1"
 
 
 def test_progress_the_result_in_yuan_and_the_hub_summary(world, clock) -> None:
     tid, members, bids = aggregated(world, clock)
     agency = agency_browser(world)
     rooms = page(agency.get(f"/agency/tenders/{tid}/evaluation/rooms", headers=EN))
-    assert rooms.text("progress-1").count("2 / 2") == len(members)
+    assert rooms.by_id("progress-1").text.count("2 / 2") == len(members)
     assert rooms.has("result-link-1")
     result = agency.get(f"/agency/tenders/{tid}/evaluation/rooms/1/result", headers=ZH)
     assert result.status_code == 200
     shown = page(result)
-    ranking = shown.text("ranking")
+    ranking = shown.by_id("ranking").text
     assert "1,000,000.00 元" not in ranking  # prices are in 分: 1 000 000 分 = 10 000.00 元
     assert "10,000.00 元" in ranking and "12,500.00 元" in ranking
     ranks = [a.get("data-bid") for t, a in shown.tags if t == "tr" and a.get("data-rank")]
@@ -179,7 +134,7 @@ def test_progress_the_result_in_yuan_and_the_hub_summary(world, clock) -> None:
 
         tender = db.session.get(Tender, tid)
         html = render_template_string('{% include "evaluation/_hub_award.html" %}', tender=tender)
-    hub = Page(html)
+    hub = parse(html)
     assert [a.get("data-step") for t, a in hub.tags if t == "li"] == [
         "rooms",
         "chair",
@@ -188,9 +143,9 @@ def test_progress_the_result_in_yuan_and_the_hub_summary(world, clock) -> None:
         "objections",
         "award",
     ]
-    assert "Finished" in hub.text("hub-step-rooms") and "Seat 1" in hub.text("hub-step-chair")
-    assert "Not drawn up" in hub.text("hub-step-report")
-    assert hub.attr("hub-step-rooms", "data-step") == "rooms"
+    assert "Finished" in hub.by_id("hub-step-rooms").text and "Seat 1" in hub.by_id("hub-step-chair").text
+    assert "Not drawn up" in hub.by_id("hub-step-report").text
+    assert hub.by_id("hub-step-rooms").get("data-step") == "rooms"
     links = {a.get("data-action"): a.get("href") for t, a in hub.tags if t == "a"}
     assert links["rooms"] == f"/agency/tenders/{tid}/evaluation/rooms"
     assert links["report"] == f"/agency/tenders/{tid}/evaluation/report"
@@ -235,10 +190,10 @@ def test_report_signatures_pdf_and_publicity_needs_every_signature(world, clock)
     )
     assert signed.status_code == 201
     shown = page(agency.get(f"{base}/report", headers=ZH))
-    assert shown.text("report-sha256") == sha and shown.attr("report-status", "data-status") == "signing"
+    assert shown.by_id("report-sha256").text == sha and shown.by_id("report-status").get("data-status") == "signing"
     rows = {a.get("data-seat"): a.get("data-signed") for t, a in shown.tags if t == "tr" and a.get("data-signed")}
     assert rows == {str(s): ("yes" if s == 2 else "no") for s in members}
-    assert "(Asia/Shanghai, UTC+08:00)" in shown.text("signatures")  # signed at, in the center's zone
+    assert "(Asia/Shanghai, UTC+08:00)" in shown.by_id("signatures").text  # signed at, in the center's zone
     pdf = agency.get(f"{base}/report.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
 
@@ -259,7 +214,7 @@ def test_publicity_objection_answer_and_award_through_the_pages(world, clock) ->
 
     # too short a period: the form shows the service's message on the field, nothing written
     short = post(agency, f"{base}/publicity", {"days": "0.5"})
-    assert short.status_code == 422 and "govuk-error-summary" in page(short).error_summary()
+    assert short.status_code == 422 and page(short).error_summary is not None
     assert page(short).has("days-error")
     bad = post(agency, f"{base}/publicity", {"days": "abc"})
     assert bad.status_code == 400
@@ -268,14 +223,14 @@ def test_publicity_objection_answer_and_award_through_the_pages(world, clock) ->
     started = post(agency, f"{base}/publicity", {"days": ""})
     assert started.status_code == 303
     window = page(agency.get(f"{base}/publicity", headers=EN))
-    assert window.attr("publicity-window", "data-state") == "open" and window.has("no-objections")
+    assert window.by_id("publicity-window").get("data-state") == "open" and window.has("no-objections")
     view = world.agency.api.get(f"/api/v1/tenders/{tid}/evaluation/report").json
     assert view["publicity_started_at"] is not None
 
     # the bidder finds the objection page from the tender page and files one
     bidder = browser(world, world.bidders[1].user_id)
     detail = page(bidder.get(f"/tenders/{tid}", headers=EN))
-    assert detail.attr("objections-link", "href") == f"/tenders/{tid}/objections"
+    assert detail.by_id("objections-link").get("href") == f"/tenders/{tid}/objections"
     empty = post(bidder, f"/tenders/{tid}/objections", {"text": "  "})
     assert empty.status_code == 400 and page(empty).has("text-error")
     filed = post(bidder, f"/tenders/{tid}/objections", {"text": "第一中标候选人业绩不实"})
@@ -286,11 +241,11 @@ def test_publicity_objection_answer_and_award_through_the_pages(world, clock) ->
         for t, a in mine.tags
         if t == "section" and str(a.get("id", "")).startswith("objection-")
     )
-    assert mine.attr(f"objection-{objection_id}", "data-status") == "open"
+    assert mine.by_id(f"objection-{objection_id}").get("data-status") == "open"
 
     # the agency sees it, cannot award while it is open (and before the window ends), answers it
     listed = page(agency.get(f"{base}/publicity", headers=EN))
-    assert listed.has("suspended") and listed.attr(f"objection-{objection_id}", "data-status") == "open"
+    assert listed.has("suspended") and listed.by_id(f"objection-{objection_id}").get("data-status") == "open"
     blank = post(agency, f"{base}/objections/{objection_id}/answer", {f"o{objection_id}-answer": ""})
     assert blank.status_code == 400 and page(blank).has(f"o{objection_id}-answer-error")
     clock.advance(timedelta(days=3, seconds=1))  # past the window (the sessions expired meanwhile)
@@ -312,11 +267,11 @@ def test_publicity_objection_answer_and_award_through_the_pages(world, clock) ->
     awarded = post(agency, f"{base}/award", {"confirm": "y"})
     assert awarded.status_code == 303
     notice = page(agency.get(f"{base}/award", headers=ZH))
-    assert notice.attr("award-notice", "data-winner") == bids[0]
-    assert "投标人1建设有限公司" in notice.text("winner")
+    assert notice.by_id("award-notice").get("data-winner") == bids[0]
+    assert "投标人1建设有限公司" in notice.by_id("winner").text
     notices = {a.get("data-bid"): a.get("data-notice") for t, a in notice.tags if t == "tr" and a.get("data-notice")}
     assert notices == {bids[0]: "award", bids[1]: "result"}
-    assert "10,000.00 元" in notice.text("award-notice")
+    assert "10,000.00 元" in notice.by_id("award-notice").text
 
     # reassign: the reason is required; then the second candidate wins
     no_reason = post(agency, f"{base}/award/reassign", {"confirm": "y", "reason": ""})
@@ -327,7 +282,7 @@ def test_publicity_objection_answer_and_award_through_the_pages(world, clock) ->
     api = world.agency.api.get(f"/api/v1/tenders/{tid}/evaluation/award").json
     assert api["document"]["payload"]["winner"]["bid_id"] == bids[1]
     shown = page(agency.get(f"{base}/award", headers=EN))
-    assert "中标人放弃中标" in shown.text("declined") and shown.has("no-candidate-left")
+    assert "中标人放弃中标" in shown.by_id("declined").text and shown.has("no-candidate-left")
     again = post(agency, f"{base}/award/reassign", {"confirm": "y", "reason": "又放弃"})
     assert again.status_code == 409 and "No recommended candidate is left" in again.get_data(as_text=True)
 
@@ -375,7 +330,7 @@ def test_a_review_stage_is_advanced_from_the_rooms_page(world, clock) -> None:
     shown = page(agency.get(url, headers=EN))
     assert not shown.has("advance-1")  # the committee has not decided yet
     early = post(agency, f"{url}/1/advance", {"a1-reason": ""})
-    assert early.status_code == 409 and "govuk-error-summary" in page(early).error_summary()
+    assert early.status_code == 409 and page(early).error_summary is not None
     assert world.agency.api.get(f"/api/v1/tenders/{tid}").json["current_stage"] == 1
 
     bids = world.agency.api.get(f"/api/v1/tenders/{tid}/rooms/1").json["bid_ids"]
@@ -383,7 +338,7 @@ def test_a_review_stage_is_advanced_from_the_rooms_page(world, clock) -> None:
     review_all(base, members, bids, bids[2], {2, 3, 4, 5})
     assert members[1].api.post(f"{base}/review/close").status_code == 200
     shown = page(agency.get(url, headers=EN))
-    assert shown.has("advance-1") and shown.attr("advance-1", "data-confirm")
+    assert shown.has("advance-1") and shown.by_id("advance-1").get("data-confirm")
     advanced = post(agency, f"{url}/1/advance", {"a1-reason": ""})
     assert advanced.status_code == 303
     assert world.agency.api.get(f"/api/v1/tenders/{tid}").json["current_stage"] == 2

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
 
 import pytest
 
 from tests.accounts.helpers import csrf_from, login, make_user
+from tests.html import parse
 from tests.tendering.helpers import (
     World,
     create_published,
@@ -33,27 +33,7 @@ def _html(resp) -> str:
 
 def _texts(html: str) -> list[str]:
     """The text nodes of a page (scripts and styles left out), parsed."""
-    from html.parser import HTMLParser
-
-    class Texts(HTMLParser):
-        def __init__(self) -> None:
-            super().__init__()
-            self.out: list[str] = []
-            self.skip = 0
-
-        def handle_starttag(self, tag: str, attrs: object) -> None:
-            self.skip += tag in ("script", "style")
-
-        def handle_endtag(self, tag: str) -> None:
-            self.skip -= tag in ("script", "style")
-
-        def handle_data(self, data: str) -> None:
-            if not self.skip:
-                self.out.append(data)
-
-    parser = Texts()
-    parser.feed(html)
-    return parser.out
+    return list(parse(html).strings())
 
 
 def _text(html: str) -> str:
@@ -201,18 +181,24 @@ def test_bid_page_generates_the_form_from_the_schema(world, clock) -> None:
     resp = bidder.get(f"/tenders/{tid}/bid", headers=ZH)
     assert resp.status_code == 200
     page = _html(resp)
-    assert 'data-field="price" data-widget="money"' in page and 'data-minimum="0"' in page  # typed in 元
-    assert 'data-field="currency" data-widget="enum"' in page and "&#34;CNY&#34;" in page
-    assert 'data-field="duration_days" data-widget="integer"' in page and 'data-maximum="3650"' in page
-    assert 'data-envelope="bid"' in page and "dist/seal.js" in page
-    cfg = json.loads(re.search(r'<script type="application/json" id="bid-config">(.*?)</script>', page, re.S).group(1))
+    doc = parse(page)
+    price = doc.one(data_field="price")
+    assert price.get("data-widget") == "money" and price.get("data-minimum") == "0"  # typed in 元
+    currency = doc.one(data_field="currency")
+    assert currency.tag == "select" and currency.get("data-widget") == "enum"
+    assert [o.get("value") for o in currency.select("option")] == ["", '"CNY"']  # each choice as JSON
+    duration = doc.one(data_field="duration_days")
+    assert duration.get("data-widget") == "integer" and duration.get("data-maximum") == "3650"
+    assert doc.select(data_envelope="bid")
+    scripts = [el.get("src") or "" for el in doc.select("script", src=True)]
+    assert any(src.endswith("dist/seal.js") for src in scripts) and any(src.endswith("js/money.js") for src in scripts)
+    cfg = json.loads(doc.by_id("bid-config").text)
     assert cfg["recipient"] == tender["recipient"]
     assert cfg["upload_url"] == f"/api/v1/tenders/{tid}/uploads"
     assert cfg["submit_url"] == f"/api/v1/tenders/{tid}/bid"
     assert cfg["envelopes"] == [{"name": "bid", "stage": 1, "form": True}]
     assert cfg["messages"]["deadline"]
-    assert "投标报价" in page and "投标报价（分）" not in page  # field titles from the schema, the 分 unit dropped
-    assert "js/money.js" in page
+    assert "投标报价" in doc.text and "投标报价（分）" not in page  # field titles from the schema, the 分 unit dropped
 
 
 def test_withdraw_receipts_and_my_bids(world, clock) -> None:
@@ -288,10 +274,12 @@ def test_opening_record_page_for_participants_only(world, clock) -> None:
     assert page.status_code == 200
     html = _html(page)
     # bid-form fields by their titles in the tender's schema, the price in 元 with its capital form
-    assert "<dt>投标报价</dt>" in html and "<dt>工期（日历天）</dt>" in html and "<dt>币种</dt>" in html
-    assert "<dt>price</dt>" not in html and "<dt>duration_days</dt>" not in html
+    doc = parse(html)
+    terms = doc.texts("dt")
+    assert "投标报价" in terms and "工期（日历天）" in terms and "币种" in terms
+    assert "price" not in terms and "duration_days" not in terms
     assert "12,345.00 元" in html and "壹万贰仟叁佰肆拾伍元整" in html
-    assert 'data-form-field="duration_days">77<' in html
+    assert doc.one("dd", data_form_field="duration_days").text == "77"
     assert "壹佰伍拾万元整" in html  # the budget (150,000,000 分) in capitals
     assert "方案.txt" in html and "Asia/Shanghai" in html
     assert f"/api/v1/tenders/{tid}/opening-records/1.pdf" in html
@@ -300,7 +288,7 @@ def test_opening_record_page_for_participants_only(world, clock) -> None:
     assert "CNY" not in text and "人民币（元）" in text
     assert "(投标文件)" in text and "投标文件:" in text  # the stage heading and the bid row
     assert not any(t in ("bid", "bid:") for t in (s.strip() for s in _texts(html)))
-    assert f'href="/tenders/{tid}/opening"' in _html(bidder.get(f"/tenders/{tid}"))
+    assert f"/tenders/{tid}/opening" in parse(bidder.get(f"/tenders/{tid}")).links()
 
     outsider = _signed_in(world, "bidder2")
     assert outsider.get(f"/tenders/{tid}/opening").status_code == 403
