@@ -29,6 +29,7 @@ from flask import Flask
 
 from app.tendering.models import new_public_id
 from tests.accounts.helpers import csrf, login, make_user
+from tests.html import parse
 from tests.tendering.helpers import Api, draft_body, envelope_plaintext, form, iso, make_org, seal
 
 # Outcome classes: "." allowed (2xx), "R" refused (401/403, or a page's redirect to the sign-in form),
@@ -536,7 +537,15 @@ def _terms_form(w: AccessWorld) -> dict[str, Any]:
 
     local = (now_utc() + timedelta(hours=4)).astimezone(ZoneInfo(w.app.config["CENTER_TIMEZONE"]))
     at = local.strftime("%Y-%m-%dT%H:%M")
+    # The criteria, price adjustment and bid-form rows as the new-tender page offers them by default.
+    defaults = parse(w.roles["agency"].page.get("/agency/tenders/new")).form("tender-form").fields()
+    rows = {
+        k: v
+        for k, v in defaults.items()
+        if k.startswith(("criteria", "adjustments", "bid_fields", "outlier_percent", "drop_extremes"))
+    }
     return {
+        **rows,
         "title": "邯郸市第一中学教学楼改造工程",
         "buyer_id": str(w.buyer_id),
         "category": "construction",
