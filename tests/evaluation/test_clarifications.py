@@ -252,7 +252,7 @@ def test_the_chair_asks_and_the_bidder_answers_through_the_pages(world, clock) -
     assert "confirm the statement" in bidder.get("/evaluation/clarifications", headers=EN).get_data(as_text=True)
     doc = b"scan of the signed letter"
     posted = bidder.post(
-        action.group(1),
+        action,
         data={"csrf_token": token, "text": ANSWER, "confirm": "1", "file": (io.BytesIO(doc), "letter.pdf")},
         content_type="multipart/form-data",
         headers=EN,

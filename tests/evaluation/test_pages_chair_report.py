@@ -11,8 +11,9 @@ from typing import Any
 from tests.accounts.helpers import compile_translations, csrf_from
 from tests.evaluation.helpers import browser
 from tests.evaluation.test_pages import scoring_room
-from tests.evaluation.test_pages_award import EN, ZH, Page, agency_browser, aggregated, count
+from tests.evaluation.test_pages_award import EN, ZH, agency_browser, aggregated, count
 from tests.evaluation.test_zh_pages import english_words, user_data, visible_text
+from tests.html import parse
 from tests.tendering.helpers import World
 
 
@@ -41,34 +42,34 @@ def test_the_chair_draws_up_the_report_from_the_room_page(world, clock) -> None:
     tid, members, bids = aggregated(world, clock)
     room_url = f"/evaluation/tenders/{tid}/rooms/1"
     chair = browser(world, members[1].user_id)
-    page = Page(chair.get(room_url, headers=EN).get_data(as_text=True))
-    assert page.has("draw-up-form") and page.attr("recommended", "value") == "3"
-    assert page.attr("draw-up-form", "action") == f"/evaluation/tenders/{tid}/report/draw-up"
-    assert page.attr("draw-up-form", "data-confirm")  # asked before it is sent (app.js, no inline handler)
+    page = parse(chair.get(room_url, headers=EN).get_data(as_text=True))
+    assert page.has("draw-up-form") and page.by_id("recommended").get("value") == "3"
+    assert page.by_id("draw-up-form").get("action") == f"/evaluation/tenders/{tid}/report/draw-up"
+    assert page.by_id("draw-up-form").get("data-confirm")  # asked before it is sent (app.js, no inline handler)
     assert not page.has("report-link")  # no report yet: no link to a page that would answer 404
-    mine = Page(browser(world, members[2].user_id).get("/evaluation/", headers=EN).get_data(as_text=True))
+    mine = parse(browser(world, members[2].user_id).get("/evaluation/", headers=EN).get_data(as_text=True))
     assert not mine.has(f"report-link-{tid}")
 
-    other = Page(browser(world, members[2].user_id).get(room_url, headers=EN).get_data(as_text=True))
+    other = parse(browser(world, members[2].user_id).get(room_url, headers=EN).get_data(as_text=True))
     assert not other.has("draw-up-form")  # only the chair sees it
 
     resp = _draw_up(chair, tid, "2")
     assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/evaluation/tenders/{tid}/report")
     report_page = chair.get(f"/evaluation/tenders/{tid}/report", headers=EN).get_data(as_text=True)
     assert "The evaluation report is drawn up" in report_page
-    assert Page(report_page).has("sign-form")
+    assert parse(report_page).has("sign-form")
     doc = _report(world, tid)
     assert doc is not None and [c["bid_id"] for c in doc["recommended"]] == bids
     assert count(world.app, "evaluation.report.drawn_up") == 1
 
-    page = Page(chair.get(room_url, headers=EN).get_data(as_text=True))
+    page = parse(chair.get(room_url, headers=EN).get_data(as_text=True))
     assert not page.has("draw-up-form") and page.has("report-link")
     # every member finds the report to sign: from the room and from "My evaluations"
     member = browser(world, members[2].user_id)
-    assert Page(member.get(room_url, headers=EN).get_data(as_text=True)).attr("report-link", "href") == (
+    assert parse(member.get(room_url, headers=EN).get_data(as_text=True)).by_id("report-link").get("href") == (
         f"/evaluation/tenders/{tid}/report"
     )
-    mine = Page(member.get("/evaluation/", headers=EN).get_data(as_text=True))
+    mine = parse(member.get("/evaluation/", headers=EN).get_data(as_text=True))
     assert mine.attr(f"report-link-{tid}", "href") == f"/evaluation/tenders/{tid}/report"
 
     # a second time: refused as a conflict, shown back in the room, nothing more written
@@ -102,7 +103,7 @@ def test_before_the_aggregation_the_room_says_so(world, clock) -> None:
     tid, members, _pool, _bids = scoring_room(world, clock, prices=(1_000_000, 1_250_000), min_bids=2)
     room_url = f"/evaluation/tenders/{tid}/rooms/1"
     chair = browser(world, members[1].user_id)
-    assert not Page(chair.get(room_url, headers=EN).get_data(as_text=True)).has("draw-up-form")
+    assert not parse(chair.get(room_url, headers=EN).get_data(as_text=True)).has("draw-up-form")
     resp = _draw_up(chair, tid)
     assert resp.status_code == 303
     assert "not aggregated yet" in chair.get(room_url, headers=EN).get_data(as_text=True)

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.permits.calendar import services
 from app.permits.calendar.models import CalendarDay
 from tests.accounts.helpers import csrf, login, make_user, post_form
-from tests.core.test_ui import Elements
+from tests.html import parse
 from tests.permits.calendar_helpers import YEAR_2027
 
 
@@ -30,9 +30,7 @@ def _seed(app: Flask) -> None:
 
 
 def _cells(html: str) -> dict[str, str]:
-    return {
-        a["data-date"] or "": a["data-kind"] or "" for t, a in Elements(html).tags if t == "td" and a.get("data-date")
-    }
+    return {a["data-date"] or "": a["data-kind"] or "" for t, a in parse(html).tags if t == "td" and a.get("data-date")}
 
 
 def test_grid_shows_holidays_and_makeup_days(app: Flask, client, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
@@ -47,7 +45,7 @@ def test_grid_shows_holidays_and_makeup_days(app: Flask, client, clock: FakeCloc
     assert cells["2026-02-17"] == "holiday" and cells["2026-02-14"] == "makeup"
     assert cells["2026-03-07"] == "weekend" and cells["2026-03-09"] == "workday"
     assert "春节（调休上班）" in html and "chinesecalendar 1.11.0" in html
-    years = [a["data-year"] for t, a in Elements(html).tags if t == "tr" and a.get("data-year")]
+    years = [a["data-year"] for t, a in parse(html).tags if t == "tr" and a.get("data-year")]
     assert years == ["2026", "2025"]
     assert "app-calendar-warning" not in html  # March: no warning
     assert "is not loaded" in client.get("/admin/calendar?year=2030").get_data(as_text=True)

@@ -21,6 +21,7 @@ from sqlalchemy import func, or_, select
 from app import audit
 from app.core.db import LIKE_ESCAPE, db, like_pattern
 from app.core.errors import NotFound, ValidationFailed
+from app.core.fields import Integer
 from app.core.problems import N_
 from app.core.storage import DOCUMENTS, get_storage, validate_content_type, validate_filename
 from app.core.time import now_utc
@@ -53,8 +54,8 @@ class _Text(ma.fields.String):
         return text
 
 
-def _int(low: int, high: int, **kwargs: Any) -> ma.fields.Integer:
-    return ma.fields.Integer(strict=True, validate=validate.Range(min=low, max=high), **kwargs)
+def _int(low: int, high: int, **kwargs: Any) -> Integer:
+    return Integer(validate=validate.Range(min=low, max=high), **kwargs)
 
 
 class DepartmentArgs(ma.Schema):
