@@ -125,7 +125,8 @@ def crawl(browser: Any, base: str, scene: Scene, role: str, problems: list[str],
         while queue and len(visited) < ROLE_MAX_PAGES.get(role, MAX_PAGES):
             path = queue.pop(0)
             key = shape(path)
-            folder = key.rstrip("/").rsplit("/", 1)[0] + "/*" if key.count("/") > 1 else key
+            bare = key.rstrip("/")  # "/audit/" is a top-level page like "/custody", not a page of the folder "/"
+            folder = bare.rsplit("/", 1)[0] + "/*" if bare.count("/") > 1 else key
             if path not in seeded:
                 if shapes.get(key, 0) >= PER_SHAPE or shapes.get(folder, 0) >= PER_FOLDER:
                     continue

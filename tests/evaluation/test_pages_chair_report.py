@@ -70,7 +70,7 @@ def test_the_chair_draws_up_the_report_from_the_room_page(world, clock) -> None:
         f"/evaluation/tenders/{tid}/report"
     )
     mine = parse(member.get("/evaluation/", headers=EN).get_data(as_text=True))
-    assert mine.attr(f"report-link-{tid}", "href") == f"/evaluation/tenders/{tid}/report"
+    assert mine.by_id(f"report-link-{tid}").get("href") == f"/evaluation/tenders/{tid}/report"
 
     # a second time: refused as a conflict, shown back in the room, nothing more written
     again = _draw_up(chair, tid, "1")
