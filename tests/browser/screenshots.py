@@ -179,6 +179,15 @@ def award_scene(app: Any, clock: Any) -> Iterator[tuple[Scene, Shots]]:
     )
 
 
+def shrink(path: Path) -> None:
+    """128 colours without dithering: the pages are flat colours and text, a third of the size, still sharp."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        flat = image.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    flat.save(path, optimize=True)
+
+
 @contextmanager
 def fake_clock() -> Iterator[Any]:
     from app.core import time as clock_mod
@@ -218,6 +227,7 @@ def shoot(browser: Any, base: str, scene: Scene, shots: Shots, out: Path, only: 
                     clip={"x": 0, "y": 0, "width": width, "height": height},
                     animations="disabled",
                 )
+                shrink(target)
                 written.append(target)
         context.close()
     return written
