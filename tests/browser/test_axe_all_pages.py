@@ -102,6 +102,8 @@ def seeds(scene: Scene, role: str) -> list[str]:
         "invitee": ["/evaluation/"],  # the pending invitation, with its confirm and decline buttons
         "custodian": [f"/tenders/{scene.custody_tid}/custody"],
         "auditor": [f"/recordings/sessions/{scene.session_id}"],
+        # PER_FOLDER would stop the admin at the first three of its /admin/ pages
+        "admin": ["/admin/experts", "/admin/specialties", "/admin/calendar"],
         "anonymous": ["/receipts/verify"],
     }
     return ["/", f"/tenders/{opened}", f"/tenders/{opened}/opening", *extra.get(role, [])]

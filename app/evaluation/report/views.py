@@ -463,7 +463,7 @@ def award_steps(tender: Tender) -> list[Step]:
         steps.append(Step("objections", _("Objections"), _("None"), "grey"))
 
     if award_row is not None:
-        steps.append(Step("award", _("Award"), _("Issued"), "green", award_url, _("See the award notice")))
+        steps.append(Step("award", _("Award"), _("Awarded"), "green", award_url, _("See the award notice")))
     elif report_row is not None and report_row.publicity_ends_at is not None:
         due = now_utc() >= report_row.publicity_ends_at and not open_count
         steps.append(
