@@ -18,6 +18,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+from markupsafe import Markup
 
 # Tag colours of GOV.UK Frontend (`govuk-tag--<colour>`); None is the default dark blue tag.
 GREY, GREEN, TURQUOISE, BLUE, LIGHT_BLUE, PURPLE, PINK, RED, ORANGE, YELLOW = (
@@ -119,6 +120,11 @@ STATUSES: dict[str, dict[str, StatusInfo]] = {
         "recording": _s(_l("Recording now"), RED),
         "closed": _s(_l("Recorded and sealed"), GREEN),
         "cancelled": _s(_l("Cancelled before recording"), GREY),
+    },
+    "gap": {  # recording.Gap.kind: what the recording lacks for that time
+        "camera": _s(_l("No picture: the camera was lost"), RED),
+        "audio": _s(_l("No sound: the microphone was lost"), YELLOW),
+        "restart": _s(_l("Nothing recorded: the recorder restarted"), RED),
     },
     "export": {  # app.recordings.models.ExportStatus
         "pending": _s(_l("Being prepared"), YELLOW),
@@ -261,6 +267,11 @@ def _is_chinese() -> bool:
         return True
 
 
+def labelled(text: Any) -> Markup:
+    """A label before its value: 「提出时间：」 in Chinese (the full-width colon), "Filed: " in English."""
+    return Markup("{}{}").format(text, "：" if _is_chinese() else ": ")
+
+
 def center_name(config: dict[str, Any]) -> str:
     return str(config["CENTER_NAME"] if _is_chinese() else config.get("CENTER_NAME_EN") or config["CENTER_NAME"])
 
@@ -285,5 +296,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(money, "money")
     app.add_template_filter(capital, "capital_amount")
     app.add_template_filter(filesize, "filesize")
+    app.add_template_filter(labelled, "label")
     app.add_template_global(status_info, "status_info")
     app.add_template_global(lambda: center_name(app.config), "center_name")

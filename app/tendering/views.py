@@ -305,6 +305,12 @@ def envelope_label(name: Any, chinese: bool = False) -> str:
     return found[1] if chinese else _(found[0])
 
 
+@bp.app_template_global("envelope_labels")
+def envelope_labels(envelopes: Any) -> dict[str, str]:
+    """Each envelope's label by its name, for the bid page's script (its progress messages name envelopes)."""
+    return {str(env["name"]): envelope_label(env["name"]) for env in envelopes or []}
+
+
 @bp.app_template_global("currency_label")
 def currency_label(code: Any, chinese: bool = False) -> str:
     """A currency by name ('CNY' → 人民币（元）), or its code when it is not one the platform names."""

@@ -58,6 +58,12 @@ def test_money_in_english_and_other_currencies(flask_app: Flask) -> None:
         assert ui.money(99, unit=False) == "0.99"
 
 
+def test_a_label_takes_its_language_colon_and_escapes(flask_app: Flask) -> None:
+    source = "{{ _('Filed')|label }}{{ when }}|{{ name|label }}"
+    assert render(flask_app, source, when="2027-01-04", name="<b>") == "提出时间：2027-01-04|&lt;b&gt;："
+    assert render(flask_app, source, "en", when="2027-01-04", name="<b>") == "Filed: 2027-01-04|&lt;b&gt;: "
+
+
 @pytest.mark.parametrize(
     ("size", "shown"),
     [(0, "0 B"), (1023, "1023 B"), (1024, "1.0 KB"), (52_428_800, "50.0 MB"), (3 * 1024**3, "3.0 GB"), (None, "—")],

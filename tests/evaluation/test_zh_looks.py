@@ -28,7 +28,7 @@ def test_the_room_shows_the_verdict_the_score_range_and_the_envelope_in_chinese(
     assert "分值范围" in text and "时间范围" not in text
     assert "通过" in text and "已截止" not in text
     assert "投标文件（压缩包）" in text and "信封 bid" not in text
-    assert "（组长）" in text
+    assert "（主任）" in text
 
 
 def test_the_seats_table_puts_the_name_under_the_kind_without_a_colon(world, clock) -> None:
@@ -39,5 +39,5 @@ def test_the_seats_table_puts_the_name_under_the_kind_without_a_colon(world, clo
     page = parse(agency_browser(world).get(f"/agency/tenders/{tid}/evaluation/seats", headers=ZH))
     for row in page.by_id("seats").select("tr", data_seat=True):
         member = row.select("td")[1]
-        assert member.one("span", cls="app-member-kind").text in ("评标专家", "招标人代表")
+        assert member.one("span", cls="app-member-kind").text in ("评标专家", "采购人代表")
         assert ":" not in member.text

@@ -198,15 +198,15 @@
       var name = env.name;
       progress(name, "seal", 0, 1);
       progress(name, "upload", 0, 1);
-      setStatus(fmt(M.sealing, { name: name }));
-      progressText(name, fmt(M.sealing, { name: name }));
+      setStatus(fmt(M.sealing, { name: (cfg.labels && cfg.labels[name]) || name }));
+      progressText(name, fmt(M.sealing, { name: (cfg.labels && cfg.labels[name]) || name }));
       var plaintext = S.buildEnvelope({ form: env.form ? values : null, files: files[name] });
       var sealed = await S.sealEnvelope(plaintext, recipients, function (done, total) { progress(name, "seal", done, total); }, { signal: signal });
       try {
         if (sealed.size > cfg.max_bid_size) throw new Error(fmt(M.tooLarge, { n: cfg.max_bid_size }));
         hashes[name] = await S.sha256Hex(sealed);
-        setStatus(fmt(M.uploading, { name: name }));
-        progressText(name, fmt(M.uploading, { name: name }));
+        setStatus(fmt(M.uploading, { name: (cfg.labels && cfg.labels[name]) || name }));
+        progressText(name, fmt(M.uploading, { name: (cfg.labels && cfg.labels[name]) || name }));
         var result = await S.uploadSealed(sealed, {
           protocol: "platform",
           createUrl: cfg.upload_url,
@@ -221,7 +221,7 @@
         if (stored.sha256 && stored.sha256 !== hashes[name]) throw new Error(M.receiptBad);
         uploads[name] = stored.id;
         progress(name, "upload", 1, 1);
-        progressText(name, fmt(M.uploaded, { name: name }));
+        progressText(name, fmt(M.uploaded, { name: (cfg.labels && cfg.labels[name]) || name }));
       } finally {
         await S.discardSealed(sealed);
       }
