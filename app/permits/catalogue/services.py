@@ -17,6 +17,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import contains_eager
 
 from app import audit
 from app.core.db import LIKE_ESCAPE, db, like_pattern
@@ -369,8 +370,11 @@ def search_items(
     if department:
         stmt = stmt.where(Department.code == department)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(
-        stmt.order_by(Department.position, Item.code).offset((page - 1) * per_page).limit(per_page)
+    rows = db.session.scalars(  # the department comes with its item: the list shows its name (no query per row)
+        stmt.options(contains_eager(Item.department))
+        .order_by(Department.position, Item.code)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
     )
     return list(rows), int(total)
 

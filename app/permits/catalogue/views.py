@@ -55,6 +55,12 @@ def localized(zh: str, en: str) -> str:
     return en if english() and en else zh
 
 
+def department_options() -> list[tuple[str, str, int]]:
+    """(code, name in the page's language, item count) for the guide's department filter (language looked up once)."""
+    en = english()
+    return [(d.code, d.name_en if en and d.name_en else d.name, n) for d, n in services.list_departments()]
+
+
 def limit_text(days: int, day_count: DayCount) -> str:
     if day_count is DayCount.WORKING:
         return str(_("%(n)s working days", n=days))
@@ -104,7 +110,7 @@ def guide() -> Any:
         q=args.get("q") or "",
         kind=args.get("kind") or "",
         department=args.get("department") or "",
-        departments=services.list_departments(),
+        departments=department_options(),
         kinds=KIND_LABELS,
         previous_url=url_for("permits.guide", **filters, page=page - 1) if page > 1 else None,
         next_url=url_for("permits.guide", **filters, page=page + 1) if page < pages else None,
