@@ -66,7 +66,7 @@ def copies_of(raw: dict[str, Any], copies: int) -> list[dict[str, Any]]:
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def run(backend: str, copies: int, rounds: int) -> dict[str, Any]:

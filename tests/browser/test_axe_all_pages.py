@@ -103,7 +103,7 @@ def seeds(scene: Scene, role: str) -> list[str]:
         "custodian": [f"/tenders/{scene.custody_tid}/custody"],
         "auditor": [f"/recordings/sessions/{scene.session_id}"],
         # PER_FOLDER would stop the admin at the first three of its /admin/ pages
-        "admin": ["/admin/experts", "/admin/specialties", "/admin/calendar"],
+        "admin": ["/admin/experts", "/admin/specialties", "/admin/calendar", "/admin/catalogue"],
         "anonymous": ["/receipts/verify"],
     }
     return ["/", f"/tenders/{opened}", f"/tenders/{opened}/opening", *extra.get(role, [])]

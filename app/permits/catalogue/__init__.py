@@ -6,9 +6,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.permits.catalogue import api, cli, models, views
+    from app.permits.catalogue import admin, api, cli, models, views
 
     del models  # imported for its tables
     api.init_app(app)
     views.init_app(app)
+    admin.init_app(app)
     cli.init_app(app)

@@ -10,7 +10,10 @@ missing from the file are kept (a catalogue is amended, never truncated by a par
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -183,7 +186,14 @@ def _department_exists(code: str) -> bool:
     return db.session.scalar(select(Department.id).where(Department.code == code)) is not None
 
 
-def _read_file(base: Path, spec: dict[str, Any], key: str) -> bytes:
+def _read_file(base: Path | Mapping[str, bytes], spec: dict[str, Any], key: str) -> bytes:
+    if isinstance(base, Mapping):  # a bundle's members, already read and checked (read_bundle)
+        body = base.get(_member_name(str(spec["path"])))
+        if body is None:
+            raise _invalid(
+                N_("%(where)s: the bundle has no file %(code)s"), f"files.{key}", code=str(spec["path"])[:200]
+            )
+        return body
     root = base.resolve()
     path = (root / str(spec["path"])).resolve()
     if root not in path.parents or not path.is_file():
@@ -218,8 +228,13 @@ def _spec_hash(entry: dict[str, Any], files: dict[str, str]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def load_catalogue(raw: Any, *, base: Path, actor: Any = None, source: str = "") -> dict[str, int]:
-    """Create or update departments and items from a catalogue's data; counts of what changed. Flushes."""
+def load_catalogue(
+    raw: Any, *, base: Path | Mapping[str, bytes], actor: Any = None, source: str = ""
+) -> dict[str, int]:
+    """Create or update departments and items from a catalogue's data; counts of what changed. Flushes.
+
+    `base` is the folder its files are named relative to, or a bundle's members by name (read_bundle).
+    """
     data = parse_catalogue(raw)
     counts = {"departments_created": 0, "departments_updated": 0, "items_created": 0, "items_updated": 0}
     counts["items_unchanged"] = 0
@@ -325,6 +340,82 @@ def load_catalogue_file(path: Path, *, actor: Any = None) -> dict[str, int]:
             N_("The catalogue file cannot be read: %(reason)s"), params={"reason": str(exc)[:200]}
         ) from None
     return load_catalogue(raw, base=path.parent, actor=actor, source=path.name)
+
+
+MAX_BUNDLE_SIZE = 64 * 1024 * 1024  # the uploaded bundle and the sum of its members, uncompressed
+MAX_BUNDLE_MEMBERS = 1000
+BUNDLE_DATA = "catalogue.json"
+
+
+def _member_name(path: str) -> str:
+    return path.replace("\\", "/").removeprefix("./")
+
+
+def read_bundle(body: bytes) -> tuple[Any, dict[str, bytes]]:
+    """A catalogue as uploaded: its JSON alone, or a ZIP of catalogue.json and the files it names.
+
+    The ZIP is hostile until read: members with absolute or `..` names, links, encryption, more than
+    MAX_BUNDLE_MEMBERS members, a member over MAX_FILE_SIZE or a total over MAX_BUNDLE_SIZE (as inflated, not as
+    declared) are refused with a ValidationFailed before anything is stored.
+    """
+    if len(body) > MAX_BUNDLE_SIZE:
+        raise ValidationFailed(N_("A catalogue upload has at most %(limit)s bytes."), params={"limit": MAX_BUNDLE_SIZE})
+    members: dict[str, bytes] = {}
+    if body[:4] == b"PK\x03\x04":
+        members = _unzip(body)
+        data = members.pop(BUNDLE_DATA, None)
+        if data is None:
+            raise ValidationFailed(N_("The ZIP file has no catalogue.json at its top level."))
+    else:
+        data = body
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValidationFailed(
+            N_("The catalogue file cannot be read: %(reason)s"), params={"reason": str(exc)[:200]}
+        ) from None
+    return raw, members
+
+
+def _unzip(body: bytes) -> dict[str, bytes]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(body))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise ValidationFailed(N_("The ZIP file is damaged.")) from None
+    if len(infos) > MAX_BUNDLE_MEMBERS:
+        raise ValidationFailed(N_("A bundle holds at most %(limit)s files."), params={"limit": MAX_BUNDLE_MEMBERS})
+    members: dict[str, bytes] = {}
+    total = 0
+    for info in infos:
+        if info.is_dir():
+            continue
+        name = _member_name(info.filename)
+        is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
+        if name.startswith("/") or ".." in name.split("/") or ":" in name or is_link or info.flag_bits & 0x1:
+            raise ValidationFailed(
+                N_("The ZIP file holds a member that may not be read: %(name)s"), params={"name": name[:200]}
+            )
+        limit = MAX_FILE_SIZE if name != BUNDLE_DATA else MAX_BUNDLE_SIZE
+        try:
+            with archive.open(info) as stream:
+                content = stream.read(limit + 1)  # inflate no more than the limit, whatever the header declares
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError):
+            raise ValidationFailed(N_("The ZIP file is damaged.")) from None
+        total += len(content)
+        if len(content) > limit or total > MAX_BUNDLE_SIZE:
+            raise ValidationFailed(
+                N_("%(name)s is too large: a file has at most %(limit)s bytes."),
+                params={"name": name[:200], "limit": limit},
+            )
+        members[name] = content
+    return members
+
+
+def load_catalogue_upload(body: bytes, *, filename: str, actor: Any) -> dict[str, int]:
+    """Load a catalogue uploaded by an administrator (its JSON, or a ZIP bundle with its files). Flushes."""
+    raw, members = read_bundle(body)
+    return load_catalogue(raw, base=members, actor=actor, source=f"upload:{filename}"[:200])
 
 
 DEMO_CATALOGUE = Path(__file__).resolve().parent / "demo_catalogue.json"
