@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import secrets
 import shutil
@@ -19,6 +20,39 @@ from app.core import time as clock_mod
 from tests.services import POSTGRES_URL, unavailable
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations" / "versions"
+
+
+def _schema_sharing_deepcopy(obj: Any, memo: dict[int, Any] | None = None) -> Any:
+    """copy.deepcopy that shares the marshmallow Schema instances it meets in dicts, lists and tuples.
+
+    flask-smorest and apispec deep-copy each endpoint's documentation on every `create_app`, to be free to edit the
+    dicts; the Schema instances in them are only read, yet copying them (every declared field, again) is about half
+    of the cost of creating an app, and the suite creates one per test. The copied dicts and lists are the same as
+    before, so the OpenAPI document is too: tests/core/test_api_doc_copy.py compares it with the unpatched one."""
+    from marshmallow import Schema
+
+    memo = {} if memo is None else memo
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Schema):
+            memo[id(item)] = item  # deepcopy returns what the memo holds: the same instance
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return copy.deepcopy(obj, memo)
+
+
+def share_api_doc_schemas() -> None:
+    import apispec.core
+    import flask_smorest.blueprint
+
+    apispec.core.deepcopy = _schema_sharing_deepcopy  # type: ignore[attr-defined]
+    flask_smorest.blueprint.deepcopy = _schema_sharing_deepcopy  # type: ignore[attr-defined]
+
+
+share_api_doc_schemas()
 
 
 def build_schema(app: Flask) -> None:
