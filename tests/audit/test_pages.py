@@ -167,6 +167,8 @@ def test_pages_refuse_callers_without_audit_read_and_log_it(app: Flask, client: 
     assert "/audit/" not in nav
 
 
+# The navigation's link only: the explorer's queries run on PostgreSQL in the other tests of this file.
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
 def test_nav_links_the_explorer_for_audit_readers(app: Flask, client: Any, sign_in: Any) -> None:
     sign_in(7, "audit.read")
     assert 'href="/audit/"' in client.get("/").get_data(as_text=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +41,14 @@ def _translations() -> None:
     compile_translations()
 
 
+_TEMPLATE: list[Path] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sqlite_template(sqlite_template: Path) -> None:
+    _TEMPLATE[:] = [sqlite_template]
+
+
 class LiveServer:
     def __init__(self, app: Flask) -> None:
         self.app = app
@@ -60,8 +69,11 @@ def serve(tmp_path: Path, **config: Any) -> Iterator[LiveServer]:
     """A live server on a fresh SQLite instance under `tmp_path`, with `config` over the test configuration."""
     instance = tmp_path / "instance"
     instance.mkdir()
+    if _TEMPLATE:  # the session's database built through the migrations (tests/conftest.py), copied
+        shutil.copy(_TEMPLATE[0], instance / "test.sqlite")
     app = create_app(test_config(instance, **config))
-    build_schema(app)
+    if not _TEMPLATE:  # outside pytest (make screenshots)
+        build_schema(app)
     server = LiveServer(app)
     server.start()
     try:

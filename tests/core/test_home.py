@@ -268,6 +268,8 @@ def test_auditor_has_nothing_to_act_on_in_the_demo(app: Flask, demo: dict[str, i
     assert set(sections.links) == {"open-for-bids", "opening-today", "recent-results"}
 
 
+# Wording only: the same home pages are queried on PostgreSQL by the tests above.
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
 def test_home_in_chinese_has_no_english_words(app: Flask, demo: dict[str, int]) -> None:
     from tests.evaluation.test_zh_pages import english_words, user_data, visible_text
 

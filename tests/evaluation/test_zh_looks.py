@@ -4,12 +4,17 @@ English words were shared with other pages' translations), the seats table's mem
 
 from __future__ import annotations
 
+import pytest
+
 from tests.evaluation.helpers import browser, seated
 from tests.evaluation.test_pages import scoring_room
 from tests.html import parse
 from tests.tendering.helpers import create_published
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
+# Wording only, on SQLite: the same pages are queried on PostgreSQL by tests/tendering/test_pages.py and
+# tests/evaluation/test_pages*.py (the room, the seats).
+pytestmark = pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
 
 
 def test_the_tender_page_names_envelopes_in_words_and_hides_the_form_keys(world) -> None:

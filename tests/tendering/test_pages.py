@@ -294,6 +294,8 @@ def test_opening_record_page_for_participants_only(world, clock) -> None:
     assert outsider.get(f"/tenders/{tid}/opening").status_code == 403
 
 
+# Wording only: the page's queries run on PostgreSQL in the other tests of this file.
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
 def test_bid_form_fields_are_described_in_words(world, clock) -> None:
     tender = create_published(world)
     anon = world.app.test_client()
@@ -321,6 +323,8 @@ WORDY_SCHEMA = {
 }
 
 
+# Wording only: the page's queries run on PostgreSQL in the other tests of this file.
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
 @pytest.mark.parametrize(
     ("headers", "kinds"),
     [
