@@ -102,7 +102,6 @@ SEEDED_ROLES: dict[str, tuple[str, str, bool]] = {
     "expert": ("Evaluation expert", "评标专家", False),
     "auditor": ("Auditor", "审计人员", True),
     "supervisor": ("Supervisor", "电子监察人员", True),
-    "desk": ("Service desk staff", "窗口工作人员", True),  # permits: unified acceptance (app/permits/permissions.py)
 }
 
 for _role in SEEDED_ROLES:

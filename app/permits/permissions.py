@@ -39,4 +39,3 @@ APPLY = declare_object_scope(
 )
 
 grant_by_default("admin", DESK, SUPERVISE)
-grant_by_default("desk", DESK)

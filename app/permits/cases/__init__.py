@@ -6,6 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.permits.cases import models
+    from app.permits.cases import api, models, tasks, views
 
-    del models  # imported for its tables
+    del models, tasks  # imported for their tables and sweeps
+    api.init_app(app)
+    views.init_app(app)

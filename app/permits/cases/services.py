@@ -785,3 +785,37 @@ def deem_overdue(limit: int = 500) -> dict[str, int]:
         deemed += 1
     db.session.flush()
     return {"deemed": deemed, "skipped": skipped}
+
+
+# --- what the tracking page and the API show --------------------------------------------------------------
+
+_HOLDERS = {
+    ApplicationStatus.RECEIVED: Holder.DESK,
+    ApplicationStatus.RESUBMITTED: Holder.DESK,
+    ApplicationStatus.CORRECTION_REQUESTED: Holder.APPLICANT,
+    ApplicationStatus.ACCEPTED: Holder.DEPARTMENT,
+    ApplicationStatus.REFUSED: Holder.NOBODY,
+}
+
+
+def holder(application: Application) -> Holder:
+    """Whose move it is now."""
+    return _HOLDERS[application.status]
+
+
+def expected_of_applicant(application: Application) -> list[dict[str, Any]]:
+    """The entries of the current correction notice the applicant has not answered with a file yet."""
+    if application.status is not ApplicationStatus.CORRECTION_REQUESTED or not application.notices:
+        return []
+    notice = application.notices[-1]
+    fresh = {m.item_material_id for m in application.materials if m.received_at >= notice.issued_at}
+    return [dict(e) for e in notice.entries if e["material_id"] not in fresh]
+
+
+def first_handler_name(application: Application) -> str | None:
+    from app.accounts.models import User
+
+    if application.first_handler_id is None:
+        return None
+    handler = db.session.get(User, application.first_handler_id)
+    return handler.display_name if handler is not None else None
