@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.core.fields import Instant, Integer
+from app.core.fields import Instant, Integer, QueryInteger
 from app.permits.cases.models import ApplicantKind, ApplicationChannel, ApplicationStatus
 from app.tendering.schemas import PlainText
 
@@ -33,7 +33,7 @@ class ApplicationIn(ma.Schema):
 
 
 class MaterialQuery(ma.Schema):
-    material_id = Integer(required=True, metadata={"description": "The catalogue material (materials[].id)"})
+    material_id = QueryInteger(required=True, metadata={"description": "The catalogue material (needed[].material_id)"})
     name = PlainText(required=True, validate=validate.Length(min=1, max=200))
     content_type = ma.fields.String(
         required=True,
