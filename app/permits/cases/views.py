@@ -109,7 +109,7 @@ def apply(code: str) -> Any:
             _attach_all(row, _files())
         if not outcome.failed:
             flash(_("Your application was received. Keep the tracking address to follow it."), "success")
-            return redirect(tracking_url(row))
+            return redirect(tracking_url(row), code=303)
         errors = outcome.errors
         status = outcome.status
     return (
@@ -140,7 +140,7 @@ def correct(application_id: int) -> Any:
             services.resubmit_application(actor=me(), application=services.get_application(application_id))
         if not outcome.failed:
             flash(_("The corrected materials were received; the desk decides again."), "success")
-            return redirect(tracking_url(application))
+            return redirect(tracking_url(application), code=303)
         errors, status = outcome.errors, outcome.status
         application = services.get_application(application_id)
     return (
@@ -272,7 +272,7 @@ def _decide(application_id: int, action: Any, done: str) -> Any:
     if outcome.failed:
         return _desk_page(services.get_application(application_id), outcome.errors, outcome.status)
     flash(done, "success")
-    return redirect(url_for("permits_cases.desk_application", application_id=application_id))
+    return redirect(url_for("permits_cases.desk_application", application_id=application_id), code=303)
 
 
 @bp.post("/desk/applications/<int:application_id>/claim")
