@@ -116,7 +116,9 @@ def _text(value: Any, field: str, limit: int, *, required: bool = True) -> str:
     if required and not text:
         raise field_error(field, N_("This field is required."))
     if len(text) > limit or any(not c.isprintable() and c not in "\n\r\t" for c in text):
-        raise field_error(field, N_("At most %(limit)s characters, without control characters."), {"limit": limit})
+        raise field_error(
+            field, N_("At most %(limit)s characters, without control characters."), params={"limit": limit}
+        )
     return text
 
 
@@ -390,11 +392,11 @@ def attach_material(
     kind = (content_type or "").split(";")[0].strip().lower()
     if kind not in MATERIAL_TYPES:
         raise field_error(
-            "file", N_("Send the material as PDF, JPEG, PNG or OFD (got %(type)s)."), {"type": kind or "?"}
+            "file", N_("Send the material as PDF, JPEG, PNG or OFD (got %(type)s)."), params={"type": kind or "?"}
         )
     limit = int(current_app.config.get("PERMITS_MAX_MATERIAL_SIZE", MAX_MATERIAL_SIZE))
-    too_large = field_error("file", N_("A material may have at most %(limit)s bytes."), {"limit": limit})
-    wrong = field_error("file", N_("The file's content is not of its declared type %(type)s."), {"type": kind})
+    too_large = field_error("file", N_("A material may have at most %(limit)s bytes."), params={"limit": limit})
+    wrong = field_error("file", N_("The file's content is not of its declared type %(type)s."), params={"type": kind})
     if length == 0:
         raise field_error("file", N_("The file is empty."))
     application_id, status = application.id, application.status
