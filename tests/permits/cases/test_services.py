@@ -296,3 +296,28 @@ def test_second_notice_is_refused_unless_a_supervisor_overrides(desk_app: Flask)
         assert notice.sequence == 2 and notice.is_override and notice.override_by_id == p["lead"]
         entry = db.session.execute(select(AuditEntry).order_by(AuditEntry.index.desc())).scalars().first()
         assert entry is not None and entry.action == "permits.application.correction_requested"
+
+
+def test_accept_past_the_loaded_calendar_fails_loudly_and_stores_nothing(desk_app: Flask, clock: Any) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import delete
+
+    from app.permits.calendar.deadlines import CalendarNotLoaded
+    from app.permits.calendar.models import CalendarDay
+
+    p = people(desk_app)
+    clock.set(datetime(2026, 12, 28, 2, tzinfo=UTC))  # 4 working days from 12-28 reach into 2027
+    with desk_app.test_request_context():
+        db.session.execute(delete(CalendarDay).where(CalendarDay.day >= date(2027, 1, 1)))
+        row = submit(who(p["applicant"]))
+        attach_all(who(p["applicant"]), row)
+        db.session.commit()
+        before = _count(AuditEntry)
+        with pytest.raises(CalendarNotLoaded) as exc:
+            services.accept_application(actor=who(p["desk"]), application=services.get_application(row.id))
+        assert exc.value.status == 422
+        db.session.rollback()
+        row = services.get_application(row.id)
+        assert row.status is ApplicationStatus.RECEIVED and row.case_number is None
+        assert _count(AuditEntry) == before
