@@ -1,5 +1,5 @@
 """Permits (行政许可): the item catalogue and public guide (办事指南), the working-day calendar and deadlines;
-acceptance, case processing and decisions to come.
+unified acceptance and the one-time correction notice; case processing and decisions to come.
 
 Each concern is a sub-package with its own init_app; this module only wires them in.
 """
@@ -10,8 +10,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.permits import calendar, catalogue, permissions
+    from app.permits import calendar, cases, catalogue, permissions
 
     del permissions  # imported for its declarations
     catalogue.init_app(app)
     calendar.init_app(app)
+    cases.init_app(app)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.accounts.permissions import declare, grant_by_default
+from app.accounts.permissions import declare, declare_object_scope, grant_by_default
 
 CATALOGUE_MANAGE = declare(
     "permits.catalogue.manage",
@@ -18,3 +18,24 @@ CALENDAR_MANAGE = declare(
 
 grant_by_default("admin", CATALOGUE_MANAGE)
 grant_by_default("admin", CALENDAR_MANAGE)
+
+DESK = declare(
+    "permits.desk",
+    "Work at the unified acceptance desk: enter applications, accept, refuse, send correction notices",
+    "统一受理窗口：录入申请、受理、不予受理、一次性告知补正",
+)
+
+SUPERVISE = declare(
+    "permits.supervise",
+    "Supervise the desk: allow a second correction notice for an application (recorded and flagged)",
+    "窗口督办：批准对同一申请再次发出补正告知（留痕并标记）",
+)
+
+# Online applicants (citizens and enterprises) are any signed-in account; the object check decides the rest.
+APPLY = declare_object_scope(
+    "permits.apply",
+    "Apply for permits online and follow one's own applications",
+    "网上申办行政许可事项并查询本人申请",
+)
+
+grant_by_default("admin", DESK, SUPERVISE)

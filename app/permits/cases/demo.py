@@ -1,0 +1,103 @@
+"""Demo applications for `make run`: one in every state of unified acceptance, so a newcomer sees the desk working.
+
+Idempotent (nothing is added once any application exists). The desk is the demo `admin` (who holds permits.desk
+by default), the online applicant the demo `bidder`. States that need the working-day calendar are skipped, with a
+line saying so, when it does not reach far enough.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from app.accounts.models import User
+from app.accounts.uscc import make_uscc
+from app.core.db import db
+from app.core.time import now_utc
+from app.permits.calendar.deadlines import CalendarNotLoaded
+from app.permits.cases import services
+from app.permits.cases.models import Application, ApplicationChannel
+
+ITEM = "HDZJ-FW-001"  # 组织机构代码证核发: four materials, four working days
+ANSWERS = {
+    "applicant_type": "enterprise",
+    "applicant_name": "邯郸示范建设工程有限公司",
+    "uscc": make_uscc("9", "1", "130400", "MA0DEM02"),
+    "contact_phone": "0310-3100000",
+    "company_name": "邯郸示范建设工程有限公司",
+    "company_type": "llc",
+    "registered_capital": 500,
+    "institution_category": "company",
+}
+# A one-page PDF, small and valid enough for any reader (the demo's stand-in for a scanned material).
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def _submit(actor: User, channel: ApplicationChannel = ApplicationChannel.ONLINE) -> Application:
+    return services.submit_application(
+        actor=actor,
+        item_code=ITEM,
+        applicant=services.check_applicant("enterprise", ANSWERS["applicant_name"], ANSWERS["uscc"], "0310-3100000"),
+        answers=dict(ANSWERS),
+        channel=channel,
+    )
+
+
+def _attach(actor: User, application: Application, count: int | None = None) -> None:
+    needed = services.applicable_materials(application.item, application.answers)
+    for material in needed[:count]:
+        services.attach_material(
+            actor=actor,
+            application=application,
+            material_id=material.id,
+            name=f"{material.name}.pdf",
+            stream=io.BytesIO(PDF),
+            length=len(PDF),
+            content_type="application/pdf",
+        )
+
+
+def seed_demo_cases() -> list[str]:
+    if db.session.scalar(select(func.count(Application.id))):
+        return []
+    desk = db.session.scalar(select(User).where(User.username == "admin"))
+    applicant = db.session.scalar(select(User).where(User.username == "bidder"))
+    if desk is None or applicant is None or not desk.has_permission("permits.desk"):
+        return []
+    lines = []
+    waiting = _submit(applicant)
+    _attach(applicant, waiting, 2)
+    lines.append(f"permit application received online, waiting for the desk: {waiting.number}")
+    noticed = _submit(applicant)
+    _attach(applicant, noticed, 1)
+    services.request_correction(actor=desk, application=noticed, note="请一次补齐下列材料")
+    lines.append(f"permit application under a one-time correction notice: {noticed.number}")
+    refused = _submit(desk, ApplicationChannel.DESK)
+    services.refuse_acceptance(
+        actor=desk,
+        application=refused,
+        reason="申请事项不属于本中心受理范围",
+        remedies="请向市市场监督管理局申请；对本决定不服的，可在六十日内申请行政复议或六个月内提起行政诉讼",
+    )
+    lines.append(f"permit application refused at the desk: {refused.number}")
+    try:
+        accepted = _submit(desk, ApplicationChannel.DESK)
+        _attach(desk, accepted)
+        services.accept_application(actor=desk, application=accepted)
+        lines.append(f"permit application accepted: case {accepted.case_number}")
+        deemed = _submit(applicant)
+        _attach(applicant, deemed)
+        deemed.received_at = deemed.clock_started_at = now_utc() - timedelta(days=14)  # left undecided
+        db.session.flush()
+        if services.deem_overdue()["deemed"]:
+            lines.append(f"permit application accepted by law after 5 working days: case {deemed.case_number}")
+    except CalendarNotLoaded as exc:
+        lines.append(f"permit applications: accepted ones skipped ({exc.detail})")
+    for row in (waiting, noticed, refused):
+        lines.append(f"  tracking: /permits/track/{row.number}/{row.tracking_token}")
+    return lines
