@@ -19,6 +19,7 @@ from tests.evaluation.matrix_award_pages import AWARD_PAGES_EXPECTED
 from tests.evaluation.matrix_committee_pages import COMMITTEE_PAGES_EXPECTED
 from tests.evaluation.matrix_pages import EVALUATION_PAGES_EXPECTED
 from tests.permits.matrix_calendar import PERMITS_CALENDAR_EXPECTED
+from tests.sealing.matrix_sealing import SEALING_PUBLIC
 from tests.tendering.matrix import TENDERING_EXPECTED
 from tests.tendering.matrix_agency import AGENCY_PAGES_EXPECTED
 
@@ -157,6 +158,7 @@ EXPECTED.update(EVALUATION_PAGES_EXPECTED)
 EXPECTED.update(AWARD_PAGES_EXPECTED)
 EXPECTED.update(COMMITTEE_PAGES_EXPECTED)
 EXPECTED.update(PERMITS_CALENDAR_EXPECTED)
+EXPECTED.update(dict.fromkeys(SEALING_PUBLIC, EVERYONE))
 EVAL_POOL = frozenset({"admin"})
 EVAL_RUN = frozenset({"agency"})
 EXPECTED.update(
