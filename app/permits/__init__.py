@@ -10,8 +10,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.permits import calendar, catalogue, permissions
+    from app.permits import calendar, catalogue, certificates, permissions
 
     del permissions  # imported for its declarations
     catalogue.init_app(app)
     calendar.init_app(app)
+    certificates.init_app(app)
