@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from app.accounts.uscc import make_uscc
 from app.permits.certificates.services import add_months, is_valid_resident_id
 from tests.html import parse
+from tests.sealing.helpers import pdfsig
 
 USCC = make_uscc("9", "1", "130400", "MA000012")
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
@@ -57,7 +59,7 @@ def test_resident_id_and_validity_arithmetic() -> None:
     assert add_months(date(2026, 12, 7), 6) == date(2027, 6, 6)
 
 
-def test_issue_seals_stores_and_logs(catalogue: Flask, admin: Any, client: Any, seal_dir: Any) -> None:
+def test_issue_seals_stores_and_logs(catalogue: Flask, admin: Any, client: Any, tmp_path: Path) -> None:
     cert = issue(admin)
     assert cert["number"].startswith("XK-2026-") and cert["version"] == 1 and cert["status"] == "valid"
     assert cert["title"] == "组织机构代码证"  # the item's output name
@@ -72,6 +74,8 @@ def test_issue_seals_stores_and_logs(catalogue: Flask, admin: Any, client: Any, 
     with catalogue.app_context():
         report = verify_pdf(pdf.data, get_sealing().trust())
     assert report.ok and report.signatures[0].organisation == "邯郸市行政服务中心"
+    out = pdfsig(pdf.data, tmp_path)
+    assert "Signature Validation: Signature is Valid." in out and "Total document signed" in out
     second = issue(admin)
     assert int(second["number"].rsplit("-", 1)[1]) == int(cert["number"].rsplit("-", 1)[1]) + 1
     assert audit_actions(catalogue, f"permit_certificate:{cert['number']}") == ["permits.certificate.issued"]
@@ -82,7 +86,6 @@ def test_pdf_text_and_qr_point_to_the_public_page(catalogue: Flask, admin: Any, 
     data = client.get(cert["pdf"]["url"]).data
     import subprocess
     import tempfile
-    from pathlib import Path
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "c.pdf"
