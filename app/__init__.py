@@ -51,6 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from app.core import body, errors, pages, security
     from app.core import http as http_mod
+    from app.core import sealing as sealing_mod
     from app.core import storage as storage_mod
     from app.extensions import api, babel, csrf, db, login_manager, migrate
 
@@ -66,6 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     http_mod.init_app(app)  # its JSON check runs before core.body reads the body, both before any transaction
     security.init_app(app)
     storage_mod.init_app(app)
+    sealing_mod.init_app(app)
 
     for name in MODULES:
         importlib.import_module(name).init_app(app)

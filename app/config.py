@@ -98,6 +98,18 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # inclusion proof is ready after the next batch. Capacity: commitments per batch (others wait a turn).
         "AUDIT_BATCH_INTERVAL": _env_seconds("APP_AUDIT_BATCH_INTERVAL", timedelta(seconds=15)),
         "AUDIT_BATCH_CAPACITY": _env_int("APP_AUDIT_BATCH_CAPACITY", 256, 1, 65536),
+        # Electronic seals (app/core/sealing): the platform's own chain under SEAL_DIR (local), or a certified
+        # seal service (remote, SEAL_REMOTE_URL + SEAL_REMOTE_TOKEN); SEAL_TRUST_ROOTS: a PEM file of further
+        # seal roots the verifier trusts (the service's CA).
+        "SEAL_BACKEND": "local",
+        "SEAL_DIR": str(instance / "seal"),
+        "SEAL_ORGANISATION": None,  # the name in the local seal certificate; default CENTER_NAME
+        "SEAL_TIMESTAMP": _env_bool("APP_SEAL_TIMESTAMP", True),  # local: RFC 3161 timestamp (PAdES B-T)
+        "SEAL_REMOTE_URL": "",
+        "SEAL_REMOTE_TOKEN": "",
+        "SEAL_REMOTE_TIMEOUT": _env_seconds("APP_SEAL_REMOTE_TIMEOUT", timedelta(seconds=20)).total_seconds(),
+        "SEAL_TRUST_ROOTS": "",
+        "SEAL_VERIFY_MAX_BYTES": _env_int("APP_SEAL_VERIFY_MAX_BYTES", 20 * 1024 * 1024, 1024, 64 * 1024 * 1024),
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
         # A request body must arrive within BODY_TIMEOUT seconds plus one second per BODY_MIN_RATE bytes (else 408).
         "BODY_TIMEOUT": 20,
@@ -119,6 +131,12 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "APP_CENTER_TIMEZONE": "CENTER_TIMEZONE",
         "APP_CENTER_NAME": "CENTER_NAME",
         "APP_CENTER_NAME_EN": "CENTER_NAME_EN",
+        "APP_SEAL_BACKEND": "SEAL_BACKEND",
+        "APP_SEAL_DIR": "SEAL_DIR",
+        "APP_SEAL_ORGANISATION": "SEAL_ORGANISATION",
+        "APP_SEAL_REMOTE_URL": "SEAL_REMOTE_URL",
+        "APP_SEAL_REMOTE_TOKEN": "SEAL_REMOTE_TOKEN",
+        "APP_SEAL_TRUST_ROOTS": "SEAL_TRUST_ROOTS",
     }
     for env, key in env_map.items():
         if os.environ.get(env):

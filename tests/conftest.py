@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 from app import create_app
 from app.config import test_config
 from app.core import time as clock_mod
+from tests.seal_fixtures import seal_dir, seal_service  # noqa: F401  (session fixtures)
 from tests.services import POSTGRES_URL, unavailable
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations" / "versions"

@@ -39,3 +39,18 @@ APPLY = declare_object_scope(
 )
 
 grant_by_default("admin", DESK, SUPERVISE)
+
+CERTIFICATE_ISSUE = declare(
+    "permits.certificates.issue",
+    "Issue and re-issue certificates (sealed with the center's electronic seal)",
+    "制发和换发证照（加盖中心电子印章）",
+)
+
+CERTIFICATE_REVOKE = declare(
+    "permits.certificates.revoke",
+    "Revoke certificates in the certificate registry",
+    "撤销证照库中的证照",
+)
+
+grant_by_default("admin", CERTIFICATE_ISSUE)
+grant_by_default("admin", CERTIFICATE_REVOKE)
