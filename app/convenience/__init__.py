@@ -1,0 +1,16 @@
+"""Convenience floor (便民服务): services, windows and staff, the ticket queue, window call panels and the hall
+display. Appointments, after-hours and door-to-door service, complaints, 好差评 and Open311 are still to come."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from app.convenience import api, models, permissions, views
+
+    del models, permissions  # imported for their tables and declarations
+    app.config.setdefault("CONVENIENCE_STREAM_SECONDS", 25)  # one display stream, then the browser reconnects
+    app.config.setdefault("CONVENIENCE_STREAM_POLL_SECONDS", 0.25)
+    api.init_app(app)
+    views.init_app(app)

@@ -1,0 +1,7 @@
+"""placeholder"""
+
+from typing import Any
+
+
+def init_app(app: Any) -> None:
+    pass
