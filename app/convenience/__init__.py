@@ -7,10 +7,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.convenience import api, models, permissions, views
+    from app.convenience import api, home, models, permissions, views
 
     del models, permissions  # imported for their tables and declarations
-    app.config.setdefault("CONVENIENCE_STREAM_SECONDS", 25)  # one display stream, then the browser reconnects
+    # One display stream lasts this long, then the browser reconnects; tests that walk every route read it whole.
+    app.config.setdefault("CONVENIENCE_STREAM_SECONDS", 1 if app.testing else 25)
     app.config.setdefault("CONVENIENCE_STREAM_POLL_SECONDS", 0.25)
     api.init_app(app)
     views.init_app(app)
+    home.init_app()

@@ -400,3 +400,8 @@ def hall_snapshot() -> dict[str, Any]:
         ],
         "waiting": [{"group": g.name, "prefix": g.prefix, "count": int(waiting.get(g.id, 0))} for g in list_groups()],
     }
+
+
+def waiting_count(window: Window) -> int:
+    """Tickets a call at this window could take now."""
+    return int(db.session.scalar(select(func.count(Ticket.id)).where(_waiting_for(window, today()))) or 0)
