@@ -7,9 +7,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.convenience import api, home, models, permissions, views
+    from app.convenience import api, home, models, permissions, tasks, views
 
-    del models, permissions  # imported for their tables and declarations
+    del models, permissions, tasks  # imported for their tables, declarations and sweeps
     # One display stream lasts this long, then the browser reconnects; tests that walk every route read it whole.
     app.config.setdefault("CONVENIENCE_STREAM_SECONDS", 1 if app.testing else 25)
     app.config.setdefault("CONVENIENCE_STREAM_POLL_SECONDS", 0.25)

@@ -405,3 +405,52 @@ def hall_snapshot() -> dict[str, Any]:
 def waiting_count(window: Window) -> int:
     """Tickets a call at this window could take now."""
     return int(db.session.scalar(select(func.count(Ticket.id)).where(_waiting_for(window, today()))) or 0)
+
+
+SWEEP_BATCH = 500
+
+
+def close_past_days() -> dict[str, int]:
+    """End the days gone by: their tickets still waiting or called become no-shows, and staff still signed on
+    since an earlier day are signed off. Idempotent; each change is recorded (actor `system:sweep`). Flushes."""
+    day = today()
+    now = now_utc()
+    stmt = (
+        select(Ticket)
+        .where(Ticket.day < day, Ticket.status.in_([TicketStatus.WAITING, TicketStatus.CALLED]))
+        .order_by(Ticket.id)
+        .limit(SWEEP_BATCH)
+    )
+    if is_postgresql():
+        stmt = stmt.with_for_update(skip_locked=True)
+    tickets = list(db.session.scalars(stmt))
+    for ticket in tickets:
+        was = ticket.status.value
+        ticket.status = TicketStatus.NO_SHOW
+        ticket.closed_at = now
+        audit.record(
+            "convenience.ticket_expired",
+            actor="system:sweep",
+            subject=_subject(ticket),
+            data={"number": ticket.number, "day": ticket.day.isoformat(), "was": was},
+        )
+    start_of_day = local_now().replace(hour=0, minute=0, second=0, microsecond=0)
+    sessions = list(
+        db.session.scalars(
+            select(WindowSession)
+            .where(WindowSession.signed_off_at.is_(None), WindowSession.signed_on_at < start_of_day)
+            .limit(SWEEP_BATCH)
+        )
+    )
+    for session in sessions:
+        session.signed_off_at = now
+        audit.record(
+            "convenience.signed_off",
+            actor="system:sweep",
+            subject=f"convenience.window:{session.window_id}",
+            data={"session": session.id, "user": session.user_id, "automatic": 1},
+        )
+    db.session.flush()
+    if tickets or sessions:
+        _bump(now)
+    return {"tickets": len(tickets), "sessions": len(sessions)}

@@ -186,3 +186,26 @@ def test_position_and_eta_come_from_measured_service_times(
         assert (measured.ahead, measured.measured_seconds) == (2, 240)
         assert measured.eta == now + timedelta(seconds=240)  # 2 ahead × 240 s / 2 windows open
         assert queue.progress(tickets[0]).eta is None  # served
+
+
+def test_the_sweep_closes_past_days(floor: Flask, clock: FakeClock, hall: dict[str, Any]) -> None:
+    from app.convenience import queue, services, tasks
+    from app.convenience.models import TicketStatus
+    from app.extensions import db
+
+    with floor.app_context():
+        alice = user(hall["alice"])
+        waiting = queue.issue_ticket(service_code=SOCIAL[0], channel="kiosk")
+        called = queue.issue_ticket(service_code=SOCIAL[0], channel="kiosk")
+        queue.call_next(actor=alice, window_id=hall["w1"])  # takes `waiting`, the older one
+        db.session.commit()
+        assert tasks.close_past_days() == {"tickets": 0, "sessions": 0}  # today's are left alone
+        clock.advance(timedelta(days=1))
+        assert tasks.close_past_days() == {"tickets": 2, "sessions": 2}
+        db.session.commit()
+        assert tasks.close_past_days() == {"tickets": 0, "sessions": 0}
+        for ticket in (waiting, called):
+            db.session.refresh(ticket)
+            assert ticket.status is TicketStatus.NO_SHOW
+            assert _actions(f"convenience.ticket:{ticket.id}")[-1] == "convenience.ticket_expired"
+        assert services.open_session(user_id=hall["alice"]) is None

@@ -1,5 +1,5 @@
-"""100 parallel ticket requests on PostgreSQL: 100 distinct numbers, no gap; two windows calling at once never call
-the same ticket."""
+"""100 parallel ticket requests to the API on PostgreSQL: 100 distinct numbers, no gap; windows calling at once
+never call the same ticket."""
 
 from __future__ import annotations
 
@@ -18,19 +18,17 @@ PARALLEL = 100
 
 @pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
 def test_parallel_tickets_get_distinct_numbers_without_a_gap(floor: Flask, db_backend: str) -> None:
-    from app.convenience import queue
     from app.convenience.models import Ticket
     from app.extensions import db
 
     barrier = threading.Barrier(PARALLEL)
 
     def take(i: int) -> str:
+        client = floor.test_client()
         barrier.wait()
-        with floor.app_context():
-            ticket = queue.issue_ticket(service_code="SI-001" if i % 2 else "SI-002", channel="phone")
-            number = ticket.number
-            db.session.commit()
-            return number
+        resp = client.post("/api/v1/convenience/tickets", json={"service": "SI-001" if i % 2 else "SI-002"})
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+        return str(resp.get_json()["number"])
 
     with ThreadPoolExecutor(PARALLEL) as pool:
         numbers = list(pool.map(take, range(PARALLEL)))
