@@ -13,7 +13,15 @@ from flask import Flask, request, session
 from app.config import load_config
 
 # Domain modules in dependency order; each has init_app(app).
-MODULES = ["app.audit", "app.accounts", "app.tendering", "app.evaluation", "app.recordings", "app.permits"]
+MODULES = [
+    "app.audit",
+    "app.accounts",
+    "app.tendering",
+    "app.evaluation",
+    "app.recordings",
+    "app.permits",
+    "app.convenience",
+]
 
 
 def _secret_key(instance: Path) -> str:

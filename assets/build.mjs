@@ -4,6 +4,7 @@
 // replay.js  classic script; sets window.Hls
 // verify.js  ES module: the public receipt verification page (canonical JSON, Ed25519, SHA-256, Merkle proofs)
 // audit-verify.js  ES module: the evidence-log entry page's proof check (the same canonical JSON and Merkle code)
+// convenience.js  ES module: the hall display (Server-Sent Events, spoken calls) and the window panel's keys
 // app.js     ES module loaded by every page: GOV.UK Frontend's initAll() and our small enhancements
 // app.css    GOV.UK Frontend compiled with `sass` under our identity (assets/app.scss), plus our components
 // LICENSES.txt  the licence text of every npm package that ended up in a bundle
@@ -93,6 +94,12 @@ async function main() {
       format: "esm",
     }),
     esbuild.build({ ...common, entryPoints: ["assets/app.js"], outfile: path.join(outdir, "app.js"), format: "esm" }),
+    esbuild.build({
+      ...common,
+      entryPoints: ["assets/convenience.js"],
+      outfile: path.join(outdir, "convenience.js"),
+      format: "esm",
+    }),
   ]);
   await buildStyles();
   await writeFile(path.join(outdir, "LICENSES.txt"), await packageLicences(results.map((r) => r.metafile)));

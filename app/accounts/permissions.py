@@ -102,6 +102,7 @@ SEEDED_ROLES: dict[str, tuple[str, str, bool]] = {
     "expert": ("Evaluation expert", "评标专家", False),
     "auditor": ("Auditor", "审计人员", True),
     "supervisor": ("Supervisor", "电子监察人员", True),
+    "window_staff": ("Convenience window staff", "便民服务窗口工作人员", False),
 }
 
 for _role in SEEDED_ROLES:

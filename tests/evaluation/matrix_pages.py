@@ -3,7 +3,9 @@ tests/test_permissions_matrix.py. Membership, chair and stage are checked per ob
 
 from __future__ import annotations
 
-SIGNED_IN = frozenset({"admin", "agency", "bidder", "expert", "auditor", "supervisor"})
+from app.accounts.permissions import SEEDED_ROLES
+
+SIGNED_IN = frozenset(SEEDED_ROLES)
 
 EVALUATION_PAGES_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # my evaluations lists the caller's own memberships; every other page checks the membership object by object

@@ -5,7 +5,9 @@ tests/tendering; this table is only what the permission layer decides."""
 
 from __future__ import annotations
 
-EVERYONE = frozenset({"anonymous", "admin", "agency", "bidder", "expert", "auditor", "supervisor"})
+from app.accounts.permissions import SEEDED_ROLES
+
+EVERYONE = frozenset({"anonymous", *SEEDED_ROLES})
 SIGNED_IN = EVERYONE - {"anonymous"}
 AGENCY = frozenset({"agency"})
 BIDDER = frozenset({"bidder"})
