@@ -423,6 +423,5 @@ def init_app() -> None:
     demo("demo.permits.catalogue")(seed_demo_catalogue)
     demo("demo.calendar")(seed_demo_calendar)
     demo("demo.permits.cases")(seed_demo_cases)
-
     demo("demo.convenience")(seed_demo_floor)
     demo("demo.tenders")(seed_demo_tenders)

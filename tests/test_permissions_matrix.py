@@ -22,7 +22,6 @@ from tests.evaluation.matrix_pages import EVALUATION_PAGES_EXPECTED
 from tests.permits.certificates.matrix_certificates import CERTIFICATES_PUBLIC, PERMITS_CERTIFICATES_EXPECTED
 from tests.permits.matrix_calendar import PERMITS_CALENDAR_EXPECTED
 from tests.permits.matrix_cases import PERMITS_CASES_EXPECTED
-
 from tests.sealing.matrix_sealing import SEALING_PUBLIC
 from tests.tendering.matrix import TENDERING_EXPECTED
 from tests.tendering.matrix_agency import AGENCY_PAGES_EXPECTED
@@ -164,7 +163,6 @@ EXPECTED.update(AWARD_PAGES_EXPECTED)
 EXPECTED.update(COMMITTEE_PAGES_EXPECTED)
 EXPECTED.update(PERMITS_CALENDAR_EXPECTED)
 EXPECTED.update(PERMITS_CASES_EXPECTED)
-
 EXPECTED.update(dict.fromkeys(SEALING_PUBLIC, EVERYONE))
 EXPECTED.update(dict.fromkeys(CERTIFICATES_PUBLIC, EVERYONE))
 EXPECTED.update(PERMITS_CERTIFICATES_EXPECTED)

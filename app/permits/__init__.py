@@ -10,13 +10,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.permits import calendar, cases, catalogue, permissions
-
-    from app.permits import calendar, catalogue, certificates, permissions
+    from app.permits import calendar, cases, catalogue, certificates, permissions
 
     del permissions  # imported for its declarations
     catalogue.init_app(app)
     calendar.init_app(app)
     cases.init_app(app)
-
     certificates.init_app(app)

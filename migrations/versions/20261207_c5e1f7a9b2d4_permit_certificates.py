@@ -1,7 +1,7 @@
 """permit certificates: the certificate registry (permits)
 
 Revision ID: c5e1f7a9b2d4
-Revises: a3c9d2e4f5b6
+Revises: 0a2c68753b76
 Create Date: 2026-12-07 04:30:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c5e1f7a9b2d4'
-down_revision = 'a3c9d2e4f5b6'
+down_revision = '0a2c68753b76'
 branch_labels = None
 depends_on = None
 

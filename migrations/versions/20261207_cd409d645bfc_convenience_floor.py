@@ -1,7 +1,7 @@
 """convenience floor: services, window groups, windows, working plans, staff, sign-ons, tickets (issue 12 §1, §3)
 
 Revision ID: cd409d645bfc
-Revises: a3c9d2e4f5b6
+Revises: c5e1f7a9b2d4
 Create Date: 2026-12-07 04:00:57.249831
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'cd409d645bfc'
-down_revision = 'a3c9d2e4f5b6'
+down_revision = 'c5e1f7a9b2d4'
 branch_labels = None
 depends_on = None
 
