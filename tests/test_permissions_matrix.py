@@ -150,6 +150,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "permits.guide"): EVERYONE,
     ("GET", "permits.item_page"): EVERYONE,
     ("GET", "permits.catalogue_file"): EVERYONE,
+    ("GET", "permits_catalogue_admin.admin_catalogue"): frozenset({"admin"}),
+    ("POST", "permits_catalogue_admin.admin_catalogue_upload"): frozenset({"admin"}),
     ("GET", "permits-catalogue-api.list_departments"): EVERYONE,
     ("GET", "permits-catalogue-api.list_items"): EVERYONE,
     ("GET", "permits-catalogue-api.get_item"): EVERYONE,
