@@ -1,4 +1,9 @@
-"""permits cases: applications, materials, notices, steps
+"""permits cases: applications, received materials, correction notices, steps, case counters (issue 11 §3)
+
+Unified acceptance (统一受理): an application for one catalogue item with its applicant, answers and channel;
+the first member of staff responsible (首问负责); materials received as write-once objects with their SHA-256;
+the one-time correction notices (一次性告知, a second one flagged with a supervisor's override); the tracking
+steps; one counter row per year for case numbers (YYYY-NNNN), incremented under its row lock.
 
 Revision ID: 0a2c68753b76
 Revises: a3c9d2e4f5b6

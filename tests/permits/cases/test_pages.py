@@ -162,3 +162,36 @@ def test_tracking_page_in_both_languages(desk_app: Flask, lang: str) -> None:
         assert "Received" not in doc.by_id("application-facts").text
     else:
         assert "Follow your application" in doc.text and "Who holds it now" in doc.text
+
+
+def test_materials_are_for_the_applicant_and_the_desk_only_and_refusal_in_words(desk_app: Flask) -> None:
+    with desk_app.app_context():
+        from app.permits.catalogue.models import Item
+
+        first = db.session.execute(select(Item).where(Item.code == ITEM)).scalar_one().materials[0].id
+    applicant = _signed_in(desk_app, ["bidder"], EN)
+    tracking = _apply(applicant, files={f"material-{first}": PDF}).headers["Location"]
+    with desk_app.app_context():
+        row = db.session.execute(select(Application)).scalar_one()
+        url = f"/permits/applications/{row.id}/materials/{row.materials[0].id}"
+        page_url = f"/permits/desk/applications/{row.id}"
+    got = applicant.get(url)
+    assert got.status_code == 200 and got.data == PDF and got.headers["X-Content-Type-Options"] == "nosniff"
+    stranger = _signed_in(desk_app, ["expert"])
+    assert stranger.get(url).status_code == 404
+    assert stranger.get(page_url).status_code == 403
+    desk_role(desk_app)
+    desk = _signed_in(desk_app, [DESK_ROLE], EN)
+    assert desk.get(url).status_code == 200
+    page = desk.get(page_url)
+    empty = desk.post(page_url + "/refuse", data={**_form(page, "refuse-form")})
+    assert empty.status_code == 422 and parse(empty).error_summary is not None
+    resp = desk.post(
+        page_url + "/refuse",
+        data={**_form(page, "refuse-form"), "reason": "Not handled here", "remedies": "Apply to the market regulator"},
+    )
+    assert resp.status_code == 303
+    doc = parse(applicant.get(tracking))
+    assert doc.by_id("refusal-reason").text == "Not handled here"
+    assert doc.by_id("refusal-remedies").text == "Apply to the market regulator"
+    assert "Nobody" in doc.by_id("holder").text
