@@ -398,6 +398,8 @@ def sign_on(*, actor: Any, window_id: int) -> WindowSession:
     window = get_window(window_id, lock=True)
     if not is_assigned(window, actor):
         raise PermissionDenied(N_("You are not assigned to this window."))
+    if is_postgresql():  # the person too: two sign-ons at two windows at once must not both pass the check below
+        db.session.execute(select(User.id).where(User.id == actor.id).with_for_update())
     mine = open_session(user_id=actor.id)
     if mine is not None and mine.window_id == window.id:
         return mine
