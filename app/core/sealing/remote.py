@@ -21,10 +21,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import json
 from io import BytesIO
 from typing import Any
 
-import requests
+import urllib3
 from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.misc import PdfError
@@ -63,28 +64,47 @@ class RemoteSealer:
     level = "PAdES-B-B"  # B-T when the service adds its timestamp
 
     def __init__(
-        self, url: str, *, token: str = "", timeout: float = 20.0, session: requests.Session | None = None
+        self, url: str, *, token: str = "", timeout: float = 20.0, http: urllib3.PoolManager | None = None
     ) -> None:
         if not url.startswith(("https://", "http://")):
             raise SealingConfigError("APP_SEAL_REMOTE_URL must be an http(s) URL.")
         self.url = url.rstrip("/")
         self.timeout = timeout
-        self.session = session or requests.Session()
+        # urllib3 (already the S3 backend's HTTP client): verified TLS by default, no retries of a POST /sign
+        self.http = http or urllib3.PoolManager(retries=False)
+        self.headers = {"Accept": "application/json"}
         if token:
-            self.session.headers["Authorization"] = f"Bearer {token}"
+            self.headers["Authorization"] = f"Bearer {token}"
         self._certs: tuple[asn1_x509.Certificate, list[asn1_x509.Certificate]] | None = None
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def _call(self, method: str, path: str, *, json_body: dict[str, Any] | None = None) -> dict[str, Any]:
+        headers = dict(self.headers)
+        body = None
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            headers["Content-Type"] = "application/json"
         try:
-            response = self.session.request(method, self.url + path, timeout=self.timeout, **kwargs)
-        except requests.RequestException as exc:
+            response = self.http.request(
+                method,
+                self.url + path,
+                body=body,
+                headers=headers,
+                timeout=urllib3.Timeout(total=self.timeout),
+                preload_content=False,
+                redirect=False,
+            )
+            try:
+                content = response.read(MAX_RESPONSE + 1)  # never more than the limit into memory
+            finally:
+                response.release_conn()
+        except urllib3.exceptions.HTTPError as exc:
             raise SealingError(f"The seal service cannot be reached: {exc}") from exc
-        if response.status_code != 200:
-            raise SealingError(f"The seal service answered {response.status_code} to {method} {path}.")
-        if len(response.content) > MAX_RESPONSE:
+        if response.status != 200:
+            raise SealingError(f"The seal service answered {response.status} to {method} {path}.")
+        if len(content) > MAX_RESPONSE:
             raise SealingError("The seal service's answer is too large.")
         try:
-            data = response.json()
+            data = json.loads(content)
         except ValueError as exc:
             raise SealingError("The seal service's answer is not JSON.") from exc
         if not isinstance(data, dict):
@@ -126,7 +146,7 @@ class RemoteSealer:
         answer = self._call(
             "POST",
             "/sign",
-            json={"digest": base64.b64encode(digest).decode(), "digest_algorithm": "sha256", "reason": reason},
+            json_body={"digest": base64.b64encode(digest).decode(), "digest_algorithm": "sha256", "reason": reason},
         )
         try:
             der = base64.b64decode(str(answer.get("cms", "")), validate=True)
