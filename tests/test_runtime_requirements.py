@@ -46,8 +46,8 @@ def _normal(name: str) -> str:
 
 def _runtime_closure() -> set[str]:
     pending: list[tuple[str, set[str]]] = []
-    for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
+    for raw in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
         if line:
             req = Requirement(line)
             pending.append((req.name, set(req.extras)))
