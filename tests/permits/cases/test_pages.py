@@ -77,7 +77,7 @@ def test_apply_with_files_then_follow_it(desk_app: Flask) -> None:
     doc = parse(client.get(tracking))
     assert "受理窗口" in doc.by_id("holder").text
     assert doc.by_id("decision-due").text.startswith("2026-03-09")  # Mon 03-02: Tue…Fri, Mon 03-09
-    assert [row[1] for row in doc.table("steps")[1:]] == ["收到申请", "收到材料: 组织机构代码申请表"]
+    assert [row[1] for row in doc.table("steps")[1:]] == ["收到申请", "收到材料：组织机构代码申请表"]
     anonymous = desk_app.test_client()
     assert anonymous.get(tracking).status_code == 200
     assert anonymous.get(tracking.rsplit("/", 1)[0] + "/not-the-token").status_code == 404
