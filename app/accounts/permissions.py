@@ -103,6 +103,7 @@ SEEDED_ROLES: dict[str, tuple[str, str, bool]] = {
     "auditor": ("Auditor", "审计人员", True),
     "supervisor": ("Supervisor", "电子监察人员", True),
     "window_staff": ("Convenience window staff", "便民服务窗口工作人员", False),
+    "permits_clerk": ("Permits desk clerk", "行政许可受理窗口工作人员", False),
 }
 
 for _role in SEEDED_ROLES:

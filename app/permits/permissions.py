@@ -39,6 +39,7 @@ APPLY = declare_object_scope(
 )
 
 grant_by_default("admin", DESK, SUPERVISE)
+grant_by_default("permits_clerk", DESK)  # the desk's clerks; overriding the single notice is not theirs
 
 CERTIFICATE_ISSUE = declare(
     "permits.certificates.issue",

@@ -101,6 +101,9 @@ def user_data(app: Flask) -> set[str]:
             values.update(v for v in (tender.title, tender.reference, tender.description) if v)
         values.update(db.session.scalars(db.select(ApiToken.name)))
         values.update(db.session.scalars(db.select(Specialty.name_en)))  # the administrators' English names
+        from app.permits.cases.models import Application
+
+        values.update(db.session.scalars(db.select(Application.number)))  # SQ20261207-7F3K2Q: a reference
     return {v for v in values if isinstance(v, str) and v.strip()}
 
 

@@ -7,7 +7,7 @@ from app.accounts.permissions import SEEDED_ROLES
 ANONYMOUS = "anonymous"
 EVERYONE = frozenset((ANONYMOUS, *SEEDED_ROLES))
 SIGNED_IN = frozenset(SEEDED_ROLES)
-DESK = frozenset({"admin"})  # permits.desk: admin by default; installations add a window-staff role
+DESK = frozenset({"admin", "permits_clerk"})  # permits.desk
 
 PERMITS_CASES_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "permits-cases-api.submit_application"): SIGNED_IN,

@@ -6,8 +6,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.permits.cases import api, models, tasks, views
+    from app.permits.cases import api, home, models, tasks, views
 
     del models, tasks  # imported for their tables and sweeps
     api.init_app(app)
     views.init_app(app)
+    home.init_app()

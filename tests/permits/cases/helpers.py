@@ -14,33 +14,10 @@ from app.permits.cases.models import Application, ApplicationChannel
 from tests.factories import user
 from tests.permits.cases.conftest import ITEM, PDF, answers, enterprise
 
-DESK_ROLE = "permits_desk"  # window staff: an installation's own role holding permits.desk (not a seeded one)
-
-
-def desk_role(app: Flask) -> None:
-    """The window staff's role, as an administrator sets it up: permits.desk without permits.supervise."""
-    from sqlalchemy import select
-
-    from app.accounts.models import Role
-    from app.permits.permissions import DESK
-
-    with app.app_context():
-        if db.session.scalar(select(Role).where(Role.name == DESK_ROLE)) is None:
-            db.session.add(
-                Role(
-                    name=DESK_ROLE,
-                    label_en="Desk",
-                    label_zh="窗口",
-                    permissions=[DESK],
-                    seeded_permissions=[],
-                    requires_totp=False,
-                )
-            )
-            db.session.commit()
+DESK_ROLE = "permits_clerk"  # the seeded desk clerk: permits.desk without permits.supervise
 
 
 def people(app: Flask) -> dict[str, int]:
-    desk_role(app)
     desk, _ = user(app, roles=[DESK_ROLE], totp=False)
     lead, _ = user(app, roles=["admin"], totp=False)
     applicant, _ = user(app, roles=["bidder"])

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.permits.cases.models import Application, ReceivedMaterial
 from tests.factories import Api
 from tests.permits.cases.conftest import ITEM, PDF, answers, enterprise
-from tests.permits.cases.helpers import DESK_ROLE, desk_role
+from tests.permits.cases.helpers import DESK_ROLE
 
 PROBLEM = "application/problem+json"
 
@@ -49,7 +49,6 @@ def _upload(api: Api, app_id: int, material_id: int, data: bytes = PDF, kind: st
 
 
 def test_online_application_correction_and_acceptance(desk_app: Flask, client: Any) -> None:
-    desk_role(desk_app)
     applicant = _token_user(desk_app, client, ["bidder"])
     desk = _token_user(desk_app, client, [DESK_ROLE])
     stranger = _token_user(desk_app, client, ["bidder"])

@@ -17,7 +17,7 @@ from tests.accounts.helpers import login
 from tests.factories import user
 from tests.html import parse
 from tests.permits.cases.conftest import ITEM, PDF, answers, enterprise
-from tests.permits.cases.helpers import DESK_ROLE, desk_role
+from tests.permits.cases.helpers import DESK_ROLE
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 EN = {"Accept-Language": "en"}
@@ -99,7 +99,6 @@ def test_a_form_failing_its_schema_shows_the_errors_and_stores_nothing(desk_app:
 def test_desk_sends_the_notice_with_the_computed_list_then_accepts(desk_app: Flask) -> None:
     applicant = _signed_in(desk_app, ["bidder"])
     tracking = _apply(applicant).headers["Location"]
-    desk_role(desk_app)
     desk = _signed_in(desk_app, [DESK_ROLE])
     queue = parse(desk.get("/permits/desk"))
     rows = queue.table("queue")
@@ -180,7 +179,6 @@ def test_materials_are_for_the_applicant_and_the_desk_only_and_refusal_in_words(
     stranger = _signed_in(desk_app, ["expert"])
     assert stranger.get(url).status_code == 404
     assert stranger.get(page_url).status_code == 403
-    desk_role(desk_app)
     desk = _signed_in(desk_app, [DESK_ROLE], EN)
     assert desk.get(url).status_code == 200
     page = desk.get(page_url)
