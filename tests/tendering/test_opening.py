@@ -217,7 +217,7 @@ def test_the_opening_record_pdf_renders_chinese(world, clock) -> None:
     assert "price:" not in text and "duration_days" not in text
     # the currency and the envelopes by name, not by code: 人民币（元）, 投标文件 (the envelope named bid)
     assert "币种:人民币（元）" in text and "CNY" not in text
-    assert "（投标文件）" in text and "投标文件:" in text and "bid:" not in text
+    assert "（投标文件）" in text and "投标文件：" in text and "bid:" not in text
     assert "1,500,000.00元" in text and "壹佰伍拾万元整" in text  # the budget
     # every instant in the center's zone with the zone named, none as the signed document's UTC text
     assert "(Asia/Shanghai,UTC+08:00)" in text and not re.search(r"\d{4}-\d\d-\d\dT\d\d:", text)

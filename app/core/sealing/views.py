@@ -16,6 +16,7 @@ from flask_smorest import Blueprint as ApiBlueprint
 
 from app.core.api import problem_responses
 from app.core.errors import DomainError
+from app.core.fields import Instant, Integer
 from app.core.problems import N_
 from app.core.sealing.config import get_sealing
 from app.core.sealing.verify import Check, SealReport, verify_pdf
@@ -39,14 +40,23 @@ class UploadRefused(DomainError):
 
 class UploadTooLarge(UploadRefused):
     status = 413
+    code = "seal-upload-too-large"
+    title = N_("The file is too large to check")
+    description = N_("A document to verify has a size limit; nothing was stored.")
 
 
 class NotPdf(UploadRefused):
     status = 415
+    code = "seal-upload-not-pdf"
+    title = N_("The file is not a PDF document")
+    description = N_("Only PDF documents carry the seals this page checks; nothing was stored.")
 
 
 class UnreadablePdf(UploadRefused):
     status = 422
+    code = "seal-upload-unreadable"
+    title = N_("The PDF document cannot be read")
+    description = N_("The file starts like a PDF document but its structure cannot be read; nothing was stored.")
 
 
 def read_upload() -> tuple[bytes, str]:
@@ -127,15 +137,15 @@ class SealSignatureOut(ma.Schema):
     organisation = ma.fields.String(required=True)
     issuer = ma.fields.String(required=True)
     serial = ma.fields.String(required=True)
-    signing_time = ma.fields.DateTime(allow_none=True, required=True)
+    signing_time = Instant(allow_none=True, required=True)
     timestamped = ma.fields.Boolean(required=True)
-    certificate_not_after = ma.fields.DateTime(allow_none=True, required=True)
+    certificate_not_after = Instant(allow_none=True, required=True)
     checks = ma.fields.List(ma.fields.Nested(SealCheckOut), required=True)
 
 
 class SealReportOut(ma.Schema):
     ok = ma.fields.Boolean(required=True, metadata={"description": "every seal verified and nothing was changed"})
-    size = ma.fields.Integer(required=True)
+    size = Integer(required=True)
     sha256 = ma.fields.String(required=True)
     problem = ma.fields.Nested(SealCheckOut, allow_none=True, required=True)
     signatures = ma.fields.List(ma.fields.Nested(SealSignatureOut), required=True)

@@ -10,6 +10,7 @@ from flask import request, url_for
 from flask_smorest import Blueprint
 
 from app.core.api import problem_responses
+from app.core.fields import Instant, Integer
 from app.core.pages import me
 from app.core.security import public, requires
 from app.permits.certificates import services
@@ -27,14 +28,14 @@ blp = Blueprint(
 
 class CertificateVersionOut(ma.Schema):
     number = ma.fields.String(required=True)
-    version = ma.fields.Integer(required=True)
+    version = Integer(required=True)
     status = ma.fields.String(required=True)
-    issued_at = ma.fields.DateTime(required=True)
+    issued_at = Instant(required=True)
 
 
 class CertificateOut(ma.Schema):
     number = ma.fields.String(required=True)
-    version = ma.fields.Integer(required=True)
+    version = Integer(required=True)
     status = ma.fields.String(required=True, metadata={"description": "valid, expired, revoked or superseded"})
     kind = ma.fields.String(required=True)
     title = ma.fields.String(required=True)
@@ -44,8 +45,8 @@ class CertificateOut(ma.Schema):
     valid_from = ma.fields.Date(required=True)
     valid_until = ma.fields.Date(allow_none=True, required=True)
     case_number = ma.fields.String(allow_none=True, required=True)
-    issued_at = ma.fields.DateTime(required=True)
-    revoked_at = ma.fields.DateTime(allow_none=True, required=True)
+    issued_at = Instant(required=True)
+    revoked_at = Instant(allow_none=True, required=True)
     revocation_reason = ma.fields.String(required=True)
     superseded_by = ma.fields.String(allow_none=True, required=True)
     pdf = ma.fields.Dict(required=True, metadata={"description": "url, sha256, size of the sealed PDF"})
