@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from app.convenience import queue, schemas, services
 from app.convenience.models import Service, Ticket, Window
 from app.convenience.permissions import WINDOW_OPERATE
-from app.core.api import ProblemSchema
+from app.core.api import problem_responses
 from app.core.pages import me
 from app.core.security import public, requires
 
@@ -26,12 +26,7 @@ blp = Blueprint(
 
 
 def _problems(*statuses: int) -> Any:
-    def deco(fn: Any) -> Any:
-        for status in statuses:
-            fn = blp.alt_response(status, schema=ProblemSchema, content_type=PROBLEM)(fn)
-        return fn
-
-    return deco
+    return problem_responses(blp, *statuses)
 
 
 def service_view(service: Service) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 from flask import request, url_for
 from flask_smorest import Blueprint
 
-from app.core.api import ProblemSchema
+from app.core.api import problem_responses
 from app.core.body import streams_body
 from app.core.pages import me
 from app.core.security import authenticated, public, requires
@@ -32,12 +32,7 @@ blp = Blueprint(
 
 
 def _problems(*statuses: int) -> Any:
-    def deco(fn: Any) -> Any:
-        for status in statuses:
-            fn = blp.alt_response(status, schema=ProblemSchema, content_type=PROBLEM)(fn)
-        return fn
-
-    return deco
+    return problem_responses(blp, *statuses)
 
 
 def tracking_url(application: Application, *, external: bool = False) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from flask import url_for
 from flask_smorest import Blueprint
 
-from app.core.api import ProblemSchema
+from app.core.api import problem_responses
 from app.core.security import public
 from app.permits.catalogue import form_schema, schemas, services
 from app.permits.catalogue.models import CatalogueFile, Department, Item
@@ -28,12 +28,7 @@ blp = Blueprint(
 
 
 def _problems(*statuses: int) -> Any:
-    def deco(fn: Any) -> Any:
-        for status in statuses:
-            fn = blp.alt_response(status, schema=ProblemSchema, content_type=PROBLEM)(fn)
-        return fn
-
-    return deco
+    return problem_responses(blp, *statuses)
 
 
 def department_view(dept: Department, item_count: int | None = None) -> dict[str, Any]:
