@@ -232,7 +232,7 @@ def test_the_chair_reviews_in_the_page_and_closes_the_review(room_server: LiveSe
             expect(row).to_have_text("submitted", timeout=20_000)
 
             # the chair closes the review: the majority passes both bids, the page moves on to the score sheets
-            page.locator('[data-chair-action="close_review"]').click()
+            page.locator('[data-chair-step="close-review"]').click()
             expect(page.locator("#phase")).to_have_attribute("data-phase", "scoring", timeout=15_000)
             expect(page.locator("[data-sheet]")).to_have_count(2)
             assert errors == []

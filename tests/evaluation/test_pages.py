@@ -228,9 +228,9 @@ def test_the_chair_sees_the_chair_actions_others_do_not(world, clock) -> None:
     tid, members, _pool, _bids = scoring_room(world, clock, chair_seat=3)
     room_url = f"/evaluation/tenders/{tid}/rooms/1"
     chair = _html(browser(world, members[3].user_id).get(room_url, headers=EN))
-    assert 'id="chair"' in chair and 'data-chair-action="aggregate"' in chair
+    assert 'id="chair"' in chair and 'data-chair-step="aggregate"' in chair
     other = _html(browser(world, members[1].user_id).get(room_url, headers=EN))
-    assert 'id="chair"' not in other and "data-chair-action" not in other
+    assert 'id="chair"' not in other and "data-chair-step" not in other
 
 
 def test_the_result_the_report_and_its_signature_with_re_authentication(world, clock) -> None:

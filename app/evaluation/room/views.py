@@ -74,6 +74,29 @@ def vote_chair(tender_id: int, stage: int) -> Any:
     return redirect(url_for("evaluation.room", tender_id=tender_id, stage=stage) + "#chair-election", code=303)
 
 
+# The chair's two steps as plain form posts (the page works without JavaScript); the same services as the API.
+CHAIR_STEPS = {
+    "close-review": (services_room.close_review, N_("The review is closed: the scoring sheets are open.")),
+    "aggregate": (services_sheets.aggregate, N_("The scores are aggregated: the ranking is in the room's result.")),
+}
+
+
+@expert_pages.post("/tenders/<int:tender_id>/rooms/<int:stage>/chair/<step>")
+@authenticated  # the room's chair: checked in the services (refusals logged)
+def chair_step(tender_id: int, stage: int, step: str) -> Any:
+    if step not in CHAIR_STEPS:
+        raise NotFound(N_("No such step of the chair."))
+    tender = member_tender(tender_id)
+    room_row = services_room.get_room(tender, stage)
+    action, done = CHAIR_STEPS[step]
+    with attempt() as outcome:  # refusals (403/404) keep their error page, logged by the error handler
+        action(actor=me(), tender=tender, room=room_row)
+    if not outcome.failed:
+        flash(_(done), "success")
+    outcome.flash()
+    return redirect(url_for("evaluation.room", tender_id=tender_id, stage=stage) + "#chair", code=303)
+
+
 @expert_pages.get("/tenders/<int:tender_id>/rooms/<int:stage>/bids/<bid_id>/envelopes/<name>/files/<path:filename>")
 @authenticated  # members only (service); the access is an evidence-log entry like a download
 def view_file(tender_id: int, stage: int, bid_id: str, name: str, filename: str) -> Any:

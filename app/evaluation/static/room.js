@@ -427,28 +427,6 @@
     }
   }
 
-  // --- the chair's buttons -------------------------------------------------------------------------------------
-  function setupChair(el) {
-    var msg = el.querySelector("#chair-message");
-    el.querySelectorAll("[data-chair-action]").forEach(function (btn) {
-      btn.addEventListener("click", function () {
-        var action = btn.dataset.chairAction;
-        var url = cfg.urls[action];
-        btn.disabled = true;
-        msg.textContent = M.saving;
-        call("POST", url, action === "draw_up" ? {} : undefined).then(function (res) {
-          if (res.status === 200 || res.status === 201) {
-            msg.textContent = M.done;
-            window.location.href = action === "draw_up" ? cfg.urls.report_page : window.location.pathname;
-            return;
-          }
-          var errors = (res.body && res.body.errors) || {};
-          msg.textContent = M.refused + " " + detailOf(res) + (Object.keys(errors).length ? " " + JSON.stringify(errors) : "");
-        }).finally(function () { btn.disabled = false; });
-      });
-    });
-  }
-
   // --- live status ---------------------------------------------------------------------------------------------
   var liveEl = document.getElementById("live-state");
   function live(text, state) { if (liveEl) { liveEl.textContent = text; liveEl.dataset.state = state; } }
@@ -529,7 +507,5 @@
   document.querySelectorAll("[data-sheet]").forEach(setupSheet);
   var review = document.getElementById("review");
   if (review) setupReview(review);
-  var chair = document.getElementById("chair");
-  if (chair) setupChair(chair);
   connect();
 })();
