@@ -30,7 +30,19 @@ from tests.tendering.helpers import (
 )
 
 CATEGORY = "工程施工"
-ROLES = ("anonymous", "bidder", "agency", "expert", "invitee", "custodian", "auditor", "admin")
+ROLES = (
+    "anonymous",
+    "bidder",
+    "agency",
+    "expert",
+    "invitee",
+    "custodian",
+    "auditor",
+    "admin",
+    "applicant",
+    "clerk",
+    "window",
+)
 
 
 @dataclass
@@ -42,6 +54,7 @@ class Scene:
     draft_tid: int = 0  # a draft of the agency's, not yet published
     session_id: int = 0  # a closed recording session about the opened tender
     logins: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # role -> (username, TOTP secret)
+    floor_pages: list[str] = field(default_factory=list)  # a called ticket's page, an application's tracking page
 
 
 def build_scene(app: Flask, clock: Any) -> Scene:
@@ -99,6 +112,8 @@ def build_scene(app: Flask, clock: Any) -> Scene:
     _uid, auditor = make_user(app, "a11y-auditor", ["auditor"], totp=True)
     _uid, admin = make_user(app, "a11y-admin", ["admin"], totp=True)
     expert_seat = next(s for s in seated(world, opened) if s["kind"] == "expert")
+    floor_pages = seed_floors(app)
+    _uid, clerk = make_user(app, "a11y-clerk", ["permits_clerk"], totp=True)
     scene.logins = {
         "bidder": ("bidder1", None),
         "agency": ("a11y-agent", agent),
@@ -107,8 +122,51 @@ def build_scene(app: Flask, clock: Any) -> Scene:
         "custodian": ("keeper1", keepers[0][1]),
         "auditor": ("a11y-auditor", auditor),
         "admin": ("a11y-admin", admin),
+        "applicant": ("bidder", None),
+        "clerk": ("a11y-clerk", clerk),
+        "window": ("window_staff", None),
     }
+    scene.floor_pages = floor_pages
     return scene
+
+
+def seed_floors(app: Flask) -> list[str]:
+    """The permits and convenience floors as `make run` seeds them (app/demo.py's floor seeds): the catalogue, the
+    working-day calendar, applications in every state (filed by the applicant `bidder`, decided at the desk by
+    `admin`), the convenience floor with the window-staff account at its windows and a ticket called to one.
+    Returns the pages only a link in a message reaches: the called ticket's and an application's tracking page."""
+    from app.accounts.models import User
+    from app.convenience import queue
+    from app.convenience.models import Service, Window
+    from app.convenience.services import seed_demo_floor, sign_on
+    from app.extensions import db
+    from app.permits.calendar.services import seed_demo as seed_demo_calendar
+    from app.permits.cases.demo import seed_demo_cases
+    from app.permits.cases.models import Application
+    from app.permits.catalogue.services import seed_demo_catalogue
+
+    make_user(app, "admin", ["admin"])
+    make_user(app, "bidder", ["bidder"])
+    staff_id, _ = make_user(app, "window_staff", ["window_staff"])
+    with app.app_context():
+        seed_demo_catalogue()
+        seed_demo_calendar()
+        assert seed_demo_cases(), "the permits demo seeded no application"
+        seed_demo_floor()
+        db.session.commit()
+        window = db.session.scalar(db.select(Window).where(Window.number == "01"))
+        service = db.session.scalar(db.select(Service).where(Service.group_id == window.group_id))
+        staff = db.session.get(User, staff_id)
+        ticket = queue.issue_ticket(service_code=service.code, channel="kiosk", surname="王", honorific="ms")
+        queue.issue_ticket(service_code=service.code, channel="phone")
+        sign_on(actor=staff, window_id=window.id)
+        queue.call_next(actor=staff, window_id=window.id)
+        db.session.commit()
+        application = db.session.scalar(db.select(Application).order_by(Application.id))
+        return [
+            f"/convenience/tickets/{ticket.public_id}",
+            f"/permits/track/{application.number}/{application.tracking_token}",
+        ]
 
 
 def sign_in(page: Any, base: str, scene: Scene, role: str) -> None:

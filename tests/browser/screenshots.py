@@ -48,18 +48,6 @@ def first_code(app: Any) -> str:
         return str(db.session.scalar(select(Item.code).order_by(Item.id).limit(1)))
 
 
-def seed_permits(app: Any) -> None:
-    """The demo's permit catalogue and working-day calendar (the /permits/ guide, an item, /admin/calendar)."""
-    from app.extensions import db
-    from app.permits.calendar.services import seed_demo as seed_calendar
-    from app.permits.catalogue.services import seed_demo_catalogue
-
-    with app.app_context():
-        seed_demo_catalogue()
-        seed_calendar()
-        db.session.commit()
-
-
 def pages(scene: Scene) -> Shots:
     """role -> [(page name, path)]."""
     from app.evaluation.models import ExpertProfile
@@ -76,7 +64,14 @@ def pages(scene: Scene) -> Shots:
             ("receipt-verify", "/receipts/verify"),
             ("permits", "/permits/"),
             ("permits-item", f"/permits/items/{first_code(app)}"),
+            ("convenience", "/convenience/"),
+            ("hall-display", "/convenience/display"),
+            ("ticket", scene.floor_pages[0]),
+            ("permits-tracking", scene.floor_pages[1]),
         ],
+        "applicant": [("home", "/"), ("my-applications", "/permits/my-applications")],
+        "clerk": [("home", "/"), ("desk", "/permits/desk"), ("desk-application", "/permits/desk/applications/1")],
+        "window": [("home", "/"), ("windows", "/convenience/windows"), ("window", "/convenience/windows/1")],
         "bidder": [
             ("home", "/"),
             ("bids", "/bids"),
@@ -267,7 +262,6 @@ def main_scene(app: Any, clock: Any) -> Iterator[tuple[Scene, Shots]]:
     from tests.browser.scenes import build_scene
 
     scene = build_scene(app, clock)
-    seed_permits(app)
     yield scene, pages(scene)
 
 

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.browser
 MAX_PAGES = 40
 # A role whose other pages another role already covers: only its seeds (the invitee: an expert's pages but for
 # the pending invitation on /evaluation/).
-ROLE_MAX_PAGES = {"invitee": 4}
+ROLE_MAX_PAGES = {"invitee": 4, "applicant": 12, "clerk": 16, "window": 12}
 PER_SHAPE = 2  # pages of one shape (/tenders/<n>)
 PER_FOLDER = 3  # pages of one folder (/problems/<name>: one page per problem type)
 WIDE, NARROW = 1280, 375
@@ -104,7 +104,10 @@ def seeds(scene: Scene, role: str) -> list[str]:
         "auditor": [f"/recordings/sessions/{scene.session_id}"],
         # PER_FOLDER would stop the admin at the first three of its /admin/ pages
         "admin": ["/admin/experts", "/admin/specialties", "/admin/calendar", "/admin/catalogue"],
-        "anonymous": ["/receipts/verify"],
+        "anonymous": ["/receipts/verify", "/permits/", "/convenience/", *scene.floor_pages],
+        "applicant": ["/permits/my-applications"],
+        "clerk": ["/permits/desk"],
+        "window": ["/convenience/windows"],
     }
     return ["/", f"/tenders/{opened}", f"/tenders/{opened}/opening", *extra.get(role, [])]
 
