@@ -138,7 +138,7 @@ def panel(window_id: int) -> Any:
     current = queue.current_ticket(window)
     form = TransferForm()
     form.to_window.choices = [
-        (w.id, f"{w.number} {_localized(w.name, w.name_en)}")
+        (w.id, _localized(w.name, w.name_en))  # as the hall display names it (01号窗口)
         for w in services.list_windows()
         if w.id != window.id and w.is_active
     ]
