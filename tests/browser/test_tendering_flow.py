@@ -33,6 +33,7 @@ from tests.browser.conftest import (
     submit_login,
     watch_csp,
 )
+from tests.browser.test_axe_all_pages import axe, overflow
 from tests.evaluation.helpers import build_pool, opened_tender
 from tests.evaluation.test_pages import COMM, TECH
 from tests.tendering.conftest import TENDERING_CONFIG
@@ -211,7 +212,7 @@ def test_tendering_flow_from_the_committee_to_the_verified_award(flow_server: Li
             chair.goto(room)
             expect(c.locator("#chair-election")).to_have_attribute("data-status", "elected")
             expect(c.locator("#my-seat")).to_contain_text("chair of the committee")
-            c.locator('[data-chair-action="close_review"]').click()
+            c.locator('[data-chair-step="close-review"]').click()
             expect(c.locator("#phase")).to_have_attribute("data-phase", "scoring", timeout=15_000)
             lap("room: election and review")
 
@@ -232,9 +233,9 @@ def test_tendering_flow_from_the_committee_to_the_verified_award(flow_server: Li
                 person.check()
             lap("scoring")
 
-            # --- the chair aggregates (the room's button) and draws up the report (a plain form) ------------
+            # --- the chair aggregates (a plain form) and draws up the report (a plain form) ------------
             chair.goto(room)
-            c.locator('[data-chair-action="aggregate"]').click()
+            c.locator('[data-chair-step="aggregate"]').click()
             expect(c.locator("#phase")).to_have_attribute("data-phase", "finished", timeout=15_000)
             expect(c.locator("#result tbody tr")).to_have_count(2)
             c.fill("#recommended", "2")
@@ -337,6 +338,30 @@ def test_tendering_flow_from_the_committee_to_the_verified_award(flow_server: Li
             canonical = u.locator("#canonical").inner_text()
             assert '"evaluation.award.issued"' in canonical and winner in canonical
             lap("auditor")
+
+            # --- the awarded tender's pages, which the crawler's data never reaches, in Chinese: axe and a phone ---
+            # (a context of each person's session that lets axe in: the pages' own policy refuses injected scripts)
+            problems: list[str] = []
+            bidder.context.clear_cookies()  # the bidder's session expired with the publicity's three days
+            bidder.sign_in("bidder2", f"/tenders/{tid}")
+            for person, paths in (
+                (agency, [hub, f"{hub}/rooms", f"{hub}/report", f"{hub}/publicity", f"{hub}/award"]),
+                (bidder, [f"/tenders/{tid}", f"/tenders/{tid}/objections"]),
+            ):
+                session = person.context.storage_state()
+                checker = browser.new_context(storage_state=session, locale="zh-CN", bypass_csp=True)
+                page = checker.new_page()
+                for width in (1280, 375):
+                    page.set_viewport_size({"width": width, "height": 900})
+                    for path in paths:
+                        page.goto(f"{base}{path}")
+                        assert page.url == f"{base}{path}", (path, page.url)  # still signed in, not redirected
+                        problems += [f"{path} at {width}: {v}" for v in axe(page)]
+                        wide = overflow(page) if width == 375 else None
+                        problems += [f"{path}: {wide}"] if wide else []
+                checker.close()
+            assert problems == [], problems
+            lap("awarded pages checked")
 
             for person in people:
                 person.check()
