@@ -22,6 +22,7 @@ from app.evaluation.models import Specialty
 from app.extensions import db
 from app.tendering.models import Tender
 from tests.accounts.helpers import login, make_user
+from tests.browser.scenes import seed_floors
 from tests.evaluation.helpers import browser, enrol, opened_tender
 from tests.tendering.helpers import World, create_published
 
@@ -31,7 +32,8 @@ ALLOWED = {
     "age", "X25519", "HTTPS", "HTTP", "CSV", "QR", "Schema", "JSON Schema", "RFC", "S3", "CA", "USCC", "OK",
     "Merkle", "Ed25519", "Content-Range", "Content-Length", "Bearer", "UTF-8", "Unicode", "Chrome", "Firefox",
     "Safari", "Edge", "English", "EN", "CN", "zh", "en", "GOV", "UK", "B", "OpenAPI", "Asia/Shanghai", "YAML",
-    "Google", "Microsoft", "Authenticator", "FreeOTP", "txt", "pdf", "zip", "ZIP",
+    "Google", "Microsoft", "Authenticator", "FreeOTP", "txt", "pdf", "zip", "ZIP", "JPEG", "PNG", "OFD",
+    "chinesecalendar",
 }  # fmt: skip
 WORD = re.compile(r"[A-Za-z][A-Za-z'/\-]*[A-Za-z]|[A-Za-z]")
 SKIP_TAGS = {"script", "style", "code", "pre", "kbd", "samp", "textarea", "template"}
@@ -77,7 +79,8 @@ def english_words(texts: list[str], data: set[str]) -> set[str]:
         for known in sorted(data, key=len, reverse=True):  # user-entered data, longest first
             text = text.replace(known, " ")
         for word in WORD.findall(text):
-            if word in ALLOWED or re.fullmatch(r"[0-9a-fA-F]{6,}", word):
+            # a ticket class is a capital letter (A 社会保障与医疗保险, A001)
+            if word in ALLOWED or re.fullmatch(r"[0-9a-fA-F]{6,}|[A-Z]", word):
                 continue
             found.add(word)
     return found
@@ -98,10 +101,17 @@ def user_data(app: Flask) -> set[str]:
         from app.permits.cases.models import Application
 
         values.update(db.session.scalars(db.select(Application.number)))  # SQ20261207-7F3K2Q: a reference
+        for application in db.session.scalars(db.select(Application)):  # what the applicant typed
+            values.update([application.applicant_code, *map(str, application.answers.values())])
+        from app.convenience.models import Ticket
+        from app.permits.catalogue.models import Item
+
+        values.update(db.session.scalars(db.select(Item.code)))  # HDZJ-FW-001: the catalogue's item codes
+        values.update(db.session.scalars(db.select(Ticket.number)))  # A001
     return {v for v in values if isinstance(v, str) and v.strip()}
 
 
-def html_pages(app: Flask, ids: dict[str, int]) -> Iterator[tuple[str, str]]:
+def html_pages(app: Flask, ids: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """(endpoint, url) of every GET page outside the API whose arguments the scenario provides."""
     with app.test_request_context():
         from flask import url_for
@@ -112,22 +122,37 @@ def html_pages(app: Flask, ids: dict[str, int]) -> Iterator[tuple[str, str]]:
             if rule.endpoint in {"static"} or rule.endpoint.endswith(".static"):
                 continue
             args = {}
-            for name in rule.arguments:
-                if name not in ids:
+            blueprint = rule.endpoint.rsplit(".", 1)[0]
+            for name in rule.arguments:  # a blueprint's own value first (a receipt's number is not an application's)
+                value = ids.get(f"{blueprint}:{name}", ids.get(name))
+                if value is None:
                     SKIPPED.setdefault(rule.endpoint, f"needs {name}")
                     break
-                args[name] = ids[name]
+                args[name] = value
             else:
                 yield rule.endpoint, url_for(rule.endpoint, **args)
 
 
 @pytest.fixture
-def scenario(world: World, clock: Any) -> dict[str, int]:
+def scenario(world: World, clock: Any) -> dict[str, Any]:
     published = create_published(world)
     opened = opened_tender(world, clock)
     assert world.bidders[0]
     expert_id, _party = enrol(world, "zh-expert", ["civil"])
+    # the permits and convenience floors as make run seeds them: a called ticket, applications in every state
+    ticket_page, tracking_page = seed_floors(world.app)
+    _track, number, token = tracking_page.rsplit("/", 2)
+    with world.app.app_context():
+        from app.permits.cases.models import Application
+
+        application = db.session.scalar(db.select(Application).where(Application.number == number))
+        assert application is not None
+        floors = {"application_id": application.id, "code": application.item.code, "permits_cases:number": number}
     return {
+        **floors,
+        "token": token,
+        "public_id": ticket_page.rsplit("/", 1)[1],
+        "window_id": 1,
         "expert_id": expert_id,
         "tender_id": opened["id"],
         "published_id": published["id"],
@@ -142,6 +167,9 @@ def _clients(world: World) -> Iterator[tuple[str, Any]]:
     """A signed-in test client per role (the TOTP step done for the roles that need it), and an anonymous one."""
     yield "anonymous", world.app.test_client()
     yield "bidder", browser(world, world.bidders[0].user_id)
+    window = world.app.test_client()  # the convenience floor's window staff (tests/browser/scenes.py)
+    assert login(window, "window_staff").status_code == 303
+    yield "window", window
     for role, org_id in (("agency", world.agency.org_id), ("admin", None), ("auditor", None), ("supervisor", None)):
         _user_id, secret = make_user(world.app, f"zh-{role}", [role], totp=True, organisation_id=org_id)
         client = world.app.test_client()
@@ -150,7 +178,7 @@ def _clients(world: World) -> Iterator[tuple[str, Any]]:
 
 
 @pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
-def test_every_page_reads_in_chinese(world: World, scenario: dict[str, int]) -> None:
+def test_every_page_reads_in_chinese(world: World, scenario: dict[str, Any]) -> None:
     app = world.app
     clients = list(_clients(world))
     data = user_data(app)
