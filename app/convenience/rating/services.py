@@ -567,11 +567,16 @@ class Results:
 
 
 MAX_RANGE_DAYS = 366
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 def check_range(start: Any, end: Any) -> tuple[date, date]:
     if not isinstance(start, date) or not isinstance(end, date):
         raise field_error("start", N_("Give a start and an end date."))
+    if not (start.year >= FIRST_YEAR and end.year <= LAST_YEAR):
+        raise field_error(
+            "start", N_("Choose dates between %(first)s and %(last)s."), params={"first": FIRST_YEAR, "last": LAST_YEAR}
+        )
     if end < start:
         raise field_error("end", N_("The end date is before the start date."))
     if (end - start).days > MAX_RANGE_DAYS:

@@ -48,7 +48,10 @@ ui.STATUSES.setdefault(
 )
 ui.STATUSES.setdefault(
     "rectification",
-    {"open": ui.StatusInfo(_l("Open"), ui.YELLOW), "closed": ui.StatusInfo(_l("Closed"), ui.GREEN)},
+    {
+        "open": ui.StatusInfo(_l("Being rectified"), ui.YELLOW),
+        "closed": ui.StatusInfo(_l("Rectified and closed"), ui.GREEN),
+    },
 )
 ui.STATUSES.setdefault(
     "rating_appeal",

@@ -135,6 +135,7 @@ def test_rectification_appeal_and_results_through_pages_and_api(rated_floor: Fla
     assert f"/convenience/ratings/tasks/{task_id}" in home.links()
     listed = parse(staff.get("/convenience/ratings/tasks", headers=ZH).data)
     assert "不满意" in listed.by_id("tasks").text and "2026-12-14" in listed.by_id("tasks").text
+    assert f"/convenience/ratings/tasks/{task_id}" in listed.by_id("tasks").links()
     page = parse(staff.get(f"/convenience/ratings/tasks/{task_id}", headers=ZH).data)
     assert "等太久" in page.by_id("task-facts").text and "Asia/Shanghai" in page.by_id("callback-form").text
     fields = page.form("callback-form").fields()
@@ -190,6 +191,7 @@ def test_rectification_appeal_and_results_through_pages_and_api(rated_floor: Fla
     lead, _lead_id = _admin(rated_floor)
     appeals = lead.get(f"{API}/appeals").get_json()
     appeal_id = appeals[0]["id"]
+    assert f"/convenience/ratings/appeals/{appeal_id}" in parse(lead.get("/convenience/ratings/appeals").data).links()
     assert f"/convenience/ratings/appeals/{appeal_id}" in parse(lead.get("/", headers=ZH).data).links()
     decide = parse(lead.get(f"/convenience/ratings/appeals/{appeal_id}", headers=ZH).data)
     decide_fields = decide.form("decision-form").fields()

@@ -353,6 +353,11 @@ def test_results_refuse_a_bad_range(rated_floor: Flask) -> None:
     from app.core.errors import ValidationFailed
 
     with rated_floor.app_context():
-        for start, end in ((date(2026, 12, 7), date(2026, 12, 6)), (date(2024, 1, 1), date(2026, 1, 1)), ("x", None)):
+        for start, end in (
+            (date(2026, 12, 7), date(2026, 12, 6)),
+            (date(2024, 1, 1), date(2026, 1, 1)),
+            ("x", None),
+            (date(1, 1, 1), date(1, 8, 1)),
+        ):
             with pytest.raises(ValidationFailed):
                 services.results(start, end)
