@@ -116,7 +116,7 @@ class AppealForm(FlaskForm):
 
 class DecisionForm(FlaskForm):
     decision = RadioField(
-        _l("Decision"),
+        _l("Appeal decision"),
         choices=[
             ("uphold", _l("Uphold: exclude the rating from results")),
             ("reject", _l("Reject: the rating counts")),
