@@ -416,6 +416,7 @@ def _summary(opening_at: datetime) -> list[str]:
 
 def init_app() -> None:
     """Register the demo tenders after every module's own demo data (the accounts they need come first)."""
+    from app.convenience.rating.demo import seed_demo_ratings
     from app.convenience.services import seed_demo_floor
     from app.permits.calendar.services import seed_demo as seed_demo_calendar
     from app.permits.cases.demo import seed_demo_cases
@@ -424,4 +425,5 @@ def init_app() -> None:
     demo("demo.calendar")(seed_demo_calendar)
     demo("demo.permits.cases")(seed_demo_cases)
     demo("demo.convenience")(seed_demo_floor)
+    demo("demo.convenience.ratings")(seed_demo_ratings)
     demo("demo.tenders")(seed_demo_tenders)

@@ -155,6 +155,15 @@ ACTIONS: dict[str, Any] = {
     "convenience.ticket_requeued": _l("Missed ticket put back in the queue"),
     "convenience.ticket_no_show": _l("Ticket missed again: no-show"),
     "convenience.ticket_expired": _l("Ticket expired at the end of the day"),
+    # convenience: service ratings (好差评)
+    "convenience.rating.submitted": _l("Service rated"),
+    "convenience.rating.rectification_opened": _l("Rectification task opened for a bad rating"),
+    "convenience.rating.called_back": _l("Citizen called back about a bad rating"),
+    "convenience.rating.rectification_closed": _l("Rectification task closed"),
+    "convenience.rating.appeal_filed": _l("Appeal against a rating filed"),
+    "convenience.rating.appeal_upheld": _l("Rating appeal upheld: the rating is excluded from results"),
+    "convenience.rating.appeal_rejected": _l("Rating appeal rejected"),
+    "convenience.rating.invited": _l("Invitation to rate sent"),
 }
 
 

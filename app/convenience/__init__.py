@@ -16,3 +16,6 @@ def init_app(app: Flask) -> None:
     api.init_app(app)
     views.init_app(app)
     home.init_app()
+    from app.convenience import rating
+
+    rating.init_app(app)
