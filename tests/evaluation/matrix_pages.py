@@ -16,6 +16,7 @@ EVALUATION_PAGES_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "evaluation.declare"): SIGNED_IN,
     ("GET", "evaluation.room"): SIGNED_IN,
     ("POST", "evaluation.vote_chair"): SIGNED_IN,
+    ("POST", "evaluation.chair_step"): SIGNED_IN,
     ("GET", "evaluation.view_file"): SIGNED_IN,
     ("GET", "evaluation.report"): SIGNED_IN,
     ("POST", "evaluation.sign_report"): SIGNED_IN,
