@@ -286,8 +286,10 @@ def _case_query() -> Any:
 
 
 def get_case(application_id: int) -> Application:
-    row = (
-        db.session.execute(_case_query().where(Application.id == application_id)).scalar_one_or_none()
+    row: Application | None = (
+        db.session.execute(
+            _case_query().where(Application.id == application_id).execution_options(populate_existing=True)
+        ).scalar_one_or_none()
         if 0 < application_id < 2**31
         else None
     )
@@ -470,7 +472,7 @@ def _locked_task(task: DepartmentTask) -> DepartmentTask:
     return db.session.execute(
         select(DepartmentTask)
         .where(DepartmentTask.id == task.id)
-        .with_for_update()
+        .with_for_update(of=DepartmentTask)
         .execution_options(populate_existing=True)
     ).scalar_one()
 

@@ -144,7 +144,7 @@ class CaseStep(db.Model):  # type: ignore[name-defined,misc]
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str] = mapped_column(Text, default="")
 
-    department: Mapped[Department] = relationship(lazy="joined")
+    department: Mapped[Department] = relationship(lazy="joined", innerjoin=True)
 
 
 class DepartmentTask(db.Model):  # type: ignore[name-defined,misc]
@@ -173,7 +173,7 @@ class DepartmentTask(db.Model):  # type: ignore[name-defined,misc]
     flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     flag_reason: Mapped[str] = mapped_column(String(300), default="")
 
-    department: Mapped[Department] = relationship(lazy="joined")
+    department: Mapped[Department] = relationship(lazy="joined", innerjoin=True)
     authorisation: Mapped[Authorisation | None] = relationship()
     application: Mapped[Application] = relationship()
 

@@ -136,6 +136,7 @@ def test_bad_co_departments_store_nothing(desk_app: Flask, co: list[str], field:
 # --- deemed consent, overdue, answers --------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
 def test_deemed_consent_at_the_due_instant_where_the_item_allows_it(desk_app: Flask, clock: Any) -> None:
     at(clock, 2026, 3, 2, 9)
     app_id, _p = accepted_case(desk_app)
@@ -153,6 +154,7 @@ def test_deemed_consent_at_the_due_instant_where_the_item_allows_it(desk_app: Fl
         assert len(entries) == 2 and all(e.data["deemed"] and e.data["accountability_flag"] for e in entries)
 
 
+@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
 def test_never_deemed_where_the_item_forbids_it(desk_app: Flask, clock: Any) -> None:
     co_reviewer = reviewer(desk_app, "HDGSJ")
     lead = reviewer(desk_app, LEAD)
@@ -288,6 +290,7 @@ def test_an_expired_or_not_yet_valid_authorisation_is_refused(desk_app: Flask, c
         db.session.rollback()
 
 
+@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
 def test_revocation_takes_effect_at_once(desk_app: Flask, clock: Any) -> None:
     gs = reviewer(desk_app, "HDGSJ")
     at(clock, 2026, 3, 2, 9)
@@ -347,6 +350,7 @@ def test_bad_authorisations_store_nothing(desk_app: Flask) -> None:
 # --- the decision ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
 def test_the_decision_is_sealed_and_records_its_authorisation(desk_app: Flask, clock: Any) -> None:
     lead = reviewer(desk_app, LEAD)
     unauthorised = reviewer(desk_app, LEAD, authorise=False)
