@@ -156,3 +156,17 @@ def test_english_pages(desk_app: Flask, clock: Any) -> None:
     client = _client(desk_app, gs, "en")
     text = client.get("/permits/department").get_data(as_text=True)
     assert "Department desk" in text and "Waiting for the department" in text
+
+
+def test_home_page_lists_the_departments_open_tasks(desk_app: Flask, clock: Any) -> None:
+    at(clock, 2026, 3, 2, 9)
+    gs = reviewer(desk_app, "HDGSJ")
+    accepted_case(desk_app)
+    client = _client(desk_app, gs)
+    text = client.get("/").get_data(as_text=True)
+    assert "待本部门答复的并联审批案件（1）" in text
+    assert (
+        post_form(client, f"/permits/department/tasks/{_task_id(desk_app, 'HDGSJ')}", {"answer": "agree"}).status_code
+        == 303
+    )
+    assert "待本部门答复的并联审批案件" not in client.get("/").get_data(as_text=True)
