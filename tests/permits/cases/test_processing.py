@@ -383,6 +383,7 @@ def test_the_decision_is_sealed_and_records_its_authorisation(desk_app: Flask, c
         decision = processing.decide(
             actor=who(lead), application=processing.get_case(app_id), outcome="refuse", reasons="不符合法定条件"
         )
+        decision_case_number = processing.get_case(app_id).case_number
         db.session.commit()
         assert decision.authorisation.representative_id == lead
         assert decision.facts["review_by"] == "2026-05-01" and decision.facts["litigation_by"] == "2026-09-02"
@@ -398,3 +399,21 @@ def test_the_decision_is_sealed_and_records_its_authorisation(desk_app: Flask, c
         processing.finish_step(actor=who(lead), application=processing.get_case(app_id), kind="delivery")
         db.session.commit()
         assert processing.current_step(processing.get_case(app_id)) is None
+        # Supervision reads the log as its event stream: every processing entry carries the same facts.
+        keys = {
+            "case_number",
+            "step",
+            "task_id",
+            "department",
+            "responsible_id",
+            "due_at",
+            "deemed",
+            "authorisation_id",
+        }
+        entries = [
+            e
+            for e in db.session.execute(select(AuditEntry)).scalars()
+            if e.action.startswith(("permits.case.", "permits.task."))
+        ]
+        assert len(entries) >= 8 and all(keys <= set(e.data) for e in entries)
+        assert all(e.data["case_number"] == decision_case_number for e in entries)
