@@ -170,3 +170,25 @@ def test_home_page_lists_the_departments_open_tasks(desk_app: Flask, clock: Any)
         == 303
     )
     assert "待本部门答复的并联审批案件" not in client.get("/").get_data(as_text=True)
+
+
+def test_the_desk_names_co_departments_on_the_acceptance_form(desk_app: Flask, clock: Any) -> None:
+    from tests.permits.cases.helpers import attach_all, people, submit, who
+
+    at(clock, 2026, 3, 2, 9)
+    p = people(desk_app)
+    with desk_app.test_request_context():
+        row = submit(who(p["applicant"]))
+        attach_all(who(p["applicant"]), row)
+        db.session.commit()
+        app_id = row.id
+    client = _client(desk_app, p["desk"])
+    page = client.get(f"/permits/desk/applications/{app_id}")
+    assert "co-HDGSJ" in page.get_data(as_text=True) and "co-HDZJ" not in page.get_data(as_text=True)
+    bad = post_form(client, f"/permits/desk/applications/{app_id}/accept", {"co_departments": ["NOPE"]})
+    assert bad.status_code == 422
+    ok = post_form(client, f"/permits/desk/applications/{app_id}/accept", {"co_departments": ["HDGSJ", "HDDSJ"]})
+    assert ok.status_code == 303
+    with desk_app.app_context():
+        codes = sorted(t.department.code for t in db.session.execute(select(DepartmentTask)).scalars())
+        assert codes == ["HDDSJ", "HDGSJ"]
