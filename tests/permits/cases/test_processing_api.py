@@ -124,6 +124,14 @@ def test_joint_case_end_to_end(desk_app: Flask, client: Any, clock: Any) -> None
     assert decided["current_step"] == "production"
     pdf = lead.get(f"/api/v1/permits/cases/{app_id}/decision.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-") and b"/ByteRange" in pdf.data
+    # The seal validates against the platform's root (pyHanko), and the stored hash is the file's.
+    import hashlib
+
+    from app.core.sealing import get_sealing, verify_pdf
+
+    assert hashlib.sha256(pdf.data).hexdigest() == decided["decision"]["pdf_sha256"]
+    with desk_app.app_context():
+        assert verify_pdf(pdf.data, get_sealing().trust()).ok
     for step in ("production", "delivery"):
         assert lead.post(f"/api/v1/permits/cases/{app_id}/steps/{step}/finish", {}).status_code == 200
 
