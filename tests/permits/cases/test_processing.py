@@ -417,3 +417,17 @@ def test_the_decision_is_sealed_and_records_its_authorisation(desk_app: Flask, c
         ]
         assert len(entries) >= 8 and all(keys <= set(e.data) for e in entries)
         assert all(e.data["case_number"] == decision_case_number for e in entries)
+
+
+def test_the_deemed_consent_sweep_is_in_the_beat_schedule() -> None:
+    from celery import Celery
+
+    from app.core import tasks as core_tasks
+    from app.permits.cases import tasks
+
+    celery = Celery("t")
+    core_tasks.bind(celery)
+    schedule = celery.conf.beat_schedule
+    assert schedule["permits.deem_tasks"] == {"task": "permits.deem_tasks", "schedule": 300.0}
+    assert "permits.deem_overdue" in schedule
+    assert core_tasks.declared()["permits.deem_tasks"].fn is tasks.deem_tasks  # the locked wrapper
