@@ -136,6 +136,18 @@ STATUSES: dict[str, dict[str, StatusInfo]] = {
         "expired": _s(_l("Expired"), GREY),
         "revoked": _s(_l("Revoked"), RED),
     },
+    "permit_step": {  # app.permits.cases.processing_models.CaseStepStatus
+        "pending": _s(_l("Not started"), GREY),
+        "open": _s(_l("In progress"), BLUE),
+        "done": _s(_l("Done"), GREEN),
+        "skipped": _s(_l("Not needed"), GREY),
+    },
+    "permit_task": {  # app.permits.cases.processing_models.TaskStatus
+        "open": _s(_l("Waiting for the department's answer"), YELLOW),
+        "overdue": _s(_l("Overdue: no answer in time"), RED),
+        "answered": _s(_l("Answered"), GREEN),
+        "deemed": _s(_l("Deemed to consent (no answer in time)"), ORANGE),
+    },
 }
 
 

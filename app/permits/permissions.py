@@ -55,3 +55,19 @@ CERTIFICATE_REVOKE = declare(
 
 grant_by_default("admin", CERTIFICATE_ISSUE)
 grant_by_default("admin", CERTIFICATE_REVOKE)
+
+REVIEW = declare(
+    "permits.review",
+    "Work as a department's reviewer at the center: the department's tasks and cases, answers and decisions "
+    "(decisions need the chief representative's authorisation)",
+    "部门审查人员：办理本部门的会办任务和主办案件（答复和决定须持首席代表授权委托书）",
+)
+
+AUTHORISATIONS_MANAGE = declare(
+    "permits.authorisations.manage",
+    "Record departments' staff and their chief representatives' authorisations (grant, revoke)",
+    "登记部门进驻人员和首席代表授权委托书（授权、撤销）",
+)
+
+grant_by_default("admin", REVIEW, AUTHORISATIONS_MANAGE)
+grant_by_default("permits_reviewer", REVIEW)  # a department's staff member; authorisations are per person

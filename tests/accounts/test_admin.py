@@ -140,7 +140,17 @@ def test_seed_demo_accounts(app: Flask, clock: FakeClock) -> None:
         created = services_demo.seed_demo_accounts()
         db.session.commit()
         assert sorted(role for _u, role, _p in created) == sorted(
-            ["admin", "agency", "auditor", "bidder", "expert", "permits_clerk", "supervisor", "window_staff"]
+            [
+                "admin",
+                "agency",
+                "auditor",
+                "bidder",
+                "expert",
+                "permits_clerk",
+                "permits_reviewer",
+                "supervisor",
+                "window_staff",
+            ]
         )
         assert services_demo.seed_demo_accounts() == []
         bidder = db.session.scalar(select(User).where(User.username == "bidder"))

@@ -8,6 +8,8 @@ ANONYMOUS = "anonymous"
 EVERYONE = frozenset((ANONYMOUS, *SEEDED_ROLES))
 SIGNED_IN = frozenset(SEEDED_ROLES)
 DESK = frozenset({"admin", "permits_clerk"})  # permits.desk
+REVIEW = frozenset({"admin", "permits_reviewer"})  # permits.review
+MANAGE = frozenset({"admin"})  # permits.authorisations.manage
 
 PERMITS_CASES_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "permits-cases-api.submit_application"): SIGNED_IN,
@@ -32,4 +34,29 @@ PERMITS_CASES_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "permits_cases.accept"): DESK,
     ("POST", "permits_cases.refuse"): DESK,
     ("POST", "permits_cases.request_correction"): DESK,
+    ("GET", "permits_cases.decision_pdf"): EVERYONE,
+    # case processing (processing_api.py, processing_views.py)
+    ("GET", "permits-processing-api.my_tasks"): REVIEW,
+    ("GET", "permits-processing-api.my_cases"): REVIEW,
+    ("POST", "permits-processing-api.answer_task"): REVIEW,
+    ("GET", "permits-processing-api.get_case"): REVIEW,
+    ("POST", "permits-processing-api.claim"): REVIEW,
+    ("POST", "permits-processing-api.finish_step"): REVIEW,
+    ("POST", "permits-processing-api.decide"): REVIEW,
+    ("GET", "permits-processing-api.decision_pdf"): REVIEW,
+    ("GET", "permits-processing-api.list_authorisations"): MANAGE,
+    ("POST", "permits-processing-api.grant"): MANAGE,
+    ("POST", "permits-processing-api.revoke"): MANAGE,
+    ("POST", "permits-processing-api.add_staff"): MANAGE,
+    ("GET", "permits_processing.department"): REVIEW,
+    ("GET", "permits_processing.task"): REVIEW,
+    ("POST", "permits_processing.answer"): REVIEW,
+    ("GET", "permits_processing.case"): REVIEW,
+    ("POST", "permits_processing.claim"): REVIEW,
+    ("POST", "permits_processing.finish"): REVIEW,
+    ("POST", "permits_processing.decide"): REVIEW,
+    ("GET", "permits_processing.admin_authorisations"): MANAGE,
+    ("POST", "permits_processing.grant"): MANAGE,
+    ("POST", "permits_processing.revoke"): MANAGE,
+    ("POST", "permits_processing.add_staff"): MANAGE,
 }

@@ -65,6 +65,46 @@ def tracking_view(application: Application) -> dict[str, Any]:
             {"kind": s.kind.value, "at": s.at, "actor": s.actor_name, "holder": s.holder.value}
             for s in application.steps
         ],
+        "case_steps": [case_step_view(s) for s in application.case_steps],
+        "tasks": [
+            {
+                "id": t.id,
+                "department": t.department.name,
+                "status": t.status.value,
+                "opened_at": t.opened_at,
+                "due_at": t.due_at,
+                "answered_at": t.answered_at,
+                "is_deemed": t.is_deemed,
+                "deemed_at": t.deemed_at,
+            }
+            for t in application.tasks
+        ],
+        "case_decision": (
+            {
+                "outcome": d.outcome.value,
+                "reasons": d.reasons,
+                "remedies": d.remedies,
+                "decided_at": d.decided_at,
+                "department": d.department.name,
+                "pdf_sha256": d.pdf_sha256,
+            }
+            if (d := application.decision) is not None
+            else None
+        ),
+    }
+
+
+def case_step_view(step: Any) -> dict[str, Any]:
+    return {
+        "kind": step.kind.value,
+        "status": step.status.value,
+        "share_days": step.share_days,
+        "department": step.department.name,
+        "responsible": step.responsible_name,
+        "started_at": step.started_at,
+        "due_on": step.due_on,
+        "due_at": step.due_at,
+        "finished_at": step.finished_at,
     }
 
 
@@ -193,12 +233,12 @@ def resubmit_application(application_id: int) -> Any:
 @_problems(401, 403, 404, 409, 422)
 @requires(DESK)
 def decide(args: dict[str, Any], application_id: int) -> Any:
-    """The desk's decision: accept (case number, due dates), refuse (reason and remedies) or the one-time
-    correction notice (every missing material, plus those marked defective; a second one needs
-    `override_reason` from a supervisor)."""
+    """The desk's decision: accept (case number, due dates, the steps; `co_departments` for a joint case), refuse
+    (reason and remedies) or the one-time correction notice (every missing material, plus those marked defective;
+    a second one needs `override_reason` from a supervisor)."""
     row = services.get_application(application_id)
     if args["decision"] == "accept":
-        services.accept_application(actor=me(), application=row)
+        services.accept_application(actor=me(), application=row, co_departments=args.get("co_departments"))
     elif args["decision"] == "refuse":
         services.refuse_acceptance(
             actor=me(), application=row, reason=args.get("reason", ""), remedies=args.get("remedies", "")

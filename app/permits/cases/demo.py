@@ -20,6 +20,9 @@ from app.permits.calendar.deadlines import CalendarNotLoaded
 from app.permits.cases import services
 from app.permits.cases.models import Application, ApplicationChannel
 
+REVIEWER = "permits_reviewer"  # the demo department reviewer: chief representative of 质监 (lead) and 国税
+LEAD, CO = "HDZJ", ("HDGSJ", "HDDSJ")  # 质监 leads ITEM; 国税 and 地税 are consulted (抄告)
+
 ITEM = "HDZJ-FW-001"  # 组织机构代码证核发: four materials, four working days
 ANSWERS = {
     "applicant_type": "enterprise",
@@ -96,8 +99,56 @@ def seed_demo_cases() -> list[str]:
         db.session.flush()
         if services.deem_overdue()["deemed"]:
             lines.append(f"permit application accepted by law after 5 working days: case {deemed.case_number}")
+        lines.extend(seed_demo_processing(desk))
     except CalendarNotLoaded as exc:
         lines.append(f"permit applications: accepted ones skipped ({exc.detail})")
     for row in (waiting, noticed, refused):
         lines.append(f"  tracking: /permits/track/{row.number}/{row.tracking_token}")
+    return lines
+
+
+def _accepted_joint(desk: User, co: tuple[str, ...]) -> Application:
+    row = _submit(desk, ApplicationChannel.DESK)
+    _attach(desk, row)
+    services.accept_application(actor=desk, application=row, co_departments=list(co))
+    return row
+
+
+def seed_demo_processing(desk: User) -> list[str]:
+    """Joint cases (并联审批): the demo reviewer on the staff of 质监 and 国税 with authorisations for ITEM; one
+    case in progress (国税 answered, 地税 waiting) and one accepted 10 days ago whose co-departments were deemed
+    to consent by the sweep (flagged for accountability)."""
+    from app.core import time as clock_mod
+    from app.permits.cases import authorisations, processing
+
+    reviewer = db.session.scalar(select(User).where(User.username == REVIEWER))
+    if reviewer is None or not desk.has_permission("permits.authorisations.manage"):
+        return []
+    now = now_utc()
+    for code in (LEAD, CO[0]):
+        authorisations.add_staff(actor=desk, department_code=code, username=REVIEWER)
+        authorisations.grant(
+            actor=desk,
+            department_code=code,
+            username=REVIEWER,
+            item_codes=[ITEM],
+            valid_from=now - timedelta(days=365),
+            valid_to=now + timedelta(days=365),
+            approved_by="部门负责人（示范）",
+            reference=f"{code}授〔{now.year}〕1号",
+        )
+    lines = []
+    joint = _accepted_joint(desk, CO)
+    task = next(t for t in processing.get_case(joint.id).tasks if t.department.code == CO[0])
+    processing.answer_task(actor=reviewer, task=task, answer="agree", reasons="")
+    lines.append(f"joint permit case in progress (国税 answered, 地税 waiting): case {joint.case_number}")
+    previous = clock_mod.set_clock(clock_mod.FakeClock(now - timedelta(days=10)))
+    try:
+        late = _accepted_joint(desk, CO)
+    finally:
+        clock_mod.set_clock(previous)
+    swept = processing.deem_tasks()
+    if swept["deemed"]:
+        lines.append(f"joint permit case with deemed consent of its co-departments: case {late.case_number}")
+    lines.append(f"  department desk: /permits/department (sign in as {REVIEWER})")
     return lines

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, Date, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -20,6 +20,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.core.db import UTCDateTime, db
 from app.core.time import now_utc
 from app.permits.catalogue.models import Item, ItemMaterial
+
+if TYPE_CHECKING:
+    from app.permits.cases.processing_models import CaseDecision, CaseStep, DepartmentTask
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -117,6 +120,10 @@ class Application(db.Model):  # type: ignore[name-defined,misc]
         back_populates="application", order_by="CorrectionNotice.sequence"
     )
     steps: Mapped[list[ApplicationStep]] = relationship(back_populates="application", order_by="ApplicationStep.id")
+    # Processing after acceptance (processing_models.py): the five steps, the co-departments' tasks, the decision.
+    case_steps: Mapped[list[CaseStep]] = relationship(order_by="CaseStep.position", viewonly=True)
+    tasks: Mapped[list[DepartmentTask]] = relationship(order_by="DepartmentTask.id", viewonly=True)
+    decision: Mapped[CaseDecision | None] = relationship(viewonly=True)
 
     @property
     def audit_ref(self) -> str:
@@ -182,3 +189,6 @@ class ApplicationStep(db.Model):  # type: ignore[name-defined,misc]
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     application: Mapped[Application] = relationship(back_populates="steps")
+
+
+from app.permits.cases import processing_models  # noqa: E402,F401  (the tables the relationships above name)

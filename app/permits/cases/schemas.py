@@ -7,6 +7,13 @@ from marshmallow import validate
 
 from app.core.fields import Instant, Integer, QueryInteger
 from app.permits.cases.models import ApplicantKind, ApplicationChannel, ApplicationStatus
+from app.permits.cases.processing_models import (
+    CaseStepKind,
+    CaseStepStatus,
+    DecisionOutcome,
+    TaskAnswer,
+    TaskStatus,
+)
 from app.tendering.schemas import PlainText
 
 
@@ -62,6 +69,12 @@ class DecisionIn(ma.Schema):
         validate=validate.Length(max=2000),
         metadata={"description": "correct, a second notice: the supervisor's reason (permits.supervise)"},
     )
+    co_departments = ma.fields.List(
+        ma.fields.String(validate=validate.Length(min=1, max=32)),
+        load_default=None,
+        validate=validate.Length(max=10),
+        metadata={"description": "accept, a joint case: the co-departments' codes (each gets a task at once)"},
+    )
 
 
 class ApplicantOut(ma.Schema):
@@ -112,6 +125,42 @@ class StepOut(ma.Schema):
     holder = ma.fields.String(required=True)
 
 
+class CaseStepOut(ma.Schema):
+    """A processing step (受理/审查/决定/制证/送达) with its due instant, computed when it started."""
+
+    kind = ma.fields.String(required=True, validate=validate.OneOf([k.value for k in CaseStepKind]))
+    status = ma.fields.String(required=True, validate=validate.OneOf([k.value for k in CaseStepStatus]))
+    share_days = Integer(required=True, metadata={"description": "This step's share of the promised limit"})
+    department = ma.fields.String(required=True)
+    responsible = ma.fields.String(required=True)
+    started_at = Instant(allow_none=True)
+    due_on = ma.fields.Date(allow_none=True)
+    due_at = Instant(allow_none=True, metadata={"description": "The end of the due day (center time)"})
+    finished_at = Instant(allow_none=True)
+
+
+class TaskTrackingOut(ma.Schema):
+    """A co-department's task as the applicant sees it."""
+
+    id = Integer(required=True)
+    department = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, validate=validate.OneOf([k.value for k in TaskStatus]))
+    opened_at = Instant(required=True)
+    due_at = Instant(required=True)
+    answered_at = Instant(allow_none=True)
+    is_deemed = ma.fields.Boolean(required=True)
+    deemed_at = Instant(allow_none=True)
+
+
+class CaseDecisionTrackingOut(ma.Schema):
+    outcome = ma.fields.String(required=True, validate=validate.OneOf([k.value for k in DecisionOutcome]))
+    reasons = ma.fields.String(required=True)
+    remedies = ma.fields.String(required=True)
+    decided_at = Instant(required=True)
+    department = ma.fields.String(required=True)
+    pdf_sha256 = ma.fields.String(allow_none=True)
+
+
 class TrackingOut(ma.Schema):
     """What the public tracking page shows (no applicant identity number)."""
 
@@ -131,6 +180,9 @@ class TrackingOut(ma.Schema):
     deemed_rule = ma.fields.String(required=True)
     expected = ma.fields.List(ma.fields.Nested(EntryOut), required=True, metadata={"description": "To send"})
     steps = ma.fields.List(ma.fields.Nested(StepOut), required=True)
+    case_steps = ma.fields.List(ma.fields.Nested(CaseStepOut), required=True, metadata={"description": "办理环节"})
+    tasks = ma.fields.List(ma.fields.Nested(TaskTrackingOut), required=True, metadata={"description": "会办部门"})
+    case_decision = ma.fields.Nested(CaseDecisionTrackingOut, allow_none=True)
 
 
 class ApplicationOut(TrackingOut):
@@ -144,3 +196,102 @@ class ApplicationOut(TrackingOut):
     materials = ma.fields.List(ma.fields.Nested(ReceivedOut), required=True)
     notices = ma.fields.List(ma.fields.Nested(NoticeOut), required=True)
     tracking_url = ma.fields.String(required=True)
+
+
+# --- case processing ---------------------------------------------------------------------------------------
+
+
+class TaskOut(TaskTrackingOut):
+    """A co-department's task with its answer, for the departments' staff."""
+
+    application_id = Integer(required=True)
+    case_number = ma.fields.String(required=True)
+    item_code = ma.fields.String(required=True)
+    item_name = ma.fields.String(required=True)
+    lead_department = ma.fields.String(required=True)
+    deemed_approval_allowed = ma.fields.Boolean(required=True)
+    answer = ma.fields.String(allow_none=True, validate=validate.OneOf([k.value for k in TaskAnswer]))
+    reasons = ma.fields.String(required=True)
+    answered_by = ma.fields.String(required=True)
+    authorisation_id = Integer(allow_none=True)
+    deemed_rule = ma.fields.String(required=True)
+    accountability_flag = ma.fields.Boolean(required=True, metadata={"description": "超时问责"})
+    flag_reason = ma.fields.String(required=True)
+
+
+class CaseDecisionOut(CaseDecisionTrackingOut):
+    decided_by = ma.fields.String(required=True)
+    authorisation_id = Integer(required=True)
+    sealed_by = ma.fields.String(required=True)
+    review_by = ma.fields.String(required=True, metadata={"description": "行政复议: the last day"})
+    litigation_by = ma.fields.String(required=True, metadata={"description": "行政诉讼: the last day"})
+
+
+class CaseOut(ma.Schema):
+    application_id = Integer(required=True)
+    case_number = ma.fields.String(required=True)
+    item_code = ma.fields.String(required=True)
+    item_name = ma.fields.String(required=True)
+    lead_department = ma.fields.String(required=True)
+    applicant_name = ma.fields.String(required=True)
+    accepted_on = ma.fields.Date(required=True)
+    promised_due = ma.fields.Date(allow_none=True)
+    current_step = ma.fields.String(allow_none=True)
+    steps = ma.fields.List(ma.fields.Nested(CaseStepOut), required=True)
+    tasks = ma.fields.List(ma.fields.Nested(TaskOut), required=True)
+    decision = ma.fields.Nested(CaseDecisionOut, allow_none=True)
+
+
+class FinishStepIn(ma.Schema):
+    note = PlainText(load_default="", validate=validate.Length(max=2000))
+
+
+class AnswerIn(ma.Schema):
+    answer = ma.fields.String(required=True, validate=validate.OneOf([k.value for k in TaskAnswer]))
+    reasons = PlainText(
+        load_default="",
+        validate=validate.Length(max=2000),
+        metadata={"description": "Required to disagree or to agree subject to higher approval"},
+    )
+
+
+class CaseDecisionIn(ma.Schema):
+    outcome = ma.fields.String(required=True, validate=validate.OneOf([k.value for k in DecisionOutcome]))
+    reasons = PlainText(required=True, validate=validate.Length(max=2000))
+
+
+class AuthorisationIn(ma.Schema):
+    department = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
+    username = ma.fields.String(required=True, validate=validate.Length(min=1, max=80))
+    items = ma.fields.List(ma.fields.String(validate=validate.Length(min=1, max=40)), required=True)
+    valid_from = Instant(required=True)
+    valid_to = Instant(required=True)
+    approved_by = PlainText(required=True, validate=validate.Length(max=200))
+    reference = PlainText(load_default="", validate=validate.Length(max=100))
+
+
+class AuthorisationOut(ma.Schema):
+    id = Integer(required=True)
+    department = ma.fields.String(required=True)
+    representative_id = Integer(required=True)
+    items = ma.fields.List(ma.fields.String(), required=True)
+    valid_from = Instant(required=True)
+    valid_to = Instant(required=True)
+    approved_by = ma.fields.String(required=True)
+    reference = ma.fields.String(required=True)
+    revoked_at = Instant(allow_none=True)
+    revoke_reason = ma.fields.String(required=True)
+
+
+class RevokeIn(ma.Schema):
+    reason = PlainText(required=True, validate=validate.Length(max=2000))
+
+
+class StaffIn(ma.Schema):
+    department = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
+    username = ma.fields.String(required=True, validate=validate.Length(min=1, max=80))
+
+
+class StaffOut(ma.Schema):
+    department = ma.fields.String(required=True)
+    user_id = Integer(required=True)

@@ -522,11 +522,15 @@ def _accept(application: Application, accepted_on: date, dues: DueDates, *, at: 
     application.decided_at = at
 
 
-def accept_application(*, actor: Any, application: Application) -> Application:
-    """Accept (受理): a case number and the due dates, from today in the center's zone.
+def accept_application(*, actor: Any, application: Application, co_departments: Any = None) -> Application:
+    """Accept (受理): a case number and the due dates, from today in the center's zone; the case's steps and, for
+    a joint case, a task for every co-department the desk names (department codes; processing.py).
 
-    Raises PermissionDenied, Conflict (not waiting; materials missing), CalendarNotLoaded (nothing stored).
+    Raises PermissionDenied, Conflict (not waiting; materials missing), ValidationFailed (co-departments),
+    CalendarNotLoaded (nothing stored).
     """
+    from app.permits.cases import processing
+
     _require_desk(actor)
     _require_open(application)
     missing = missing_materials(application)
@@ -538,11 +542,15 @@ def accept_application(*, actor: Any, application: Application) -> Application:
     at = now_utc()
     accepted_on = local_date(at)
     dues = _due_dates(application.item, accepted_on)  # CalendarNotLoaded before anything changes
+    plan = processing.plan_case(
+        application.item, accepted_on, processing.co_departments_from(application.item, co_departments)
+    )
     _handled_by(application, actor)
     _accept(application, accepted_on, dues, at=at)
     application.decided_by_id = actor.id
     _step(application, StepKind.ACCEPTED, actor, Holder.DEPARTMENT, case_number=application.case_number)
     db.session.flush()
+    processing.open_case(application, plan, actor=actor, at=at)  # its entries first: "accepted" stays the last
     record(
         "permits.application.accepted",
         actor=actor,
@@ -552,6 +560,7 @@ def accept_application(*, actor: Any, application: Application) -> Application:
             "accepted_on": accepted_on.isoformat(),
             "statutory_due": dues.statutory.isoformat() if dues.statutory else None,
             "promised_due": dues.promised.isoformat() if dues.promised else None,
+            "co_departments": [d.code for d in plan.co_departments],
         },
     )
     return application
@@ -730,6 +739,8 @@ def deem_overdue(limit: int = 500) -> dict[str, int]:
     Idempotent (only waiting applications are taken, each locked, SKIP LOCKED on PostgreSQL). An application
     the calendar cannot count (CalendarNotLoaded) is skipped, logged and recorded once per problem.
     """
+    from app.permits.cases import processing
+
     today = local_date(now_utc())
     calendar = calendar_services.load_calendar()
     rows = db.session.execute(
@@ -747,6 +758,7 @@ def deem_overdue(limit: int = 500) -> dict[str, int]:
             if today <= deadline:
                 continue
             dues = _due_dates(application.item, received_on, calendar)
+            plan = processing.plan_case(application.item, received_on, calendar=calendar)
         except CalendarNotLoaded as exc:
             skipped += 1
             log.warning("permits deemed acceptance: %s skipped: %s", application.number, exc.detail)
@@ -773,6 +785,7 @@ def deem_overdue(limit: int = 500) -> dict[str, int]:
             deadline=deadline.isoformat(),
         )
         db.session.flush()
+        processing.open_case(application, plan, actor="system:permits.deem_overdue", at=now_utc())
         record(
             "permits.application.deemed_accepted",
             actor="system:permits.deem_overdue",

@@ -12,3 +12,12 @@ from app.permits.cases import services
 def deem_overdue() -> dict[str, int]:
     """Accept (as deemed, from receipt) the applications the desk left undecided for 5 working days."""
     return services.deem_overdue()
+
+
+@sweep("permits.deem_tasks", every=timedelta(minutes=5))
+def deem_tasks() -> dict[str, int]:
+    """Co-departments' tasks past their due instant: deemed consent where the item allows it, else overdue; both
+    flagged for accountability (超时问责)."""
+    from app.permits.cases import processing
+
+    return processing.deem_tasks()

@@ -199,6 +199,18 @@ def acceptance_pdf(number: str, token: str) -> Any:
     return Response(pdf, content_type="application/pdf", headers={"Content-Disposition": content_disposition(name)})
 
 
+@bp.get("/track/<string:number>/<string:token>/decision.pdf")
+@public
+def decision_pdf(number: str, token: str) -> Any:
+    """The sealed decision (准予/不予行政许可决定书)."""
+    from app.permits.cases import processing
+
+    application = services.tracked(number, token)
+    pdf = processing.decision_pdf(application)
+    name = f"{application.case_number}-decision.pdf"
+    return Response(pdf, content_type="application/pdf", headers={"Content-Disposition": content_disposition(name)})
+
+
 @bp.get("/track/<string:number>/<string:token>/notices/<int:sequence>")
 @public
 def notice_page(number: str, token: str, sequence: int) -> Any:
@@ -239,6 +251,15 @@ def queue() -> Any:
     )
 
 
+def catalogue_departments() -> list[Any]:
+    from sqlalchemy import select
+
+    from app.core.db import db
+    from app.permits.catalogue.models import Department
+
+    return list(db.session.execute(select(Department).order_by(Department.position, Department.id)).scalars())
+
+
 def _desk_page(application: Application, errors: Errors | None = None, status: int = 200) -> Any:
     received = {m.item_material_id for m in application.materials}
     return (
@@ -254,6 +275,7 @@ def _desk_page(application: Application, errors: Errors | None = None, status: i
             errors=errors or Errors(),
             tracking=tracking_url(application),
             may_override=bool(me().has_permission("permits.supervise")),
+            co_options=[d for d in catalogue_departments() if d.id != application.item.department_id],
         ),
         status,
     )
@@ -290,7 +312,9 @@ def claim(application_id: int) -> Any:
 def accept(application_id: int) -> Any:
     return _decide(
         application_id,
-        lambda a: services.accept_application(actor=me(), application=a),
+        lambda a: services.accept_application(
+            actor=me(), application=a, co_departments=request.form.getlist("co_departments") or None
+        ),
         _("Accepted: the case number and the due dates are on the acceptance notice."),
     )
 

@@ -16,10 +16,11 @@ from tests.factories import user
 def test_demo_applications_in_every_state(desk_app: Flask, clock: Any) -> None:
     user(desk_app, "admin", roles=["admin"], totp=False)
     user(desk_app, "bidder", roles=["bidder"])
+    user(desk_app, "permits_reviewer", roles=["permits_reviewer"], totp=False)
     with desk_app.app_context():
         lines = seed_demo_cases()
         db.session.commit()
-        assert len(lines) == 8, lines
+        assert len(lines) == 11, lines
         rows = list(db.session.execute(select(Application).order_by(Application.id)).scalars())
         assert [r.status for r in rows] == [
             ApplicationStatus.RECEIVED,
@@ -27,6 +28,15 @@ def test_demo_applications_in_every_state(desk_app: Flask, clock: Any) -> None:
             ApplicationStatus.REFUSED,
             ApplicationStatus.ACCEPTED,
             ApplicationStatus.ACCEPTED,
+            ApplicationStatus.ACCEPTED,
+            ApplicationStatus.ACCEPTED,
         ]
-        assert [r.is_deemed for r in rows[3:]] == [False, True]
+        assert [r.is_deemed for r in rows[3:]] == [False, True, False, False]
+        # The joint cases: one in progress (one answer, one task open), one with deemed consents (flagged).
+        from app.permits.cases import processing
+        from app.permits.cases.processing_models import TaskStatus
+
+        joint, late = processing.get_case(rows[5].id), processing.get_case(rows[6].id)
+        assert sorted(t.status.value for t in joint.tasks) == [TaskStatus.ANSWERED.value, TaskStatus.OPEN.value]
+        assert all(t.is_deemed and t.accountability_flag for t in late.tasks) and len(late.tasks) == 2
         assert seed_demo_cases() == []
