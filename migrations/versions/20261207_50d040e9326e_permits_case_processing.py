@@ -1,7 +1,7 @@
 """permits case processing: steps, co-department tasks, department staff, authorisations, decisions (issue 11 §4)
 
 Revision ID: 50d040e9326e
-Revises: cd409d645bfc
+Revises: 0d25c823e4e9
 Create Date: 2026-12-07 07:41:28.080004
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '50d040e9326e'
-down_revision = 'cd409d645bfc'
+down_revision = '0d25c823e4e9'
 branch_labels = None
 depends_on = None
 
