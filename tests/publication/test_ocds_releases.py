@@ -90,8 +90,10 @@ def test_cursor_pages_and_bad_input(world, clock) -> None:
         factories.published_tender(world)
     page1 = releases(world, limit=2)
     assert len(page1["releases"]) == 2 and page1["links"]["since"] == 2
+    assert page1["links"]["next"].endswith("/api/v1/ocds/releases?since=2&limit=2")
     page2 = releases(world, since=page1["links"]["since"], limit=2)
-    assert len(page2["releases"]) == 1 and "links" not in page2
+    assert len(page2["releases"]) == 1 and page2["links"] == {"since": 3}
+    assert releases(world, since=3)["releases"] == [] and releases(world, since=3)["links"] == {"since": 3}
     ids = [r["id"] for r in page1["releases"] + page2["releases"]]
     assert len(set(ids)) == 3
     for bad in ("since=-1", "since=abc", "since=1.5", "limit=0", "limit=5000", f"since={2**60}"):

@@ -30,12 +30,13 @@ def _problems(*statuses: int) -> Any:
 
 def _with_links(package: dict[str, Any], endpoint: str, cursor: int, full: bool, args: dict[str, Any]) -> Response:
     headers = {}
+    package["links"] = {"since": cursor}
     if full:
         query: dict[str, Any] = {"since": cursor}
         if args.get("limit") is not None:
             query["limit"] = args["limit"]
         nxt = url_for(endpoint, _external=True, **query)
-        package["links"] = {"next": nxt, "since": cursor}
+        package["links"]["next"] = nxt
         headers["Link"] = f'<{nxt}>; rel="next"'
     return package, 200, headers  # type: ignore[return-value]
 
@@ -46,8 +47,9 @@ def _with_links(package: dict[str, Any], endpoint: str, cursor: int, full: bool,
 @_problems(422)
 @public
 def releases(args: dict[str, Any]) -> Any:
-    """A release package of the releases published after `since`, oldest first. A full page carries
-    `links.next` (and a Link header); the `seq` cursor is stable under concurrent publication."""
+    """A release package of the releases published after `since`, oldest first. `links.since` is the
+    cursor to ask with next; a full page also carries `links.next` (and a Link header). The cursor is stable under
+    concurrent publication: releases become visible in `seq` order, so none appears behind it later."""
     rows = services.list_releases(since=args["since"], limit=args["limit"])
     package = services.release_package(rows, uri=request.url)
     cursor = rows[-1].seq if rows else args["since"]

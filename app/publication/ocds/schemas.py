@@ -25,8 +25,10 @@ class CursorArgs(ma.Schema):
 
 
 class PackageLinks(ma.Schema):
-    next = ma.fields.String(metadata={"description": "The next page: the same query after this page's cursor."})
-    since = ma.fields.Integer(metadata={"description": "The cursor to pass as `since` for the next page."})
+    next = ma.fields.String(metadata={"description": "Only on a full page: the same query after this page's cursor."})
+    since = ma.fields.Integer(
+        required=True, metadata={"description": "The cursor to pass as `since` next time (poll with it for new ones)."}
+    )
 
 
 class _Package(ma.Schema):
