@@ -240,7 +240,7 @@ def _award(
         "title": tender.title,
         "status": status,
         "suppliers": [ref],
-        "relatedBids": [bid.public_id],
+        "relatedBid": bid.public_id,
     }
     if date is not None:
         award["date"] = instant(date)
