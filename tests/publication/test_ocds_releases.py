@@ -104,3 +104,47 @@ def test_cursor_pages_and_bad_input(world, clock) -> None:
     assert world.anonymous.get("/api/v1/ocds/bulk/1999-01.json").status_code == 404
     assert world.anonymous.get("/api/v1/ocds/records/no such").status_code in (404, 422)
     assert world.anonymous.get(f"/api/v1/ocds/records/{PREFIX}-999999").status_code == 404
+
+
+def test_a_release_commits_with_its_event_or_not_at_all_and_never_changes(world, clock) -> None:
+    import pytest
+    from sqlalchemy import func, select
+
+    from app.accounts.models import User
+    from app.extensions import db
+    from app.publication.ocds.models import OcdsRelease, ReleaseImmutable
+    from app.tendering import services_tenders
+    from app.tendering.models import Tender
+
+    tender = factories.published_tender(world)
+    with world.app.app_context():
+        agent = db.session.get(User, world.agency.user_id)
+        row = db.session.get(Tender, tender["id"])
+        services_tenders.clarify_tender(actor=agent, tender=row, text="不会提交的澄清")
+        db.session.rollback()  # the event is rolled back: so is its release
+        assert db.session.scalar(select(func.count()).select_from(OcdsRelease)) == 1
+        release = db.session.scalars(select(OcdsRelease)).one()
+        release.data = {**release.data, "tag": ["tenderUpdate"]}
+        with pytest.raises(ReleaseImmutable):
+            db.session.flush()
+        db.session.rollback()
+        with pytest.raises(ReleaseImmutable):
+            db.session.delete(db.session.scalars(select(OcdsRelease)).one())
+            db.session.flush()
+        db.session.rollback()
+        assert db.session.scalars(select(OcdsRelease)).one().tags == ["tender"]
+
+
+def test_the_ocid_prefix_is_configurable_and_checked(tmp_path) -> None:
+    import pytest
+
+    from app import create_app
+    from app.config import test_config
+
+    with pytest.raises(ValueError, match="OCDS_OCID_PREFIX"):
+        create_app(test_config(tmp_path, OCDS_OCID_PREFIX="ZB-2026"))
+    app = create_app(test_config(tmp_path, OCDS_OCID_PREFIX="ocds-hd1234"))
+    with app.app_context():
+        from app.publication.ocds.build import ocid_for
+
+        assert ocid_for(42) == "ocds-hd1234-42"

@@ -91,7 +91,8 @@ def release_package(rows: list[OcdsRelease], *, uri: str) -> dict[str, Any]:
 
 def check_ocid(ocid: str) -> str:
     if not isinstance(ocid, str) or _OCID.fullmatch(ocid) is None:
-        raise ValidationFailed(N_("not an ocid"), errors={"ocid": ["format"]})
+        message = N_("That is not an ocid: the registered prefix, a hyphen and the tender's number.")
+        raise ValidationFailed(message, errors={"ocid": ["format"]})
     return ocid
 
 
