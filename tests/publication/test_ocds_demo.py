@@ -82,3 +82,33 @@ def test_demo_tenders_publish_valid_releases_records_and_bulk_files(app: Flask, 
         seen += bulk["releases"]
     assert sorted(r["id"] for r in seen) == sorted(r["id"] for r in package["releases"])
     check(bulk, "release-package", tmp_path, monkeypatch)
+
+
+def test_a_winner_who_declines_is_an_award_cancellation(app: Flask, tmp_path, monkeypatch) -> None:
+    from sqlalchemy import select
+
+    from app.accounts.models import User
+    from app.demo import TITLE_AWARDED
+    from app.evaluation.report import services as services_report
+    from app.extensions import db
+    from app.tendering.models import Tender
+
+    seed(app)
+    with app.app_context():
+        tender = db.session.scalars(select(Tender).where(Tender.title == TITLE_AWARDED)).one()
+        agency = db.session.scalars(select(User).where(User.username == "agency")).one()
+        services_report.reassign_award(actor=agency, tender=tender, reason="第一中标候选人放弃中标")
+        db.session.commit()
+        ocid = f"ocds-xxxxxx-{tender.id}"
+    package = app.test_client().get(f"/api/v1/ocds/records/{ocid}").get_json()
+    check(package, "record-package", tmp_path, monkeypatch)
+    [record] = package["records"]
+    last = record["releases"][-1]
+    assert last["tag"] == ["award", "awardCancellation"]
+    assert [a["status"] for a in last["awards"]] == ["cancelled", "active"]
+    first, second = last["awards"]
+    assert first["relatedBid"] != second["relatedBid"]
+    assert {a["id"]: a["status"] for a in record["compiledRelease"]["awards"]} == {
+        first["id"]: "cancelled",
+        second["id"]: "active",
+    }

@@ -58,3 +58,39 @@ def test_releases_before_the_opening_are_identical_in_shape_whatever_the_number_
     assert after_one[-1]["tender"]["numberOfTenderers"] == 1 and after_one[-1]["tender"]["status"] == "unsuccessful"
     assert after_many[-1]["tender"]["numberOfTenderers"] == 3 and after_many[-1]["tender"]["status"] == "active"
     assert len(after_many[-1]["bids"]["details"]) == 3
+
+
+def test_a_two_stage_opening_publishes_bids_only_after_the_price_stage(world, clock) -> None:
+    from tests.tendering.helpers import envelope_plaintext, form, seal, submit, upload
+
+    at = clock.now() + timedelta(seconds=5)
+    envelopes = [{"name": "technical", "stage": 1}, {"name": "price", "stage": 2, "form": True}]
+    tender = factories.published_tender(
+        world, submission_deadline_at=at.isoformat(), opening_at=at.isoformat(), min_bids=2, envelopes=envelopes
+    )
+    tid, recipient = tender["id"], tender["recipient"]
+    bid_ids = []
+    for i, bidder in enumerate(world.bidders[:3]):
+        tech = seal(envelope_plaintext(None, {"技术标.txt": f"TECH-{i}".encode()}), recipient)
+        price = seal(envelope_plaintext(form(50_000 + i)), recipient)
+        uploads = {
+            "technical": upload(bidder.api, tid, "technical", tech),
+            "price": upload(bidder.api, tid, "price", price),
+        }
+        resp = submit(bidder.api, tid, uploads)
+        assert resp.status_code == 201, resp.json
+        bid_ids.append(resp.json["receipt"]["payload"]["bid"]["id"])
+    clock.advance(timedelta(seconds=5))
+    factories.run_open_due(world.app)
+    assert [r["tag"] for r in of(world, tid)] == [["tender"]]  # stage 1's record: names wait for the last stage
+    resp = world.agency.api.post(
+        f"/api/v1/tenders/{tid}/stages/advance", {"eliminated": [bid_ids[2]], "reason": "技术标不满足要求"}
+    )
+    assert resp.status_code == 200
+    factories.run_open_due(world.app)
+    _published, opened = of(world, tid)
+    assert opened["tag"] == ["tenderUpdate"] and errors("release", opened) == []
+    details = {d["id"]: d for d in opened["bids"]["details"]}
+    assert details[bid_ids[0]]["value"] == {"amount": 500, "currency": "CNY"}
+    assert details[bid_ids[1]]["status"] == "valid"
+    assert details[bid_ids[2]]["status"] == "disqualified" and "value" not in details[bid_ids[2]]  # never opened
