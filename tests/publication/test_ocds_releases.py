@@ -148,3 +148,21 @@ def test_the_ocid_prefix_is_configurable_and_checked(tmp_path) -> None:
         from app.publication.ocds.build import ocid_for
 
         assert ocid_for(42) == "ocds-hd1234-42"
+
+
+def test_the_ocds_routes_are_public_in_the_openapi_document(world) -> None:
+    doc = world.anonymous.get("/api/v1/openapi.json").json
+    paths = {p: ops for p, ops in doc["paths"].items() if p.startswith("/api/v1/ocds")}
+    assert set(paths) == {
+        "/api/v1/ocds/releases",
+        "/api/v1/ocds/records",
+        "/api/v1/ocds/records/{ocid}",
+        "/api/v1/ocds/bulk",
+        "/api/v1/ocds/bulk/{month}.json",
+    }
+    for ops in paths.values():
+        assert set(ops) - {"parameters"} == {"get"}
+        assert ops["get"].get("security", []) == []  # no sign-in
+    params = {p["name"] for p in paths["/api/v1/ocds/releases"]["get"]["parameters"]}
+    assert params == {"since", "limit"}
+    assert "422" in paths["/api/v1/ocds/releases"]["get"]["responses"]

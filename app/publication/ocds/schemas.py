@@ -6,7 +6,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.core.fields import QueryInteger
+from app.core.fields import Integer, QueryInteger
 
 MAX_SEQ = 2**53 - 1
 
@@ -26,7 +26,7 @@ class CursorArgs(ma.Schema):
 
 class PackageLinks(ma.Schema):
     next = ma.fields.String(metadata={"description": "Only on a full page: the same query after this page's cursor."})
-    since = ma.fields.Integer(
+    since = Integer(
         required=True, metadata={"description": "The cursor to pass as `since` next time (poll with it for new ones)."}
     )
 
@@ -50,6 +50,6 @@ class RecordPackageOut(_Package):
 
 class MonthOut(ma.Schema):
     month = ma.fields.String(required=True, metadata={"description": "YYYY-MM (UTC)"})
-    releases = ma.fields.Integer(required=True)
-    last_seq = ma.fields.Integer(required=True)
+    releases = Integer(required=True)
+    last_seq = Integer(required=True)
     url = ma.fields.String(required=True, metadata={"description": "The month's release package file"})
