@@ -9,7 +9,7 @@ EVERYONE = frozenset({"anonymous", *SEEDED_ROLES})
 OCDS_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "ocds.releases"): EVERYONE,
     ("GET", "ocds.records"): EVERYONE,
-    ("GET", "ocds.record"): EVERYONE,
+    ("GET", "ocds.one_record"): EVERYONE,
     ("GET", "ocds.bulk_index"): EVERYONE,
     ("GET", "ocds.bulk_month"): EVERYONE,
 }

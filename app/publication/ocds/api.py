@@ -75,10 +75,10 @@ def records(args: dict[str, Any]) -> Any:
 @blp.response(200, schemas.RecordPackageOut)
 @_problems(404, 422)
 @public
-def record(ocid: str) -> Any:
+def one_record(ocid: str) -> Any:
     """The record package of one contracting process (ocid = the registered prefix + the tender's id)."""
     services.check_ocid(ocid)
-    rec = services.record(ocid)
+    rec = services.get_record(ocid)
     rows = services.releases_of_ocid(ocid)
     return services.record_package([rec], rows, uri=request.url)
 

@@ -100,7 +100,7 @@ def releases_of_ocid(ocid: str) -> list[OcdsRelease]:
     return list(db.session.scalars(select(OcdsRelease).where(OcdsRelease.ocid == ocid).order_by(OcdsRelease.seq)))
 
 
-def record(ocid: str) -> dict[str, Any]:
+def get_record(ocid: str) -> dict[str, Any]:
     """The record of one contracting process: every release and the compiled release (ocdsmerge)."""
     rows = releases_of_ocid(ocid)
     if not rows:
