@@ -273,8 +273,10 @@ def _evaluate_and_award(clock: clock_mod.FakeClock, tender: Any, agency: User, e
         services_report.sign(actor=user, tender=tender, report_sha256=report.report_sha256, password=password)
     clock.advance(timedelta(hours=2))
     services_report.publish(actor=agency, tender=tender)
+    db.session.commit()  # each step its own transaction, as through the API (one OCDS release per public event)
     clock.advance(services_report.publicity_period() + timedelta(minutes=1))
     services_report.publicity_due()
+    db.session.commit()
     services_report.issue_award(actor=agency, tender=tender)
 
 

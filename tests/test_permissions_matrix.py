@@ -23,6 +23,7 @@ from tests.evaluation.matrix_pages import EVALUATION_PAGES_EXPECTED
 from tests.permits.certificates.matrix_certificates import CERTIFICATES_PUBLIC, PERMITS_CERTIFICATES_EXPECTED
 from tests.permits.matrix_calendar import PERMITS_CALENDAR_EXPECTED
 from tests.permits.matrix_cases import PERMITS_CASES_EXPECTED
+from tests.publication.matrix import OCDS_EXPECTED
 from tests.sealing.matrix_sealing import SEALING_PUBLIC
 from tests.tendering.matrix import TENDERING_EXPECTED
 from tests.tendering.matrix_agency import AGENCY_PAGES_EXPECTED
@@ -161,6 +162,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
 EXPECTED.update(TENDERING_EXPECTED)
 EXPECTED.update(CONVENIENCE_EXPECTED)
 EXPECTED.update(RATING_EXPECTED)
+EXPECTED.update(OCDS_EXPECTED)
 EXPECTED.update(AGENCY_PAGES_EXPECTED)
 EXPECTED.update(EVALUATION_PAGES_EXPECTED)
 EXPECTED.update(AWARD_PAGES_EXPECTED)
