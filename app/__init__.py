@@ -21,6 +21,7 @@ MODULES = [
     "app.recordings",
     "app.permits",
     "app.convenience",
+    "app.supervision",
 ]
 
 

@@ -155,6 +155,12 @@ ACTIONS: dict[str, Any] = {
     "convenience.ticket_requeued": _l("Missed ticket put back in the queue"),
     "convenience.ticket_no_show": _l("Ticket missed again: no-show"),
     "convenience.ticket_expired": _l("Ticket expired at the end of the day"),
+    # supervision
+    "supervision.signals.fired": _l("Supervision lights turned on"),
+    "supervision.signal.answered": _l("Explanation given for a supervision signal"),
+    "supervision.signal.accepted": _l("Explanation accepted by a supervisor"),
+    "supervision.signal.rejected": _l("Explanation rejected by a supervisor"),
+    "supervision.head.assigned": _l("Department head named for supervision"),
 }
 
 
