@@ -425,3 +425,6 @@ def init_app() -> None:
     demo("demo.permits.cases")(seed_demo_cases)
     demo("demo.convenience")(seed_demo_floor)
     demo("demo.tenders")(seed_demo_tenders)
+    from app.supervision.demo import seed_demo_supervision
+
+    demo("demo.supervision")(seed_demo_supervision)  # last: it reads what the others wrote to the evidence log

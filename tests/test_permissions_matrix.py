@@ -16,6 +16,7 @@ from werkzeug.routing import Rule
 from app.accounts.permissions import SEEDED_ROLES
 from tests.accounts.helpers import compile_translations, csrf, login, make_user
 from tests.convenience.matrix import CONVENIENCE_EXPECTED
+from tests.supervision.matrix import SUPERVISION_EXPECTED
 from tests.evaluation.matrix_award_pages import AWARD_PAGES_EXPECTED
 from tests.evaluation.matrix_committee_pages import COMMITTEE_PAGES_EXPECTED
 from tests.evaluation.matrix_pages import EVALUATION_PAGES_EXPECTED
@@ -159,6 +160,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
 
 EXPECTED.update(TENDERING_EXPECTED)
 EXPECTED.update(CONVENIENCE_EXPECTED)
+EXPECTED.update(SUPERVISION_EXPECTED)
 EXPECTED.update(AGENCY_PAGES_EXPECTED)
 EXPECTED.update(EVALUATION_PAGES_EXPECTED)
 EXPECTED.update(AWARD_PAGES_EXPECTED)

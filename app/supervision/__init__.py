@@ -7,7 +7,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.supervision import api, lights, models, permissions, tasks, views
+    from app.supervision import api, home, lights, models, permissions, tasks, views
 
     del lights, models, permissions, tasks  # imported for their tables, rules, declarations and sweeps
     app.config.setdefault("SUPERVISION_TICKET_WAIT_MINUTES", 30)
@@ -15,3 +15,4 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("SUPERVISION_AWARD_DAYS", 5)
     api.init_app(app)
     views.init_app(app)
+    home.init_app()

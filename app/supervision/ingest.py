@@ -152,6 +152,7 @@ class Context:
             item.state = ItemState.CLOSED
             item.closed_at = entry.created_at
             item.closed_index = entry.index
+            item.check_after = None
             n += 1
         self.batch.closed += n
         return n
@@ -168,6 +169,7 @@ class Context:
                 item.state = ItemState.CLOSED
                 item.closed_at = entry.created_at
                 item.closed_index = entry.index
+                item.check_after = None
                 self.batch.closed += 1
 
 
@@ -306,6 +308,7 @@ def _tender_amended(ctx: Context, entry: AuditEntry) -> None:
         return
     for item in ctx.open_items(kind="opening", subject=entry.subject or ""):
         item.promised_due_at = item.statutory_due_at = tender.opening_at
+        item.check_after = None
 
 
 @handles("tendering.opening.started")

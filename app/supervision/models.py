@@ -102,6 +102,9 @@ class MonitoredItem(db.Model):  # type: ignore[name-defined,misc]
     light: Mapped[Light] = mapped_column(_enum(Light), default=Light.GREEN)
     fired_rules: Mapped[list[int]] = mapped_column(JSON, default=list)
     lights_done: Mapped[bool] = mapped_column(Boolean, default=False, index=True)  # closed and judged: never again
+    # When the sweep must look again (the earliest instant an unfired rule may fire); NULL: at the next sweep. The
+    # ingest clears it whenever the item changes (closed, due moved), so the sweep reads only what may have changed.
+    check_after: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     person: Mapped[Any] = relationship("User")
 
@@ -189,7 +192,7 @@ class SignalImmutable(RuntimeError):
 @event.listens_for(Session, "before_flush")
 def _signals_are_immutable(session: Session, flush_context: Any, instances: Any) -> None:
     for obj in session.dirty:
-        if isinstance(obj, Signal) and session.is_modified(obj):
+        if isinstance(obj, Signal) and session.is_modified(obj, include_collections=False):
             raise SignalImmutable("a supervision signal never changes: answer it instead")
     for obj in session.deleted:
         if isinstance(obj, Signal):

@@ -91,6 +91,7 @@ def upgrade():
         ),
         sa.Column("fired_rules", sa.JSON(), nullable=False),
         sa.Column("lights_done", sa.Boolean(), nullable=False),
+        sa.Column("check_after", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["person_id"], ["users.id"], name=op.f("fk_supervision_items_person_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_supervision_items")),
         sa.UniqueConstraint("kind", "opened_index", "key", name="uq_supervision_items_opened"),
@@ -99,6 +100,7 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_supervision_items_department"), ["department"], unique=False)
         batch_op.create_index(batch_op.f("ix_supervision_items_floor"), ["floor"], unique=False)
         batch_op.create_index(batch_op.f("ix_supervision_items_lights_done"), ["lights_done"], unique=False)
+        batch_op.create_index(batch_op.f("ix_supervision_items_check_after"), ["check_after"], unique=False)
         batch_op.create_index(batch_op.f("ix_supervision_items_opened_at"), ["opened_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_supervision_items_person_id"), ["person_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_supervision_items_subject"), ["subject"], unique=False)
@@ -210,6 +212,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_supervision_items_person_id"))
         batch_op.drop_index(batch_op.f("ix_supervision_items_opened_at"))
         batch_op.drop_index(batch_op.f("ix_supervision_items_lights_done"))
+        batch_op.drop_index(batch_op.f("ix_supervision_items_check_after"))
         batch_op.drop_index(batch_op.f("ix_supervision_items_floor"))
         batch_op.drop_index(batch_op.f("ix_supervision_items_department"))
 
