@@ -158,12 +158,14 @@ def main() -> None:
     warnings.simplefilter("ignore")
     r = run(args.backend, args.items)
     print(
-        f"supervision lights sweep, {r['backend']}: {r['items']} monitored items ({r['open']} open), loaded in {r['load_s']:.1f} s"
+        f"supervision lights sweep, {r['backend']}: {r['items']} monitored items ({r['open']} open), "
+        f"loaded in {r['load_s']:.1f} s"
     )
     first, second = r["timings"]
     print(
         f"  first sweep : {first:6.2f} s  ({r['results'][0]['signals']} signals: "
-        f"{r['results'][0]['red']} red, {r['results'][0]['yellow']} yellow; {r['results'][0]['done']} closed items judged)"
+        f"{r['results'][0]['red']} red, {r['results'][0]['yellow']} yellow; "
+        f"{r['results'][0]['done']} closed items judged)"
     )
     print(f"  steady sweep: {second:6.2f} s  ({r['results'][1]['items']} items re-read, 0 signals)")
     print(f"  target < 10 s: {'met' if max(first, second) < 10 else 'NOT met'}")

@@ -16,7 +16,6 @@ from werkzeug.routing import Rule
 from app.accounts.permissions import SEEDED_ROLES
 from tests.accounts.helpers import compile_translations, csrf, login, make_user
 from tests.convenience.matrix import CONVENIENCE_EXPECTED
-from tests.supervision.matrix import SUPERVISION_EXPECTED
 from tests.evaluation.matrix_award_pages import AWARD_PAGES_EXPECTED
 from tests.evaluation.matrix_committee_pages import COMMITTEE_PAGES_EXPECTED
 from tests.evaluation.matrix_pages import EVALUATION_PAGES_EXPECTED
@@ -24,6 +23,7 @@ from tests.permits.certificates.matrix_certificates import CERTIFICATES_PUBLIC, 
 from tests.permits.matrix_calendar import PERMITS_CALENDAR_EXPECTED
 from tests.permits.matrix_cases import PERMITS_CASES_EXPECTED
 from tests.sealing.matrix_sealing import SEALING_PUBLIC
+from tests.supervision.matrix import SUPERVISION_EXPECTED
 from tests.tendering.matrix import TENDERING_EXPECTED
 from tests.tendering.matrix_agency import AGENCY_PAGES_EXPECTED
 

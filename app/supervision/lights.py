@@ -30,7 +30,7 @@ from app.supervision.models import Floor, ItemState, Light, Metric, MonitoredIte
 
 log = logging.getLogger(__name__)
 BATCH = 5000
-RANK = {Light.GREEN: 0, Light.YELLOW: 1, Light.RED: 2}
+RANK: dict[str, int] = {Light.GREEN: 0, Light.YELLOW: 1, Light.RED: 2}
 
 # The default rules (seeded once by code; an administrator may deactivate or change them later).
 DEFAULT_RULES: list[dict[str, Any]] = [
