@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from app.core.db import db
 from app.core.home import Item, Section, register_personal
 from app.supervision import services
-from app.supervision.models import Signal
+from app.supervision.models import Signal, SignalAnswer
 
 LIMIT = 20
 
@@ -43,8 +43,9 @@ def sections(user: Any, now: datetime) -> list[Section]:
         )
     ]
     if services.is_supervisor(user):
+        answered = select(SignalAnswer.signal_id).distinct()
         rows = db.session.scalars(
-            select(Signal).join(Signal.answers).options(selectinload(Signal.answers)).order_by(Signal.id).distinct()
+            select(Signal).where(Signal.id.in_(answered)).options(selectinload(Signal.answers)).order_by(Signal.id)
         )
         waiting = [s for s in rows if services.status_of(s) is services.SignalStatus.AWAITING_REVIEW][:LIMIT]
         found.append(

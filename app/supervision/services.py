@@ -161,7 +161,7 @@ def _text(value: Any, name: str) -> str:
     if not text:
         raise field_error(name, N_("Write the text."))
     if len(text) > MAX_TEXT:
-        raise field_error(name, N_("At most %(n)s characters."), {"n": MAX_TEXT})
+        raise field_error(name, N_("At most %(n)s characters."), params={"n": MAX_TEXT})
     return text
 
 
@@ -212,7 +212,7 @@ def review_signal(*, actor: Any, signal: Signal, accept: bool, text: Any) -> Sig
     db.session.add(answer)
     db.session.flush()
     audit.record(
-        f"supervision.signal.{kind.value}",
+        "supervision.signal.accepted" if accept else "supervision.signal.rejected",
         actor=actor,
         subject=f"supervision.signal:{signal.id}",
         data={"answer": answer.id},

@@ -3,7 +3,7 @@ bad input answered with a readable message or a problem, nothing stored."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -152,4 +152,12 @@ def test_the_home_page_lists_the_signal_to_explain(desk_app: Flask, lit: dict[st
     del clock
     page = _client(desk_app, "clerk").get("/").get_data(as_text=True)
     assert "supervision-to-explain" in page and f"/supervision/signals/{lit['signal']}" in page
-    assert timedelta(0) is not None
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
+def test_the_supervisor_home_lists_explanations_to_review(desk_app: Flask, lit: dict[str, Any]) -> None:
+    url = f"/supervision/signals/{lit['signal']}"
+    assert post_form(_client(desk_app, "clerk"), url + "/answer", {"text": "已整改"}).status_code == 303
+    page = _client(desk_app, "watcher").get("/")
+    assert page.status_code == 200
+    assert "supervision-to-review" in page.get_data(as_text=True) and url in page.get_data(as_text=True)
