@@ -174,3 +174,32 @@ def test_convenience_ticket_waits_until_called(app: Flask, clock: Any) -> None:
         db.session.commit()
     run_ingest(app)
     assert _items(app)[0]["state"] is ItemState.CLOSED
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    """The tendering tests' shortened legal periods (the rules stay on)."""
+    from tests.tendering.conftest import TENDERING_CONFIG
+
+    return dict(TENDERING_CONFIG)
+
+
+def test_a_tender_opening_is_a_milestone_closed_by_the_opening(app: Flask, clock: Any) -> None:
+    from tests.factories import opened_tender, world
+
+    made = world(app, bidders=3)
+    tender = opened_tender(made, clock)
+    run_ingest(app)
+    items = {i["kind"]: i for i in _items(app)}
+    assert items["opening"]["state"] is ItemState.CLOSED
+    assert items["opening"]["subject"] == f"tender:{tender['id']}"
+    assert items["opening"]["department"] == "邯郸招标代理有限公司"  # the agency runs the procedure
+    assert items["opening"]["person_id"] == made.agency.user_id
+    with app.app_context():
+        from app.tendering.models import Tender
+
+        row = db.session.get(Tender, tender["id"])
+        assert items["opening"]["due"] == row.opening_at
+    # Opened with enough bids: the evaluation is the next step watched.
+    assert items["evaluation"]["state"] is ItemState.OPEN
+    assert items["evaluation"]["subject"] == f"tender:{tender['id']}/evaluation"
