@@ -84,6 +84,15 @@ def _subject_id(subject: str | None, prefix: str) -> int | None:
 class Context:
     def __init__(self, batch: Batch) -> None:
         self.batch = batch
+        self._calendar: Any = None
+
+    def calendar(self) -> Any:
+        """The working-day calendar, loaded once per batch."""
+        if self._calendar is None:
+            from app.permits.calendar.services import load_calendar
+
+            self._calendar = load_calendar()
+        return self._calendar
 
     def open(
         self,
@@ -196,11 +205,20 @@ def _permits_application(entry: AuditEntry) -> Any:
     return db.session.get(Application, app_id) if app_id is not None else None
 
 
+# 行政许可法 art. 32: the desk decides within 5 working days of receipt, counted from the next day. The rule is the
+# permits floor's; supervision reads the calendar itself rather than import the floor's services.
+ACCEPTANCE_LIMIT_DAYS = 5
+
+
+def _acceptance_deadline(calendar: Any, received_on: date) -> date:
+    start = received_on + timedelta(days=1)
+    calendar.require(start)
+    return calendar.nth_workday_from(start, ACCEPTANCE_LIMIT_DAYS)  # type: ignore[no-any-return]
+
+
 @handles("permits.application.submitted", "permits.application.resubmitted")
 def _desk_waiting(ctx: Context, entry: AuditEntry) -> None:
     from app.permits.calendar.deadlines import CalendarNotLoaded
-    from app.permits.calendar.services import load_calendar
-    from app.permits.cases.services import acceptance_deadline
 
     application = _permits_application(entry)
     if application is None:
@@ -208,7 +226,7 @@ def _desk_waiting(ctx: Context, entry: AuditEntry) -> None:
     received_on = entry.created_at.astimezone(_zone()).date()
     due: datetime | None = None
     try:
-        due = _end_of_day(acceptance_deadline(load_calendar(), received_on))
+        due = _end_of_day(_acceptance_deadline(ctx.calendar(), received_on))
     except CalendarNotLoaded:
         due = None  # the lights show no time rule until the calendar reaches the deadline
     ctx.open(
