@@ -22,6 +22,7 @@ MODULES = [
     "app.permits",
     "app.convenience",
     "app.publication",
+    "app.supervision",
 ]
 
 

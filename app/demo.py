@@ -429,3 +429,6 @@ def init_app() -> None:
     demo("demo.convenience")(seed_demo_floor)
     demo("demo.convenience.ratings")(seed_demo_ratings)
     demo("demo.tenders")(seed_demo_tenders)
+    from app.supervision.demo import seed_demo_supervision
+
+    demo("demo.supervision")(seed_demo_supervision)  # last: it reads what the others wrote to the evidence log

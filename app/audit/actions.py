@@ -176,6 +176,12 @@ ACTIONS: dict[str, Any] = {
     "convenience.rating.appeal_upheld": _l("Rating appeal upheld: the rating is excluded from results"),
     "convenience.rating.appeal_rejected": _l("Rating appeal rejected"),
     "convenience.rating.invited": _l("Invitation to rate sent"),
+    # supervision
+    "supervision.signals.fired": _l("Supervision lights turned on"),
+    "supervision.signal.answered": _l("Explanation given for a supervision signal"),
+    "supervision.signal.accepted": _l("Explanation accepted by a supervisor"),
+    "supervision.signal.rejected": _l("Explanation rejected by a supervisor"),
+    "supervision.head.assigned": _l("Department head named for supervision"),
 }
 
 

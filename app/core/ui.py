@@ -148,6 +148,16 @@ STATUSES: dict[str, dict[str, StatusInfo]] = {
         "answered": _s(_l("Answered"), GREEN),
         "deemed": _s(_l("Deemed to consent (no answer in time)"), ORANGE),
     },
+    "light": {  # app.supervision.models.Light
+        "green": _s(_l("Green: in time"), GREEN),
+        "yellow": _s(_l("Yellow light: reminder"), YELLOW),
+        "red": _s(_l("Red light: warning"), RED),
+    },
+    "signal": {  # app.supervision.services.SignalStatus
+        "awaiting_answer": _s(_l("Waiting for the explanation"), ORANGE),
+        "awaiting_review": _s(_l("Explained: waiting for review"), BLUE),
+        "accepted": _s(_l("Explanation accepted"), GREEN),
+    },
 }
 
 

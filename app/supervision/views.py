@@ -1,0 +1,188 @@
+"""Supervision pages: the live wall (full screen), the signal list, a signal with its answers and the forms to
+explain, accept or reject. Thin: the services decide who sees and does what."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectField, SubmitField, TextAreaField
+
+from app.core.pages import Errors, attempt, me
+from app.core.security import authenticated
+from app.core.time import now_utc
+from app.core.views import register_nav
+from app.supervision import services
+from app.supervision.models import Floor, Light
+from app.supervision.permissions import WATCH
+
+bp = Blueprint("supervision", __name__, url_prefix="/supervision", template_folder="templates")
+
+FLOOR_LABELS = {
+    Floor.TENDERING: _l("Tendering and evaluation"),
+    Floor.PERMITS: _l("Permits"),
+    Floor.CONVENIENCE: _l("Convenience services"),
+}
+KIND_LABELS = {
+    "desk_decision": _l("Application waiting for the desk's decision"),
+    "ticket_wait": _l("Ticket waiting to be called"),
+    "opening": _l("Bid opening"),
+    "evaluation": _l("Evaluation"),
+    "expert_confirmation": _l("Expert's confirmation of the seat"),
+    "publicity": _l("Publicity of the candidates"),
+    "objection_answer": _l("Answer to an objection"),
+    "award": _l("Award"),
+}
+
+
+class AnswerForm(FlaskForm):
+    text = TextAreaField(
+        _l("Explanation"),
+        description=_l("What happened, why, and what has been done about it (at most 2000 characters)."),
+    )
+    submit = SubmitField(_l("Send the explanation"))
+
+
+class ReviewForm(FlaskForm):
+    decision = RadioField(
+        _l("Decision"),
+        choices=[("accept", _l("Accept the explanation")), ("reject", _l("Reject: the person explains again"))],
+        validate_choice=True,
+    )
+    text = TextAreaField(_l("Reason or remark"), description=_l("Required when rejecting."))
+    submit = SubmitField(_l("Record the decision"))
+
+
+class FilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    colour = SelectField(
+        _l("Light"),
+        choices=[("", _l("Any")), ("yellow", _l("Yellow light")), ("red", _l("Red light"))],
+        validate_choice=True,
+    )
+    floor = SelectField(_l("Floor"), choices=[("", _l("Any"))] + [(f.value, FLOOR_LABELS[f]) for f in Floor])
+    submit = SubmitField(_l("Filter"))
+
+
+@bp.get("/")
+@authenticated
+def wall() -> Any:
+    tiles = services.wall(me())
+    return render_template(
+        "supervision/wall.html",
+        tiles=tiles,
+        totals=services.totals(tiles),
+        now=now_utc(),
+    )
+
+
+def _page() -> int:
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and len(raw) < 6 and int(raw) >= 1 else 1
+
+
+@bp.get("/signals")
+@authenticated
+def signals() -> Any:
+    form = FilterForm(request.args)
+    bad = bool(request.args) and not form.validate()
+    filt = services.SignalFilter(page=_page())
+    if not bad:
+        filt.colour = form.colour.data or None
+        filt.floor = form.floor.data or None
+    rows, more = services.list_signals(me(), filt)
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k in ("colour", "floor")}
+    return render_template(
+        "supervision/signals.html",
+        form=form,
+        bad=bad,
+        rows=rows,
+        status_of=services.status_of,
+        next_url=url_for("supervision.signals", page=filt.page + 1, **args) if more else None,
+        previous_url=url_for("supervision.signals", page=filt.page - 1, **args) if filt.page > 1 else None,
+    )
+
+
+def _detail(
+    signal_id: int,
+    answer: AnswerForm | None = None,
+    review: ReviewForm | None = None,
+    errors: Errors | None = None,
+    status: int = 200,
+) -> Any:
+    user = me()
+    signal = services.get_signal(user, signal_id)
+    state = services.status_of(signal)
+    return (
+        render_template(
+            "supervision/signal.html",
+            signal=signal,
+            state=state,
+            answer_form=answer or AnswerForm(),
+            review_form=review or ReviewForm(),
+            answer_errors=errors if answer is not None else Errors(),
+            review_errors=errors if review is not None else Errors(),
+            may_answer=services.may_answer(user, signal) and state is services.SignalStatus.AWAITING_ANSWER,
+            may_review=services.is_supervisor(user) and state is services.SignalStatus.AWAITING_REVIEW,
+        ),
+        status,
+    )
+
+
+@bp.get("/signals/<int:signal_id>")
+@authenticated
+def signal(signal_id: int) -> Any:
+    return _detail(signal_id)
+
+
+@bp.post("/signals/<int:signal_id>/answer")
+@authenticated
+def answer(signal_id: int) -> Any:
+    signal = services.get_signal(me(), signal_id)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        return _detail(signal_id, answer=form, errors=Errors(), status=422)
+    with attempt(form) as outcome:
+        services.answer_signal(actor=me(), signal=signal, text=form.text.data)
+    if outcome.failed:
+        return _detail(signal_id, answer=form, errors=outcome.errors, status=outcome.status)
+    flash(_("Your explanation was sent to the supervisors."), "success")
+    return redirect(url_for("supervision.signal", signal_id=signal_id), code=303)
+
+
+@bp.post("/signals/<int:signal_id>/review")
+@authenticated
+def review(signal_id: int) -> Any:
+    signal = services.get_signal(me(), signal_id)
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        errors = Errors()
+        if not form.decision.data:
+            errors.add("decision", _("Choose to accept or to reject."), form)
+        return _detail(signal_id, review=form, errors=errors, status=422)
+    with attempt(form) as outcome:
+        services.review_signal(actor=me(), signal=signal, accept=form.decision.data == "accept", text=form.text.data)
+    if outcome.failed:
+        return _detail(signal_id, review=form, errors=outcome.errors, status=outcome.status)
+    flash(_("The decision was recorded."), "success")
+    return redirect(url_for("supervision.signal", signal_id=signal_id), code=303)
+
+
+@bp.app_context_processor
+def _helpers() -> dict[str, Any]:
+    return {
+        "supervision_floor": lambda f: FLOOR_LABELS.get(Floor(f), f) if f in {x.value for x in Floor} else f,
+        "supervision_kind": lambda k: KIND_LABELS.get(k, k),
+        "supervision_lights": [light.value for light in Light],
+    }
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    register_nav("supervision.wall", _l("Supervision wall"), WATCH, order=80)
+    register_nav("supervision.signals", _l("Supervision signals"), WATCH, order=81)

@@ -1,0 +1,39 @@
+"""DESIGN.md: supervision imports no floor's services (only their models and the shared calendar), and no floor
+imports supervision."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+APP = Path(__file__).resolve().parents[2] / "app"
+FLOORS = ("app.tendering", "app.evaluation", "app.recordings", "app.permits", "app.convenience")
+SHARED = ("app.permits.calendar",)
+
+
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_supervision_reads_only_the_floors_models() -> None:
+    wrong = []
+    for path in (APP / "supervision").rglob("*.py"):
+        for module in _imports(path):
+            if module.startswith(FLOORS) and not module.startswith(SHARED) and not module.endswith(".models"):
+                wrong.append(f"{path.relative_to(APP)}: {module}")
+    assert not wrong, wrong
+
+
+def test_no_floor_imports_supervision() -> None:
+    wrong = []
+    for floor in FLOORS:
+        for path in (APP / floor.split(".", 1)[1]).rglob("*.py"):
+            if any(m.startswith("app.supervision") for m in _imports(path)):
+                wrong.append(str(path.relative_to(APP)))
+    assert not wrong, wrong
