@@ -12,6 +12,7 @@ returns them in English; the checks also carry a stable `code`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from io import BytesIO
@@ -42,7 +43,16 @@ class Check:
     params: dict[str, Any] = field(default_factory=dict)
 
     def english(self) -> str:
-        return self.message % self.params if self.params else self.message
+        """The message in English, its instants in UTC (the JSON API's text)."""
+        return self.message % self.formatted(_utc) if self.params else self.message
+
+    def formatted(self, instant: Callable[[datetime], str]) -> dict[str, Any]:
+        """The values, each instant (a datetime) written by `instant`: a page writes it in the center's zone."""
+        return {k: instant(v) if isinstance(v, datetime) else v for k, v in self.params.items()}
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @dataclass
@@ -205,7 +215,7 @@ def _one(sig: Any, trust: TrustSettings, now: datetime, size: int, revisions: in
                 N_("Revocation"),
                 False,
                 N_("The seal certificate was revoked by its issuer on %(when)s."),
-                {"when": when.strftime("%Y-%m-%d %H:%M UTC") if when else "?"},
+                {"when": when if when else "?"},
             )
         )
     not_before = cert["tbs_certificate"]["validity"]["not_before"].native
@@ -216,7 +226,7 @@ def _one(sig: Any, trust: TrustSettings, now: datetime, size: int, revisions: in
                 N_("Validity of the certificate"),
                 False,
                 N_("The seal certificate expired on %(when)s."),
-                {"when": out.not_after.strftime("%Y-%m-%d")},
+                {"when": out.not_after},
             )
         )
     elif now < not_before:
@@ -226,7 +236,7 @@ def _one(sig: Any, trust: TrustSettings, now: datetime, size: int, revisions: in
                 N_("Validity of the certificate"),
                 False,
                 N_("The seal certificate is not valid before %(when)s."),
-                {"when": not_before.strftime("%Y-%m-%d")},
+                {"when": not_before},
             )
         )
     else:
@@ -236,7 +246,7 @@ def _one(sig: Any, trust: TrustSettings, now: datetime, size: int, revisions: in
                 N_("Validity of the certificate"),
                 True,
                 N_("The seal certificate is valid until %(when)s."),
-                {"when": out.not_after.strftime("%Y-%m-%d") if out.not_after else "?"},
+                {"when": out.not_after if out.not_after else "?"},
             )
         )
     if status.trusted:
@@ -284,7 +294,7 @@ def _one(sig: Any, trust: TrustSettings, now: datetime, size: int, revisions: in
                 if ts_ok
                 else N_("The timestamp of the seal does not verify."),
                 {
-                    "when": ts.timestamp.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                    "when": ts.timestamp,
                     "tsa": _name_part(ts.signing_cert.subject, "common_name"),
                 }
                 if ts_ok
@@ -302,7 +312,7 @@ def _one(sig: Any, trust: TrustSettings, now: datetime, size: int, revisions: in
                 N_("No timestamp: the time the signer claims is %(when)s.")
                 if claimed
                 else N_("No timestamp and no claimed time."),
-                {"when": claimed.strftime("%Y-%m-%d %H:%M:%S UTC")} if claimed else {},
+                {"when": claimed} if claimed else {},
             )
         )
     # Coverage: the whole file, or revisions added after the seal.

@@ -23,6 +23,7 @@ from app.core.problems import register as register_problem
 from app.core.sealing.config import get_sealing
 from app.core.sealing.verify import Check, SealReport, verify_pdf
 from app.core.security import public
+from app.core.time import format_center_time
 
 bp = Blueprint("sealing", __name__, url_prefix="/seals", template_folder="templates")
 blp = ApiBlueprint(
@@ -102,7 +103,9 @@ def check(data: bytes) -> SealReport:
 
 
 def translated(c: Check) -> str:
-    return str(_(c.message, **c.params))
+    """The check's message in the page's language, its instants in the center's zone with the zone named."""
+    zone = current_app.config["CENTER_TIMEZONE"]
+    return str(_(c.message, **c.formatted(lambda instant: format_center_time(instant, zone))))
 
 
 @bp.get("/verify")
