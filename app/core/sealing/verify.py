@@ -15,9 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from io import BytesIO
 from typing import Any
 
+from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -26,6 +28,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleTrustManager
 
 
 def N_(message: str) -> str:
@@ -88,23 +91,40 @@ class SealReport:
 
 @dataclass(frozen=True)
 class TrustSettings:
-    """The seal roots the verifier trusts (DER or asn1crypto certificates) and the CRLs it may consult."""
+    """The seal roots the verifier trusts (asn1crypto certificates) and the CRLs it may consult.
+
+    Built once per set of roots and CRLs (app.core.sealing.config keeps one per process and builds it again
+    when a file changes): the trust manager, the parsed CRLs and their issuers are computed on first use and
+    kept. A pyHanko ValidationContext is made per validation from them: it fixes its validation time when it
+    is made and gathers caches while it validates, so one kept across requests would judge expiry at the
+    time it was made.
+    """
 
     roots: list[asn1_x509.Certificate]
     crls: list[bytes] = field(default_factory=list)
 
-    def crl_issuers(self) -> set[bytes]:
-        from asn1crypto import crl as asn1_crl
+    @cached_property
+    def trust_manager(self) -> SimpleTrustManager:
+        return SimpleTrustManager.build(trust_roots=list(self.roots))
 
-        return {asn1_crl.CertificateList.load(der).issuer.dump() for der in self.crls}
+    @cached_property
+    def crl_lists(self) -> list[asn1_crl.CertificateList]:
+        return [asn1_crl.CertificateList.load(der) for der in self.crls]
+
+    @cached_property
+    def _crl_issuers(self) -> frozenset[bytes]:
+        return frozenset(c.issuer.dump() for c in self.crl_lists)
+
+    def crl_issuers(self) -> set[bytes]:
+        return set(self._crl_issuers)
 
     def context(self, signer_issuer: asn1_x509.Name | None = None) -> ValidationContext:
         """Certificates whose issuer gave us its CRL (the platform's own chain, whose certificates name no
         distribution point) must be checked against it ("require"); others as far as their data allows."""
-        own = signer_issuer is not None and signer_issuer.dump() in self.crl_issuers()
+        own = signer_issuer is not None and signer_issuer.dump() in self._crl_issuers
         return ValidationContext(
-            trust_roots=list(self.roots),
-            crls=list(self.crls),
+            trust_manager=self.trust_manager,
+            crls=list(self.crl_lists),
             allow_fetching=False,
             revocation_mode="require" if own else "soft-fail",
         )
