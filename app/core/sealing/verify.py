@@ -30,9 +30,7 @@ from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverage
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
-
-def N_(message: str) -> str:
-    return message
+from app.core.problems import N_
 
 
 @dataclass(frozen=True)
