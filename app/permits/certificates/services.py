@@ -290,15 +290,18 @@ def issue(*, actor: Any, data: Any) -> Certificate:
     return cert
 
 
+def _in_force(number: str, refusal: str, **params: Any) -> Certificate:
+    """The certificate `number` when it is in force; else CertificateConflict with `refusal` (naming its state)."""
+    cert = get(number)
+    if cert.state is not CertificateState.VALID:
+        raise CertificateConflict(refusal, params={"state": STATE_LABELS[cert.state][0], **params})
+    return cert
+
+
 def reissue(*, actor: Any, number: str, data: Any) -> Certificate:
     """A new version with the changed facts (换证、变更); the current one is superseded at once."""
     args = _load(ReissueArgs(), data)
-    old = get(number)
-    if old.state is not CertificateState.VALID:
-        raise CertificateConflict(
-            N_("Only a certificate in force can be re-issued; this one is %(state)s."),
-            params={"state": STATE_LABELS[old.state][0]},
-        )
+    old = _in_force(number, N_("Only a certificate in force can be re-issued; this one is %(state)s."))
     fields = {
         "kind": old.kind,
         "title": old.title,
@@ -346,12 +349,7 @@ def reissue(*, actor: Any, number: str, data: Any) -> Certificate:
 def revoke(*, actor: Any, number: str, data: Any) -> Certificate:
     """Revoke (撤销/吊销) a certificate in force: effective at once, with the reason and who did it."""
     args = _load(RevokeArgs(), data)
-    cert = get(number)
-    if cert.state is not CertificateState.VALID:
-        raise CertificateConflict(
-            N_("Only a certificate in force can be revoked; this one is %(state)s."),
-            params={"state": STATE_LABELS[cert.state][0]},
-        )
+    cert = _in_force(number, N_("Only a certificate in force can be revoked; this one is %(state)s."))
     cert.state = CertificateState.REVOKED
     cert.revoked_at = now_utc()
     cert.revoked_by_id = getattr(actor, "id", None)
