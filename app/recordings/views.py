@@ -91,7 +91,30 @@ def replay(session_id: int) -> Any:
         may_export=services.may_export(session),
         may_grant=caller_has(perms.GRANT),
         bundle_exists=_bundle_exists(),
+        ref_words=ref_words,
     )
+
+
+def ref_words(ref: str | None) -> dict[str, str | None]:
+    """An evidence reference ('tender:2', 'user:7', 'system:opening') in words for a page, with a link where one
+    exists; `ref` stays the exact reference (shown as a hint, searchable in the evidence log)."""
+    from app.accounts.models import User
+    from app.core.db import db
+    from app.tendering.models import Tender
+
+    kind, _sep, key = (ref or "").partition(":")
+    if kind == "tender" and key.isdigit():
+        tender = db.session.get(Tender, int(key))
+        if tender is not None:
+            name = f"{tender.reference} {tender.title}" if tender.reference else tender.title
+            return {"text": name, "url": url_for("tendering.tender_detail", tender_id=tender.id), "ref": ref}
+    if kind == "user" and key.isdigit():
+        user = db.session.get(User, int(key))
+        if user is not None:
+            return {"text": user.display_name, "url": None, "ref": ref}
+    if kind == "system":
+        return {"text": str(_("The platform")), "url": None, "ref": ref}
+    return {"text": ref or "", "url": None, "ref": ref}
 
 
 def _bundle_exists() -> bool:

@@ -150,3 +150,19 @@ def test_only_the_catalogue_permission_and_the_page_in_chinese(catalogue: Flask,
     _admin(catalogue, client, lang="zh_CN")
     html = client.get("/admin/catalogue").get_data(as_text=True)
     assert "事项目录" in html and "共 14 个部门、36 个事项。" in html and "最近修改：" in html
+
+
+def test_the_page_computes_the_department_options_once(
+    catalogue: Flask, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The departments (with their item counts) are read once per page, for the table and the totals alike,
+    also when an upload is refused and the page is shown again."""
+    _admin(catalogue, client)
+    calls: list[int] = []
+    original = services.list_departments
+    monkeypatch.setattr(services, "list_departments", lambda: calls.append(1) or original())
+    page = client.get("/admin/catalogue")
+    assert page.status_code == 200 and len(calls) == 1
+    assert len(parse(page).by_id("departments").select("tr", **{"data-department": True})) == 14
+    refused = _upload(client, b"{not json", "catalogue.json")
+    assert refused.status_code in {400, 422} and len(calls) == 2

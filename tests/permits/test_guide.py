@@ -112,7 +112,7 @@ def test_an_item_page_in_chinese_has_every_fact(catalogue: Flask) -> None:
     assert doc.text("statutory-limit") == "20 个工作日"
     assert doc.text("promised-limit") == "10 个工作日"
     assert doc.text("deemed-approval").startswith("是：")
-    assert doc.text("output") == "食品经营许可证 (有效期： 5 年)"
+    assert doc.text("output") == "食品经营许可证（有效期：5 年）"
     assert "《中华人民共和国食品安全法》第三十五条" in doc.text("legal-basis")
     assert "不收费" in doc.text("fees")
     materials = {row[0].split()[0]: row for row in doc.rows["materials"][1:]}

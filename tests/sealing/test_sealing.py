@@ -205,3 +205,37 @@ def test_factory_by_configuration(tmp_path: Path, seal_dir: Path) -> None:
     remote = Sealing({**base, "SEAL_BACKEND": "remote", "SEAL_REMOTE_URL": "https://seal.example/api"})
     assert remote.sealer().name == "remote"
     assert remote.trust().roots != []  # tmp_path/seal exists now: its root is trusted too
+
+
+def test_trust_settings_built_once_and_again_when_the_crl_or_roots_change(
+    seal_dir: Path, plain_pdf: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "seal"
+    shutil.copytree(seal_dir, folder)
+    extra = tmp_path / "roots.pem"
+    extra.write_bytes(chain_mod.load(seal_dir).root.public_bytes(serialization.Encoding.PEM))
+    sealing = Sealing(
+        {
+            "INSTANCE_PATH": str(tmp_path),
+            "CENTER_NAME": "测试中心",
+            "SEAL_DIR": str(folder),
+            "SEAL_TRUST_ROOTS": str(extra),
+        }
+    )
+    built: list[TrustSettings] = []
+    build = sealing._build_trust
+    monkeypatch.setattr(sealing, "_build_trust", lambda own: built.append(build(own)) or built[-1])
+    first = sealing.trust()
+    assert all(sealing.trust() is first for _ in range(5)) and len(built) == 1  # not per request
+    assert first.context().certificate_registry is not first.context().certificate_registry  # a context per check
+    sealed = LocalSealer(sealing.chain(), timestamp=False).seal(plain_pdf)
+    assert verify_pdf(sealed, sealing.trust()).ok
+    # A revocation writes a new CRL: the next call builds the settings again, and the seal fails.
+    chain_mod.revoke(sealing.chain(), sealing.chain().seal.serial_number)
+    second = sealing.trust()
+    assert second is not first and len(built) == 2 and sealing.trust() is second
+    found = checks(verify_pdf(sealed, second))
+    assert found["revocation"].ok is False
+    # The further roots' file replaced: built again.
+    extra.write_bytes(extra.read_bytes() + b"\n")
+    assert sealing.trust() is not second and len(built) == 3

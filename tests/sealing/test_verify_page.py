@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import pytest
@@ -58,6 +59,11 @@ def test_a_sealed_pdf_reads_genuine(client: Any, sealed_pdf: bytes) -> None:
     text = zh.by_id("seal-result").text
     assert "印章真实有效" in text and "时间戳" in text
     assert "Passed" not in text
+    # Every time on the page is in the center's zone, with the zone named (the checks' own texts too).
+    for check in ("time", "expiry"):
+        li = zh.first("li", **{"data-check": check}).text
+        assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \(Asia/Shanghai, UTC\+08:00\)", li), li
+        assert " UTC" not in li.replace("(Asia/Shanghai, UTC+08:00)", ""), li
 
 
 def test_tampered_pdfs_fail_with_reasons(client: Any, sealed_pdf: bytes) -> None:
@@ -112,6 +118,8 @@ def test_api_multipart_and_raw_body(client: Any, sealed_pdf: bytes) -> None:
     sig = body["signatures"][0]
     assert sig["organisation"] == "邯郸市行政服务中心" and sig["timestamped"] is True
     assert {c["code"] for c in sig["checks"]} == {"integrity", "expiry", "signer", "time", "coverage"}
+    time_check = next(c for c in sig["checks"] if c["code"] == "time")
+    assert re.search(r"Sealed at \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC,", time_check["message"])  # the API: UTC
     raw = client.post("/api/v1/seals/verify", data=flip_byte(sealed_pdf), content_type="application/pdf")
     assert raw.status_code == 200 and raw.json["ok"] is False
     integrity = next(c for c in raw.json["signatures"][0]["checks"] if c["code"] == "integrity")

@@ -160,45 +160,38 @@ def generate(folder: Path, organisation: str, *, now: datetime | None = None) ->
     """Write a new chain into `folder` (which must not hold one)."""
     now = now or datetime.now(UTC)
     root_key = ec.generate_private_key(ec.SECP256R1())
-    root = _issue(
-        _name(f"{organisation} 电子印章根证书", organisation, "Seal Root CA"),
-        root_key,
-        None,
-        root_key,
-        now=now,
-        years=ROOT_YEARS,
-        ca=True,
-    )
+
+    def issue(
+        common: str,
+        unit: str,
+        key: PrivateKey,
+        issuer: x509.Certificate | None,
+        eku: list[x509.ObjectIdentifier] | None = None,
+    ) -> x509.Certificate:
+        """A certificate of `organisation`, issued by the root (self-signed: the root itself, when issuer is None)."""
+        ca = issuer is None
+        subject = _name(f"{organisation} {common}", organisation, unit)
+        years = ROOT_YEARS if ca else LEAF_YEARS
+        return _issue(subject, key, issuer, root_key, now=now, years=years, ca=ca, eku=eku)
+
+    root = issue("电子印章根证书", "Seal Root CA", root_key, None)
     seal_key = ec.generate_private_key(ec.SECP256R1())
     # No extended key usage: NSS (pdfsig) checks a signer for e-mail protection when the extension is there.
-    seal = _issue(
-        _name(f"{organisation} 电子印章", organisation, "Electronic Seal"),
-        seal_key,
-        root,
-        root_key,
-        now=now,
-        years=LEAF_YEARS,
-        ca=False,
-    )
+    seal = issue("电子印章", "Electronic Seal", seal_key, root)
     tsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # pyHanko's in-process TSA is RSA-only
-    tsa = _issue(
-        _name(f"{organisation} 时间戳服务", organisation, "Timestamp Authority"),
-        tsa_key,
-        root,
-        root_key,
-        now=now,
-        years=LEAF_YEARS,
-        ca=False,
-        eku=[ExtendedKeyUsageOID.TIME_STAMPING],
-    )
+    tsa = issue("时间戳服务", "Timestamp Authority", tsa_key, root, [ExtendedKeyUsageOID.TIME_STAMPING])
     crl = build_crl(root, root_key, [], now=now)
-    _write(folder, ROOT_KEY, _key_pem(root_key), secret=True)
-    _write(folder, SEAL_KEY, _key_pem(seal_key), secret=True)
-    _write(folder, TSA_KEY, _key_pem(tsa_key), secret=True)
-    _write(folder, ROOT_CERT, _cert_pem(root), secret=False)
-    _write(folder, SEAL_CERT, _cert_pem(seal), secret=False)
-    _write(folder, TSA_CERT, _cert_pem(tsa), secret=False)
-    _write(folder, CRL, crl.public_bytes(serialization.Encoding.PEM), secret=False)
+    files = (
+        (ROOT_KEY, _key_pem(root_key), True),
+        (SEAL_KEY, _key_pem(seal_key), True),
+        (TSA_KEY, _key_pem(tsa_key), True),
+        (ROOT_CERT, _cert_pem(root), False),
+        (SEAL_CERT, _cert_pem(seal), False),
+        (TSA_CERT, _cert_pem(tsa), False),
+        (CRL, crl.public_bytes(serialization.Encoding.PEM), False),
+    )
+    for name, data, secret in files:
+        _write(folder, name, data, secret=secret)
 
 
 def load(folder: Path) -> LocalChain:

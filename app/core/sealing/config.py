@@ -62,6 +62,7 @@ class Sealing:
         self._lock = threading.Lock()
         self._sealer: Sealer | None = None
         self._chain: chain_mod.LocalChain | None = None
+        self._trust: tuple[tuple[tuple[str, int, int, int], ...], TrustSettings] | None = None
 
     def chain(self) -> chain_mod.LocalChain:
         """The platform's own chain (generated on first use)."""
@@ -79,13 +80,48 @@ class Sealing:
         return self._sealer
 
     def trust(self) -> TrustSettings:
-        """The platform's own root (with its CRL) when the local chain is in use or exists, plus SEAL_TRUST_ROOTS."""
+        """The platform's own root (with its CRL) when the local chain is in use or exists, plus SEAL_TRUST_ROOTS.
+
+        Built once and kept for the process; built again when one of its files changes (a revocation writes a
+        new CRL, a seal service's roots are replaced): each call only looks at the files' stat.
+        """
+        own = self.backend == "local" or self.folder.exists()
+        if own:
+            self.chain()  # generated on first use
+        stamp = self._trust_stamp(own)
+        with self._lock:
+            if self._trust is not None and self._trust[0] == stamp:
+                return self._trust[1]
+        settings = self._build_trust(own)
+        settings.trust_manager  # noqa: B018 (parsed once here, not on the first request that validates)
+        with self._lock:
+            self._trust = (stamp, settings)
+        return settings
+
+    def _trust_files(self, own: bool) -> list[Path]:
+        files = [self.folder / chain_mod.ROOT_CERT, self.folder / chain_mod.CRL] if own else []
+        if self.trust_roots_path:
+            files.append(Path(self.trust_roots_path))
+        return files
+
+    def _trust_stamp(self, own: bool) -> tuple[tuple[str, int, int, int], ...]:
+        stamp = []
+        for path in self._trust_files(own):
+            try:
+                st = path.stat()
+            except OSError:
+                stamp.append((str(path), -1, -1, -1))
+            else:  # a file replaced whole (os.replace) has a new inode even within the same mtime tick
+                stamp.append((str(path), st.st_mtime_ns, st.st_size, st.st_ino))
+        return tuple(stamp)
+
+    def _build_trust(self, own: bool) -> TrustSettings:
         roots: list[asn1_x509.Certificate] = []
         crls: list[bytes] = []
-        if self.backend == "local" or self.folder.exists():
-            own = self.chain()
-            roots.append(asn1_cert(own.root))
-            crls.append(own.crl().public_bytes(serialization.Encoding.DER))
+        if own:
+            chain = chain_mod.load(self.folder)
+            roots.append(asn1_cert(chain.root))
+            crls.append(chain.crl().public_bytes(serialization.Encoding.DER))
         if self.trust_roots_path:
             roots.extend(_roots_from_pem(self.trust_roots_path))
         return TrustSettings(roots=roots, crls=crls)

@@ -12,11 +12,14 @@ returns them in English; the checks also carry a stable `code`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from io import BytesIO
 from typing import Any
 
+from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -25,10 +28,9 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleTrustManager
 
-
-def N_(message: str) -> str:
-    return message
+from app.core.problems import N_
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,16 @@ class Check:
     params: dict[str, Any] = field(default_factory=dict)
 
     def english(self) -> str:
-        return self.message % self.params if self.params else self.message
+        """The message in English, its instants in UTC (the JSON API's text)."""
+        return self.message % self.formatted(_utc) if self.params else self.message
+
+    def formatted(self, instant: Callable[[datetime], str]) -> dict[str, Any]:
+        """The values, each instant (a datetime) written by `instant`: a page writes it in the center's zone."""
+        return {k: instant(v) if isinstance(v, datetime) else v for k, v in self.params.items()}
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @dataclass
@@ -78,23 +89,40 @@ class SealReport:
 
 @dataclass(frozen=True)
 class TrustSettings:
-    """The seal roots the verifier trusts (DER or asn1crypto certificates) and the CRLs it may consult."""
+    """The seal roots the verifier trusts (asn1crypto certificates) and the CRLs it may consult.
+
+    Built once per set of roots and CRLs (app.core.sealing.config keeps one per process and builds it again
+    when a file changes): the trust manager, the parsed CRLs and their issuers are computed on first use and
+    kept. A pyHanko ValidationContext is made per validation from them: it fixes its validation time when it
+    is made and gathers caches while it validates, so one kept across requests would judge expiry at the
+    time it was made.
+    """
 
     roots: list[asn1_x509.Certificate]
     crls: list[bytes] = field(default_factory=list)
 
-    def crl_issuers(self) -> set[bytes]:
-        from asn1crypto import crl as asn1_crl
+    @cached_property
+    def trust_manager(self) -> SimpleTrustManager:
+        return SimpleTrustManager.build(trust_roots=list(self.roots))
 
-        return {asn1_crl.CertificateList.load(der).issuer.dump() for der in self.crls}
+    @cached_property
+    def crl_lists(self) -> list[asn1_crl.CertificateList]:
+        return [asn1_crl.CertificateList.load(der) for der in self.crls]
+
+    @cached_property
+    def _crl_issuers(self) -> frozenset[bytes]:
+        return frozenset(c.issuer.dump() for c in self.crl_lists)
+
+    def crl_issuers(self) -> set[bytes]:
+        return set(self._crl_issuers)
 
     def context(self, signer_issuer: asn1_x509.Name | None = None) -> ValidationContext:
         """Certificates whose issuer gave us its CRL (the platform's own chain, whose certificates name no
         distribution point) must be checked against it ("require"); others as far as their data allows."""
-        own = signer_issuer is not None and signer_issuer.dump() in self.crl_issuers()
+        own = signer_issuer is not None and signer_issuer.dump() in self._crl_issuers
         return ValidationContext(
-            trust_roots=list(self.roots),
-            crls=list(self.crls),
+            trust_manager=self.trust_manager,
+            crls=list(self.crl_lists),
             allow_fetching=False,
             revocation_mode="require" if own else "soft-fail",
         )
@@ -205,7 +233,7 @@ def _one(sig: Any, trust: TrustSettings, now: datetime, size: int, revisions: in
                 N_("Revocation"),
                 False,
                 N_("The seal certificate was revoked by its issuer on %(when)s."),
-                {"when": when.strftime("%Y-%m-%d %H:%M UTC") if when else "?"},
+                {"when": when if when else "?"},
             )
         )
     not_before = cert["tbs_certificate"]["validity"]["not_before"].native
@@ -216,7 +244,7 @@ def _one(sig: Any, trust: TrustSettings, now: datetime, size: int, revisions: in
                 N_("Validity of the certificate"),
                 False,
                 N_("The seal certificate expired on %(when)s."),
-                {"when": out.not_after.strftime("%Y-%m-%d")},
+                {"when": out.not_after},
             )
         )
     elif now < not_before:
@@ -226,7 +254,7 @@ def _one(sig: Any, trust: TrustSettings, now: datetime, size: int, revisions: in
                 N_("Validity of the certificate"),
                 False,
                 N_("The seal certificate is not valid before %(when)s."),
-                {"when": not_before.strftime("%Y-%m-%d")},
+                {"when": not_before},
             )
         )
     else:
@@ -236,7 +264,7 @@ def _one(sig: Any, trust: TrustSettings, now: datetime, size: int, revisions: in
                 N_("Validity of the certificate"),
                 True,
                 N_("The seal certificate is valid until %(when)s."),
-                {"when": out.not_after.strftime("%Y-%m-%d") if out.not_after else "?"},
+                {"when": out.not_after if out.not_after else "?"},
             )
         )
     if status.trusted:
@@ -284,7 +312,7 @@ def _one(sig: Any, trust: TrustSettings, now: datetime, size: int, revisions: in
                 if ts_ok
                 else N_("The timestamp of the seal does not verify."),
                 {
-                    "when": ts.timestamp.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                    "when": ts.timestamp,
                     "tsa": _name_part(ts.signing_cert.subject, "common_name"),
                 }
                 if ts_ok
@@ -302,7 +330,7 @@ def _one(sig: Any, trust: TrustSettings, now: datetime, size: int, revisions: in
                 N_("No timestamp: the time the signer claims is %(when)s.")
                 if claimed
                 else N_("No timestamp and no claimed time."),
-                {"when": claimed.strftime("%Y-%m-%d %H:%M:%S UTC")} if claimed else {},
+                {"when": claimed} if claimed else {},
             )
         )
     # Coverage: the whole file, or revisions added after the seal.

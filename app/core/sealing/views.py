@@ -7,6 +7,7 @@ upload (no file, too large, not a PDF) gets a readable 4xx message, the API a pr
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 import marshmallow as ma
@@ -18,9 +19,11 @@ from app.core.api import problem_responses
 from app.core.errors import DomainError
 from app.core.fields import Instant, Integer
 from app.core.problems import N_
+from app.core.problems import register as register_problem
 from app.core.sealing.config import get_sealing
 from app.core.sealing.verify import Check, SealReport, verify_pdf
 from app.core.security import public
+from app.core.time import format_center_time
 
 bp = Blueprint("sealing", __name__, url_prefix="/seals", template_folder="templates")
 blp = ApiBlueprint(
@@ -31,32 +34,40 @@ blp = ApiBlueprint(
 )
 
 
+# Each refusal of an upload: its HTTP status, problem type, title and description (one class serves all).
+REFUSALS: dict[int, tuple[str, str, str]] = {
+    400: (
+        "seal-upload-refused",
+        N_("The file cannot be checked"),
+        N_("The upload is missing, too large or not a PDF document; nothing was stored."),
+    ),
+    413: (
+        "seal-upload-too-large",
+        N_("The file is too large to check"),
+        N_("A document to verify has a size limit; nothing was stored."),
+    ),
+    415: (
+        "seal-upload-not-pdf",
+        N_("The file is not a PDF document"),
+        N_("Only PDF documents carry the seals this page checks; nothing was stored."),
+    ),
+    422: (
+        "seal-upload-unreadable",
+        N_("The PDF document cannot be read"),
+        N_("The file starts like a PDF document but its structure cannot be read; nothing was stored."),
+    ),
+}
+for _status, (_code, _title, _description) in REFUSALS.items():
+    register_problem(_code, _status, _title, _description)
+
+
 class UploadRefused(DomainError):
-    status = 400
-    code = "seal-upload-refused"
-    title = N_("The file cannot be checked")
-    description = N_("The upload is missing, too large or not a PDF document; nothing was stored.")
+    """A refused upload; its `status` (400, 413, 415 or 422) chooses its problem type from REFUSALS."""
 
-
-class UploadTooLarge(UploadRefused):
-    status = 413
-    code = "seal-upload-too-large"
-    title = N_("The file is too large to check")
-    description = N_("A document to verify has a size limit; nothing was stored.")
-
-
-class NotPdf(UploadRefused):
-    status = 415
-    code = "seal-upload-not-pdf"
-    title = N_("The file is not a PDF document")
-    description = N_("Only PDF documents carry the seals this page checks; nothing was stored.")
-
-
-class UnreadablePdf(UploadRefused):
-    status = 422
-    code = "seal-upload-unreadable"
-    title = N_("The PDF document cannot be read")
-    description = N_("The file starts like a PDF document but its structure cannot be read; nothing was stored.")
+    def __init__(self, detail: str, *, status: int = 400, params: Mapping[str, Any] | None = None) -> None:
+        self.status = status
+        self.code, self.title, self.description = REFUSALS[status]
+        super().__init__(detail, params)
 
 
 def read_upload() -> tuple[bytes, str]:
@@ -72,8 +83,9 @@ def read_upload() -> tuple[bytes, str]:
     else:
         raise UploadRefused(N_("Choose the PDF file to check."))
     if len(data) > limit:
-        raise UploadTooLarge(
+        raise UploadRefused(
             N_("The file is larger than %(limit)s MB, the largest this page checks."),
+            status=413,
             params={"limit": limit // (1024 * 1024) or 1},
         )
     if not data:
@@ -84,14 +96,16 @@ def read_upload() -> tuple[bytes, str]:
 def check(data: bytes) -> SealReport:
     report = verify_pdf(data, get_sealing().trust())
     if report.problem is not None and report.problem.code == "not-pdf":
-        raise NotPdf(N_("The file is not a PDF document: only sealed PDF documents can be checked."))
+        raise UploadRefused(N_("The file is not a PDF document: only sealed PDF documents can be checked."), status=415)
     if report.problem is not None and report.problem.code in {"unreadable", "encrypted"}:
-        raise UnreadablePdf(N_("The file cannot be read as a PDF document: it is damaged or encrypted."))
+        raise UploadRefused(N_("The file cannot be read as a PDF document: it is damaged or encrypted."), status=422)
     return report
 
 
 def translated(c: Check) -> str:
-    return str(_(c.message, **c.params))
+    """The check's message in the page's language, its instants in the center's zone with the zone named."""
+    zone = current_app.config["CENTER_TIMEZONE"]
+    return str(_(c.message, **c.formatted(lambda instant: format_center_time(instant, zone))))
 
 
 @bp.get("/verify")

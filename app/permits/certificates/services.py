@@ -27,12 +27,11 @@ from app.core.problems import N_
 from app.core.sealing import SealingError, get_sealer
 from app.core.storage import DOCUMENTS, get_storage
 from app.core.time import now_utc, to_center_time
+from app.permits.cases.services import normalise_resident_id
 from app.permits.catalogue.models import Item
 from app.permits.certificates.models import Certificate, CertificateKind, CertificateState, HolderKind
 
 NUMBER = re.compile(r"^XK-(\d{4})-(\d{6})(?:-(\d{1,3}))?$")
-RESIDENT_ID = re.compile(r"^\d{17}[\dX]$")
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 # A state in words, with the colour of its tag.
 STATE_LABELS = {
@@ -58,62 +57,91 @@ class SealUnavailable(DomainError):
     description = N_("The certificate could not be sealed just now; nothing was issued. Try again later.")
 
 
-def is_valid_resident_id(raw: str) -> bool:
-    """A resident identity card number (GB 11643): 17 digits, a valid birth date, the ISO 7064 check char."""
-    if not RESIDENT_ID.match(raw):
-        return False
-    try:
-        date(int(raw[6:10]), int(raw[10:12]), int(raw[12:14]))
-    except ValueError:
-        return False
-    total = sum(int(d) * w for d, w in zip(raw[:17], _ID_WEIGHTS, strict=True))
-    return "10X98765432"[total % 11] == raw[17]
+# Every message a field can show is N_-marked (the page translates it; the API answers with the msgid).
+REQUIRED = N_("This field is required.")
+Messages = dict[str, str | list[Any] | dict[Any, Any]]
+_REQUIRED: Messages = {"required": REQUIRED, "null": REQUIRED}
+_DATE: Messages = {**_REQUIRED, "invalid": N_("Give the date as year-month-day, such as 2026-12-07.")}
 
 
 class _Text(ma.fields.String):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         text = str(super()._deserialize(value, attr, data, **kwargs)).strip()
         if any(not c.isprintable() and c not in "\n\t" for c in text):
-            raise ma.ValidationError("Control characters are not allowed.")
+            raise ma.ValidationError(N_("Control characters are not allowed."))
         return text
 
 
+def _length(at_most: int, message: str, at_least: int | None = None) -> validate.Length:
+    return validate.Length(min=at_least, max=at_most, error=message)
+
+
 class IssueArgs(ma.Schema):
-    item_code = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
-    kind = ma.fields.Enum(CertificateKind, by_value=True, required=True)
-    title = _Text(load_default="", validate=validate.Length(max=200))
-    holder_kind = ma.fields.Enum(HolderKind, by_value=True, required=True)
-    holder_name = _Text(required=True, validate=validate.Length(min=1, max=200))
-    holder_code = ma.fields.String(required=True, validate=validate.Length(min=18, max=18))
-    scope = _Text(load_default="", validate=validate.Length(max=2000))
-    valid_from = ma.fields.Date(required=True)
-    valid_until = ma.fields.Date(load_default=None, allow_none=True)
-    case_number = _Text(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    item_code = ma.fields.String(
+        required=True, error_messages=_REQUIRED, validate=_length(40, N_("Choose the item of the catalogue."), 1)
+    )
+    kind = ma.fields.Enum(
+        CertificateKind,
+        by_value=True,
+        required=True,
+        error_messages={**_REQUIRED, "unknown": N_("Choose the kind of certificate.")},
+    )
+    title = _Text(load_default="", validate=_length(200, N_("The title has at most 200 characters.")))
+    holder_kind = ma.fields.Enum(
+        HolderKind,
+        by_value=True,
+        required=True,
+        error_messages={**_REQUIRED, "unknown": N_("Choose whether the holder is an organisation or a person.")},
+    )
+    holder_name = _Text(
+        required=True,
+        error_messages=_REQUIRED,
+        validate=_length(200, N_("Give the holder's name, in at most 200 characters."), 1),
+    )
+    holder_code = ma.fields.String(
+        required=True,
+        error_messages=_REQUIRED,
+        validate=_length(40, N_("An identity card number or a credit code has 18 characters.")),
+    )
+    scope = _Text(load_default="", validate=_length(2000, N_("The scope has at most 2000 characters.")))
+    valid_from = ma.fields.Date(required=True, error_messages=_DATE)
+    valid_until = ma.fields.Date(load_default=None, allow_none=True, error_messages=_DATE)
+    case_number = _Text(
+        load_default=None, allow_none=True, validate=_length(40, N_("A case number has at most 40 characters."))
+    )
 
     @ma.validates_schema
     def _check(self, data: dict[str, Any], **kwargs: Any) -> None:
-        code = str(data.get("holder_code", "")).upper()
-        data["holder_code"] = code
-        if data.get("holder_kind") is HolderKind.ORGANISATION and not is_valid_uscc(code):
-            raise ma.ValidationError(
-                "Not a valid unified social credit code (18 characters with its check character).", "holder_code"
-            )
-        if data.get("holder_kind") is HolderKind.PERSON and not is_valid_resident_id(code):
-            raise ma.ValidationError("Not a valid resident identity card number.", "holder_code")
+        raw = str(data.get("holder_code", ""))
+        if data.get("holder_kind") is HolderKind.ORGANISATION:
+            data["holder_code"] = "".join(raw.split()).upper()
+            if not is_valid_uscc(data["holder_code"]):
+                raise ma.ValidationError(
+                    N_("Not a valid unified social credit code (18 characters with its check character)."),
+                    "holder_code",
+                )
+        if data.get("holder_kind") is HolderKind.PERSON:
+            try:  # the cases' rule, one for the floor: 18 characters, a birth date, the GB 11643 check character
+                data["holder_code"] = normalise_resident_id(raw)
+            except ValidationFailed as exc:
+                raise ma.ValidationError(exc.message, "holder_code") from None
         until, start = data.get("valid_until"), data.get("valid_from")
         if until is not None and start is not None and until < start:
-            raise ma.ValidationError("The end of validity is before its start.", "valid_until")
+            raise ma.ValidationError(N_("The end of validity is before its start."), "valid_until")
+
+
+_REASON = _length(2000, N_("Give the reason, in 2 to 2000 characters."), 2)
 
 
 class ReissueArgs(ma.Schema):
-    reason = _Text(required=True, validate=validate.Length(min=2, max=2000))
-    holder_name = _Text(validate=validate.Length(min=1, max=200))
-    scope = _Text(validate=validate.Length(max=2000))
-    valid_until = ma.fields.Date(allow_none=True)
+    reason = _Text(required=True, error_messages=_REQUIRED, validate=_REASON)
+    holder_name = _Text(validate=_length(200, N_("Give the holder's name, in at most 200 characters."), 1))
+    scope = _Text(validate=_length(2000, N_("The scope has at most 2000 characters.")))
+    valid_until = ma.fields.Date(allow_none=True, error_messages=_DATE)
 
 
 class RevokeArgs(ma.Schema):
-    reason = _Text(required=True, validate=validate.Length(min=2, max=2000))
+    reason = _Text(required=True, error_messages=_REQUIRED, validate=_REASON)
 
 
 def _load(schema: ma.Schema, data: Any) -> dict[str, Any]:
@@ -244,7 +272,8 @@ def issue(*, actor: Any, data: Any) -> Certificate:
     item = db.session.scalar(select(Item).where(Item.code == args["item_code"]))
     if item is None:
         raise ValidationFailed(
-            N_("The certificate's details are not valid."), errors={"item_code": ["No item with this code."]}
+            N_("The certificate's details are not valid."),
+            errors={"item_code": [N_("No item of the catalogue has this code.")]},
         )
     args["title"] = args["title"] or item.output_name or item.name
     if args["valid_until"] is None and item.output_validity_months:
@@ -261,15 +290,18 @@ def issue(*, actor: Any, data: Any) -> Certificate:
     return cert
 
 
+def _in_force(number: str, refusal: str, **params: Any) -> Certificate:
+    """The certificate `number` when it is in force; else CertificateConflict with `refusal` (naming its state)."""
+    cert = get(number)
+    if cert.state is not CertificateState.VALID:
+        raise CertificateConflict(refusal, params={"state": STATE_LABELS[cert.state][0], **params})
+    return cert
+
+
 def reissue(*, actor: Any, number: str, data: Any) -> Certificate:
     """A new version with the changed facts (换证、变更); the current one is superseded at once."""
     args = _load(ReissueArgs(), data)
-    old = get(number)
-    if old.state is not CertificateState.VALID:
-        raise CertificateConflict(
-            N_("Only a certificate in force can be re-issued; this one is %(state)s."),
-            params={"state": STATE_LABELS[old.state][0]},
-        )
+    old = _in_force(number, N_("Only a certificate in force can be re-issued; this one is %(state)s."))
     fields = {
         "kind": old.kind,
         "title": old.title,
@@ -284,7 +316,7 @@ def reissue(*, actor: Any, number: str, data: Any) -> Certificate:
     if fields["valid_until"] is not None and fields["valid_until"] < fields["valid_from"]:
         raise ValidationFailed(
             N_("The certificate's details are not valid."),
-            errors={"valid_until": ["The end of validity is before its start."]},
+            errors={"valid_until": [N_("The end of validity is before its start.")]},
         )
     new = _create(
         actor=actor,
@@ -317,12 +349,7 @@ def reissue(*, actor: Any, number: str, data: Any) -> Certificate:
 def revoke(*, actor: Any, number: str, data: Any) -> Certificate:
     """Revoke (撤销/吊销) a certificate in force: effective at once, with the reason and who did it."""
     args = _load(RevokeArgs(), data)
-    cert = get(number)
-    if cert.state is not CertificateState.VALID:
-        raise CertificateConflict(
-            N_("Only a certificate in force can be revoked; this one is %(state)s."),
-            params={"state": STATE_LABELS[cert.state][0]},
-        )
+    cert = _in_force(number, N_("Only a certificate in force can be revoked; this one is %(state)s."))
     cert.state = CertificateState.REVOKED
     cert.revoked_at = now_utc()
     cert.revoked_by_id = getattr(actor, "id", None)

@@ -10,9 +10,11 @@ from flask import Blueprint, Flask, Response, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from app.core.pages import attempt, me
+from app.core.errors import DomainError
+from app.core.pages import attempt, me, messages
 from app.core.security import caller_has, public, requires
 from app.core.storage import content_disposition
+from app.core.ui import labelled
 from app.permits.catalogue.models import Item
 from app.permits.certificates import services
 from app.permits.certificates.models import Certificate, CertificateKind, HolderKind
@@ -41,11 +43,32 @@ def masked_code(cert: Certificate) -> str:
     return cert.holder_code
 
 
-def _messages(errors: Any) -> list[str]:
-    """A failed attempt's messages, general and per field, for the page's error summary."""
-    if not errors:
+# The field each message is about, named as its form names it.
+FIELD_LABELS = {
+    "item_code": _l("Item"),
+    "kind": _l("Kind"),
+    "title": _l("Certificate title"),
+    "holder_kind": _l("Holder"),
+    "holder_name": _l("Holder's name"),
+    "holder_code": _l("Unified social credit code or identity card number"),
+    "scope": _l("Scope"),
+    "valid_from": _l("Valid from"),
+    "valid_until": _l("Valid until"),
+    "case_number": _l("Case number"),
+    "reason": _l("Reason"),
+}
+
+
+def _messages(error: DomainError | None) -> list[str]:
+    """A refused attempt in the page's language: what was wrong, then each field's message after its label."""
+    if error is None:
         return []
-    return [*errors.general, *(m for ms in errors.values() for m in ms)]
+    found = error.extra.get("errors") if isinstance(error.extra, dict) else None
+    out = [error.translated]
+    for key, value in (found or {}).items():
+        label = FIELD_LABELS.get(str(key))
+        out.extend(str(labelled(label) + m) if label else m for m in messages(value))
+    return out
 
 
 def _form_data() -> dict[str, Any]:
@@ -63,7 +86,7 @@ def public_page(number: str) -> Any:
     return _page(cert)
 
 
-def _page(cert: Certificate, errors: Any = None, status: int = 200) -> Any:
+def _page(cert: Certificate, errors: DomainError | None = None, status: int = 200) -> Any:
     return (
         render_template(
             "permits_certificates/certificate.html",
@@ -98,7 +121,7 @@ def register() -> Any:
     return _register_page()
 
 
-def _register_page(errors: Any = None, values: dict[str, Any] | None = None, status: int = 200) -> Any:
+def _register_page(errors: DomainError | None = None, values: dict[str, Any] | None = None, status: int = 200) -> Any:
     from sqlalchemy import select
 
     from app.core.db import db
@@ -126,7 +149,7 @@ def issue() -> Any:
     with attempt() as outcome:
         cert = services.issue(actor=me(), data=data)
     if outcome.failed:
-        return _register_page(errors=outcome.errors, values=data, status=outcome.status)
+        return _register_page(errors=outcome.error, values=data, status=outcome.status)
     flash(_("Certificate %(number)s issued and sealed.", number=cert.number), "success")
     return redirect(url_for(".public_page", number=cert.number))
 
@@ -143,7 +166,7 @@ def reissue(number: str) -> Any:
     with attempt() as outcome:
         new = services.reissue(actor=me(), number=number, data=data)
     if outcome.failed:
-        return _page(services.get(number), errors=outcome.errors, status=outcome.status)
+        return _page(services.get(number), errors=outcome.error, status=outcome.status)
     flash(_("Certificate re-issued as %(number)s; the earlier version is superseded.", number=new.number), "success")
     return redirect(url_for(".public_page", number=new.number))
 
@@ -154,7 +177,7 @@ def revoke(number: str) -> Any:
     with attempt() as outcome:
         services.revoke(actor=me(), number=number, data={"reason": request.form.get("reason", "")})
     if outcome.failed:
-        return _page(services.get(number), errors=outcome.errors, status=outcome.status)
+        return _page(services.get(number), errors=outcome.error, status=outcome.status)
     flash(_("Certificate %(number)s revoked.", number=number), "success")
     return redirect(url_for(".public_page", number=number))
 

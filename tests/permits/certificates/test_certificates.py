@@ -4,6 +4,7 @@ expiry by the calendar, the public page and API, evidence-log entries, refusals.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.accounts.uscc import make_uscc
-from app.permits.certificates.services import add_months, is_valid_resident_id
+from app.permits.certificates.services import IssueArgs, add_months
 from tests.html import parse
 from tests.sealing.helpers import pdfsig
 
@@ -51,10 +52,26 @@ def issue(admin: Any, **over: Any) -> dict[str, Any]:
     return dict(resp.json)
 
 
-def test_resident_id_and_validity_arithmetic() -> None:
-    assert is_valid_resident_id("11010519491231002X")
-    assert not is_valid_resident_id("110105194912310021")  # wrong check character
-    assert not is_valid_resident_id("11010519491331002X")  # month 13
+def _holder_code(code: str) -> Any:
+    """The holder code as IssueArgs loads it for a person, or the messages it refuses it with."""
+    import marshmallow as ma
+
+    try:
+        return IssueArgs().load(body(holder_kind="person", holder_code=code))["holder_code"]
+    except ma.ValidationError as exc:
+        return exc.messages
+
+
+def test_resident_id_by_the_cases_rule_and_validity_arithmetic() -> None:
+    # One rule for the floor (app.permits.cases.services.normalise_resident_id): spaces and a lower-case x are
+    # normalised, a wrong check character, a month 13 and a leading 0 are refused, each with its own message.
+    assert _holder_code("11010519491231002X") == "11010519491231002X"
+    assert _holder_code(" 110105 19491231 002x ") == "11010519491231002X"
+    assert _holder_code("110105194912310021") == {"holder_code": ["The resident ID number's check digit is wrong."]}
+    assert _holder_code("11010519491331002X") == {
+        "holder_code": ["The resident ID number does not hold a valid birth date."]
+    }
+    assert "holder_code" in _holder_code("01010519491231002X")
     assert add_months(date(2026, 3, 1), 48) == date(2030, 2, 28)
     assert add_months(date(2026, 12, 7), 6) == date(2027, 6, 6)
 
@@ -239,6 +256,18 @@ def test_staff_pages_issue_reissue_revoke(catalogue: Flask, client: Any, clock: 
     form["csrf_token"] = csrf(client)
     bad = client.post("/permits/certificates/", data={**form, "holder_code": "123"}, headers=EN)
     assert bad.status_code == 422 and parse(bad).error_summary is not None
+    # Each field's message in the page's language, after the field's name, and nothing in English on a zh page.
+    for over, words in (
+        ({"valid_from": "7.12."}, "有效期自：请按“年-月-日”填写日期"),
+        ({"holder_kind": "person", "holder_code": "110105194912310021"}, "统一社会信用代码或身份证号码：居民身份证"),
+        ({"kind": "passport", "holder_name": ""}, "持证人名称：请填写持证人名称"),
+    ):
+        bad = client.post("/permits/certificates/", data={**form, **over}, headers=ZH)
+        found = parse(bad).error_summary
+        assert bad.status_code == 422 and found is not None
+        summary = found.text
+        assert "证照信息不符合要求" in summary and words in summary, summary
+        assert not re.search(r"[A-Za-z]{3,}", summary), summary
     done = client.post("/permits/certificates/", data=form, headers=EN)
     assert done.status_code == 302
     number = done.headers["Location"].rsplit("/", 1)[1]
