@@ -155,6 +155,13 @@ ACTIONS: dict[str, Any] = {
     "convenience.ticket_requeued": _l("Missed ticket put back in the queue"),
     "convenience.ticket_no_show": _l("Ticket missed again: no-show"),
     "convenience.ticket_expired": _l("Ticket expired at the end of the day"),
+    "convenience.appointment_booked": _l("Appointment booked"),
+    "convenience.appointment_rescheduled": _l("Appointment moved to another slot"),
+    "convenience.appointment_cancelled": _l("Appointment cancelled"),
+    "convenience.appointment_checked_in": _l("Booked visitor checked in and given a ticket"),
+    "convenience.appointment_no_show": _l("Booked visitor did not come: no-show"),
+    "convenience.appointment_reminder_queued": _l("Appointment reminder written to the outbox"),
+    "convenience.appointment_reminder_sent": _l("Appointment reminder sent"),
 }
 
 
