@@ -8,7 +8,17 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.convenience import api, appointment_models, appointments, home, models, permissions, tasks, views
+    from app.convenience import (
+        api,
+        appointment_models,
+        appointment_views,
+        appointments,
+        home,
+        models,
+        permissions,
+        tasks,
+        views,
+    )
 
     del models, appointment_models, permissions, tasks  # imported for their tables, declarations and sweeps
     for key, value in appointments.DEFAULTS.items():  # the appointment settings (documented in appointments.py)
@@ -17,5 +27,6 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("CONVENIENCE_STREAM_SECONDS", 1 if app.testing else 25)
     app.config.setdefault("CONVENIENCE_STREAM_POLL_SECONDS", 0.25)
     api.init_app(app)
+    appointment_views.init_app()
     views.init_app(app)
     home.init_app()

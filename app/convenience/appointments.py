@@ -191,17 +191,38 @@ def slots_for(service: Service, day: date) -> list[Slot]:
     earliest = _earliest()
     need = cost_seconds(service)
     budget = budget_seconds()
+    windows = _windows(service)
+    tz = zone()
+    day_start = datetime.combine(day, time(0, 0), tz)
+    used = {  # (window, start) → booked seconds, in one query for the day
+        (w, _utc(at)): int(total)
+        for w, at, total in db.session.execute(
+            select(Appointment.window_id, Appointment.starts_at, func.sum(Appointment.seconds))
+            .where(
+                Appointment.window_id.in_([w.id for w in windows] or [0]),
+                Appointment.starts_at >= day_start,
+                Appointment.starts_at < day_start + timedelta(days=1),
+                Appointment.status.in_(AppointmentStatus.active()),
+            )
+            .group_by(Appointment.window_id, Appointment.starts_at)
+        ).all()
+    }
     out = []
-    for window in _windows(service):
+    for window in windows:
         for start, end in plan_slots(window, day):
             starts_at = start.astimezone(ZoneInfo("UTC"))
             if starts_at < earliest:
                 continue
-            free = budget - _used(window.id, starts_at)
+            free = budget - used.get((window.id, starts_at), 0)
             places = max(0, free // need) if need > 0 else 0
             out.append(Slot(slot_key(window.id, start), window.id, window.number, starts_at, end, places))
     out.sort(key=lambda s: (s.starts_at, s.window_number))
     return out
+
+
+def _utc(value: datetime) -> datetime:
+    """An instant read back from a grouped query (SQLite returns it naive, in UTC)."""
+    return value.replace(tzinfo=ZoneInfo("UTC")) if value.tzinfo is None else value.astimezone(ZoneInfo("UTC"))
 
 
 def bookable_days(service: Service) -> list[date]:
@@ -669,3 +690,34 @@ def ics(row: Appointment, *, center: str = "") -> bytes:
 def time_of(day: date, at: time) -> datetime:
     """A local time of day on a center's day, as a UTC instant."""
     return datetime.combine(day, at, zone()).astimezone(ZoneInfo("UTC"))
+
+
+# --- demo ---------------------------------------------------------------------------------------------
+
+DEMO_CITIZEN = "bidder"  # the demo has no citizen role: any signed-in account may book; the demo's bidder does
+DEMO_BOOKINGS = (("SI-001", 1, "13800138000"), ("HR-001", 2, "13800138000"), ("UT-001", 3, "13800138000"))
+
+
+def seed_demo_appointments() -> list[str]:
+    """A few appointments of the demo citizen (idempotent: none when it has any), one of them cancelled, and
+    their reminders for tomorrow in the outbox."""
+    from app.accounts.models import User
+    from app.convenience.services import get_service
+
+    citizen = db.session.scalar(select(User).where(User.username == DEMO_CITIZEN))
+    if citizen is None or db.session.scalar(select(Appointment.id).where(Appointment.user_id == citizen.id)):
+        return []
+    made = []
+    for code, nth_day, phone in DEMO_BOOKINGS:
+        service = get_service(code)
+        days = [d for d in bookable_days(service) if d > local_now().date()]
+        if len(days) < nth_day:
+            continue
+        free = [s for s in slots_for(service, days[nth_day - 1]) if s.places > 0]
+        if not free:
+            continue
+        made.append(book(actor=citizen, service_code=code, slot=free[len(free) // 3].key, phone=phone))
+    if len(made) == len(DEMO_BOOKINGS):
+        cancel(actor=citizen, reference=made[-1].reference)
+    reminders = send_reminders()
+    return [f"convenience appointments: {len(made)} booked for `{DEMO_CITIZEN}` ({reminders} reminders in the outbox)"]

@@ -136,6 +136,12 @@ STATUSES: dict[str, dict[str, StatusInfo]] = {
         "expired": _s(_l("Expired"), GREY),
         "revoked": _s(_l("Revoked"), RED),
     },
+    "appointment": {  # app.convenience.appointment_models.AppointmentStatus
+        "booked": _s(_l("Booked"), BLUE),
+        "checked_in": _s(_l("Checked in"), GREEN),
+        "cancelled": _s(_l("Appointment cancelled"), GREY),
+        "no_show": _s(_l("Did not come"), RED),
+    },
 }
 
 
