@@ -236,3 +236,91 @@ def test_the_api_books_lists_reschedules_checks_in_and_cancels(floor: Flask, clo
         "/appointments/check-in",
     ):
         assert f"/api/v1/convenience{path}" in spec["paths"]
+
+
+def test_end_to_end_book_check_in_called_served(floor: Flask, clock: FakeClock) -> None:
+    """The loop through the API: book → check in → called before a walk-in who came earlier → served."""
+    client = floor.test_client()
+    who = factories.party(floor, client, "sun")
+    clerk = factories.party(floor, client, "clerk1", role="window_staff")
+    with floor.app_context():
+        from app.convenience import services
+        from app.extensions import db
+
+        services.assign_staff(actor="system:test", window_id=window_id(floor, "01"), user_id=clerk.user_id)
+        db.session.commit()
+    auth = {"Authorization": f"Bearer {who.token}"}
+    staff_auth = {"Authorization": f"Bearer {clerk.token}"}
+    key = _key(floor, "01", TUESDAY, "09:00")
+    ref = client.post(
+        "/api/v1/convenience/appointments",
+        json={"service": "SI-001", "slot": key, "phone": "13800138000"},
+        headers=auth,
+    ).get_json()["reference"]
+    clock.advance(timedelta(hours=23, minutes=35))  # Tuesday 08:35
+    walk_in = client.post("/api/v1/convenience/tickets", json={"service": "SI-002"}).get_json()
+    clock.advance(timedelta(minutes=5))
+    booked = client.post(f"/api/v1/convenience/appointments/{ref}/check-in", headers=auth).get_json()
+    assert booked["status"] == "checked_in" and booked["ticket"]["number"] == "A002"
+    w1 = window_id(floor, "01")
+    assert client.post(f"/api/v1/convenience/windows/{w1}/sign-on", headers=staff_auth).status_code == 200
+    called = client.post(f"/api/v1/convenience/windows/{w1}/call", headers=staff_auth).get_json()
+    assert called["current"]["number"] == "A002"  # the booked visitor first (quota: 2 of every 3 calls)
+    assert client.post(f"/api/v1/convenience/windows/{w1}/serve", headers=staff_auth).status_code == 200
+    called = client.post(f"/api/v1/convenience/windows/{w1}/call", headers=staff_auth).get_json()
+    assert called["current"]["number"] == walk_in["number"] == "A001"
+    with floor.app_context():
+        from app.audit.models import AuditEntry
+        from app.extensions import db
+
+        actions = list(db.session.scalars(select(AuditEntry.action).where(AuditEntry.action.like("convenience.%"))))
+        assert "convenience.appointment_booked" in actions and "convenience.appointment_checked_in" in actions
+        assert actions.count("convenience.ticket_served") == 1
+
+
+def test_the_api_refuses_a_restricted_citizen_and_malformed_ids(floor: Flask, clock: FakeClock) -> None:
+    client = floor.test_client()
+    who = factories.party(floor, client, "qian")
+    auth = {"Authorization": f"Bearer {who.token}"}
+    for days in (1, 2, 3):
+        day = date(2026, 12, 7) + timedelta(days=days)
+        resp = client.post(
+            "/api/v1/convenience/appointments",
+            json={"service": "SI-001", "slot": _key(floor, "01", day, "09:00"), "phone": "13800138000"},
+            headers=auth,
+        )
+        assert resp.status_code == 201
+    clock.advance(timedelta(days=4))
+    with floor.app_context():
+        from app.convenience import tasks
+        from app.extensions import db
+
+        assert tasks.appointments_sweep()["no_shows"] == 3
+        db.session.commit()
+    resp = client.post(
+        "/api/v1/convenience/appointments",
+        json={"service": "SI-001", "slot": _key(floor, "01", date(2026, 12, 14), "09:00"), "phone": "13800138000"},
+        headers=auth,
+    )
+    assert resp.status_code == 403 and resp.get_json()["type"].endswith("appointment-restricted")
+    assert "cannot book until 2027-01-09" in resp.get_json()["detail"]
+    assert _count(floor) == 3
+    for ref in ("x", "ABCDEFGH", "%27%20OR%201%3D1", "A" * 300):
+        assert client.get(f"/api/v1/convenience/appointments/{ref}", headers=auth).status_code == 404
+        assert client.post(f"/api/v1/convenience/appointments/{ref}/cancel", headers=auth).status_code == 404
+    bad = client.post("/api/v1/convenience/appointments/check-in", json={"reference": ["x"], "phone": 1})
+    assert bad.status_code == 422
+    browser = floor.test_client()
+    assert login(browser, "qian").status_code == 303
+    words = parse(browser.get("/convenience/book", headers=ZH).data).by_id("restriction").text
+    assert "90天内有3次预约未到" in words and "2027-01-09" in words
+    resp = browser.post(
+        "/convenience/book/SI-001",
+        data={
+            "csrf_token": csrf(browser),
+            "slot": _key(floor, "01", date(2026, 12, 14), "09:00"),
+            "phone": "13800138000",
+        },
+        headers=ZH,
+    )
+    assert resp.status_code == 403 and "预约未到" in resp.data.decode() and _count(floor) == 3
