@@ -186,7 +186,7 @@ def last_day() -> date:
 def slots_for(service: Service, day: date) -> list[Slot]:
     """The slots of the service's windows on the day that can still be booked (lead time and horizon), with the
     places each still offers the service (0: fully booked). Earliest first."""
-    if not service.is_bookable or not service.is_active or day > last_day():
+    if not service.is_bookable or not service.is_active or day > last_day() or day < local_now().date():
         return []
     earliest = _earliest()
     need = cost_seconds(service)
@@ -542,7 +542,7 @@ def check_in(*, reference: str, actor: Any = None, phone: str | None = None, cha
     else:
         row = get_appointment(reference)
         given = (phone or "").strip().replace(" ", "").replace("-", "")
-        if not given or not secrets.compare_digest(given, row.phone):
+        if not given or not secrets.compare_digest(given.encode(), row.phone.encode()):
             raise NotFound(N_("No appointment has this reference and phone number."))
     if row.status is AppointmentStatus.CHECKED_IN:
         raise Conflict(

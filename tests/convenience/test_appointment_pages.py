@@ -266,6 +266,9 @@ def test_end_to_end_book_check_in_called_served(floor: Flask, clock: FakeClock) 
     assert client.post(f"/api/v1/convenience/windows/{w1}/sign-on", headers=staff_auth).status_code == 200
     called = client.post(f"/api/v1/convenience/windows/{w1}/call", headers=staff_auth).get_json()
     assert called["current"]["number"] == "A002"  # the booked visitor first (quota: 2 of every 3 calls)
+    desk = floor.test_client()
+    assert login(desk, "clerk1").status_code == 303
+    assert "预约群众" in parse(desk.get(f"/convenience/windows/{w1}", headers=ZH).data).by_id("booked-visitor").text
     assert client.post(f"/api/v1/convenience/windows/{w1}/serve", headers=staff_auth).status_code == 200
     called = client.post(f"/api/v1/convenience/windows/{w1}/call", headers=staff_auth).get_json()
     assert called["current"]["number"] == walk_in["number"] == "A001"

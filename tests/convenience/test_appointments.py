@@ -83,6 +83,7 @@ def test_slots_follow_the_plan_the_break_the_lead_time_and_the_horizon(floor: Fl
         days = appointments.bookable_days(service)
         assert days[0] == date(2026, 12, 7) and days[-1] <= date(2026, 12, 21)
         assert appointments.slots_for(services.get_service("SI-003"), TUESDAY) == []  # not bookable
+        assert appointments.slots_for(service, date.min) == appointments.slots_for(service, date.max) == []
 
 
 def test_book_takes_the_place_and_a_full_slot_is_refused(floor: Flask, people: dict[str, int]) -> None:
@@ -207,6 +208,8 @@ def test_check_in_gives_a_booked_ticket_within_its_times(
         clock.advance(timedelta(hours=23, minutes=40))  # Tuesday 08:40: 20 minutes early
         with pytest.raises(NotFound):
             appointments.check_in(reference=ref, phone="13900000000")
+        with pytest.raises(NotFound):
+            appointments.check_in(reference=ref, phone="一三八")
         with pytest.raises(NotFound):
             appointments.check_in(reference=ref, actor=user(people["li"]))
         done = appointments.check_in(reference=ref, phone="138 0013 8000")
