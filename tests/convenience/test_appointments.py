@@ -86,7 +86,8 @@ def test_slots_follow_the_plan_the_break_the_lead_time_and_the_horizon(floor: Fl
         assert appointments.slots_for(service, date.min) == appointments.slots_for(service, date.max) == []
 
 
-def test_book_takes_the_place_and_a_full_slot_is_refused(floor: Flask, people: dict[str, int]) -> None:
+@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
+def test_book_takes_the_place_and_a_full_slot_is_refused(floor: Flask, people: dict[str, int], db_backend: str) -> None:
     from app.convenience import appointments, services
     from app.convenience.appointment_models import AppointmentStatus
 
@@ -227,7 +228,10 @@ def test_check_in_gives_a_booked_ticket_within_its_times(
             appointments.check_in(reference=late.reference, actor=user(people["li"]))
 
 
-def test_no_shows_restrict_booking_for_a_while(floor: Flask, people: dict[str, int], clock: FakeClock) -> None:
+@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
+def test_no_shows_restrict_booking_for_a_while(
+    floor: Flask, people: dict[str, int], clock: FakeClock, db_backend: str
+) -> None:
     from app.convenience import appointments, tasks
     from app.convenience.appointment_models import AppointmentStatus
 
@@ -259,7 +263,10 @@ def test_no_shows_restrict_booking_for_a_while(floor: Flask, people: dict[str, i
         assert appointments.restriction(people["wang"]) is None
 
 
-def test_the_reminder_the_day_before_goes_out_once(floor: Flask, people: dict[str, int], clock: FakeClock) -> None:
+@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
+def test_the_reminder_the_day_before_goes_out_once(
+    floor: Flask, people: dict[str, int], clock: FakeClock, db_backend: str
+) -> None:
     from app.convenience import notify, tasks
     from app.convenience.appointment_models import OutboxMessage
     from app.extensions import db
