@@ -182,6 +182,13 @@ ACTIONS: dict[str, Any] = {
     "supervision.signal.accepted": _l("Explanation accepted by a supervisor"),
     "supervision.signal.rejected": _l("Explanation rejected by a supervisor"),
     "supervision.head.assigned": _l("Department head named for supervision"),
+    "convenience.appointment_booked": _l("Appointment booked"),
+    "convenience.appointment_rescheduled": _l("Appointment moved to another slot"),
+    "convenience.appointment_cancelled": _l("Appointment cancelled"),
+    "convenience.appointment_checked_in": _l("Booked visitor checked in and given a ticket"),
+    "convenience.appointment_no_show": _l("Booked visitor did not come: no-show"),
+    "convenience.appointment_reminder_queued": _l("Appointment reminder written to the outbox"),
+    "convenience.appointment_reminder_sent": _l("Appointment reminder sent"),
 }
 
 

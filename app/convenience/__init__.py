@@ -1,5 +1,6 @@
 """Convenience floor (便民服务): services, windows and staff, the ticket queue, window call panels and the hall
-display. Appointments, after-hours and door-to-door service, complaints, 好差评 and Open311 are still to come."""
+display, appointments (预约服务). After-hours and door-to-door service, complaints, 好差评 and Open311 are still
+to come."""
 
 from __future__ import annotations
 
@@ -7,13 +8,26 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.convenience import api, home, models, permissions, tasks, views
+    from app.convenience import (
+        api,
+        appointment_models,
+        appointment_views,
+        appointments,
+        home,
+        models,
+        permissions,
+        tasks,
+        views,
+    )
 
-    del models, permissions, tasks  # imported for their tables, declarations and sweeps
+    del models, appointment_models, permissions, tasks  # imported for their tables, declarations and sweeps
+    for key, value in appointments.DEFAULTS.items():  # the appointment settings (documented in appointments.py)
+        app.config.setdefault(key, value)
     # One display stream lasts this long, then the browser reconnects; tests that walk every route read it whole.
     app.config.setdefault("CONVENIENCE_STREAM_SECONDS", 1 if app.testing else 25)
     app.config.setdefault("CONVENIENCE_STREAM_POLL_SECONDS", 0.25)
     api.init_app(app)
+    appointment_views.init_app()
     views.init_app(app)
     home.init_app()
     from app.convenience import rating

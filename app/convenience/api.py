@@ -1,5 +1,6 @@
 """JSON API of the convenience floor (/api/v1/convenience): the service list, tickets from a phone and their
-tracking, the hall's state, and the window staff's calls (sign on, call next, recall, serve, miss, transfer)."""
+tracking, the hall's state, the window staff's calls (sign on, call next, recall, serve, miss, transfer), and
+appointments (slots, book, reschedule, cancel, check in)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from typing import Any
 from flask import url_for
 from flask_smorest import Blueprint
 
-from app.convenience import queue, schemas, services
+from app.convenience import appointments, queue, schemas, services
+from app.convenience.appointment_models import Appointment
 from app.convenience.models import Service, Ticket, Window
-from app.convenience.permissions import WINDOW_OPERATE
+from app.convenience.permissions import APPOINTMENTS, WINDOW_OPERATE
 from app.core.api import problem_responses
 from app.core.pages import me
-from app.core.security import public, requires
+from app.core.security import authenticated, public, requires
 
 PROBLEM = "application/problem+json"
 
@@ -160,6 +162,115 @@ def transfer(args: dict[str, Any], window_id: int) -> Any:
     """Send the window's called ticket to another window; it keeps its place in line there."""
     queue.transfer(actor=me(), window_id=window_id, to_window_id=args["to_window"])
     return window_view(services.get_window(window_id), me())
+
+
+# --- appointments ---------------------------------------------------------------------------------------
+
+
+def appointment_view(row: Appointment) -> dict[str, Any]:
+    ticket = row.ticket
+    return {
+        "reference": row.reference,
+        "service": row.service.code,
+        "service_name": row.service.name,
+        "window": row.window.number,
+        "location": row.window.location,
+        "starts_at": row.starts_at,
+        "ends_at": row.ends_at,
+        "status": row.status.value,
+        "reschedule_count": row.reschedule_count,
+        "check_in_opens_at": appointments.checkin_opens(row),
+        "check_in_closes_at": appointments.checkin_closes(row),
+        "ics_url": url_for("convenience.appointment_ics", reference=row.reference),
+        "ticket": None
+        if ticket is None
+        else {"number": ticket.number, "tracking_url": url_for("convenience.my_ticket", public_id=ticket.public_id)},
+    }
+
+
+@blp.route("/appointments/slots", methods=["GET"])
+@blp.arguments(schemas.SlotQuery, location="query")
+@blp.response(200, schemas.SlotOut(many=True))
+@_problems(404, 422)
+@public
+def appointment_slots(args: dict[str, Any]) -> Any:
+    """The slots of a bookable service on a day (from the working plans, within the lead time and the horizon),
+    with the places each still has. Pass a slot's `slot` to book it."""
+    service = services.get_service(args["service"])
+    return [
+        {"slot": s.key, "window": s.window_number, "starts_at": s.starts_at, "ends_at": s.ends_at, "places": s.places}
+        for s in appointments.slots_for(service, args["day"])
+    ]
+
+
+@blp.route("/appointments", methods=["GET"])
+@blp.response(200, schemas.AppointmentOut(many=True))
+@authenticated(APPOINTMENTS)
+def my_appointments() -> Any:
+    """The caller's appointments, latest first."""
+    return [appointment_view(r) for r in appointments.my_appointments(me())]
+
+
+@blp.route("/appointments", methods=["POST"])
+@blp.arguments(schemas.BookArgs)
+@blp.response(201, schemas.AppointmentOut)
+@_problems(403, 409, 422)
+@authenticated(APPOINTMENTS)
+def book_appointment(args: dict[str, Any]) -> Any:
+    """Book a slot. 409 `appointment-slot-taken` when its last place went to someone else; 403
+    `appointment-restricted` after repeated no-shows (the detail says until when)."""
+    row = appointments.book(
+        actor=me(), service_code=args["service"], slot=args["slot"], phone=args["phone"], email=args["email"]
+    )
+    return appointment_view(row)
+
+
+@blp.route("/appointments/<string:reference>", methods=["GET"])
+@blp.response(200, schemas.AppointmentOut)
+@_problems(404)
+@authenticated(APPOINTMENTS)
+def get_appointment(reference: str) -> Any:
+    """One of the caller's appointments (another citizen's is not found)."""
+    return appointment_view(appointments.own_appointment(me(), reference))
+
+
+@blp.route("/appointments/<string:reference>/reschedule", methods=["POST"])
+@blp.arguments(schemas.RescheduleArgs)
+@blp.response(200, schemas.AppointmentOut)
+@_problems(403, 404, 409, 422)
+@authenticated(APPOINTMENTS)
+def reschedule_appointment(args: dict[str, Any], reference: str) -> Any:
+    """Move the caller's booked appointment to another slot of the same service, before it begins."""
+    return appointment_view(appointments.reschedule(actor=me(), reference=reference, slot=args["slot"]))
+
+
+@blp.route("/appointments/<string:reference>/cancel", methods=["POST"])
+@blp.response(200, schemas.AppointmentOut)
+@_problems(404, 409)
+@authenticated(APPOINTMENTS)
+def cancel_appointment(reference: str) -> Any:
+    """Cancel the caller's booked appointment before it begins; the place is free again."""
+    return appointment_view(appointments.cancel(actor=me(), reference=reference))
+
+
+@blp.route("/appointments/<string:reference>/check-in", methods=["POST"])
+@blp.response(200, schemas.AppointmentOut)
+@_problems(404, 409)
+@authenticated(APPOINTMENTS)
+def check_in_mine(reference: str) -> Any:
+    """Check in on arrival (from the slot's start less the early minutes to its end plus the grace): a queue
+    ticket for booked visitors, which call-next interleaves with walk-ins."""
+    return appointment_view(appointments.check_in(reference=reference, actor=me(), channel="phone"))
+
+
+@blp.route("/appointments/check-in", methods=["POST"])
+@blp.arguments(schemas.KioskCheckInArgs)
+@blp.response(200, schemas.AppointmentOut)
+@_problems(404, 409, 422)
+@public
+def check_in_kiosk(args: dict[str, Any]) -> Any:
+    """The kiosk's check-in: the reference and the phone number given when booking."""
+    return appointment_view(appointments.check_in(reference=args["reference"], phone=args["phone"]))
 
 
 def init_app(app: Any) -> None:

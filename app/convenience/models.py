@@ -173,6 +173,7 @@ class Ticket(db.Model):  # type: ignore[name-defined,misc]
     called_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     call_count: Mapped[int] = mapped_column(Integer, default=0)
     is_requeued: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_booked: Mapped[bool] = mapped_column(Boolean, default=False)  # a booked visitor's check-in (预约)
     served_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     service_seconds: Mapped[int | None] = mapped_column(Integer)  # measured: called → served
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -88,11 +88,18 @@ def _next_sequence(group_id: int, day: date) -> int:
 
 
 def issue_ticket(
-    *, service_code: str, channel: str, surname: str = "", honorific: str = "", actor: Any = None
+    *,
+    service_code: str,
+    channel: str,
+    surname: str = "",
+    honorific: str = "",
+    actor: Any = None,
+    booked: bool = False,
 ) -> Ticket:
     """A new ticket for a service, at the back of its group's queue. Flushes and records `ticket_issued`.
 
-    `surname` (optional) is all that is kept of the visitor's name: the display shows it masked.
+    `surname` (optional) is all that is kept of the visitor's name: the display shows it masked. `booked`: a booked
+    visitor's check-in (app/convenience/appointments.py); call-next interleaves those with walk-ins.
     Raises NotFound (service), ValidationFailed (channel, surname, honorific).
     """
     if channel not in {c.value for c in TicketChannel}:
@@ -122,6 +129,7 @@ def issue_ticket(
         status=TicketStatus.WAITING,
         queued_at=now,
         issued_at=now,
+        is_booked=booked,
     )
     db.session.add(ticket)
     db.session.flush()
@@ -129,7 +137,13 @@ def issue_ticket(
         "convenience.ticket_issued",
         actor=actor,
         subject=_subject(ticket),
-        data={"number": ticket.number, "service": service.code, "channel": channel, "day": day.isoformat()},
+        data={
+            "number": ticket.number,
+            "service": service.code,
+            "channel": channel,
+            "day": day.isoformat(),
+            **({"booked": 1} if booked else {}),
+        },
     )
     _bump(now)
     return ticket
@@ -176,8 +190,74 @@ def _called_here(window: Window) -> Ticket:
     return ticket
 
 
+def _oldest(window: Window, day: date, booked: bool) -> Ticket | None:
+    stmt = (
+        select(Ticket)
+        .where(_waiting_for(window, day), Ticket.is_booked.is_(booked))
+        .order_by(Ticket.queued_at, Ticket.id)
+        .limit(1)
+    )
+    if is_postgresql():
+        stmt = stmt.with_for_update(skip_locked=True)
+    found: Ticket | None = db.session.scalar(stmt)
+    return found
+
+
+def booked_first(recent: str, rule: str, quota_booked: int, quota_calls: int) -> bool:
+    """With booked visitors and walk-ins both waiting: whether the booked one is called. `recent` is the group's
+    calls of the day, oldest first ("B" booked, "W" walk-in). "priority": always; "quota": while fewer than
+    `quota_booked` of the last `quota_calls - 1` calls went to booked visitors (so at most `quota_booked` in any
+    `quota_calls` consecutive calls made while walk-ins wait)."""
+    if rule == "priority":
+        return True
+    last = recent[-(quota_calls - 1) :] if quota_calls > 1 else ""
+    return last.count("B") < quota_booked
+
+
+def _next_in_line(window: Window, day: date) -> Ticket | None:
+    """The next ticket for the window: the oldest booked or walk-in ticket, chosen by the interleaving rule
+    (CONVENIENCE_BOOKED_RULE); the group's tally of calls records the choice."""
+    from flask import current_app
+
+    from app.convenience.appointment_models import CallTally
+
+    booked = _oldest(window, day, True)
+    walk_in = _oldest(window, day, False)
+    if booked is None and walk_in is None:
+        return None
+    table = CallTally.__table__
+    insert = (postgresql if is_postgresql() else sqlite).insert(table)
+    db.session.execute(
+        insert.values(group_id=window.group_id, day=day, recent="", calls=0).on_conflict_do_nothing(
+            index_elements=[table.c.group_id, table.c.day]
+        )
+    )
+    tally_stmt = select(CallTally).where(CallTally.group_id == window.group_id, CallTally.day == day)
+    if is_postgresql():
+        tally_stmt = tally_stmt.with_for_update()
+    tally = db.session.scalars(tally_stmt.execution_options(populate_existing=True)).one()
+    chosen: Ticket | None
+    if booked is not None and walk_in is not None:
+        cfg = current_app.config
+        take_booked = booked_first(
+            tally.recent,
+            cfg.get("CONVENIENCE_BOOKED_RULE", "quota"),
+            int(cfg.get("CONVENIENCE_BOOKED_QUOTA_BOOKED", 2)),
+            int(cfg.get("CONVENIENCE_BOOKED_QUOTA_CALLS", 3)),
+        )
+        chosen = booked if take_booked else walk_in
+    else:
+        chosen = booked or walk_in
+    if chosen is None:
+        return None
+    tally.recent = (tally.recent + ("B" if chosen.is_booked else "W"))[-64:]
+    tally.calls += 1
+    return chosen
+
+
 def call_next(*, actor: Any, window_id: int) -> Ticket:
-    """Call the next ticket for the window: transferred to it or of its group, oldest place in line first.
+    """Call the next ticket for the window: transferred to it or of its group, oldest place in line first, booked
+    visitors interleaved with walk-ins by the rule in the settings (`_next_in_line`).
 
     Refused while a ticket is called there (Conflict), when nobody waits (Conflict), when the caller is not
     signed on at the window (PermissionDenied). Flushes and records `ticket_called`.
@@ -189,10 +269,7 @@ def call_next(*, actor: Any, window_id: int) -> Ticket:
             N_("Ticket %(number)s is still called here: serve it, mark it missed or transfer it first."),
             params={"number": called.number},
         )
-    stmt = select(Ticket).where(_waiting_for(window, today())).order_by(Ticket.queued_at, Ticket.id).limit(1)
-    if is_postgresql():
-        stmt = stmt.with_for_update(skip_locked=True)
-    ticket: Ticket | None = db.session.scalar(stmt)
+    ticket = _next_in_line(window, today())
     if ticket is None:
         raise Conflict(N_("Nobody is waiting for this window."))
     now = now_utc()

@@ -80,3 +80,60 @@ class HallOut(ma.Schema):
     day = ma.fields.String(required=True)
     calls = ma.fields.List(ma.fields.Nested(HallCallOut), required=True)
     waiting = ma.fields.List(ma.fields.Nested(HallWaitingOut), required=True)
+
+
+# --- appointments -------------------------------------------------------------------------------------
+
+
+class SlotQuery(ma.Schema):
+    service = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
+    day = ma.fields.Date(required=True, metadata={"description": "The center's day, YYYY-MM-DD"})
+
+
+class SlotOut(ma.Schema):
+    slot = ma.fields.String(required=True, metadata={"description": "The key to book: window id and local start"})
+    window = ma.fields.String(required=True)
+    starts_at = Instant(required=True)
+    ends_at = Instant(required=True)
+    places = Integer(required=True, metadata={"description": "Places still free for this service (0: full)"})
+
+
+class BookArgs(ma.Schema):
+    service = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
+    slot = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
+    phone = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": "For the reminder and the kiosk check-in"},
+    )
+    email = ma.fields.String(load_default="", validate=validate.Length(max=200))
+
+
+class RescheduleArgs(ma.Schema):
+    slot = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+class KioskCheckInArgs(ma.Schema):
+    reference = ma.fields.String(required=True, validate=validate.Length(min=1, max=20))
+    phone = ma.fields.String(required=True, validate=validate.Length(min=1, max=20))
+
+
+class AppointmentTicketOut(ma.Schema):
+    number = ma.fields.String(required=True)
+    tracking_url = ma.fields.String(required=True)
+
+
+class AppointmentOut(ma.Schema):
+    reference = ma.fields.String(required=True, metadata={"description": "Keyed in at the kiosk to check in"})
+    service = ma.fields.String(required=True)
+    service_name = ma.fields.String(required=True)
+    window = ma.fields.String(required=True)
+    location = ma.fields.String(required=True)
+    starts_at = Instant(required=True)
+    ends_at = Instant(required=True)
+    status = ma.fields.String(required=True, validate=validate.OneOf(["booked", "checked_in", "cancelled", "no_show"]))
+    reschedule_count = Integer(required=True)
+    check_in_opens_at = Instant(required=True)
+    check_in_closes_at = Instant(required=True)
+    ics_url = ma.fields.String(required=True)
+    ticket = ma.fields.Nested(AppointmentTicketOut, allow_none=True)

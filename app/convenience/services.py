@@ -251,6 +251,9 @@ def seed_demo_floor() -> list[str]:
             window = db.session.scalar(select(Window).where(Window.number == number))
             if window is not None and not is_assigned(window, user):
                 assign_staff(actor="system:demo", window_id=window.id, user_id=user.id)
+    from app.convenience.appointments import seed_demo_appointments
+
+    lines.extend(seed_demo_appointments())
     return lines
 
 

@@ -158,6 +158,12 @@ STATUSES: dict[str, dict[str, StatusInfo]] = {
         "awaiting_review": _s(_l("Explained: waiting for review"), BLUE),
         "accepted": _s(_l("Explanation accepted"), GREEN),
     },
+    "appointment": {  # app.convenience.appointment_models.AppointmentStatus
+        "booked": _s(_l("Booked"), BLUE),
+        "checked_in": _s(_l("Checked in"), GREEN),
+        "cancelled": _s(_l("Appointment cancelled"), GREY),
+        "no_show": _s(_l("Did not come"), RED),
+    },
 }
 
 

@@ -7,6 +7,8 @@ from app.accounts.permissions import SEEDED_ROLES
 
 EVERYONE = frozenset({"anonymous", *SEEDED_ROLES})
 WINDOW_STAFF = frozenset({"window_staff"})
+SIGNED_IN = frozenset(SEEDED_ROLES)  # any account may book (per object: one's own appointments)
+OUTBOX = frozenset({"window_staff", "admin"})
 
 CONVENIENCE_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # citizens and the hall: public
@@ -27,4 +29,26 @@ CONVENIENCE_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "convenience-api.my_windows"): WINDOW_STAFF,
     ("POST", "convenience-api.window_action"): WINDOW_STAFF,
     ("POST", "convenience-api.transfer"): WINDOW_STAFF,
+    # appointments: the kiosk's check-in and the slots are public; booking needs an account
+    ("GET", "convenience.kiosk_check_in"): EVERYONE,
+    ("POST", "convenience.kiosk_check_in"): EVERYONE,
+    ("GET", "convenience-api.appointment_slots"): EVERYONE,
+    ("POST", "convenience-api.check_in_kiosk"): EVERYONE,
+    ("GET", "convenience.book_services"): SIGNED_IN,
+    ("GET", "convenience.book"): SIGNED_IN,
+    ("POST", "convenience.book"): SIGNED_IN,
+    ("GET", "convenience.my_appointments"): SIGNED_IN,
+    ("GET", "convenience.appointment"): SIGNED_IN,
+    ("GET", "convenience.appointment_ics"): SIGNED_IN,
+    ("GET", "convenience.reschedule"): SIGNED_IN,
+    ("POST", "convenience.reschedule"): SIGNED_IN,
+    ("POST", "convenience.cancel"): SIGNED_IN,
+    ("POST", "convenience.check_in_mine"): SIGNED_IN,
+    ("GET", "convenience-api.my_appointments"): SIGNED_IN,
+    ("POST", "convenience-api.book_appointment"): SIGNED_IN,
+    ("GET", "convenience-api.get_appointment"): SIGNED_IN,
+    ("POST", "convenience-api.reschedule_appointment"): SIGNED_IN,
+    ("POST", "convenience-api.cancel_appointment"): SIGNED_IN,
+    ("POST", "convenience-api.check_in_mine"): SIGNED_IN,
+    ("GET", "convenience.outbox"): OUTBOX,
 }

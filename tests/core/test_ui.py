@@ -117,6 +117,8 @@ def test_filters_in_a_template(flask_app: Flask) -> None:
 # ---------------------------------------------------------------- states
 
 
+from app.convenience.appointment_models import AppointmentStatus  # noqa: E402
+
 STATE_ENUMS: dict[str, type[enum.Enum]] = {
     "tender": tendering_models.TenderStatus,
     "bid": tendering_models.BidOutcome,
@@ -132,6 +134,7 @@ STATE_ENUMS: dict[str, type[enum.Enum]] = {
     "clarification": evaluation_models.ClarificationStatus,
     "recording": recordings_models.SessionStatus,
     "export": recordings_models.ExportStatus,
+    "appointment": AppointmentStatus,
 }
 
 
