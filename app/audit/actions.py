@@ -175,7 +175,7 @@ ACTIONS: dict[str, Any] = {
     "convenience.rating.appeal_filed": _l("Appeal against a rating filed"),
     "convenience.rating.appeal_upheld": _l("Rating appeal upheld: the rating is excluded from results"),
     "convenience.rating.appeal_rejected": _l("Rating appeal rejected"),
-    "convenience.rating.invited": _l("Invitation to rate sent"),
+    "convenience.rating.invited": _l("Invitation to rate written to the outbox"),
     # supervision
     "supervision.signals.fired": _l("Supervision lights turned on"),
     "supervision.signal.answered": _l("Explanation given for a supervision signal"),
@@ -189,6 +189,7 @@ ACTIONS: dict[str, Any] = {
     "convenience.appointment_no_show": _l("Booked visitor did not come: no-show"),
     "convenience.appointment_reminder_queued": _l("Appointment reminder written to the outbox"),
     "convenience.appointment_reminder_sent": _l("Appointment reminder sent"),
+    "convenience.outbox_message_sent": _l("Message from the outbox sent"),
 }
 
 

@@ -68,6 +68,7 @@ class OutboxChannel(enum.StrEnum):
     OUTBOX = "outbox"  # the embedded default: kept here, shown on the outbox page
     SMS = "sms"
     EMAIL = "email"
+    PAGE = "page"  # no address to send to: only the citizen's own page (ticket, application) shows it; never sent
 
 
 class OutboxMessage(db.Model):  # type: ignore[name-defined,misc]
@@ -80,7 +81,7 @@ class OutboxMessage(db.Model):  # type: ignore[name-defined,misc]
     recipient: Mapped[str] = mapped_column(String(200))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    kind: Mapped[str] = mapped_column(String(40))  # appointment_reminder
+    kind: Mapped[str] = mapped_column(String(40))  # appointment_reminder, rating_invitation
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("convenience_appointments.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

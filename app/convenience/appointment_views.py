@@ -207,7 +207,10 @@ def kiosk_check_in() -> Any:
 @bp.get("/outbox")
 @requires(OUTBOX_READ)
 def outbox() -> Any:
-    return render_template("convenience/outbox.html", messages=appointments.outbox())
+    """The floor's one outbox: appointment reminders and rating invitations; `?kind=` shows one kind."""
+    kind = request.args.get("kind", "")
+    kind = kind if kind in appointments.OUTBOX_KINDS else ""
+    return render_template("convenience/outbox.html", messages=appointments.outbox(kind=kind or None), kind=kind)
 
 
 @bp.app_template_filter("convenience_weekday")

@@ -658,8 +658,15 @@ def send_reminders() -> int:
     return len(rows)
 
 
-def outbox(limit: int = 200) -> list[OutboxMessage]:
-    return list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)))
+OUTBOX_KINDS = ("appointment_reminder", "rating_invitation")
+
+
+def outbox(limit: int = 200, kind: str | None = None) -> list[OutboxMessage]:
+    """The floor's outbox, newest first: every kind, or one of `OUTBOX_KINDS`."""
+    stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if kind in OUTBOX_KINDS:
+        stmt = stmt.where(OutboxMessage.kind == kind)
+    return list(db.session.scalars(stmt))
 
 
 # --- the ICS file -----------------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """Notifications of the convenience floor behind one protocol: the embedded outbox (default), SMS through an HTTP
-gateway, e-mail through SMTP.
+gateway, e-mail through SMTP. Appointment reminders and rating invitations both go through here.
 
 Messages are written to the outbox table in the transaction that decides them (`queue_message`); a sweep delivers
 the pending ones afterwards through the adapter the setting `CONVENIENCE_NOTIFIER` names, so a rolled-back
 decision sends nothing and a failed delivery is retried (at least once; `attempts` and `last_error` say how it
-went). The embedded adapter's delivery is the outbox row itself, which the staff's outbox page shows.
+went). The embedded adapter's delivery is the outbox row itself, which the staff's outbox page shows. A message
+with no address for the configured channel is written with the channel `page` (the citizen's own page shows the
+matter; no adapter sends it, so it never counts as sent).
 
 Settings: CONVENIENCE_NOTIFIER ("outbox", "sms" or "email"); for e-mail CONVENIENCE_SMTP_HOST, CONVENIENCE_SMTP_PORT,
 CONVENIENCE_SMTP_FROM, CONVENIENCE_SMTP_TIMEOUT; for SMS CONVENIENCE_SMS_URL (the gateway: a JSON POST
@@ -100,11 +102,18 @@ def configured() -> Notifier:
 
 
 def queue_message(
-    *, recipient: str, subject: str, body: str, kind: str, appointment_id: int | None = None
+    *,
+    recipient: str,
+    subject: str,
+    body: str,
+    kind: str,
+    appointment_id: int | None = None,
+    channel: OutboxChannel | None = None,
 ) -> OutboxMessage:
-    """Write a message to the outbox for the configured channel (flushes); delivered after commit by the sweep."""
+    """Write a message to the outbox for the configured channel, or the one given (`page`: nowhere to send it);
+    flushes; delivered after commit by the sweep."""
     row = OutboxMessage(
-        channel=configured().channel,
+        channel=channel or configured().channel,
         recipient=recipient[:200],
         subject=subject[:200],
         body=body,
@@ -159,6 +168,13 @@ def deliver_pending(notifier: Notifier | None = None, *, limit: int = 200) -> di
                 actor="system:sweep",
                 subject=f"convenience.appointment:{message.appointment_id}",
                 data={"channel": message.channel.value, "message": message.id},
+            )
+        else:
+            audit.record(
+                "convenience.outbox_message_sent",
+                actor="system:sweep",
+                subject=f"convenience.outbox:{message.id}",
+                data={"kind": message.kind, "channel": message.channel.value},
             )
     db.session.flush()
     return {"sent": sent, "failed": failed}

@@ -18,8 +18,8 @@ MANAGE = declare(
 
 OUTBOX_READ = declare(
     "convenience.outbox.read",
-    "Read the convenience floor's notification outbox (appointment reminders)",
-    "查看便民服务的通知发件箱（预约提醒）",
+    "Read the convenience floor's notification outbox (appointment reminders, invitations to rate)",
+    "查看便民服务的通知发件箱（预约提醒、评价邀请）",
 )
 
 APPOINTMENTS = declare_object_scope(

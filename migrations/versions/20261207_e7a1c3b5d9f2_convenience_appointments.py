@@ -1,7 +1,7 @@
 """convenience appointments: booked visits, the notification outbox, the call tally; tickets know a booked visitor (issue 12 §2)
 
 Revision ID: e7a1c3b5d9f2
-Revises: 5e7a1c9d3b20
+Revises: cd409d645bfc
 Create Date: 2026-12-07 07:39:01.124399
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e7a1c3b5d9f2'
-down_revision = '5e7a1c9d3b20'
+down_revision = 'cd409d645bfc'
 branch_labels = None
 depends_on = None
 
@@ -63,7 +63,7 @@ def upgrade():
 
     op.create_table('convenience_outbox',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('channel', sa.Enum('outbox', 'sms', 'email', name='outboxchannel', native_enum=False, length=20), nullable=False),
+    sa.Column('channel', sa.Enum('outbox', 'sms', 'email', 'page', name='outboxchannel', native_enum=False, length=20), nullable=False),
     sa.Column('recipient', sa.String(length=200), nullable=False),
     sa.Column('subject', sa.String(length=200), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),

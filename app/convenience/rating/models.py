@@ -1,6 +1,6 @@
 """好差评 tables: one rating per served ticket or per decided permit application, the rectification task a bad
 rating opens (with its call-backs), the appeals against mistaken or malicious ratings, and the invitations sent
-three days after a matter closed unrated (with the outbox they were sent through).
+three days after a matter closed unrated (their messages go through the floor's one outbox, app/convenience/notify.py).
 
 A rating names its subject by kind and id (`ticket` → convenience_tickets, `application` → permit_applications);
 the pair is unique, so a second rating for the same matter cannot be stored even by two requests at once. The
@@ -169,19 +169,4 @@ class Invitation(db.Model):  # type: ignore[name-defined,misc]
     subject_id: Mapped[int] = mapped_column(Integer)
     reference: Mapped[str] = mapped_column(String(40))
     invited_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
-    message_id: Mapped[int | None] = mapped_column(ForeignKey("convenience_rating_outbox.id"))
-
-
-class OutboxMessage(db.Model):  # type: ignore[name-defined,misc]
-    """A message waiting for (or handed to) its channel: the default `Notifier` writes here (see notify.py)."""
-
-    __tablename__ = "convenience_rating_outbox"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[str] = mapped_column(String(20))  # account, sms, ticket_page
-    address: Mapped[str] = mapped_column(String(200), default="")  # user id, phone number, or the ticket page
-    subject: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text)
-    link: Mapped[str] = mapped_column(String(500), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("convenience_outbox.id"))

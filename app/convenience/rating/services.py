@@ -21,6 +21,8 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
+from app.convenience import notify
+from app.convenience.appointment_models import Appointment, OutboxChannel, OutboxMessage
 from app.convenience.models import Ticket, TicketStatus, WindowSession
 from app.convenience.rating.models import (
     BAD_LEVELS,
@@ -37,7 +39,6 @@ from app.convenience.rating.models import (
     SubjectKind,
     TaskStatus,
 )
-from app.convenience.rating.notify import Message, get_notifier
 from app.convenience.rating.permissions import SUPERVISE
 from app.core.db import db, is_postgresql
 from app.core.errors import Conflict, NotFound, PermissionDenied, field_error
@@ -113,6 +114,7 @@ def _server_of(ticket: Ticket) -> int | None:
 
 
 def ticket_subject(ticket: Ticket) -> Subject:
+    booked = db.session.scalar(select(Appointment).where(Appointment.ticket_id == ticket.id).limit(1))
     return Subject(
         kind=SubjectKind.TICKET,
         id=ticket.id,
@@ -122,6 +124,8 @@ def ticket_subject(ticket: Ticket) -> Subject:
         staff_id=_server_of(ticket),
         department=ticket.service.department,
         department_en=ticket.service.department_en,
+        contact_user_id=booked.user_id if booked is not None else None,  # a booked visit knows its visitor
+        contact_phone=booked.phone if booked is not None else "",
         link_args=(("tracking_id", ticket.public_id),),
     )
 
@@ -466,14 +470,34 @@ def decide_appeal(*, actor: Any, appeal_id: int, uphold: Any, note: Any) -> Appe
 SWEEP_BATCH = 200
 
 
-def _message(subject: Subject) -> Message:
-    body = f"您于近日办理的事项（{subject.reference}）已办结，欢迎对我们的服务进行评价（自愿，不强制）。"
-    link = rate_link(subject)
-    if subject.contact_user_id is not None:
-        return Message("account", str(subject.contact_user_id), "请评价我们的服务", body, link)
-    if subject.contact_phone:
-        return Message("sms", subject.contact_phone, "请评价我们的服务", body, link)
-    return Message("ticket_page", "", "请评价我们的服务", body, link)
+INVITATION_SUBJECT = "请评价我们的服务"
+
+
+def _address(subject: Subject, channel: OutboxChannel) -> str:
+    """Where the configured channel reaches the matter's holder: an e-mail address (the account's) for e-mail, a
+    phone number (the matter's, else the account's) for SMS and the embedded outbox; "" when there is none."""
+    from app.accounts.models import User
+
+    user = db.session.get(User, subject.contact_user_id) if subject.contact_user_id is not None else None
+    if channel is OutboxChannel.EMAIL:
+        return (user.email or "") if user is not None else ""
+    return subject.contact_phone or ((user.phone or "") if user is not None else "")
+
+
+def queue_invitation(subject: Subject) -> OutboxMessage:
+    """The invitation's message in the floor's outbox (delivered by its sweep). With no address for the configured
+    channel it is written for the citizen's own page (channel `page`), which no adapter sends."""
+    body = (
+        f"您于近日办理的事项（{subject.reference}）已办结，欢迎对我们的服务进行评价（自愿，不强制）："
+        f"{rate_link(subject)}"
+    )
+    channel = notify.configured().channel
+    recipient = _address(subject, channel)
+    if not recipient:
+        channel, recipient = OutboxChannel.PAGE, subject.reference
+    return notify.queue_message(
+        recipient=recipient, subject=INVITATION_SUBJECT, body=body, kind="rating_invitation", channel=channel
+    )
 
 
 def invite_unrated(now: datetime | None = None) -> dict[str, int]:
@@ -518,14 +542,19 @@ def invite_unrated(now: datetime | None = None) -> dict[str, int]:
                     db.session.add(invitation)
             except IntegrityError:
                 continue  # another sweep invited it a moment ago
-            message = _message(subject)
-            invitation.message_id = get_notifier().send(message)
+            message = queue_invitation(subject)
+            invitation.message_id = message.id
             db.session.flush()
             audit.record(
                 "convenience.rating.invited",
                 actor="system:sweep",
                 subject=f"convenience.rating_invitation:{invitation.id}",
-                data={"kind": subject.kind.value, "subject": subject.id, "channel": message.channel},
+                data={
+                    "kind": subject.kind.value,
+                    "subject": subject.id,
+                    "channel": message.channel.value,
+                    "message": message.id,
+                },
             )
             counts[subject.kind.value] += 1
     return counts

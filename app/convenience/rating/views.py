@@ -1,25 +1,24 @@
 """好差评 pages: rate a served ticket or a decided application (linked from the my-ticket and the tracking pages),
 the rectification tasks (list, detail with the call-back and closing forms), appeals (form, list, decision),
-results per window, staff member and department (with a CSV export), and the invitations' outbox."""
+results per window, staff member and department (with a CSV export). The invitations' messages are on the
+floor's one outbox page (convenience.outbox)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import DateField, DateTimeLocalField, RadioField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from app.convenience.rating import services
-from app.convenience.rating.models import LEVELS, AppealStatus, OutboxMessage, SubjectKind
+from app.convenience.rating.models import LEVELS, AppealStatus, SubjectKind
 from app.convenience.rating.permissions import RECTIFY, SUPERVISE
 from app.core import ui
-from app.core.db import db
 from app.core.pages import attempt, me
 from app.core.security import caller_has, public, requires
 from app.core.time import now_utc
@@ -391,19 +390,6 @@ def results_csv() -> Any:
         content_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-@bp.get("/outbox")
-@requires(SUPERVISE)
-def outbox() -> Any:
-    """The invitations' outbox: what was queued for which channel, newest first."""
-    since = now_utc() - timedelta(days=30)
-    rows = list(
-        db.session.scalars(
-            select(OutboxMessage).where(OutboxMessage.created_at >= since).order_by(OutboxMessage.id.desc()).limit(200)
-        )
-    )
-    return render_template("convenience_rating/outbox.html", rows=rows)
 
 
 def rating_prompt(kind: str, row: Any) -> dict[str, Any] | None:

@@ -31,7 +31,6 @@ RATING_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "convenience_rating.decide"): SUPERVISORS,
     ("GET", "convenience_rating.results"): SUPERVISORS,
     ("GET", "convenience_rating.results_csv"): SUPERVISORS,
-    ("GET", "convenience_rating.outbox"): SUPERVISORS,
     ("GET", "convenience-ratings-api.list_appeals"): SUPERVISORS,
     ("POST", "convenience-ratings-api.decide_appeal"): SUPERVISORS,
     ("GET", "convenience-ratings-api.results"): SUPERVISORS,

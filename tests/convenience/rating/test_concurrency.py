@@ -44,7 +44,8 @@ def test_a_double_submit_stores_one_rating(rated_floor: Flask, db_backend: str) 
 
 @pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
 def test_two_sweeps_at_once_invite_each_matter_once(rated_floor: Flask, db_backend: str, clock: Any) -> None:
-    from app.convenience.rating.models import Invitation, OutboxMessage
+    from app.convenience.appointment_models import OutboxMessage
+    from app.convenience.rating.models import Invitation
     from app.convenience.rating.services import invite_unrated
     from app.extensions import db
 

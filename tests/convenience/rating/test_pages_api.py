@@ -226,7 +226,7 @@ def test_rectification_appeal_and_results_through_pages_and_api(rated_floor: Fla
         and csv.content_type.startswith("text/csv")
         and "scope,key,name" in csv.get_data(as_text=True)
     )
-    assert lead.get("/convenience/ratings/outbox", headers=ZH).status_code == 200
+    assert lead.get("/convenience/outbox?kind=rating_invitation", headers=ZH).status_code == 200  # the one outbox
     assert actions(rated_floor) == [
         "convenience.rating.submitted",
         "convenience.rating.rectification_opened",

@@ -1,11 +1,18 @@
-"""The invitation sweep: a matter closed three days ago and still unrated is invited once, through the notifier."""
+"""The invitation sweep: a matter closed three days ago and still unrated is invited once; its message goes through
+the floor's one outbox (app/convenience/notify.py) and that outbox's delivery sweep and adapters."""
 
 from __future__ import annotations
 
+import http.server
+import json
+import threading
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from tests.convenience.rating.helpers import (
     actions,
@@ -15,6 +22,8 @@ from tests.convenience.rating.helpers import (
     people,
     served_ticket,
 )
+
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 
 
 def _sweep(app: Flask) -> dict[str, int]:
@@ -27,9 +36,21 @@ def _sweep(app: Flask) -> dict[str, int]:
         return result
 
 
+def _phone(app: Flask, number: str, phone: str = "13800138000") -> None:
+    """The contact phone the applicant gave (the online form's optional field)."""
+    from app.extensions import db
+    from app.permits.cases.models import Application
+
+    with app.app_context():
+        db.session.scalars(select(Application).where(Application.number == number)).one().contact_phone = phone
+        db.session.commit()
+
+
 def test_the_sweep_invites_each_unrated_matter_once_after_three_days(rated_floor: Flask, clock: Any) -> None:
+    from app.convenience import tasks
+    from app.convenience.appointment_models import OutboxChannel, OutboxMessage
     from app.convenience.rating import services
-    from app.convenience.rating.models import Invitation, OutboxMessage
+    from app.convenience.rating.models import Invitation
     from app.core.tasks import declared
     from app.extensions import db
 
@@ -39,6 +60,7 @@ def test_the_sweep_invites_each_unrated_matter_once_after_three_days(rated_floor
     unrated = served_ticket(rated_floor, clerk_id)
     rated = served_ticket(rated_floor, clerk_id)
     number, _token, _ = decided_application(rated_floor, who["desk"], who["applicant"])
+    _phone(rated_floor, number)
     with rated_floor.app_context():
         services.rate(services.resolve("ticket", rated), level="satisfied")
         db.session.commit()
@@ -50,11 +72,22 @@ def test_the_sweep_invites_each_unrated_matter_once_after_three_days(rated_floor
     assert _sweep(rated_floor) == {"ticket": 0, "application": 0}  # idempotent
     assert count(rated_floor, Invitation) == 2 and count(rated_floor, OutboxMessage) == 2
     with rated_floor.app_context():
-        messages = {m.channel: m for m in db.session.query(OutboxMessage)}
-        assert set(messages) == {"ticket_page", "account"}
-        assert messages["ticket_page"].link.endswith(f"/convenience/ratings/ticket/{unrated}")
-        assert number in messages["account"].body and messages["account"].address == str(who["applicant"])
+        invited = {i.subject_kind.value: i for i in db.session.query(Invitation)}
+        messages = {kind: db.session.get(OutboxMessage, i.message_id) for kind, i in invited.items()}
+        assert {m.kind for m in messages.values()} == {"rating_invitation"}
+        page_only, sms = messages["ticket"], messages["application"]
+        # a kiosk ticket has no address: written for the ticket's own page, which no adapter sends
+        assert page_only.channel is OutboxChannel.PAGE and page_only.body.endswith(
+            f"/convenience/ratings/ticket/{unrated}"
+        )
+        # the applicant is reached on the configured channel (the embedded outbox) at the application's phone
+        assert sms.channel is OutboxChannel.OUTBOX and number in sms.body and sms.recipient == "13800138000"
+        assert tasks.deliver_notifications() == {"sent": 1, "failed": 0}  # the floor's one delivery sweep
+        assert tasks.deliver_notifications() == {"sent": 0, "failed": 0}
+        assert sms.sent_at is not None and page_only.sent_at is None and page_only.attempts == 0
+        db.session.commit()
     assert actions(rated_floor).count("convenience.rating.invited") == 2
+    assert actions(rated_floor, "convenience.outbox_message_sent") == ["convenience.outbox_message_sent"]
     clock.advance(timedelta(days=3, minutes=1))
     assert _sweep(rated_floor) == {"ticket": 1, "application": 0}
     with rated_floor.app_context():
@@ -66,22 +99,70 @@ def test_the_sweep_invites_each_unrated_matter_once_after_three_days(rated_floor
     assert _sweep(rated_floor) == {"ticket": 0, "application": 0}
 
 
-def test_another_notifier_can_take_the_messages(rated_floor: Flask, clock: Any) -> None:
-    from app.convenience.rating import notify
+@pytest.fixture
+def gateway() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A fake SMS gateway: /send answers 202 and keeps the JSON, /fail answers 500."""
+    got: list[dict[str, Any]] = []
 
-    sent: list[notify.Message] = []
+    class Gateway(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(500 if "fail" in self.path else 202)
+            self.end_headers()
 
-    class Fake:
-        def send(self, message: notify.Message) -> int | None:
-            sent.append(message)
-            return None
+        def log_message(self, *args: Any) -> None:
+            pass
 
-    clerk_id = clerk(rated_floor)
-    served_ticket(rated_floor, clerk_id)
-    clock.advance(timedelta(days=3, minutes=1))
-    previous = notify.set_notifier(Fake())
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        assert _sweep(rated_floor)["ticket"] == 1
+        yield f"http://127.0.0.1:{server.server_address[1]}", got
     finally:
-        notify.set_notifier(previous)
-    assert len(sent) == 1 and sent[0].channel == "ticket_page"
+        server.shutdown()
+
+
+def test_an_invitation_goes_by_sms_and_a_gateway_failure_shows_on_the_outbox_page(
+    rated_floor: Flask, clock: Any, gateway: tuple[str, list[dict[str, Any]]]
+) -> None:
+    from app.convenience import tasks
+    from app.convenience.appointment_models import OutboxChannel, OutboxMessage
+    from app.extensions import db
+    from tests.accounts.helpers import login
+    from tests.factories import user as make_user
+    from tests.html import parse
+
+    base, got = gateway
+    who = people(rated_floor)
+    number, _token, _ = decided_application(rated_floor, who["desk"], who["applicant"])
+    _phone(rated_floor, number)
+    clock.advance(timedelta(days=3, minutes=1))
+    rated_floor.config.update(
+        CONVENIENCE_NOTIFIER="sms",
+        CONVENIENCE_SMS_URL=f"{base}/fail",
+        CONVENIENCE_SMS_TOKEN="",
+        CONVENIENCE_SMS_TIMEOUT=5,
+    )
+    assert _sweep(rated_floor) == {"ticket": 0, "application": 1}
+    with rated_floor.app_context():
+        message = db.session.scalars(select(OutboxMessage)).one()
+        assert message.channel is OutboxChannel.SMS and message.kind == "rating_invitation"
+        assert tasks.deliver_notifications() == {"sent": 0, "failed": 1}
+        db.session.commit()
+        assert message.sent_at is None and message.attempts == 1 and "500" in message.last_error
+    assert got and number in got[0]["text"]
+    _id, secret = make_user(rated_floor, "centerlead", roles=["admin"], display_name="中心主任")
+    lead = rated_floor.test_client()
+    assert login(lead, "centerlead", totp_secret=secret).status_code in (302, 303)
+    page = parse(lead.get("/convenience/outbox?kind=rating_invitation", headers=ZH).data)
+    card = page.by_id(f"message-{message.id}").text
+    assert "评价邀请" in card and "尝试1次未发送成功" in card and "500" in card and message.recipient in card
+    results = lead.get("/convenience/ratings/results", headers=ZH).get_data(as_text=True)
+    assert "/convenience/outbox?kind=rating_invitation" in results
+    assert lead.get("/convenience/ratings/outbox").status_code == 404  # the rating's own outbox page is gone
+    rated_floor.config["CONVENIENCE_SMS_URL"] = f"{base}/send"
+    with rated_floor.app_context():
+        assert tasks.deliver_notifications() == {"sent": 1, "failed": 0}  # retried by the same sweep
+        db.session.commit()
+    page = parse(lead.get("/convenience/outbox?kind=rating_invitation", headers=ZH).data)
+    card = page.by_id(f"message-{message.id}").text
+    assert "已发送" in card and "未发送成功" not in card
