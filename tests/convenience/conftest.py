@@ -23,6 +23,34 @@ def db_backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
+def sms_gateway() -> Iterator[tuple[str, list[tuple[str, dict[str, Any]]]]]:
+    """A fake SMS gateway on a free port: a path with "fail" answers 500, any other 202; every request is kept as
+    (its Authorization header, its JSON body). Yields (the base URL, the requests)."""
+    import http.server
+    import json
+    import threading
+
+    got: list[tuple[str, dict[str, Any]]] = []
+
+    class Gateway(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            got.append((self.headers.get("Authorization", ""), json.loads(body)))
+            self.send_response(500 if "fail" in self.path else 202)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", got
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
 def clock() -> Iterator[clock_mod.FakeClock]:
     fake = clock_mod.FakeClock(MONDAY_9)
     previous = clock_mod.set_clock(fake)

@@ -3,7 +3,6 @@ restriction, the reminder the day before through the outbox, the ICS file, the S
 
 from __future__ import annotations
 
-import http.server
 import socketserver
 import threading
 from datetime import UTC, date, datetime, timedelta
@@ -365,33 +364,14 @@ def test_the_email_adapter_speaks_smtp(floor: Flask) -> None:
     assert "To: zhang@example.com" in text and "From: center@example.com" in text and "Subject:" in text
 
 
-def test_the_sms_adapter_posts_to_the_gateway(floor: Flask) -> None:
-    import json
-
+def test_the_sms_adapter_posts_to_the_gateway(floor: Flask, sms_gateway: tuple[str, list[Any]]) -> None:
     from app.convenience import notify
 
-    got: list[tuple[str, dict[str, Any]]] = []
-
-    class Gateway(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            got.append((self.headers.get("Authorization", ""), json.loads(body)))
-            self.send_response(500 if "fail" in self.path else 202)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        with floor.app_context():
-            notify.SmsNotifier(f"{base}/send", "t0ken").send(_message(floor))
-            with pytest.raises(OSError):
-                notify.SmsNotifier(f"{base}/fail").send(_message(floor))
-    finally:
-        server.shutdown()
+    base, got = sms_gateway
+    with floor.app_context():
+        notify.SmsNotifier(f"{base}/send", "t0ken").send(_message(floor))
+        with pytest.raises(OSError):
+            notify.SmsNotifier(f"{base}/fail").send(_message(floor))
     assert got[0] == ("Bearer t0ken", {"to": "zhang@example.com", "text": "您预约的事项在明天。"})
     with pytest.raises(ValueError):
         notify.SmsNotifier("file:///etc/passwd")
