@@ -139,3 +139,34 @@ def test_an_invitation_goes_by_sms_and_a_gateway_failure_shows_on_the_outbox_pag
     page = parse(lead.get("/convenience/outbox?kind=rating_invitation", headers=ZH).data)
     card = page.by_id(f"message-{message.id}").text
     assert "已发送" in card and "未发送成功" not in card
+
+
+def test_with_email_configured_the_account_address_is_used_and_no_address_means_the_page(
+    rated_floor: Flask, clock: Any
+) -> None:
+    from app.accounts.models import User
+    from app.convenience.appointment_models import OutboxChannel, OutboxMessage
+    from app.extensions import db
+    from app.permits.cases.models import Application
+
+    who = people(rated_floor)
+    with_mail, _t, _ = decided_application(rated_floor, who["desk"], who["applicant"])
+    _phone(rated_floor, with_mail)  # a phone does not help an e-mail adapter
+    with rated_floor.app_context():
+        db.session.get(User, who["applicant"]).email = "applicant@example.com"
+        db.session.commit()
+    other = people(rated_floor)
+    without, _t, _ = decided_application(rated_floor, other["desk"], other["applicant"])
+    clock.advance(timedelta(days=3, minutes=1))
+    rated_floor.config["CONVENIENCE_NOTIFIER"] = "email"
+    assert _sweep(rated_floor) == {"ticket": 0, "application": 2}
+    with rated_floor.app_context():
+        rows = db.session.execute(
+            select(Application.number, OutboxMessage.channel, OutboxMessage.recipient)
+            .join(OutboxMessage, OutboxMessage.body.contains(Application.number))
+            .order_by(OutboxMessage.id)
+        ).all()
+    assert {r.number: (r.channel, r.recipient) for r in rows} == {
+        with_mail: (OutboxChannel.EMAIL, "applicant@example.com"),
+        without: (OutboxChannel.PAGE, without),  # the matter itself: only its own page shows it
+    }
