@@ -11,7 +11,9 @@ days (due 0–6 working days ahead, some overdue), convenience tickets due in mi
 or days — about 15 % closed (a third of those late). Then the sweep as the beat runs it (one transaction,
 committed): the first run fires the lights due (signals inserted, one evidence-log entry per batch); the second, at
 the same instant, re-reads every open item and fires nothing (the steady state of every minute of the day).
-Both times are printed, with the signals fired and a check that the second run created none.
+Both times are printed, with the signals fired and a check that the second run created none. The clock stands
+still at the instant the items were made (app.core.time.FakeClock): on a loaded machine a slow first sweep would
+otherwise let the second one see tickets fall due in between.
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ def run(backend: str, n: int) -> dict[str, Any]:
     from app.config import test_config
     from app.core.db import db
     from app.core.reference import ensure_reference_data
-    from app.core.time import now_utc
+    from app.core.time import FakeClock, now_utc, set_clock
     from app.permits.calendar import services as calendar
     from app.supervision import lights
     from app.supervision.models import ItemState, MonitoredItem, Signal
@@ -111,6 +113,7 @@ def run(backend: str, n: int) -> dict[str, Any]:
             upgrade()
             ensure_reference_data()
             now = now_utc()
+            previous_clock = set_clock(FakeClock(now))  # both sweeps at the data's instant, however long each takes
             calendar.seed(now.year - 1, now.year)  # what chinesecalendar knows; items due later are skipped, logged
             db.session.commit()
             started = time.perf_counter()
@@ -148,6 +151,8 @@ def run(backend: str, n: int) -> dict[str, Any]:
             "signals": signals,
         }
     finally:
+        if "previous_clock" in locals():
+            set_clock(previous_clock)
         shutil.rmtree(work, ignore_errors=True)
         if backend == "postgresql":
             with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
