@@ -387,7 +387,7 @@ def sweep_lights(batch: int = BATCH) -> dict[str, int]:
     swept = Swept()
     last_id = 0
     while True:
-        rows = db.session.execute(
+        rows = _read(
             select(*_COLUMNS)
             .where(
                 MonitoredItem.lights_done.is_(False),
@@ -397,7 +397,7 @@ def sweep_lights(batch: int = BATCH) -> dict[str, int]:
             .order_by(MonitoredItem.id)
             .limit(batch)
             .with_for_update(skip_locked=True, of=MonitoredItem)
-        ).all()
+        )
         if not rows:
             break
         last_id = rows[-1][0]
@@ -463,6 +463,19 @@ def sweep_lights(batch: int = BATCH) -> dict[str, int]:
         log.warning("supervision lights: %d measures skipped (calendar): %s", len(swept.skipped), swept.skipped[:5])
     db.session.flush()
     return swept.as_dict()
+
+
+def _read(stmt: Any) -> list[Any]:
+    """The batch's rows. PostgreSQL: through the driver's cursor, as plain tuples (the columns are read raw anyway:
+    psycopg gives aware datetimes and text), without SQLAlchemy's per-row result objects."""
+    if not is_postgresql():
+        return list(db.session.execute(stmt).all())
+    connection = db.session.connection()
+    compiled = stmt.compile(dialect=connection.dialect)
+    raw: Any = connection.connection.driver_connection
+    with raw.cursor() as cur:
+        cur.execute(str(compiled), compiled.params)
+        return list(cur.fetchall())
 
 
 def _apply(updates: list[dict[str, Any]]) -> None:
