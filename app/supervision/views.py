@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -19,7 +19,8 @@ from app.supervision import services
 from app.supervision.models import Floor, Light
 from app.supervision.permissions import WATCH
 
-bp = Blueprint("supervision", __name__, url_prefix="/supervision", template_folder="templates")
+bp = Blueprint("supervision", __name__, url_prefix="/supervision", template_folder="templates", static_folder="static")
+WALL_REFRESH_SECONDS = 30  # how often the wall's page fetches its figures again (SUPERVISION_WALL_REFRESH_SECONDS)
 
 FLOOR_LABELS = {
     Floor.TENDERING: _l("Tendering and evaluation"),
@@ -78,6 +79,7 @@ def wall() -> Any:
         tiles=tiles,
         totals=services.totals(tiles),
         now=now_utc(),
+        refresh_seconds=int(current_app.config.get("SUPERVISION_WALL_REFRESH_SECONDS", WALL_REFRESH_SECONDS)),
     )
 
 

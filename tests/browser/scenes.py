@@ -4,8 +4,9 @@ Shared by the crawler's axe-core test (tests/browser/test_axe_all_pages.py) and 
 (tests/browser/screenshots.py). Built through the API on the live server's app (tests/tendering/helpers.py,
 tests/evaluation/helpers.py): an open tender with a sealed bid, an opened tender (three bids, its opening record)
 whose committee is drawn, seated and scoring in the room, a tender under committee custody and a draft; a second
-opened tender whose committee is drawn (an expert with a pending invitation: the role `invitee`), and a short real
-recording of the opened tender's room (tests/recordings/conftest.py: the replay page).
+opened tender whose committee is drawn (an expert with a pending invitation: the role `invitee`), a short real
+recording of the opened tender's room (tests/recordings/conftest.py: the replay page), the permits and convenience
+floors, and supervision's lights over all of it (the role `supervisor`: the wall, the signals).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ ROLES = (
     "applicant",
     "clerk",
     "window",
+    "supervisor",
 )
 
 
@@ -55,6 +57,7 @@ class Scene:
     session_id: int = 0  # a closed recording session about the opened tender
     logins: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # role -> (username, TOTP secret)
     floor_pages: list[str] = field(default_factory=list)  # a called ticket's page, an application's tracking page
+    signal_id: int = 0  # a supervision signal (the demo's lights over the floors' evidence log)
 
 
 def build_scene(app: Flask, clock: Any) -> Scene:
@@ -114,6 +117,7 @@ def build_scene(app: Flask, clock: Any) -> Scene:
     expert_seat = next(s for s in seated(world, opened) if s["kind"] == "expert")
     floor_pages = seed_floors(app)
     _uid, clerk = make_user(app, "a11y-clerk", ["permits_clerk"], totp=True)
+    _uid, supervisor = make_user(app, "a11y-supervisor", ["supervisor"], totp=True)
     scene.logins = {
         "bidder": ("bidder1", None),
         "agency": ("a11y-agent", agent),
@@ -125,8 +129,10 @@ def build_scene(app: Flask, clock: Any) -> Scene:
         "applicant": ("bidder", None),
         "clerk": ("a11y-clerk", clerk),
         "window": ("window_staff", None),
+        "supervisor": ("a11y-supervisor", supervisor),
     }
     scene.floor_pages = floor_pages
+    scene.signal_id = first_signal(app)
     return scene
 
 
@@ -144,6 +150,7 @@ def seed_floors(app: Flask) -> list[str]:
     from app.permits.cases.demo import seed_demo_cases
     from app.permits.cases.models import Application
     from app.permits.catalogue.services import seed_demo_catalogue
+    from app.supervision.demo import seed_demo_supervision
 
     make_user(app, "admin", ["admin"])
     make_user(app, "bidder", ["bidder"])
@@ -162,11 +169,25 @@ def seed_floors(app: Flask) -> list[str]:
         sign_on(actor=staff, window_id=window.id)
         queue.call_next(actor=staff, window_id=window.id)
         db.session.commit()
+        seed_demo_supervision()  # the worker's ingest and lights, once: the wall and the signals have data
+        db.session.commit()
         application = db.session.scalar(db.select(Application).order_by(Application.id))
         return [
             f"/convenience/tickets/{ticket.public_id}",
             f"/permits/track/{application.number}/{application.tracking_token}",
         ]
+
+
+def first_signal(app: Flask) -> int:
+    """The id of the first red signal the scene's lights turned on (the supervisor's signal page)."""
+    from app.extensions import db
+    from app.supervision.models import Signal
+
+    with app.app_context():
+        found = db.session.scalar(db.select(Signal.id).where(Signal.colour == "red").order_by(Signal.id))
+        assert found is not None, "the scene turned no red light on"
+        db.session.remove()
+        return int(found)
 
 
 def sign_in(page: Any, base: str, scene: Scene, role: str) -> None:

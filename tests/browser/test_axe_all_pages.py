@@ -31,7 +31,7 @@ pytestmark = pytest.mark.browser
 MAX_PAGES = 40
 # A role whose other pages another role already covers: only its seeds (the invitee: an expert's pages but for
 # the pending invitation on /evaluation/).
-ROLE_MAX_PAGES = {"invitee": 4, "applicant": 12, "clerk": 16, "window": 12}
+ROLE_MAX_PAGES = {"invitee": 4, "applicant": 12, "clerk": 16, "window": 12, "supervisor": 12}
 PER_SHAPE = 2  # pages of one shape (/tenders/<n>)
 PER_FOLDER = 3  # pages of one folder (/problems/<name>: one page per problem type)
 WIDE, NARROW = 1280, 375
@@ -108,6 +108,7 @@ def seeds(scene: Scene, role: str) -> list[str]:
         "applicant": ["/permits/my-applications"],
         "clerk": ["/permits/desk"],
         "window": ["/convenience/windows"],
+        "supervisor": ["/supervision/", "/supervision/signals", f"/supervision/signals/{scene.signal_id}"],
     }
     return ["/", f"/tenders/{opened}", f"/tenders/{opened}/opening", *extra.get(role, [])]
 
@@ -215,6 +216,8 @@ def test_every_reachable_page_passes_axe_and_fits_a_phone(scene_server: tuple[Li
         ("auditor", f"/recordings/sessions/{scene.session_id}"),
         ("agency", f"/agency/tenders/{scene.draft_tid}/publish"),
         ("invitee", "/evaluation/"),
+        ("supervisor", "/supervision/"),
+        ("supervisor", f"/supervision/signals/{scene.signal_id}"),
     ]:
         assert any(shape(p) == shape(path) for p in covered[role]), f"{role} never reached {path}\n{report}"
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems) + f"\n\n{report}"

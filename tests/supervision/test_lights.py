@@ -211,3 +211,48 @@ def test_the_two_sweeps_are_in_the_beat_schedule(app: Flask) -> None:
         assert tasks.declared()["supervision.ingest"].fn()["read"] >= 1
         assert tasks.declared()["supervision.lights"].fn()["signals"] == 0
         db.session.commit()
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
+def test_the_log_names_the_signals_the_sweep_wrote(desk_app: Flask, clock: Any) -> None:
+    """PostgreSQL takes the sweep's signals by COPY with ids drawn from the sequence first: the evidence-log entry
+    names exactly the rows written, and later signals (one by one) draw the next ids without a clash."""
+    _waiting_application(desk_app)
+    _waiting_application(desk_app)
+    clock.set(at(6))
+    assert run_lights(desk_app)["signals"] == 0  # nothing ingested yet
+    assert sweep(desk_app)["yellow"] == 2
+    clock.set(at(10, 0) + timedelta(minutes=1))
+    assert sweep(desk_app)["red"] == 2
+    with desk_app.app_context():
+        ids = list(db.session.scalars(select(Signal.id).order_by(Signal.id)))
+        logged = [
+            e.data
+            for e in db.session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "supervision.signals.fired").order_by(AuditEntry.index)
+            )
+        ]
+        assert [i for d in logged for i in d["ids"]] == ids and len(ids) == 4
+        assert [(d["red"], d["yellow"]) for d in logged] == [(0, 2), (2, 0)]
+        later = lights.insert_signals(
+            [
+                {
+                    "dedupe": "event:test",
+                    "item_id": None,
+                    "rule_id": db.session.scalar(select(Rule.id).where(Rule.code == "deemed-acceptance")),
+                    "colour": Light.RED,
+                    "floor": "permits",
+                    "kind": "desk_decision",
+                    "subject": "test",
+                    "reference": "T1",
+                    "department": "d",
+                    "person_id": None,
+                    "fired_at": clock.now(),
+                    "log_index": None,
+                    "detail": {},
+                }
+            ],
+            source="test",
+        )
+        assert later and later[0] > ids[-1]
+        db.session.commit()
