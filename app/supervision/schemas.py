@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.core.fields import Instant, Integer
+from app.core.fields import Instant, Integer, QueryInteger
 from app.supervision.models import Floor, Light
 from app.supervision.services import MAX_TEXT, SignalStatus
 
@@ -13,7 +13,7 @@ from app.supervision.services import MAX_TEXT, SignalStatus
 class SignalListQuery(ma.Schema):
     colour = ma.fields.String(validate=validate.OneOf([Light.YELLOW.value, Light.RED.value]))
     floor = ma.fields.String(validate=validate.OneOf([f.value for f in Floor]))
-    page = Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    page = QueryInteger(load_default=1, validate=validate.Range(min=1, max=10_000))
 
 
 class SignalAnswerOut(ma.Schema):

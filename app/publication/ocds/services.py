@@ -12,7 +12,7 @@ from ocdsmerge import Merger
 from sqlalchemy import func, select
 
 from app.core.db import db
-from app.core.errors import NotFound, ValidationFailed
+from app.core.errors import NotFound, field_error
 from app.core.problems import N_
 from app.core.time import now_utc
 from app.publication.ocds.build import BID_EXTENSION_URL, OCDS_VERSION, instant
@@ -48,7 +48,7 @@ def list_releases(*, since: int = 0, limit: int | None = None) -> list[OcdsRelea
 
 def check_month(month: str) -> str:
     if not isinstance(month, str) or _MONTH.fullmatch(month) is None:
-        raise ValidationFailed(N_("a month is written YYYY-MM, e.g. 2026-12"), errors={"month": ["format"]})
+        raise field_error("month", N_("a month is written YYYY-MM, e.g. 2026-12"))
     return month
 
 
@@ -91,8 +91,7 @@ def release_package(rows: list[OcdsRelease], *, uri: str) -> dict[str, Any]:
 
 def check_ocid(ocid: str) -> str:
     if not isinstance(ocid, str) or _OCID.fullmatch(ocid) is None:
-        message = N_("That is not an ocid: the registered prefix, a hyphen and the tender's number.")
-        raise ValidationFailed(message, errors={"ocid": ["format"]})
+        raise field_error("ocid", N_("That is not an ocid: the registered prefix, a hyphen and the tender's number."))
     return ocid
 
 
