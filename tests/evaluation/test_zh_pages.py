@@ -108,6 +108,9 @@ def user_data(app: Flask) -> set[str]:
 
         values.update(db.session.scalars(db.select(Item.code)))  # HDZJ-FW-001: the catalogue's item codes
         values.update(db.session.scalars(db.select(Ticket.number)))  # A001
+        from app.convenience.appointment_models import Appointment
+
+        values.update(db.session.scalars(db.select(Appointment.reference)))  # K7M2Q9XA, keyed in at the kiosk
     return {v for v in values if isinstance(v, str) and v.strip()}
 
 
@@ -147,11 +150,24 @@ def scenario(world: World, clock: Any) -> dict[str, Any]:
 
         application = db.session.scalar(db.select(Application).where(Application.number == number))
         assert application is not None
-        floors = {"application_id": application.id, "code": application.item.code, "permits_cases:number": number}
+        from app.convenience.appointment_models import Appointment
+        from app.permits.cases.processing_models import DepartmentTask
+        from app.supervision.models import Signal
+
+        floors = {
+            "application_id": application.id,
+            "code": application.item.code,
+            "permits_cases:number": number,
+            "convenience_rating:number": number,
+            "reference": db.session.scalar(db.select(Appointment.reference).limit(1)),
+            "permits_processing:task_id": db.session.scalar(db.select(DepartmentTask.id).limit(1)),
+            "signal_id": db.session.scalar(db.select(Signal.id).limit(1)),
+        }
     return {
         **floors,
         "token": token,
         "public_id": ticket_page.rsplit("/", 1)[1],
+        "tracking_id": ticket_page.rsplit("/", 1)[1],
         "window_id": 1,
         "expert_id": expert_id,
         "tender_id": opened["id"],
@@ -196,3 +212,9 @@ def test_every_page_reads_in_chinese(world: World, scenario: dict[str, Any]) -> 
     assert seen > 40, "the walk reached too few pages"
     report = "\n".join(f"{page}: {' '.join(sorted(words))}" for page, words in sorted(problems.items()))
     assert not problems, f"English on zh-CN pages:\n{report}\n(skipped: {SKIPPED})"
+    for endpoint in (
+        "supervision.signal",
+        "convenience.appointment",
+        "convenience_rating.rate_ticket",
+    ):
+        assert endpoint not in SKIPPED, SKIPPED[endpoint]  # the floors' data reached these pages
