@@ -19,7 +19,7 @@ from app.supervision import services
 from app.supervision.models import Floor, Light
 from app.supervision.permissions import WATCH
 
-bp = Blueprint("supervision", __name__, url_prefix="/supervision", template_folder="templates", static_folder="static")
+bp = Blueprint("supervision", __name__, url_prefix="/supervision", template_folder="templates")
 WALL_REFRESH_SECONDS = 30  # how often the wall's page fetches its figures again (SUPERVISION_WALL_REFRESH_SECONDS)
 
 FLOOR_LABELS = {

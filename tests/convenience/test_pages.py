@@ -49,6 +49,10 @@ def test_kiosk_gives_a_ticket_and_its_page_tracks_it(floor: Flask) -> None:
     assert mine.by_id("ticket-number").text == "A002"
     facts = mine.by_id("ticket-facts").text
     assert "您前面还有" in facts and "1" in facts and "预计叫号时间" in facts and "Asia/Shanghai" in facts
+    # kept current by js/live-refresh.js while it waits (no meta refresh: it moves the reader back to the top)
+    assert mine.by_id("ticket-live").get("data-refresh-seconds") == "30"
+    assert not mine.select("meta", http_equiv="refresh")
+    assert mine.select("script", src="/static/js/live-refresh.js")
     english = parse(client.get(second.headers["Location"], headers=EN).data)
     assert "Tickets before yours" in english.by_id("ticket-facts").text
     assert client.get("/convenience/tickets/not-a-ticket-id-at-all", headers=ZH).status_code == 404
