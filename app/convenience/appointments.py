@@ -640,19 +640,21 @@ def send_reminders() -> int:
     now = now_utc()
     for row in rows:
         subject, body = reminder_text(row)
-        channel = notify.configured().channel.value
-        recipient = row.email if channel == "email" else row.phone
-        if not recipient:
-            recipient = row.phone
-        message = notify.queue_message(
-            recipient=recipient, subject=subject, body=body, kind="appointment_reminder", appointment_id=row.id
+        message = notify.queue_to(
+            phone=row.phone,
+            email=row.email,
+            page=row.reference,
+            subject=subject,
+            body=body,
+            kind="appointment_reminder",
+            appointment_id=row.id,
         )
         row.reminded_at = now
         audit.record(
             "convenience.appointment_reminder_queued",
             actor="system:sweep",
             subject=_subject(row),
-            data={"reference": row.reference, "message": message.id, "channel": channel},
+            data={"reference": row.reference, "message": message.id, "channel": message.channel.value},
         )
     db.session.flush()
     return len(rows)

@@ -128,6 +128,22 @@ def queue_message(
     return row
 
 
+def queue_to(
+    *, phone: str, email: str, page: str, subject: str, body: str, kind: str, appointment_id: int | None = None
+) -> OutboxMessage:
+    """Write a message to the citizen at the configured channel's address: the e-mail address for e-mail, the phone
+    for SMS and the embedded outbox. With no such address it is written for the citizen's own page (channel
+    `page`, named by `page`, e.g. the matter's reference), which no adapter sends: never to a phone number on the
+    e-mail channel."""
+    channel = configured().channel
+    recipient = email if channel is OutboxChannel.EMAIL else phone
+    if not recipient:
+        channel, recipient = OutboxChannel.PAGE, page
+    return queue_message(
+        recipient=recipient, subject=subject, body=body, kind=kind, appointment_id=appointment_id, channel=channel
+    )
+
+
 MAX_ATTEMPTS = 5
 
 

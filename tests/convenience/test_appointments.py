@@ -301,6 +301,35 @@ def test_the_reminder_the_day_before_goes_out_once(
         assert notify.deliver_pending() == {"sent": 1, "failed": 0}  # retried
 
 
+def test_with_e_mail_configured_a_reminder_goes_to_the_address_or_only_to_the_page(
+    floor: Flask, people: dict[str, int]
+) -> None:
+    """Never to a phone number on the e-mail channel: a booking without an address gets a page-only message."""
+    from app.convenience import appointments, tasks
+    from app.convenience.appointment_models import OutboxChannel, OutboxMessage
+    from app.extensions import db
+
+    floor.config["CONVENIENCE_NOTIFIER"] = "email"
+    with floor.app_context():
+        with_address = appointments.book(
+            actor=user(people["zhang"]),
+            service_code="SI-001",
+            slot=_key(floor, "01", TUESDAY, "09:00"),
+            phone="13800138000",
+            email="zhang@example.com",
+        )
+        without = _book(floor, people["li"], _key(floor, "01", TUESDAY, "09:30"))
+        db.session.commit()
+        assert tasks.appointments_sweep()["reminders"] == 2
+        db.session.commit()
+        sent = {m.appointment_id: m for m in db.session.scalars(select(OutboxMessage))}
+        assert (sent[with_address.id].channel, sent[with_address.id].recipient) == (
+            OutboxChannel.EMAIL,
+            "zhang@example.com",
+        )
+        assert (sent[without.id].channel, sent[without.id].recipient) == (OutboxChannel.PAGE, without.reference)
+
+
 def test_the_ics_file_has_the_slot_in_utc(floor: Flask, people: dict[str, int]) -> None:
     from app.convenience import appointments
 

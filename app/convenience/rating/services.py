@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.convenience import notify
-from app.convenience.appointment_models import Appointment, OutboxChannel, OutboxMessage
+from app.convenience.appointment_models import Appointment, OutboxMessage
 from app.convenience.models import Ticket, TicketStatus, WindowSession
 from app.convenience.rating.models import (
     BAD_LEVELS,
@@ -473,30 +473,31 @@ SWEEP_BATCH = 200
 INVITATION_SUBJECT = "请评价我们的服务"
 
 
-def _address(subject: Subject, channel: OutboxChannel) -> str:
-    """Where the configured channel reaches the matter's holder: an e-mail address (the account's) for e-mail, a
-    phone number (the matter's, else the account's) for SMS and the embedded outbox; "" when there is none."""
+def _addresses(subject: Subject) -> tuple[str, str]:
+    """How the matter's holder is reached: a phone number (the matter's, else the account's) and the account's
+    e-mail address; "" where there is none."""
     from app.accounts.models import User
 
     user = db.session.get(User, subject.contact_user_id) if subject.contact_user_id is not None else None
-    if channel is OutboxChannel.EMAIL:
-        return (user.email or "") if user is not None else ""
-    return subject.contact_phone or ((user.phone or "") if user is not None else "")
+    phone = subject.contact_phone or ((user.phone or "") if user is not None else "")
+    return phone, (user.email or "") if user is not None else ""
 
 
 def queue_invitation(subject: Subject) -> OutboxMessage:
-    """The invitation's message in the floor's outbox (delivered by its sweep). With no address for the configured
-    channel it is written for the citizen's own page (channel `page`), which no adapter sends."""
+    """The invitation's message in the floor's outbox (delivered by its sweep; with no address for the configured
+    channel, written for the citizen's own page, which no adapter sends)."""
     body = (
         f"您于近日办理的事项（{subject.reference}）已办结，欢迎对我们的服务进行评价（自愿，不强制）："
         f"{rate_link(subject)}"
     )
-    channel = notify.configured().channel
-    recipient = _address(subject, channel)
-    if not recipient:
-        channel, recipient = OutboxChannel.PAGE, subject.reference
-    return notify.queue_message(
-        recipient=recipient, subject=INVITATION_SUBJECT, body=body, kind="rating_invitation", channel=channel
+    phone, email = _addresses(subject)
+    return notify.queue_to(
+        phone=phone,
+        email=email,
+        page=subject.reference,
+        subject=INVITATION_SUBJECT,
+        body=body,
+        kind="rating_invitation",
     )
 
 
