@@ -65,6 +65,11 @@ def page(client: Any) -> Sections:
     return Sections(resp.get_data(as_text=True))
 
 
+# Seeding the whole demo takes 10–25 s a test; the home queries of every role run on PostgreSQL through the
+# anonymous, agency and expert tests; the other roles on SQLite only.
+SQLITE_ONLY = pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+
+
 @pytest.fixture
 def demo(app: Flask, clock: Any) -> dict[str, int]:
     """The demo data at 09:00 in the center (the fake clock), and the ids of its tenders."""
@@ -147,6 +152,7 @@ def test_agency_sees_drafts_openings_and_committees_to_define(app: Flask, demo: 
     assert not [k for k in page(other).links if k.startswith("agency-")]
 
 
+@SQLITE_ONLY
 def test_bidder_sees_the_bid_it_has_not_sent(app: Flask, demo: dict[str, int]) -> None:
     from app.accounts.models import User
     from app.extensions import db
@@ -206,6 +212,7 @@ def test_expert_sees_invitation_then_declaration(app: Flask, demo: dict[str, int
     assert sections.links["expert-declarations"] == [(TITLE_OPENED, f"/evaluation/tenders/{tid}/declaration")]
 
 
+@SQLITE_ONLY
 def test_custodian_sees_the_share_to_bring(app: Flask, demo: dict[str, int], clock: Any) -> None:
     from app.accounts.models import User
     from app.extensions import db
@@ -252,6 +259,7 @@ def test_custodian_sees_the_share_to_bring(app: Flask, demo: dict[str, int], clo
     assert page(client).links["custodian-shares"] == [("委员会保管的示范项目", f"/tenders/{tid}/custody")]
 
 
+@SQLITE_ONLY
 def test_admin_sees_accounts_without_two_step_verification(app: Flask, demo: dict[str, int]) -> None:
     client = signed_in(app, "root-home", "admin")
     listed = page(client).links["admin-totp"]
@@ -260,6 +268,7 @@ def test_admin_sees_accounts_without_two_step_verification(app: Flask, demo: dic
     assert all(href.startswith("/admin/users/") for _text, href in listed)
 
 
+@SQLITE_ONLY
 def test_auditor_has_nothing_to_act_on_in_the_demo(app: Flask, demo: dict[str, int]) -> None:
     client = signed_in(app, "auditor-home", "auditor")
     resp = client.get("/", headers={"Accept-Language": "en"})
