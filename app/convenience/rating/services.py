@@ -118,7 +118,7 @@ def ticket_subject(ticket: Ticket) -> Subject:
     return Subject(
         kind=SubjectKind.TICKET,
         id=ticket.id,
-        reference=f"{ticket.number} ({ticket.day.isoformat()})",
+        reference=f"{ticket.day.isoformat()} {ticket.number}",  # no brackets: read in either language
         closed_at=ticket.served_at if ticket.status is TicketStatus.SERVED else None,
         window_id=ticket.window_id,
         staff_id=_server_of(ticket),
