@@ -51,7 +51,7 @@ def test_a_served_ticket_is_rated_once_with_its_window_staff_and_department(rate
         rating = db.session.get(Rating, rating_id)
         assert rating.level.value == "satisfied" and rating.comment == "办得很快"
         assert rating.window_id == w1 and rating.staff_id == clerk_id
-        assert rating.department and rating.task is None and rating.reference.startswith("A001")
+        assert rating.department and rating.task is None and rating.reference.endswith(" A001")
         subject = services.resolve("ticket", tracking)
         with pytest.raises(Conflict):
             services.rate(subject, level="very_satisfied")
