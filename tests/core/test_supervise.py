@@ -33,6 +33,14 @@ def _supervise(tmp_path: Path, script: str, *options: str) -> subprocess.Popen[s
     )
 
 
+def _children(pid: int) -> list[str]:
+    """The process's running children (Linux /proc)."""
+    try:
+        return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return []
+
+
 def _wait_for(check: object, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -46,7 +54,8 @@ def test_a_command_that_keeps_failing_is_restarted_with_backoff_and_stops_on_sig
     runs = tmp_path / "runs"
     proc = _supervise(tmp_path, f"echo run >> {runs}; exit 3", "--min-backoff", "0.1", "--max-backoff", "0.4")
     try:
-        _wait_for(lambda: runs.exists() and len(runs.read_text().split()) >= 4)
+        # stop it while it waits to restart (no command running: a stop during a run passes the run's status on)
+        _wait_for(lambda: runs.exists() and len(runs.read_text().split()) >= 4 and not _children(proc.pid))
     finally:
         proc.send_signal(signal.SIGTERM)
         _out, err = proc.communicate(timeout=20)
