@@ -158,6 +158,26 @@ STATUSES: dict[str, dict[str, StatusInfo]] = {
         "awaiting_review": _s(_l("Explained: waiting for review"), BLUE),
         "accepted": _s(_l("Explanation accepted"), GREEN),
     },
+    "rating_level": {  # app.convenience.rating.models.Level
+        "very_satisfied": _s(_l("Very satisfied"), GREEN),
+        "satisfied": _s(_l("Satisfied"), GREEN),
+        "basic": _s(_l("Fairly satisfied"), TURQUOISE),
+        "dissatisfied": _s(_l("Dissatisfied"), ORANGE),
+        "very_dissatisfied": _s(_l("Very dissatisfied"), RED),
+    },
+    "rectification": {  # app.convenience.rating.models.TaskStatus
+        "open": _s(_l("Being rectified"), YELLOW),
+        "closed": _s(_l("Rectified and closed"), GREEN),
+    },
+    "rating_appeal": {  # app.convenience.rating.models.AppealStatus
+        "pending": _s(_l("Waiting for a decision"), YELLOW),
+        "upheld": _s(_l("Upheld: the rating is excluded"), GREEN),
+        "rejected": _s(_l("Rejected: the rating counts"), GREY),
+    },
+    "callback": {  # app.convenience.rating.models.CallOutcome
+        "reached": _s(_l("Reached"), GREEN),
+        "not_reached": _s(_l("Not reached"), GREY),
+    },
     "appointment": {  # app.convenience.appointment_models.AppointmentStatus
         "booked": _s(_l("Booked"), BLUE),
         "checked_in": _s(_l("Checked in"), GREEN),

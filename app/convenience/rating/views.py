@@ -18,7 +18,6 @@ from wtforms.validators import InputRequired, Length, Optional
 from app.convenience.rating import services
 from app.convenience.rating.models import LEVELS, AppealStatus, SubjectKind
 from app.convenience.rating.permissions import RECTIFY, SUPERVISE
-from app.core import ui
 from app.core.pages import attempt, me
 from app.core.security import caller_has, public, requires
 from app.core.time import now_utc
@@ -33,37 +32,6 @@ LEVEL_LABELS = {
     "dissatisfied": _l("Dissatisfied (不满意)"),
     "very_dissatisfied": _l("Very dissatisfied (非常不满意)"),
 }
-
-# The words and tag colours of the rating states (the platform's one table of states, app/core/ui.py).
-ui.STATUSES.setdefault(
-    "rating_level",
-    {
-        "very_satisfied": ui.StatusInfo(_l("Very satisfied"), ui.GREEN),
-        "satisfied": ui.StatusInfo(_l("Satisfied"), ui.GREEN),
-        "basic": ui.StatusInfo(_l("Fairly satisfied"), ui.TURQUOISE),
-        "dissatisfied": ui.StatusInfo(_l("Dissatisfied"), ui.ORANGE),
-        "very_dissatisfied": ui.StatusInfo(_l("Very dissatisfied"), ui.RED),
-    },
-)
-ui.STATUSES.setdefault(
-    "rectification",
-    {
-        "open": ui.StatusInfo(_l("Being rectified"), ui.YELLOW),
-        "closed": ui.StatusInfo(_l("Rectified and closed"), ui.GREEN),
-    },
-)
-ui.STATUSES.setdefault(
-    "rating_appeal",
-    {
-        "pending": ui.StatusInfo(_l("Waiting for a decision"), ui.YELLOW),
-        "upheld": ui.StatusInfo(_l("Upheld: the rating is excluded"), ui.GREEN),
-        "rejected": ui.StatusInfo(_l("Rejected: the rating counts"), ui.GREY),
-    },
-)
-ui.STATUSES.setdefault(
-    "callback",
-    {"reached": ui.StatusInfo(_l("Reached"), ui.GREEN), "not_reached": ui.StatusInfo(_l("Not reached"), ui.GREY)},
-)
 
 
 class RateForm(FlaskForm):
