@@ -9,6 +9,7 @@ from flask import Flask, Response, current_app, has_request_context, jsonify, re
 from werkzeug.exceptions import HTTPException
 
 from app.core import problems
+from app.core.problems import N_
 
 
 class DomainError(Exception):
@@ -82,6 +83,19 @@ def field_error(field: str, message: str, params: Mapping[str, Any] | None = Non
     exc = ValidationFailed(message, params=params)
     exc.extra["errors"] = {field: [exc.detail]}
     return exc
+
+
+def clean_text(value: Any, field: str, limit: int, *, required: bool = True) -> str:
+    """A free-text input stripped, refused (as the field's error) when required and empty, longer than `limit`
+    characters, or holding control characters other than line breaks and tabs."""
+    text = value.strip() if isinstance(value, str) else ""
+    if required and not text:
+        raise field_error(field, N_("This field is required."))
+    if len(text) > limit or any(not c.isprintable() and c not in "\n\r\t" for c in text):
+        raise field_error(
+            field, N_("At most %(limit)s characters, without control characters."), params={"limit": limit}
+        )
+    return text
 
 
 class NotAuthenticated(DomainError):

@@ -23,7 +23,7 @@ from sqlalchemy.orm import selectinload
 from app.accounts.models import User
 from app.audit import record
 from app.core.db import db
-from app.core.errors import Conflict, DomainError, NotFound, PermissionDenied, field_error
+from app.core.errors import Conflict, DomainError, NotFound, PermissionDenied, clean_text, field_error
 from app.core.problems import N_
 from app.core.time import now_utc
 from app.permits.cases.processing_models import Authorisation, DepartmentStaff
@@ -43,17 +43,6 @@ class AuthorisationRefused(DomainError):
         "holds no authorisation that covers this item now (none, another item, not valid yet, expired or "
         "revoked). Nothing was recorded."
     )
-
-
-def _text(value: Any, field: str, limit: int, *, required: bool = True) -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    if required and not text:
-        raise field_error(field, N_("This field is required."))
-    if len(text) > limit or any(not c.isprintable() and c not in "\n\r\t" for c in text):
-        raise field_error(
-            field, N_("At most %(limit)s characters, without control characters."), params={"limit": limit}
-        )
-    return text
 
 
 def _require_manager(actor: Any) -> None:
@@ -201,8 +190,8 @@ def grant(
         item_ids=sorted(i.id for i in items),
         valid_from=start,
         valid_to=end,
-        approved_by=_text(approved_by, "approved_by", 200),
-        reference=_text(reference, "reference", 100, required=False),
+        approved_by=clean_text(approved_by, "approved_by", 200),
+        reference=clean_text(reference, "reference", 100, required=False),
         created_at=now_utc(),
         created_by_id=actor.id,
     )
@@ -229,7 +218,7 @@ def grant(
 def revoke(*, actor: Any, authorisation: Authorisation, reason: Any) -> Authorisation:
     """Revoke at once: no decision after this transaction is made under it."""
     _require_manager(actor)
-    clean = _text(reason, "reason", MAX_TEXT)
+    clean = clean_text(reason, "reason", MAX_TEXT)
     locked = db.session.execute(
         select(Authorisation).where(Authorisation.id == authorisation.id).with_for_update()
     ).scalar_one()

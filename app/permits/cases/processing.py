@@ -44,7 +44,7 @@ from sqlalchemy.orm import selectinload
 
 from app.audit import record
 from app.core.db import db
-from app.core.errors import Conflict, NotFound, field_error
+from app.core.errors import Conflict, NotFound, clean_text, field_error
 from app.core.problems import N_
 from app.core.time import now_utc, to_center_time
 from app.permits.calendar import services as calendar_services
@@ -146,17 +146,6 @@ def facts(
 
 def _actor_name(actor: Any) -> str:
     return str(getattr(actor, "display_name", None) or getattr(actor, "username", None) or actor or "")
-
-
-def _text(value: Any, field: str, limit: int, *, required: bool = True) -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    if required and not text:
-        raise field_error(field, N_("This field is required."))
-    if len(text) > limit or any(not c.isprintable() and c not in "\n\r\t" for c in text):
-        raise field_error(
-            field, N_("At most %(limit)s characters, without control characters."), params={"limit": limit}
-        )
-    return text
 
 
 # --- opening a case at acceptance -----------------------------------------------------------------------
@@ -448,7 +437,7 @@ def finish_step(*, actor: Any, application: Application, kind: Any, note: Any = 
     if which not in FINISHABLE:
         raise field_error("step", N_("This step finishes with its own action (acceptance, the decision)."))
     authorisations.require_staff(actor, application.item.department)
-    clean = _text(note, "note", MAX_TEXT, required=False)
+    clean = clean_text(note, "note", MAX_TEXT, required=False)
     step = _open_step(application, which)
     if which is CaseStepKind.REVIEW:
         waiting = [t.department.name for t in application.tasks if t.status in OPEN_TASK_STATUSES]
@@ -485,7 +474,7 @@ def answer_task(*, actor: Any, task: DepartmentTask, answer: Any, reasons: Any =
     except ValueError:
         raise field_error("answer", N_("Agree, disagree, or agree subject to higher approval.")) from None
     need_reasons = which is not TaskAnswer.AGREE
-    clean = _text(reasons, "reasons", MAX_TEXT, required=need_reasons)
+    clean = clean_text(reasons, "reasons", MAX_TEXT, required=need_reasons)
     application = task.application
     authorisation = authorisations.authorisation_for(actor, task.department, application.item)
     task = _locked_task(task)
@@ -637,7 +626,7 @@ def decide(*, actor: Any, application: Application, outcome: Any, reasons: Any) 
         which = DecisionOutcome(outcome)
     except ValueError:
         raise field_error("outcome", N_("Approve or refuse.")) from None
-    clean = _text(reasons, "reasons", MAX_TEXT)
+    clean = clean_text(reasons, "reasons", MAX_TEXT)
     lead = application.item.department
     step = _open_step(application, CaseStepKind.DECISION)
     authorisation = authorisations.authorisation_for(actor, lead, application.item)

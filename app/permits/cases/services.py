@@ -34,7 +34,7 @@ from sqlalchemy import select, update
 from app.accounts.uscc import InvalidUSCC, parse_uscc
 from app.audit import record
 from app.core.db import db
-from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, field_error
+from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, clean_text, field_error
 from app.core.problems import N_
 from app.core.storage import DOCUMENTS, CappedStream, get_storage, validate_filename
 from app.core.time import now_utc, to_center_time
@@ -111,17 +111,6 @@ def normalise_uscc(raw: str) -> str:
         ) from None
 
 
-def _text(value: Any, field: str, limit: int, *, required: bool = True) -> str:
-    text = value.strip() if isinstance(value, str) else ""
-    if required and not text:
-        raise field_error(field, N_("This field is required."))
-    if len(text) > limit or any(not c.isprintable() and c not in "\n\r\t" for c in text):
-        raise field_error(
-            field, N_("At most %(limit)s characters, without control characters."), params={"limit": limit}
-        )
-    return text
-
-
 @dataclass(frozen=True)
 class Applicant:
     kind: ApplicantKind
@@ -135,9 +124,9 @@ def check_applicant(kind: Any, name: Any, code: Any, phone: Any = "") -> Applica
         which = ApplicantKind(kind)
     except ValueError:
         raise field_error("applicant.kind", N_("The applicant is a citizen or an enterprise.")) from None
-    clean_name = _text(name, "applicant.name", 200)
+    clean_name = clean_text(name, "applicant.name", 200)
     clean_code = normalise_resident_id(code) if which is ApplicantKind.CITIZEN else normalise_uscc(code)
-    return Applicant(which, clean_name, clean_code, _text(phone, "applicant.phone", 40, required=False))
+    return Applicant(which, clean_name, clean_code, clean_text(phone, "applicant.phone", 40, required=False))
 
 
 # --- reading ---------------------------------------------------------------------------------------------
@@ -401,7 +390,7 @@ def attach_material(
         raise field_error("file", N_("The file is empty."))
     application_id, status = application.id, application.status
     key = f"permits/applications/{application_id}/{uuid.uuid4().hex}"
-    clean_name = _text(name, "name", 200)
+    clean_name = clean_text(name, "name", 200)
     body = _Sniffed(stream, MATERIAL_TYPES[kind], wrong)
     if release_transaction:
         info = store_document(
@@ -570,8 +559,8 @@ def refuse_acceptance(*, actor: Any, application: Application, reason: str, reme
     """Refuse acceptance (不予受理) with the reason and the applicant's remedies (复议、诉讼 or where to apply)."""
     _require_desk(actor)
     _require_open(application)
-    clean_reason = _text(reason, "reason", MAX_TEXT)
-    clean_remedies = _text(remedies, "remedies", MAX_TEXT)
+    clean_reason = clean_text(reason, "reason", MAX_TEXT)
+    clean_remedies = clean_text(remedies, "remedies", MAX_TEXT)
     _handled_by(application, actor)
     application.status = ApplicationStatus.REFUSED
     application.refusal_reason = clean_reason
@@ -601,7 +590,7 @@ def correction_entries(application: Application, defective: Sequence[dict[str, A
         material_id = mark.get("material_id") if isinstance(mark, dict) else None
         if not isinstance(material_id, int) or material_id not in by_id:
             raise field_error(f"defective.{i}", N_("This item asks for no such material."))
-        reason = _text(mark.get("reason"), f"defective.{i}.reason", 500)
+        reason = clean_text(mark.get("reason"), f"defective.{i}.reason", 500)
         if material_id in listed:
             raise field_error(f"defective.{i}", N_("A material is listed once."))
         listed.add(material_id)
@@ -637,13 +626,13 @@ def request_correction(
             )
         if not actor.has_permission(SUPERVISE):
             raise PermissionDenied(N_("Only a supervisor can allow a second correction notice."))
-    clean_override = _text(override_reason, "override_reason", MAX_TEXT) if is_override else ""
+    clean_override = clean_text(override_reason, "override_reason", MAX_TEXT) if is_override else ""
     entries = correction_entries(application, defective)
     if not entries:
         raise ValidationFailed(
             N_("Nothing to correct: every material was received and none is marked defective. Accept instead.")
         )
-    clean_note = _text(note, "note", MAX_TEXT, required=False)
+    clean_note = clean_text(note, "note", MAX_TEXT, required=False)
     _handled_by(application, actor)
     notice = CorrectionNotice(
         application=application,
