@@ -18,10 +18,8 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -30,7 +28,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+from bench.platform_app import migrated_app  # noqa: E402
+
 QUERIES = [
     {"q": "营业执照"},
     {"q": "许可"},
@@ -70,26 +69,11 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def run(backend: str, copies: int, rounds: int) -> dict[str, Any]:
-    import psycopg
-
-    from app import create_app
-    from app.config import test_config
     from app.core.db import db
     from app.permits.catalogue import services
 
-    work = Path(tempfile.mkdtemp(prefix="permits-search-"))
-    dbname = f"bench_permits_{int(time.time())}"
-    extra: dict[str, Any] = {"TESTING": False}
-    if backend == "postgresql":
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{dbname}"')
-        extra["SQLALCHEMY_DATABASE_URI"] = f"postgresql+psycopg://postgres@127.0.0.1:5432/{dbname}"
-    try:
-        app = create_app(test_config(work, **extra))
+    with migrated_app(backend, "permits") as app:
         with app.app_context():
-            from flask_migrate import upgrade
-
-            upgrade()
             raw = json.loads(services.DEMO_CATALOGUE.read_text(encoding="utf-8"))
             started = time.perf_counter()
             for cat in copies_of(raw, copies):
@@ -116,11 +100,6 @@ def run(backend: str, copies: int, rounds: int) -> dict[str, Any]:
         if total < expected:
             raise SystemExit(f"the search found {total} items for 营业执照, expected at least {expected}")
         return {"backend": backend, "items": items, "load_s": load_s, "times": times}
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-        if backend == "postgresql":
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
 
 def main() -> None:

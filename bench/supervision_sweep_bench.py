@@ -21,9 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 import warnings
 from datetime import timedelta
@@ -33,7 +31,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+from bench.platform_app import migrated_app  # noqa: E402
+
 DEPARTMENTS = [f"示范部门{i:02d}" for i in range(1, 41)]
 
 
@@ -102,11 +101,8 @@ def _proc_cpu(pid: int | None) -> float:
 
 
 def run(backend: str, n: int) -> dict[str, Any]:
-    import psycopg
     from sqlalchemy import func, insert, select
 
-    from app import create_app
-    from app.config import test_config
     from app.core.db import db
     from app.core.reference import ensure_reference_data
     from app.core.time import FakeClock, now_utc, set_clock
@@ -114,70 +110,57 @@ def run(backend: str, n: int) -> dict[str, Any]:
     from app.supervision import lights
     from app.supervision.models import ItemState, MonitoredItem, Signal
 
-    work = Path(tempfile.mkdtemp(prefix="supervision-bench-"))
-    dbname = f"bench_supervision_{int(time.time())}"
-    extra: dict[str, Any] = {"TESTING": False}
-    if backend == "postgresql":
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{dbname}"')
-        extra["SQLALCHEMY_DATABASE_URI"] = f"postgresql+psycopg://postgres@127.0.0.1:5432/{dbname}"
-    try:
-        app = create_app(test_config(work, **extra))
-        with app.app_context():
-            from flask_migrate import upgrade
-
-            upgrade()
-            ensure_reference_data()
-            now = now_utc()
-            previous_clock = set_clock(FakeClock(now))  # both sweeps at the data's instant, however long each takes
-            calendar.seed(now.year - 1, now.year)  # what chinesecalendar knows; items due later are skipped, logged
-            db.session.commit()
-            started = time.perf_counter()
-            data = rows(n, now)
-            for k in range(0, n, 10_000):
-                db.session.execute(insert(MonitoredItem), data[k : k + 10_000])
-            db.session.commit()
-            load_s = time.perf_counter() - started
-            open_items = db.session.scalar(
-                select(func.count(MonitoredItem.id)).where(MonitoredItem.state == ItemState.OPEN)
-            )
-        timings = []
-        cpu = []
-        results = []
-        server_cpu = []
-        for _ in range(2):
+    previous_clock = None
+    with migrated_app(backend, "supervision") as app:
+        try:
             with app.app_context():
-                backend_pid = _backend_pid(db) if backend == "postgresql" else None
-                s0 = _proc_cpu(backend_pid)
-                t0, c0 = time.perf_counter(), time.process_time()
-                result = lights.sweep_lights()
+                ensure_reference_data()
+                now = now_utc()
+                previous_clock = set_clock(FakeClock(now))  # both sweeps at the data's instant, however long each takes
+                calendar.seed(now.year - 1, now.year)  # what chinesecalendar knows; items due later are skipped, logged
                 db.session.commit()
-                timings.append(time.perf_counter() - t0)
-                cpu.append(time.process_time() - c0)
-                server_cpu.append(_proc_cpu(backend_pid) - s0)
-                results.append(result)
-        with app.app_context():
-            signals = db.session.scalar(select(func.count(Signal.id)))
-        if results[1]["signals"] != 0:
-            raise SystemExit(f"the second sweep fired {results[1]['signals']} signals: not idempotent")
-        return {
-            "backend": backend,
-            "items": n,
-            "open": open_items,
-            "load_s": load_s,
-            "timings": timings,
-            "cpu": cpu,
-            "server_cpu": server_cpu,
-            "results": results,
-            "signals": signals,
-        }
-    finally:
-        if "previous_clock" in locals():
-            set_clock(previous_clock)
-        shutil.rmtree(work, ignore_errors=True)
-        if backend == "postgresql":
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+                started = time.perf_counter()
+                data = rows(n, now)
+                for k in range(0, n, 10_000):
+                    db.session.execute(insert(MonitoredItem), data[k : k + 10_000])
+                db.session.commit()
+                load_s = time.perf_counter() - started
+                open_items = db.session.scalar(
+                    select(func.count(MonitoredItem.id)).where(MonitoredItem.state == ItemState.OPEN)
+                )
+            timings = []
+            cpu = []
+            results = []
+            server_cpu = []
+            for _ in range(2):
+                with app.app_context():
+                    backend_pid = _backend_pid(db) if backend == "postgresql" else None
+                    s0 = _proc_cpu(backend_pid)
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    result = lights.sweep_lights()
+                    db.session.commit()
+                    timings.append(time.perf_counter() - t0)
+                    cpu.append(time.process_time() - c0)
+                    server_cpu.append(_proc_cpu(backend_pid) - s0)
+                    results.append(result)
+            with app.app_context():
+                signals = db.session.scalar(select(func.count(Signal.id)))
+            if results[1]["signals"] != 0:
+                raise SystemExit(f"the second sweep fired {results[1]['signals']} signals: not idempotent")
+            return {
+                "backend": backend,
+                "items": n,
+                "open": open_items,
+                "load_s": load_s,
+                "timings": timings,
+                "cpu": cpu,
+                "server_cpu": server_cpu,
+                "results": results,
+                "signals": signals,
+            }
+        finally:
+            if previous_clock is not None:
+                set_clock(previous_clock)
 
 
 def main() -> None:
