@@ -6,11 +6,12 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, Column, Enum, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, String, Table
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import UTCDateTime, db
+from app.core.db import value_enum as _enum
 from app.core.security import effective_permission
 from app.core.time import now_utc
 
@@ -27,10 +28,6 @@ class OrganisationKind(enum.StrEnum):
 
 # Kinds that trade on the tendering floor must be identified by a unified social credit code.
 USCC_REQUIRED_KINDS = frozenset({OrganisationKind.BIDDER, OrganisationKind.AGENCY})
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
 
 class Organisation(db.Model):  # type: ignore[name-defined,misc]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, Enum, MetaData, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
@@ -122,3 +123,11 @@ def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
     # Fires on every rollback(), even one with no transaction begun; a savepoint rollback keeps them.
     if not previous_transaction.nested:
         session.info.pop(_AFTER_COMMIT_KEY, None)
+
+
+def value_enum(cls: type[enum.Enum], *, length: int = 20) -> Enum:
+    """A column of a Python enum stored as its values in a VARCHAR (no database enum type, no CHECK).
+
+    Adding a member needs no migration; the values (not the member names) are what the rows hold.
+    """
+    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])

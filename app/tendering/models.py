@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.db import UTCDateTime, db
+from app.core.db import UTCDateTime, db, value_enum
 from app.core.time import now_utc
 
 
@@ -42,7 +42,7 @@ def is_public_id(value: object) -> bool:
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e])
+    return value_enum(cls, length=30)
 
 
 class TenderStatus(enum.StrEnum):

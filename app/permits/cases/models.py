@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, BigInteger, Boolean, Date, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.db import UTCDateTime, db
+from app.core.db import UTCDateTime, db, value_enum
 from app.core.time import now_utc
 from app.permits.catalogue.models import Item, ItemMaterial
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e])
+    return value_enum(cls, length=30)
 
 
 class ApplicantKind(enum.StrEnum):

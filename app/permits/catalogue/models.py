@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.db import UTCDateTime, db
+from app.core.db import UTCDateTime, db, value_enum
 from app.core.time import now_utc
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e])
+    return value_enum(cls, length=30)
 
 
 class ItemKind(enum.StrEnum):
