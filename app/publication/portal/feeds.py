@@ -145,7 +145,7 @@ def result_entries() -> list[Entry]:
         .order_by(EvaluationReport.publicity_started_at.desc())
         .limit(FEED_SIZE)
     )
-    found += [(at, "publicity", t, str(_("Candidates in publicity"))) for at, t in publicity]
+    found += [(at, "publicity", t, str(_("Candidates in publicity"))) for at, t in publicity if at is not None]
     awards = db.session.execute(
         select(Award.issued_at, Tender)
         .join(Tender, Award.tender_id == Tender.id)
@@ -159,7 +159,7 @@ def result_entries() -> list[Entry]:
         .order_by(Tender.closed_at.desc())
         .limit(FEED_SIZE)
     )
-    found += [(at, "failed", t, str(_("Tender failed (too few valid bids)"))) for at, t in failed]
+    found += [(at, "failed", t, str(_("Tender failed (too few valid bids)"))) for at, t in failed if at is not None]
     found.sort(key=lambda row: (row[0], row[2].id, row[1]), reverse=True)
     entries = []
     for at, kind, tender, label in found[:FEED_SIZE]:
@@ -206,7 +206,8 @@ def atom(*, feed_id: str, title: str, self_url: str, page_url: str, entries: lis
         sub(entry, "link", rel="alternate", type="text/html", href=e.link)
         sub(entry, "category", term=e.category)
         sub(entry, "summary", e.summary)
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8", xml_declaration=False)
+    body: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + body
 
 
 def last_updated(entries: list[Entry]) -> datetime:

@@ -180,7 +180,8 @@ def _int(raw: Any, name: str, default: int, high: int) -> int:
     text = raw.strip() if isinstance(raw, str) else ""
     if not text.isdigit() or len(text) > 6 or not 1 <= int(text) <= high:
         raise BadQuery(
-            N_("The search field %(field)s is a whole number from 1 to %(limit)s."), params={"field": LABELS[name], "limit": high}
+            N_("The search field %(field)s is a whole number from 1 to %(limit)s."),
+            params={"field": LABELS[name], "limit": high},
         )
     return int(text)
 
@@ -197,9 +198,9 @@ def parse_query(args: Any) -> SearchQuery:
     for low, high in (("published_from", "published_to"), ("deadline_from", "deadline_to")):
         if dates[low] and dates[high] and dates[low] > dates[high]:  # type: ignore[operator]
             raise BadQuery(N_("%(field)s: the first day is after the last day."), params={"field": RANGES[low]})
-    if amounts["budget_min"] is not None and amounts["budget_max"] is not None:
-        if amounts["budget_min"] > amounts["budget_max"]:
-            raise BadQuery(N_("The lowest budget is above the highest budget."))
+    low_fen, high_fen = amounts["budget_min"], amounts["budget_max"]
+    if low_fen is not None and high_fen is not None and low_fen > high_fen:
+        raise BadQuery(N_("The lowest budget is above the highest budget."))
     per_page = _int(args.get("per_page"), "per_page", 20, max(PER_PAGE_CHOICES))
     if per_page not in PER_PAGE_CHOICES:
         raise BadQuery(N_("The search field %(field)s has no such choice."), params={"field": LABELS["per_page"]})
@@ -329,14 +330,12 @@ def search_tenders(query: SearchQuery) -> Result:
         .offset((query.page - 1) * query.per_page)
         .limit(query.per_page)
     )
-    rows = [(t, region) for t, region in db.session.execute(stmt)]
+    rows: list[tuple[Tender, str | None]] = [(t, region) for t, region in db.session.execute(stmt)]
     return Result(rows, total, pages)
 
 
 def is_budget_public(tender: Tender) -> bool:
-    return tender.budget_amount is not None and (
-        not tender.budget_secret or tender.status in BUDGET_PUBLIC_STATUSES
-    )
+    return tender.budget_amount is not None and (not tender.budget_secret or tender.status in BUDGET_PUBLIC_STATUSES)
 
 
 def list_regions() -> list[str]:

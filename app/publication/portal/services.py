@@ -23,7 +23,7 @@ from app.core.time import now_utc
 from app.evaluation.models import Award, EvaluationReport
 from app.publication.portal.models import BuyerRegion
 from app.publication.portal.search import is_budget_public
-from app.tendering.models import OpeningRecord, Tender, TenderStatus, TenderVersion
+from app.tendering.models import OpeningRecord, Tender, TenderVersion
 from app.tendering.services_questions import list_questions
 from app.tendering.services_tenders import PUBLIC_STATUSES
 

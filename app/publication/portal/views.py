@@ -60,7 +60,7 @@ def _lang() -> str:
     return "zh-CN" if str(get_locale() or "zh_CN").startswith("zh") else "en"
 
 
-def _feed(kind: str, title: str, entries: list[feeds.Entry]) -> Response:
+def _feed(kind: str, title: str, entries: list[feeds.Entry]) -> Any:
     body = feeds.atom(
         feed_id=feeds.tag(f"feeds/{kind}"),
         title=title,

@@ -98,4 +98,6 @@ def test_conditional_get_answers_304_until_the_feed_changes(world: Any, clock: A
     results = client.get("/portal/feeds/results.atom")
     assert results.status_code == 200
     check_feed(results.data)
-    assert client.get("/portal/feeds/results.atom", headers={"If-None-Match": results.headers["ETag"]}).status_code == 304
+    assert (
+        client.get("/portal/feeds/results.atom", headers={"If-None-Match": results.headers["ETag"]}).status_code == 304
+    )

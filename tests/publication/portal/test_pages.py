@@ -29,7 +29,10 @@ def test_a_tender_page_in_zh_and_en_with_documents_clarifications_and_ocds(world
     link = re.search(r'href="(/api/v1/tenders/\d+/documents/\d+)"', resp.text)
     assert link is not None
     download = client.get(link.group(1))
-    assert download.status_code == 200 and hashlib.sha256(download.data).hexdigest() == hashlib.sha256(document).hexdigest()
+    assert (
+        download.status_code == 200
+        and hashlib.sha256(download.data).hexdigest() == hashlib.sha256(document).hexdigest()
+    )
     ocds = re.search(r'id="ocds-record" href="([^"]+)"', resp.text)
     assert ocds is not None and ocds.group(1).endswith(f"-{tid}")
     record = client.get(ocds.group(1))

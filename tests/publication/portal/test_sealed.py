@@ -54,7 +54,10 @@ def test_before_the_opening_the_portal_shows_the_same_whatever_the_number_of_bid
     for bidder, price in zip(world.bidders[:3], (1_000_000, 1_100_000, 1_200_000), strict=True):
         factories.submitted_bid(world, bidder, many, price=price)
     for t in (one, many):
-        assert world.agency.api.post(f"/api/v1/tenders/{t['id']}/clarifications", {"text": "澄清：图纸更正"}).status_code == 201
+        assert (
+            world.agency.api.post(f"/api/v1/tenders/{t['id']}/clarifications", {"text": "澄清：图纸更正"}).status_code
+            == 201
+        )
 
     assert pages(world, one) == pages(world, many)
     assert row(world, one) == row(world, many)
@@ -76,4 +79,3 @@ def test_before_the_opening_the_portal_shows_the_same_whatever_the_number_of_bid
     assert "投标人1建设有限公司" in one_text and "有效投标不足" in one_text  # one bid of three required: failed
     results = world.app.test_client().get("/portal/feeds/results.atom").text
     assert f"tender/{one['id']}/failed</id>" in results and f"tender/{many['id']}/" not in results
-
