@@ -104,7 +104,15 @@ def seeds(scene: Scene, role: str) -> list[str]:
         "auditor": [f"/recordings/sessions/{scene.session_id}"],
         # PER_FOLDER would stop the admin at the first three of its /admin/ pages
         "admin": ["/admin/experts", "/admin/specialties", "/admin/calendar", "/admin/catalogue"],
-        "anonymous": ["/receipts/verify", "/permits/", "/convenience/", *scene.floor_pages],
+        "anonymous": [
+            "/receipts/verify",
+            "/permits/",
+            "/convenience/",
+            *scene.floor_pages,
+            "/portal/",
+            f"/portal/tenders/{opened}",
+            f"/portal/tenders/{scene.open_tid}",
+        ],
         "applicant": ["/permits/my-applications"],
         "clerk": ["/permits/desk"],
         "window": ["/convenience/windows"],

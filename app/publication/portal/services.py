@@ -218,3 +218,18 @@ def buyer_by_name(name: str) -> int:
     if org_id is None:
         raise ValidationFailed(N_("No buyer of that name."))
     return int(org_id)
+
+
+# The demo buyer (app/demo.py) and its region: the portal's region filter has something to offer after `make run`.
+DEMO_REGIONS = {"邯郸市示范中学": "河北省邯郸市丛台区"}
+
+
+def seed_demo_regions() -> list[str]:
+    """Give the demo buyers their regions when they have none (idempotent). Flushes."""
+    for name, region in DEMO_REGIONS.items():
+        org_id = db.session.scalar(
+            select(Organisation.id).where(Organisation.name == name, Organisation.kind == OrganisationKind.BUYER)
+        )
+        if org_id is not None and db.session.get(BuyerRegion, org_id) is None:
+            set_buyer_region(actor="system:demo", organisation_id=org_id, region=region)
+    return []

@@ -64,7 +64,27 @@ def test_the_demo_awarded_tender_shows_publicity_and_award_and_feeds_list_them(a
     client = app.test_client()
     page = text(main(client.get(f"/portal/tenders/{tid}", headers={"Accept-Language": "zh-CN"}).text))
     assert "公示期" in page and "中标人：" in page and "有效投标" in page
+    assert "河北省邯郸市丛台区" in page  # the demo buyer's region (seed_demo_regions)
     found = client.get("/portal/", query_string={"status": "awarded"}, headers={"Accept-Language": "zh-CN"})
     assert TITLE_AWARDED in found.text
     results = client.get("/portal/feeds/results.atom").text
     assert f"tender/{tid}/award</id>" in results and f"tender/{tid}/publicity</id>" in results
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+def test_the_region_command_sets_a_buyers_region_in_the_evidence_log(world: Any) -> None:
+    from app.audit.models import AuditEntry
+    from app.extensions import db
+
+    tender = factories.published_tender(world)
+    runner = world.app.test_cli_runner()
+    result = runner.invoke(args=["portal", "region", "邯郸市第一中学", "河北省邯郸市峰峰矿区"])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(args=["portal", "region", "没有这个单位", "某地"]).exit_code != 0
+    found = world.app.test_client().get("/portal/", query_string={"region": "河北省邯郸市峰峰矿区"})
+    assert f'data-tender="{tender["id"]}"' in found.text
+    with world.app.app_context():
+        entry = db.session.scalar(
+            db.select(AuditEntry).where(AuditEntry.action == "publication.portal.buyer_region_set")
+        )
+        assert entry is not None and entry.data["region"] == "河北省邯郸市峰峰矿区"
