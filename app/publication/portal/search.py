@@ -233,21 +233,31 @@ def visible_budget() -> Any:
     return case((_budget_public(), Tender.budget_amount), else_=None)
 
 
+def _contains(column: Any, word: str) -> Any:
+    """`column` holds `word` (already lowercased). A word without letters of two cases (Chinese, digits) is matched
+    as it is: lower() on every row costs a third of a keyword search on PostgreSQL and changes nothing for it."""
+    pattern = like_pattern(word)
+    if word.upper() == word:
+        return column.like(pattern, escape=LIKE_ESCAPE)
+    return func.lower(column).like(pattern, escape=LIKE_ESCAPE)
+
+
+def _buyers_named(word: str) -> Any:
+    """The buyers whose name holds `word`: a subquery on the organisations, evaluated once, not per tender."""
+    return Tender.buyer_id.in_(select(Organisation.id).where(_contains(Organisation.name, word)))
+
+
 def _conditions(query: SearchQuery) -> list[Any]:
     conds: list[Any] = [Tender.status.in_(PUBLIC_STATUSES), Tender.published_at.is_not(None)]
     for word in query.words:
-        pattern = like_pattern(word)
-        conds.append(
-            or_(
-                func.lower(Tender.title).like(pattern, escape=LIKE_ESCAPE),
-                func.lower(Tender.reference).like(pattern, escape=LIKE_ESCAPE),
-                func.lower(Organisation.name).like(pattern, escape=LIKE_ESCAPE),
-            )
-        )
+        conds.append(or_(_contains(Tender.title, word), _contains(Tender.reference, word), _buyers_named(word)))
     if query.buyer:
-        conds.append(func.lower(Organisation.name).like(like_pattern(query.buyer.lower()), escape=LIKE_ESCAPE))
+        conds.append(_buyers_named(query.buyer.lower()))
     if query.region:
-        conds.append(BuyerRegion.region.like(like_pattern(query.region, prefix=True), escape=LIKE_ESCAPE))
+        regions = select(BuyerRegion.organisation_id).where(
+            BuyerRegion.region.like(like_pattern(query.region, prefix=True), escape=LIKE_ESCAPE)
+        )
+        conds.append(Tender.buyer_id.in_(regions))
     if query.category:
         conds.append(func.lower(Tender.category).in_(_CATEGORY_CODES[query.category]))
     if query.status == OPEN:
@@ -310,18 +320,12 @@ class Result:
 
 
 def search_tenders(query: SearchQuery) -> Result:
-    """One page of the published tenders matching `query`, in its order, with the total. Two queries."""
+    """One page of the published tenders matching `query`, in its order, with the total: one query (the total is a
+    window count over the matches), and a count of its own only for a page past the end."""
     conds = _conditions(query)
-    needs_region = bool(query.region)
-    count = select(func.count(Tender.id)).select_from(Tender).join(Organisation, Tender.buyer_id == Organisation.id)
-    if needs_region:
-        count = count.join(BuyerRegion, BuyerRegion.organisation_id == Tender.buyer_id)
-    total = int(db.session.scalar(count.where(*conds)) or 0)
-    pages = max(1, -(-total // query.per_page))
-    if (query.page - 1) * query.per_page >= total:
-        return Result([], total, pages)
+    total_column = func.count().over().label("total")
     stmt = (
-        select(Tender, BuyerRegion.region)
+        select(Tender, BuyerRegion.region, total_column)
         .join(Organisation, Tender.buyer_id == Organisation.id)
         .outerjoin(BuyerRegion, BuyerRegion.organisation_id == Tender.buyer_id)
         .options(load_only(*LIST_COLUMNS), contains_eager(Tender.buyer).load_only(Organisation.id, Organisation.name))
@@ -330,8 +334,15 @@ def search_tenders(query: SearchQuery) -> Result:
         .offset((query.page - 1) * query.per_page)
         .limit(query.per_page)
     )
-    rows: list[tuple[Tender, str | None]] = [(t, region) for t, region in db.session.execute(stmt)]
-    return Result(rows, total, pages)
+    found = list(db.session.execute(stmt))
+    rows: list[tuple[Tender, str | None]] = [(t, region) for t, region, _total in found]
+    if found:
+        total = int(found[0].total)
+    elif query.page == 1:
+        total = 0
+    else:
+        total = int(db.session.scalar(select(func.count(Tender.id)).where(*conds)) or 0)
+    return Result(rows, total, max(1, -(-total // query.per_page)))
 
 
 def is_budget_public(tender: Tender) -> bool:
