@@ -226,6 +226,8 @@ def test_every_reachable_page_passes_axe_and_fits_a_phone(scene_server: tuple[Li
         ("invitee", "/evaluation/"),
         ("supervisor", "/supervision/"),
         ("supervisor", f"/supervision/signals/{scene.signal_id}"),
+        ("anonymous", "/portal/"),
+        ("anonymous", f"/portal/tenders/{scene.opened_tid}"),
     ]:
         assert any(shape(p) == shape(path) for p in covered[role]), f"{role} never reached {path}\n{report}"
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems) + f"\n\n{report}"

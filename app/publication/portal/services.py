@@ -25,7 +25,7 @@ from app.publication.portal.models import BuyerRegion
 from app.publication.portal.search import is_budget_public
 from app.tendering.models import OpeningRecord, Tender, TenderVersion
 from app.tendering.services_questions import list_questions
-from app.tendering.services_tenders import PUBLIC_STATUSES
+from app.tendering.services_tenders import PUBLIC_STATUSES, is_open_for_bids
 
 FINAL_RESULTS = ("opened", "failed")  # an opening record's result once every decryption is done
 
@@ -175,6 +175,7 @@ def tender_page(tender: Tender) -> dict[str, Any]:
         "publicity": publicity(tender),
         "award": award(tender),
         "ocid": ocds_ocid(tender),
+        "open_for_bids": is_open_for_bids(tender),
     }
 
 

@@ -26,6 +26,7 @@ def test_a_tender_page_in_zh_and_en_with_documents_clarifications_and_ocds(world
     for words in ("招标公告", "邯郸市第一中学", "1,500,000.00 元", "招标文件.pdf", hashlib.sha256(document).hexdigest(),
                   "澄清与修改", "澄清：工期调整", "开标记录", "Asia/Shanghai"):  # fmt: skip
         assert words in zh, words
+    assert 'id="bid-link"' in resp.text  # open for bids: the way to the bid page
     link = re.search(r'href="(/api/v1/tenders/\d+/documents/\d+)"', resp.text)
     assert link is not None
     download = client.get(link.group(1))

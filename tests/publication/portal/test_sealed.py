@@ -72,6 +72,7 @@ def test_before_the_opening_the_portal_shows_the_same_whatever_the_number_of_bid
     factories.run_open_due(world.app)
     after_one, after_many = pages(world, one)["zh-CN"], pages(world, many)["zh-CN"]
     assert after_one != after_many
+    assert 'id="bid-link"' not in after_many  # closed for bids
     many_text = text(after_many)
     assert all(name in many_text for name in BIDDERS)
     assert "10,000.00 元" in many_text and "12,000.00 元" in many_text and "有效投标 3 份" in many_text

@@ -143,10 +143,10 @@ def test_paging(world: Any, clock: Any) -> None:
     ],
 )
 @pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
-def test_bad_parameters_are_a_readable_400_page(world: Any, query: dict[str, Any], zh_words: str) -> None:
-    resp = world.client.get("/portal/", query_string=query, headers={"Accept-Language": "zh-CN"})
+def test_bad_parameters_are_a_readable_400_page(client: Any, query: dict[str, Any], zh_words: str) -> None:
+    resp = client.get("/portal/", query_string=query, headers={"Accept-Language": "zh-CN"})
     assert resp.status_code == 400 and resp.mimetype == "text/html"
     body = text(main(resp.text))
     assert zh_words in body, body
-    resp = world.client.get("/portal/", query_string=query, headers={"Accept": "application/json"})
+    resp = client.get("/portal/", query_string=query, headers={"Accept": "application/json"})
     assert resp.status_code == 400 and resp.mimetype == "application/problem+json"
