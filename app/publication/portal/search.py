@@ -44,8 +44,10 @@ MAX_PAGE = 10_000
 MAX_TEXT = 200
 MAX_WORDS = 8
 MAX_YUAN = Decimal(10) ** 13  # a budget of ten trillion yuan is beyond any tender
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_AMOUNT = re.compile(r"\d{1,14}(\.\d{1,2})?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_AMOUNT = re.compile(r"[0-9]{1,14}(\.[0-9]{1,2})?")
+_NUMBER = re.compile(r"[0-9]{1,6}")
+YEARS = (1900, 2999)  # a day outside cannot be a tender's, and 9999-12-31 + 1 day cannot be computed
 TEXT_FIELDS = ("q", "buyer", "region", "category", "status", "sort")
 DATE_FIELDS = ("published_from", "published_to", "deadline_from", "deadline_to")
 AMOUNT_FIELDS = ("budget_min", "budget_max")
@@ -142,7 +144,10 @@ def _date(raw: str, name: str) -> date | None:
     try:
         if _DATE.fullmatch(raw) is None:
             raise ValueError(raw)
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
+        if not YEARS[0] <= day.year <= YEARS[1]:
+            raise ValueError(raw)
+        return day
     except ValueError:
         raise BadQuery(
             N_("The date %(field)s is not a day of the calendar: write it YYYY-MM-DD, e.g. 2026-12-07."),
@@ -178,7 +183,7 @@ def _int(raw: Any, name: str, default: int, high: int) -> int:
     if raw in (None, ""):
         return default
     text = raw.strip() if isinstance(raw, str) else ""
-    if not text.isdigit() or len(text) > 6 or not 1 <= int(text) <= high:
+    if _NUMBER.fullmatch(text) is None or not 1 <= int(text) <= high:
         raise BadQuery(
             N_("The search field %(field)s is a whole number from 1 to %(limit)s."),
             params={"field": LABELS[name], "limit": high},

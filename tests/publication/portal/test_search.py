@@ -125,16 +125,21 @@ def test_paging(world: Any, clock: Any) -> None:
         ({"budget_min": "一百万"}, "预算"),
         ({"budget_min": "1.234"}, "预算"),
         ({"budget_max": "-5"}, "预算"),
+        ({"budget_max": "１００"}, "预算"),
         ({"budget_min": "9" * 30}, "预算"),
         ({"budget_min": "200", "budget_max": "100"}, "预算"),
         ({"published_from": "2026-13-01"}, "发布"),
         ({"deadline_to": "yesterday"}, "截止"),
+        ({"published_to": "9999-12-31"}, "发布"),
+        ({"published_from": "0001-01-01"}, "发布"),
+        ({"deadline_from": "２０２６-01-01"}, "截止"),  # full-width digits
         ({"published_from": "2026-02-01", "published_to": "2026-01-01"}, "发布"),
         ({"status": "draft"}, "状态"),
         ({"category": "weapons"}, "类别"),
         ({"sort": "title; drop table tenders"}, "排序"),
         ({"page": "0"}, "页"),
         ({"page": "abc"}, "页"),
+        ({"page": "²"}, "页"),
         ({"page": "99999999999999999999"}, "页"),
         ({"per_page": "1000"}, "每页"),
         ({"q": "x" * 201}, "关键词"),
@@ -150,3 +155,19 @@ def test_bad_parameters_are_a_readable_400_page(client: Any, query: dict[str, An
     assert zh_words in body, body
     resp = client.get("/portal/", query_string=query, headers={"Accept": "application/json"})
     assert resp.status_code == 400 and resp.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+def test_no_query_string_makes_a_server_error(client: Any) -> None:
+    """Odd values in every parameter: each answer is a page (200) or a readable refusal (400), never a 500."""
+    import random
+
+    rng = random.Random(14)
+    odd = ["", " ", "%", "_", "\\", "'", '"', "0", "-1", "1e9", "9" * 20, "2026-02-30", "2026-1-1", "null", "[]",
+           "０", "一", "ß", "🙂", "<script>", "1.005", "NaN", "Infinity", "  2026-01-01  "]  # fmt: skip
+    names = ["q", "buyer", "region", "category", "status", "sort", "published_from", "published_to",
+             "deadline_from", "deadline_to", "budget_min", "budget_max", "page", "per_page"]  # fmt: skip
+    for _ in range(60):
+        query = {name: rng.choice(odd) for name in rng.sample(names, 3)}
+        resp = client.get("/portal/", query_string=query)
+        assert resp.status_code in (200, 400), (query, resp.status_code)
