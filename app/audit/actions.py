@@ -183,6 +183,8 @@ ACTIONS: dict[str, Any] = {
     "convenience.rating.appeal_upheld": _l("Rating appeal upheld: the rating is excluded from results"),
     "convenience.rating.appeal_rejected": _l("Rating appeal rejected"),
     "convenience.rating.invited": _l("Invitation to rate written to the outbox"),
+    # publication: the public tender portal
+    "publication.portal.buyer_region_set": _l("Buyer's region set for the tender portal"),
     # supervision
     "supervision.signals.fired": _l("Supervision lights turned on"),
     "supervision.signal.answered": _l("Explanation given for a supervision signal"),
