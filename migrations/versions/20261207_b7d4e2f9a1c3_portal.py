@@ -1,7 +1,7 @@
 """portal: each buyer's region for the public tender portal, and the indexes its search reads tenders by (issue 14 §2)
 
 Revision ID: b7d4e2f9a1c3
-Revises: 5e7a1c9d3b20
+Revises: 7a220677cb4e
 Create Date: 2026-12-07 11:45:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7d4e2f9a1c3'
-down_revision = '5e7a1c9d3b20'
+down_revision = '7a220677cb4e'
 branch_labels = None
 depends_on = None
 
