@@ -73,7 +73,7 @@ def _category_choices() -> list[tuple[str, str]]:
 
 class SubmitForm(FlaskForm):
     kind = RadioField(_l("What is it?"), choices=KIND_CHOICES, validators=[InputRequired(_l("Choose what it is."))])
-    category = SelectField(_l("InteractionCategory"), validators=[InputRequired(_l("Choose a category."))])
+    category = SelectField(_l("Request category"), validators=[InputRequired(_l("Choose a category."))])
     title = StringField(_l("Title (optional)"), validators=[Optional(), Length(max=services.TITLE_MAX)])
     body = TextAreaField(
         _l("What happened, or what would you like to ask or suggest?"),
@@ -97,7 +97,7 @@ class TrackForm(FlaskForm):
 
 class HotlineForm(FlaskForm):
     kind = SelectField(_l("Type"), choices=KIND_CHOICES, validators=[InputRequired()])
-    category = SelectField(_l("InteractionCategory"), validators=[InputRequired(_l("Choose a category."))])
+    category = SelectField(_l("Request category"), validators=[InputRequired(_l("Choose a category."))])
     urgent = BooleanField(_l("Urgent: due today"))
     name = StringField(_l("Caller's name"), validators=[Optional(), Length(max=services.NAME_MAX)])
     phone = StringField(_l("Caller's number"), validators=[InputRequired(_l("Enter the caller's number."))])
@@ -127,7 +127,7 @@ class PressForm(FlaskForm):
         _l("Pressing note"), validators=[InputRequired(_l("Write the note.")), Length(max=services.NOTE_MAX)]
     )
     reopen = BooleanField(_l("Send the reply back for more handling"))
-    submit = SubmitField(_l("InteractionPress for handling"))
+    submit = SubmitField(_l("Press for handling"))
 
 
 class CallBackForm(FlaskForm):
