@@ -222,7 +222,9 @@ def staff_list(args: dict[str, Any]) -> Any:
         return [staff_view(r) for r in services.inbox(me())]
     if scope == "callbacks" and caller_has(INTAKE):
         return [staff_view(r) for r in services.to_call_back()]
-    raise PermissionDenied(N_("Not allowed"))
+    raise PermissionDenied(
+        N_("Your roles do not show this list: open is for dispatchers, inbox for departments, callbacks for operators.")
+    )
 
 
 @blp.route("/staff/requests/<string:reference>", methods=["GET"])
