@@ -182,6 +182,18 @@ def fill_template(request: InteractionRequest, template: str | None = None) -> s
         return text
 
 
+PLACEHOLDER_LABELS = {"reference": "【编号】", "name": "【姓名】", "department": "【承办部门】", "due": "【期限】"}
+
+
+def template_preview(category: InteractionCategory) -> str:
+    """The category's template as an operator reads it: the placeholders named in words, the category filled."""
+    values = _Blank(category=category.name, **PLACEHOLDER_LABELS)
+    try:
+        return category.reply_template.format_map(values)
+    except (ValueError, IndexError, AttributeError):
+        return category.reply_template
+
+
 # --- intake ----------------------------------------------------------------------------------------------------
 
 

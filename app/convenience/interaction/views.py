@@ -284,6 +284,7 @@ def hotline() -> Any:
         last=last,
         last_reply=services.fill_template(last) if last is not None else "",
         categories=services.categories(),
+        template_preview=services.template_preview,
     ), status
 
 
