@@ -3,6 +3,8 @@ services clean every text again (app.core.errors.clean_text) and decide what is 
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -26,8 +28,10 @@ FORUM_BATCH_MAX = 100
 class StrictBoolean(ma.fields.Boolean):
     """A JSON true or false: strings and numbers are refused, never coerced."""
 
-    truthy = frozenset({True})
-    falsy = frozenset({False})
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, bool):  # 1 == True in a set: check the type itself
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 class _Strict(ma.Schema):

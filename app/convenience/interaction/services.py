@@ -35,13 +35,13 @@ from app import audit
 from app.convenience.interaction.models import (
     DONE_STATUSES,
     OPEN_STATUSES,
+    Channel,
     InteractionCallBack,
     InteractionCategory,
-    Channel,
-    InteractionRequest,
-    Kind,
     InteractionPress,
+    InteractionRequest,
     InteractionRoutingRule,
+    Kind,
     Status,
 )
 from app.convenience.interaction.permissions import DISPATCH, HANDLE, INTAKE
@@ -132,7 +132,7 @@ def category_by_code(code: Any, field: str = "category") -> InteractionCategory:
     )
     if found is None:
         raise field_error(field, N_("Choose one of the categories."))
-    return found
+    return found  # type: ignore[no-any-return]
 
 
 def route(kind: Kind, category: InteractionCategory, text: str) -> InteractionRoutingRule | None:
@@ -350,7 +350,7 @@ def submit(
 
 
 def get(reference: Any, *, lock: bool = False) -> InteractionRequest:
-    found = None
+    found: InteractionRequest | None = None
     if isinstance(reference, str) and REFERENCE.match(reference):
         stmt = select(InteractionRequest).where(InteractionRequest.reference == reference)
         if lock and is_postgresql():

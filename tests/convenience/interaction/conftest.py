@@ -45,7 +45,7 @@ def token(app: Flask, user_id: int, scopes: list[str]) -> str:
 
 @pytest.fixture
 def cast(app: Flask, clock: Any) -> Cast:
-    from app.convenience.interaction.models import InteractionCategory, Kind, InteractionRoutingRule
+    from app.convenience.interaction.models import InteractionCategory, InteractionRoutingRule, Kind
     from app.extensions import db
     from app.permits.calendar import services as calendar
     from app.permits.cases.processing_models import DepartmentStaff

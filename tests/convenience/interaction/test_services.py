@@ -3,7 +3,7 @@ end), the closed loop and its refused transitions, the idempotent overdue sweep,
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
