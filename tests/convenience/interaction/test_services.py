@@ -298,3 +298,26 @@ def test_rating_through_good_and_bad_reviews(app: Flask, cast: Cast) -> None:
         with pytest.raises(NotFound):
             rating.resolve("interaction", r.reference, "wrong-token")
         assert services.rating_of(r) is given
+
+
+def test_supervision_reads_the_overdue_event_from_the_log(app: Flask, cast: Cast, clock: Any) -> None:
+    """No import of supervision in the floor: its ingest reads `convenience.interaction.overdue` from the evidence
+    log and fires the red event rule seeded for it."""
+    from app.convenience.interaction import services
+    from app.extensions import db
+    from app.supervision.ingest import ingest
+    from app.supervision.models import Light, Signal
+
+    clock.set(_center(2026, 12, 4))
+    with app.app_context():
+        ref = _submit().reference
+        db.session.commit()
+    clock.set(_center(2026, 12, 9))
+    with app.app_context():
+        services.mark_overdue()
+        ingest()
+        db.session.commit()
+        signals = list(db.session.scalars(select(Signal).where(Signal.kind == "convenience.interaction.overdue")))
+        assert [(s.subject, s.colour, s.floor.value) for s in signals] == [
+            (f"convenience.interaction:{ref}", Light.RED, "convenience")
+        ]
