@@ -458,6 +458,7 @@ def callback(reference: str) -> Any:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    register_nav("convenience_interaction.new", _l("Complaints and suggestions"), "@public", order=13)
     register_nav("convenience_interaction.hotline", _l("Hotline console"), INTAKE, order=23)
     register_nav("convenience_interaction.inbox", _l("Citizens' requests"), HANDLE, order=24)
     register_nav("convenience_interaction.dispatcher", _l("Dispatch requests"), DISPATCH, order=25)
