@@ -8,11 +8,22 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.convenience.interaction import api, home, models, permissions, reference, services, tasks, views
+    from app.convenience.interaction import (
+        api,
+        home,
+        models,
+        open311,
+        permissions,
+        reference,
+        services,
+        tasks,
+        views,
+    )
 
     del models, permissions, reference, tasks  # imported for their tables, declarations, reference data and sweep
     for key, value in services.DEFAULTS.items():  # INTERACTION_LIMIT_DAYS: working days per kind
         app.config.setdefault(key, value)
     api.init_app(app)
     views.init_app(app)
+    open311.init_app(app)
     home.init_app()

@@ -36,6 +36,7 @@ class Channel(enum.StrEnum):
     HOTLINE = "hotline"  # typed in by a hotline operator
     EMAIL = "email"  # the mail gateway, through the API
     FORUM = "forum"  # imported forum posts
+    OPEN311 = "open311"  # posted by an app through Open311 GeoReport v2
 
 
 class Status(enum.StrEnum):
@@ -94,7 +95,9 @@ class InteractionRequest(db.Model):  # type: ignore[name-defined,misc]
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(24), unique=True)  # public: HD20261207-7F3K2Q
-    tracking_token: Mapped[str] = mapped_column(String(32))  # with the reference, follows it without an account
+    tracking_token: Mapped[str] = mapped_column(
+        String(32), index=True
+    )  # with the reference, follows it without an account
     kind: Mapped[Kind] = mapped_column(_enum(Kind), index=True)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     category_id: Mapped[int] = mapped_column(ForeignKey("interaction_categories.id"), index=True)

@@ -53,6 +53,7 @@ STATUSES.setdefault(
         "hotline": StatusInfo(_l("Hotline"), GREY),
         "email": StatusInfo(_l("E-mail"), GREY),
         "forum": StatusInfo(_l("Forum"), GREY),
+        "open311": StatusInfo(_l("Open311 app"), GREY),
     },
 )
 

@@ -43,4 +43,12 @@ INTERACTION_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "convenience-interaction-api.press"): DISPATCHERS,
     ("POST", "convenience-interaction-api.close"): DISPATCHERS,
     ("POST", "convenience-interaction-api.call_back"): INTAKERS,
+    # Open311 GeoReport v2: public; a POST's api_key is checked by the view (400 without one, 403 a bad one)
+    ("GET", "open311.discovery"): EVERYONE,
+    ("GET", "open311.services_list"): EVERYONE,
+    ("GET", "open311.service_definition"): EVERYONE,
+    ("GET", "open311.requests_endpoint"): EVERYONE,
+    ("POST", "open311.requests_endpoint"): EVERYONE,
+    ("GET", "open311.request_detail"): EVERYONE,
+    ("GET", "open311.token_lookup"): EVERYONE,
 }
