@@ -367,7 +367,11 @@ def tracked(reference: Any, token: Any) -> InteractionRequest:
         request = get(reference)
     except NotFound:
         request = None
-    if request is None or not isinstance(token, str) or not hmac.compare_digest(request.tracking_token, token):
+    if (
+        request is None
+        or not isinstance(token, str)
+        or not hmac.compare_digest(request.tracking_token.encode(), token.encode())  # bytes: any text compares
+    ):
         raise NotFound(N_("No such request."))
     return request
 

@@ -53,8 +53,9 @@ def test_web_form_and_tracking(app: Flask, cast: Cast, client: Any) -> None:
     assert body["open311_status"] == "open" and body["category"] == "utilities" and body["lat"] == 36.6
     assert body["department"] == "中心调度室" and body["department_code"] is None
     assert "contact_phone" not in body  # the public view shows no contact details
-    wrong = client.get(f"{BASE}/requests/{got['reference']}", query_string={"token": "nope"})
-    assert wrong.status_code == 404 and wrong.content_type.startswith("application/problem+json")
+    for bad in ("nope", "令牌"):
+        wrong = client.get(f"{BASE}/requests/{got['reference']}", query_string={"token": bad})
+        assert wrong.status_code == 404 and wrong.content_type.startswith("application/problem+json")
 
 
 @pytest.mark.parametrize(

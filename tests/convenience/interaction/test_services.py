@@ -276,7 +276,12 @@ def test_tracking_needs_the_token(app: Flask, cast: Cast) -> None:
     with app.app_context():
         r = _submit()
         assert services.tracked(r.reference, r.tracking_token) is r
-        for ref, tok in ((r.reference, "wrong"), ("HD20261207-AAAAAA", r.tracking_token), ("x", None)):
+        for ref, tok in (
+            (r.reference, "wrong"),
+            (r.reference, "中文令牌"),
+            ("HD20261207-AAAAAA", r.tracking_token),
+            ("x", None),
+        ):
             with pytest.raises(NotFound):
                 services.tracked(ref, tok)
 
