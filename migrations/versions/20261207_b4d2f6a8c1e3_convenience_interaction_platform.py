@@ -1,7 +1,7 @@
 """convenience interaction platform (政民互动, issue 12 §5): categories, routing rules, requests, 督办 notes, call-backs
 
 Revision ID: b4d2f6a8c1e3
-Revises: 5e7a1c9d3b20
+Revises: b7d4e2f9a1c3
 Create Date: 2026-12-07 11:44:06.934452
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b4d2f6a8c1e3'
-down_revision = '5e7a1c9d3b20'
+down_revision = 'b7d4e2f9a1c3'
 branch_labels = None
 depends_on = None
 
