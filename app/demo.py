@@ -418,6 +418,7 @@ def _summary(opening_at: datetime) -> list[str]:
 
 def init_app() -> None:
     """Register the demo tenders after every module's own demo data (the accounts they need come first)."""
+    from app.convenience.interaction.demo import seed_demo_interaction
     from app.convenience.rating.demo import seed_demo_ratings
     from app.convenience.services import seed_demo_floor
     from app.permits.calendar.services import seed_demo as seed_demo_calendar
@@ -428,6 +429,7 @@ def init_app() -> None:
     demo("demo.permits.cases")(seed_demo_cases)
     demo("demo.convenience")(seed_demo_floor)
     demo("demo.convenience.ratings")(seed_demo_ratings)
+    demo("demo.convenience.interaction")(seed_demo_interaction)
     demo("demo.tenders")(seed_demo_tenders)
     from app.publication.portal.services import seed_demo_regions
 

@@ -105,6 +105,9 @@ SEEDED_ROLES: dict[str, tuple[str, str, bool]] = {
     "window_staff": ("Convenience window staff", "便民服务窗口工作人员", False),
     "permits_clerk": ("Permits desk clerk", "行政许可受理窗口工作人员", False),
     "permits_reviewer": ("Permits department reviewer", "行政许可部门审查人员", False),
+    "hotline_operator": ("Hotline operator", "热线话务员", False),
+    "department_handler": ("Department handler of citizens' requests", "部门诉求承办人员", False),
+    "dispatcher": ("Citizens' requests dispatcher", "政民互动调度员", False),
 }
 
 for _role in SEEDED_ROLES:

@@ -183,6 +183,16 @@ ACTIONS: dict[str, Any] = {
     "convenience.rating.appeal_upheld": _l("Rating appeal upheld: the rating is excluded from results"),
     "convenience.rating.appeal_rejected": _l("Rating appeal rejected"),
     "convenience.rating.invited": _l("Invitation to rate written to the outbox"),
+    # convenience: interaction platform (政民互动)
+    "convenience.interaction.received": _l("Citizen's request received"),
+    "convenience.interaction.dispatched": _l("Citizen's request dispatched to a department"),
+    "convenience.interaction.reassigned": _l("Citizen's request reassigned"),
+    "convenience.interaction.handling": _l("Citizen's request taken up by the department"),
+    "convenience.interaction.replied": _l("Citizen's request replied to"),
+    "convenience.interaction.pressed": _l("Handling of a citizen's request pressed (督办)"),
+    "convenience.interaction.closed": _l("Citizen's request closed"),
+    "convenience.interaction.called_back": _l("Citizen called back about a closed request"),
+    "convenience.interaction.overdue": _l("Citizen's request overdue"),
     # publication: the public tender portal
     "publication.portal.buyer_region_set": _l("Buyer's region set for the tender portal"),
     # supervision

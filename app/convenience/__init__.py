@@ -46,3 +46,6 @@ def init_app(app: Flask) -> None:
     from app.convenience import rating
 
     rating.init_app(app)
+    from app.convenience import interaction
+
+    interaction.init_app(app)

@@ -97,6 +97,15 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         "colour": Light.RED,
     },
     {
+        "code": "interaction-overdue",
+        "name": "群众诉求逾期未答复",
+        "name_en": "Citizen's request not replied to in time",
+        "floor": "convenience",
+        "metric": Metric.EVENT,
+        "action": "convenience.interaction.overdue",
+        "colour": Light.RED,
+    },
+    {
         "code": "opening-key-problem",
         "name": "开标密钥异常",
         "name_en": "Problem with the opening key",

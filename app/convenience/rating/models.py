@@ -36,6 +36,7 @@ BAD_LEVELS = (Level.DISSATISFIED, Level.VERY_DISSATISFIED)  # open a rectificati
 class SubjectKind(enum.StrEnum):
     TICKET = "ticket"  # a served queue ticket (a visit)
     APPLICATION = "application"  # a permit application the desk decided (a matter)
+    INTERACTION = "interaction"  # a closed citizens' request of 政民互动 (app/convenience/interaction)
 
 
 class TaskStatus(enum.StrEnum):

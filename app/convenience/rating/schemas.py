@@ -17,12 +17,18 @@ class RatingArgs(ma.Schema):
     reference = ma.fields.String(
         required=True,
         validate=validate.Length(min=1, max=64),
-        metadata={"description": "ticket: its tracking id; application: its number (申请编号)"},
+        metadata={
+            "description": "ticket: its tracking id; application: its number (申请编号); interaction: the "
+            "request's reference"
+        },
     )
     token = ma.fields.String(
         load_default="",
         validate=validate.Length(max=64),
-        metadata={"description": "application: its tracking token (not needed when signed in as the applicant)"},
+        metadata={
+            "description": "application: its tracking token (not needed when signed in as the applicant); "
+            "interaction: the request's tracking token"
+        },
     )
     level = ma.fields.String(
         required=True,

@@ -180,7 +180,11 @@ def resolve(kind: str, reference: str, token: str = "", actor: Any = None) -> Su
         return ticket_subject(held_ticket(reference))
     if kind == SubjectKind.APPLICATION.value:
         return application_subject(held_application(reference, token, actor))
-    raise field_error("kind", N_("Choose a ticket or an application."))
+    if kind == SubjectKind.INTERACTION.value:
+        from app.convenience.interaction import services as interaction
+
+        return interaction.rating_subject(interaction.tracked(reference, token))  # type: ignore[no-any-return]
+    raise field_error("kind", N_("Choose a ticket, an application or a request."))
 
 
 def rating_of(kind: SubjectKind, subject_id: int) -> Rating | None:
