@@ -14,6 +14,7 @@ from flask import Flask
 from werkzeug.routing import Rule
 
 from app.accounts.permissions import SEEDED_ROLES
+from app.core.errors import is_api_path
 from tests.accounts.helpers import compile_translations, csrf, login, make_user
 from tests.convenience.interaction.matrix import INTERACTION_EXPECTED
 from tests.convenience.matrix import CONVENIENCE_EXPECTED
@@ -319,7 +320,7 @@ def test_permission_matrix(app: Flask, clock: Any, caller: str) -> None:
             continue  # reported by test_table_covers_every_endpoint
         headers = {"Accept": "application/json", "X-CSRFToken": token}
         kwargs: dict[str, Any] = {"headers": headers}
-        if method in {"POST", "PUT", "PATCH", "DELETE"} and rule.rule.startswith("/api/"):
+        if method in {"POST", "PUT", "PATCH", "DELETE"} and is_api_path(rule.rule):
             kwargs["json"] = {}
         resp = client.open(_url(rule), method=method, **kwargs)
         assert resp.status_code < 500, f"{method} {rule.rule} as {caller}: {resp.status_code}"
@@ -342,7 +343,7 @@ def _api_routes(app: Flask) -> list[tuple[str, Rule, tuple[str, ...]]]:
 
     out = []
     for method, rule in _routes(app):
-        if not rule.rule.startswith("/api/"):
+        if not is_api_path(rule.rule):
             continue
         scopes = declared_scopes(app, rule.endpoint, method)
         if scopes:  # @public: no token needed, nothing to restrict

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, g, redirect, request, session, url_for
 from flask_login import current_user
 
-from app.core.errors import NotAuthenticated, PermissionDenied, problem, wants_json
+from app.core.errors import NotAuthenticated, PermissionDenied, is_api_path, problem, wants_json
 from app.core.problems import N_
 
 # Endpoints a signed-in user who still has to set up TOTP may reach.
@@ -43,7 +43,7 @@ def _load_token_user(req: Any) -> Any:
     from app.accounts import services_tokens
     from app.extensions import db
 
-    if not req.path.startswith("/api/"):
+    if not is_api_path(req.path):
         return None
     header = req.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
@@ -86,7 +86,7 @@ def _not_authenticated(err: NotAuthenticated) -> Any:
         if refusal:
             detail = f"The bearer token is not valid ({refusal})."
         resp = problem(err.status, err.title, detail, err.code, **err.extra)
-        if request.path.startswith("/api/"):
+        if is_api_path(request.path):
             resp.headers["WWW-Authenticate"] = 'Bearer realm="api"'
         return resp
     target = request.full_path if request.method == "GET" else None

@@ -11,6 +11,14 @@ from werkzeug.exceptions import HTTPException
 from app.core import problems
 from app.core.problems import N_
 
+# Machine interfaces: errors in JSON (problem+json, or the interface's own format), bearer tokens accepted, no CSRF
+# token for an anonymous post. /open311/ is where GeoReport v2 clients look for a city's endpoint.
+API_PREFIXES = ("/api/", "/open311/")
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIXES)
+
 
 class DomainError(Exception):
     """Base of every error a service raises on purpose. `status` and `code` choose the HTTP answer.
@@ -129,7 +137,7 @@ class TooManyRequests(DomainError):
 
 
 def wants_json() -> bool:
-    if request.path.startswith("/api/"):
+    if is_api_path(request.path):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json", "application/problem+json"])
     return best in {"application/json", "application/problem+json"}
@@ -199,7 +207,7 @@ def init_app(app: Flask) -> None:
 
         db.session.rollback()
         headers = {}
-        if isinstance(err, NotAuthenticated) and request.path.startswith("/api/"):
+        if isinstance(err, NotAuthenticated) and is_api_path(request.path):
             headers["WWW-Authenticate"] = 'Bearer realm="api"'
         rv = _render(err.status, err.title, err.detail, err.code, err.extra, page_detail=err.translated)
         if headers:

@@ -23,7 +23,7 @@ from typing import Any, TypeVar, overload
 from flask import Flask, current_app, g, has_request_context, request
 from flask_login import current_user
 
-from app.core.errors import NotAuthenticated, PermissionDenied
+from app.core.errors import NotAuthenticated, PermissionDenied, is_api_path
 from app.core.problems import N_
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -227,7 +227,7 @@ def _csrf_if_cookie_write() -> None:
         return
     if g.get("auth_method") == "token":
         return  # bearer tokens are not sent by browsers on their own
-    if request.path.startswith("/api/") and not current_user.is_authenticated:
+    if is_api_path(request.path) and not current_user.is_authenticated:
         return  # no ambient credential to abuse (e.g. POST /api/v1/auth/tokens with a password)
     from app.extensions import csrf
 

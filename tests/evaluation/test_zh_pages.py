@@ -18,6 +18,7 @@ import pytest
 from flask import Flask
 
 from app.accounts.models import ApiToken, Organisation, User
+from app.core.errors import is_api_path
 from app.evaluation.models import Specialty
 from app.extensions import db
 from app.tendering.models import Tender
@@ -126,7 +127,7 @@ def html_pages(app: Flask, ids: dict[str, Any]) -> Iterator[tuple[str, str]]:
         from flask import url_for
 
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-            if "GET" not in (rule.methods or set()) or rule.rule.startswith(("/api/", "/static/")):
+            if "GET" not in (rule.methods or set()) or is_api_path(rule.rule) or rule.rule.startswith("/static/"):
                 continue
             if rule.endpoint in {"static"} or rule.endpoint.endswith(".static"):
                 continue

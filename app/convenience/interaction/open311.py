@@ -1,8 +1,8 @@
 """Open311 GeoReport v2 over the interaction platform: discovery, services (the categories), service definitions,
 requests (POST with an api_key, GET with the spec's filters), one request, and tokens; XML and JSON alike.
 
-- **Where.** Under /api/open311/v2/ (the discovery document names it): API paths take form posts from machines
-  without a browser session, which is what Open311 clients send.
+- **Where.** Under /open311/v2/ (the discovery document names it), one of the platform's machine interfaces
+  (app.core.errors.API_PREFIXES): form posts from clients without a browser session are taken there.
 - **Mapping.** service_code = the category's code; service_request_id = the request's public reference; our
   richer states become `open` (受理 … 回复) or `closed` (办结, 回访) with the state in words as status_notes;
   agency_responsible = the department (or the center's dispatch office); expected_datetime = the due instant.
@@ -37,7 +37,7 @@ from app.core.pages import discard
 from app.core.security import public, scope_allows
 from app.core.time import now_utc
 
-bp = Blueprint("open311", __name__, url_prefix="/api/open311/v2")
+bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
 WINDOW = timedelta(days=90)
 MAX_ROWS = 1000

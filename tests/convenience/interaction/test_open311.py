@@ -64,7 +64,7 @@ def _count() -> int:
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_georeport_v2_round_trip(server: tuple[LiveServer, str, str], fmt: str) -> None:
     live, key, _bad = server
-    base = f"{live.url}/api/open311/v2"
+    base = f"{live.url}/open311/v2"
     with urllib.request.urlopen(f"{base}/discovery.{fmt}") as resp:
         raw = resp.read()
     if fmt == "json":
@@ -103,7 +103,7 @@ def test_georeport_v2_round_trip(server: tuple[LiveServer, str, str], fmt: str) 
 
 def test_georeport_v2_errors_store_nothing(server: tuple[LiveServer, str, str]) -> None:
     live, key, bad = server
-    base = f"{live.url}/api/open311/v2"
+    base = f"{live.url}/open311/v2"
     client = GeoReport(base, api_key=key)
     cases: list[tuple[GeoReport, dict[str, Any], int]] = [
         (GeoReport(base), {"service_code": "other", "address_string": "x", "description": "y"}, 400),  # no key
@@ -152,7 +152,7 @@ def test_georeport_v2_errors_store_nothing(server: tuple[LiveServer, str, str]) 
 
 def test_georeport_v2_window_and_row_limits(server: tuple[LiveServer, str, str], clock: Any) -> None:
     live, key, _bad = server
-    base = f"{live.url}/api/open311/v2"
+    base = f"{live.url}/open311/v2"
     client = GeoReport(base, api_key=key)
     clock.set(datetime(2026, 6, 1, 2, 0, tzinfo=UTC))
     old = client.post_request(service_code="other", address_string="x", description="半年前")[0]["service_request_id"]
