@@ -16,8 +16,8 @@ signed on at each through the API's bearer tokens. Then, all at once:
   its due instant, so a server falling behind shows in the figures (open loop);
 - each window calls the next ticket, holds it --hold seconds (the visit), marks it served, and again, until all
   tickets are served;
-- when the interaction platform's API is there (/api/v1/convenience/interaction/requests), hotline operators
-  file --hotline requests beside the rush;
+- four hotline operators file --hotline requests through the console's API (/api/v1/convenience/interaction/hotline)
+  beside the rush;
 - one hall display follows /convenience/display/stream (Server-Sent Events, reconnecting with Last-Event-ID).
 Reported: p50/p99/max of ticket issue and of call (targets p99 < 200 ms), errors by kind, how many calls the
 display showed and after how long; then a paced phase (--paced calls one every 0.5 s, the hall quiet otherwise)
@@ -194,7 +194,7 @@ def setup(stack: Stack, windows: int, hotline: int) -> tuple[list[tuple[int, str
             _row, token = services_tokens.create_token(user=user, name="bench", scopes=["convenience.*"])
             staff.append((window.id, token))
         operator_role = next(
-            (r.name for r in db.session.scalars(select(Role)) if r.name in ("hotline_operator", "convenience_hotline")),
+            (r.name for r in db.session.scalars(select(Role)) if r.name == "hotline_operator"),
             None,
         )
         if hotline and operator_role:
@@ -341,15 +341,18 @@ def main() -> int:
 
         def operator(token: str, count: int, offset: int) -> None:
             client = Client(port, token)
+            span = args.tickets / args.rate if args.rate else 60.0  # spread over the rush
             for i in range(count):
+                if (wait := started + i * span / count - time.monotonic()) > 0:
+                    time.sleep(wait)
                 status, _b, elapsed = client.post(
-                    "/api/v1/convenience/interaction/requests",
+                    "/api/v1/convenience/interaction/hotline",
                     {
-                        "type": rng.choice(["consultation", "complaint", "suggestion", "help"]),
-                        "channel": "hotline",
+                        "kind": rng.choice(["consultation", "complaint", "suggestion", "help"]),
+                        "category": rng.choice(["social-security", "housing", "utilities", "window-service"]),
                         "name": "张先生",
                         "phone": f"138{offset + i:08d}",
-                        "content": "咨询社保卡补办需要带哪些材料，办理时间多长。",
+                        "body": "咨询社保卡补办需要带哪些材料，办理时间多长。",
                     },
                 )
                 with lock:
