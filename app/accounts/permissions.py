@@ -105,6 +105,7 @@ SEEDED_ROLES: dict[str, tuple[str, str, bool]] = {
     "window_staff": ("Convenience window staff", "便民服务窗口工作人员", False),
     "permits_clerk": ("Permits desk clerk", "行政许可受理窗口工作人员", False),
     "permits_reviewer": ("Permits department reviewer", "行政许可部门审查人员", False),
+    "duty_leader": ("Leader on duty", "带班领导", True),
 }
 
 for _role in SEEDED_ROLES:

@@ -74,6 +74,7 @@ def wall() -> Any:
                 "waiting_tickets": t.waiting_tickets,
                 "intake_today": t.intake_today,
                 "signals_today": t.signals_today,
+                "escalated": t.escalated,
             }
             for t in tiles
         ],

@@ -66,6 +66,7 @@ class SupervisionTileOut(ma.Schema):
     waiting_tickets = Integer(required=True)
     intake_today = Integer(required=True)
     signals_today = Integer(required=True)
+    escalated = Integer(required=True, metadata={"description": "Signals escalated and not settled"})
 
 
 class SupervisionWallOut(ma.Schema):

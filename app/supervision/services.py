@@ -242,6 +242,7 @@ class Tile:
     waiting_tickets: int = 0
     intake_today: int = 0
     signals_today: int = 0
+    escalated: int = 0  # signals escalated and still unsettled
     floors: set[str] = field(default_factory=set)
 
     @property
@@ -298,6 +299,12 @@ def wall(user: Any) -> list[Tile]:
         select(Signal.department, func.count()).where(and_(*where_sig)).group_by(Signal.department)
     ):
         tile(department).signals_today += n
+    from app.supervision.escalation import escalated_by_department
+
+    heads = None if is_supervisor(user) else set(departments_of(user))
+    for department, n in escalated_by_department().items():
+        if heads is None or department in heads:
+            tile(department).escalated += n
     order = {"red": 0, "yellow": 1, "green": 2}
     return sorted(tiles.values(), key=lambda t: (order[t.light], -t.red, -t.yellow, t.department))
 
@@ -310,4 +317,5 @@ def totals(tiles: list[Tile]) -> dict[str, int]:
         "waiting_tickets": sum(t.waiting_tickets for t in tiles),
         "intake_today": sum(t.intake_today for t in tiles),
         "signals_today": sum(t.signals_today for t in tiles),
+        "escalated": sum(t.escalated for t in tiles),
     }
