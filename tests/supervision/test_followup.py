@@ -10,102 +10,24 @@ leader on duty (6). March 2026 has no public holiday.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from app.audit.models import AuditEntry
 from app.extensions import db
-from app.permits.cases.models import ApplicationChannel
 from app.supervision.models import (
-    DepartmentHead,
     DutyDay,
     Escalation,
     Instruction,
     InstructionReport,
-    Signal,
     SignalImmutable,
 )
-from tests.accounts.helpers import login, post_form
-from tests.factories import user
+from tests.accounts.helpers import post_form
 from tests.html import parse
-from tests.permits.cases.helpers import DESK_ROLE, submit, who
-from tests.supervision.conftest import sweep
-
-ZH = "zh-CN,zh;q=0.9"
-SECRETS: dict[str, str | None] = {}
-
-
-def at(day: int, hour: int = 9) -> datetime:
-    """March 2026, `hour` o'clock in Beijing."""
-    return datetime(2026, 3, day, hour - 8, 0, tzinfo=UTC)
-
-
-def _client(app: Flask, name: str, lang: str = ZH) -> Any:
-    client = app.test_client()
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = lang
-    assert login(client, name, totp_secret=SECRETS.get(name)).status_code == 303
-    return client
-
-
-def run_escalation(app: Flask) -> dict[str, int]:
-    from app.supervision import tasks
-
-    with app.app_context():
-        try:
-            result = tasks.escalate()
-            db.session.commit()
-        finally:
-            db.session.remove()
-    return dict(result or {})
-
-
-def run_overdue(app: Flask) -> dict[str, int]:
-    from app.supervision import tasks
-
-    with app.app_context():
-        try:
-            result = tasks.flag_overdue_instructions()
-            db.session.commit()
-        finally:
-            db.session.remove()
-    return dict(result or {})
-
-
-def _count(app: Flask, model: Any, *where: Any) -> int:
-    with app.app_context():
-        return int(db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
-
-
-def _actions(app: Flask, prefix: str) -> list[str]:
-    with app.app_context():
-        return list(
-            db.session.scalars(
-                select(AuditEntry.action).where(AuditEntry.action.like(prefix + "%")).order_by(AuditEntry.index)
-            )
-        )
-
-
-@pytest.fixture
-def red(desk_app: Flask, clock: Any) -> dict[str, Any]:
-    clerk, _ = user(desk_app, "clerk", roles=[DESK_ROLE], totp=False, display_name="窗口王五")
-    user(desk_app, "other", roles=[DESK_ROLE], totp=False)
-    _w, SECRETS["watcher"] = user(desk_app, "watcher", roles=["supervisor"], display_name="监察李四")
-    leader, SECRETS["leader"] = user(desk_app, "leader", roles=["duty_leader"], totp=True, display_name="副市长赵六")
-    head, _ = user(desk_app, "head", roles=[DESK_ROLE], totp=False)
-    with desk_app.app_context():
-        application = submit(who(clerk), channel=ApplicationChannel.DESK)
-        department = application.item.department.name
-        db.session.add(DepartmentHead(user_id=head, department=department))
-        db.session.commit()
-    clock.set(at(10, 10))
-    assert sweep(desk_app)["red"] == 1
-    with desk_app.app_context():
-        signal_id = db.session.scalar(select(Signal.id))
-    return {"signal": signal_id, "department": department, "leader": leader, "clerk": clerk}
+from tests.supervision.followup_helpers import _actions, _client, _count, at, run_escalation, run_overdue
 
 
 def test_escalation_level_by_level_across_working_days(desk_app: Flask, red: dict[str, Any], clock: Any) -> None:
