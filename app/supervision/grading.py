@@ -10,7 +10,7 @@ score = base + Σ count × weight, clipped to [0, base], over the quarter (in th
              percent to one decimal — ratings name the department (app.convenience.rating, read-only; appeals upheld
              are left out); no rating: 0
 The grade is the first threshold the score reaches: excellent ≥ 90, good ≥ 80, satisfactory ≥ 60, else fail (settings
-SUPERVISION_GRADING). Decimal arithmetic throughout; the score is kept as text. A quarter is computed again on
+SUPERVISION_GRADING). Decimal arithmetic throughout; the score is rounded half up to two decimals and kept as text. A quarter is computed again on
 demand until a supervisor freezes it.
 """
 
@@ -55,6 +55,7 @@ DEFAULT_GRADING: dict[str, Any] = {
     "thresholds": {"excellent": "90", "good": "80", "satisfactory": "60"},
 }
 TERMS = ("red", "yellow", "accepted", "rejected", "escalation", "bad_rating")
+CENT = Decimal("0.01")  # the score is kept and shown to two decimals
 GRADE_ORDER = (Grade.EXCELLENT, Grade.GOOD, Grade.SATISFACTORY)
 
 
@@ -118,7 +119,8 @@ def calculate(counts: dict[str, Any], conf: dict[str, Any]) -> tuple[Decimal, Gr
         points = count * weight
         total += points
         rows.append({"term": term, "count": str(count), "weight": str(weight), "points": str(points)})
-    score = min(max(total, Decimal(0)), base)
+    total = total.quantize(CENT, rounding=ROUND_HALF_UP)
+    score = min(max(total, Decimal(0)), base).quantize(CENT)
     grade = grade_of(score, conf["thresholds"])
     terms = {
         "base": str(base),

@@ -298,8 +298,7 @@ def grading_freeze() -> Any:
     with attempt(form) as outcome:
         grading.freeze_quarter(actor=me(), year=form.year.data, quarter=form.quarter.data)
     if outcome.failed:
-        outcome.flash()
-        return redirect(url_for(".grading_page", year=form.year.data, quarter=form.quarter.data), code=303)
+        return _grading_page(None, outcome.errors, outcome.status)
     flash(_("The grades of this quarter are frozen."), "success")
     return redirect(url_for(".grading_page", year=form.year.data, quarter=form.quarter.data), code=303)
 
