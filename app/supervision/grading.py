@@ -10,8 +10,8 @@ score = base + Σ count × weight, clipped to [0, base], over the quarter (in th
              percent to one decimal — ratings name the department (app.convenience.rating, read-only; appeals upheld
              are left out); no rating: 0
 The grade is the first threshold the score reaches: excellent ≥ 90, good ≥ 80, satisfactory ≥ 60, else fail (settings
-SUPERVISION_GRADING). Decimal arithmetic throughout; the score is rounded half up to two decimals and kept as text. A quarter is computed again on
-demand until a supervisor freezes it.
+SUPERVISION_GRADING). Decimal arithmetic throughout; the score is rounded half up to two decimals and kept as text.
+A quarter is computed again on demand until a supervisor freezes it.
 """
 
 from __future__ import annotations
