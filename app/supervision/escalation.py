@@ -1,9 +1,9 @@
 """Escalation of unresolved red signals, level by level, after a set number of working days.
 
 A red signal with no accepted explanation goes one level up every SUPERVISION_ESCALATION_WORKDAYS working days
-after the day the step went red (the day itself does not count): for an overdue step, its due instant plus the
-rule's grace (the signal's fired_at less the minutes late it measured: a light the sweep found late does not
-restart the count); for an event, the instant the signal turned on. The levels: the department head, then the
+after the day the step went red (the day itself does not count): for an overdue step, just past its due instant
+plus the rule's grace (a light the sweep found late, or a step that overran and closed, does not restart the
+count); for an event, the instant the signal turned on. The levels: the department head, then the
 discipline office, then the leader on duty (SUPERVISION_ESCALATION_LEVELS). Each escalation is an immutable row,
 unique per (signal, level), with its evidence-log entry. The sweep runs under the sweep lock and is idempotent: at
 the same instant a second run creates nothing; a sweep that missed days creates every level now due, each its own
@@ -13,7 +13,7 @@ record.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,17 @@ from sqlalchemy import func, select
 from app import audit
 from app.core.db import db
 from app.core.time import now_utc
-from app.supervision.models import AnswerKind, DutyDay, Escalation, Light, Signal, SignalAnswer
+from app.supervision.models import (
+    AnswerKind,
+    DutyDay,
+    Escalation,
+    Light,
+    Metric,
+    MonitoredItem,
+    Rule,
+    Signal,
+    SignalAnswer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +48,11 @@ def workdays_per_level() -> int:
     return max(1, int(current_app.config.get("SUPERVISION_ESCALATION_WORKDAYS", 2)))
 
 
+def _aware(value: datetime) -> datetime:
+    """A coalesced column comes back without the UTC type's processing: naive UTC on SQLite."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
 def center_today() -> date:
     zone = ZoneInfo(current_app.config["CENTER_TIMEZONE"])
     return now_utc().astimezone(zone).date()
@@ -48,10 +63,12 @@ def duty_leader_on(day: date) -> DutyDay | None:
     return found
 
 
-def red_since(fired_at: datetime, detail: Any) -> datetime:
-    """When the step went red: fired_at, less the minutes late the overdue rule measured."""
-    late = detail.get("minutes_late") if isinstance(detail, dict) else None
-    return fired_at - timedelta(minutes=late) if isinstance(late, int) and late > 0 else fired_at
+def red_since(fired_at: datetime, metric: Any, threshold: int, due: datetime | None) -> datetime:
+    """When the step went red: an overdue rule's instant (just past the due instant plus its grace), never after
+    the signal turned on; an event rule's signal, when it turned on."""
+    if Metric(metric) is not Metric.OVERDUE or due is None:
+        return fired_at
+    return min(fired_at, due + timedelta(minutes=threshold, microseconds=1))
 
 
 def sweep_escalations() -> dict[str, int]:
@@ -67,7 +84,17 @@ def sweep_escalations() -> dict[str, int]:
     accepted = select(SignalAnswer.signal_id).where(SignalAnswer.kind == AnswerKind.ACCEPTED)
     done = select(Escalation.signal_id, func.count(Escalation.id).label("n")).group_by(Escalation.signal_id).subquery()
     rows = db.session.execute(
-        select(Signal.id, Signal.fired_at, Signal.detail, Signal.department, func.coalesce(done.c.n, 0))
+        select(
+            Signal.id,
+            Signal.fired_at,
+            Rule.metric,
+            Rule.threshold,
+            func.coalesce(MonitoredItem.promised_due_at, MonitoredItem.statutory_due_at),
+            Signal.department,
+            func.coalesce(done.c.n, 0),
+        )
+        .join(Rule, Rule.id == Signal.rule_id)
+        .outerjoin(MonitoredItem, MonitoredItem.id == Signal.item_id)
         .outerjoin(done, done.c.signal_id == Signal.id)
         .where(
             Signal.colour == Light.RED,
@@ -81,8 +108,9 @@ def sweep_escalations() -> dict[str, int]:
         return result
     calendar = load_calendar()
     leader = duty_leader_on(today)
-    for signal_id, fired_at, detail, department, have in rows:
-        first = red_since(fired_at, detail).astimezone(zone).date() + timedelta(days=1)
+    for signal_id, fired_at, metric, threshold, due, department, have in rows:
+        since = red_since(_aware(fired_at), metric, int(threshold or 0), _aware(due) if due is not None else None)
+        first = since.astimezone(zone).date() + timedelta(days=1)
         try:
             calendar.require(today)
             calendar.require(min(first, today))

@@ -11,7 +11,7 @@ import secrets
 from datetime import date, timedelta
 from typing import Any
 
-from flask import current_app, render_template, url_for
+from flask import current_app, has_request_context, render_template, url_for
 from sqlalchemy import func, or_, select, text
 
 from app import audit
@@ -49,6 +49,17 @@ def _reply_due(value: Any) -> date:
     if due <= today or due > today + timedelta(days=REPLY_MAX_DAYS):
         raise field_error("reply_due", N_("The reply is due after today and within 180 days."))
     return due
+
+
+def verify_url(token: str) -> str:
+    """The public verification address printed under the QR code. Outside a request (the demo seeder, a worker) it
+    is built on SUPERVISION_PUBLIC_BASE_URL (default: `make run`'s http://localhost:5000)."""
+    endpoint = "supervision_oversight.letter_verify"
+    if has_request_context():
+        return url_for(endpoint, token=token, _external=True)
+    base = current_app.config.get("SUPERVISION_PUBLIC_BASE_URL") or "http://localhost:5000"
+    with current_app.test_request_context(base_url=base):
+        return url_for(endpoint, token=token, _external=True)
 
 
 def _render_and_seal(facts: dict[str, Any]) -> tuple[bytes, str]:
@@ -120,7 +131,7 @@ def issue_letter(
         "reply_due": due,
         "issued_on": today,
         "issuer": issuer,
-        "verify_url": url_for("supervision_oversight.letter_verify", token=token, _external=True),
+        "verify_url": verify_url(token),
     }
     sealed, backend = _render_and_seal(data)
     sha256 = hashlib.sha256(sealed).hexdigest()

@@ -30,6 +30,7 @@ from tests.html import parse
 from tests.supervision.followup_helpers import _actions, _client, _count, at, run_escalation, run_overdue
 
 
+@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
 def test_escalation_level_by_level_across_working_days(desk_app: Flask, red: dict[str, Any], clock: Any) -> None:
     with desk_app.app_context():
         db.session.add(

@@ -147,6 +147,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
 def test_the_quarter_is_computed_stored_shown_and_frozen(desk_app: Flask, quarter: dict[str, Any]) -> None:
     watcher = _client(desk_app, "watcher")
     assert post_form(watcher, "/supervision/grading", {"year": "2026", "quarter": "1"}).status_code == 303

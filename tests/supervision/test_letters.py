@@ -90,6 +90,7 @@ def test_a_letter_for_a_signal_is_sealed_numbered_and_verifiable(
     assert _actions(desk_app, "supervision.letter.") == ["supervision.letter.issued"] * 2
 
 
+@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
 def test_the_reply_is_recorded_once_by_the_department(desk_app: Flask, red: dict[str, Any]) -> None:
     watcher = _client(desk_app, "watcher")
     url = post_form(watcher, "/supervision/letters", {**FORM, "signal": str(red["signal"])}).headers["Location"]
