@@ -326,7 +326,7 @@ def authorisation_gaps(at: datetime | None = None) -> list[AuthorisationGap]:
     gaps: list[AuthorisationGap] = []
     for dept in db.session.scalars(select(Department).order_by(Department.position, Department.id)):
         items = db.session.scalars(select(Item).where(Item.department_id == dept.id).order_by(Item.code))
-        missing = [f"{i.name}（{i.code}）" for i in items if i.id not in covered.get(dept.id, set())]
+        missing = [i.name for i in items if i.id not in covered.get(dept.id, set())]
         if missing:
             gaps.append(AuthorisationGap(dept.name, missing, count.get(dept.id, 0)))
     return gaps
