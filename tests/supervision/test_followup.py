@@ -172,6 +172,7 @@ def test_an_instruction_from_issue_to_close(desk_app: Flask, red: dict[str, Any]
     page = head.get(url).get_data(as_text=True)
     assert 'id="report-form"' in page and 'id="close-form"' not in page
     assert _client(desk_app, "clerk").get(url).status_code == 404
+    assert url in head.get("/").get_data(as_text=True).split('data-section="supervision-instructions-to-report"', 1)[1]
     assert _client(desk_app, "other").get("/supervision/instructions").status_code == 200
     assert 'data-instruction="' not in _client(desk_app, "other").get("/supervision/instructions").get_data(
         as_text=True
@@ -188,6 +189,7 @@ def test_an_instruction_from_issue_to_close(desk_app: Flask, red: dict[str, Any]
     assert _count(desk_app, InstructionReport) == 0
     assert post_form(head, url + "/report", {"text": "已于3月17日办结，责任人已作检查。"}).status_code == 303
     assert post_form(head, url + "/close", {"note": ""}).status_code == 403
+    assert url in leader.get("/").get_data(as_text=True).split('data-section="supervision-instructions-to-close"', 1)[1]
     assert post_form(leader, url + "/close", {"note": "同意办结。"}).status_code == 303
     assert post_form(leader, url + "/close", {"note": ""}).status_code == 409
     assert post_form(head, url + "/report", {"text": "again"}).status_code == 409

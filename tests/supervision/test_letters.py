@@ -103,6 +103,8 @@ def test_the_reply_is_recorded_once_by_the_department(desk_app: Flask, red: dict
     assert 'id="reply-form"' not in _client(desk_app, "clerk").get(url).get_data(as_text=True)
     assert post_form(_client(desk_app, "clerk"), url + "/reply", {"reply": "已整改"}).status_code == 403
     head = _client(desk_app, "head")
+    home = head.get("/").get_data(as_text=True)
+    assert url in home.split('data-section="supervision-letters-to-reply"', 1)[1]
     assert post_form(head, url + "/reply", {"reply": "   "}).status_code == 422
     assert post_form(head, url + "/reply", {"reply": "已于3月12日作出决定，相关人员已作书面检查。"}).status_code == 303
     assert post_form(head, url + "/reply", {"reply": "again"}).status_code == 409
