@@ -54,6 +54,12 @@ def may_see_duty(user: Any) -> bool:
 # --- the rota -----------------------------------------------------------------------------------------------------
 
 
+def number_like(value: Any) -> bool:
+    """ASCII digits only (str.isdigit() also takes '²' and '٣', which int() refuses or reads differently)."""
+    text = str(value or "")
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def _day(value: Any, name: str = "day") -> date:
     if isinstance(value, date):
         return value
@@ -95,9 +101,7 @@ def set_duty(*, actor: Any, day: Any, leader_id: Any, title: Any) -> DutyDay:
         which = LeaderTitle(str(title or ""))
     except ValueError:
         raise field_error("title", N_("Choose the leader's office.")) from None
-    leader = (
-        db.session.get(User, int(leader_id)) if str(leader_id or "").isdigit() and is_valid_id(int(leader_id)) else None
-    )
+    leader = db.session.get(User, int(leader_id)) if number_like(leader_id) and is_valid_id(int(leader_id)) else None
     if leader is None or not leader.is_active or not is_leader(leader):
         raise field_error("leader", N_("Choose a leader: an active account with the leader-on-duty role."))
     row: DutyDay | None = db.session.scalar(select(DutyDay).where(DutyDay.day == when))
@@ -142,7 +146,7 @@ def remove_duty(*, actor: Any, day: Any) -> None:
 
 def _workdays(value: Any) -> int:
     raw = str(value or "").strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= 60:
+    if not number_like(raw) or not 1 <= int(raw) <= 60:
         raise field_error("workdays", N_("Give the time allowed in working days, from 1 to 60."))
     return int(raw)
 
@@ -157,7 +161,7 @@ def issue_instruction(*, actor: Any, department: Any, text: Any, workdays: Any, 
     days = _workdays(workdays)
     signal: Signal | None = None
     if signal_id not in (None, ""):
-        sid = int(signal_id) if str(signal_id).isdigit() else 0
+        sid = int(signal_id) if number_like(signal_id) else 0
         signal = db.session.get(Signal, sid) if is_valid_id(sid) else None
         if signal is None:
             raise field_error("signal", N_("No such signal."))

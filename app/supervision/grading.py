@@ -84,7 +84,7 @@ def current_quarter() -> tuple[int, int]:
 
 def check_quarter(year: Any, quarter: Any) -> tuple[int, int]:
     y, q = str(year or "").strip(), str(quarter or "").strip()
-    if not (y.isdigit() and 2000 <= int(y) <= 2100):
+    if not (y.isascii() and y.isdigit() and len(y) == 4 and 2000 <= int(y) <= 2100):
         raise field_error("year", N_("Give a year from 2000 to 2100."))
     if q not in ("1", "2", "3", "4"):
         raise field_error("quarter", N_("Choose a quarter from 1 to 4."))

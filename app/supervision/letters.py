@@ -21,6 +21,7 @@ from app.core.problems import N_
 from app.core.sealing import SealingError, get_sealer
 from app.core.storage import DOCUMENTS, get_storage
 from app.core.time import now_utc
+from app.supervision.duty import number_like as _number
 from app.supervision.escalation import center_today
 from app.supervision.models import Letter, LetterState, Signal
 from app.supervision.services import departments_of, get_signal, is_supervisor
@@ -93,7 +94,7 @@ def issue_letter(
         raise PermissionDenied(N_("Only supervisors issue recommendation letters."))
     signal: Signal | None = None
     if signal_id not in (None, ""):
-        sid = int(signal_id) if str(signal_id).isdigit() else 0
+        sid = int(signal_id) if _number(signal_id) else 0
         if not is_valid_id(sid):
             raise field_error("signal", N_("No such signal."))
         try:

@@ -95,6 +95,8 @@ def test_the_rota_is_kept_by_supervisors_and_bad_input_stores_nothing(
         {"day": "2026-03-13", "leader": str(red["clerk"]), "title": "vice_mayor"},  # not a leader
         {"day": "2026-03-13", "leader": leader_id, "title": "king"},
         {"day": "2026-03-13", "leader": "x" * 30, "title": "mayor"},
+        {"day": "2026-03-13", "leader": "¹", "title": "mayor"},
+        {"day": "2026-03-13", "leader": "9" * 40, "title": "mayor"},
     ):
         resp = post_form(watcher, "/supervision/duty/rota", bad)
         assert resp.status_code == 422, bad
@@ -148,6 +150,7 @@ def test_an_instruction_from_issue_to_close(desk_app: Flask, red: dict[str, Any]
         {"workdays": "0"},
         {"workdays": "61"},
         {"workdays": "two"},
+        {"workdays": "²"},  # a digit to str.isdigit(), not to int()
         {"text": " "},
         {"text": "x" * 2001},
         {"department": "", "signal": ""},  # no signal to take the department from

@@ -199,7 +199,12 @@ def test_the_quarter_is_computed_stored_shown_and_frozen(desk_app: Flask, quarte
 
 def test_who_sees_the_grades_and_bad_input(desk_app: Flask, quarter: dict[str, Any]) -> None:
     watcher = _client(desk_app, "watcher")
-    for bad in ({"year": "20x6", "quarter": "1"}, {"year": "2026", "quarter": "5"}, {"year": "2026", "quarter": "2"}):
+    for bad in (
+        {"year": "20x6", "quarter": "1"},
+        {"year": "²⁰²⁶", "quarter": "1"},
+        {"year": "2026", "quarter": "5"},
+        {"year": "2026", "quarter": "2"},
+    ):
         resp = post_form(watcher, "/supervision/grading", bad)
         assert resp.status_code == 422, bad
         assert "govuk-error-summary" in resp.get_data(as_text=True)

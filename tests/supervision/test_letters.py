@@ -125,6 +125,7 @@ def test_bad_input_and_the_wrong_people_store_nothing(desk_app: Flask, red: dict
         {"department": ""},  # no signal either
         {"signal": "99999999"},
         {"signal": "abc"},
+        {"signal": "³"},
     ):
         resp = post_form(watcher, "/supervision/letters", {**FORM, **change})
         assert resp.status_code == 422, change
