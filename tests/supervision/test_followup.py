@@ -212,3 +212,17 @@ def test_a_stale_form_is_refused(desk_app: Flask, red: dict[str, Any]) -> None:
     resp = watcher.post("/supervision/duty/rota", data={"day": "2026-03-20", "leader": str(red["leader"])})
     assert resp.status_code == 400
     assert _count(desk_app, DutyDay) == 0
+
+
+def test_the_follow_up_sweeps_are_on_the_beat_schedule(app: Flask) -> None:
+    del app  # created: every module's sweeps declared
+    from celery import Celery
+
+    from app.core import tasks
+
+    celery = Celery("t")
+    tasks.bind(celery)
+    schedule = celery.conf.beat_schedule
+    assert schedule["supervision.escalation"]["schedule"] == 600
+    assert schedule["supervision.instructions.overdue"]["schedule"] == 1800
+    assert {"supervision.escalation", "supervision.instructions.overdue"} <= set(celery.tasks)
