@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -20,6 +20,7 @@ from app.core.pages import Errors, attempt, me
 from app.core.problems import N_
 from app.core.security import authenticated, public
 from app.core.storage import content_disposition
+from app.core.time import to_center_time
 from app.core.views import register_nav
 from app.supervision import duty, escalation, grading, letters, services
 from app.supervision.models import InstructionState, LetterState
@@ -144,6 +145,7 @@ def _letters_page(form: LetterForm | None = None, errors: Errors | None = None, 
             errors=errors or Errors(),
             may_issue=services.is_supervisor(user),
             labels=LETTER_LABELS,
+            today=escalation.center_today(),
         ),
         status,
     )
@@ -187,6 +189,7 @@ def _letter_page(letter_id: int, form: ReplyForm | None = None, errors: Errors |
             errors=errors or Errors(),
             may_reply=letters.may_reply(user, letter),
             labels=LETTER_LABELS,
+            today=escalation.center_today(),
         ),
         status,
     )
@@ -479,6 +482,12 @@ def instruction_close(instruction_id: int) -> Any:
         return _instruction_page(instruction_id, close=form, errors=outcome.errors, status=outcome.status)
     flash(_("The instruction was closed."), "success")
     return redirect(url_for(".instruction", instruction_id=instruction_id), code=303)
+
+
+@bp.app_template_filter("center_date")
+def _center_date(value: Any) -> Any:
+    """An instant's day in the center's zone."""
+    return to_center_time(value, current_app.config["CENTER_TIMEZONE"]).date()
 
 
 @bp.app_context_processor

@@ -171,6 +171,8 @@ def test_an_instruction_from_issue_to_close(desk_app: Flask, red: dict[str, Any]
         assert row.state == "open" and row.signal_id == red["signal"]
     # Who sees it: the leader, supervisors, the department's head; not the clerk nor other staff.
     assert _client(desk_app, "watcher").get(url).status_code == 200
+    signal_page = _client(desk_app, "watcher").get(f"/supervision/signals/{red['signal']}").get_data(as_text=True)
+    assert f'href="{url.split("localhost", 1)[-1]}"' in signal_page  # the instruction, under the signal's follow-up
     head = _client(desk_app, "head")
     page = head.get(url).get_data(as_text=True)
     assert 'id="report-form"' in page and 'id="close-form"' not in page

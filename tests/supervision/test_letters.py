@@ -102,6 +102,8 @@ def test_the_reply_is_recorded_once_by_the_department(desk_app: Flask, red: dict
     assert 'data-letter="' not in _client(desk_app, "other").get("/supervision/letters").get_data(as_text=True)
     assert 'id="reply-form"' not in _client(desk_app, "clerk").get(url).get_data(as_text=True)
     assert post_form(_client(desk_app, "clerk"), url + "/reply", {"reply": "已整改"}).status_code == 403
+    follow_up = parse(watcher.get(f"/supervision/signals/{red['signal']}").data).by_id("follow-up")
+    assert "监建〔2026〕1号" in follow_up.text
     head = _client(desk_app, "head")
     home = head.get("/").get_data(as_text=True)
     assert url in home.split('data-section="supervision-letters-to-reply"', 1)[1]
