@@ -65,6 +65,21 @@ def test_escalation_level_by_level_across_working_days(desk_app: Flask, red: dic
         "duty_leader",
     ]
     assert "纪检监察室" in page.text and "已6个工作日未办结" in page.text
+    from app.accounts import services_tokens
+    from app.accounts.models import User
+
+    with desk_app.app_context():
+        account = db.session.scalar(select(User).where(User.username == "watcher"))
+        _t, token = services_tokens.create_token(user=account, name="t", scopes=["*"], expires_in_days=1)
+        db.session.commit()
+    api = desk_app.test_client().get(
+        f"/api/v1/supervision/signals/{red['signal']}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert [(e["level"], e["addressee"]) for e in api.json["escalations"]] == [
+        (1, "department_head"),
+        (2, "discipline_office"),
+        (3, "duty_leader"),
+    ]
     wall = parse(watcher.get("/supervision/").data)
     assert wall.one("dd", data_count="escalated").text == "1"
 
