@@ -20,7 +20,7 @@ from app.core.errors import Conflict, DomainError, NotFound, PermissionDenied, c
 from app.core.problems import N_
 from app.core.sealing import SealingError, get_sealer
 from app.core.storage import DOCUMENTS, get_storage
-from app.core.time import now_utc
+from app.core.time import now_utc, to_center_time
 from app.supervision.duty import number_like as _number
 from app.supervision.escalation import center_today
 from app.supervision.models import Letter, LetterState, Signal
@@ -129,6 +129,11 @@ def issue_letter(
         "number": number,
         "department": name,
         "signal": signal,
+        "fired_on": (
+            to_center_time(signal.fired_at, current_app.config["CENTER_TIMEZONE"]).strftime("%Y年%m月%d日%H时%M分")
+            if signal is not None
+            else ""
+        ),
         "reply_due": due,
         "issued_on": today,
         "issuer": issuer,

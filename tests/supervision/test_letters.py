@@ -72,6 +72,7 @@ def test_a_letter_for_a_signal_is_sealed_numbered_and_verifiable(
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
     flat = "".join(text.split())
     assert "监察建议书" in flat and "监建〔2026〕1号" in flat and "查明的事实" in flat and "2026年03月25日" in flat
+    assert "2026年03月10日10时00分" in flat and "亮红灯" in flat  # when the signal turned on, in the center's zone
     assert f"/supervision/letters/verify/{token}" in flat  # the QR code's address, printed under it
     # The public verification page: anybody, both languages; the facts stay with the department.
     anonymous = desk_app.test_client()
