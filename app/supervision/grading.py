@@ -117,6 +117,8 @@ def calculate(counts: dict[str, Any], conf: dict[str, Any]) -> tuple[Decimal, Gr
         count = Decimal(str(counts.get(term, 0)))
         weight = Decimal(conf["weights"][term])
         points = count * weight
+        if not points:
+            points = Decimal(0)  # not "-0" for a count of nothing
         total += points
         rows.append({"term": term, "count": str(count), "weight": str(weight), "points": str(points)})
     total = total.quantize(CENT, rounding=ROUND_HALF_UP)

@@ -31,7 +31,7 @@ from app.supervision.models import (
     Signal,
     SignalAnswer,
 )
-from app.supervision.permissions import WATCH
+from app.supervision.permissions import LEAD, WATCH
 
 MAX_TEXT = 2000
 PAGE = 100
@@ -59,6 +59,11 @@ def is_supervisor(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and user.has_permission(WATCH)
 
 
+def sees_all(user: Any) -> bool:
+    """Supervisors, and the leaders on duty (the leader's page lists every unresolved red and escalation)."""
+    return is_supervisor(user) or (bool(getattr(user, "is_authenticated", False)) and user.has_permission(LEAD))
+
+
 def departments_of(user: Any) -> list[str]:
     """The departments `user` heads."""
     if not getattr(user, "is_authenticated", False):
@@ -67,13 +72,13 @@ def departments_of(user: Any) -> list[str]:
 
 
 def can_watch(user: Any) -> bool:
-    """May see the wall: supervisors, and department heads (for their departments)."""
-    return is_supervisor(user) or bool(departments_of(user))
+    """May see the wall: supervisors and leaders, and department heads (for their departments)."""
+    return sees_all(user) or bool(departments_of(user))
 
 
 def _signal_filter(user: Any) -> ColumnElement[bool] | None:
     """None for everything; else the signals of the departments headed, or naming the user."""
-    if is_supervisor(user):
+    if sees_all(user):
         return None
     if not getattr(user, "is_authenticated", False):
         return false()
@@ -83,7 +88,7 @@ def _signal_filter(user: Any) -> ColumnElement[bool] | None:
 
 
 def _item_filter(user: Any) -> ColumnElement[bool] | None:
-    if is_supervisor(user):
+    if sees_all(user):
         return None
     heads = departments_of(user)
     return MonitoredItem.department.in_(heads) if heads else false()
@@ -301,7 +306,7 @@ def wall(user: Any) -> list[Tile]:
         tile(department).signals_today += n
     from app.supervision.escalation import escalated_by_department
 
-    heads = None if is_supervisor(user) else set(departments_of(user))
+    heads = None if sees_all(user) else set(departments_of(user))
     for department, n in escalated_by_department().items():
         if heads is None or department in heads:
             tile(department).escalated += n

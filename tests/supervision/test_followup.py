@@ -129,6 +129,8 @@ def test_the_rota_is_kept_by_supervisors_and_bad_input_stores_nothing(
     assert page.status_code == 200
     doc = parse(page.data)
     assert doc.by_id("on-duty").text == "市长 副市长赵六"
+    assert [a.get("href") for a in doc.by_id("unresolved").select("a")] == [f"/supervision/signals/{red['signal']}"]
+    assert _client(desk_app, "leader").get(f"/supervision/signals/{red['signal']}").status_code == 200
     assert "授权不到位" in doc.text
     en = _client(desk_app, "watcher", "en").get("/supervision/duty").get_data(as_text=True)
     assert "Mayor" in en and "Authorisation problems" in en
