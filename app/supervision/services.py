@@ -1,7 +1,8 @@
 """Supervision services: who sees what, signals and their answers (explain, accept, reject), the live wall's figures.
 
-Access: holders of supervision.watch (supervisors, the discipline office) see everything; a department head the
-items and signals of the department; anybody else the signals naming them. A signal never changes: answers are rows
+Access: holders of supervision.watch (supervisors, the discipline office) see everything, and so do the leaders on
+duty (supervision.lead: read only, they do not review); a department head the items and signals of the department;
+anybody else the signals naming them. A signal never changes: answers are rows
 of their own, each with its evidence-log entry.
 """
 
