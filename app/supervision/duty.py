@@ -104,6 +104,22 @@ def set_duty(*, actor: Any, day: Any, leader_id: Any, title: Any) -> DutyDay:
     leader = db.session.get(User, int(leader_id)) if number_like(leader_id) and is_valid_id(int(leader_id)) else None
     if leader is None or not leader.is_active or not is_leader(leader):
         raise field_error("leader", N_("Choose a leader: an active account with the leader-on-duty role."))
+    if which is LeaderTitle.VICE_MAYOR:  # the seed's rule: one vice-mayor a week, for a day
+        monday = when - timedelta(days=when.weekday())
+        other = db.session.scalar(
+            select(DutyDay.day).where(
+                DutyDay.leader_id == leader.id,
+                DutyDay.day >= monday,
+                DutyDay.day < monday + timedelta(days=7),
+                DutyDay.day != when,
+            )
+        )
+        if other is not None:
+            raise field_error(
+                "day",
+                N_("A vice-mayor leads one day a week: this leader is already on the rota on %(day)s."),
+                params={"day": other.isoformat()},
+            )
     row: DutyDay | None = db.session.scalar(select(DutyDay).where(DutyDay.day == when))
     previous = row.leader_id if row is not None else None
     if row is None:

@@ -125,6 +125,14 @@ def test_the_rota_is_kept_by_supervisors_and_bad_input_stores_nothing(
     with desk_app.app_context():
         [row] = db.session.scalars(select(DutyDay)).all()
         assert (row.day, row.title) == (date(2026, 3, 12), "mayor")
+    # One vice-mayor a week, for a day: another day of the same week refused (the mayor's days are not counted).
+    again = {"leader": leader_id, "title": "vice_mayor"}
+    assert post_form(watcher, "/supervision/duty/rota", {**again, "day": "2026-03-19"}).status_code == 303
+    refused = post_form(watcher, "/supervision/duty/rota", {**again, "day": "2026-03-20"})
+    assert refused.status_code == 422 and "2026-03-19" in refused.get_data(as_text=True)
+    assert post_form(watcher, "/supervision/duty/rota", {**again, "day": "2026-03-23"}).status_code == 303  # next week
+    assert post_form(watcher, "/supervision/duty/rota/remove", {"day": "2026-03-19"}).status_code == 303
+    assert post_form(watcher, "/supervision/duty/rota/remove", {"day": "2026-03-23"}).status_code == 303
     page = _client(desk_app, "leader").get("/supervision/duty")
     assert page.status_code == 200
     doc = parse(page.data)
@@ -139,9 +147,8 @@ def test_the_rota_is_kept_by_supervisors_and_bad_input_stores_nothing(
     assert post_form(watcher, "/supervision/duty/rota/remove", {"day": "2026-03-12"}).status_code == 303
     assert _count(desk_app, DutyDay) == 0
     assert _actions(desk_app, "supervision.duty.") == [
-        "supervision.duty.set",
-        "supervision.duty.set",
-        "supervision.duty.removed",
+        *["supervision.duty.set"] * 4,
+        *["supervision.duty.removed"] * 3,
     ]
 
 
