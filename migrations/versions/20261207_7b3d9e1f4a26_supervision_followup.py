@@ -1,7 +1,7 @@
 """supervision follow-up: escalations, letters, quarterly grading, duty rota, leaders' instructions (issue 13 §2, §5)
 
 Revision ID: 7b3d9e1f4a26
-Revises: 5e7a1c9d3b20
+Revises: b7d4e2f9a1c3
 Create Date: 2026-12-07 11:17:58.630208
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "7b3d9e1f4a26"
-down_revision = "5e7a1c9d3b20"
+down_revision = "b7d4e2f9a1c3"
 branch_labels = None
 depends_on = None
 
