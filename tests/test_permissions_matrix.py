@@ -28,7 +28,7 @@ from tests.permits.matrix_cases import PERMITS_CASES_EXPECTED
 from tests.publication.matrix import OCDS_EXPECTED
 from tests.publication.portal.matrix import PORTAL_EXPECTED
 from tests.sealing.matrix_sealing import SEALING_PUBLIC
-from tests.supervision.matrix import SUPERVISION_EXPECTED
+from tests.supervision.matrix import SUPERVISION_EXPECTED, SUPERVISION_PUBLIC
 from tests.tendering.matrix import TENDERING_EXPECTED
 from tests.tendering.matrix_agency import AGENCY_PAGES_EXPECTED
 
@@ -178,6 +178,7 @@ EXPECTED.update(PERMITS_CALENDAR_EXPECTED)
 EXPECTED.update(PERMITS_CASES_EXPECTED)
 EXPECTED.update(dict.fromkeys(SEALING_PUBLIC, EVERYONE))
 EXPECTED.update(dict.fromkeys(CERTIFICATES_PUBLIC, EVERYONE))
+EXPECTED.update(dict.fromkeys(SUPERVISION_PUBLIC, EVERYONE))
 EXPECTED.update(PERMITS_CERTIFICATES_EXPECTED)
 EVAL_POOL = frozenset({"admin"})
 EVAL_RUN = frozenset({"agency"})

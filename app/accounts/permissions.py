@@ -108,6 +108,7 @@ SEEDED_ROLES: dict[str, tuple[str, str, bool]] = {
     "hotline_operator": ("Hotline operator", "热线话务员", False),
     "department_handler": ("Department handler of citizens' requests", "部门诉求承办人员", False),
     "dispatcher": ("Citizens' requests dispatcher", "政民互动调度员", False),
+    "duty_leader": ("Leader on duty", "带班领导", True),
 }
 
 for _role in SEEDED_ROLES:

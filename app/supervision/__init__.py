@@ -7,12 +7,20 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.supervision import api, home, lights, models, permissions, tasks, views
+    from app.supervision import api, home, lights, models, oversight_views, permissions, tasks, views
 
     del lights, models, permissions, tasks  # imported for their tables, rules, declarations and sweeps
     app.config.setdefault("SUPERVISION_TICKET_WAIT_MINUTES", 30)
     app.config.setdefault("SUPERVISION_EXPERT_CONFIRM_HOURS", 24)
     app.config.setdefault("SUPERVISION_AWARD_DAYS", 5)
+    # Escalation of an unresolved red signal: one level up every N working days after the day it turned on.
+    app.config.setdefault("SUPERVISION_ESCALATION_WORKDAYS", 2)
+    app.config.setdefault("SUPERVISION_ESCALATION_LEVELS", ("department_head", "discipline_office", "duty_leader"))
+    # Quarterly grading: base, weight of each term, thresholds (see app.supervision.grading for the formula).
+    from app.supervision.grading import DEFAULT_GRADING
+
+    app.config.setdefault("SUPERVISION_GRADING", DEFAULT_GRADING)
     api.init_app(app)
     views.init_app(app)
+    oversight_views.init_app(app)
     home.init_app()

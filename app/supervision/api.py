@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from app.core.api import problem_responses
 from app.core.pages import me
 from app.core.security import authenticated
-from app.supervision import schemas, services
+from app.supervision import escalation, schemas, services
 from app.supervision.models import Signal
 from app.supervision.permissions import SIGNALS
 
@@ -43,6 +43,15 @@ def signal_view(signal: Signal) -> dict[str, Any]:
         "log_index": signal.log_index,
         "detail": dict(signal.detail),
         "status": services.status_of(signal).value,
+        "escalations": [
+            {
+                "level": e.level,
+                "addressee": e.addressee,
+                "workdays_unresolved": e.workdays_unresolved,
+                "escalated_at": e.escalated_at,
+            }
+            for e in escalation.escalations_of(signal)
+        ],
         "answers": [
             {
                 "id": a.id,
@@ -74,6 +83,7 @@ def wall() -> Any:
                 "waiting_tickets": t.waiting_tickets,
                 "intake_today": t.intake_today,
                 "signals_today": t.signals_today,
+                "escalated": t.escalated,
             }
             for t in tiles
         ],

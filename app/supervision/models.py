@@ -6,13 +6,14 @@ Everything here is fed from the evidence log (app.supervision.ingest) and the fl
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     ForeignKey,
     Integer,
     String,
@@ -181,6 +182,152 @@ class DepartmentHead(db.Model):  # type: ignore[name-defined,misc]
     department: Mapped[str] = mapped_column(String(200))
 
 
+class Escalation(db.Model):  # type: ignore[name-defined,misc]
+    """An unresolved red signal taken one level up (department head → discipline office → leader on duty).
+
+    Immutable like the signal: (signal, level) is unique, so the sweep can never escalate one level twice."""
+
+    __tablename__ = "supervision_escalations"
+    __table_args__ = (UniqueConstraint("signal_id", "level", name="uq_supervision_escalations_level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    signal_id: Mapped[int] = mapped_column(ForeignKey("supervision_signals.id"), index=True)
+    level: Mapped[int] = mapped_column(Integer)  # 1, 2, 3 … in the order of SUPERVISION_ESCALATION_LEVELS
+    addressee: Mapped[str] = mapped_column(String(40))  # department_head, discipline_office, duty_leader
+    department: Mapped[str] = mapped_column(String(200), default="", index=True)
+    workdays_unresolved: Mapped[int] = mapped_column(Integer)  # working days after the signal's day
+    escalated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    duty_leader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # the leader on duty that day
+
+    signal: Mapped[Signal] = relationship()
+    duty_leader: Mapped[Any] = relationship("User")
+
+
+class LetterState(enum.StrEnum):
+    ISSUED = "issued"  # waiting for the department's reply
+    REPLIED = "replied"
+
+
+class Letter(db.Model):  # type: ignore[name-defined,misc]
+    """A supervision recommendation letter (监察建议书), numbered per year, sealed as a PDF; the reply recorded."""
+
+    __tablename__ = "supervision_letters"
+    __table_args__ = (UniqueConstraint("year", "serial", name="uq_supervision_letters_serial"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(40), unique=True)  # 监建〔2026〕1号
+    token: Mapped[str] = mapped_column(String(40), unique=True)  # in the QR code's verification address
+    signal_id: Mapped[int | None] = mapped_column(ForeignKey("supervision_signals.id"), index=True)
+    department: Mapped[str] = mapped_column(String(200), index=True)
+    facts: Mapped[str] = mapped_column(Text)
+    rules_broken: Mapped[str] = mapped_column(Text)
+    recommendation: Mapped[str] = mapped_column(Text)
+    reply_due: Mapped[date] = mapped_column(Date)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    issued_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    pdf_key: Mapped[str] = mapped_column(String(300))
+    pdf_sha256: Mapped[str] = mapped_column(String(64))
+    pdf_size: Mapped[int] = mapped_column(Integer)
+    seal_backend: Mapped[str] = mapped_column(String(20))
+    state: Mapped[LetterState] = mapped_column(_enum(LetterState), default=LetterState.ISSUED)
+    reply: Mapped[str] = mapped_column(Text, default="")
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    replied_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    signal: Mapped[Signal | None] = relationship()
+    issued_by: Mapped[Any] = relationship("User", foreign_keys=[issued_by_id])
+    replied_by: Mapped[Any] = relationship("User", foreign_keys=[replied_by_id])
+
+
+class Grade(enum.StrEnum):
+    EXCELLENT = "excellent"  # 优秀
+    GOOD = "good"  # 良好
+    SATISFACTORY = "satisfactory"  # 合格
+    FAIL = "fail"  # 不合格
+
+
+class DepartmentGrading(db.Model):  # type: ignore[name-defined,misc]
+    """One department's grade for one quarter, with every term of its calculation; computed again until frozen."""
+
+    __tablename__ = "supervision_gradings"
+    __table_args__ = (UniqueConstraint("year", "quarter", "department", name="uq_supervision_gradings_quarter"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    quarter: Mapped[int] = mapped_column(Integer)
+    department: Mapped[str] = mapped_column(String(200))
+    score: Mapped[str] = mapped_column(String(20))  # a decimal as text: exact on both databases
+    grade: Mapped[Grade] = mapped_column(_enum(Grade))
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON)  # counts, weights, points and thresholds used
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    computed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    frozen_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class DutyDay(db.Model):  # type: ignore[name-defined,misc]
+    """The duty rota (市长带班制): who leads the center on a day."""
+
+    __tablename__ = "supervision_duty_days"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    leader_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    title: Mapped[str] = mapped_column(String(60))  # 市长, 副市长 …
+    set_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    leader: Mapped[Any] = relationship("User", foreign_keys=[leader_id])
+
+
+class InstructionState(enum.StrEnum):
+    OPEN = "open"  # waiting for the department's report
+    REPORTED = "reported"  # the department reported: the leader closes it (or it waits for another report)
+    CLOSED = "closed"
+
+
+class Instruction(db.Model):  # type: ignore[name-defined,misc]
+    """A leader's written instruction (领导批示): a task for a department with its due day, followed up."""
+
+    __tablename__ = "supervision_instructions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    leader_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    department: Mapped[str] = mapped_column(String(200), index=True)
+    signal_id: Mapped[int | None] = mapped_column(ForeignKey("supervision_signals.id"))
+    text: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    workdays: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    state: Mapped[InstructionState] = mapped_column(_enum(InstructionState), default=InstructionState.OPEN)
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # flagged by the sweep, once
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closing_note: Mapped[str] = mapped_column(Text, default="")
+
+    leader: Mapped[Any] = relationship("User")
+    signal: Mapped[Signal | None] = relationship()
+    reports: Mapped[list[InstructionReport]] = relationship(
+        back_populates="instruction", order_by="InstructionReport.id"
+    )
+
+
+class InstructionReport(db.Model):  # type: ignore[name-defined,misc]
+    """The department's report on what it did about an instruction."""
+
+    __tablename__ = "supervision_instruction_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instruction_id: Mapped[int] = mapped_column(ForeignKey("supervision_instructions.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    instruction: Mapped[Instruction] = relationship(back_populates="reports")
+    author: Mapped[Any] = relationship("User")
+
+
 class SignalImmutable(RuntimeError):
     pass
 
@@ -190,6 +337,8 @@ def _signals_are_immutable(session: Session, flush_context: Any, instances: Any)
     for obj in session.dirty:
         if isinstance(obj, Signal) and session.is_modified(obj, include_collections=False):
             raise SignalImmutable("a supervision signal never changes: answer it instead")
+        if isinstance(obj, Escalation) and session.is_modified(obj, include_collections=False):
+            raise SignalImmutable("an escalation never changes")
     for obj in session.deleted:
-        if isinstance(obj, Signal):
-            raise SignalImmutable("a supervision signal is never deleted")
+        if isinstance(obj, Signal | Escalation):
+            raise SignalImmutable("a supervision signal or escalation is never deleted")

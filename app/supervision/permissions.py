@@ -21,3 +21,10 @@ SIGNALS = declare_object_scope(
     "Supervision signals: see those naming you or your department, explain them, review (supervisors)",
     "监察信号：查看本人或本部门的信号并作出说明，审核（监察人员）",
 )
+
+LEAD = declare(
+    "supervision.lead",
+    "Leader on duty (市长带班): the day's escalations, written instructions to departments and closing them",
+    "带班领导：查看当日督办事项，作出批示并办结",
+)
+grant_by_default("duty_leader", LEAD)

@@ -24,6 +24,15 @@ class SignalAnswerOut(ma.Schema):
     created_at = Instant(required=True)
 
 
+class EscalationOut(ma.Schema):
+    level = Integer(required=True)
+    addressee = ma.fields.String(
+        required=True, metadata={"description": "department_head, discipline_office or duty_leader"}
+    )
+    workdays_unresolved = Integer(required=True)
+    escalated_at = Instant(required=True)
+
+
 class SignalOut(ma.Schema):
     id = Integer(required=True)
     colour = ma.fields.String(required=True, validate=validate.OneOf([c.value for c in Light]))
@@ -41,6 +50,11 @@ class SignalOut(ma.Schema):
     detail = ma.fields.Dict(required=True, metadata={"description": "minutes_late, percent or workdays_left"})
     status = ma.fields.String(required=True, validate=validate.OneOf([s.value for s in SignalStatus]))
     answers = ma.fields.List(ma.fields.Nested(SignalAnswerOut), required=True)
+    escalations = ma.fields.List(
+        ma.fields.Nested(EscalationOut),
+        required=True,
+        metadata={"description": "Unresolved: one level up every few working days (SUPERVISION_ESCALATION_WORKDAYS)"},
+    )
 
 
 class SignalPage(ma.Schema):
@@ -66,6 +80,7 @@ class SupervisionTileOut(ma.Schema):
     waiting_tickets = Integer(required=True)
     intake_today = Integer(required=True)
     signals_today = Integer(required=True)
+    escalated = Integer(required=True, metadata={"description": "Signals escalated and not settled"})
 
 
 class SupervisionWallOut(ma.Schema):

@@ -1,7 +1,8 @@
 """Supervision services: who sees what, signals and their answers (explain, accept, reject), the live wall's figures.
 
-Access: holders of supervision.watch (supervisors, the discipline office) see everything; a department head the
-items and signals of the department; anybody else the signals naming them. A signal never changes: answers are rows
+Access: holders of supervision.watch (supervisors, the discipline office) see everything, and so do the leaders on
+duty (supervision.lead: read only, they do not review); a department head the items and signals of the department;
+anybody else the signals naming them. A signal never changes: answers are rows
 of their own, each with its evidence-log entry.
 """
 
@@ -31,7 +32,7 @@ from app.supervision.models import (
     Signal,
     SignalAnswer,
 )
-from app.supervision.permissions import WATCH
+from app.supervision.permissions import LEAD, WATCH
 
 MAX_TEXT = 2000
 PAGE = 100
@@ -59,6 +60,11 @@ def is_supervisor(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and user.has_permission(WATCH)
 
 
+def sees_all(user: Any) -> bool:
+    """Supervisors, and the leaders on duty (the leader's page lists every unresolved red and escalation)."""
+    return is_supervisor(user) or (bool(getattr(user, "is_authenticated", False)) and user.has_permission(LEAD))
+
+
 def departments_of(user: Any) -> list[str]:
     """The departments `user` heads."""
     if not getattr(user, "is_authenticated", False):
@@ -67,13 +73,13 @@ def departments_of(user: Any) -> list[str]:
 
 
 def can_watch(user: Any) -> bool:
-    """May see the wall: supervisors, and department heads (for their departments)."""
-    return is_supervisor(user) or bool(departments_of(user))
+    """May see the wall: supervisors and leaders, and department heads (for their departments)."""
+    return sees_all(user) or bool(departments_of(user))
 
 
 def _signal_filter(user: Any) -> ColumnElement[bool] | None:
     """None for everything; else the signals of the departments headed, or naming the user."""
-    if is_supervisor(user):
+    if sees_all(user):
         return None
     if not getattr(user, "is_authenticated", False):
         return false()
@@ -83,7 +89,7 @@ def _signal_filter(user: Any) -> ColumnElement[bool] | None:
 
 
 def _item_filter(user: Any) -> ColumnElement[bool] | None:
-    if is_supervisor(user):
+    if sees_all(user):
         return None
     heads = departments_of(user)
     return MonitoredItem.department.in_(heads) if heads else false()
@@ -242,6 +248,7 @@ class Tile:
     waiting_tickets: int = 0
     intake_today: int = 0
     signals_today: int = 0
+    escalated: int = 0  # signals escalated and still unsettled
     floors: set[str] = field(default_factory=set)
 
     @property
@@ -298,6 +305,12 @@ def wall(user: Any) -> list[Tile]:
         select(Signal.department, func.count()).where(and_(*where_sig)).group_by(Signal.department)
     ):
         tile(department).signals_today += n
+    from app.supervision.escalation import escalated_by_department
+
+    heads = None if sees_all(user) else set(departments_of(user))
+    for department, n in escalated_by_department().items():
+        if heads is None or department in heads:
+            tile(department).escalated += n
     order = {"red": 0, "yellow": 1, "green": 2}
     return sorted(tiles.values(), key=lambda t: (order[t.light], -t.red, -t.yellow, t.department))
 
@@ -310,4 +323,5 @@ def totals(tiles: list[Tile]) -> dict[str, int]:
         "waiting_tickets": sum(t.waiting_tickets for t in tiles),
         "intake_today": sum(t.intake_today for t in tiles),
         "signals_today": sum(t.signals_today for t in tiles),
+        "escalated": sum(t.escalated for t in tiles),
     }

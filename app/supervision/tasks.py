@@ -22,3 +22,19 @@ def ingest() -> dict[str, int]:
 def turn_lights_on() -> dict[str, int]:
     """Every light now due, as signals (idempotent)."""
     return lights.sweep_lights()
+
+
+@sweep("supervision.escalation", every=timedelta(minutes=10))
+def escalate() -> dict[str, int]:
+    """Unresolved red signals one level up when their working days have run out (idempotent)."""
+    from app.supervision.escalation import sweep_escalations
+
+    return sweep_escalations()
+
+
+@sweep("supervision.instructions.overdue", every=timedelta(minutes=30))
+def flag_overdue_instructions() -> dict[str, int]:
+    """Leaders' instructions past their due day and not closed, flagged once."""
+    from app.supervision.duty import sweep_overdue_instructions
+
+    return sweep_overdue_instructions()

@@ -15,7 +15,7 @@ from app.core.pages import Errors, attempt, me
 from app.core.security import authenticated
 from app.core.time import now_utc
 from app.core.views import register_nav
-from app.supervision import services
+from app.supervision import duty, escalation, letters, services
 from app.supervision.models import Floor, Light
 from app.supervision.permissions import WATCH
 
@@ -131,6 +131,11 @@ def _detail(
             review_errors=errors if review is not None else Errors(),
             may_answer=services.may_answer(user, signal) and state is services.SignalStatus.AWAITING_ANSWER,
             may_review=services.is_supervisor(user) and state is services.SignalStatus.AWAITING_REVIEW,
+            escalations=escalation.escalations_of(signal),
+            letters=[row for row in letters.list_letters(user) if row.signal_id == signal.id],
+            instructions=[row for row in duty.list_instructions(user) if row.signal_id == signal.id],
+            may_write_letter=services.is_supervisor(user),
+            may_instruct=duty.is_leader(user),
         ),
         status,
     )

@@ -145,6 +145,7 @@ def test_seed_demo_accounts(app: Flask, clock: FakeClock) -> None:
                 "agency",
                 "auditor",
                 "bidder",
+                "duty_leader",
                 "expert",
                 "permits_clerk",
                 "permits_reviewer",

@@ -19,4 +19,25 @@ SUPERVISION_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "supervision-api.get_signal"): SIGNED_IN,
     ("POST", "supervision-api.answer"): SIGNED_IN,
     ("POST", "supervision-api.review"): SIGNED_IN,
+    # The follow-up: letters, grading, the leader on duty, instructions (the services decide per role; see
+    # tests/supervision/test_letters.py, test_grading.py, test_followup.py).
+    ("GET", "supervision_oversight.letters_list"): SIGNED_IN,
+    ("POST", "supervision_oversight.letter_issue"): SIGNED_IN,
+    ("GET", "supervision_oversight.letter"): SIGNED_IN,
+    ("GET", "supervision_oversight.letter_pdf"): SIGNED_IN,
+    ("POST", "supervision_oversight.letter_reply"): SIGNED_IN,
+    ("GET", "supervision_oversight.grading_page"): SIGNED_IN,
+    ("POST", "supervision_oversight.grading_compute"): SIGNED_IN,
+    ("POST", "supervision_oversight.grading_freeze"): SIGNED_IN,
+    ("GET", "supervision_oversight.duty_page"): SIGNED_IN,
+    ("POST", "supervision_oversight.rota_set"): SIGNED_IN,
+    ("POST", "supervision_oversight.rota_remove"): SIGNED_IN,
+    ("GET", "supervision_oversight.instructions"): SIGNED_IN,
+    ("POST", "supervision_oversight.instruction_issue"): SIGNED_IN,
+    ("GET", "supervision_oversight.instruction"): SIGNED_IN,
+    ("POST", "supervision_oversight.instruction_report"): SIGNED_IN,
+    ("POST", "supervision_oversight.instruction_close"): SIGNED_IN,
 }
+
+# The letter's public verification page (its QR code): anybody.
+SUPERVISION_PUBLIC: tuple[tuple[str, str], ...] = (("GET", "supervision_oversight.letter_verify"),)
