@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "7b3d9e1f4a26"
-down_revision = "b7d4e2f9a1c3"
+down_revision = "b4d2f6a8c1e3"
 branch_labels = None
 depends_on = None
 
