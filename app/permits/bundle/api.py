@@ -1,0 +1,3 @@
+from typing import Any
+def init_app(app: Any) -> None:
+    pass
