@@ -83,7 +83,7 @@ def get_bill(application_id: int) -> Any:
 
 
 @blp.route("/cases/<int:application_id>/bill", methods=["POST"])
-@blp.arguments(schemas.BillIn)
+@blp.arguments(schemas.FeeBillIn)
 @blp.response(201, schemas.FeeBillOut)
 @_problems(401, 403, 404, 409, 422)
 @requires(DESK)
@@ -95,7 +95,7 @@ def issue_bill(args: dict[str, Any], application_id: int) -> Any:
 
 
 @blp.route("/cases/<int:application_id>/bill/lines/<int:line_id>", methods=["PATCH"])
-@blp.arguments(schemas.ChargeIn)
+@blp.arguments(schemas.FeeChargeIn)
 @blp.response(200, schemas.FeeBillOut)
 @_problems(401, 403, 404, 409, 422)
 @requires(DESK)
@@ -107,8 +107,8 @@ def charge_line(args: dict[str, Any], application_id: int, line_id: int) -> Any:
 
 
 @blp.route("/cases/<int:application_id>/bill/payments", methods=["POST"])
-@blp.arguments(schemas.PaymentIn)
-@blp.response(201, schemas.PaymentOut)
+@blp.arguments(schemas.FeePaymentIn)
+@blp.response(201, schemas.FeePaymentResultOut)
 @_problems(401, 403, 404, 409, 422)
 @requires(DESK)
 def record_payment(args: dict[str, Any], application_id: int) -> Any:

@@ -11,7 +11,7 @@ from app.permits.fees.models import BillStatus
 from app.tendering.schemas import PlainText
 
 
-class BillIn(ma.Schema):
+class FeeBillIn(ma.Schema):
     items = ma.fields.List(
         ma.fields.String(validate=validate.Length(min=1, max=40)),
         load_default=None,
@@ -20,12 +20,12 @@ class BillIn(ma.Schema):
     )
 
 
-class ChargeIn(ma.Schema):
+class FeeChargeIn(ma.Schema):
     amount_fen = Integer(required=True, validate=validate.Range(min=0, max=10**12))
     reason = PlainText(required=True, validate=validate.Length(min=1, max=2000))
 
 
-class PaymentIn(ma.Schema):
+class FeePaymentIn(ma.Schema):
     amount_fen = Integer(required=True, validate=validate.Range(min=1, max=10**12))
     receipt_number = ma.fields.String(
         required=True, validate=validate.Length(min=1, max=64), metadata={"description": "The receipt (票据号)"}
@@ -71,7 +71,7 @@ class FeeBillOut(ma.Schema):
     payments = ma.fields.List(ma.fields.Nested(FeePaymentOut), required=True)
 
 
-class PaymentOut(ma.Schema):
+class FeePaymentResultOut(ma.Schema):
     created = ma.fields.Boolean(required=True, metadata={"description": "False: this receipt was recorded before"})
     payment = ma.fields.Nested(FeePaymentOut, required=True)
     bill = ma.fields.Nested(FeeBillOut, required=True)
