@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import secrets
 import unicodedata
 from dataclasses import dataclass, field
@@ -162,8 +163,6 @@ def define_bundle(
         getattr(actor, "is_authenticated", False) and actor.has_permission(CATALOGUE_MANAGE)
     ):
         raise PermissionDenied(N_("Only catalogue administrators define bundles."))
-    import re
-
     if not isinstance(code, str) or not re.match(CODE, code):
         raise field_error("code", N_("A code of letters, digits, '.', '_' or '-', at most 40."))
     clean_name = clean_text(name, "name", 200)
@@ -182,12 +181,17 @@ def define_bundle(
     if licence is None:
         raise field_error("licence_item", N_("The licence is issued by one of the bundle's items."))
     union = union_form(items)
-    bundle = db.session.scalar(select(BundleDefinition).where(BundleDefinition.code == code))
-    if bundle is not None and [m.item_id for m in bundle.members] == [i.id for i in items] and (
-        bundle.name,
-        bundle.name_en,
-        bundle.licence_item_id,
-    ) == (clean_name, clean_en, licence.id):
+    bundle: BundleDefinition | None = db.session.scalar(select(BundleDefinition).where(BundleDefinition.code == code))
+    if (
+        bundle is not None
+        and [m.item_id for m in bundle.members] == [i.id for i in items]
+        and (
+            bundle.name,
+            bundle.name_en,
+            bundle.licence_item_id,
+        )
+        == (clean_name, clean_en, licence.id)
+    ):
         return bundle  # nothing changed: nothing to record
     if bundle is None:
         bundle = BundleDefinition(code=code)
@@ -284,7 +288,9 @@ def visible_bundle_case(actor: Any, bundle_case_id: int) -> BundleCase:
 
 
 def tracked_bundle(number: str, token: str) -> BundleCase:
-    row = db.session.scalar(select(BundleCase).where(BundleCase.number == number)) if len(number) <= 32 else None
+    row: BundleCase | None = (
+        db.session.scalar(select(BundleCase).where(BundleCase.number == number)) if len(number) <= 32 else None
+    )
     if row is None or not secrets.compare_digest(row.tracking_token.encode(), str(token).encode()):
         raise NotFound(N_("No such joint application."))
     return row
@@ -405,9 +411,7 @@ def issue_output(*, actor: Any, row: BundleCase, uscc: Any) -> BundleCase:
         if p.application.decision is None or p.application.decision.outcome is not DecisionOutcome.APPROVE
     ]
     if pending:
-        raise Conflict(
-            N_("Not every department has approved yet: %(names)s."), params={"names": "、".join(pending)}
-        )
+        raise Conflict(N_("Not every department has approved yet: %(names)s."), params={"names": "、".join(pending)})
     for part in row.parts:
         require_paid(part.application)
     organisation_code = code[8:17]

@@ -14,7 +14,7 @@ from app.core.db import db
 from app.permits.calendar.deadlines import CalendarNotLoaded
 from app.permits.cases import services as cases
 from app.permits.cases.demo import PDF
-from app.permits.cases.models import ApplicationChannel
+from app.permits.cases.models import Application, ApplicationChannel
 from app.permits.catalogue.models import Item
 from app.permits.fees import services
 from app.permits.fees.models import FeeBill
@@ -30,7 +30,7 @@ ANSWERS = {
 }
 
 
-def _case(desk: User, quantity: int) -> object:
+def _case(desk: User, quantity: int) -> Application:
     row = cases.submit_application(
         actor=desk,
         item_code=ITEM,
@@ -56,8 +56,10 @@ def seed_demo_fees() -> list[str]:
     if db.session.scalar(select(func.count(FeeBill.id))):
         return []
     desk = db.session.scalar(select(User).where(User.username == "admin"))
-    if desk is None or not desk.has_permission("permits.desk") or not db.session.scalar(
-        select(Item.id).where(Item.code == ITEM)
+    if (
+        desk is None
+        or not desk.has_permission("permits.desk")
+        or not db.session.scalar(select(Item.id).where(Item.code == ITEM))
     ):
         return []
     try:
@@ -66,9 +68,9 @@ def seed_demo_fees() -> list[str]:
             unpaid_case = _case(desk, 5)
     except CalendarNotLoaded as exc:
         return [f"permit fees: skipped ({exc.detail})"]
-    paid = services.issue_bill(actor=desk, application=paid_case)  # type: ignore[arg-type]
+    paid = services.issue_bill(actor=desk, application=paid_case)
     services.record_payment(actor=desk, bill=paid, amount_fen=paid.total_fen, receipt_number="HB-DEMO-000001")
-    unpaid = services.issue_bill(actor=desk, application=unpaid_case)  # type: ignore[arg-type]
+    unpaid = services.issue_bill(actor=desk, application=unpaid_case)
     return [
         f"permit fee bill paid at the cashier window: {paid.number}",
         f"permit fee bill waiting for payment: {unpaid.number} (certificate refused until paid)",

@@ -315,7 +315,8 @@ def require_paid(application: Application) -> None:
         raise Conflict(N_("The fee bill of this case is not issued and paid yet: no certificate before payment."))
     if bill.status is BillStatus.UNPAID:
         raise Conflict(
-            N_("The fee bill %(number)s is not paid yet: no certificate before payment."), params={"number": bill.number}
+            N_("The fee bill %(number)s is not paid yet: no certificate before payment."),
+            params={"number": bill.number},
         )
 
 

@@ -57,7 +57,11 @@ def test_conflicting_attribute_is_refused_and_nothing_stored(desk_app: Flask, de
         db.session.commit()
         with pytest.raises(ValidationFailed) as info:
             services.define_bundle(
-                actor=who(p["lead"]), code="YZSZ", name="一照三证", item_codes=demo.ITEMS, licence_item=demo.LICENCE_ITEM
+                actor=who(p["lead"]),
+                code="YZSZ",
+                name="一照三证",
+                item_codes=demo.ITEMS,
+                licence_item=demo.LICENCE_ITEM,
             )
         assert any("registered_capital" in c and "HDDSJ-FW-001" in c for c in info.value.extra["errors"]["items"])
         db.session.rollback()
@@ -155,7 +159,9 @@ def test_output_licence_carries_the_uscc_with_the_other_three(desk_app: Flask) -
         db.session.commit()
         row = services.get_bundle_case(row_id)
         with pytest.raises(ValidationFailed):  # a wrong check character
-            services.issue_output(actor=who(p["lead"]), row=row, uscc=demo.USCC[:-1] + ("0" if demo.USCC[-1] != "0" else "1"))
+            services.issue_output(
+                actor=who(p["lead"]), row=row, uscc=demo.USCC[:-1] + ("0" if demo.USCC[-1] != "0" else "1")
+            )
         with pytest.raises(PermissionDenied):
             services.issue_output(actor=who(p["desk"]), row=row, uscc=demo.USCC)
         db.session.rollback()

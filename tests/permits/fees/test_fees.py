@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from app.audit.models import AuditEntry
 from app.core.errors import Conflict, PermissionDenied, ValidationFailed
 from app.extensions import db
-from app.permits.cases import processing, services as cases
+from app.permits.cases import processing
 from app.permits.catalogue import services as catalogue
 from app.permits.catalogue.models import FeeKind, ItemFee
 from app.permits.fees import rules, services
-from app.permits.fees.models import BillStatus, FeeBill, FeePayment
+from app.permits.fees.models import BillStatus, FeePayment
 from tests.permits.cases.helpers import who
 from tests.permits.fees.helpers import FIXED_ITEM, FREE_ITEM, PER_UNIT_ITEM, accepted
 
@@ -139,12 +139,18 @@ def test_charging_outside_the_standard_needs_a_reason_and_is_logged(desk_app: Fl
         assert _entries("permits.fee.outside_standard") == []
         bill = services.get_bill(services.accepted_case(case_id))
         line = bill.lines[0]
-        services.charge_line(actor=who(p["desk"]), bill=bill, line_id=line.id, amount_fen=15000, reason="减半收取：小微企业")
+        services.charge_line(
+            actor=who(p["desk"]), bill=bill, line_id=line.id, amount_fen=15000, reason="减半收取：小微企业"
+        )
         db.session.commit()
         assert bill.total_fen == 15000 and line.outside_standard and line.standard_fen == 30000
         (entry,) = _entries("permits.fee.outside_standard")
         assert entry.data["standard_fen"] == 30000 and entry.data["amount_fen"] == 15000
-        assert entry.data["reason"] == "减半收取：小微企业" and entry.data["case_number"] and entry.data["department"] == "HDZJ"
+        assert (
+            entry.data["reason"] == "减半收取：小微企业"
+            and entry.data["case_number"]
+            and entry.data["department"] == "HDZJ"
+        )
         services.charge_line(actor=who(p["desk"]), bill=bill, line_id=line.id, amount_fen=30000, reason="恢复标准")
         db.session.commit()
         assert not line.outside_standard and len(_entries("permits.fee.standard_restored")) == 1
@@ -162,7 +168,9 @@ def _to_production(desk_app: Flask, case_id: int) -> Any:
     with desk_app.test_request_context():
         application = processing.get_case(case_id)
         processing.finish_step(actor=who(uid), application=application, kind="review")
-        processing.decide(actor=who(uid), application=processing.get_case(case_id), outcome="approve", reasons="符合条件")
+        processing.decide(
+            actor=who(uid), application=processing.get_case(case_id), outcome="approve", reasons="符合条件"
+        )
         db.session.commit()
     return uid
 
