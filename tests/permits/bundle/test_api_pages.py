@@ -19,8 +19,8 @@ from tests.permits.bundle.helpers import define
 from tests.permits.cases.conftest import PDF
 from tests.permits.cases.helpers import DESK_ROLE
 from tests.permits.cases.test_api import _token_user
-from tests.permits.cases.test_processing_api import _new
 from tests.permits.cases.test_pages import EN, ZH, _signed_in
+from tests.permits.cases.test_processing_api import _new
 
 PROBLEM = "application/problem+json"
 
