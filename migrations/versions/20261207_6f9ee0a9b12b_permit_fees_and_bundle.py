@@ -72,8 +72,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['bundle_id'], ['permit_bundles.id'], name=op.f('fk_permit_bundle_members_bundle_id_permit_bundles')),
     sa.ForeignKeyConstraint(['item_id'], ['permit_items.id'], name=op.f('fk_permit_bundle_members_item_id_permit_items')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_permit_bundle_members')),
-    sa.UniqueConstraint('bundle_id', 'item_id', name=op.f('uq_permit_bundle_members_bundle_id')),
-    sa.UniqueConstraint('bundle_id', 'position', name=op.f('uq_permit_bundle_members_bundle_id'))
+    sa.UniqueConstraint('bundle_id', 'item_id', name=op.f('uq_permit_bundle_members_item')),
+    sa.UniqueConstraint('bundle_id', 'position', name=op.f('uq_permit_bundle_members_position'))
     )
     with op.batch_alter_table('permit_bundle_members', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_permit_bundle_members_bundle_id'), ['bundle_id'], unique=False)

@@ -63,7 +63,10 @@ class BundleDefinition(db.Model):  # type: ignore[name-defined,misc]
 
 class BundleMember(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "permit_bundle_members"
-    __table_args__ = (UniqueConstraint("bundle_id", "item_id"), UniqueConstraint("bundle_id", "position"))
+    __table_args__ = (
+        UniqueConstraint("bundle_id", "item_id", name="uq_permit_bundle_members_item"),
+        UniqueConstraint("bundle_id", "position", name="uq_permit_bundle_members_position"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     bundle_id: Mapped[int] = mapped_column(ForeignKey("permit_bundles.id"), index=True)

@@ -38,8 +38,8 @@ FEE_KINDS = {"fixed": _l("Fixed amount"), "per_unit": _l("Per unit"), "free": _l
 def _yuan(field: str, raw: str) -> int:
     try:
         return parse_yuan(raw or "")
-    except ValueError as exc:
-        raise field_error(field, str(exc) or N_("Enter an amount in yuan.")) from None
+    except ValueError:
+        raise field_error(field, N_("Enter an amount in yuan with at most two decimals (fen).")) from None
 
 
 def _desk_page(application: Application, errors: Errors | None = None, status: int = 200) -> Any:
