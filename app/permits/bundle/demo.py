@@ -1,6 +1,7 @@
 """Demo bundle for `make run`: 一照三证联办 defined over the demo catalogue's four items, and one joint application
 accepted at the desk whose four department cases are in progress. Idempotent (nothing is added once a bundle case
-exists); skipped, with a line saying so, when the calendar cannot count the cases' due dates."""
+exists). Accepted today, or on the latest earlier week the working-day calendar can count (fees.demo.demo_instant);
+left waiting at the desk, with a line saying so, when none can."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from sqlalchemy import func, select
 from app.accounts.models import User
 from app.accounts.uscc import make_uscc
 from app.core.db import db
+from app.core.time import now_utc
 from app.permits.bundle import services
 from app.permits.bundle.models import BundleCase
-from app.permits.calendar.deadlines import CalendarNotLoaded
 from app.permits.cases import services as cases
 from app.permits.cases.demo import PDF
 from app.permits.cases.models import ApplicationChannel
 from app.permits.catalogue.models import Item
+from app.permits.fees.demo import clock_at, demo_instant
 
 CODE = "YZSZ"
 NAME = "一照三证联办（企业设立登记）"
@@ -62,29 +64,33 @@ def seed_demo_bundle() -> list[str]:
     if desk is None or not desk.has_permission("permits.desk"):
         return []
     bundle = services.get_bundle(CODE)
-    row = services.submit_bundle(
-        actor=desk,
-        bundle=bundle,
-        applicant=cases.check_applicant("enterprise", ANSWERS["applicant_name"], USCC, ANSWERS["contact_phone"]),
-        answers=dict(ANSWERS),
-        channel=ApplicationChannel.DESK,
-    )
-    for material in services.needed_materials(bundle, row.answers):
-        services.attach_bundle_material(
+    at = demo_instant(ITEMS)
+    with clock_at(at or now_utc()):
+        row = services.submit_bundle(
             actor=desk,
-            row=row,
-            key=material.key,
-            name=f"{material.name}.pdf",
-            stream=io.BytesIO(PDF),
-            length=len(PDF),
-            content_type="application/pdf",
+            bundle=bundle,
+            applicant=cases.check_applicant("enterprise", ANSWERS["applicant_name"], USCC, ANSWERS["contact_phone"]),
+            answers=dict(ANSWERS),
+            channel=ApplicationChannel.DESK,
         )
-    lines = [f"joint registration (一照三证) received: {row.number}"]
-    try:
-        with db.session.begin_nested():
+        for material in services.needed_materials(bundle, row.answers):
+            services.attach_bundle_material(
+                actor=desk,
+                row=row,
+                key=material.key,
+                name=f"{material.name}.pdf",
+                stream=io.BytesIO(PDF),
+                length=len(PDF),
+                content_type="application/pdf",
+            )
+        if at is not None:
             services.accept_bundle(actor=desk, row=row)
-        lines[0] = f"joint registration (一照三证) in progress, four department cases: {row.number}"
-    except CalendarNotLoaded as exc:
-        lines.append(f"  joint registration not accepted ({exc.detail})")
+    if at is None:
+        lines = [
+            f"joint registration (一照三证) waiting at the desk: {row.number}",
+            "  not accepted: the working-day calendar does not reach its cases' due dates",
+        ]
+    else:
+        lines = [f"joint registration (一照三证) in progress, four department cases: {row.number}"]
     lines.append(f"  tracking: /permits/bundles/track/{row.number}/{row.tracking_token}")
     return lines

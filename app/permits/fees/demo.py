@@ -1,16 +1,24 @@
 """Demo fees for `make run`: two accepted cases of a fee-charging item, one bill paid at the cashier window and
-one waiting for payment. Idempotent (nothing is added once a bill exists); skipped when the calendar cannot count
-the cases' due dates."""
+one waiting for payment. Idempotent (nothing is added once a bill exists).
+
+A case is accepted today when the working-day calendar reaches its statutory due date; late in a year whose
+successor is not loaded yet, it is accepted on the latest earlier week that the calendar can count (`demo_instant`),
+and skipped with a line saying so when none can."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
 from app.accounts.models import User
 from app.accounts.uscc import make_uscc
+from app.core import time as clock_mod
 from app.core.db import db
+from app.core.time import now_utc
 from app.permits.calendar.deadlines import CalendarNotLoaded
 from app.permits.cases import services as cases
 from app.permits.cases.demo import PDF
@@ -28,6 +36,37 @@ ANSWERS = {
     "equipment": "boiler",
     "site": "邯郸市邯山区示范热源厂",
 }
+
+
+MAX_WEEKS_BACK = 10
+
+
+def demo_instant(item_codes: list[str]) -> datetime | None:
+    """Now, or the latest earlier week (up to MAX_WEEKS_BACK) from which every item's due dates can be counted."""
+    items = list(db.session.scalars(select(Item).where(Item.code.in_(item_codes))))
+    now = now_utc()
+    for weeks in range(MAX_WEEKS_BACK + 1):
+        at = now - timedelta(weeks=weeks)
+        try:
+            for item in items:
+                cases._due_dates(item, cases.local_date(at))
+        except CalendarNotLoaded:
+            continue
+        return at
+    return None
+
+
+@contextmanager
+def clock_at(at: datetime) -> Iterator[None]:
+    """The platform's clock at `at` while the demo acts (nothing moves when `at` is now)."""
+    if at >= now_utc() - timedelta(minutes=1):
+        yield
+        return
+    previous = clock_mod.set_clock(clock_mod.FakeClock(at))
+    try:
+        yield
+    finally:
+        clock_mod.set_clock(previous)
 
 
 def _case(desk: User, quantity: int) -> Application:
@@ -62,15 +101,15 @@ def seed_demo_fees() -> list[str]:
         or not db.session.scalar(select(Item.id).where(Item.code == ITEM))
     ):
         return []
-    try:
-        with db.session.begin_nested():
-            paid_case = _case(desk, 2)
-            unpaid_case = _case(desk, 5)
-    except CalendarNotLoaded as exc:
-        return [f"permit fees: skipped ({exc.detail})"]
-    paid = services.issue_bill(actor=desk, application=paid_case)
-    services.record_payment(actor=desk, bill=paid, amount_fen=paid.total_fen, receipt_number="HB-DEMO-000001")
-    unpaid = services.issue_bill(actor=desk, application=unpaid_case)
+    at = demo_instant([ITEM])
+    if at is None:
+        return ["permit fees: skipped (the working-day calendar does not reach the cases' due dates)"]
+    with clock_at(at):
+        paid_case = _case(desk, 2)
+        unpaid_case = _case(desk, 5)
+        paid = services.issue_bill(actor=desk, application=paid_case)
+        services.record_payment(actor=desk, bill=paid, amount_fen=paid.total_fen, receipt_number="HB-DEMO-000001")
+        unpaid = services.issue_bill(actor=desk, application=unpaid_case)
     return [
         f"permit fee bill paid at the cashier window: {paid.number}",
         f"permit fee bill waiting for payment: {unpaid.number} (certificate refused until paid)",
