@@ -64,9 +64,9 @@ def bill_page(application_id: int) -> Any:
     return _desk_page(services.accepted_case(application_id))
 
 
-def _act(application_id: int, action: Any, done: str) -> Any:
+def _act(application_id: int, action: Any, done: str, aliases: dict[str, str] | None = None) -> Any:
     application = services.accepted_case(application_id)
-    with attempt() as outcome:
+    with attempt(aliases=aliases) as outcome:
         action(application)
     if outcome.failed:
         return _desk_page(services.accepted_case(application_id), outcome.errors, outcome.status)
@@ -97,7 +97,12 @@ def charge(application_id: int, line_id: int) -> Any:
             reason=request.form.get(f"reason-{line_id}", ""),
         )
 
-    return _act(application_id, action, _("The amount was changed; the reason is on record."))
+    return _act(
+        application_id,
+        action,
+        _("The amount was changed; the reason is on record."),
+        {"reason": f"reason-{line_id}", "amount_fen": f"amount-{line_id}"},
+    )
 
 
 @bp.post("/cases/<int:application_id>/payments")
@@ -115,7 +120,7 @@ def pay(application_id: int) -> Any:
         if not created:
             flash(_("This receipt was recorded before: nothing changed."), "info")
 
-    return _act(application_id, action, _("The payment was recorded."))
+    return _act(application_id, action, _("The payment was recorded."), {"amount_fen": "amount"})
 
 
 @bp.get("/track/<string:number>/<string:token>")

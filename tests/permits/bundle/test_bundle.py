@@ -93,6 +93,7 @@ def test_materials_are_deduplicated_and_sent_once(desk_app: Flask) -> None:
         assert copies == sum(len(m.applies(row.answers)) for m in needed)
 
 
+@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
 def test_submission_makes_four_parts_and_acceptance_four_parallel_cases(desk_app: Flask) -> None:
     row_id, p = submitted(desk_app)
     with desk_app.test_request_context():

@@ -89,6 +89,7 @@ def _unpaid(desk_app: Flask) -> tuple[int, dict[str, int]]:
     return case_id, p
 
 
+@pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
 def test_payment_is_idempotent_by_receipt(desk_app: Flask) -> None:
     case_id, p = _unpaid(desk_app)
     with desk_app.test_request_context():

@@ -42,6 +42,7 @@ def test_desk_issues_charges_and_records_a_payment(desk_app: Flask) -> None:
     line_id = line.removeprefix("charge-")
     resp = desk.post(f"{url}/lines/{line_id}", data={"csrf_token": doc.csrf_token(), f"amount-{line_id}": "20"})
     assert resp.status_code == 422 and parse(resp).error_summary is not None
+    assert "必填" in parse(resp).error_summary.text
     resp = desk.post(
         f"{url}/lines/{line_id}",
         data={"csrf_token": doc.csrf_token(), f"amount-{line_id}": "20", f"reason-{line_id}": "设备停用一台"},
