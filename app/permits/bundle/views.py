@@ -66,19 +66,7 @@ def apply(code: str) -> Any:
                 answers=answers,
                 channel=channel or ApplicationChannel.ONLINE,
             )
-            wanted = {m.key for m in services.needed_materials(bundle, answers)}
-            for key, upload in sorted(request.files.items()):
-                name = key.removeprefix("material-")
-                if key.startswith("material-") and name in wanted and upload and upload.filename:
-                    services.attach_bundle_material(
-                        actor=me(),
-                        row=row,
-                        key=name,
-                        name=upload.filename,
-                        stream=upload.stream,
-                        length=upload.content_length or None,
-                        content_type=upload.mimetype or "",
-                    )
+            _attach_uploads(row)
         if not outcome.failed:
             flash(_("Your joint application was received. Keep the tracking address to follow it."), "success")
             return redirect(bundle_tracking_url(row), code=303)
@@ -97,14 +85,58 @@ def apply(code: str) -> Any:
     )
 
 
+def _attach_uploads(row: BundleCase) -> None:
+    wanted = {m.key for m in services.needed_materials(row.bundle, row.answers)}
+    for key, upload in sorted(request.files.items()):
+        name = key.removeprefix("material-")
+        if key.startswith("material-") and name in wanted and upload and upload.filename:
+            services.attach_bundle_material(
+                actor=me(),
+                row=row,
+                key=name,
+                name=upload.filename,
+                stream=upload.stream,
+                length=upload.content_length or None,
+                content_type=upload.mimetype or "",
+            )
+
+
+@bp.route("/applications/<int:bundle_case_id>/materials", methods=["GET", "POST"])
+@authenticated
+def materials(bundle_case_id: int) -> Any:
+    """Send the materials still missing, each once (the applicant, or desk staff), before the desk accepts."""
+    row = services.visible_bundle_case(me(), bundle_case_id)
+    errors, status = Errors(), 200
+    if request.method == "POST":
+        with attempt() as outcome:
+            _attach_uploads(row)
+        if not outcome.failed:
+            flash(_("The materials were received."), "success")
+            return redirect(bundle_tracking_url(row), code=303)
+        errors, status = outcome.errors, outcome.status
+        row = services.visible_bundle_case(me(), bundle_case_id)
+    received = services.received_keys(row)
+    return (
+        render_template(
+            "permits_bundle/materials.html",
+            row=row,
+            missing=[m for m in services.needed_materials(row.bundle, row.answers) if m.key not in received],
+            errors=errors,
+        ),
+        status,
+    )
+
+
 @bp.get("/track/<string:number>/<string:token>")
 @public
 def tracking(number: str, token: str) -> Any:
     """The joint application's four parts: each department's case, its step and due date."""
     row = services.tracked_bundle(number, token)
+    received = services.received_keys(row)
     return render_template(
         "permits_bundle/tracking.html",
         row=row,
+        missing=[m for m in services.needed_materials(row.bundle, row.answers) if m.key not in received],
         parts=[(p.application, part_view(p.application), tracking_url(p.application)) for p in row.parts],
     )
 

@@ -138,3 +138,44 @@ def test_one_form_the_desk_and_the_four_part_tracking_page(desk_app: Flask) -> N
     assert len(rows) == 5 and all(r[3] == "审查" for r in rows[1:])
     en = parse(desk_app.test_client().get(tracking, headers=EN))
     assert "Follow your joint application" in en.text
+
+
+def test_the_applicant_sends_a_missing_material_later(desk_app: Flask) -> None:
+    define(desk_app)
+    applicant = _signed_in(desk_app, ["bidder"])
+    doc = parse(applicant.get(f"/permits/bundles/{demo.CODE}/apply"))
+    data: dict[str, Any] = dict(doc.form("apply-form").fields())
+    data.update(
+        {"applicant_kind": "enterprise", "applicant_name": demo.ANSWERS["applicant_name"], "applicant_code": demo.USCC}
+    )
+    for key, value in demo.ANSWERS.items():
+        data[f"answer-{key}"] = str(value)
+    files = [el.get("name") for el in doc.select("input", type="file")]
+    for name in files[1:]:  # the first material is left out
+        data[name] = (io.BytesIO(PDF), "m.pdf", "application/pdf")
+    resp = applicant.post(f"/permits/bundles/{demo.CODE}/apply", data=data, content_type="multipart/form-data")
+    assert resp.status_code == 303
+    tracking = resp.headers["Location"]
+    track = parse(applicant.get(tracking))
+    assert len(track.by_id("missing").select("li")) == 1
+    with desk_app.app_context():
+        row_id = db.session.scalar(select(BundleCase.id))
+    url = f"/permits/bundles/applications/{row_id}/materials"
+    assert _signed_in(desk_app, ["bidder"], EN).get(url).status_code == 404  # another applicant sees nothing
+    page = parse(applicant.get(url))
+    (wanted,) = [el.get("name") for el in page.select("input", type="file")]
+    assert wanted == files[0]
+    bad = applicant.post(
+        url,
+        data={"csrf_token": page.csrf_token(), wanted: (io.BytesIO(b"not a pdf"), "m.pdf", "application/pdf")},
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 422
+    resp = applicant.post(
+        url,
+        data={"csrf_token": page.csrf_token(), wanted: (io.BytesIO(PDF), "m.pdf", "application/pdf")},
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 303
+    assert not parse(applicant.get(tracking)).has("missing")
+    assert parse(applicant.get(url)).has("nothing-missing")

@@ -38,6 +38,8 @@ PERMITS_FEES_BUNDLE_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "permits_bundle.apply"): SIGNED_IN,
     ("POST", "permits_bundle.apply"): SIGNED_IN,
     ("GET", "permits_bundle.tracking"): EVERYONE,
+    ("GET", "permits_bundle.materials"): SIGNED_IN,
+    ("POST", "permits_bundle.materials"): SIGNED_IN,
     ("GET", "permits_bundle.desk_list"): DESK,
     ("GET", "permits_bundle.desk"): DESK,
     ("POST", "permits_bundle.accept"): DESK,
