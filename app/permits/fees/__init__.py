@@ -7,8 +7,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.permits.fees import api, models, views
+    from app.permits.fees import api, home, models, views
 
     del models  # imported for its tables
     api.init_app(app)
     views.init_app(app)
+    home.init_app()

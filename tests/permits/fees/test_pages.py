@@ -88,3 +88,20 @@ def test_applicant_reads_what_to_pay_in_chinese_and_english(desk_app: Flask) -> 
     en = parse(anonymous.get(url, headers=EN))
     assert "cashier window" in en.by_id("what-to-pay").text and en.by_id("bill-status").text == "To be paid"
     assert anonymous.get(f"/permits/fees/track/{number}/wrong").status_code == 404
+
+
+def test_the_desk_home_lists_unpaid_bills(desk_app: Flask) -> None:
+    from app.permits.fees import services
+    from tests.accounts.helpers import login
+    from tests.permits.cases.helpers import who
+
+    case_id, p = accepted(desk_app, PER_UNIT_ITEM, quantity=2)
+    with desk_app.test_request_context():
+        bill = services.issue_bill(actor=who(p["desk"]), application=services.accepted_case(case_id))
+        db.session.commit()
+        number, desk_name = bill.number, who(p["desk"]).username
+    client = desk_app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    assert login(client, desk_name).status_code == 303
+    section = parse(client.get("/")).by_id("home-permits-unpaid")
+    assert "待缴费的缴费通知（1 件）" in section.text and number in section.text and "待缴 20.00 元" in section.text
