@@ -1,7 +1,7 @@
 """permit fees and bundle: fee rule kinds, fee bills with lines and payments; bundles (一照三证联办) (issue 11 §5, §6)
 
 Revision ID: 6f9ee0a9b12b
-Revises: 5e7a1c9d3b20
+Revises: b7d4e2f9a1c3
 Create Date: 2026-12-07 11:17:48.182504
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '6f9ee0a9b12b'
-down_revision = '5e7a1c9d3b20'
+down_revision = 'b7d4e2f9a1c3'
 branch_labels = None
 depends_on = None
 
