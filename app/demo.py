@@ -427,6 +427,11 @@ def init_app() -> None:
     demo("demo.permits.catalogue")(seed_demo_catalogue)
     demo("demo.calendar")(seed_demo_calendar)
     demo("demo.permits.cases")(seed_demo_cases)
+    from app.permits.bundle.demo import seed_demo_bundle
+    from app.permits.fees.demo import seed_demo_fees
+
+    demo("demo.permits.fees")(seed_demo_fees)
+    demo("demo.permits.bundle")(seed_demo_bundle)
     demo("demo.convenience")(seed_demo_floor)
     demo("demo.convenience.ratings")(seed_demo_ratings)
     demo("demo.convenience.interaction")(seed_demo_interaction)

@@ -23,6 +23,7 @@ from tests.evaluation.matrix_award_pages import AWARD_PAGES_EXPECTED
 from tests.evaluation.matrix_committee_pages import COMMITTEE_PAGES_EXPECTED
 from tests.evaluation.matrix_pages import EVALUATION_PAGES_EXPECTED
 from tests.permits.certificates.matrix_certificates import CERTIFICATES_PUBLIC, PERMITS_CERTIFICATES_EXPECTED
+from tests.permits.fees.matrix import PERMITS_FEES_BUNDLE_EXPECTED
 from tests.permits.matrix_calendar import PERMITS_CALENDAR_EXPECTED
 from tests.permits.matrix_cases import PERMITS_CASES_EXPECTED
 from tests.publication.matrix import OCDS_EXPECTED
@@ -176,6 +177,7 @@ EXPECTED.update(AWARD_PAGES_EXPECTED)
 EXPECTED.update(COMMITTEE_PAGES_EXPECTED)
 EXPECTED.update(PERMITS_CALENDAR_EXPECTED)
 EXPECTED.update(PERMITS_CASES_EXPECTED)
+EXPECTED.update(PERMITS_FEES_BUNDLE_EXPECTED)
 EXPECTED.update(dict.fromkeys(SEALING_PUBLIC, EVERYONE))
 EXPECTED.update(dict.fromkeys(CERTIFICATES_PUBLIC, EVERYONE))
 EXPECTED.update(dict.fromkeys(SUPERVISION_PUBLIC, EVERYONE))

@@ -10,10 +10,12 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.permits import calendar, cases, catalogue, certificates, permissions
+    from app.permits import bundle, calendar, cases, catalogue, certificates, fees, permissions
 
     del permissions  # imported for its declarations
     catalogue.init_app(app)
     calendar.init_app(app)
     cases.init_app(app)
     certificates.init_app(app)
+    fees.init_app(app)
+    bundle.init_app(app)

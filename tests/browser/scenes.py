@@ -159,6 +159,10 @@ def seed_floors(app: Flask) -> list[str]:
         seed_demo_catalogue()
         seed_demo_calendar()
         assert seed_demo_cases(), "the permits demo seeded no application"
+        from app.permits.bundle.demo import seed_demo_bundle
+        from app.permits.fees.demo import seed_demo_fees
+
+        assert seed_demo_fees() and seed_demo_bundle(), "the fees and bundle demos seeded nothing"
         seed_demo_floor()
         db.session.commit()
         window = db.session.scalar(db.select(Window).where(Window.number == "01"))
@@ -172,9 +176,16 @@ def seed_floors(app: Flask) -> list[str]:
         seed_demo_supervision()  # the worker's ingest and lights, once: the wall and the signals have data
         db.session.commit()
         application = db.session.scalar(db.select(Application).order_by(Application.id))
+        from app.permits.bundle.models import BundleCase
+        from app.permits.fees.models import FeeBill
+
+        billed = db.session.scalar(db.select(FeeBill).order_by(FeeBill.id.desc())).application
+        joint = db.session.scalar(db.select(BundleCase))
         return [
             f"/convenience/tickets/{ticket.public_id}",
             f"/permits/track/{application.number}/{application.tracking_token}",
+            f"/permits/fees/track/{billed.number}/{billed.tracking_token}",
+            f"/permits/bundles/track/{joint.number}/{joint.tracking_token}",
         ]
 
 

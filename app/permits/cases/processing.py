@@ -443,6 +443,10 @@ def finish_step(*, actor: Any, application: Application, kind: Any, note: Any = 
         waiting = [t.department.name for t in application.tasks if t.status in OPEN_TASK_STATUSES]
         if waiting:
             raise Conflict(N_("Co-departments have not answered yet: %(names)s."), params={"names": "、".join(waiting)})
+    if which is CaseStepKind.PRODUCTION:  # 制证: not while the case's fee bill is unpaid (a free item needs none)
+        from app.permits.fees.services import require_paid
+
+        require_paid(application)
     at = now_utc()
     calendar = calendar_services.load_calendar()
     following = STEP_ORDER[STEP_ORDER.index(which) + 1] if which is not CaseStepKind.DELIVERY else None

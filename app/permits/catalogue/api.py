@@ -80,7 +80,14 @@ def item_view(item: Item) -> dict[str, Any]:
         "legal_basis": item.legal_basis,
         "acceptance_day_counts": item.acceptance_day_counts,
         "fees": [
-            {"name": f.name, "amount_fen": f.amount_fen, "unit": f.unit, "legal_basis": f.legal_basis}
+            {
+                "name": f.name,
+                "amount_fen": f.amount_fen,
+                "unit": f.unit,
+                "legal_basis": f.legal_basis,
+                "kind": f.kind.value,
+                "per": f.per,
+            }
             for f in item.fees
         ],
         "output": {"name": item.output_name, "validity_months": item.output_validity_months},

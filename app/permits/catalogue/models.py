@@ -39,6 +39,14 @@ class Channel(enum.StrEnum):
     BOTH = "both"  # online or at the desk
 
 
+class FeeKind(enum.StrEnum):
+    """How a fee rule computes its amount (中心收费): once, per unit of a form answer, or not at all."""
+
+    FIXED = "fixed"  # amount_fen once per case
+    PER_UNIT = "per_unit"  # amount_fen × the number the applicant gave in the form attribute `per`
+    FREE = "free"  # listed for its legal basis (免收), amount 0
+
+
 class MaterialRequirement(enum.StrEnum):
     REQUIRED = "required"
     CONDITIONAL = "conditional"
@@ -120,8 +128,10 @@ class ItemFee(db.Model):  # type: ignore[name-defined,misc]
     item_id: Mapped[int] = mapped_column(ForeignKey("permit_items.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(200))
-    amount_fen: Mapped[int] = mapped_column(BigInteger)  # the standard (收费标准), in 分
+    amount_fen: Mapped[int] = mapped_column(BigInteger)  # the standard (收费标准), in 分 (per unit for per_unit)
     unit: Mapped[str] = mapped_column(String(50), default="")  # 每件, 每证, …
+    kind: Mapped[FeeKind] = mapped_column(_enum(FeeKind), default=FeeKind.FIXED)
+    per: Mapped[str | None] = mapped_column(String(40))  # per_unit: the number attribute of the form counted
     legal_basis: Mapped[str] = mapped_column(Text, default="")  # 收费依据
 
     item: Mapped[Item] = relationship(back_populates="fees")

@@ -7,7 +7,7 @@ from marshmallow import validate
 
 from app.core.fields import Integer, QueryInteger
 from app.permits.catalogue.form_schema import DATATYPES
-from app.permits.catalogue.models import Channel, DayCount, ItemKind, MaterialRequirement
+from app.permits.catalogue.models import Channel, DayCount, FeeKind, ItemKind, MaterialRequirement
 from app.tendering.schemas import PlainText
 
 
@@ -100,9 +100,11 @@ class PermitMaterialOut(ma.Schema):
 
 class PermitFeeOut(ma.Schema):
     name = ma.fields.String(required=True)
-    amount_fen = Integer(required=True, metadata={"description": "In 分 (1/100 元)"})
+    amount_fen = Integer(required=True, metadata={"description": "In 分 (1/100 元); per unit for a per_unit fee"})
     unit = ma.fields.String(required=True)
     legal_basis = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True, validate=validate.OneOf([k.value for k in FeeKind]))
+    per = ma.fields.String(allow_none=True, metadata={"description": "per_unit: the form's number attribute"})
 
 
 class PermitOutputOut(ma.Schema):

@@ -35,6 +35,7 @@ from app.permits.catalogue.models import (
     Channel,
     DayCount,
     Department,
+    FeeKind,
     Item,
     ItemFee,
     ItemKind,
@@ -77,10 +78,33 @@ class FileArgs(ma.Schema):
 
 
 class FeeArgs(ma.Schema):
+    """A fee rule. `kind` fixed (amount once), per_unit (amount × the form's number attribute `per`) or free
+    (amount 0); without `kind`, a rule is fixed when it has an amount and free when it has none. `kind` and `per`
+    are left out of the loaded entry when not given, so older catalogue files keep their hashes."""
+
     name = _Text(required=True, validate=validate.Length(min=1, max=200))
     amount_fen = _int(0, MAX_FEE_FEN, required=True)
     unit = _Text(load_default="", validate=validate.Length(max=50))
     legal_basis = _Text(load_default="", validate=validate.Length(max=2000))
+    kind = ma.fields.String(validate=validate.OneOf([k.value for k in FeeKind]))
+    per = ma.fields.String(validate=validate.Length(min=1, max=40))
+
+    @ma.validates_schema
+    def _rule(self, data: dict[str, Any], **kwargs: Any) -> None:
+        kind = fee_kind(data)
+        if kind is FeeKind.FREE and data["amount_fen"] != 0:
+            raise ma.ValidationError("A free fee has amount 0.", "amount_fen")
+        if kind is not FeeKind.FREE and data["amount_fen"] == 0:
+            raise ma.ValidationError("A fixed or per-unit fee has an amount above 0.", "amount_fen")
+        if (kind is FeeKind.PER_UNIT) != bool(data.get("per")):
+            raise ma.ValidationError("A per-unit fee names the form's number attribute it counts; others none.", "per")
+
+
+def fee_kind(entry: dict[str, Any]) -> FeeKind:
+    """A fee entry's kind: as given, else fixed with an amount and free without."""
+    if entry.get("kind"):
+        return FeeKind(entry["kind"])
+    return FeeKind.FIXED if entry["amount_fen"] else FeeKind.FREE
 
 
 class MaterialArgs(ma.Schema):
@@ -168,6 +192,14 @@ def parse_catalogue(raw: Any) -> dict[str, Any]:
             form_schema.validate_schema(item["form"])
         except ValidationFailed as exc:
             raise _invalid(N_("%(where)s: %(problem)s"), where + ".form", problem=exc.detail) from None
+        numbers = {k for k, p in item["form"]["properties"].items() if p.get("x-datatype") == "number"}
+        for j, fee in enumerate(item["fees"]):
+            if fee.get("per") and fee["per"] not in numbers:
+                raise _invalid(
+                    N_("%(where)s: a per-unit fee counts a number attribute of the form, not %(code)s"),
+                    f"{where}.fees.{j}",
+                    code=fee["per"],
+                )
         for j, material in enumerate(item["materials"]):
             for ref in ("template", "sample"):
                 if material[ref] is not None and material[ref] not in data["files"]:
@@ -313,7 +345,18 @@ def _apply(item: Item, entry: dict[str, Any], department: Department, file_row: 
     item.output_validity_months = entry["output"].get("validity_months")
     item.channel = Channel(entry["channel"])
     item.form_schema = entry["form"]
-    item.fees = [ItemFee(position=i, **fee) for i, fee in enumerate(entry["fees"], start=1)]
+    item.fees = [
+        ItemFee(
+            position=i,
+            name=fee["name"],
+            amount_fen=fee["amount_fen"],
+            unit=fee["unit"],
+            legal_basis=fee["legal_basis"],
+            kind=fee_kind(fee),
+            per=fee.get("per"),
+        )
+        for i, fee in enumerate(entry["fees"], start=1)
+    ]
     item.materials = [
         ItemMaterial(
             position=i,

@@ -275,6 +275,9 @@ def issue(*, actor: Any, data: Any) -> Certificate:
             N_("The certificate's details are not valid."),
             errors={"item_code": [N_("No item of the catalogue has this code.")]},
         )
+    from app.permits.fees.services import require_paid_for_case_number
+
+    require_paid_for_case_number(args.get("case_number"))  # 制证 waits for the case's fees
     args["title"] = args["title"] or item.output_name or item.name
     if args["valid_until"] is None and item.output_validity_months:
         args["valid_until"] = add_months(args["valid_from"], item.output_validity_months)
