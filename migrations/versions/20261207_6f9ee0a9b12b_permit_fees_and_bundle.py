@@ -1,7 +1,7 @@
 """permit fees and bundle: fee rule kinds, fee bills with lines and payments; bundles (一照三证联办) (issue 11 §5, §6)
 
 Revision ID: 6f9ee0a9b12b
-Revises: b7d4e2f9a1c3
+Revises: 7b3d9e1f4a26
 Create Date: 2026-12-07 11:17:48.182504
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '6f9ee0a9b12b'
-down_revision = 'b7d4e2f9a1c3'
+down_revision = '7b3d9e1f4a26'
 branch_labels = None
 depends_on = None
 
