@@ -105,6 +105,8 @@ SEEDED_ROLES: dict[str, tuple[str, str, bool]] = {
     "window_staff": ("Convenience window staff", "便民服务窗口工作人员", False),
     "permits_clerk": ("Permits desk clerk", "行政许可受理窗口工作人员", False),
     "permits_reviewer": ("Permits department reviewer", "行政许可部门审查人员", False),
+    "household_provider": ("Household-service provider", "家政服务商", False),
+    "household_admin": ("8188890 platform administrator", "8188890社会服务平台管理员", False),
 }
 
 for _role in SEEDED_ROLES:

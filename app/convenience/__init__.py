@@ -33,3 +33,6 @@ def init_app(app: Flask) -> None:
     from app.convenience import rating
 
     rating.init_app(app)
+    from app.convenience import household
+
+    household.init_app(app)

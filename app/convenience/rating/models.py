@@ -36,6 +36,7 @@ BAD_LEVELS = (Level.DISSATISFIED, Level.VERY_DISSATISFIED)  # open a rectificati
 class SubjectKind(enum.StrEnum):
     TICKET = "ticket"  # a served queue ticket (a visit)
     APPLICATION = "application"  # a permit application the desk decided (a matter)
+    HOUSEHOLD = "household"  # a household-service order a provider completed (app/convenience/household)
 
 
 class TaskStatus(enum.StrEnum):

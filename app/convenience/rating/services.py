@@ -180,6 +180,10 @@ def resolve(kind: str, reference: str, token: str = "", actor: Any = None) -> Su
         return ticket_subject(held_ticket(reference))
     if kind == SubjectKind.APPLICATION.value:
         return application_subject(held_application(reference, token, actor))
+    if kind == SubjectKind.HOUSEHOLD.value:
+        from app.convenience.household import services as household
+
+        return household.rating_subject(household.tracked(reference, token))
     raise field_error("kind", N_("Choose a ticket or an application."))
 
 
