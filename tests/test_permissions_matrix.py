@@ -15,6 +15,7 @@ from werkzeug.routing import Rule
 
 from app.accounts.permissions import SEEDED_ROLES
 from tests.accounts.helpers import compile_translations, csrf, login, make_user
+from tests.convenience.household.matrix import HOUSEHOLD_EXPECTED
 from tests.convenience.matrix import CONVENIENCE_EXPECTED
 from tests.convenience.rating.matrix import RATING_EXPECTED
 from tests.evaluation.matrix_award_pages import AWARD_PAGES_EXPECTED
@@ -163,6 +164,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
 EXPECTED.update(TENDERING_EXPECTED)
 EXPECTED.update(CONVENIENCE_EXPECTED)
 EXPECTED.update(RATING_EXPECTED)
+EXPECTED.update(HOUSEHOLD_EXPECTED)
 EXPECTED.update(OCDS_EXPECTED)
 EXPECTED.update(SUPERVISION_EXPECTED)
 EXPECTED.update(AGENCY_PAGES_EXPECTED)

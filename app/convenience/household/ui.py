@@ -14,13 +14,13 @@ HOUSEHOLD_STATUSES: dict[str, dict[str, StatusInfo]] = {
         "unassigned": StatusInfo(_l("Unassigned: with the center"), RED),
     },
     "household_provider": {  # app.convenience.household.models.ProviderStatus
-        "active": StatusInfo(_l("Active"), GREEN),
-        "suspended": StatusInfo(_l("Suspended"), ORANGE),
+        "active": StatusInfo(_l("Active: receives orders"), GREEN),
+        "suspended": StatusInfo(_l("Suspended from dispatch"), ORANGE),
         "withdrawn": StatusInfo(_l("Left the platform"), GREY),
     },
     "household_dispatch": {  # app.convenience.household.models.DispatchOutcome
         "pending": StatusInfo(_l("Awaiting acknowledgement"), YELLOW),
-        "accepted": StatusInfo(_l("Accepted"), GREEN),
+        "accepted": StatusInfo(_l("Accepted the order"), GREEN),
         "declined": StatusInfo(_l("Declined"), ORANGE),
         "timed_out": StatusInfo(_l("Not acknowledged in time"), RED),
         "withdrawn": StatusInfo(_l("Withdrawn: the provider was suspended"), GREY),

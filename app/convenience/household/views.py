@@ -34,9 +34,11 @@ def localized(zh: str, en: str) -> str:
 
 class RequestForm(FlaskForm):
     category = SelectField(_l("Service needed"), choices=[], validate_choice=True, validators=[InputRequired()])
-    district = SelectField(_l("District"), choices=[], validate_choice=True, validators=[InputRequired()])
+    district = SelectField(
+        _l("District of the address"), choices=[], validate_choice=True, validators=[InputRequired()]
+    )
     address = StringField(
-        _l("Address"),
+        _l("Address of the service"),
         validators=[InputRequired(_l("Give the address.")), Length(max=200)],
         description=_l("Street, building, unit and room."),
     )
@@ -83,7 +85,7 @@ class DeclineForm(FlaskForm):
 
 class CompleteForm(FlaskForm):
     work_done = TextAreaField(
-        _l("What was done"), validators=[InputRequired(_l("Say what was done.")), Length(max=2000)]
+        _l("Work carried out"), validators=[InputRequired(_l("Say what work was carried out.")), Length(max=2000)]
     )
     price = YuanField(
         _l("Price (yuan)"),
@@ -96,11 +98,11 @@ class CompleteForm(FlaskForm):
 
 class ReasonForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[InputRequired(_l("Give the reason.")), Length(max=500)])
-    submit = SubmitField(_l("Confirm"))
+    submit = SubmitField(_l("Confirm with this reason"))
 
 
 class AssignForm(FlaskForm):
-    provider = SelectField(_l("Provider"), choices=[], coerce=int, validate_choice=True)
+    provider = SelectField(_l("Household-service provider"), choices=[], coerce=int, validate_choice=True)
     submit = SubmitField(_l("Dispatch to this provider"))
 
 

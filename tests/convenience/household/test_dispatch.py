@@ -42,9 +42,18 @@ def test_the_22_categories_and_the_districts_of_handan_are_seeded(hh: Flask) -> 
         cats = _services().categories()
         names = [d.name for d in _services().districts()]
     assert len(cats) == 22 and len({c.code for c in cats}) == 22
-    assert {"家政保洁", "水电维修", "管道疏通", "开锁换锁", "家电维修", "搬家", "月嫂育婴", "养老护理", "送水送气", "房屋维修"} <= {
-        c.name for c in cats
-    }
+    assert {
+        "家政保洁",
+        "水电维修",
+        "管道疏通",
+        "开锁换锁",
+        "家电维修",
+        "搬家",
+        "月嫂育婴",
+        "养老护理",
+        "送水送气",
+        "房屋维修",
+    } <= {c.name for c in cats}
     assert {"丛台区", "邯山区", "复兴区", "峰峰矿区", "肥乡区", "永年区"} <= set(names)
 
 
