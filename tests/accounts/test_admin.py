@@ -146,6 +146,8 @@ def test_seed_demo_accounts(app: Flask, clock: FakeClock) -> None:
                 "auditor",
                 "bidder",
                 "expert",
+                "household_admin",
+                "household_provider",
                 "permits_clerk",
                 "permits_reviewer",
                 "supervisor",

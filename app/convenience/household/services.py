@@ -22,7 +22,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -49,6 +49,9 @@ from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFail
 from app.core.problems import N_
 from app.core.reference import provides
 from app.core.time import now_utc
+
+if TYPE_CHECKING:
+    from app.convenience.rating.services import Subject
 
 DEFAULTS: dict[str, Any] = {
     "HOUSEHOLD_ACK_MINUTES": 30,  # a provider acknowledges a dispatched order within this many minutes
@@ -143,14 +146,18 @@ def districts() -> list[District]:
 
 
 def _category(code: Any) -> Category:
-    found = db.session.scalar(select(Category).where(Category.code == code)) if isinstance(code, str) else None
+    found: Category | None = (
+        db.session.scalar(select(Category).where(Category.code == code)) if isinstance(code, str) else None
+    )
     if found is None:
         raise field_error("category", N_("Choose one of the household-service categories."))
     return found
 
 
 def _district(code: Any) -> District:
-    found = db.session.scalar(select(District).where(District.code == code)) if isinstance(code, str) else None
+    found: District | None = (
+        db.session.scalar(select(District).where(District.code == code)) if isinstance(code, str) else None
+    )
     if found is None:
         raise field_error("district", N_("Choose one of the districts of Handan."))
     return found
@@ -274,7 +281,7 @@ def list_providers(status: str | None = None) -> list[Provider]:
 
 def provider_of(user: Any) -> Provider:
     """The provider whose portal account `user` is (403 for an account linked to none)."""
-    found = (
+    found: Provider | None = (
         db.session.scalar(select(Provider).where(Provider.account_id == user.id))
         if user is not None and not isinstance(user, str)
         else None
@@ -586,7 +593,7 @@ def request_order(
 
 
 def get_order(reference: Any) -> Order:
-    found = (
+    found: Order | None = (
         db.session.scalar(select(Order).where(Order.reference == reference))
         if isinstance(reference, str) and REFERENCE.match(reference)
         else None
@@ -804,7 +811,7 @@ def complaints(provider_id: int | None = None) -> list[Complaint]:
     return list(db.session.scalars(stmt))
 
 
-def rating_subject(order: Order) -> Any:
+def rating_subject(order: Order) -> Subject:
     """The order as a 好差评 subject: rateable once completed; the provider's name stands for the department."""
     from app.convenience.rating.models import SubjectKind
     from app.convenience.rating.services import Subject

@@ -183,7 +183,8 @@ def resolve(kind: str, reference: str, token: str = "", actor: Any = None) -> Su
     if kind == SubjectKind.HOUSEHOLD.value:
         from app.convenience.household import services as household
 
-        return household.rating_subject(household.tracked(reference, token))
+        subject: Subject = household.rating_subject(household.tracked(reference, token))
+        return subject
     raise field_error("kind", N_("Choose a ticket or an application."))
 
 

@@ -78,9 +78,8 @@ def test_request_to_provider_to_completed_to_rated(hh: Flask) -> None:
     assert bad_token.status_code == 404
     rated = citizen.post(f"{API}/orders/{reference}/rating", json={"token": token, "level": "satisfied"})
     assert rated.status_code == 201 and rated.get_json()["kind"] == "household", rated.data
-    again = citizen.post(
-        "/api/v1/convenience/ratings", json={"kind": "household", "reference": reference, "token": token, "level": "basic"}
-    )
+    other_way = {"kind": "household", "reference": reference, "token": token, "level": "basic"}
+    again = citizen.post("/api/v1/convenience/ratings", json=other_way)
     assert again.status_code == 409 and again.content_type == PROBLEM  # one rating per order, whichever way
     assert citizen.get(f"{API}/orders/{reference}", query_string={"token": token}).get_json()["rating"] == "satisfied"
 
@@ -170,7 +169,8 @@ def test_the_center_keeps_the_directory(hh: Flask) -> None:
     pid = made.get_json()["id"]
     assert center.post(f"{API}/admin/providers", json=good).status_code == 409
     assert center.post(f"{API}/admin/providers/{pid}/suspend", json={"reason": ""}).status_code == 422
-    assert center.post(f"{API}/admin/complaints", json={"provider": pid, "text": "服务人员迟到两小时"}).status_code == 201
+    complaint = {"provider": pid, "text": "服务人员迟到两小时"}
+    assert center.post(f"{API}/admin/complaints", json=complaint).status_code == 201
     suspended = center.post(f"{API}/admin/providers/{pid}/suspend", json={"reason": "投诉核实，暂停整改"})
     assert suspended.get_json()["status"] == "suspended"
     assert center.post(f"{API}/admin/providers/{pid}/suspend", json={"reason": "再次"}).status_code == 409

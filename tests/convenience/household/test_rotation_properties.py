@@ -77,7 +77,7 @@ def test_suspended_never_and_nobody_twice_while_another_waits(events: list[tuple
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.integers(min_value=2, max_value=4), st.integers(min_value=1, max_value=3), st.integers(min_value=0, max_value=1))
+@given(st.integers(2, 4), st.integers(1, 3), st.integers(0, 1))
 def test_through_the_database_turns_are_even_and_the_suspended_get_none(
     app: Flask, clock: Any, n: int, rounds: int, suspend: int
 ) -> None:
