@@ -265,9 +265,9 @@ def test_the_demo_pages_read_in_chinese(hh: Flask, db_backend: str) -> None:
         ),
     }
     problems = {}
-    for role, (client, urls) in roles.items():
-        if client is None:
-            client = hh.test_client()
+    for role, (given, urls) in roles.items():
+        client = given or hh.test_client()
+        if given is None:
             assert login(client, role, accounts[role]).status_code == 303
         for url in urls:
             resp = client.get(url, headers=ZH)
