@@ -306,8 +306,9 @@ def suspend_provider(*, actor: Any, provider_id: Any, reason: Any) -> Provider:
     provider = _lock_provider(provider_id)
     if provider.status is not ProviderStatus.ACTIVE:
         raise Conflict(N_("Only an active provider can be suspended."))
+    waiting = _waiting_orders(provider)  # locked before the evidence log's append lock: one lock order everywhere
     _set_status(provider, ProviderStatus.SUSPENDED, text, actor, "convenience.household.provider_suspended")
-    _withdraw_waiting(provider, actor)
+    _withdraw_waiting(provider, waiting, actor)
     return provider
 
 
@@ -326,8 +327,9 @@ def withdraw_provider(*, actor: Any, provider_id: Any, reason: Any) -> Provider:
     provider = _lock_provider(provider_id)
     if provider.status is ProviderStatus.WITHDRAWN:
         raise Conflict(N_("This provider has left the platform already."))
+    waiting = _waiting_orders(provider)
     _set_status(provider, ProviderStatus.WITHDRAWN, text, actor, "convenience.household.provider_withdrawn")
-    _withdraw_waiting(provider, actor)
+    _withdraw_waiting(provider, waiting, actor)
     return provider
 
 
@@ -340,12 +342,17 @@ def _set_status(provider: Provider, status: ProviderStatus, reason: str, actor: 
     audit.record(action, actor=actor, subject=provider.audit_ref, data={"from": was, "to": status.value})
 
 
-def _withdraw_waiting(provider: Provider, actor: Any) -> None:
-    """Orders waiting for this provider's acknowledgement go on to the next provider (not counted as a failure)."""
+def _waiting_orders(provider: Provider) -> list[Order]:
+    """The orders waiting for this provider's acknowledgement, locked (PostgreSQL) in id order."""
     stmt = select(Order).where(Order.status == OrderStatus.DISPATCHED, Order.provider_id == provider.id)
     if is_postgresql():
         stmt = stmt.with_for_update()
-    for order in list(db.session.scalars(stmt.order_by(Order.id))):
+    return list(db.session.scalars(stmt.order_by(Order.id).execution_options(populate_existing=True)))
+
+
+def _withdraw_waiting(provider: Provider, waiting: list[Order], actor: Any) -> None:
+    """Orders waiting for this provider's acknowledgement go on to the next provider (not counted as a failure)."""
+    for order in waiting:
         dispatch = order.current
         if dispatch is None:
             continue
@@ -747,7 +754,7 @@ def sweep_timeouts(now: datetime | None = None) -> dict[str, int]:
     if is_postgresql():
         stmt = stmt.with_for_update(skip_locked=True)
     counts = {"timed_out": 0, "redispatched": 0, "escalated": 0}
-    for order in list(db.session.scalars(stmt)):
+    for order in list(db.session.scalars(stmt.execution_options(populate_existing=True))):
         dispatch = order.current
         if dispatch is None or dispatch.ack_due_at > now:
             continue

@@ -157,7 +157,7 @@ def request_page() -> Any:
                 )
             if not outcome.failed:
                 flash(str(_l("Your request was received: keep this page's address to follow it.")), "success")
-                if operator:
+                if operator and caller_has(MANAGE):
                     return redirect(url_for("household.admin_order", reference=order.reference), code=303)
                 return redirect(url_for("household.track", reference=order.reference, token=order.token), code=303)
             errors, status = outcome.errors, outcome.status

@@ -107,3 +107,47 @@ def test_two_sweeps_at_once_time_each_order_out_once(app: Flask, db_backend: str
     assert actions(app).count("convenience.household.ack_timed_out") == 6
     slots = [slot for slot, _p in _dispatches(app)]
     assert slots == list(range(1, 13))
+
+
+@pytest.mark.parametrize("db_backend", ["postgresql"], indirect=True)
+def test_a_suspension_racing_the_providers_declines_moves_each_order_on_once(
+    app: Flask, db_backend: str, clock: Any
+) -> None:
+    from app.convenience.household import services
+    from app.core.errors import Conflict, NotFound
+    from app.extensions import db
+    from tests.convenience.household.helpers import as_user
+
+    first = provider(app, "甲", account="prov_first")
+    second = provider(app, "乙")
+    mine = []
+    for _ in range(4):
+        mine.append(order(app)[0])  # → 甲
+        order(app)  # → 乙
+    barrier = threading.Barrier(5)
+
+    def work(i: int) -> str:
+        with app.app_context():
+            barrier.wait()
+            try:
+                if i == 4:
+                    services.suspend_provider(actor="system:test", provider_id=first, reason="投诉")
+                else:
+                    services.decline(actor=as_user(app, "prov_first"), reference=mine[i], reason="忙")
+                db.session.commit()
+                return "done"
+            except (Conflict, NotFound):
+                db.session.rollback()
+                return "refused"
+
+    with ThreadPoolExecutor(5) as pool:
+        outcomes = list(pool.map(work, range(5)))
+    assert outcomes[4] == "done"
+    with app.app_context():
+        for reference in mine:
+            row = services.get_order(reference)
+            assert [d.provider_id for d in row.dispatches] == [first, second]
+            assert row.dispatches[0].outcome.value in ("declined", "withdrawn")
+            assert row.dispatches[1].outcome.value == "pending" and row.provider_id == second
+        declined = sum(services.get_order(r).dispatches[0].outcome.value == "declined" for r in mine)
+    assert outcomes[:4].count("done") == declined
