@@ -10,7 +10,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.convenience.household import api, models, permissions, services, tasks, ui, views
+    from app.convenience.household import api, home, models, permissions, services, tasks, ui, views
 
     del models, permissions, tasks  # imported for their tables, declarations and sweeps
     for key, value in services.DEFAULTS.items():  # documented in services.py
@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     ui.init_app()
     api.init_app(app)
     views.init_app(app)
+    home.init_app()
     from app.convenience.household.demo import seed_demo_household
     from app.core.reference import demo
 

@@ -276,3 +276,14 @@ def test_the_demo_pages_read_in_chinese(hh: Flask, db_backend: str) -> None:
             if words:
                 problems[f"{role} {url}"] = words
     assert not problems, "; ".join(f"{k}: {' '.join(sorted(v))}" for k, v in problems.items())
+
+
+def test_the_home_page_shows_what_waits_for_each_role(hh: Flask) -> None:
+    provider(hh, "甲", account="plumber_a")
+    waiting, _ = order(hh)
+    stuck, _ = order(hh, district=FENGFENG)  # nobody serves it: unassigned
+    page = parse(_client(hh, "plumber_a").get("/", headers=ZH).data)
+    assert waiting in page.by_id("home-household-to-acknowledge").text and "确认截止" in page.text
+    assert stuck not in page.text
+    center = parse(_client(hh, "center", ["household_admin"]).get("/", headers=ZH).data)
+    assert stuck in center.by_id("home-household-unassigned").text
