@@ -26,6 +26,9 @@ API = "/api/v1/convenience/household"
 PROBLEM = "application/problem+json"
 
 
+pytestmark = pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
 def hh(app: Flask, clock: Any) -> Flask:
     from tests.accounts.helpers import compile_translations

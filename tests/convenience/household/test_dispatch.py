@@ -26,6 +26,9 @@ from tests.convenience.household.helpers import (
 )
 
 
+pytestmark = pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
 def hh(app: Flask, clock: Any) -> Flask:
     return app
