@@ -25,7 +25,6 @@ from tests.convenience.household.helpers import (
     uscc,
 )
 
-
 pytestmark = pytest.mark.parametrize("db_backend", ["sqlite", "postgresql"], indirect=True)
 
 
