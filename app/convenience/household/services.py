@@ -583,8 +583,15 @@ def request_order(
         failures=0,
         created_at=now_utc(),
     )
-    db.session.add(order)
-    db.session.flush()
+    for attempt in range(5):  # a reference drawn twice (one in 10^9 a day) is drawn again, never a 500
+        try:
+            with db.session.begin_nested():
+                db.session.add(order)
+            break
+        except IntegrityError:
+            if attempt == 4:
+                raise
+            order.reference, order.token = _new_reference(), secrets.token_urlsafe(24)
     audit.record(
         "convenience.household.order_requested",
         actor=actor,

@@ -20,8 +20,10 @@ from app.convenience.household.models import OrderStatus, ProviderStatus
 from app.convenience.household.permissions import INTAKE, MANAGE, PROVIDE
 from app.convenience.rating.models import LEVELS
 from app.convenience.rating.views import LEVEL_LABELS
+from app.core.errors import NotFound
 from app.core.forms import YuanField
 from app.core.pages import attempt, me
+from app.core.problems import N_
 from app.core.security import caller_has, public, requires
 from app.core.views import register_nav
 
@@ -251,9 +253,6 @@ def _portal_order(
     provider = services.provider_of(me())
     order = services.get_order(reference)
     if order.provider_id != provider.id:
-        from app.core.errors import NotFound
-        from app.core.problems import N_
-
         raise NotFound(N_("No such household-service order."))
     return render_template(
         "household/portal_order.html",

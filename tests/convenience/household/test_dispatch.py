@@ -245,3 +245,14 @@ def test_the_directory_checks_the_uscc_and_stores_nothing_on_bad_input(hh: Flask
     with pytest.raises(Conflict):
         act(hh, _services().register_provider, actor="system:test", **{**good, "name": "另一家"})
     assert count(hh, Provider) == 1 and actions(hh) == ["convenience.household.provider_registered"]
+
+
+def test_a_reference_drawn_twice_is_drawn_again(hh: Flask, monkeypatch: Any) -> None:
+    from app.convenience.household.models import Order
+
+    provider(hh, "甲")
+    first, _ = order(hh)
+    drawn = iter([first, first, "JZ20261207-ZZZZZ2"])
+    monkeypatch.setattr(_services(), "_new_reference", lambda: next(drawn))
+    second, _ = order(hh)
+    assert second == "JZ20261207-ZZZZZ2" and count(hh, Order) == 2
