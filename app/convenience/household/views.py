@@ -354,17 +354,22 @@ def _provider_page(
     provider_id: int,
     *,
     form: ReasonForm | None = None,
+    withdraw: ReasonForm | None = None,
     complaint: ComplaintForm | None = None,
     errors: Any = None,
     status: int = 200,
 ) -> Any:
     provider = services.get_provider(provider_id)
+    if withdraw is None:
+        withdraw = ReasonForm(prefix="withdraw")
+    withdraw.submit.label.text = str(_l("Mark as having left the platform"))
     return render_template(
         "household/provider.html",
         provider=provider,
         standing=services.standing(provider),
         complaints=services.complaints(provider.id),
         form=form or ReasonForm(),
+        withdraw=withdraw,
         complaint=complaint or ComplaintForm(),
         errors=errors,
         statuses=ProviderStatus,
@@ -387,15 +392,22 @@ ACTIONS = {
 @bp.post("/admin/providers/<int:provider_id>/<any(suspend, reinstate, withdraw):action>")
 @requires(MANAGE)
 def admin_provider_status(provider_id: int, action: str) -> Any:
-    form = ReasonForm()
+    leaving = action == "withdraw"  # its own form on the page (prefixed field names)
+    form = ReasonForm(prefix="withdraw") if leaving else ReasonForm()
+    forms = {"withdraw": form} if leaving else {"form": form}
     services.get_provider(provider_id)
     if not form.validate_on_submit():
-        return _provider_page(provider_id, form=form, status=422)
+        return _provider_page(provider_id, **forms, status=422)  # type: ignore[arg-type]
     fn, done = ACTIONS[action]
-    with attempt(form) as outcome:
+    with attempt(form, aliases={"reason": form.reason.name}) as outcome:
         fn(actor=me(), provider_id=provider_id, reason=form.reason.data)
     if outcome.failed:
-        return _provider_page(provider_id, form=form, errors=outcome.errors, status=outcome.status)
+        return _provider_page(
+            provider_id,
+            **forms,  # type: ignore[arg-type]
+            errors=outcome.errors,
+            status=outcome.status,
+        )
     flash(str(done), "success")
     return redirect(url_for("household.admin_provider", provider_id=provider_id), code=303)
 

@@ -287,3 +287,17 @@ def test_the_home_page_shows_what_waits_for_each_role(hh: Flask) -> None:
     assert stuck not in page.text
     center = parse(_client(hh, "center", ["household_admin"]).get("/", headers=ZH).data)
     assert stuck in center.by_id("home-household-unassigned").text
+
+
+def test_the_center_marks_a_provider_as_having_left(hh: Flask) -> None:
+    pid = provider(hh, "甲")
+    center = _client(hh, "center", ["household_admin"])
+    url = f"{BASE}/admin/providers/{pid}"
+    page = parse(center.get(url, headers=ZH).data)
+    assert page.has("status-form") and page.has("withdraw-form")
+    empty = _post(center, url, "withdraw-form", {"withdraw-reason": ""})
+    assert empty.status_code == 422 and parse(empty.data).error_message("withdraw-reason")
+    assert _post(center, url, "withdraw-form", {"withdraw-reason": "企业已注销"}).status_code == 303
+    page = parse(center.get(url, headers=ZH).data)
+    assert "已退出平台" in page.by_id("provider-facts").text and not page.has("withdraw-form")
+    assert actions(hh)[-1] == "convenience.household.provider_withdrawn"
