@@ -429,6 +429,9 @@ def init_app() -> None:
     demo("demo.convenience")(seed_demo_floor)
     demo("demo.convenience.ratings")(seed_demo_ratings)
     demo("demo.tenders")(seed_demo_tenders)
+    from app.publication.portal.services import seed_demo_regions
+
+    demo("demo.portal")(seed_demo_regions)  # the demo buyer's region, for the portal's region filter
     from app.supervision.demo import seed_demo_supervision
 
     demo("demo.supervision")(seed_demo_supervision)  # last: it reads what the others wrote to the evidence log

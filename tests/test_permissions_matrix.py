@@ -25,6 +25,7 @@ from tests.permits.certificates.matrix_certificates import CERTIFICATES_PUBLIC, 
 from tests.permits.matrix_calendar import PERMITS_CALENDAR_EXPECTED
 from tests.permits.matrix_cases import PERMITS_CASES_EXPECTED
 from tests.publication.matrix import OCDS_EXPECTED
+from tests.publication.portal.matrix import PORTAL_EXPECTED
 from tests.sealing.matrix_sealing import SEALING_PUBLIC
 from tests.supervision.matrix import SUPERVISION_EXPECTED
 from tests.tendering.matrix import TENDERING_EXPECTED
@@ -166,6 +167,7 @@ EXPECTED.update(CONVENIENCE_EXPECTED)
 EXPECTED.update(RATING_EXPECTED)
 EXPECTED.update(HOUSEHOLD_EXPECTED)
 EXPECTED.update(OCDS_EXPECTED)
+EXPECTED.update(PORTAL_EXPECTED)
 EXPECTED.update(SUPERVISION_EXPECTED)
 EXPECTED.update(AGENCY_PAGES_EXPECTED)
 EXPECTED.update(EVALUATION_PAGES_EXPECTED)

@@ -167,6 +167,13 @@ ACTIONS: dict[str, Any] = {
     "convenience.ticket_requeued": _l("Missed ticket put back in the queue"),
     "convenience.ticket_no_show": _l("Ticket missed again: no-show"),
     "convenience.ticket_expired": _l("Ticket expired at the end of the day"),
+    "convenience.home_visit_requested": _l("Home visit requested"),
+    "convenience.home_visit_scheduled": _l("Home visit scheduled"),
+    "convenience.home_visit_recorded": _l("Home visit recorded"),
+    "convenience.home_visit_declined": _l("Home visit request declined"),
+    "convenience.home_visit_cancelled": _l("Home visit request cancelled by the citizen"),
+    "convenience.plan_exception_added": _l("Window hours set for a day (after-hours session or closure)"),
+    "convenience.plan_exception_removed": _l("Window hours for a day removed"),
     # convenience: service ratings (好差评)
     "convenience.rating.submitted": _l("Service rated"),
     "convenience.rating.rectification_opened": _l("Rectification task opened for a bad rating"),
@@ -190,6 +197,8 @@ ACTIONS: dict[str, Any] = {
     "convenience.household.order_escalated": _l("Household order escalated to the center: unassigned"),
     "convenience.household.order_completed": _l("Household service completed"),
     "convenience.household.complaint_recorded": _l("Complaint about a household-service provider recorded"),
+    # publication: the public tender portal
+    "publication.portal.buyer_region_set": _l("Buyer's region set for the tender portal"),
     # supervision
     "supervision.signals.fired": _l("Supervision lights turned on"),
     "supervision.signal.answered": _l("Explanation given for a supervision signal"),

@@ -1,6 +1,6 @@
 """JSON API of the convenience floor (/api/v1/convenience): the service list, tickets from a phone and their
-tracking, the hall's state, the window staff's calls (sign on, call next, recall, serve, miss, transfer), and
-appointments (slots, book, reschedule, cancel, check in)."""
+tracking, the hall's state, the window staff's calls (sign on, call next, recall, serve, miss, transfer),
+appointments (slots, book, reschedule, cancel, check in), and home visits (ask, follow)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 from flask import url_for
 from flask_smorest import Blueprint
 
-from app.convenience import appointments, queue, schemas, services
+from app.convenience import appointments, home_visits, queue, schemas, services
 from app.convenience.appointment_models import Appointment
+from app.convenience.home_visit_models import HomeVisit
 from app.convenience.models import Service, Ticket, Window
 from app.convenience.permissions import APPOINTMENTS, WINDOW_OPERATE
 from app.core.api import problem_responses
@@ -277,3 +278,48 @@ def init_app(app: Any) -> None:
     from app.extensions import api
 
     api.register_blueprint(blp)
+
+
+def home_visit_view(visit: HomeVisit) -> dict[str, Any]:
+    return {
+        "reference": visit.reference,
+        "tracking_id": visit.public_id,
+        "tracking_url": url_for("convenience.home_visit", public_id=visit.public_id),
+        "service": visit.service.code,
+        "status": visit.status.value,
+        "preferred_day": visit.preferred_day,
+        "preferred_period": visit.preferred_period.value,
+        "scheduled_day": visit.scheduled_day,
+        "scheduled_period": visit.scheduled_period.value if visit.scheduled_period else None,
+        "steps": [{"what": what, "at": when, "details": details} for what, when, details in home_visits.steps(visit)],
+    }
+
+
+@blp.route("/home-visits", methods=["POST"])
+@blp.arguments(schemas.HomeVisitArgs)
+@blp.response(201, schemas.HomeVisitOut)
+@_problems(422)
+@public
+def request_home_visit(args: dict[str, Any]) -> Any:
+    """Ask for a home visit (上门服务) for an elderly, disabled or ill citizen; keep `tracking_id` to follow it."""
+    visit = home_visits.request_visit(
+        service_code=args["service"],
+        name=args["name"],
+        phone=args["phone"],
+        address=args["address"],
+        reason=args["reason"],
+        details=args["details"],
+        preferred_day=args["preferred_day"],
+        preferred_period=args["preferred_period"],
+        actor=me(),
+    )
+    return home_visit_view(visit)
+
+
+@blp.route("/home-visits/<string:tracking_id>", methods=["GET"])
+@blp.response(200, schemas.HomeVisitOut)
+@_problems(404)
+@public
+def get_home_visit(tracking_id: str) -> Any:
+    """A home-visit request from request to closure: its state, the day scheduled, each step."""
+    return home_visit_view(home_visits.by_public_id(tracking_id))

@@ -37,8 +37,8 @@ from sqlalchemy import func, select
 from app import audit
 from app.convenience import notify, queue
 from app.convenience.appointment_models import Appointment, AppointmentStatus, OutboxMessage
-from app.convenience.models import Service, Window, WorkingPlan
-from app.convenience.services import get_window, local_now
+from app.convenience.models import Service, Window
+from app.convenience.services import get_window, hours_on, local_now
 from app.core.db import db, is_postgresql
 from app.core.errors import Conflict, NotFound, PermissionDenied, field_error
 from app.core.problems import N_
@@ -124,15 +124,9 @@ def budget_seconds() -> int:
     return int(setting("CONVENIENCE_SLOT_MINUTES")) * 60 * int(setting("CONVENIENCE_BOOKING_SHARE")) // 100
 
 
-def _plan(window: Window, day: date) -> WorkingPlan | None:
-    if not window.is_active:
-        return None
-    return next((p for p in window.plans if p.weekday == day.weekday()), None)
-
-
 def plan_slots(window: Window, day: date) -> list[tuple[datetime, datetime]]:
     """The window's slots on a day, as local (start, end): within opening hours, none overlapping the break."""
-    plan = _plan(window, day)
+    plan = hours_on(window, day)
     if plan is None:
         return []
     step = timedelta(minutes=int(setting("CONVENIENCE_SLOT_MINUTES")))
@@ -230,7 +224,7 @@ def bookable_days(service: Service) -> list[date]:
     today = local_now().date()
     windows = _windows(service)
     days = [today + timedelta(days=i) for i in range(int(setting("CONVENIENCE_BOOKING_HORIZON_DAYS")) + 1)]
-    return [d for d in days if any(_plan(w, d) is not None for w in windows)]
+    return [d for d in days if any(hours_on(w, d) is not None for w in windows)]
 
 
 def resolve_slot(service: Service, key: str) -> tuple[Window, datetime, datetime]:

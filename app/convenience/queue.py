@@ -76,6 +76,9 @@ def hall_version() -> int:
     return int(db.session.scalar(select(HallState.version).where(HallState.id == HALL_STATE_ID)) or 0)
 
 
+MAX_DAILY_TICKETS = 9999  # per window group and day
+
+
 def _next_sequence(group_id: int, day: date) -> int:
     table = TicketCounter.__table__
     insert = (postgresql if is_postgresql() else sqlite).insert(table)
@@ -113,8 +116,9 @@ def issue_ticket(
     now = now_utc()
     day = today()
     sequence = _next_sequence(service.group_id, day)
-    if sequence > 999:
-        # Three digits on the display; a group that gives out a thousand tickets a day is refused, not wrapped.
+    if sequence > MAX_DAILY_TICKETS:
+        # A001 … A999, then A1000 …: a busy group on a peak day passes a thousand; numbers never wrap (a number
+        # called twice a day would send two people to one window).
         raise Conflict(N_("No more tickets today for this service; please come back tomorrow."))
     ticket = Ticket(
         public_id=secrets.token_urlsafe(18),

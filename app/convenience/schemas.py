@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from app.convenience.home_visit_models import DayPeriod, HomeVisitStatus, VisitReason
 from app.convenience.models import TicketChannel, TicketStatus
 from app.core.fields import Instant, Integer
 
@@ -137,3 +138,38 @@ class AppointmentOut(ma.Schema):
     check_in_closes_at = Instant(required=True)
     ics_url = ma.fields.String(required=True)
     ticket = ma.fields.Nested(AppointmentTicketOut, allow_none=True)
+
+
+# --- home visits (上门服务) -------------------------------------------------------------------------------
+
+
+class HomeVisitArgs(ma.Schema):
+    service = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
+    name = ma.fields.String(required=True, validate=validate.Length(max=200))
+    phone = ma.fields.String(required=True, validate=validate.Length(max=30))
+    address = ma.fields.String(required=True, validate=validate.Length(max=400))
+    reason = ma.fields.String(
+        required=True, validate=validate.OneOf([r.value for r in VisitReason]), metadata={"description": "why at home"}
+    )
+    details = ma.fields.String(load_default="", validate=validate.Length(max=2000))
+    preferred_day = ma.fields.Date(required=True)
+    preferred_period = ma.fields.String(load_default="any", validate=validate.OneOf([p.value for p in DayPeriod]))
+
+
+class VisitStepOut(ma.Schema):
+    what = ma.fields.String(required=True)
+    at = Instant(allow_none=True)
+    details = ma.fields.String(required=True)
+
+
+class HomeVisitOut(ma.Schema):
+    reference = ma.fields.String(required=True, metadata={"description": "What the citizen quotes: SM20261207001"})
+    tracking_id = ma.fields.String(required=True, metadata={"description": "The secret of the tracking page"})
+    tracking_url = ma.fields.String(required=True)
+    service = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, validate=validate.OneOf([s.value for s in HomeVisitStatus]))
+    preferred_day = ma.fields.Date(required=True)
+    preferred_period = ma.fields.String(required=True)
+    scheduled_day = ma.fields.Date(allow_none=True)
+    scheduled_period = ma.fields.String(allow_none=True)
+    steps = ma.fields.List(ma.fields.Nested(VisitStepOut), required=True)

@@ -8,7 +8,8 @@ and logs nothing. Times of day are the center's local "HH:MM".
 from __future__ import annotations
 
 import json
-from datetime import datetime, time
+from dataclasses import dataclass
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 import marshmallow as ma
 from flask import current_app
 from marshmallow import validate
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app import audit
 from app.accounts.models import User
@@ -54,7 +55,7 @@ class _Text(ma.fields.String):
 class _TimeOfDay(ma.fields.String):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> time:  # type: ignore[override]
         text = super()._deserialize(value, attr, data, **kwargs)
-        validate.Regexp(HHMM, error="Enter a time of day as HH:MM.")(text)
+        validate.Regexp(HHMM, error=N_("Enter a time of day as HH:MM."))(text)
         return time(int(text[:2]), int(text[3:]))
 
 
@@ -79,8 +80,9 @@ class ServiceArgs(ma.Schema):
     is_active = ma.fields.Boolean(load_default=True)
 
 
-class PlanArgs(ma.Schema):
-    weekday = Integer(required=True, validate=validate.Range(min=0, max=6))
+class HoursArgs(ma.Schema):
+    """A day's hours at a window: open, close, an optional break and an optional after-hours extension."""
+
     opens_at = _TimeOfDay(required=True)
     closes_at = _TimeOfDay(required=True)
     break_starts_at = _TimeOfDay(load_default=None, allow_none=True)
@@ -90,14 +92,18 @@ class PlanArgs(ma.Schema):
     @ma.validates_schema
     def _ordered(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data["opens_at"] >= data["closes_at"]:
-            raise ma.ValidationError("A window closes after it opens.", "closes_at")
+            raise ma.ValidationError(N_("A window closes after it opens."), "closes_at")
         start, end = data["break_starts_at"], data["break_ends_at"]
         if (start is None) != (end is None):
-            raise ma.ValidationError("A break has a start and an end.", "break_ends_at")
+            raise ma.ValidationError(N_("A break has a start and an end."), "break_ends_at")
         if start is not None and end is not None and not (data["opens_at"] < start < end < data["closes_at"]):
-            raise ma.ValidationError("A break lies within the opening hours.", "break_starts_at")
+            raise ma.ValidationError(N_("A break lies within the opening hours."), "break_starts_at")
         if data["extended_until"] is not None and data["extended_until"] <= data["closes_at"]:
-            raise ma.ValidationError("An after-hours extension ends after closing time.", "extended_until")
+            raise ma.ValidationError(N_("An after-hours extension ends after closing time."), "extended_until")
+
+
+class PlanArgs(HoursArgs):
+    weekday = Integer(required=True, validate=validate.Range(min=0, max=6))
 
 
 class WindowArgs(ma.Schema):
@@ -233,6 +239,81 @@ def load_floor_file(path: Path, *, actor: Any = None) -> dict[str, int]:
     return load_floor(raw, actor=actor, source=path.name)
 
 
+def dump_floor() -> dict[str, Any]:
+    """The floor as a data file (the shape `load_floor` reads): download it, change it, load it again."""
+
+    def hhmm(value: time | None) -> str | None:
+        return value.strftime("%H:%M") if value is not None else None
+
+    groups = list_groups()
+    return {
+        "groups": [{"code": g.code, "name": g.name, "name_en": g.name_en, "prefix": g.prefix} for g in groups],
+        "services": [
+            {
+                "code": s.code,
+                "name": s.name,
+                "name_en": s.name_en,
+                "department": s.department,
+                "department_en": s.department_en,
+                "group": s.group.code,
+                "average_service_seconds": s.average_service_seconds,
+                "is_bookable": s.is_bookable,
+                "is_at_home": s.is_at_home,
+                "is_after_hours": s.is_after_hours,
+                "is_active": s.is_active,
+            }
+            for s in list_services(active_only=False)
+        ],
+        "windows": [
+            {
+                "number": w.number,
+                "name": w.name,
+                "name_en": w.name_en,
+                "location": w.location,
+                "group": w.group.code,
+                "is_active": w.is_active,
+                "plans": [
+                    {
+                        k: v
+                        for k, v in {
+                            "weekday": p.weekday,
+                            "opens_at": hhmm(p.opens_at),
+                            "closes_at": hhmm(p.closes_at),
+                            "break_starts_at": hhmm(p.break_starts_at),
+                            "break_ends_at": hhmm(p.break_ends_at),
+                            "extended_until": hhmm(p.extended_until),
+                        }.items()
+                        if v is not None
+                    }
+                    for p in sorted(w.plans, key=lambda p: p.weekday)
+                ],
+            }
+            for w in list_windows()
+        ],
+    }
+
+
+def assignments() -> dict[int, list[User]]:
+    """Window id → the people assigned there, by name."""
+    out: dict[int, list[User]] = {}
+    rows = db.session.execute(
+        select(StaffAssignment.window_id, User).join(User, User.id == StaffAssignment.user_id).order_by(User.username)
+    ).all()
+    for window_id, user in rows:
+        out.setdefault(window_id, []).append(user)
+    return out
+
+
+def signed_on_now() -> dict[int, User]:
+    """Window id → who is signed on there now."""
+    rows = db.session.execute(
+        select(WindowSession.window_id, User)
+        .join(User, User.id == WindowSession.user_id)
+        .where(WindowSession.signed_off_at.is_(None))
+    ).all()
+    return {window_id: user for window_id, user in rows}
+
+
 DEMO_FLOOR = Path(__file__).resolve().parent / "demo_floor.json"
 DEMO_STAFF = {"window_staff": ("01", "02")}  # the demo's window-staff account works at these windows
 
@@ -254,6 +335,9 @@ def seed_demo_floor() -> list[str]:
     from app.convenience.appointments import seed_demo_appointments
 
     lines.extend(seed_demo_appointments())
+    from app.convenience.home_visits import seed_demo_home_visits
+
+    lines.extend(seed_demo_home_visits())
     return lines
 
 
@@ -298,16 +382,49 @@ def local_now(at: datetime | None = None) -> datetime:
     return (at or now_utc()).astimezone(ZoneInfo(current_app.config["CENTER_TIMEZONE"]))
 
 
-def plan_on(window: Window, at: datetime | None = None) -> WorkingPlan | None:
-    """The window's working plan for the (center's) day of `at`."""
-    weekday = local_now(at).weekday()
-    return next((p for p in window.plans if p.weekday == weekday), None)
+@dataclass(frozen=True)
+class Hours:
+    """A window's hours on one day: from its weekly plan, or from that day's exception (an after-hours session,
+    a closure)."""
+
+    opens_at: time
+    closes_at: time
+    break_starts_at: time | None
+    break_ends_at: time | None
+    extended_until: time | None
+    exception_id: int | None = None  # the plan exception that set them, if one did
+    reason: str = ""
+
+
+def hours_on(window: Window, day: date) -> Hours | None:
+    """The window's hours on the center's `day`, or None when it is closed (inactive, no plan that weekday, or a
+    closing exception). An exception for the window itself comes before one for every window."""
+    from app.convenience.home_visit_models import PlanException
+
+    if not window.is_active:
+        return None
+    exceptions = db.session.scalars(
+        select(PlanException)
+        .where(PlanException.day == day, or_(PlanException.window_id == window.id, PlanException.window_id.is_(None)))
+        .order_by(PlanException.window_id.is_(None), PlanException.id)
+    ).all()
+    if exceptions:
+        ex = exceptions[0]
+        if ex.is_closed or ex.opens_at is None or ex.closes_at is None:
+            return None
+        return Hours(
+            ex.opens_at, ex.closes_at, ex.break_starts_at, ex.break_ends_at, ex.extended_until, ex.id, ex.reason
+        )
+    plan = next((p for p in window.plans if p.weekday == day.weekday()), None)
+    if plan is None:
+        return None
+    return Hours(plan.opens_at, plan.closes_at, plan.break_starts_at, plan.break_ends_at, plan.extended_until)
 
 
 def is_open(window: Window, at: datetime | None = None) -> bool:
     """Within the day's hours (or its after-hours extension) and not in its break."""
-    plan = plan_on(window, at)
-    if plan is None or not window.is_active:
+    plan = hours_on(window, local_now(at).date())
+    if plan is None:
         return False
     moment = local_now(at).time()
     end = plan.extended_until or plan.closes_at

@@ -21,6 +21,15 @@ def is_valid_id(value: int) -> bool:
     return 1 <= value <= MAX_ID
 
 
+def parse_id(raw: object) -> int | None:
+    """An id typed into a form or taken from a query string (hostile): an int in the columns' range, or None."""
+    text = str(raw).strip() if raw is not None else ""
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
+        return None
+    value = int(text)
+    return value if is_valid_id(value) else None
+
+
 LIKE_ESCAPE = "\\"
 
 

@@ -97,8 +97,9 @@ class Errors(dict[str, list[str]]):
             self.general.append(detail)
             return
         for key, value in errors.items():
-            # Codes ('unknown', 'early') are for machines; sentences (jsonschema messages) are worth showing.
-            sentences = [m for m in messages(value) if " " in m and m != detail]
+            # Codes ('unknown', 'early') are for machines; sentences (jsonschema messages, and translated ones,
+            # which in Chinese have no spaces) are worth showing.
+            sentences = [m for m in messages(value) if (" " in m or not m.isascii()) and m != detail]
             self.add(str(key), "; ".join([detail, *sentences]), form)
 
 

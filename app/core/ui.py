@@ -174,6 +174,13 @@ STATUSES: dict[str, dict[str, StatusInfo]] = {
         "upheld": _s(_l("Upheld: the rating is excluded"), GREEN),
         "rejected": _s(_l("Rejected: the rating counts"), GREY),
     },
+    "home_visit": {  # app.convenience.home_visit_models.HomeVisitStatus
+        "requested": _s(_l("Waiting to be scheduled"), YELLOW),
+        "scheduled": _s(_l("Visit scheduled"), BLUE),
+        "completed": _s(_l("Done"), GREEN),
+        "declined": _s(_l("Declined by the center"), RED),
+        "cancelled": _s(_l("Withdrawn"), GREY),
+    },
     "callback": {  # app.convenience.rating.models.CallOutcome
         "reached": _s(_l("Reached"), GREEN),
         "not_reached": _s(_l("Not reached"), GREY),

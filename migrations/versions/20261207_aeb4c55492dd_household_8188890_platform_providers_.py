@@ -1,7 +1,7 @@
 """household: 8188890 platform providers, orders, dispatches, rotations, complaints
 
 Revision ID: aeb4c55492dd
-Revises: 5e7a1c9d3b20
+Revises: b7d4e2f9a1c3
 Create Date: 2026-12-07 11:18:52.660817
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "aeb4c55492dd"
-down_revision = "5e7a1c9d3b20"
+down_revision = "b7d4e2f9a1c3"
 branch_labels = None
 depends_on = None
 

@@ -104,7 +104,15 @@ def seeds(scene: Scene, role: str) -> list[str]:
         "auditor": [f"/recordings/sessions/{scene.session_id}"],
         # PER_FOLDER would stop the admin at the first three of its /admin/ pages
         "admin": ["/admin/experts", "/admin/specialties", "/admin/calendar", "/admin/catalogue"],
-        "anonymous": ["/receipts/verify", "/permits/", "/convenience/", *scene.floor_pages],
+        "anonymous": [
+            "/receipts/verify",
+            "/permits/",
+            "/convenience/",
+            *scene.floor_pages,
+            "/portal/",
+            f"/portal/tenders/{opened}",
+            f"/portal/tenders/{scene.open_tid}",
+        ],
         "applicant": ["/permits/my-applications"],
         "clerk": ["/permits/desk"],
         "window": ["/convenience/windows"],
@@ -218,6 +226,8 @@ def test_every_reachable_page_passes_axe_and_fits_a_phone(scene_server: tuple[Li
         ("invitee", "/evaluation/"),
         ("supervisor", "/supervision/"),
         ("supervisor", f"/supervision/signals/{scene.signal_id}"),
+        ("anonymous", "/portal/"),
+        ("anonymous", f"/portal/tenders/{scene.opened_tid}"),
     ]:
         assert any(shape(p) == shape(path) for p in covered[role]), f"{role} never reached {path}\n{report}"
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems) + f"\n\n{report}"

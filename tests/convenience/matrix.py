@@ -9,6 +9,7 @@ EVERYONE = frozenset({"anonymous", *SEEDED_ROLES})
 WINDOW_STAFF = frozenset({"window_staff"})
 SIGNED_IN = frozenset(SEEDED_ROLES)  # any account may book (per object: one's own appointments)
 OUTBOX = frozenset({"window_staff", "admin"})
+MANAGE = frozenset({"admin"})
 
 CONVENIENCE_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # citizens and the hall: public
@@ -51,4 +52,26 @@ CONVENIENCE_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "convenience-api.cancel_appointment"): SIGNED_IN,
     ("POST", "convenience-api.check_in_mine"): SIGNED_IN,
     ("GET", "convenience.outbox"): OUTBOX,
+    # home visits: asked for and followed without an account; scheduled by the floor's managers, recorded by staff
+    ("GET", "convenience.home_visit_new"): EVERYONE,
+    ("POST", "convenience.home_visit_new"): EVERYONE,
+    ("GET", "convenience.home_visit"): EVERYONE,
+    ("POST", "convenience.home_visit_cancel"): EVERYONE,
+    ("POST", "convenience-api.request_home_visit"): EVERYONE,
+    ("GET", "convenience-api.get_home_visit"): EVERYONE,
+    ("GET", "convenience.home_visits_manage"): MANAGE,
+    ("POST", "convenience.home_visit_schedule"): MANAGE,
+    ("POST", "convenience.home_visit_decline"): MANAGE,
+    ("GET", "convenience.my_visits"): WINDOW_STAFF,
+    ("POST", "convenience.my_visit_record"): WINDOW_STAFF,
+    # days with their own hours (after-hours sessions, closures)
+    ("GET", "convenience.plan_exceptions"): MANAGE,
+    ("POST", "convenience.plan_exceptions"): MANAGE,
+    ("POST", "convenience.plan_exception_remove"): MANAGE,
+    # the hall's managers: windows, staff, the floor's data file
+    ("GET", "convenience.admin"): MANAGE,
+    ("POST", "convenience.admin_assign"): MANAGE,
+    ("POST", "convenience.admin_unassign"): MANAGE,
+    ("GET", "convenience.admin_floor_file"): MANAGE,
+    ("POST", "convenience.admin_floor_upload"): MANAGE,
 }

@@ -50,6 +50,26 @@ def test_numbers_are_per_group_and_per_day(floor: Flask, clock: FakeClock) -> No
         assert queue.issue_ticket(service_code=SOCIAL[0], channel="phone").number == "A001"
 
 
+def test_a_busy_day_passes_a_thousand_tickets_and_never_wraps(floor: Flask, clock: FakeClock) -> None:
+    from app.convenience import queue
+    from app.convenience.models import TicketCounter
+    from app.core.errors import Conflict
+    from app.extensions import db
+
+    with floor.app_context():
+        first = queue.issue_ticket(service_code=SOCIAL[0], channel="kiosk")
+        counter = db.session.get(TicketCounter, (first.group_id, first.day))
+        counter.last = 998
+        assert [queue.issue_ticket(service_code=SOCIAL[0], channel="kiosk").number for _ in range(2)] == [
+            "A999",
+            "A1000",
+        ]
+        counter.last = queue.MAX_DAILY_TICKETS - 1
+        assert queue.issue_ticket(service_code=SOCIAL[0], channel="kiosk").number == "A9999"
+        with pytest.raises(Conflict):
+            queue.issue_ticket(service_code=SOCIAL[0], channel="kiosk")
+
+
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [

@@ -118,6 +118,7 @@ def test_filters_in_a_template(flask_app: Flask) -> None:
 
 
 from app.convenience.appointment_models import AppointmentStatus  # noqa: E402
+from app.convenience.home_visit_models import HomeVisitStatus  # noqa: E402
 
 STATE_ENUMS: dict[str, type[enum.Enum]] = {
     "tender": tendering_models.TenderStatus,
@@ -135,6 +136,7 @@ STATE_ENUMS: dict[str, type[enum.Enum]] = {
     "recording": recordings_models.SessionStatus,
     "export": recordings_models.ExportStatus,
     "appointment": AppointmentStatus,
+    "home_visit": HomeVisitStatus,
 }
 
 

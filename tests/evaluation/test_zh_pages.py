@@ -43,6 +43,8 @@ KNOWN: dict[str, set[str]] = {"tendering.agency_tender_new": {"price"}}
 # Code a page names on purpose: the members of RFC 9457 problem JSON, explained to API clients.
 KNOWN["core.problem_type"] = {"application/problem", "json", "type", "detail", "errors"}
 KNOWN["permits_catalogue_admin.admin_catalogue"] = {"catalogue", "json"}  # the bundle's file name, catalogue.json
+# A message to a citizen carries the link to their matter's page (http://…/convenience/home-visits/<secret>).
+KNOWN["convenience.outbox"] = {"http", "localhost", "convenience/home-visits"}
 # Routes whose arguments the scenario does not make (yet), by endpoint.
 SKIPPED: dict[str, str] = {}
 
@@ -111,6 +113,10 @@ def user_data(app: Flask) -> set[str]:
         from app.convenience.appointment_models import Appointment
 
         values.update(db.session.scalars(db.select(Appointment.reference)))  # K7M2Q9XA, keyed in at the kiosk
+        from app.convenience.home_visit_models import HomeVisit
+
+        for visit in db.session.scalars(db.select(HomeVisit)):  # SM20261207001, and what the citizen typed
+            values.update([visit.reference, visit.name, visit.address, visit.details, visit.public_id])
     return {v for v in values if isinstance(v, str) and v.strip()}
 
 

@@ -114,7 +114,7 @@ def rate(args: dict[str, Any]) -> Any:
 
 
 @blp.route("/tasks", methods=["GET"])
-@blp.response(200, schemas.TaskOut(many=True))
+@blp.response(200, schemas.RectificationTaskOut(many=True))
 @_problems(401, 403)
 @requires(RECTIFY)
 def list_tasks() -> Any:
@@ -123,7 +123,7 @@ def list_tasks() -> Any:
 
 
 @blp.route("/tasks/<int:task_id>", methods=["GET"])
-@blp.response(200, schemas.TaskOut)
+@blp.response(200, schemas.RectificationTaskOut)
 @_problems(401, 403, 404)
 @requires(RECTIFY)
 def get_task(task_id: int) -> Any:
@@ -132,7 +132,7 @@ def get_task(task_id: int) -> Any:
 
 @blp.route("/tasks/<int:task_id>/callbacks", methods=["POST"])
 @blp.arguments(schemas.CallBackArgs)
-@blp.response(201, schemas.TaskOut)
+@blp.response(201, schemas.RectificationTaskOut)
 @_problems(401, 403, 404, 409, 422)
 @requires(RECTIFY)
 def record_callback(args: dict[str, Any], task_id: int) -> Any:
@@ -145,7 +145,7 @@ def record_callback(args: dict[str, Any], task_id: int) -> Any:
 
 @blp.route("/tasks/<int:task_id>/close", methods=["POST"])
 @blp.arguments(schemas.CloseArgs)
-@blp.response(200, schemas.TaskOut)
+@blp.response(200, schemas.RectificationTaskOut)
 @_problems(401, 403, 404, 409, 422)
 @requires(RECTIFY)
 def close_task(args: dict[str, Any], task_id: int) -> Any:

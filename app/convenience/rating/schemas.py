@@ -63,7 +63,7 @@ class CloseArgs(ma.Schema):
     action_taken = ma.fields.String(required=True, validate=validate.Length(min=1, max=TEXT_MAX))
 
 
-class TaskOut(ma.Schema):
+class RectificationTaskOut(ma.Schema):
     id = Integer(required=True)
     rating = ma.fields.Nested(RatingOut, required=True)
     responsible = ma.fields.String(allow_none=True)

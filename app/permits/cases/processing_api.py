@@ -128,7 +128,7 @@ def authorisation_item_codes(rows: list[Authorisation]) -> dict[int, str]:
 
 
 @blp.route("/department/tasks", methods=["GET"])
-@blp.response(200, schemas.TaskOut(many=True))
+@blp.response(200, schemas.DepartmentTaskOut(many=True))
 @_problems(401, 403)
 @requires(REVIEW)
 def my_tasks() -> Any:
@@ -147,7 +147,7 @@ def my_cases() -> Any:
 
 @blp.route("/tasks/<int:task_id>/answer", methods=["POST"])
 @blp.arguments(schemas.AnswerIn)
-@blp.response(200, schemas.TaskOut)
+@blp.response(200, schemas.DepartmentTaskOut)
 @_problems(401, 403, 404, 409, 422)
 @requires(REVIEW)
 def answer_task(args: dict[str, Any], task_id: int) -> Any:

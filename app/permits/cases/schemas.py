@@ -201,7 +201,7 @@ class ApplicationOut(TrackingOut):
 # --- case processing ---------------------------------------------------------------------------------------
 
 
-class TaskOut(TaskTrackingOut):
+class DepartmentTaskOut(TaskTrackingOut):
     """A co-department's task with its answer, for the departments' staff."""
 
     application_id = Integer(required=True)
@@ -238,7 +238,7 @@ class CaseOut(ma.Schema):
     promised_due = ma.fields.Date(allow_none=True)
     current_step = ma.fields.String(allow_none=True)
     steps = ma.fields.List(ma.fields.Nested(CaseStepOut), required=True)
-    tasks = ma.fields.List(ma.fields.Nested(TaskOut), required=True)
+    tasks = ma.fields.List(ma.fields.Nested(DepartmentTaskOut), required=True)
     decision = ma.fields.Nested(CaseDecisionOut, allow_none=True)
 
 
