@@ -16,6 +16,7 @@ from werkzeug.routing import Rule
 from app.accounts.permissions import SEEDED_ROLES
 from app.core.errors import is_api_path
 from tests.accounts.helpers import compile_translations, csrf, login, make_user
+from tests.convenience.household.matrix import HOUSEHOLD_EXPECTED
 from tests.convenience.interaction.matrix import INTERACTION_EXPECTED
 from tests.convenience.matrix import CONVENIENCE_EXPECTED
 from tests.convenience.rating.matrix import RATING_EXPECTED
@@ -168,6 +169,7 @@ EXPECTED.update(TENDERING_EXPECTED)
 EXPECTED.update(CONVENIENCE_EXPECTED)
 EXPECTED.update(RATING_EXPECTED)
 EXPECTED.update(INTERACTION_EXPECTED)
+EXPECTED.update(HOUSEHOLD_EXPECTED)
 EXPECTED.update(OCDS_EXPECTED)
 EXPECTED.update(PORTAL_EXPECTED)
 EXPECTED.update(SUPERVISION_EXPECTED)

@@ -109,6 +109,8 @@ SEEDED_ROLES: dict[str, tuple[str, str, bool]] = {
     "department_handler": ("Department handler of citizens' requests", "部门诉求承办人员", False),
     "dispatcher": ("Citizens' requests dispatcher", "政民互动调度员", False),
     "duty_leader": ("Leader on duty", "带班领导", True),
+    "household_provider": ("Household-service provider", "家政服务商", False),
+    "household_admin": ("8188890 platform administrator", "8188890社会服务平台管理员", False),
 }
 
 for _role in SEEDED_ROLES:

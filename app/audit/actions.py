@@ -202,6 +202,20 @@ ACTIONS: dict[str, Any] = {
     "convenience.interaction.closed": _l("Citizen's request closed"),
     "convenience.interaction.called_back": _l("Citizen called back about a closed request"),
     "convenience.interaction.overdue": _l("Citizen's request overdue"),
+    # convenience: the 8188890 social-service platform (household services)
+    "convenience.household.provider_registered": _l("Household-service provider added to the directory"),
+    "convenience.household.provider_suspended": _l("Household-service provider suspended"),
+    "convenience.household.provider_reinstated": _l("Household-service provider reinstated"),
+    "convenience.household.provider_withdrawn": _l("Household-service provider left the platform"),
+    "convenience.household.order_requested": _l("Household service requested"),
+    "convenience.household.order_dispatched": _l("Household order sent to a provider"),
+    "convenience.household.order_accepted": _l("Household order accepted by the provider"),
+    "convenience.household.order_declined": _l("Household order declined by the provider"),
+    "convenience.household.ack_timed_out": _l("Household order not acknowledged in time"),
+    "convenience.household.dispatch_withdrawn": _l("Household order taken back from a suspended provider"),
+    "convenience.household.order_escalated": _l("Household order escalated to the center: unassigned"),
+    "convenience.household.order_completed": _l("Household service completed"),
+    "convenience.household.complaint_recorded": _l("Complaint about a household-service provider recorded"),
     # publication: the public tender portal
     "publication.portal.buyer_region_set": _l("Buyer's region set for the tender portal"),
     # supervision

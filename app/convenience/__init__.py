@@ -49,3 +49,6 @@ def init_app(app: Flask) -> None:
     from app.convenience import interaction
 
     interaction.init_app(app)
+    from app.convenience import household
+
+    household.init_app(app)

@@ -147,6 +147,8 @@ def test_seed_demo_accounts(app: Flask, clock: FakeClock) -> None:
                 "bidder",
                 "duty_leader",
                 "expert",
+                "household_admin",
+                "household_provider",
                 "permits_clerk",
                 "permits_reviewer",
                 "supervisor",

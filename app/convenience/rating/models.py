@@ -37,6 +37,7 @@ class SubjectKind(enum.StrEnum):
     TICKET = "ticket"  # a served queue ticket (a visit)
     APPLICATION = "application"  # a permit application the desk decided (a matter)
     INTERACTION = "interaction"  # a closed citizens' request of 政民互动 (app/convenience/interaction)
+    HOUSEHOLD = "household"  # a household-service order a provider completed (app/convenience/household)
 
 
 class TaskStatus(enum.StrEnum):

@@ -184,6 +184,11 @@ def resolve(kind: str, reference: str, token: str = "", actor: Any = None) -> Su
         from app.convenience.interaction import services as interaction
 
         return interaction.rating_subject(interaction.tracked(reference, token))  # type: ignore[no-any-return]
+    if kind == SubjectKind.HOUSEHOLD.value:
+        from app.convenience.household import services as household
+
+        subject: Subject = household.rating_subject(household.tracked(reference, token))
+        return subject
     raise field_error("kind", N_("Choose a ticket, an application or a request."))
 
 
