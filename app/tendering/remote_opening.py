@@ -284,7 +284,7 @@ def raise_message(*, actor: Any, tender: Tender, kind: Any, text: Any) -> Openin
         raise Conflict(N_("Objections and questions are taken only during the opening."))
     now = now_utc()
     entry = record(
-        f"tendering.opening.{kind}_raised",
+        "tendering.opening.objection_raised" if kind == "objection" else "tendering.opening.question_raised",
         actor=actor,
         subject=subject(tender),
         data={"organisation_id": org, "text": body, "text_sha256": hashlib.sha256(body.encode()).hexdigest()},
@@ -315,7 +315,7 @@ def answer_message(*, actor: Any, tender: Tender, message_id: int, text: Any) ->
         raise Conflict(N_("This has already been answered."))
     now = now_utc()
     entry = record(
-        f"tendering.opening.{msg.kind}_answered",
+        "tendering.opening.objection_answered" if msg.kind == "objection" else "tendering.opening.question_answered",
         actor=actor,
         subject=subject(tender),
         data={
@@ -416,7 +416,7 @@ def answer_record(
     via = _reauthenticate(actor, tender, password, totp)
     now = now_utc()
     entry = record(
-        f"tendering.opening.record_{verdict}",
+        "tendering.opening.record_confirmed" if verdict == "confirmed" else "tendering.opening.record_disputed",
         actor=actor,
         subject=subject(tender),
         data={
