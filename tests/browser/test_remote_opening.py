@@ -120,3 +120,72 @@ def test_two_bidders_watch_one_objects_the_host_answers_both_confirm(remote_serv
         finally:
             browser.close()
     assert time.monotonic() - started < BUDGET_SECONDS
+
+
+def test_the_room_plays_live_in_the_page_and_its_latency_is_measured(remote_server: LiveServer, clock: Any) -> None:
+    """The recorder films the room on the embedded default (4-second segments, synthetic camera stamped with the
+    wall clock); a bidder's page plays the live playlist; glass-to-glass latency is read as the wall clock minus the
+    capture instant of the frame on screen (hls.js `playingDate`, from EXT-X-PROGRAM-DATE-TIME)."""
+    require_chromium()
+    import statistics
+    import threading
+
+    from playwright.sync_api import sync_playwright
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.recordings import services
+    from app.recordings.models import RecordingSession
+    from app.recordings.recorder import Options, RoomRecorder
+    from tests.browser.conftest import ARGS, CHROMIUM
+    from tests.recordings.conftest import create_room
+
+    app = remote_server.app
+    world = build_world(app, bidders=1)
+    at = clock.now() + timedelta(seconds=5)
+    tender = published_tender(world, submission_deadline_at=at.isoformat(), opening_at=at.isoformat(), min_bids=1)
+    tid = tender["id"]
+    submitted_bid(world, world.bidders[0], tender)
+    create_room(app)
+    with app.app_context():
+        services.request_start("room-a", actor="test", subject=f"tender:{tid}")
+        db.session.commit()
+    recorder = RoomRecorder(app, Options(room="room-a", preset="ultrafast", subject=f"tender:{tid}"), echo=print)
+    assert recorder.opts.segment_seconds == 4.0  # the embedded default
+    stop = threading.Event()
+    thread = threading.Thread(target=recorder.run, args=(stop,), daemon=True)
+    thread.start()
+    samples: list[float] = []
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with app.app_context():
+                if db.session.scalar(select(RecordingSession.started_at)) is not None:
+                    break
+            time.sleep(0.2)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                person = Person(browser, remote_server.url, "bidder1")
+                person.sign_in("bidder1", f"/tenders/{tid}/opening/live")
+                p = person.page
+                p.wait_for_function(
+                    "() => { const v = document.getElementById('room-video');"
+                    " return v && v.currentTime > 0 && v.hls && v.hls.playingDate; }",
+                    timeout=40_000,
+                )
+                for _ in range(10):
+                    lag = p.evaluate("() => Date.now() - document.getElementById('room-video').hls.playingDate")
+                    samples.append(float(lag) / 1000)
+                    p.wait_for_timeout(500)
+                person.check()
+            finally:
+                browser.close()
+    finally:
+        stop.set()
+        thread.join(60)
+    print(
+        f"\nlive room glass-to-glass: median {statistics.median(samples):.1f} s, "
+        f"min {min(samples):.1f} s, max {max(samples):.1f} s ({len(samples)} samples, 4 s segments)"
+    )
+    assert statistics.median(samples) < 10.0

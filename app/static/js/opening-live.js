@@ -88,6 +88,7 @@
       var hls = new window.Hls({ liveSyncDurationCount: 1, liveMaxLatencyDurationCount: 3, lowLatencyMode: false });
       hls.loadSource(src);
       hls.attachMedia(video);
+      video.hls = hls; // hls.playingDate: the capture instant of the frame shown (the latency check reads it)
       hls.on(window.Hls.Events.MANIFEST_PARSED, function () { video.play().catch(function () {}); });
     } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
       video.src = src;
