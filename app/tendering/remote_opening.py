@@ -24,7 +24,6 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from app.accounts.services_passwords import verify_password
@@ -45,7 +44,7 @@ from app.core.keys import platform_signing_key
 from app.core.problems import N_
 from app.core.time import now_utc
 from app.tendering import opening
-from app.tendering.common import AccessRefused, LoggedRefusal
+from app.tendering.common import AccessRefused, LoggedRefusal, config_value
 from app.tendering.models import (
     Bid,
     BidOutcome,
@@ -63,7 +62,6 @@ CONFIRMATION_FORMAT = "platform-opening-confirmation/v1"
 KINDS = ("objection", "question")
 VERDICTS = ("confirmed", "disputed")
 MAX_TEXT = 2000
-DEFAULT_WINDOW = timedelta(hours=2)
 MAX_REAUTH_FAILURES = 5
 REAUTH_WINDOW = timedelta(minutes=15)
 
@@ -81,7 +79,7 @@ def subject(tender: Tender) -> str:
 
 
 def window() -> timedelta:
-    value = current_app.config.get("TENDER_REMOTE_OPENING_WINDOW", DEFAULT_WINDOW)
+    value = config_value("TENDER_REMOTE_OPENING_WINDOW")
     return value if isinstance(value, timedelta) else timedelta(seconds=float(value))
 
 

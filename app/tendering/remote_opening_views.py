@@ -25,9 +25,6 @@ from app.tendering import services_tenders
 from app.tendering.models import OpeningConfirmation, OpeningRecord, Tender
 from app.tendering.views import bp
 
-STREAM_SECONDS = 55.0  # a bounded stream: the browser reconnects (with Last-Event-ID) when it ends
-STREAM_POLL_SECONDS = 1.0
-
 
 def _tender(tender_id: int) -> Tender:
     return services_tenders.get_tender(tender_id, me())
@@ -107,8 +104,8 @@ def _event(state: dict[str, Any]) -> str:
 
 
 def _stream(app: Flask, tender_id: int, last: str | None) -> Iterator[str]:
-    seconds = float(app.config.get("TENDER_LIVE_STREAM_SECONDS", STREAM_SECONDS))
-    poll = float(app.config.get("TENDER_LIVE_STREAM_POLL_SECONDS", STREAM_POLL_SECONDS))
+    seconds = float(app.config["TENDER_LIVE_STREAM_SECONDS"])
+    poll = float(app.config["TENDER_LIVE_STREAM_POLL_SECONDS"])
     ends = time.monotonic() + seconds
     quiet_since = time.monotonic()
     yield "retry: 1000\n\n"
