@@ -5,6 +5,7 @@ signed answers to the opening record."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -69,6 +70,19 @@ def _count(world: World, model: Any) -> int:
 
     with world.app.app_context():
         return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+# the zone's name, algorithm names and formats, tender references
+ALLOWED = {"Asia", "Shanghai", "UTC", "ZB", "SHA-256", "Ed25519", "JSON", "PDF", "TOTP"}
+
+
+def _no_english(html: str, part: str = "main") -> None:
+    """No English word in a Chinese page's main content, or in the elements with attribute `part` (hashes aside)."""
+    doc = parse(html)
+    parts = [doc.one("main")] if part == "main" else doc.select(attrs={part: True})
+    texts = [t for p in parts for t in p.strings() if not re.fullmatch(r"\s*[0-9a-f]{64}\s*", t)]
+    where = [t for t in texts if set(re.findall(r"[A-Za-z][A-Za-z]+(?:-\d+)?", t)) - ALLOWED]
+    assert where == [], where
 
 
 def _post(client: Any, page: str, url: str, data: dict[str, Any], **kw: Any) -> Any:
@@ -297,6 +311,10 @@ def test_bidders_confirm_or_dispute_the_record_signed_and_shown(world: World, cl
     assert reason in record_page and "did not answer" not in record_page
     en = b1.get(f"/tenders/{tid}/opening", headers=EN).get_data(as_text=True)
     assert "did not answer" in en and "confirmed" in en
+
+    for client in (b1, _client(world, "bidder3"), _host(world)):  # answered, still to answer, the host
+        _no_english(client.get(page, headers=ZH).get_data(as_text=True))
+    _no_english(record_page, "data-answers")  # the record's own data (USCCs, key ids, file names) aside
 
     clock.advance(timedelta(hours=3))
     late = _post(_client(world, "bidder3"), page, url, good)
