@@ -43,6 +43,7 @@ from app.core.errors import (
 from app.core.keys import platform_signing_key
 from app.core.problems import N_
 from app.core.time import now_utc
+from app.recordings.models import RecordingSegment, RecordingSession
 from app.tendering import opening
 from app.tendering.common import AccessRefused, LoggedRefusal, config_value
 from app.tendering.models import (
@@ -176,6 +177,7 @@ def snapshot(tender: Tender) -> dict[str, Any]:
         "bids": [],
         "records": [],
         "messages": [],
+        "filming": _filmed(tender),  # the page plays the room's live playlist meanwhile
     }
     if tender.opening_started_at is None:
         return state
@@ -246,6 +248,33 @@ def snapshot(tender: Tender) -> dict[str, Any]:
     state["channel_open"] = channel_open(tender, records)
     state["channel_closes_at"] = format_instant(closes) if closes else None
     return state
+
+
+def live_session(tender: Tender) -> RecordingSession | None:
+    """The recording of the opening room filming this tender now (its subject is the tender), if any."""
+    return db.session.scalar(
+        select(RecordingSession)
+        .where(
+            RecordingSession.subject == tender.audit_ref,
+            RecordingSession.started_at.is_not(None),
+            RecordingSession.ended_at.is_(None),
+        )
+        .order_by(RecordingSession.id.desc())
+        .limit(1)
+    )
+
+
+def _filmed(tender: Tender) -> bool:
+    """Whether the room is being filmed for this tender and a first segment is stored (the playlist can play)."""
+    session = live_session(tender)
+    return session is not None and (
+        db.session.scalar(
+            select(RecordingSegment.id)
+            .where(RecordingSegment.session_id == session.id, RecordingSegment.uploaded_at.is_not(None))
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def version(state: dict[str, Any]) -> str:

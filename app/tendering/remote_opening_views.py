@@ -19,7 +19,6 @@ from app.core.pages import Errors, attempt, me
 from app.core.problems import N_
 from app.core.security import authenticated
 from app.recordings import replay as rp
-from app.recordings.models import RecordingSession
 from app.tendering import remote_opening as ro
 from app.tendering import services_tenders
 from app.tendering.models import OpeningConfirmation, OpeningRecord, Tender
@@ -28,20 +27,6 @@ from app.tendering.views import bp
 
 def _tender(tender_id: int) -> Tender:
     return services_tenders.get_tender(tender_id, me())
-
-
-def live_session(tender: Tender) -> RecordingSession | None:
-    """The recording of the opening room filming this tender now (its subject is the tender), if any."""
-    return db.session.scalar(
-        select(RecordingSession)
-        .where(
-            RecordingSession.subject == tender.audit_ref,
-            RecordingSession.started_at.is_not(None),
-            RecordingSession.ended_at.is_(None),
-        )
-        .order_by(RecordingSession.id.desc())
-        .limit(1)
-    )
 
 
 def _panel_context(tender: Tender, role: str) -> dict[str, Any]:
@@ -61,14 +46,13 @@ def _panel_context(tender: Tender, role: str) -> dict[str, Any]:
 
 
 def _page(tender: Tender, role: str, errors: Errors | None = None, form: dict[str, str] | None = None) -> str:
-    session = live_session(tender)
+    context = _panel_context(tender, role)
     return render_template(
         "tendering/opening_live.html",
-        **_panel_context(tender, role),
+        **context,
         errors=errors,
         form=form or {},
-        live=session,
-        version=ro.version(ro.snapshot(tender)),
+        version=ro.version(context["state"]),
     )
 
 
@@ -232,7 +216,7 @@ def opening_live_playlist(tender_id: int) -> Any:
 
     tender = _tender(tender_id)
     ro.require_watcher(me(), tender)
-    session = live_session(tender)
+    session = ro.live_session(tender)
     if session is None:
         raise NotFound(N_("The opening room is not being filmed now."))
     rec_services.record_media_access(session, actor=me(), what="playlist")
@@ -251,7 +235,7 @@ def opening_live_media(tender_id: int, key: str) -> Any:
 
     tender = _tender(tender_id)
     ro.require_watcher(me(), tender)
-    session = live_session(tender)
+    session = ro.live_session(tender)
     if session is None or rp.session_object_key(session, key) is None:
         raise NotFound(N_("No such media object in this recording."))
     rec_services.record_media_access(session, actor=me(), what="media")

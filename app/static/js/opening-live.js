@@ -68,30 +68,58 @@
       });
   }
 
+  // The room, live: started at once when it is filmed as the page loads, or when an event says filming began.
+  var video = document.getElementById("room-video");
+  var playing = false;
+  var retries = 0;
+
+  function play() {
+    if (!video || playing) return;
+    playing = true;
+    var section = document.getElementById("live-video");
+    if (section) section.hidden = false;
+    var src = video.getAttribute("data-playlist");
+    if (window.Hls && window.Hls.isSupported()) {
+      // close to the live edge: one segment back (the recorder's segments are a few seconds long)
+      var hls = new window.Hls({ liveSyncDurationCount: 1, liveMaxLatencyDurationCount: 3 });
+      hls.loadSource(src);
+      hls.attachMedia(video);
+      video.hls = hls; // hls.playingDate: the capture instant of the frame shown (the latency check reads it)
+      hls.on(window.Hls.Events.MANIFEST_PARSED, function () {
+        retries = 0;
+        video.play().catch(function () {});
+      });
+      hls.on(window.Hls.Events.ERROR, function (_event, data) {
+        if (!data.fatal) return;
+        hls.destroy(); // a network failure, or the filming ended (the live playlist is gone): try again a few times
+        playing = false;
+        if (retries++ < 5) window.setTimeout(function () { if (!playing) play(); }, 4000);
+      });
+    } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
+      video.src = src;
+    }
+  }
+
+  function filming(data) {
+    try {
+      if (JSON.parse(data).filming) play();
+    } catch (e) { /* not JSON: ignore */ }
+  }
+
+  var shown = document.getElementById("live-video");
+  if (shown && !shown.hidden) play();
+
   if (window.EventSource) {
     var source = new EventSource(panels.getAttribute("data-stream"));
     source.addEventListener("open", function () { state(true); });
     source.addEventListener("error", function () { state(false); });
     source.addEventListener("opening", function (event) {
       state(true);
+      filming(event.data);
       var version = event.lastEventId;
       if (version && version === panels.getAttribute("data-version")) return;
       refresh(version);
     });
   }
 
-  var video = document.getElementById("room-video");
-  if (video) {
-    var src = video.getAttribute("data-playlist");
-    if (window.Hls && window.Hls.isSupported()) {
-      // close to the live edge: one segment back (the recorder's segments are a few seconds long)
-      var hls = new window.Hls({ liveSyncDurationCount: 1, liveMaxLatencyDurationCount: 3, lowLatencyMode: false });
-      hls.loadSource(src);
-      hls.attachMedia(video);
-      video.hls = hls; // hls.playingDate: the capture instant of the frame shown (the latency check reads it)
-      hls.on(window.Hls.Events.MANIFEST_PARSED, function () { video.play().catch(function () {}); });
-    } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
-      video.src = src;
-    }
-  }
 })();

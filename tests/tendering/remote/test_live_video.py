@@ -42,7 +42,8 @@ def test_bidders_watch_the_live_playlist_while_the_room_is_filmed(world: World, 
     bidder, outsider = _client(world, "bidder1"), _client(world, "bidder2")
     playlist_url = f"/tenders/{tid}/opening/live/playlist.m3u8"
     assert bidder.get(playlist_url).status_code == 404  # nothing filmed yet
-    assert 'id="room-video"' not in bidder.get(f"/tenders/{tid}/opening/live").get_data(as_text=True)
+    assert 'id="live-video" aria-labelledby="video-heading" hidden' in bidder.get(f"/tenders/{tid}/opening/live").text
+    assert bidder.get(f"/tenders/{tid}/opening/live.json").get_json()["filming"] is False
 
     create_room(world.app)
     options = Options(room="room-a", segment_seconds=SEGMENT_SECONDS, preset="ultrafast", subject=f"tender:{tid}")
@@ -85,6 +86,8 @@ def test_bidders_watch_the_live_playlist_while_the_room_is_filmed(world: World, 
         assert sizes == sorted(sizes)  # it only grows
         page = bidder.get(f"/tenders/{tid}/opening/live").get_data(as_text=True)
         assert f'data-playlist="{playlist_url}"' in page and "dist/replay.js" in page
+        assert 'aria-labelledby="video-heading">' in page  # shown (not hidden) while filmed
+        assert bidder.get(f"/tenders/{tid}/opening/live.json").get_json()["filming"] is True
         segment = bidder.get(uris[-1])
         assert segment.status_code == 200 and segment.mimetype == "video/mp4" and len(segment.data) > 100
         assert outsider.get(playlist_url).status_code == 403 and outsider.get(uris[-1]).status_code == 403
