@@ -94,6 +94,20 @@ def test_two_bidders_watch_one_objects_the_host_answers_both_confirm(remote_serv
             for person in (b1, b2):
                 expect(person.page.locator("#live-messages [data-answer]")).to_have_text(answer)
 
+            # --- the Chinese page at phone width, with the answered objection and the form to answer the record:
+            # axe-clean, nothing wider than the screen, and it still follows the opening ---------------------------
+            zh = browser.new_context(locale="zh-CN", viewport={"width": NARROW, "height": 800}, bypass_csp=True)
+            try:
+                phone = zh.new_page()
+                submit_login(phone, base, "bidder2", live)
+                phone.wait_for_url(f"{base}{live}")
+                expect(phone.locator("#answer-form-1")).to_be_visible()
+                expect(phone.locator("#live-messages [data-answer]")).to_have_text(answer)
+                assert axe(phone) == [] and overflow(phone) is None
+                phone.close()
+            finally:
+                zh.close()
+
             # --- both bidders confirm the record, re-entering their password -------------------------------
             for person in (b1, b2):
                 p = person.page
@@ -106,15 +120,6 @@ def test_two_bidders_watch_one_objects_the_host_answers_both_confirm(remote_serv
             b1.goto(f"/tenders/{tid}/opening")
             expect(b1.page.locator("[data-answers='1'] li[data-verdict=confirmed]")).to_have_count(2)
 
-            # --- the Chinese page at phone width: axe-clean, nothing wider than the screen -----------------
-            zh = browser.new_context(locale="zh-CN", viewport={"width": NARROW, "height": 800}, bypass_csp=True)
-            try:
-                page = zh.new_page()
-                submit_login(page, base, "bidder2", live)
-                page.wait_for_url(f"{base}{live}")
-                assert axe(page) == [] and overflow(page) is None
-            finally:
-                zh.close()
             for person in (b1, b2, host):
                 person.check()
         finally:
