@@ -5,6 +5,7 @@ host's forms. Thin: the rules are in app/tendering/remote_opening.py."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -87,6 +88,29 @@ def _event(state: dict[str, Any]) -> str:
     return f"id: {ro.version(state)}\nevent: opening\ndata: {body}\n\n"
 
 
+_shared: dict[tuple[int, int], tuple[float, dict[str, Any] | None]] = {}  # (app, tender) → (when, state)
+_shared_lock = threading.Lock()
+
+
+def _shared_state(app: Flask, tender_id: int, max_age: float) -> dict[str, Any] | None:
+    """The tender's live state, computed at most once per `max_age` seconds in this process, whatever the number
+    of watchers: every stream of the tender reads the same snapshot (the state is the same for all of them)."""
+    key = (id(app), tender_id)
+    with _shared_lock:
+        found = _shared.get(key)
+        now = time.monotonic()
+        if found is not None and now - found[0] < max_age:
+            return found[1]
+        for old in [k for k, (at, _state) in _shared.items() if now - at > 60]:
+            del _shared[old]
+        with app.app_context():  # a fresh session for this poll, returned to the pool when the context ends
+            tender = db.session.get(Tender, tender_id)
+            state = ro.snapshot(tender) if tender is not None else None
+            db.session.rollback()
+        _shared[key] = (time.monotonic(), state)
+        return state
+
+
 def _stream(app: Flask, tender_id: int, last: str | None) -> Iterator[str]:
     seconds = float(app.config["TENDER_LIVE_STREAM_SECONDS"])
     poll = float(app.config["TENDER_LIVE_STREAM_POLL_SECONDS"])
@@ -94,10 +118,7 @@ def _stream(app: Flask, tender_id: int, last: str | None) -> Iterator[str]:
     quiet_since = time.monotonic()
     yield "retry: 1000\n\n"
     while True:
-        with app.app_context():  # a fresh session for this poll, returned to the pool when the context ends
-            tender = db.session.get(Tender, tender_id)
-            state = ro.snapshot(tender) if tender is not None else None
-            db.session.rollback()
+        state = _shared_state(app, tender_id, poll)
         if state is not None and ro.version(state) != last:
             last = ro.version(state)
             quiet_since = time.monotonic()
