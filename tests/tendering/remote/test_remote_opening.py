@@ -319,3 +319,6 @@ def test_bidders_confirm_or_dispute_the_record_signed_and_shown(world: World, cl
     clock.advance(timedelta(hours=3))
     late = _post(_client(world, "bidder3"), page, url, good)
     assert late.status_code == 409 and _count(world, OpeningConfirmation) == 2
+    closed = parse(b1.get(page, headers=EN).get_data(as_text=True))
+    assert [li.text for li in closed.select("li", data_verdict="none")] == ["投标人3建设有限公司: did not answer"]
+    assert not closed.has("answer-form-1") and not closed.has("raise-form")
