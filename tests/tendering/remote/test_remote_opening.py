@@ -322,3 +322,55 @@ def test_bidders_confirm_or_dispute_the_record_signed_and_shown(world: World, cl
     closed = parse(b1.get(page, headers=EN).get_data(as_text=True))
     assert [li.text for li in closed.select("li", data_verdict="none")] == ["投标人3建设有限公司: did not answer"]
     assert not closed.has("answer-form-1") and not closed.has("raise-form")
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)  # the stages' rules run on both in test_opening
+def test_a_two_stage_opening_is_followed_and_answered_stage_by_stage(world: World, clock: Any) -> None:
+    from tests.tendering.helpers import envelope_plaintext, form, seal, submit, upload
+
+    envelopes = [{"name": "technical", "stage": 1}, {"name": "price", "stage": 2, "form": True}]
+    at = clock.now() + timedelta(seconds=5)
+    tender = published_tender(
+        world, submission_deadline_at=at.isoformat(), opening_at=at.isoformat(), min_bids=2, envelopes=envelopes
+    )
+    tid, recipient = tender["id"], tender["recipient"]
+    bid_ids = []
+    for i, bidder in enumerate(world.bidders[:3]):
+        tech = seal(envelope_plaintext(None, {"技术标.txt": f"TECH-{i}".encode()}), recipient)
+        price = seal(envelope_plaintext(form(500 + i)), recipient)
+        uploads = {
+            "technical": upload(bidder.api, tid, "technical", tech),
+            "price": upload(bidder.api, tid, "price", price),
+        }
+        resp = submit(bidder.api, tid, uploads)
+        assert resp.status_code == 201, resp.json
+        bid_ids.append(resp.json["receipt"]["payload"]["bid"]["id"])
+    _open(world, clock)
+    page = f"/tenders/{tid}/opening/live"
+    b1, b3 = _client(world, "bidder1"), _client(world, "bidder3")
+    first = b1.get(f"{page}.json").get_json()
+    assert first["status"] == "opening" and first["stage"] == 1 and first["channel_open"]
+    assert [[e["name"] for e in b["envelopes"]] for b in first["bids"]] == [["technical"]] * 3  # prices stay sealed
+    [rec1] = first["records"]
+    assert rec1["result"] == "next-stage"
+    body = {"stage": "1", "verdict": "confirmed", "record_sha256": rec1["record_sha256"], "password": PASSWORD}
+    assert _post(b1, page, f"/tenders/{tid}/opening/answers", body).status_code == 303
+
+    advanced = world.agency.api.post(
+        f"/api/v1/tenders/{tid}/stages/advance", {"eliminated": [bid_ids[2]], "reason": "技术标不满足要求"}
+    )
+    assert advanced.status_code == 200
+    run_sweep(world.app)
+    second = b1.get(f"{page}.json").get_json()
+    assert second["status"] == "opened" and [r["stage"] for r in second["records"]] == [1, 2]
+    assert [[(e["name"], e["outcome"]) for e in b["envelopes"]] for b in second["bids"]] == [[("price", "opened")]] * 2
+    assert [a["verdict"] for a in second["records"][0]["answers"]] == ["confirmed", None, None]
+    # the eliminated bidder is in the second record (its price never opened) and answers it
+    rec2 = second["records"][1]
+    assert len(rec2["answers"]) == 3
+    body = {"stage": "2", "verdict": "disputed", "reason": "淘汰理由不成立。", "record_sha256": rec2["record_sha256"]}
+    assert _post(b3, page, f"/tenders/{tid}/opening/answers", {**body, "password": PASSWORD}).status_code == 303
+    assert (
+        _post(b3, page, f"/tenders/{tid}/opening/answers", {**body, "stage": "1", "password": PASSWORD}).status_code
+        == 422
+    )
