@@ -133,6 +133,33 @@ def watch(actor: Any, tender: Tender) -> str:
     return role
 
 
+def bidders_present(tender: Tender) -> list[str]:
+    """For the host and overseers: the bidding organisations whose users have opened the page (签到), by name, in
+    the order they first came. Read from the evidence log's `tendering.opening.watched` entries."""
+    from app.accounts.models import Organisation, User
+
+    refs = db.session.scalars(
+        select(AuditEntry.actor)
+        .where(AuditEntry.subject == subject(tender), AuditEntry.action == "tendering.opening.watched")
+        .order_by(AuditEntry.index)
+    )
+    user_ids = list(dict.fromkeys(int(r[5:]) for r in refs if r.startswith("user:") and r[5:].isdigit()))
+    if not user_ids:
+        return []
+    bidding = set(db.session.scalars(select(Bid.organisation_id).where(Bid.tender_id == tender.id)))
+    orgs = {
+        uid: org for uid, org in db.session.execute(select(User.id, User.organisation_id).where(User.id.in_(user_ids)))
+    }
+    present = [orgs[u] for u in user_ids if orgs.get(u) in bidding]
+    names = {
+        oid: name
+        for oid, name in db.session.execute(
+            select(Organisation.id, Organisation.name).where(Organisation.id.in_(present))
+        )
+    }
+    return [names[o] for o in dict.fromkeys(present) if o in names]
+
+
 # --- the live state ----------------------------------------------------------------------------------
 
 

@@ -43,7 +43,15 @@ def _panel_context(tender: Tender, role: str) -> dict[str, Any]:
                 )
             )
         }
-    return {"tender": tender, "role": role, "state": state, "mine": mine or {}, "my_org": me().organisation_id}
+    present = ro.bidders_present(tender) if role in ("host", "overseer") else None
+    return {
+        "tender": tender,
+        "role": role,
+        "state": state,
+        "mine": mine or {},
+        "my_org": me().organisation_id,
+        "present": present,
+    }
 
 
 def _page(tender: Tender, role: str, errors: Errors | None = None, form: dict[str, str] | None = None) -> str:

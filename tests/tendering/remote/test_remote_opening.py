@@ -113,6 +113,10 @@ def test_only_bidders_and_overseers_watch_and_every_visit_is_logged(world: World
     watched = _entries(world, "tendering.opening.watched")
     assert [e.data["role"] for e in watched] == ["bidder", "host", "overseer", "overseer", "bidder", "bidder"]
     assert all(e.subject == f"tender:{tid}/opening" for e in watched)
+    # the host sees which bidders joined (签到), in the order they came; a bidder does not see the others
+    host_page = parse(_host(world, "host3").get(page, headers=ZH).get_data(as_text=True))
+    assert host_page.by_id("present").texts("li") == ["投标人1建设有限公司", "投标人2建设有限公司"]
+    assert not parse(client.get(f"{page}/panel").get_data(as_text=True)).has("present")
     other_agency = _staff(world, "host2", "agency", world.other_agency.org_id)
     assert other_agency.get(page).status_code == 403  # another agency is no overseer of this tender
 
