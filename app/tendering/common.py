@@ -27,6 +27,11 @@ DEFAULTS: dict[str, Any] = {
     "TENDER_UPLOAD_TTL": timedelta(days=2),
     # How long after a stage starts bidders may reveal file keys before unopenable envelopes are recorded as failed.
     "TENDER_REVEAL_WINDOW": timedelta(minutes=30),
+    # The remote opening: objections, questions and answers to the record are taken until this long after the last
+    # record; its Server-Sent Events stream lasts this many seconds (the browser reconnects) and polls this often.
+    "TENDER_REMOTE_OPENING_WINDOW": timedelta(hours=2),
+    "TENDER_LIVE_STREAM_SECONDS": 55,
+    "TENDER_LIVE_STREAM_POLL_SECONDS": 1.0,
 }
 
 

@@ -381,3 +381,46 @@ class OpeningRecord(db.Model):  # type: ignore[name-defined,misc]
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     audit_index: Mapped[int] = mapped_column(BigInteger)
+
+
+class OpeningMessage(db.Model):  # type: ignore[name-defined,misc]
+    """An objection (异议) or a question a bidder raises during the opening, and the host's answer (不见面开标)."""
+
+    __tablename__ = "tender_opening_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # objection | question
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    audit_index: Mapped[int] = mapped_column(BigInteger)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answer_audit_index: Mapped[int | None] = mapped_column(BigInteger)
+
+    organisation: Mapped[Any] = relationship("Organisation")
+
+
+class OpeningConfirmation(db.Model):  # type: ignore[name-defined,misc]
+    """A bidder's signed answer to a stage's opening record: confirmed, or disputed with its reasons."""
+
+    __tablename__ = "tender_opening_confirmations"
+    __table_args__ = (UniqueConstraint("record_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id"), index=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("tender_opening_records.id"), index=True)
+    stage: Mapped[int] = mapped_column(Integer)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    verdict: Mapped[str] = mapped_column(String(20))  # confirmed | disputed
+    reason: Mapped[str | None] = mapped_column(Text)
+    record_sha256: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    audit_index: Mapped[int] = mapped_column(BigInteger)
+    signed: Mapped[dict[str, Any]] = mapped_column(JSON)  # the platform-signed confirmation document
+
+    organisation: Mapped[Any] = relationship("Organisation")

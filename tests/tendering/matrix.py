@@ -64,4 +64,15 @@ TENDERING_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "tendering.verify_receipt"): EVERYONE,  # the public verification page
     ("POST", "tendering.verify_receipt_post"): EVERYONE,
     ("GET", "tendering.opening_record"): SIGNED_IN,
+    # the remote opening: object-level (the tender's bidders and overseers), refusals logged
+    ("GET", "tendering.opening_live"): SIGNED_IN,
+    ("GET", "tendering.opening_live_panel"): SIGNED_IN,
+    ("GET", "tendering.opening_live_json"): SIGNED_IN,
+    ("GET", "tendering.opening_live_stream"): SIGNED_IN,
+    ("GET", "tendering.opening_answers_json"): SIGNED_IN,
+    ("GET", "tendering.opening_live_playlist"): SIGNED_IN,
+    ("GET", "tendering.opening_live_media"): SIGNED_IN,
+    ("POST", "tendering.opening_raise"): SIGNED_IN,
+    ("POST", "tendering.opening_answer"): SIGNED_IN,
+    ("POST", "tendering.opening_answer_record"): SIGNED_IN,
 }
