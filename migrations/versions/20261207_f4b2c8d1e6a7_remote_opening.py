@@ -1,7 +1,7 @@
 """remote opening (不见面开标): objections and questions during the opening, bidders' signed answers to the record (issue 14 §3)
 
 Revision ID: f4b2c8d1e6a7
-Revises: b7d4e2f9a1c3
+Revises: aeb4c55492dd
 Create Date: 2026-12-07 12:00:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f4b2c8d1e6a7'
-down_revision = 'b7d4e2f9a1c3'
+down_revision = 'aeb4c55492dd'
 branch_labels = None
 depends_on = None
 
