@@ -174,6 +174,24 @@ STATUSES: dict[str, dict[str, StatusInfo]] = {
         "upheld": _s(_l("Upheld: the rating is excluded"), GREEN),
         "rejected": _s(_l("Rejected: the rating counts"), GREY),
     },
+    "household_order": {  # app.convenience.household.models.OrderStatus
+        "dispatched": _s(_l("Sent to a provider, awaiting acknowledgement"), YELLOW),
+        "accepted": _s(_l("Accepted by the provider"), BLUE),
+        "completed": _s(_l("Service completed"), GREEN),
+        "unassigned": _s(_l("Unassigned: with the center"), RED),
+    },
+    "household_provider": {  # app.convenience.household.models.ProviderStatus
+        "active": _s(_l("Active: receives orders"), GREEN),
+        "suspended": _s(_l("Suspended from dispatch"), ORANGE),
+        "withdrawn": _s(_l("Left the platform"), GREY),
+    },
+    "household_dispatch": {  # app.convenience.household.models.DispatchOutcome
+        "pending": _s(_l("Awaiting acknowledgement"), YELLOW),
+        "accepted": _s(_l("Accepted the order"), GREEN),
+        "declined": _s(_l("Declined"), ORANGE),
+        "timed_out": _s(_l("Not acknowledged in time"), RED),
+        "withdrawn": _s(_l("Withdrawn: the provider was suspended"), GREY),
+    },
     "home_visit": {  # app.convenience.home_visit_models.HomeVisitStatus
         "requested": _s(_l("Waiting to be scheduled"), YELLOW),
         "scheduled": _s(_l("Visit scheduled"), BLUE),

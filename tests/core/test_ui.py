@@ -119,6 +119,7 @@ def test_filters_in_a_template(flask_app: Flask) -> None:
 
 from app.convenience.appointment_models import AppointmentStatus  # noqa: E402
 from app.convenience.home_visit_models import HomeVisitStatus  # noqa: E402
+from app.convenience.household import models as household_models  # noqa: E402
 
 STATE_ENUMS: dict[str, type[enum.Enum]] = {
     "tender": tendering_models.TenderStatus,
@@ -137,6 +138,9 @@ STATE_ENUMS: dict[str, type[enum.Enum]] = {
     "export": recordings_models.ExportStatus,
     "appointment": AppointmentStatus,
     "home_visit": HomeVisitStatus,
+    "household_order": household_models.OrderStatus,
+    "household_provider": household_models.ProviderStatus,
+    "household_dispatch": household_models.DispatchOutcome,
 }
 
 

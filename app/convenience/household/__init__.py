@@ -10,12 +10,11 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.convenience.household import api, home, models, permissions, services, tasks, ui, views
+    from app.convenience.household import api, home, models, permissions, services, tasks, views
 
     del models, permissions, tasks  # imported for their tables, declarations and sweeps
     for key, value in services.DEFAULTS.items():  # documented in services.py
         app.config.setdefault(key, value)
-    ui.init_app()
     api.init_app(app)
     views.init_app(app)
     home.init_app()
