@@ -2,7 +2,8 @@
 rating opens (with its call-backs), the appeals against mistaken or malicious ratings, and the invitations sent
 three days after a matter closed unrated (their messages go through the floor's one outbox, app/convenience/notify.py).
 
-A rating names its subject by kind and id (`ticket` → convenience_tickets, `application` → permit_applications);
+A rating names its subject by kind and id (`ticket` → convenience_tickets, `application` → permit_applications,
+`interaction` → interaction_requests, `household` → household_orders);
 the pair is unique, so a second rating for the same matter cannot be stored even by two requests at once. The
 window, staff member and department are copied onto the rating when it is given, so results read one table.
 """
@@ -157,8 +158,8 @@ class Appeal(db.Model):  # type: ignore[name-defined,misc]
 
 
 class Invitation(db.Model):  # type: ignore[name-defined,misc]
-    """An invitation to rate a matter that closed three days ago unrated: at most one per matter (the sweep's
-    idempotence rests on this unique pair)."""
+    """An invitation to rate a matter (of any kind) that closed three days ago unrated: at most one per matter (the
+    sweep's idempotence rests on this unique pair)."""
 
     __tablename__ = "convenience_rating_invitations"
     __table_args__ = (UniqueConstraint("subject_kind", "subject_id", name="uq_convenience_rating_invitations_subject"),)

@@ -11,7 +11,7 @@ Services flush and never commit; every change writes its evidence-log entry in t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -81,14 +81,25 @@ class Subject:
     department_en: str = ""
     contact_user_id: int | None = None
     contact_phone: str = ""
+    contact_email: str = ""  # the address the citizen gave with the matter (else the account's is used)
     link_args: tuple[tuple[str, str], ...] = ()  # the rating page's endpoint arguments (see `rate_link`)
+
+
+# Where the holder rates each kind: 好差评's own pages for tickets and applications; a 政民互动 request and a
+# household order are rated on their own tracking page (reference and token), which offers the rating once closed.
+RATE_ENDPOINTS = {
+    SubjectKind.TICKET: "convenience_rating.rate_ticket",
+    SubjectKind.APPLICATION: "convenience_rating.rate_application",
+    SubjectKind.INTERACTION: "convenience_interaction.track",
+    SubjectKind.HOUSEHOLD: "household.track",
+}
 
 
 def rate_link(subject: Subject) -> str:
     """The rating page's path for the subject (also outside a request: the sweep runs in a worker)."""
     from flask import has_request_context, url_for
 
-    endpoint = f"convenience_rating.rate_{subject.kind.value}"
+    endpoint = RATE_ENDPOINTS[subject.kind]
     values: dict[str, Any] = dict(subject.link_args)
     if has_request_context():
         return url_for(endpoint, **values)
@@ -483,13 +494,13 @@ INVITATION_SUBJECT = "请评价我们的服务"
 
 
 def _addresses(subject: Subject) -> tuple[str, str]:
-    """How the matter's holder is reached: a phone number (the matter's, else the account's) and the account's
-    e-mail address; "" where there is none."""
+    """How the matter's holder is reached: a phone number and an e-mail address (each the one given with the matter,
+    else the account's); "" where there is none."""
     from app.accounts.models import User
 
     user = db.session.get(User, subject.contact_user_id) if subject.contact_user_id is not None else None
     phone = subject.contact_phone or ((user.phone or "") if user is not None else "")
-    return phone, (user.email or "") if user is not None else ""
+    return phone, subject.contact_email or ((user.email or "") if user is not None else "")
 
 
 def queue_invitation(subject: Subject) -> OutboxMessage:
@@ -510,15 +521,69 @@ def queue_invitation(subject: Subject) -> OutboxMessage:
     )
 
 
+def _closed_unrated(newest: datetime, oldest: datetime, untouched: Any) -> list[tuple[Any, Any]]:
+    """Each kind's query of matters closed in (oldest, newest] with neither rating nor invitation, and how a row
+    becomes a subject: served tickets, decided applications, closed (办结, or called back since) 政民互动 requests and
+    household orders a provider completed."""
+    from app.convenience.household import services as household
+    from app.convenience.household.models import Order, OrderStatus
+    from app.convenience.interaction import services as interaction
+    from app.convenience.interaction.models import DONE_STATUSES, InteractionRequest
+
+    def interaction_subject(request: InteractionRequest) -> Subject:
+        subject: Subject = interaction.rating_subject(request)
+        return replace(subject, contact_email=request.contact_email)  # the address given with the request
+
+    return [
+        (
+            select(Ticket).where(
+                Ticket.status == TicketStatus.SERVED,
+                Ticket.served_at <= newest,
+                Ticket.served_at > oldest,
+                untouched(SubjectKind.TICKET, Ticket.id),
+            ),
+            ticket_subject,
+        ),
+        (
+            select(Application).where(
+                Application.status.in_(DECIDED),
+                Application.decided_at <= newest,
+                Application.decided_at > oldest,
+                untouched(SubjectKind.APPLICATION, Application.id),
+            ),
+            application_subject,
+        ),
+        (
+            select(InteractionRequest).where(
+                InteractionRequest.status.in_(DONE_STATUSES),
+                InteractionRequest.closed_at <= newest,
+                InteractionRequest.closed_at > oldest,
+                untouched(SubjectKind.INTERACTION, InteractionRequest.id),
+            ),
+            interaction_subject,
+        ),
+        (
+            select(Order).where(
+                Order.status == OrderStatus.COMPLETED,
+                Order.completed_at <= newest,
+                Order.completed_at > oldest,
+                untouched(SubjectKind.HOUSEHOLD, Order.id),
+            ),
+            household.rating_subject,
+        ),
+    ]
+
+
 def invite_unrated(now: datetime | None = None) -> dict[str, int]:
     """Invite the matters that closed `RATING_INVITE_AFTER_DAYS` (3) days ago or more, within the last
-    `RATING_INVITE_WITHIN_DAYS` (30), and have neither a rating nor an invitation. Idempotent (one invitation per
-    matter, by a unique pair); each one is recorded. Flushes."""
+    `RATING_INVITE_WITHIN_DAYS` (30), and have neither a rating nor an invitation: tickets, applications, 政民互动
+    requests and household orders (counted per kind). Idempotent (one invitation per matter, by a unique pair); each
+    one is recorded. Flushes."""
     now = now or now_utc()
     after = timedelta(days=int(current_app.config.get("RATING_INVITE_AFTER_DAYS", 3)))
     within = timedelta(days=int(current_app.config.get("RATING_INVITE_WITHIN_DAYS", 30)))
     newest, oldest = now - after, now - within
-    counts = {"ticket": 0, "application": 0}
+    counts = {kind.value: 0 for kind in SubjectKind}
 
     def untouched(kind: SubjectKind, id_column: Any) -> Any:
         return and_(
@@ -526,24 +591,12 @@ def invite_unrated(now: datetime | None = None) -> dict[str, int]:
             ~exists().where(Invitation.subject_kind == kind, Invitation.subject_id == id_column),
         )
 
-    tickets = select(Ticket).where(
-        Ticket.status == TicketStatus.SERVED,
-        Ticket.served_at <= newest,
-        Ticket.served_at > oldest,
-        untouched(SubjectKind.TICKET, Ticket.id),
-    )
-    applications = select(Application).where(
-        Application.status.in_(DECIDED),
-        Application.decided_at <= newest,
-        Application.decided_at > oldest,
-        untouched(SubjectKind.APPLICATION, Application.id),
-    )
-    for query, to_subject in ((tickets, ticket_subject), (applications, application_subject)):
+    for query, to_subject in _closed_unrated(newest, oldest, untouched):
         batch = query.limit(SWEEP_BATCH)
         if is_postgresql():
             batch = batch.with_for_update(skip_locked=True)
         for row in db.session.scalars(batch):
-            subject = to_subject(row)  # type: ignore[operator]
+            subject = to_subject(row)
             try:
                 with db.session.begin_nested():
                     invitation = Invitation(

@@ -60,11 +60,16 @@ def test_the_sweep_invites_each_unrated_matter_once_after_three_days(rated_floor
         services.rate(services.resolve("ticket", rated), level="satisfied")
         db.session.commit()
     clock.advance(timedelta(days=2, hours=23))
-    assert _sweep(rated_floor) == {"ticket": 0, "application": 0}  # not three days yet
+    assert _sweep(rated_floor) == {
+        "ticket": 0,
+        "application": 0,
+        "interaction": 0,
+        "household": 0,
+    }  # not three days yet
     clock.advance(timedelta(hours=2))
     later = served_ticket(rated_floor, clerk_id)  # closed just now: not yet
-    assert _sweep(rated_floor) == {"ticket": 1, "application": 1}
-    assert _sweep(rated_floor) == {"ticket": 0, "application": 0}  # idempotent
+    assert _sweep(rated_floor) == {"ticket": 1, "application": 1, "interaction": 0, "household": 0}
+    assert _sweep(rated_floor) == {"ticket": 0, "application": 0, "interaction": 0, "household": 0}  # idempotent
     assert count(rated_floor, Invitation) == 2 and count(rated_floor, OutboxMessage) == 2
     with rated_floor.app_context():
         invited = {i.subject_kind.value: i for i in db.session.query(Invitation)}
@@ -84,14 +89,14 @@ def test_the_sweep_invites_each_unrated_matter_once_after_three_days(rated_floor
     assert actions(rated_floor).count("convenience.rating.invited") == 2
     assert actions(rated_floor, "convenience.outbox_message_sent") == ["convenience.outbox_message_sent"]
     clock.advance(timedelta(days=3, minutes=1))
-    assert _sweep(rated_floor) == {"ticket": 1, "application": 0}
+    assert _sweep(rated_floor) == {"ticket": 1, "application": 0, "interaction": 0, "household": 0}
     with rated_floor.app_context():
         assert (
             db.session.query(Invitation).filter_by(reference=services.resolve("ticket", later).reference).count() == 1
         )
     clock.advance(timedelta(days=40))
     served_ticket(rated_floor, clerk_id)
-    assert _sweep(rated_floor) == {"ticket": 0, "application": 0}
+    assert _sweep(rated_floor) == {"ticket": 0, "application": 0, "interaction": 0, "household": 0}
 
 
 def test_an_invitation_goes_by_sms_and_a_gateway_failure_shows_on_the_outbox_page(
@@ -115,7 +120,7 @@ def test_an_invitation_goes_by_sms_and_a_gateway_failure_shows_on_the_outbox_pag
         CONVENIENCE_SMS_TOKEN="",
         CONVENIENCE_SMS_TIMEOUT=5,
     )
-    assert _sweep(rated_floor) == {"ticket": 0, "application": 1}
+    assert _sweep(rated_floor) == {"ticket": 0, "application": 1, "interaction": 0, "household": 0}
     with rated_floor.app_context():
         message = db.session.scalars(select(OutboxMessage)).one()
         assert message.channel is OutboxChannel.SMS and message.kind == "rating_invitation"
@@ -159,7 +164,7 @@ def test_with_email_configured_the_account_address_is_used_and_no_address_means_
     without, _t, _ = decided_application(rated_floor, other["desk"], other["applicant"])
     clock.advance(timedelta(days=3, minutes=1))
     rated_floor.config["CONVENIENCE_NOTIFIER"] = "email"
-    assert _sweep(rated_floor) == {"ticket": 0, "application": 2}
+    assert _sweep(rated_floor) == {"ticket": 0, "application": 2, "interaction": 0, "household": 0}
     with rated_floor.app_context():
         rows = db.session.execute(
             select(Application.number, OutboxMessage.channel, OutboxMessage.recipient)
