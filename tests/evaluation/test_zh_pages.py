@@ -114,6 +114,11 @@ def user_data(app: Flask) -> set[str]:
         from app.convenience.appointment_models import Appointment
 
         values.update(db.session.scalars(db.select(Appointment.reference)))  # K7M2Q9XA, keyed in at the kiosk
+        from app.permits.bundle.models import BundleCase
+        from app.permits.fees.models import FeeBill
+
+        values.update(db.session.scalars(db.select(BundleCase.number)))  # LB…: a joint registration's reference
+        values.update(db.session.scalars(db.select(FeeBill.number)))  # JF…: a fee bill's number
         from app.convenience.home_visit_models import HomeVisit
 
         for visit in db.session.scalars(db.select(HomeVisit)):  # SM20261207001, and what the citizen typed
@@ -150,7 +155,7 @@ def scenario(world: World, clock: Any) -> dict[str, Any]:
     assert world.bidders[0]
     expert_id, _party = enrol(world, "zh-expert", ["civil"])
     # the permits and convenience floors as make run seeds them: a called ticket, applications in every state
-    ticket_page, tracking_page = seed_floors(world.app)
+    ticket_page, tracking_page, *_fees_and_bundle = seed_floors(world.app)
     _track, number, token = tracking_page.rsplit("/", 2)
     with world.app.app_context():
         from app.permits.cases.models import Application
