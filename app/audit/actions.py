@@ -210,6 +210,11 @@ ACTIONS: dict[str, Any] = {
     "convenience.interaction.closed": _l("Citizen's request closed"),
     "convenience.interaction.called_back": _l("Citizen called back about a closed request"),
     "convenience.interaction.overdue": _l("Citizen's request overdue"),
+    "convenience.interaction.template_changed": _l("Reply template of a request category changed"),
+    "convenience.interaction.rule_added": _l("Routing rule for citizens' requests added"),
+    "convenience.interaction.rule_deactivated": _l("Routing rule for citizens' requests no longer used"),
+    "convenience.interaction.rule_activated": _l("Routing rule for citizens' requests used again"),
+    "convenience.interaction.rule_deleted": _l("Routing rule for citizens' requests deleted"),
     # convenience: the 8188890 social-service platform (household services)
     "convenience.household.provider_registered": _l("Household-service provider added to the directory"),
     "convenience.household.provider_suspended": _l("Household-service provider suspended"),

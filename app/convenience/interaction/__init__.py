@@ -9,6 +9,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from app.convenience.interaction import (
+        admin,
         api,
         home,
         models,
@@ -20,7 +21,8 @@ def init_app(app: Flask) -> None:
         views,
     )
 
-    del models, permissions, reference, tasks  # imported for their tables, declarations, reference data and sweep
+    # imported for their routes (on views' blueprint), tables, declarations, reference data and sweep
+    del admin, models, permissions, reference, tasks
     for key, value in services.DEFAULTS.items():  # INTERACTION_LIMIT_DAYS: working days per kind
         app.config.setdefault(key, value)
     api.init_app(app)

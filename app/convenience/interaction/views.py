@@ -463,3 +463,4 @@ def init_app(app: Flask) -> None:
     register_nav("convenience_interaction.hotline", _l("Hotline console"), INTAKE, order=23)
     register_nav("convenience_interaction.inbox", _l("Citizens' requests"), HANDLE, order=24)
     register_nav("convenience_interaction.dispatcher", _l("Dispatch requests"), DISPATCH, order=25)
+    register_nav("convenience_interaction.admin", _l("Reply templates and routing rules"), DISPATCH, order=26)
