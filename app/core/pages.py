@@ -99,7 +99,9 @@ class Errors(dict[str, list[str]]):
         for key, value in errors.items():
             # Codes ('unknown', 'early') are for machines; sentences (jsonschema messages, and translated ones,
             # which in Chinese have no spaces) are worth showing.
-            sentences = [m for m in messages(value) if (" " in m or not m.isascii()) and m != detail]
+            # The error's own message (in English with its values filled in, as field_error stores it) is the
+            # detail already shown in the reader's language.
+            sentences = [m for m in messages(value) if (" " in m or not m.isascii()) and m not in (detail, exc.detail)]
             self.add(str(key), "; ".join([detail, *sentences]), form)
 
 

@@ -192,6 +192,27 @@ STATUSES: dict[str, dict[str, StatusInfo]] = {
         "timed_out": _s(_l("Not acknowledged in time"), RED),
         "withdrawn": _s(_l("Withdrawn: the provider was suspended"), GREY),
     },
+    "interaction": {  # app.convenience.interaction.models.Status
+        "received": _s(_l("Received (受理)"), BLUE),
+        "dispatched": _s(_l("Dispatched (调度)"), TURQUOISE),
+        "handling": _s(_l("Being handled (办理)"), YELLOW),
+        "replied": _s(_l("Replied (回复)"), PURPLE),
+        "closed": _s(_l("Closed (办结)"), GREEN),
+        "called_back": _s(_l("Called back (回访)"), GREEN),
+    },
+    "interaction_kind": {  # app.convenience.interaction.models.Kind
+        "complaint": _s(_l("Complaint (投诉)"), RED),
+        "suggestion": _s(_l("Suggestion (建议)"), BLUE),
+        "consultation": _s(_l("Consultation (咨询)"), TURQUOISE),
+        "help": _s(_l("Help request (求助)"), ORANGE),
+    },
+    "interaction_channel": {  # app.convenience.interaction.models.Channel
+        "web": _s(_l("Web form"), GREY),
+        "hotline": _s(_l("Hotline"), GREY),
+        "email": _s(_l("E-mail"), GREY),
+        "forum": _s(_l("Forum"), GREY),
+        "open311": _s(_l("Open311 app"), GREY),
+    },
     "home_visit": {  # app.convenience.home_visit_models.HomeVisitStatus
         "requested": _s(_l("Waiting to be scheduled"), YELLOW),
         "scheduled": _s(_l("Visit scheduled"), BLUE),

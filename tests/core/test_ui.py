@@ -120,6 +120,7 @@ def test_filters_in_a_template(flask_app: Flask) -> None:
 from app.convenience.appointment_models import AppointmentStatus  # noqa: E402
 from app.convenience.home_visit_models import HomeVisitStatus  # noqa: E402
 from app.convenience.household import models as household_models  # noqa: E402
+from app.convenience.interaction import models as interaction_models  # noqa: E402
 
 STATE_ENUMS: dict[str, type[enum.Enum]] = {
     "tender": tendering_models.TenderStatus,
@@ -141,6 +142,9 @@ STATE_ENUMS: dict[str, type[enum.Enum]] = {
     "household_order": household_models.OrderStatus,
     "household_provider": household_models.ProviderStatus,
     "household_dispatch": household_models.DispatchOutcome,
+    "interaction": interaction_models.Status,
+    "interaction_kind": interaction_models.Kind,
+    "interaction_channel": interaction_models.Channel,
 }
 
 

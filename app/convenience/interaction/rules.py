@@ -25,8 +25,7 @@ from app.convenience.interaction.models import (
     Kind,
 )
 from app.core.db import db
-from app.core.errors import Conflict, NotFound, ValidationFailed, field_error
-from app.core.errors import clean_text as _clean_text
+from app.core.errors import Conflict, NotFound, clean_text, field_error
 from app.core.problems import N_
 from app.permits.catalogue.models import Department
 
@@ -35,22 +34,6 @@ TEMPLATE_MAX = 2000
 KEYWORD_MAX = 50
 RULE_NOTE_MAX = 200
 PRIORITY_MIN, PRIORITY_MAX = 1, 9999
-
-
-def _field_error(field: str, message: str, params: dict[str, Any] | None = None) -> ValidationFailed:
-    """field_error whose field message is the request's language even with values: app.core.pages shows a field's
-    messages through gettext, which cannot find a message once its values are filled in (English would show)."""
-    exc = field_error(field, message, params)
-    if params:
-        exc.extra["errors"] = {field: [exc.translated]}
-    return exc
-
-
-def clean_text(value: Any, field: str, limit: int, *, required: bool = True) -> str:
-    try:
-        return _clean_text(value, field, limit, required=required)
-    except ValidationFailed as exc:
-        raise _field_error(field, exc.message, exc.params) from None
 
 
 def placeholders_of(text: str) -> list[str]:
@@ -67,7 +50,7 @@ def placeholders_of(text: str) -> list[str]:
             continue
         if name not in PLACEHOLDERS or spec or conversion:
             shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
-            raise _field_error(
+            raise field_error(
                 "template",
                 N_("%(placeholder)s is not a placeholder the reply can fill. Use only %(known)s."),
                 params={"placeholder": shown, "known": " ".join("{" + p + "}" for p in PLACEHOLDERS)},
@@ -138,7 +121,7 @@ def _priority(value: Any) -> int:
     except (TypeError, ValueError):
         number = 0
     if not PRIORITY_MIN <= number <= PRIORITY_MAX:
-        raise _field_error(
+        raise field_error(
             "priority",
             N_("Enter a whole number from %(low)s to %(high)s."),
             params={"low": PRIORITY_MIN, "high": PRIORITY_MAX},
@@ -215,7 +198,9 @@ def set_active(*, actor: Any, rule_id: Any, active: bool) -> InteractionRoutingR
     """Deactivate (or activate again) a rule; routing skips an inactive one."""
     rule = _rule(rule_id, lock=True)
     if rule.active is active:
-        raise Conflict(N_("The rule is in use already.") if active else N_("The rule is not in use already."))
+        if active:
+            raise Conflict(N_("The rule is in use already."))
+        raise Conflict(N_("The rule is not in use already."))
     rule.active = active
     db.session.flush()
     _audit_rule(

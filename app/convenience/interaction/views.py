@@ -21,41 +21,9 @@ from app.core.db import db
 from app.core.errors import NotFound
 from app.core.pages import attempt, me
 from app.core.security import authenticated, caller_has, public, requires
-from app.core.ui import BLUE, GREEN, GREY, ORANGE, PURPLE, RED, STATUSES, TURQUOISE, YELLOW, StatusInfo
 from app.core.views import register_nav
 
 bp = Blueprint("convenience_interaction", __name__, url_prefix="/convenience/interaction", template_folder="templates")
-
-STATUSES.setdefault(
-    "interaction",  # app.convenience.interaction.models.Status
-    {
-        "received": StatusInfo(_l("Received (受理)"), BLUE),
-        "dispatched": StatusInfo(_l("Dispatched (调度)"), TURQUOISE),
-        "handling": StatusInfo(_l("Being handled (办理)"), YELLOW),
-        "replied": StatusInfo(_l("Replied (回复)"), PURPLE),
-        "closed": StatusInfo(_l("Closed (办结)"), GREEN),
-        "called_back": StatusInfo(_l("Called back (回访)"), GREEN),
-    },
-)
-STATUSES.setdefault(
-    "interaction_kind",  # app.convenience.interaction.models.Kind
-    {
-        "complaint": StatusInfo(_l("Complaint (投诉)"), RED),
-        "suggestion": StatusInfo(_l("Suggestion (建议)"), BLUE),
-        "consultation": StatusInfo(_l("Consultation (咨询)"), TURQUOISE),
-        "help": StatusInfo(_l("Help request (求助)"), ORANGE),
-    },
-)
-STATUSES.setdefault(
-    "interaction_channel",  # app.convenience.interaction.models.Channel
-    {
-        "web": StatusInfo(_l("Web form"), GREY),
-        "hotline": StatusInfo(_l("Hotline"), GREY),
-        "email": StatusInfo(_l("E-mail"), GREY),
-        "forum": StatusInfo(_l("Forum"), GREY),
-        "open311": StatusInfo(_l("Open311 app"), GREY),
-    },
-)
 
 KIND_CHOICES = [
     ("complaint", _l("Complaint (投诉)")),
