@@ -114,6 +114,12 @@ def user_data(app: Flask) -> set[str]:
         from app.convenience.appointment_models import Appointment
 
         values.update(db.session.scalars(db.select(Appointment.reference)))  # K7M2Q9XA, keyed in at the kiosk
+        from app.convenience.household.models import Order, Provider
+        from app.convenience.interaction.models import InteractionRequest
+
+        values.update(db.session.scalars(db.select(InteractionRequest.reference)))  # HD20261207-7F3K2Q
+        values.update(db.session.scalars(db.select(Order.reference)))  # JZ20261207-7F3K2Q
+        values.update(db.session.scalars(db.select(Provider.name)))
         from app.permits.bundle.models import BundleCase
         from app.permits.fees.models import FeeBill
 

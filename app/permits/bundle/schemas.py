@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.core.fields import Integer
+from app.core.fields import Instant, Integer
 from app.permits.bundle.models import BundleStatus
 from app.permits.cases.models import ApplicationChannel
 from app.permits.cases.schemas import ApplicantIn
@@ -88,7 +88,7 @@ class BundleCaseOut(ma.Schema):
     bundle = ma.fields.String(required=True)
     status = ma.fields.String(required=True, validate=validate.OneOf([s.value for s in BundleStatus]))
     applicant_name = ma.fields.String(required=True)
-    received_at = ma.fields.DateTime(required=True)
+    received_at = Instant(required=True)
     parts = ma.fields.List(ma.fields.Nested(BundlePartOut), required=True)
     materials = ma.fields.List(ma.fields.Nested(BundleMaterialOut), required=True)
     received = ma.fields.List(ma.fields.String(), required=True, metadata={"description": "Material keys received"})
@@ -103,6 +103,6 @@ class BundleCaseTrackingOut(ma.Schema):
     number = ma.fields.String(required=True)
     bundle = ma.fields.String(required=True)
     status = ma.fields.String(required=True)
-    received_at = ma.fields.DateTime(required=True)
+    received_at = Instant(required=True)
     parts = ma.fields.List(ma.fields.Nested(BundlePartOut), required=True)
     certificate_number = ma.fields.String(allow_none=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from app.core.fields import Integer
+from app.core.fields import Instant, Integer
 from app.permits.catalogue.models import FeeKind
 from app.permits.fees.models import BillStatus
 from app.tendering.schemas import PlainText
@@ -53,7 +53,7 @@ class FeePaymentOut(ma.Schema):
     channel = ma.fields.String(required=True)
     receipt_number = ma.fields.String(required=True)
     amount_fen = Integer(required=True)
-    paid_at = ma.fields.DateTime(required=True)
+    paid_at = Instant(required=True)
     recorded_by = ma.fields.String(required=True)
 
 
@@ -65,8 +65,8 @@ class FeeBillOut(ma.Schema):
     total_fen = Integer(required=True)
     paid_fen = Integer(required=True)
     outstanding_fen = Integer(required=True)
-    issued_at = ma.fields.DateTime(required=True)
-    paid_at = ma.fields.DateTime(allow_none=True)
+    issued_at = Instant(required=True)
+    paid_at = Instant(allow_none=True)
     lines = ma.fields.List(ma.fields.Nested(FeeLineOut), required=True)
     payments = ma.fields.List(ma.fields.Nested(FeePaymentOut), required=True)
 
