@@ -256,7 +256,12 @@ def main() -> int:
     parser.add_argument(
         "--rate", type=float, default=25.0, help="tickets a second (arrivals at a fixed pace; 0: as fast as possible)"
     )
-    parser.add_argument("--hold", type=float, default=0.2, help="seconds a window keeps a ticket called")
+    parser.add_argument(
+        "--hold",
+        type=float,
+        default=1.0,
+        help="seconds a window keeps a ticket called (the visit, compressed as the day is)",
+    )
     parser.add_argument("--paced", type=int, default=30, help="calls of the paced display-latency phase")
     args = parser.parse_args()
 
