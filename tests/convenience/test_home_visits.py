@@ -113,6 +113,7 @@ def test_home_visit_from_request_to_done_with_a_visit_that_could_not_finish(
     staff_client, staff_id = worker
     kiosk = parse(floor.test_client().get("/convenience/", headers=ZH).data)
     assert kiosk.by_id("to-home-visit").attrs["href"] == "/convenience/home-visits/new"
+    assert floor.test_client().get(kiosk.by_id("to-household").attrs["href"]).status_code == 200
     form = parse(floor.test_client().get("/convenience/home-visits/new", headers=ZH).data)
     options = form.by_id("service").text
     assert "社会保险参保登记" not in options  # only services done at home are offered
