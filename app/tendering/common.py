@@ -74,6 +74,20 @@ class LoggedRefusal(DomainError):
         self.data = dict(data or {})
 
 
+class ReauthenticationFailed(LoggedRefusal, PermissionDenied):
+    """A signature that needs the person's password (and TOTP code) got a wrong one: refused, nothing signed, the
+    attempt logged under the subclass's `audit_action` (the evaluation report's signing, a bidder's answer to the
+    opening record)."""
+
+    code = "reauthentication-failed"
+    title = N_("Re-authentication failed")
+    description = N_(
+        "Signing needs your password (and your TOTP code when two-step verification is on); what was sent was "
+        "wrong. Nothing was signed, and the attempt is recorded. After too many failures signing is held back for "
+        "a while."
+    )
+
+
 class AccessRefused(LoggedRefusal, PermissionDenied):
     """Reading, listing or counting another party's bids; logged as access.denied."""
 

@@ -35,7 +35,6 @@ from app.core.db import db
 from app.core.errors import (
     Conflict,
     NotFound,
-    PermissionDenied,
     TooManyRequests,
     clean_text,
     field_error,
@@ -44,8 +43,8 @@ from app.core.keys import platform_signing_key
 from app.core.problems import N_
 from app.core.time import now_utc
 from app.recordings.models import RecordingSegment, RecordingSession
-from app.tendering import opening
-from app.tendering.common import AccessRefused, LoggedRefusal, config_value
+from app.tendering import common, opening
+from app.tendering.common import AccessRefused, config_value
 from app.tendering.models import (
     Bid,
     BidOutcome,
@@ -67,11 +66,9 @@ MAX_REAUTH_FAILURES = 5
 REAUTH_WINDOW = timedelta(minutes=15)
 
 
-class ReauthenticationFailed(LoggedRefusal, PermissionDenied):
-    """The bidder's password or TOTP code was wrong: nothing is signed, the attempt is logged (the problem type
-    `reauthentication-failed` is the one the evaluation report's signing declares)."""
+class ReauthenticationFailed(common.ReauthenticationFailed):
+    """The bidder's password or TOTP code was wrong: nothing is signed, the attempt is logged."""
 
-    code = "reauthentication-failed"
     audit_action = "tendering.opening.answer_refused"
 
 

@@ -33,7 +33,7 @@ from app.audit import record
 from app.audit.models import AuditEntry
 from app.audit.services import actor_ref
 from app.core.db import db
-from app.core.errors import Conflict, NotFound, PermissionDenied, TooManyRequests, ValidationFailed, field_error
+from app.core.errors import Conflict, NotFound, TooManyRequests, ValidationFailed, field_error
 from app.core.keys import platform_signing_key
 from app.core.problems import N_
 from app.core.time import now_utc
@@ -50,7 +50,7 @@ from app.evaluation.models import (
     Room,
 )
 from app.evaluation.room.services import instant, require_chair, seated_members
-from app.tendering.common import LoggedRefusal
+from app.tendering import common
 from app.tendering.models import Bid, Tender, TenderStatus
 from app.tendering.permissions import BID
 from app.tendering.services_tenders import is_manager_of
@@ -65,16 +65,9 @@ MAX_REAUTH_FAILURES = 5  # wrong credentials per member within REAUTH_WINDOW bef
 REAUTH_WINDOW = timedelta(minutes=15)
 
 
-class ReauthenticationFailed(LoggedRefusal, PermissionDenied):
+class ReauthenticationFailed(common.ReauthenticationFailed):
     """The signing member's password or TOTP code was wrong: refused, and the attempt logged."""
 
-    code = "reauthentication-failed"
-    title = N_("Re-authentication failed")
-    description = N_(
-        "Signing the evaluation report needs your password (and your TOTP code when two-step verification is on); "
-        "what was sent was wrong. Nothing was signed, and the attempt is recorded. After too many failures signing "
-        "is held back for a while."
-    )
     audit_action = "evaluation.report.sign_refused"
 
 
