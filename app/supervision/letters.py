@@ -11,14 +11,14 @@ import secrets
 from datetime import date, timedelta
 from typing import Any
 
-from flask import current_app, has_request_context, render_template, url_for
+from flask import current_app, has_request_context, url_for
 from sqlalchemy import func, or_, select, text
 
 from app import audit
 from app.core.db import db, is_postgresql, is_valid_id
 from app.core.errors import Conflict, DomainError, NotFound, PermissionDenied, clean_text, field_error
 from app.core.problems import N_
-from app.core.sealing import SealingError, get_sealer
+from app.core.sealing.documents import qr_data_uri, render_pdf, seal_or_refuse
 from app.core.storage import DOCUMENTS, get_storage
 from app.core.time import now_utc, to_center_time
 from app.supervision.duty import number_like as _number
@@ -64,19 +64,10 @@ def verify_url(token: str) -> str:
 
 
 def _render_and_seal(facts: dict[str, Any]) -> tuple[bytes, str]:
-    import segno
-    from weasyprint import HTML
-
-    qr = segno.make(facts["verify_url"], error="m").svg_data_uri(scale=4, border=4)
-    html = render_template("supervision/letter_pdf.html", f=facts, qr=qr)
-    pdf = bytes(HTML(string=html).write_pdf())
-    sealer = get_sealer()
-    try:
-        sealed = sealer.seal(pdf, reason=f"监察建议书 {facts['number']}", location=facts["issuer"])
-    except SealingError as exc:
-        current_app.logger.error("sealing letter %s failed: %s", facts["number"], exc)
-        raise LetterSealUnavailable(N_("The electronic seal is unavailable just now; nothing was issued.")) from exc
-    return sealed, sealer.name
+    pdf = render_pdf("supervision/letter_pdf.html", f=facts, qr=qr_data_uri(facts["verify_url"]))
+    return seal_or_refuse(
+        pdf, reason=f"监察建议书 {facts['number']}", location=facts["issuer"], unavailable=LetterSealUnavailable
+    )
 
 
 def issue_letter(

@@ -9,6 +9,7 @@ from flask import current_app, render_template
 
 from app.core.errors import NotFound
 from app.core.problems import N_
+from app.core.sealing.documents import qr_data_uri
 from app.core.time import format_center_time
 from app.permits.cases.api import tracking_url
 from app.permits.cases.models import Application, CorrectionNotice
@@ -34,9 +35,7 @@ def _facts(application: Application) -> dict[str, Any]:
 
 
 def _qr(url: str) -> str:
-    import segno
-
-    return str(segno.make(url, error="m").svg_data_uri(scale=4, border=4))
+    return qr_data_uri(url)
 
 
 def _pdf(html: str) -> bytes:

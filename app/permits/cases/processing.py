@@ -38,7 +38,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, render_template
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -592,33 +592,18 @@ def remedies(decided_on: date) -> dict[str, Any]:
 
 
 def _seal(application: Application, decision: dict[str, Any]) -> tuple[bytes, str]:
-    import segno
-    from weasyprint import HTML
-
-    from app.core.sealing import SealingError, get_sealer
+    from app.core.sealing.documents import qr_data_uri, render_pdf, seal_or_refuse
     from app.permits.cases.api import tracking_url
     from app.permits.certificates.services import SealUnavailable
 
     url = tracking_url(application, external=True)
-    html = render_template(
-        "permits_cases/decision_pdf.html",
-        a=application,
-        d=decision,
-        url=url,
-        qr=segno.make(url, error="m").svg_data_uri(scale=4, border=4),
+    pdf = render_pdf("permits_cases/decision_pdf.html", a=application, d=decision, url=url, qr=qr_data_uri(url))
+    return seal_or_refuse(
+        pdf,
+        reason=f"行政许可决定 {application.case_number}",
+        location=current_app.config.get("SEAL_ORGANISATION") or current_app.config["CENTER_NAME"],
+        unavailable=SealUnavailable,
     )
-    pdf = bytes(HTML(string=html).write_pdf())
-    sealer = get_sealer()
-    try:
-        sealed = sealer.seal(
-            pdf,
-            reason=f"行政许可决定 {application.case_number}",
-            location=current_app.config.get("SEAL_ORGANISATION") or current_app.config["CENTER_NAME"],
-        )
-    except SealingError as exc:
-        current_app.logger.error("sealing decision %s failed: %s", application.case_number, exc)
-        raise SealUnavailable(N_("The electronic seal is unavailable just now; nothing was issued.")) from exc
-    return sealed, sealer.name
 
 
 def decide(*, actor: Any, application: Application, outcome: Any, reasons: Any) -> CaseDecision:

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 import marshmallow as ma
-from flask import current_app, render_template, url_for
+from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 from marshmallow import validate
 from sqlalchemy import func, select
@@ -24,7 +24,7 @@ from app.accounts.uscc import is_valid_uscc
 from app.core.db import db
 from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.core.problems import N_
-from app.core.sealing import SealingError, get_sealer
+from app.core.sealing.documents import qr_data_uri, render_pdf, seal_or_refuse
 from app.core.storage import DOCUMENTS, get_storage
 from app.core.time import now_utc, to_center_time
 from app.permits.cases.services import normalise_resident_id
@@ -201,19 +201,10 @@ def _number(year: int, no: int, version: int) -> str:
 
 
 def _render_and_seal(facts: dict[str, Any]) -> tuple[bytes, str]:
-    import segno
-    from weasyprint import HTML
-
-    qr = segno.make(facts["verify_url"], error="m").svg_data_uri(scale=4, border=4)
-    html = render_template("permits_certificates/certificate_pdf.html", f=facts, qr=qr)
-    pdf = bytes(HTML(string=html).write_pdf())
-    sealer = get_sealer()
-    try:
-        sealed = sealer.seal(pdf, reason=f"{facts['title']} {facts['number']}", location=facts["issuer"])
-    except SealingError as exc:
-        current_app.logger.error("sealing certificate %s failed: %s", facts["number"], exc)
-        raise SealUnavailable(N_("The electronic seal is unavailable just now; nothing was issued.")) from exc
-    return sealed, sealer.name
+    pdf = render_pdf("permits_certificates/certificate_pdf.html", f=facts, qr=qr_data_uri(facts["verify_url"]))
+    return seal_or_refuse(
+        pdf, reason=f"{facts['title']} {facts['number']}", location=facts["issuer"], unavailable=SealUnavailable
+    )
 
 
 def _create(
