@@ -54,16 +54,13 @@ run: install
 	$(BIN)/flask platform init
 	PORT=$(PORT) APP_PORT=$(APP_PORT) exec $(BIN)/honcho -f Procfile start
 
-# The suite runs on TEST_WORKERS processes (pytest-xdist; each has its own databases, S3 prefix and ports),
-# then the tests marked `realtime` (recorders timed against the wall clock) alone, so load cannot skew them.
-# Exit status 5 is "nothing selected" (e.g. PYTEST_ARGS names a folder without realtime tests).
+# The suite runs as jobs (make/test-jobs): each file of `scenario` tests (whole-platform scenarios in their own
+# processes) in the background, beside the rest on TEST_WORKERS processes (pytest-xdist; each process has its
+# own databases, S3 prefix and ports); then the tests marked `realtime` (recorders timed against the wall
+# clock) alone, so load cannot skew them. Every job always runs; the target fails if any did.
 TEST_WORKERS ?= 2
-# Both parts always run; the target fails if either did.
 test: install-dev
-	@status=0; \
-	$(BIN)/pytest -n $(TEST_WORKERS) -m "not realtime" $(PYTEST_ARGS) || [ $$? -eq 5 ] || status=1; \
-	$(BIN)/pytest -m realtime $(PYTEST_ARGS) || [ $$? -eq 5 ] || status=1; \
-	exit $$status
+	@BIN=$(BIN) TEST_WORKERS=$(TEST_WORKERS) PYTEST_ARGS="$(PYTEST_ARGS)" bash make/test-jobs
 
 lint: install-dev
 	$(BIN)/ruff check .
