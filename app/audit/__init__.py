@@ -1,6 +1,8 @@
 """Evidence log: an append-only RFC 6962 Merkle log of every audited action, with signed checkpoints.
 
-Services call `record(action, actor=…, subject=…, data=…)` inside their own transaction.
+Services call `record(action, actor=…, subject=…, data=…)` inside their own transaction, or `note(…)` (same
+arguments) where they do not need the entry: it is appended by the transaction's commit, holding the log's
+append lock only for that.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from flask.typing import ResponseReturnValue
 if TYPE_CHECKING:
     from app.audit.models import AuditEntry, Checkpoint
 
-__all__ = ["init_app", "issue_checkpoint", "record"]
+__all__ = ["init_app", "issue_checkpoint", "note", "record"]
 
 
 def record(
@@ -23,6 +25,13 @@ def record(
     from app.audit import services
 
     return services.record(action, actor=actor, subject=subject, data=data)
+
+
+def note(action: str, *, actor: str | object | None, subject: str | None, data: dict[str, Any] | None = None) -> None:
+    """Append to the evidence log when the caller's transaction commits (busy paths). See services.note."""
+    from app.audit import services
+
+    services.note(action, actor=actor, subject=subject, data=data)
 
 
 def issue_checkpoint() -> Checkpoint | None:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session, scoped_session
 
 from app.audit.models import AuditEntry, AuditHead, AuditNode, Checkpoint
@@ -105,10 +105,10 @@ def _lock_head(session: AnySession) -> AuditHead:
     return head
 
 
-def append(
-    session: AnySession, action: str, *, actor: object, subject: str | None, data: Mapping[str, Any] | None
-) -> AuditEntry:
-    """Append one entry using `session` (flushes, never commits)."""
+def _prepare(
+    action: str, *, actor: object, subject: str | None, data: Mapping[str, Any] | None
+) -> tuple[str, str, str | None, dict[str, Any]]:
+    """Check an entry's parts and freeze its data (canonical JSON round trip): what `append` and `note` share."""
     if not isinstance(action, str) or not action or len(action) > 100:
         raise ValueError("audit action must be a non-empty string of at most 100 characters")
     if subject is not None and (not isinstance(subject, str) or len(subject) > 300):
@@ -120,7 +120,18 @@ def append(
         raise TypeError("audit data must be a mapping")
     # Canonicalise before taking the lock: bad data fails fast; the copy is immune to later mutation.
     frozen: dict[str, Any] = loads_canonical(canonicalize(dict(data or {})))
+    return action, actor_name, subject, frozen
 
+
+def append(
+    session: AnySession, action: str, *, actor: object, subject: str | None, data: Mapping[str, Any] | None
+) -> AuditEntry:
+    """Append one entry using `session` (flushes, never commits)."""
+    return _append_prepared(session, _prepare(action, actor=actor, subject=subject, data=data))
+
+
+def _append_prepared(session: AnySession, prepared: tuple[str, str, str | None, dict[str, Any]]) -> AuditEntry:
+    action, actor_name, subject, frozen = prepared
     head = _lock_head(session)
     tree = CompactTree.from_bytes(head.tree_size, head.frontier)
     index = tree.size
@@ -146,6 +157,56 @@ def append(
     head.frontier = tree.to_bytes()
     session.flush()
     return entry
+
+
+# Entries noted in a transaction, appended when it commits: session.info[_NOTED] = [(savepoint or None, prepared)].
+_NOTED = "audit.noted"
+
+
+def note(
+    action: str, *, actor: str | object | None, subject: str | None, data: Mapping[str, Any] | None = None
+) -> None:
+    """Append an entry when the caller's transaction commits (checked now; appended by the commit, in it).
+
+    For the busy paths that do not need the entry itself (a ticket issued, a ticket called): `record` takes the
+    log's append lock at once and holds it until the transaction ends, which in a request is after the answer
+    has been built; here the lock is taken in the commit and held only for the append and the commit itself.
+    The entry is in the same transaction as the change it records: a rollback drops both, a savepoint rolled
+    back drops the entries noted inside it. Raises what `record` raises for bad parts, at once.
+    """
+    prepared = _prepare(action, actor=actor, subject=subject, data=data)
+    session = db.session()
+    if session.get_transaction() is None:
+        session.begin()  # what the first statement would do: the note belongs to this transaction, whatever ends it
+    session.info.setdefault(_NOTED, []).append((session.get_nested_transaction(), prepared))
+
+
+@event.listens_for(Session, "before_commit")
+def _append_noted(session: Session) -> None:
+    noted = session.info.pop(_NOTED, None)
+    for _savepoint, prepared in noted or ():
+        _append_prepared(session, prepared)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_noted_in_savepoint(session: Session, previous_transaction: Any) -> None:
+    noted = session.info.get(_NOTED)
+    if noted and previous_transaction.nested:  # only what was noted inside it (or inside one of its own)
+        session.info[_NOTED] = [n for n in noted if not _inside(n[0], previous_transaction)]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_noted(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the transaction is over without a commit (rolled back, closed)
+        session.info.pop(_NOTED, None)
+
+
+def _inside(transaction: Any, savepoint: Any) -> bool:
+    while transaction is not None:
+        if transaction is savepoint:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def record(

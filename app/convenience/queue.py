@@ -137,7 +137,7 @@ def issue_ticket(
     )
     db.session.add(ticket)
     db.session.flush()
-    audit.record(
+    audit.note(
         "convenience.ticket_issued",
         actor=actor,
         subject=_subject(ticket),
@@ -283,7 +283,7 @@ def call_next(*, actor: Any, window_id: int) -> Ticket:
     ticket.called_at = now
     ticket.call_count += 1
     db.session.flush()
-    audit.record(
+    audit.note(
         "convenience.ticket_called",
         actor=actor,
         subject=_subject(ticket),
@@ -299,7 +299,7 @@ def recall(*, actor: Any, window_id: int) -> Ticket:
     ticket = _called_here(window)
     ticket.call_count += 1
     db.session.flush()
-    audit.record(
+    audit.note(
         "convenience.ticket_recalled",
         actor=actor,
         subject=_subject(ticket),
@@ -318,7 +318,7 @@ def serve(*, actor: Any, window_id: int) -> Ticket:
     ticket.served_at = ticket.closed_at = now
     ticket.service_seconds = max(0, int((now - (ticket.called_at or now)).total_seconds()))
     db.session.flush()
-    audit.record(
+    audit.note(
         "convenience.ticket_served",
         actor=actor,
         subject=_subject(ticket),
@@ -344,7 +344,7 @@ def miss(*, actor: Any, window_id: int) -> Ticket:
         ticket.closed_at = now
         action = "convenience.ticket_no_show"
     db.session.flush()
-    audit.record(action, actor=actor, subject=_subject(ticket), data={"number": ticket.number, "window": window.number})
+    audit.note(action, actor=actor, subject=_subject(ticket), data={"number": ticket.number, "window": window.number})
     _bump(now)
     return ticket
 
@@ -365,7 +365,7 @@ def transfer(*, actor: Any, window_id: int, to_window_id: int) -> Ticket:
     ticket.status = TicketStatus.WAITING
     ticket.for_window_id = target.id
     db.session.flush()
-    audit.record(
+    audit.note(
         "convenience.ticket_transferred",
         actor=actor,
         subject=_subject(ticket),

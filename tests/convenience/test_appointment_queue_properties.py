@@ -104,6 +104,7 @@ def test_booked_tickets_are_interleaved_by_the_rule(
                         assert arg in called or not any(m["status"] == "waiting" for m in model.values())
                     else:
                         assert kind in ("serve", "miss") and arg not in called
+            db.session.commit()  # the queue notes its entries: the commit appends them (app.audit.note)
             tickets = {t.id: t for t in db.session.scalars(select(Ticket).where(Ticket.id.in_(list(model) or [0])))}
             for tid, m in model.items():
                 assert tickets[tid].status is TicketStatus(m["status"])

@@ -20,6 +20,7 @@ def _actions(subject: str) -> list[str]:
     from app.audit.models import AuditEntry
     from app.extensions import db
 
+    db.session.commit()  # the queue notes its entries: the commit appends them (app.audit.note)
     return list(
         db.session.scalars(select(AuditEntry.action).where(AuditEntry.subject == subject).order_by(AuditEntry.index))
     )
