@@ -18,7 +18,11 @@ recording_cli = AppGroup("recording", help="Record opening and evaluation rooms.
 
 @recording_cli.command("run")
 @click.option("--room", "room_code", required=True, help="Room code (see `flask recording rooms`).")
-@click.option("--source", default=None, help="synthetic | DEVICE index | rtsp://… | file or URL (default: the room's).")
+@click.option(
+    "--source",
+    default=None,
+    help="synthetic | scene[:SEED] | DEVICE index | rtsp://… | file or URL (default: the room's).",
+)
 @click.option("--until", "until", default=None, help="Stop at an instant (ISO) or after a duration (90s, 15m, 2h).")
 @click.option("--follow-schedule", is_flag=True, help="Run on: start and stop sessions as schedules and staff ask.")
 @click.option("--continuous", is_flag=True, help="With --follow-schedule: record whenever no other session is due.")
