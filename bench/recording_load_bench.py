@@ -1,7 +1,7 @@
 """Recording at an honest load: how many cameras this machine records in real time, and with which x264 settings.
 
     .venv/bin/python bench/recording_load_bench.py [--speed-seconds 12] [--presets ultrafast,superfast,veryfast]
-        [--crfs 23] [--sizes 1280x720,960x540] [--live-seconds 40] [--live-presets ultrafast,veryfast]
+        [--crfs 23,26] [--sizes 1280x720,960x540] [--live-seconds 40] [--live ultrafast:26,veryfast:23]
         [--window 960x540] [--max-streams 8] [--skip-speed] [--skip-live]
 
 Everything goes through the platform's own recording path: `recording.Recorder` (overlay burned in, libx264
@@ -33,6 +33,7 @@ import math
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -281,7 +282,7 @@ def worker(args: argparse.Namespace) -> None:
     print(json.dumps(result))
 
 
-def live_run(args: argparse.Namespace, cameras: list[Camera], preset: str, work: Path) -> LiveResult:
+def live_run(args: argparse.Namespace, cameras: list[Camera], preset: str, crf: int, work: Path) -> LiveResult:
     start_at = time.time() + 6.0  # time for every process to import and draw its scene's background
     procs = []
     for index, cam in enumerate(cameras):
@@ -296,25 +297,32 @@ def live_run(args: argparse.Namespace, cameras: list[Camera], preset: str, work:
             f"--height={cam.height}",
             f"--fps={args.fps}",
             f"--preset={preset}",
-            f"--crf={args.live_crf}",
+            f"--crf={crf}",
             f"--seed={index}",
             f"--seconds={args.live_seconds}",
             f"--late-tolerance={args.late_tolerance}",
             f"--start-at={start_at}",
         ]
+        if args.nice:
+            cmd = ["nice", "-n", str(args.nice), *cmd]
         procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    time.sleep(max(0.0, start_at - time.time()) + args.live_seconds / 2)
-    middle = load()
-    result = LiveResult(cameras, load=middle)
-    for proc in procs:
-        out, err = proc.communicate(timeout=args.live_seconds + 120)
-        lines = [line for line in out.splitlines() if line.startswith("{")]
-        if proc.returncode != 0 or not lines:
-            print(f"  worker failed ({proc.returncode}): {err[-500:]}")
-            result.streams.append({"ok": False, "dropped": -1, "late": -1})
-            continue
-        result.streams.append(json.loads(lines[-1]))
-    return result
+    try:
+        time.sleep(max(0.0, start_at - time.time()) + args.live_seconds / 2)
+        result = LiveResult(cameras, load=load())
+        for proc in procs:
+            out, err = proc.communicate(timeout=args.live_seconds + 120)
+            lines = [line for line in out.splitlines() if line.startswith("{")]
+            if proc.returncode != 0 or not lines:
+                print(f"  worker failed ({proc.returncode}): {err[-500:]}")
+                result.streams.append({"ok": False, "dropped": -1, "late": -1})
+                continue
+            result.streams.append(json.loads(lines[-1]))
+        return result
+    finally:
+        for proc in procs:  # interrupted: leave no recorder behind
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
 
 def describe(result: LiveResult) -> str:
@@ -333,52 +341,55 @@ def describe(result: LiveResult) -> str:
     return f"{rooms} room + {windows} window: {verdict} ({result.load})\n    " + "\n    ".join(parts)
 
 
-def sweep(args: argparse.Namespace, preset: str, work: Path, cameras_for: Any, label: str) -> int:
+def sweep(args: argparse.Namespace, preset: str, crf: int, work: Path, cameras_for: Any, label: str) -> int:
     best = 0
     for n in range(1, args.max_streams + 1):
         cameras = cameras_for(n)
         if cameras is None:
             break
-        result = live_run(args, cameras, preset, work)
-        print(f"  [{preset}] {describe(result)}", flush=True)
+        result = live_run(args, cameras, preset, crf, work)
+        print(f"  [{preset} crf {crf}] {describe(result)}", flush=True)
         if not result.clean:
             break
         best = n
-    print(f"  → [{preset}] {label}: {best} at once in real time", flush=True)
+    print(f"  → [{preset} crf {crf}] {label}: {best} at once in real time", flush=True)
     return best
 
 
 def live(args: argparse.Namespace, work: Path) -> None:
     ww, wh = size_of(args.window)
     print(
-        f"\n## Live: recorder processes at once, {args.live_seconds:g} s each, crf {args.live_crf}, dropped = taken "
+        f"\n## Live: recorder processes at once (niceness {args.nice}), {args.live_seconds:g} s each, dropped = taken "
         f"> {MAX_LAG_S} s after due, late = stored > {args.late_tolerance} s after the segment's end ({load()})"
     )
-    for preset in args.live_presets.split(","):
-        rooms = sweep(args, preset, work, lambda n: [Camera(1280, 720, "room")] * n, "rooms 1280x720")
+    for setting in args.live.split(","):
+        preset, crf = setting.split(":")[0], int(setting.split(":")[1]) if ":" in setting else 23
+        rooms = sweep(args, preset, crf, work, lambda n: [Camera(1280, 720, "room")] * n, "rooms 1280x720")
         if rooms == 0:
             continue
 
-        def mixed(n: int, rooms: int = rooms) -> list[Camera] | None:
+        def mixed(n: int) -> list[Camera] | None:
             # the supervision floor adds a camera per window: keep one room and add windows
             return [Camera(1280, 720, "room")] + [Camera(ww, wh, "window")] * n
 
-        sweep(args, preset, work, mixed, f"1 room + windows {ww}x{wh}")
+        sweep(args, preset, crf, work, mixed, f"1 room + windows {ww}x{wh}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--speed-seconds", type=float, default=12.0)
     parser.add_argument("--presets", default="ultrafast,superfast,veryfast")
-    parser.add_argument("--crfs", default="23")
+    parser.add_argument("--crfs", default="23,26")
     parser.add_argument("--sizes", default="1280x720,960x540")
     parser.add_argument("--fps", type=int, default=25)
     parser.add_argument("--live-seconds", type=float, default=40.0)
-    parser.add_argument("--live-presets", default="ultrafast,veryfast")
-    parser.add_argument("--live-crf", type=int, default=23)
+    parser.add_argument("--live", default="ultrafast:26,veryfast:23", help="PRESET:CRF,… to sweep at real time")
     parser.add_argument("--window", default="960x540", help="a window camera's size")
     parser.add_argument("--max-streams", type=int, default=8)
     parser.add_argument("--late-tolerance", type=float, default=1.0)
+    parser.add_argument(
+        "--nice", type=int, default=0, help="run the live recorders at this niceness (negative: before other work)"
+    )
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-live", action="store_true")
     # one worker process (internal)
@@ -395,6 +406,7 @@ def main() -> None:
     if args.worker:
         worker(args)
         return
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stopped bench stops its recorders too
     work = Path(tempfile.mkdtemp(prefix="recording-load-bench-"))
     print(f"{os.cpu_count()} CPUs, {load()}; x264 threads=1, tune zerolatency, GOP = segment = 4 s, overlay on, AAC")
     try:

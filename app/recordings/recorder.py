@@ -63,7 +63,8 @@ class Options:
     height: int | None = None
     fps: int | None = None
     segment_seconds: float = 4.0
-    preset: str = "veryfast"
+    preset: str | None = None  # x264 preset and crf; None: the library's (EncoderSettings)
+    crf: int | None = None
     audio: bool = True
     follow: bool = False
     continuous: bool = False
@@ -218,7 +219,12 @@ class RoomRecorder:
         )
         if not self.opts.audio:
             audio = None
-        settings = EncoderSettings(fps=fps, segment_seconds=self.opts.segment_seconds, preset=self.opts.preset)
+        chosen: dict[str, Any] = {"preset": self.opts.preset, "crf": self.opts.crf}
+        settings = EncoderSettings(
+            fps=fps,
+            segment_seconds=self.opts.segment_seconds,
+            **{name: value for name, value in chosen.items() if value is not None},
+        )
         zone = ZoneInfo(self.app.config.get("CENTER_TIMEZONE", "Asia/Shanghai"))
         recorder = Recorder(
             room=room_name,
