@@ -28,7 +28,15 @@ from recording.manifest import (
 )
 from recording.playlist import build_playlist
 from recording.recorder import Backoff, Recorder, install_stop_signals
-from recording.sources import DemuxSource, FrameSource, OpenCVSource, PacketSource, SyntheticSource, VideoFrame
+from recording.sources import (
+    DemuxSource,
+    FrameSource,
+    OpenCVSource,
+    PacketSource,
+    SceneSource,
+    SyntheticSource,
+    VideoFrame,
+)
 
 __all__ = [
     "Archive",
@@ -56,6 +64,7 @@ __all__ = [
     "ProblemKind",
     "Recorder",
     "RecordingError",
+    "SceneSource",
     "SegmentFormatError",
     "SegmentRecord",
     "SourceEnded",

@@ -32,14 +32,20 @@ VIDEO_TIME_BASE = Fraction(1, 90_000)
 
 @dataclass(frozen=True)
 class EncoderSettings:
-    """How segments are made. The GOP is fixed in time: a keyframe is forced every `gop_seconds`."""
+    """How segments are made. The GOP is fixed in time: a keyframe is forced every `gop_seconds`.
+
+    x264 ultrafast at crf 26 with one thread: measured on a detailed moving 1280x720@25 picture
+    (bench/recording_load_bench.py) it takes about two thirds of veryfast's CPU at crf 23 for a higher PSNR and a
+    somewhat higher bitrate, so a machine records the most cameras in real time at that quality (README,
+    Benchmarks).
+    """
 
     fps: int = 25
     segment_seconds: float = 4.0
     gop_seconds: float | None = None  # default: one GOP per segment; must divide segment_seconds
-    preset: str = "veryfast"
+    preset: str = "ultrafast"
     tune: str | None = "zerolatency"
-    crf: int = 23
+    crf: int = 26
     max_bitrate_kbps: int | None = None
     threads: int = 1
     audio_rate: int = 48_000

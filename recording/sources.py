@@ -58,6 +58,9 @@ class SyntheticSource:
     Frame i is stamped open_time + i/fps on both clocks, so the timeline is exact whether the source runs
     at real time (`realtime=True`, it sleeps until each frame is due) or as fast as the encoder goes.
     The flash lines up with ToneSource's beep for lip-sync checks.
+
+    With `max_lag_s` a real-time source behaves like a live camera whose reader fell behind: frames due more
+    than `max_lag_s` ago are lost (counted in `dropped`) and the next one read is the newest due.
     """
 
     def __init__(
@@ -70,12 +73,15 @@ class SyntheticSource:
         realtime: bool = False,
         max_frames: int | None = None,
         label: str = "TEST",
+        max_lag_s: float | None = None,
     ) -> None:
         self.width, self.height, self.fps = width, height, fps
         self.clock = clock or SystemClock()
         self.realtime = realtime
         self.max_frames = max_frames
         self.label = label
+        self.max_lag_s = max_lag_s
+        self.dropped = 0
         self.index = 0
         self._origin_mono = 0
         self._origin_wall: datetime | None = None
@@ -114,29 +120,187 @@ class SyntheticSource:
             raise SourceEnded(f"synthetic source produced its {self.max_frames} frames")
         mono = self.frame_time(self.index)
         if self.realtime:
+            if self.max_lag_s is not None:
+                behind = self.clock.monotonic_ns() - mono
+                if behind > self.max_lag_s * 1e9:  # a live camera would have overwritten these frames
+                    skipped = int(behind * self.fps // 1_000_000_000)
+                    self.dropped += skipped
+                    self.index += skipped
+                    mono = self.frame_time(self.index)
             _sleep_until(self.clock, mono)
-        shift = (self.index * 4) % self.width
-        image = np.ascontiguousarray(np.roll(self._bars, shift, axis=1))
+        image = self.render(self.index)
         second_started = (mono // 1_000_000_000) != ((mono - 1_000_000_000 // self.fps) // 1_000_000_000)
         if second_started:  # flash: a white square in the lower right, one frame long
             s = max(8, self.height // 6)
             image[-s:, -s:] = 255
+        wall = self._origin_wall + timedelta(microseconds=(mono - self._wall_anchor) // 1000)
+        self.index += 1
+        return VideoFrame(image, mono, wall)
+
+    def render(self, index: int) -> Image:
+        """Frame `index`'s picture (a new array): the bars moved 4 px a frame, with the label and frame number."""
+        image = np.ascontiguousarray(np.roll(self._bars, (index * 4) % self.width, axis=1))
         scale = max(0.4, self.height / 360)
         cv2.putText(
             image,
-            f"{self.label} #{self.index}",
+            f"{self.label} #{index}",
             (8, self.height - 10),
             cv2.FONT_HERSHEY_SIMPLEX,
             scale,
             (0, 0, 0),
             max(1, int(scale * 2)),
         )
-        wall = self._origin_wall + timedelta(microseconds=(mono - self._wall_anchor) // 1000)
-        self.index += 1
-        return VideoFrame(image, mono, wall)
+        return image
 
     def close(self) -> None:
         self._origin_wall = None
+
+
+class SceneSource(SyntheticSource):
+    """A detailed, moving picture that costs an encoder what a camera in a room does; deterministic by `seed`.
+
+    Colour bars cost x264 almost nothing, so they say little about how many cameras a machine records. This
+    scene has what a real one has: a still background full of detail at every scale (a photograph given as
+    `background`, or a texture made from the seed: noise from coarse to fine, furniture edges, a notice board of
+    small text), people-sized textured shapes moving across it, a ticker of text scrolling at the bottom, a
+    running clock, and sensor noise that differs in every frame (`noise`: its standard deviation in 8-bit levels).
+    Frame `i` depends only on the seed, the size and `i`; the timeline, pacing and dropping are SyntheticSource's.
+    """
+
+    def __init__(
+        self,
+        width: int = 1280,
+        height: int = 720,
+        fps: int = 25,
+        *,
+        seed: int = 0,
+        noise: float = 3.0,
+        movers: int = 6,
+        background: str | None = None,
+        clock: Clock | None = None,
+        realtime: bool = False,
+        max_frames: int | None = None,
+        label: str = "SCENE",
+        max_lag_s: float | None = None,
+    ) -> None:
+        super().__init__(
+            width, height, fps, clock=clock, realtime=realtime, max_frames=max_frames, label=label, max_lag_s=max_lag_s
+        )
+        self.seed = seed
+        rng = np.random.default_rng(seed)
+        self._background = self._load(background) if background else self._texture(rng)
+        self._movers = [self._mover(rng) for _ in range(movers)]
+        self._ticker = self._ticker_strip(rng)
+        # sensor noise: a bank of frames drawn once, split into the part added and the part taken away
+        bank = 12
+        self._noise: list[tuple[Image, Image]] = []
+        for _ in range(bank if noise > 0 else 0):
+            grain = np.rint(rng.standard_normal((height, width, 3), np.float32) * noise).clip(-127, 127)
+            self._noise.append((grain.clip(0, None).astype(np.uint8), (-grain).clip(0, None).astype(np.uint8)))
+        self._noise_order = rng.permutation(len(self._noise)) if self._noise else np.zeros(1, np.int64)
+
+    def _make_bars(self) -> Image:
+        return np.zeros((1, 1, 3), np.uint8)  # not used: the scene draws its own picture
+
+    def _load(self, path: str) -> Image:
+        image = cv2.imread(path, cv2.IMREAD_COLOR)
+        if image is None:
+            raise SourceUnavailable(f"cannot read the background picture {path!r}")
+        h, w = image.shape[:2]
+        scale = max(self.width / w, self.height / h)  # cover the frame, then crop the middle
+        image = cv2.resize(image, (max(self.width, round(w * scale)), max(self.height, round(h * scale))))
+        top, left = (image.shape[0] - self.height) // 2, (image.shape[1] - self.width) // 2
+        return np.ascontiguousarray(image[top : top + self.height, left : left + self.width], np.uint8)
+
+    def _texture(self, rng: np.random.Generator) -> Image:
+        w, h = self.width, self.height
+        acc = np.zeros((h, w, 3), np.float32)
+        weight = 1.0
+        cell = max(w, h) / 4
+        while cell >= 1.5:  # value noise from a quarter of the frame down to a couple of pixels
+            grid = rng.random((max(2, round(h / cell)) + 1, max(2, round(w / cell)) + 1, 3), dtype=np.float32)
+            acc += weight * cv2.resize(grid, (w, h), interpolation=cv2.INTER_CUBIC)
+            weight *= 0.62
+            cell /= 2.2
+        acc = (acc - acc.min()) / max(1e-6, float(acc.max() - acc.min()))
+        tint = rng.uniform(0.6, 1.0, 3).astype(np.float32)
+        image = np.ascontiguousarray((40 + 190 * acc * tint).clip(0, 255).astype(np.uint8))
+        for _ in range(14):  # furniture, windows, doors: hard edges and flat-ish areas
+            x0, y0 = int(rng.integers(0, w)), int(rng.integers(h // 4, h))
+            x1, y1 = x0 + int(rng.integers(w // 20, w // 4)), y0 + int(rng.integers(h // 20, h // 3))
+            colour = tuple(int(c) for c in rng.integers(30, 230, 3))
+            cv2.rectangle(image, (x0, y0), (x1, y1), colour, -1 if rng.random() < 0.5 else max(2, w // 300))
+        # a notice board of small text, the finest detail a camera sees in a room
+        bx, by, bw, bh = w // 20, h // 12, w // 3, h // 3
+        cv2.rectangle(image, (bx, by), (bx + bw, by + bh), (225, 225, 215), -1)
+        line = max(9, h // 60)
+        for row in range(bh // line - 1):
+            words = " ".join(f"{int(v):05d}" for v in rng.integers(0, 99999, 8))
+            cv2.putText(
+                image, words, (bx + 4, by + (row + 1) * line), cv2.FONT_HERSHEY_PLAIN, line / 14, (20, 20, 20), 1
+            )
+        return image
+
+    def _mover(self, rng: np.random.Generator) -> tuple[Image, Image, float, float, float, float, float]:
+        """A textured shape (sprite, mask) and its path: a Lissajous walk across the frame (x, y phase, speeds)."""
+        mh, mw = int(self.height * rng.uniform(0.25, 0.5)), int(self.width * rng.uniform(0.06, 0.14))
+        grid = rng.random((6, 4, 3), dtype=np.float32)
+        sprite = (cv2.resize(grid, (mw, mh), interpolation=cv2.INTER_CUBIC) * 200 + 25).clip(0, 255).astype(np.uint8)
+        stripes = (np.sin(np.arange(mh, dtype=np.float32) / rng.uniform(2.0, 6.0)) * 25).astype(np.int16)
+        sprite = (sprite.astype(np.int16) + stripes[:, None, None]).clip(0, 255).astype(np.uint8)
+        mask = np.zeros((mh, mw), np.uint8)
+        cv2.ellipse(mask, (mw // 2, mh // 7), (mw // 4, mh // 8), 0, 0, 360, 255, -1)  # a head
+        cv2.ellipse(mask, (mw // 2, mh * 3 // 5), (mw // 2 - 1, mh * 2 // 5), 0, 0, 360, 255, -1)  # a body
+        return (
+            sprite,
+            mask,
+            float(rng.uniform(0, 2 * np.pi)),
+            float(rng.uniform(0, 2 * np.pi)),
+            float(rng.uniform(0.05, 0.2)),  # cycles per second across the frame
+            float(rng.uniform(0.03, 0.12)),
+            float(rng.uniform(0.2, 0.9)),  # how much of the height it roams
+        )
+
+    def _ticker_strip(self, rng: np.random.Generator) -> Image:
+        band = max(16, self.height // 24)
+        words = "  ".join(
+            f"第{int(n)}号 OPENING {int(n) * 7919 % 100000:05d} BID {int(m):06d}"
+            for n, m in zip(rng.integers(1, 999, 24), rng.integers(0, 999999, 24), strict=True)
+        )
+        strip = np.full((band, self.width * 4, 3), (60, 20, 10), np.uint8)
+        cv2.putText(strip, words, (0, int(band * 0.8)), cv2.FONT_HERSHEY_SIMPLEX, band / 36, (255, 255, 255), 2)
+        return strip
+
+    def render(self, index: int) -> Image:
+        image = self._background.copy()
+        t = index / self.fps
+        h, w = self.height, self.width
+        for sprite, mask, px, py, fx, fy, roam in self._movers:
+            mh, mw = mask.shape[:2]
+            x = int((w - mw) * (0.5 + 0.5 * np.sin(px + 2 * np.pi * fx * t)))
+            y = int((h - mh) * (0.5 + 0.5 * roam * np.sin(py + 2 * np.pi * fy * t)))
+            region = image[y : y + mh, x : x + mw]
+            cv2.copyTo(sprite, mask, region)  # in place: region is a view into image
+        band = self._ticker.shape[0]
+        offset = (index * 3) % (self._ticker.shape[1] - w)
+        image[h - band : h] = self._ticker[:, offset : offset + w]
+        seconds = index // self.fps
+        clock = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}.{index % self.fps:02d}"
+        size = max(0.4, h / 720)
+        cv2.putText(
+            image,
+            f"{self.label} {clock} #{index}",
+            (w // 2, h // 8),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            size,
+            (255, 255, 255),
+            max(1, int(size * 2)),
+        )
+        if self._noise:
+            plus, minus = self._noise[int(self._noise_order[index % len(self._noise_order)])]
+            cv2.add(image, plus, dst=image)
+            cv2.subtract(image, minus, dst=image)
+        return image
 
 
 def _is_live_spec(spec: int | str) -> bool:

@@ -18,7 +18,11 @@ recording_cli = AppGroup("recording", help="Record opening and evaluation rooms.
 
 @recording_cli.command("run")
 @click.option("--room", "room_code", required=True, help="Room code (see `flask recording rooms`).")
-@click.option("--source", default=None, help="synthetic | DEVICE index | rtsp://… | file or URL (default: the room's).")
+@click.option(
+    "--source",
+    default=None,
+    help="synthetic | scene[:SEED] | DEVICE index | rtsp://… | file or URL (default: the room's).",
+)
 @click.option("--until", "until", default=None, help="Stop at an instant (ISO) or after a duration (90s, 15m, 2h).")
 @click.option("--follow-schedule", is_flag=True, help="Run on: start and stop sessions as schedules and staff ask.")
 @click.option("--continuous", is_flag=True, help="With --follow-schedule: record whenever no other session is due.")
@@ -30,7 +34,8 @@ recording_cli = AppGroup("recording", help="Record opening and evaluation rooms.
 @click.option("--height", type=click.IntRange(16, 2160), default=None)
 @click.option("--fps", type=click.IntRange(1, 60), default=None)
 @click.option("--segment-seconds", type=click.FloatRange(0.5, 30), default=4.0, show_default=True)
-@click.option("--preset", default="veryfast", show_default=True, help="x264 preset (ultrafast for the least CPU).")
+@click.option("--preset", default=None, help="x264 preset (default ultrafast: the most cameras per core, see README).")
+@click.option("--crf", type=click.IntRange(0, 51), default=None, help="x264 quality, lower is better (default 26).")
 @click.option("--no-audio", is_flag=True, help="Record video only.")
 @click.option("--poll", "poll_s", type=click.FloatRange(0.1, 60), default=1.0, show_default=True)
 def run_command(  # noqa: PLR0917 - click passes each option as an argument
@@ -45,7 +50,8 @@ def run_command(  # noqa: PLR0917 - click passes each option as an argument
     height: int | None,
     fps: int | None,
     segment_seconds: float,
-    preset: str,
+    preset: str | None,
+    crf: int | None,
     no_audio: bool,
     poll_s: float,
 ) -> None:
@@ -66,6 +72,7 @@ def run_command(  # noqa: PLR0917 - click passes each option as an argument
         fps=fps,
         segment_seconds=segment_seconds,
         preset=preset,
+        crf=crf,
         audio=not no_audio,
         follow=follow_schedule,
         continuous=continuous,

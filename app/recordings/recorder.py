@@ -63,7 +63,8 @@ class Options:
     height: int | None = None
     fps: int | None = None
     segment_seconds: float = 4.0
-    preset: str = "veryfast"
+    preset: str | None = None  # x264 preset and crf; None: the library's (EncoderSettings)
+    crf: int | None = None
     audio: bool = True
     follow: bool = False
     continuous: bool = False
@@ -77,16 +78,30 @@ class Options:
     clock: Any = None
 
 
-def make_sources(spec: str, *, width: int, height: int, fps: int, label: str, clock: Any = None) -> tuple[Any, Any]:
-    """(video, audio) for a camera spec: 'synthetic', a device index, an RTSP URL (H.264 copied), a file/URL.
+SCENE_SPEC = re.compile(r"scene(?::(\d{1,9}))?")
+SCENE_MAX_LAG_S = 0.5  # a scene frame the recorder takes later than this is lost, as a live camera's would be
 
-    `clock` (the library's Clock) paces and stamps the synthetic camera; the others are stamped by the machine.
+
+def make_sources(spec: str, *, width: int, height: int, fps: int, label: str, clock: Any = None) -> tuple[Any, Any]:
+    """(video, audio) for a camera spec: 'synthetic', 'scene' or 'scene:SEED', a device index, an RTSP URL (H.264
+    copied), a file/URL.
+
+    'synthetic' is colour bars; 'scene' a detailed moving picture that loads the encoder as a room's camera does
+    (frames it cannot take in time are lost, as a live camera's are). `clock` (the library's Clock) paces and
+    stamps the synthetic cameras; the others are stamped by the machine.
     """
     from recording.audio import ToneSource
-    from recording.sources import DemuxSource, OpenCVSource, SyntheticSource
+    from recording.sources import DemuxSource, OpenCVSource, SceneSource, SyntheticSource
 
     if spec == "synthetic":
         return SyntheticSource(width, height, fps, clock=clock, realtime=True, label=label), ToneSource(clock=clock)
+    scene = SCENE_SPEC.fullmatch(spec)
+    if scene:
+        seed = int(scene.group(1) or 0)
+        video = SceneSource(
+            width, height, fps, seed=seed, clock=clock, realtime=True, label=label, max_lag_s=SCENE_MAX_LAG_S
+        )
+        return video, ToneSource(clock=clock)
     if spec.isdigit():
         return OpenCVSource(int(spec), width=width, height=height, fps=fps), None
     if spec.startswith(("rtsp://", "rtsps://")):
@@ -204,7 +219,12 @@ class RoomRecorder:
         )
         if not self.opts.audio:
             audio = None
-        settings = EncoderSettings(fps=fps, segment_seconds=self.opts.segment_seconds, preset=self.opts.preset)
+        chosen: dict[str, Any] = {"preset": self.opts.preset, "crf": self.opts.crf}
+        settings = EncoderSettings(
+            fps=fps,
+            segment_seconds=self.opts.segment_seconds,
+            **{name: value for name, value in chosen.items() if value is not None},
+        )
         zone = ZoneInfo(self.app.config.get("CENTER_TIMEZONE", "Asia/Shanghai"))
         recorder = Recorder(
             room=room_name,

@@ -97,7 +97,8 @@ def make_session(
         audio=ToneSource(clock=clock) if audio else None,
         archive=archive,
         clock=clock,
-        settings=EncoderSettings(segment_seconds=segment_seconds, preset="ultrafast"),
+        # crf pinned: spool and alarm sizes in the tests are written for these segments, whatever the default
+        settings=EncoderSettings(segment_seconds=segment_seconds, preset="ultrafast", crf=23),
     )
     return Session(archive, storage, recorder, clock)
 

@@ -168,3 +168,18 @@ def test_sigterm_closes_the_segment_and_the_session(app: Flask) -> None:
     keys = [line.split()[3] for line in text.splitlines() if "closed session" in line]
     assert len(keys) == 1, text
     _check_closed_session(app, keys[0])
+
+
+def test_camera_specs_name_the_bars_the_scene_with_its_seed_and_files() -> None:
+    from app.recordings.recorder import SCENE_MAX_LAG_S, make_sources
+    from recording import OpenCVSource, SceneSource, SyntheticSource, ToneSource
+
+    bars, tone = make_sources("synthetic", width=320, height=180, fps=25, label="A")
+    assert type(bars) is SyntheticSource and isinstance(tone, ToneSource)
+    scene, tone = make_sources("scene:7", width=320, height=180, fps=25, label="A")
+    assert isinstance(scene, SceneSource) and isinstance(tone, ToneSource)
+    assert scene.seed == 7 and scene.realtime and scene.max_lag_s == SCENE_MAX_LAG_S
+    assert (scene.width, scene.height, scene.fps) == (320, 180, 25)
+    assert make_sources("scene", width=320, height=180, fps=25, label="A")[0].seed == 0
+    for other in ("scenery", "scene:", "scene:x"):  # not a scene: a file or URL like any other name
+        assert isinstance(make_sources(other, width=320, height=180, fps=25, label="A")[0], OpenCVSource)
