@@ -40,7 +40,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, inspect, select, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from app.core.db import db
@@ -141,7 +141,7 @@ def _run(argv: list[str], env: dict[str, str] | None = None) -> None:
     tool = shutil.which(argv[0])
     if tool is None:
         raise BackupError(f"`{argv[0]}` is not installed (apt-get install postgresql-client)")
-    done = subprocess.run([tool, *argv[1:]], env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run([tool, *argv[1:]], env=env, capture_output=True, text=True, check=False)  # noqa: S603
     if done.returncode != 0:
         raise BackupError(f"{argv[0]} failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
 
@@ -178,8 +178,8 @@ def _facts(conn: Connection) -> dict[str, Any]:
 
 def _dump_postgresql(target: Path) -> dict[str, Any]:
     plain, env = _libpq(db.engine.url)
-    with db.engine.connect() as conn:
-        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+    with db.engine.connect() as plain_conn:
+        conn = plain_conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             conn.execute(text("SET TRANSACTION READ ONLY"))
             snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
