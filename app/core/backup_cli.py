@@ -95,10 +95,10 @@ def export_evidence(to: Path, consistency_from: int | None = None) -> list[dict[
     for export in db.session.scalars(done):
         if not export.json_key or not export.mp4_key:
             continue
-        stem = to / "recordings" / f"export{export.id}"
-        stem.parent.mkdir(parents=True, exist_ok=True)
+        target = to / "recordings" / f"export{export.id}"
+        target.parent.mkdir(parents=True, exist_ok=True)
         for object_key, suffix in ((export.json_key, ".json"), (export.mp4_key, ".mp4")):
-            with storage.open(EXPORTS, object_key) as src, open(f"{stem}{suffix}", "wb") as out:
+            with storage.open(EXPORTS, object_key) as src, open(f"{target}{suffix}", "wb") as out:
                 while chunk := src.read(1024 * 1024):
                     out.write(chunk)
         name = f"recordings/export{export.id}"

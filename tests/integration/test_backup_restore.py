@@ -137,6 +137,7 @@ def drill(tmp_path: Path, source: tuple[str | None, str | None], target: tuple[s
 
     out, restore_s = _ok(["deploy/restore", str(backup_dir)], dst_env)
     assert f"is consistent with the backup's {checkpoint['tree_size']}" in out, out
+    restore_steps = next(line for line in out.splitlines() if line.startswith("restored from"))
     restored = _app(dst, *target)
     after = _snapshot(restored)
     assert after == before  # every row of every table, every object with its bytes
@@ -171,7 +172,7 @@ def drill(tmp_path: Path, source: tuple[str | None, str | None], target: tuple[s
 
     print(
         f"\nbackup drill ({manifest['database']['kind']}): seed {seed_s:.1f} s; deploy/backup {backup_s:.1f} s "
-        f"(steps {manifest['seconds']}); deploy/restore {restore_s:.1f} s; "
+        f"(steps {manifest['seconds']}); deploy/restore {restore_s:.1f} s ({restore_steps.split(' in ', 1)[1]}); "
         f"{manifest['objects']['count']} objects, {manifest['objects']['bytes']} bytes, "
         f"{sum(manifest['database']['rows'].values())} rows, log {checkpoint['tree_size']} entries"
     )
