@@ -34,6 +34,9 @@ def init_command(demo: bool) -> None:
 
 def init_app(app: Flask) -> None:
     from app import demo
+    from app.core import backup_cli
+
+    backup_cli.register(platform_cli)
 
     demo.init_app()
     app.cli.add_command(platform_cli)

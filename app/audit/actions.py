@@ -36,6 +36,7 @@ ACTIONS: dict[str, Any] = {
     "accounts.organisation_activated": _l("Organisation activated"),
     "accounts.organisation_deactivated": _l("Organisation deactivated"),
     "access.denied": _l("Access refused"),
+    "platform.restored": _l("Platform restored from a backup"),
     # tendering
     "tendering.tender.drafted": _l("Tender drafted"),
     "tendering.tender.updated": _l("Tender draft updated"),
