@@ -65,8 +65,11 @@ class FilterForm(FlaskForm):
         _l("Light"),
         choices=[("", _l("Any")), ("yellow", _l("Yellow light")), ("red", _l("Red light"))],
         validate_choice=True,
+        default="",  # a drill-down link names only some of the filters
     )
-    floor = SelectField(_l("Floor"), choices=[("", _l("Any"))] + [(f.value, FLOOR_LABELS[f]) for f in Floor])
+    floor = SelectField(
+        _l("Floor"), choices=[("", _l("Any"))] + [(f.value, FLOOR_LABELS[f]) for f in Floor], default=""
+    )
     department = HiddenField()  # the wall's drill-down: one department's signals
     submit = SubmitField(_l("Filter"))
 

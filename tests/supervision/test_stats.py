@@ -378,4 +378,23 @@ def test_the_wall_shows_completions_and_the_on_time_rate(desk_app: Flask, world:
     assert tile.one(data_count="on-time-rate").text == "100%"
     drill = tile.one("a", data_drill="department")
     assert "department=" in (drill.get("href") or "")
-    assert _client(desk_app, "watcher").get(drill.get("href")).status_code == 200
+    signals = _client(desk_app, "watcher").get(drill.get("href"))
+    assert signals.status_code == 200 and not parse(signals.data).has("filter-error")
+    assert world["permits"] in parse(signals.data).one("h1").text
+
+
+def test_a_signal_drills_down_to_its_case_and_person(desk_app: Flask, red: dict[str, Any]) -> None:
+    from tests.supervision.followup_helpers import _client as signed_in
+
+    client = signed_in(desk_app, "watcher")
+    doc = parse(client.get(f"/supervision/signals/{red['signal']}").data)
+    case = doc.by_id("case-link").get("href") or ""
+    assert case.startswith("/permits/desk/applications/")
+    person = doc.by_id("person-link").get("href") or ""
+    assert person == f"/supervision/signals?person={red['clerk']}"
+    listed = parse(client.get(person).data)
+    assert not listed.has("filter-error")
+    assert [el.get("data-signal") for el in listed.select("li", data_signal=True)] == [str(red["signal"])]
+    assert "窗口王五" in listed.one("h1").text
+    nobody = parse(client.get("/supervision/signals?person=999999").data)
+    assert nobody.has("no-signals") and "999999" not in nobody.one("h1").text
