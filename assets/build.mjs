@@ -4,6 +4,7 @@
 // replay.js  classic script; sets window.Hls
 // verify.js  ES module: the public receipt verification page (canonical JSON, Ed25519, SHA-256, Merkle proofs)
 // audit-verify.js  ES module: the evidence-log entry page's proof check (the same canonical JSON and Merkle code)
+// stats.js   ES module: the supervision statistics' charts (Chart.js, tree-shaken: bar and line only)
 // convenience.js  ES module: the hall display (Server-Sent Events, spoken calls) and the window panel's keys
 // app.js     ES module loaded by every page: GOV.UK Frontend's initAll() and our small enhancements
 // app.css    GOV.UK Frontend compiled with `sass` under our identity (assets/app.scss), plus our components
@@ -94,6 +95,7 @@ async function main() {
       format: "esm",
     }),
     esbuild.build({ ...common, entryPoints: ["assets/app.js"], outfile: path.join(outdir, "app.js"), format: "esm" }),
+    esbuild.build({ ...common, entryPoints: ["assets/stats.js"], outfile: path.join(outdir, "stats.js"), format: "esm" }),
     esbuild.build({
       ...common,
       entryPoints: ["assets/convenience.js"],

@@ -8,8 +8,11 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from app.supervision import api, home, lights, models, oversight_views, permissions, tasks, views
+    from app.supervision.stats import models as stats_models
+    from app.supervision.stats import tasks as stats_tasks
+    from app.supervision.stats import views as stats_views
 
-    del lights, models, permissions, tasks  # imported for their tables, rules, declarations and sweeps
+    del lights, models, permissions, tasks, stats_models, stats_tasks  # their tables, rules, declarations, sweeps
     app.config.setdefault("SUPERVISION_TICKET_WAIT_MINUTES", 30)
     app.config.setdefault("SUPERVISION_EXPERT_CONFIRM_HOURS", 24)
     app.config.setdefault("SUPERVISION_AWARD_DAYS", 5)
@@ -23,4 +26,5 @@ def init_app(app: Flask) -> None:
     api.init_app(app)
     views.init_app(app)
     oversight_views.init_app(app)
+    stats_views.init_app(app)
     home.init_app()

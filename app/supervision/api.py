@@ -84,6 +84,8 @@ def wall() -> Any:
                 "intake_today": t.intake_today,
                 "signals_today": t.signals_today,
                 "escalated": t.escalated,
+                "completed_today": t.completed_today,
+                "on_time_rate": t.on_time_rate,
             }
             for t in tiles
         ],

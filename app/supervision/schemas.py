@@ -81,6 +81,14 @@ class SupervisionTileOut(ma.Schema):
     intake_today = Integer(required=True)
     signals_today = Integer(required=True)
     escalated = Integer(required=True, metadata={"description": "Signals escalated and not settled"})
+    completed_today = Integer(required=True, metadata={"description": "Watched steps closed today"})
+    on_time_rate = Integer(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Today's on-time rate in whole percent; null when nothing with a promised time closed"
+        },
+    )
 
 
 class SupervisionWallOut(ma.Schema):

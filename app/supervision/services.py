@@ -122,6 +122,7 @@ class SignalFilter:
     colour: str | None = None
     floor: str | None = None
     department: str | None = None
+    person_id: int | None = None
     status: str | None = None
     page: int = 1
 
@@ -139,6 +140,8 @@ def list_signals(user: Any, filt: SignalFilter | None = None) -> tuple[list[Sign
         stmt = stmt.where(Signal.floor == filt.floor)
     if filt.department:
         stmt = stmt.where(Signal.department == filt.department)
+    if filt.person_id:
+        stmt = stmt.where(Signal.person_id == filt.person_id)
     page = max(1, min(filt.page, 10_000))
     rows = list(db.session.scalars(stmt.order_by(Signal.id.desc()).offset((page - 1) * PAGE).limit(PAGE + 1)))
     more = len(rows) > PAGE
@@ -249,7 +252,17 @@ class Tile:
     intake_today: int = 0
     signals_today: int = 0
     escalated: int = 0  # signals escalated and still unsettled
+    completed_today: int = 0  # items closed today
+    with_promise_today: int = 0  # of those, with a promised due instant
+    on_time_today: int = 0  # of those, closed in time
     floors: set[str] = field(default_factory=set)
+
+    @property
+    def on_time_rate(self) -> int | None:
+        """Today's on-time rate in whole percent (half up); None when nothing closed today had a promised time."""
+        if not self.with_promise_today:
+            return None
+        return (self.on_time_today * 200 + self.with_promise_today) // (2 * self.with_promise_today)
 
     @property
     def light(self) -> str:
@@ -311,6 +324,18 @@ def wall(user: Any) -> list[Tile]:
     for department, n in escalated_by_department().items():
         if heads is None or department in heads:
             tile(department).escalated += n
+    from app.supervision.stats.aggregate import compute_day, today
+
+    for (floor_name, department), counts in compute_day(today()).items():
+        if heads is not None and department not in heads:
+            continue
+        if not (counts["completed"] or department in tiles):
+            continue  # a department with only ratings or deemed decisions today gets no tile of its own
+        t = tile(department)
+        t.floors.add(floor_name)
+        t.completed_today += counts["completed"]
+        t.with_promise_today += counts["with_promise"]
+        t.on_time_today += counts["on_time"]
     order = {"red": 0, "yellow": 1, "green": 2}
     return sorted(tiles.values(), key=lambda t: (order[t.light], -t.red, -t.yellow, t.department))
 
@@ -324,4 +349,5 @@ def totals(tiles: list[Tile]) -> dict[str, int]:
         "intake_today": sum(t.intake_today for t in tiles),
         "signals_today": sum(t.signals_today for t in tiles),
         "escalated": sum(t.escalated for t in tiles),
+        "completed_today": sum(t.completed_today for t in tiles),
     }

@@ -9,7 +9,7 @@ from flask import Blueprint, Flask, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, SubmitField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectField, SubmitField, TextAreaField
 
 from app.core.pages import Errors, attempt, me
 from app.core.security import authenticated
@@ -65,8 +65,12 @@ class FilterForm(FlaskForm):
         _l("Light"),
         choices=[("", _l("Any")), ("yellow", _l("Yellow light")), ("red", _l("Red light"))],
         validate_choice=True,
+        default="",  # a drill-down link names only some of the filters
     )
-    floor = SelectField(_l("Floor"), choices=[("", _l("Any"))] + [(f.value, FLOOR_LABELS[f]) for f in Floor])
+    floor = SelectField(
+        _l("Floor"), choices=[("", _l("Any"))] + [(f.value, FLOOR_LABELS[f]) for f in Floor], default=""
+    )
+    department = HiddenField()  # the wall's drill-down: one department's signals
     submit = SubmitField(_l("Filter"))
 
 
@@ -97,13 +101,18 @@ def signals() -> Any:
     if not bad:
         filt.colour = form.colour.data or None
         filt.floor = form.floor.data or None
+        filt.department = (form.department.data or "").strip()[:200] or None
+        raw = request.args.get("person", "")
+        filt.person_id = int(raw) if raw.isdigit() and len(raw) < 10 else None
     rows, more = services.list_signals(me(), filt)
-    args: dict[str, Any] = {k: v for k, v in request.args.items() if k in ("colour", "floor")}
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k in ("colour", "floor", "department", "person")}
     return render_template(
         "supervision/signals.html",
         form=form,
         bad=bad,
         rows=rows,
+        department=filt.department,
+        person=next((s.person for s in rows if filt.person_id and s.person_id == filt.person_id), None),
         status_of=services.status_of,
         next_url=url_for("supervision.signals", page=filt.page + 1, **args) if more else None,
         previous_url=url_for("supervision.signals", page=filt.page - 1, **args) if filt.page > 1 else None,
@@ -180,9 +189,23 @@ def review(signal_id: int) -> Any:
     return redirect(url_for("supervision.signal", signal_id=signal_id), code=303)
 
 
+def case_url(subject: str) -> str | None:
+    """The page of the case a signal follows, where one exists: a tender's page, a permit application's desk page."""
+    head, _sep, rest = (subject or "").partition(":")
+    number = rest.split("/", 1)[0]
+    if not number.isdigit():
+        return None
+    if head == "tender":
+        return url_for("tendering.tender_detail", tender_id=int(number))
+    if head == "permits.application":
+        return url_for("permits_cases.desk_application", application_id=int(number))
+    return None
+
+
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
     return {
+        "supervision_case_url": case_url,
         "supervision_floor": lambda f: FLOOR_LABELS.get(Floor(f), f) if f in {x.value for x in Floor} else f,
         "supervision_kind": lambda k: KIND_LABELS.get(k, k),
         "supervision_lights": [light.value for light in Light],

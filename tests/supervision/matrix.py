@@ -37,6 +37,10 @@ SUPERVISION_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "supervision_oversight.instruction"): SIGNED_IN,
     ("POST", "supervision_oversight.instruction_report"): SIGNED_IN,
     ("POST", "supervision_oversight.instruction_close"): SIGNED_IN,
+    # Statistics: supervisors and leaders everything, heads their departments, others 403 (tests/supervision/
+    # test_stats.py).
+    ("GET", "supervision_stats.page"): SIGNED_IN,
+    ("GET", "supervision_stats.export"): SIGNED_IN,
 }
 
 # The letter's public verification page (its QR code): anybody.
