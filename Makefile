@@ -8,7 +8,7 @@ PORT ?= 5000
 APP_PORT ?= $(shell echo $$(( $(PORT) + 1 )))
 export FLASK_APP := wsgi:app
 
-.PHONY: run test lint check install install-dev system-deps translations migration bench clean
+.PHONY: run test lint check install install-dev system-deps translations migration bench clean prodlike
 
 include make/assets.mk
 
@@ -64,6 +64,11 @@ test: install-dev
 	$(BIN)/pytest -n $(TEST_WORKERS) -m "not realtime" $(PYTEST_ARGS) || [ $$? -eq 5 ] || status=1; \
 	$(BIN)/pytest -m realtime $(PYTEST_ARGS) || [ $$? -eq 5 ] || status=1; \
 	exit $$status
+
+# The production topology on this machine (two web processes behind nginx with TLS, two workers, beat,
+# recorder, a private PostgreSQL, Redis, SeaweedFS S3), APP_ENV=production: see deploy/prodlike.py.
+prodlike: install
+	deploy/prodlike start $(PRODLIKE_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
