@@ -34,6 +34,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -175,8 +176,9 @@ class Topology:
             self._s3()
             self._environment()
             self._init_platform()
-            for i in range(len(self.web_ports)):
-                self.start_web(i)
+            webs = [self.start_web(i, wait=False) for i in range(len(self.web_ports))]
+            for i, _proc in enumerate(webs):
+                self.wait_web(i)
             self._nginx()
             for i in (1, 2):
                 self.start_worker(i)
@@ -205,9 +207,19 @@ class Topology:
             check=True, capture_output=True,
         )  # fmt: skip
 
+    @property
+    def pg_dir(self) -> Path:
+        return (self.state / "pg").resolve()
+
     def _postgres_init(self) -> None:
-        data = self.state / "pg"
-        data.mkdir()
+        if os.geteuid() == 0:
+            # The cluster belongs to `postgres`, which may not enter the state folder (e.g. below a 0700 folder):
+            # its data lives in a folder of its own under /tmp, linked from the state folder.
+            data = Path(tempfile.mkdtemp(prefix="prodlike-pg-"))
+            (self.state / "pg").symlink_to(data)
+        else:
+            data = self.state / "pg"
+            data.mkdir()
         self._pg(["initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
         with (data / "postgresql.conf").open("a") as f:
             f.write(
@@ -219,12 +231,15 @@ class Topology:
         cmd = [str(PG_BIN / args[0]), *args[1:]]
         if os.geteuid() == 0:  # PostgreSQL refuses to run as root: its own cluster belongs to `postgres`
             pwd.getpwnam("postgres")
-            subprocess.run(["chown", "-R", "postgres:postgres", str(self.state / "pg")], check=True)
+            subprocess.run(["chown", "-R", "postgres:postgres", str(self.pg_dir)], check=True)
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        return subprocess.run(cmd, check=check, capture_output=True)
+        done = subprocess.run(cmd, check=False, capture_output=True)
+        if check and done.returncode != 0:
+            raise RuntimeError(f"{' '.join(args[:2])} failed: {done.stdout.decode()} {done.stderr.decode()}")
+        return done
 
     def start_postgres(self) -> None:
-        self._pg(["pg_ctl", "-D", str(self.state / "pg"), "-l", str(self.state / "pg" / "server.log"), "-w", "start"])
+        self._pg(["pg_ctl", "-D", str(self.pg_dir), "-l", str(self.pg_dir / "server.log"), "-w", "start"])
         import psycopg
 
         admin = f"postgresql://postgres@127.0.0.1:{self.pg_port}/postgres"
@@ -233,7 +248,7 @@ class Topology:
                 conn.execute("CREATE DATABASE platform")
 
     def stop_postgres(self, mode: str = "fast") -> None:
-        self._pg(["pg_ctl", "-D", str(self.state / "pg"), "-m", mode, "-w", "stop"], check=False)
+        self._pg(["pg_ctl", "-D", str(self.pg_dir), "-m", mode, "-w", "stop"], check=False)
 
     def restart_postgres(self) -> float:
         """Stop PostgreSQL (every connection is cut), start it again; returns the seconds it was down."""
@@ -298,6 +313,7 @@ class Topology:
             APP_BROKER_URL=f"redis://127.0.0.1:{self.redis_port}/0",
             APP_STORAGE_URL=self.s3.url,
             APP_INSTANCE_PATH=str(self.state / "instance"),
+            PYTHONPATH=str(ROOT),  # this checkout's code, whichever checkout the venv was installed from
         )
         env.update(self.extra_env)
         self.env = env
@@ -319,12 +335,18 @@ class Topology:
             self.flask("recording", "add-room", "--code", ROOM, "--name", "开标室", "--source", "synthetic",
                        "--width", "320", "--height", "180", "--fps", "10")  # fmt: skip
 
-    def start_web(self, i: int) -> Proc:
+    def start_web(self, i: int, *, wait: bool = True) -> Proc:
         port = self.web_ports[i]
         args = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread",
                 "--workers", "1", "--threads", "8", "--timeout", "300", "--access-logfile", "-", "--no-control-socket",
                 "wsgi:app"]  # fmt: skip
         proc = self._add(f"web{i + 1}", args).start()
+        if wait:
+            self.wait_web(i)
+        return proc
+
+    def wait_web(self, i: int) -> None:
+        port = self.web_ports[i]
 
         def answers() -> bool:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
@@ -334,8 +356,7 @@ class Topology:
             finally:
                 conn.close()
 
-        wait_for(f"web{i + 1}", answers, timeout=90)
-        return proc
+        wait_for(f"web{i + 1}", answers, timeout=120)
 
     def kill_web(self, i: int) -> None:
         self.procs[f"web{i + 1}"].kill()
@@ -407,6 +428,9 @@ class Topology:
             self.s3.stop()
         if (self.state / "pg" / "PG_VERSION").exists():
             self.stop_postgres("fast")
+            if (self.state / "pg").is_symlink():
+                shutil.rmtree(self.pg_dir, ignore_errors=True)
+                (self.state / "pg").unlink()
         if "redis" in self.procs:
             self.procs["redis"].stop()
 
@@ -441,7 +465,7 @@ def stop_from_state(state: Path) -> int:
         else:
             log(f"stopped {name} ({pid})")
     if (state / "pg" / "postmaster.pid").exists():
-        cmd = [str(PG_BIN / "pg_ctl"), "-D", str(state / "pg"), "-m", "fast", "-w", "stop"]
+        cmd = [str(PG_BIN / "pg_ctl"), "-D", str((state / "pg").resolve()), "-m", "fast", "-w", "stop"]
         if os.geteuid() == 0:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
         subprocess.run(cmd, check=False, capture_output=True)
