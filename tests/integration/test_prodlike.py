@@ -426,12 +426,17 @@ class Scenario:
             status, done = self.tender_status()
             if status != "opening":
                 break
-            if not restarted and time.monotonic() - killed_at > 20:
+            if not restarted and time.monotonic() - killed_at > 40:
                 self.topo.start_worker(victim)  # as systemd would; the other worker may have finished already
                 restarted = True
             time.sleep(0.2)
         assert status == "opened", (status, done)
         self.timings["opening_s"] = time.monotonic() - t0
+        self.faults["opening_record_published_by"] = [
+            f"worker{i}"
+            for i in (1, 2)
+            if "'records': 1" in self.topo.procs[f"worker{i}"].log_path.read_text(errors="replace")
+        ]
         if not restarted:
             self.topo.start_worker(victim)
 
