@@ -8,7 +8,7 @@ PORT ?= 5000
 APP_PORT ?= $(shell echo $$(( $(PORT) + 1 )))
 export FLASK_APP := wsgi:app
 
-.PHONY: run test lint check install install-dev system-deps translations migration bench clean
+.PHONY: run test lint check install install-dev system-deps translations migration bench clean prodlike
 
 include make/assets.mk
 
@@ -61,6 +61,11 @@ run: install
 TEST_WORKERS ?= 2
 test: install-dev
 	@BIN=$(BIN) TEST_WORKERS=$(TEST_WORKERS) PYTEST_ARGS="$(PYTEST_ARGS)" bash make/test-jobs
+
+# The production topology on this machine (two web processes behind nginx with TLS, two workers, beat,
+# recorder, a private PostgreSQL, Redis, SeaweedFS S3), APP_ENV=production: see deploy/prodlike.py.
+prodlike: install
+	deploy/prodlike start $(PRODLIKE_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

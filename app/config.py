@@ -154,6 +154,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     if uri.startswith("postgresql://") or uri.startswith("postgres://"):
         # psycopg 3 is the driver; accept the usual URL spelling.
         cfg["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]
+    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") and not cfg["SQLALCHEMY_ENGINE_OPTIONS"]:
+        # After a restart or failover of the server every pooled connection is dead: test each before use.
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
     return cfg
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -200,7 +201,13 @@ def error_page(status: int, detail: str = "", code: str | None = None) -> tuple[
     return page, status
 
 
+# Seconds a client waits before it tries again after a 503 (a service the platform needs is down for a moment).
+RETRY_AFTER_SECONDS = 5
+
+
 def init_app(app: Flask) -> None:
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
     @app.errorhandler(DomainError)
     def _domain(err: DomainError) -> Any:
         from app.core.db import db
@@ -209,6 +216,8 @@ def init_app(app: Flask) -> None:
         headers = {}
         if isinstance(err, NotAuthenticated) and is_api_path(request.path):
             headers["WWW-Authenticate"] = 'Bearer realm="api"'
+        if err.status == 503:
+            headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         rv = _render(err.status, err.title, err.detail, err.code, err.extra, page_detail=err.translated)
         if headers:
             resp = app.make_response(rv)
@@ -239,6 +248,20 @@ def init_app(app: Flask) -> None:
         resp = app.make_response(rv)
         if status == 405 and hasattr(err, "valid_methods") and err.valid_methods:
             resp.headers["Allow"] = ", ".join(err.valid_methods)
+        return resp
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(err: OperationalError) -> Any:
+        """The database cannot be reached or dropped the connection (a restart, a failover): nothing was
+        committed, so the client may send the same request again — 503 with Retry-After, never a 500."""
+        from app.core.db import db
+
+        with contextlib.suppress(DBAPIError):  # the connection is gone: the pool replaces it
+            db.session.rollback()
+        db.session.remove()
+        app.logger.warning("database unavailable (%s): %s", request.path, " ".join(str(err.orig).split())[:300])
+        resp = app.make_response(_render(503, "", "", "service-unavailable", {}))
+        resp.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return resp
 
     @app.errorhandler(Exception)
