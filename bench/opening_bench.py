@@ -68,6 +68,17 @@ class EmbeddedStack(Stack):
         pass
 
 
+class Server(Gunicorn):
+    """bid_bench's gunicorn, given longer to boot: on a loaded 2-core machine importing the app takes a while."""
+
+    def _wait_ready(self, timeout: float = 600.0) -> None:
+        try:
+            super()._wait_ready(timeout)
+        except BaseException:
+            self.stop()  # never leave it running: the constructor raising means nobody else will
+            raise
+
+
 class Worker:
     """One `celery worker` process (its own session, so it and its pool stop together), logging to a file."""
 
@@ -90,7 +101,7 @@ class Worker:
         except OSError:
             return ""
 
-    def wait_ready(self, timeout: float = 120.0) -> None:
+    def wait_ready(self, timeout: float = 600.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -126,7 +137,7 @@ def seal_and_submit(
     total = sum(p.stat().st_size for p in files)
     log(f"sealed {bids} bids, {mib(total)} in {time.perf_counter() - t0:.1f} s")
 
-    server = Gunicorn(stack, workers=2, threads=4, name="upload")
+    server = Server(stack, workers=2, threads=4, name="upload")
     try:
         t0 = time.perf_counter()
 

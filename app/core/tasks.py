@@ -126,15 +126,20 @@ def sweep_lock(name: str) -> Iterator[bool]:
         yield True
 
 
+_CLAIM_FILES = 1024
+
+
 @contextmanager
 def claim(name: str) -> Iterator[bool]:
     """A lock named `name` held by this process, outside any transaction, for work that takes long (an envelope
-    decrypting): yields False when another process (or thread) holds it. It dies with its holder, so a worker
-    killed in the middle leaves nothing claimed.
+    decrypting, a chunk uploading): yields False when another process (or thread) holds it. It dies with its
+    holder, so a worker killed in the middle leaves nothing claimed.
 
     PostgreSQL: a session advisory lock on a connection of its own (autocommit: nothing sits idle in a
     transaction); closing the connection releases it. SQLite (the embedded default, one host): an exclusive
-    `flock` on a file under the instance folder's locks/, released when its descriptor closes (or the process dies).
+    `flock` on one of a fixed set of files under the instance folder's locks/, released when its descriptor
+    closes or the process dies; two names sharing a file (1 in _CLAIM_FILES) only make the second wait for a
+    later try, as if the first held it.
     """
     if db.engine.dialect.name == "postgresql":
         key = _lock_key(name)
@@ -155,7 +160,8 @@ def claim(name: str) -> Iterator[bool]:
         return
     folder = os.path.join(current_app.config["INSTANCE_PATH"], "locks")
     os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, hashlib.sha256(name.encode()).hexdigest()[:32] + ".lock")
+    stripe = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big") % _CLAIM_FILES
+    path = os.path.join(folder, f"claim-{stripe:04d}.lock")
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
@@ -166,4 +172,4 @@ def claim(name: str) -> Iterator[bool]:
         yield got
     finally:
         with contextlib.suppress(OSError):
-            os.close(fd)  # releases the flock; the empty file stays (removing it would race with a new holder)
+            os.close(fd)  # releases the flock; the empty file stays for the next holder
