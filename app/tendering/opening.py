@@ -4,9 +4,11 @@ validates the bid form, and publishes the signed opening record (开标记录); 
 The sweep itself (app/tendering/tasks.py) commits after each step, so no transaction is open while an
 envelope decrypts: `plan_stage` turns the stage into plain `EnvelopeJob`s, `open_job` decrypts one of them
 from storage into the quarantine (opened-bids) without touching the database, `record_outcome` commits its
-outcome, `finish_stage` publishes the record. Each step is idempotent: an envelope with an outcome is never
-opened again, a plaintext already in the quarantine under the envelope's deterministic key is reused rather
-than decrypted a second time, and a worker killed anywhere and restarted finishes with the same result. One
+outcome, `finish_stage` publishes the record; `plan_envelope` gives one envelope of the stage to a worker's
+`tendering.open_envelope` task, and `envelope_claim` keeps two processes from decrypting the same one. Each
+step is idempotent: an envelope with an outcome is never opened again, a plaintext already in the quarantine
+under the envelope's deterministic key is reused rather than decrypted a second time, and a worker killed
+anywhere and restarted finishes with the same result. One
 failing bid never blocks the others.
 """
 
