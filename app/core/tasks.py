@@ -11,7 +11,10 @@ when the task raises anything, the worker logs the failure and calls the handler
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from celery import Celery
+from flask import current_app
 from sqlalchemy import text
 
 from app.core.db import after_commit, db
@@ -120,3 +124,52 @@ def sweep_lock(name: str) -> Iterator[bool]:
         # Every SQLite transaction here starts with BEGIN IMMEDIATE: holding the write lock is the lock.
         db.session.execute(text("SELECT 1"))
         yield True
+
+
+_CLAIM_FILES = 1024
+
+
+@contextmanager
+def claim(name: str) -> Iterator[bool]:
+    """A lock named `name` held by this process, outside any transaction, for work that takes long (an envelope
+    decrypting, a chunk uploading): yields False when another process (or thread) holds it. It dies with its
+    holder, so a worker killed in the middle leaves nothing claimed.
+
+    PostgreSQL: a session advisory lock on a connection of its own (autocommit: nothing sits idle in a
+    transaction); closing the connection releases it. SQLite (the embedded default, one host): an exclusive
+    `flock` on one of a fixed set of files under the instance folder's locks/, released when its descriptor
+    closes or the process dies; two names sharing a file (1 in _CLAIM_FILES) only make the second wait for a
+    later try, as if the first held it.
+    """
+    if db.engine.dialect.name == "postgresql":
+        key = _lock_key(name)
+        conn = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+            try:
+                yield got
+            finally:
+                if got:
+                    try:
+                        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    except Exception:
+                        conn.invalidate()  # closing the connection releases the lock
+                        raise
+        finally:
+            conn.close()
+        return
+    folder = os.path.join(current_app.config["INSTANCE_PATH"], "locks")
+    os.makedirs(folder, exist_ok=True)
+    stripe = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big") % _CLAIM_FILES
+    path = os.path.join(folder, f"claim-{stripe:04d}.lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            got = True
+        except BlockingIOError:
+            got = False
+        yield got
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(fd)  # releases the flock; the empty file stays for the next holder

@@ -4,9 +4,11 @@ validates the bid form, and publishes the signed opening record (开标记录); 
 The sweep itself (app/tendering/tasks.py) commits after each step, so no transaction is open while an
 envelope decrypts: `plan_stage` turns the stage into plain `EnvelopeJob`s, `open_job` decrypts one of them
 from storage into the quarantine (opened-bids) without touching the database, `record_outcome` commits its
-outcome, `finish_stage` publishes the record. Each step is idempotent: an envelope with an outcome is never
-opened again, a plaintext already in the quarantine under the envelope's deterministic key is reused rather
-than decrypted a second time, and a worker killed anywhere and restarted finishes with the same result. One
+outcome, `finish_stage` publishes the record; `plan_envelope` gives one envelope of the stage to a worker's
+`tendering.open_envelope` task, and `envelope_claim` keeps two processes from decrypting the same one. Each
+step is idempotent: an envelope with an outcome is never opened again, a plaintext already in the quarantine
+under the envelope's deterministic key is reused rather than decrypted a second time, and a worker killed
+anywhere and restarted finishes with the same result. One
 failing bid never blocks the others.
 """
 
@@ -16,7 +18,7 @@ import contextlib
 import hashlib
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -30,7 +32,7 @@ from app.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.core.keys import platform_signing_key
 from app.core.problems import N_
 from app.core.storage import OPENED_BIDS, SEALED_BIDS, ObjectInfo, StorageUnavailable, get_storage
-from app.core.tasks import enqueue_after_commit
+from app.core.tasks import claim, enqueue_after_commit
 from app.core.time import now_utc
 from app.tendering import terms
 from app.tendering.common import AccessRefused, config_value, open_small
@@ -331,14 +333,36 @@ def _record_exists(tender_id: int, stage: int) -> bool:
     )
 
 
-def _locked_tender(tender_id: int) -> Tender | None:
-    """The tender row, locked for this transaction; None when another worker holds it (SKIP LOCKED)."""
+def _locked_tender(tender_id: int, *, wait: bool = False) -> Tender | None:
+    """The tender row, locked for this transaction; None when another worker holds it (SKIP LOCKED), unless
+    `wait`: then it waits for the holder's transaction to end (None only when there is no such tender)."""
     return db.session.scalar(
         select(Tender)
         .where(Tender.id == tender_id)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=not wait)
         .execution_options(populate_existing=True)
     )
+
+
+def _job(tender: Tender, env: BidEnvelope, form_envelope: str | None) -> EnvelopeJob:
+    return EnvelopeJob(
+        envelope_id=env.id,
+        label=envelope_label(env),
+        tender_id=tender.id,
+        bid_id=env.version.bid_id,
+        version_number=env.version.number,
+        name=env.name,
+        object_key=env.object_key,
+        sha256=env.sha256,
+        size=env.size,
+        revealed_key=env.revealed_key,
+        form_schema=dict(tender.bid_form_schema) if env.name == form_envelope else None,
+    )
+
+
+def _window_closed(tender: Tender) -> bool:
+    window = config_value("TENDER_REVEAL_WINDOW")
+    return bool(now_utc() >= (tender.stage_started_at or tender.opening_at) + window)
 
 
 def plan_stage(tender_id: int) -> StagePlan | None:
@@ -354,33 +378,57 @@ def plan_stage(tender_id: int) -> StagePlan | None:
     if _record_exists(tender.id, stage):
         return None
     identity = rebuild_identity(tender)
-    window = config_value("TENDER_REVEAL_WINDOW")
-    window_closed = now_utc() >= (tender.stage_started_at or tender.opening_at) + window
     form_envelope = tender.form_envelope()
     jobs = [
-        EnvelopeJob(
-            envelope_id=env.id,
-            label=envelope_label(env),
-            tender_id=tender.id,
-            bid_id=bid.id,
-            version_number=env.version.number,
-            name=env.name,
-            object_key=env.object_key,
-            sha256=env.sha256,
-            size=env.size,
-            revealed_key=env.revealed_key,
-            form_schema=dict(tender.bid_form_schema) if env.name == form_envelope else None,
-        )
+        _job(tender, env, form_envelope)
         for bid in _stage_participants(tender, stage)
         for env in _current_envelopes(bid, stage)
         if env.outcome is EnvelopeOutcome.SEALED
     ]
-    return StagePlan(stage=stage, identity=identity, window_closed=window_closed, jobs=jobs)
+    return StagePlan(stage=stage, identity=identity, window_closed=_window_closed(tender), jobs=jobs)
+
+
+def plan_envelope(envelope_id: int) -> StagePlan | None:
+    """The work of one envelope of a current stage, for a worker's task (flushes nothing new: the sweep that
+    enqueued it released the custody already); None when the envelope has an outcome, is not of the tender's
+    current stage or current bid version, or the stage's record is published. Raises like `plan_stage`.
+    """
+    env = db.session.get(BidEnvelope, envelope_id, populate_existing=True)
+    if env is None or env.outcome is not EnvelopeOutcome.SEALED:
+        return None
+    bid = db.session.get(Bid, env.version.bid_id)
+    tender = db.session.get(Tender, bid.tender_id) if bid is not None else None
+    if bid is None or tender is None or tender.status is not TenderStatus.OPENING:
+        return None
+    stage = tender.current_stage
+    if env.stage != stage or bid.current_version_id != env.version_id or _record_exists(tender.id, stage):
+        return None
+    if bid.withdrawn or bid.outcome not in (BidOutcome.PENDING, BidOutcome.VALID):
+        return None
+    identity = rebuild_identity(tender)
+    job = _job(tender, env, tender.form_envelope())
+    return StagePlan(stage=stage, identity=identity, window_closed=_window_closed(tender), jobs=[job])
+
+
+def still_sealed(envelope_id: int) -> bool:
+    """Whether the envelope still has no outcome (read afresh: another worker may have recorded one)."""
+    outcome = db.session.scalar(select(BidEnvelope.outcome).where(BidEnvelope.id == envelope_id))
+    return outcome is EnvelopeOutcome.SEALED
+
+
+def envelope_claim(envelope_id: int) -> contextlib.AbstractContextManager[bool]:
+    """Held by the one worker decrypting the envelope (see app.core.tasks.claim): others skip it meanwhile."""
+    return claim(f"tendering.opening.envelope:{envelope_id}")
 
 
 def finish_stage(tender_id: int, stage: int) -> OpeningRecord | None:
-    """Publish the stage's record once every envelope of it has an outcome (flushes); None otherwise."""
-    tender = _locked_tender(tender_id)
+    """Publish the stage's record once every envelope of it has an outcome (flushes); None otherwise.
+
+    Waits for the tender's row lock rather than skipping it: two workers recording the stage's last two outcomes
+    at once then publish it exactly once, in whichever comes second, which sees both outcomes (the unique
+    (tender, stage) constraint of the records stands behind the check).
+    """
+    tender = _locked_tender(tender_id, wait=True)
     if tender is None or tender.status is not TenderStatus.OPENING or tender.current_stage != stage:
         return None
     if _record_exists(tender.id, stage):
@@ -568,6 +616,17 @@ def due_tender_ids() -> list[int]:
             .order_by(Tender.id)
         )
     )
+
+
+def imminent_openings(within: timedelta) -> list[tuple[int, datetime]]:
+    """Published tenders opening after now and within `within`: (id, opening_at), soonest first."""
+    now = now_utc()
+    rows = db.session.execute(
+        select(Tender.id, Tender.opening_at)
+        .where(Tender.status == TenderStatus.PUBLISHED, Tender.opening_at > now, Tender.opening_at <= now + within)
+        .order_by(Tender.opening_at)
+    )
+    return [(int(tid), at) for tid, at in rows]
 
 
 def start_due(tender_id: int) -> bool:

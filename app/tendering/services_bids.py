@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Iterator
 from typing import IO, Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
@@ -32,6 +32,7 @@ from app.core.errors import Conflict, DomainError, NotFound, PermissionDenied, V
 from app.core.keys import platform_signing_key
 from app.core.problems import N_
 from app.core.storage import SEALED_BIDS, UPLOADS, WriteOnceViolation, get_storage
+from app.core.tasks import claim
 from app.core.time import now_utc
 from app.tendering.common import (
     AccessRefused,
@@ -186,23 +187,10 @@ def upload_writer(upload_id: str) -> Iterator[None]:
         finally:
             lock.release()
         return
-    key = int.from_bytes(hashlib.sha256(b"tender-upload:" + upload_id.encode()).digest()[:8], "big", signed=True)
-    # The lock is the session's, not a transaction's: autocommit keeps each call to one round trip and leaves
-    # nothing idle in a transaction (the pool resets the isolation level when the connection goes back).
-    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-    try:
-        if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+    with claim("tender-upload:" + upload_id) as got:  # a session advisory lock on a connection of its own
+        if not got:
             raise UploadBusy(N_("Another request is writing this upload; retry in a moment."))
-        try:
-            yield
-        finally:
-            try:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-            except Exception:
-                conn.invalidate()  # closing the connection releases the lock
-                raise
-    finally:
-        conn.close()
+        yield
 
 
 def _hash_body(stream: IO[bytes]) -> tuple[str, int]:
