@@ -271,6 +271,8 @@ def _case_query() -> Any:
         selectinload(Application.case_steps),
         selectinload(Application.tasks),
         selectinload(Application.decision),
+        selectinload(Application.meetings),
+        selectinload(Application.inspections),
     )
 
 
@@ -443,6 +445,14 @@ def finish_step(*, actor: Any, application: Application, kind: Any, note: Any = 
         waiting = [t.department.name for t in application.tasks if t.status in OPEN_TASK_STATUSES]
         if waiting:
             raise Conflict(N_("Co-departments have not answered yet: %(names)s."), params={"names": "、".join(waiting)})
+        from app.permits.cases.joint import review_blockers
+
+        holding = review_blockers(application)
+        if holding:
+            raise Conflict(
+                N_("A joint meeting or site inspection still holds the review: %(names)s."),
+                params={"names": "、".join(holding)},
+            )
     if which is CaseStepKind.PRODUCTION:  # 制证: not while the case's fee bill is unpaid (a free item needs none)
         from app.permits.fees.services import require_paid
 
@@ -480,6 +490,8 @@ def answer_task(*, actor: Any, task: DepartmentTask, answer: Any, reasons: Any =
     need_reasons = which is not TaskAnswer.AGREE
     clean = clean_text(reasons, "reasons", MAX_TEXT, required=need_reasons)
     application = task.application
+    if application.joint_mode == "meeting":
+        raise Conflict(N_("This case is decided in a joint meeting (联审制): the department states its opinion there."))
     authorisation = authorisations.authorisation_for(actor, task.department, application.item)
     task = _locked_task(task)
     if task.status not in OPEN_TASK_STATUSES:

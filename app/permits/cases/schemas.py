@@ -75,6 +75,14 @@ class DecisionIn(ma.Schema):
         validate=validate.Length(max=10),
         metadata={"description": "accept, a joint case: the co-departments' codes (each gets a task at once)"},
     )
+    joint_mode = ma.fields.String(
+        load_default=None,
+        validate=validate.OneOf(["notify", "meeting"]),
+        metadata={
+            "description": "accept, a joint case: notify (抄告制, each co-department answers its task) or meeting "
+            "(联审制, a joint meeting decides on the spot); the item's default without one"
+        },
+    )
 
 
 class ApplicantOut(ma.Schema):
