@@ -719,6 +719,13 @@ def _dimensions(data: bytes) -> tuple[int, int] | None:
         stream.seek(length - 2, io.SEEK_CUR)
 
 
+def _inspector_row(inspection: Inspection, actor: Any) -> Inspector | None:
+    """The actor's row at the inspection: the first one not reported yet (one person may stand for two
+    departments they are on the staff of), else their first."""
+    rows = [i for i in inspection.inspectors if i.user_id == getattr(actor, "id", None)]
+    return next((i for i in rows if i.reported_at is None), rows[0] if rows else None)
+
+
 def report(
     *,
     actor: Any,
@@ -747,14 +754,14 @@ def report(
     clean_notes = clean_text(notes, "notes", MAX_TEXT, required=which is Finding.FAIL)
     if len(photos) > MAX_PHOTOS:
         raise field_error("photos", N_("At most %(n)s photos."), params={"n": MAX_PHOTOS})
-    row = next((i for i in inspection.inspectors if i.user_id == getattr(actor, "id", None)), None)
+    row = _inspector_row(inspection, actor)
     if row is None:
         raise PermissionDenied(N_("Only the inspectors named for this inspection report on it."))
     authorisations.require_staff(actor, row.department)
     checked = [_check_photo(n, p) for n, p in enumerate(photos)]
     db.session.execute(select(Inspection.id).where(Inspection.id == inspection.id).with_for_update()).scalar_one()
     inspection = get_inspection(inspection.id)
-    row = next(i for i in inspection.inspectors if i.user_id == actor.id)
+    row = _inspector_row(inspection, actor) or row
     if inspection.status is not InspectionStatus.SCHEDULED:
         raise Conflict(N_("This inspection is complete already."))
     if row.reported_at is not None:
