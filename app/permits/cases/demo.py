@@ -204,7 +204,8 @@ def seed_demo_joint(desk: User, reviewer: User) -> list[str]:
         lines.append(
             f"joint permit case with its joint meeting held, not concluded (no seal): {meeting_case.case_number}"
         )
-    for code, finding, items in ((LEAD, "pass", ""), (CO[0], "rectify", "税控设备未安装（示范）")):
+    # One reviewer stands for both departments: each report fills their next row (质监 first, then 国税).
+    for _department, finding, items in ((LEAD, "pass", ""), (CO[0], "rectify", "税控设备未安装（示范）")):
         joint.report(
             actor=reviewer,
             inspection=joint.get_inspection(inspection.id),
