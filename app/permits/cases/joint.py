@@ -37,7 +37,6 @@ caller commits.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import uuid
 from dataclasses import dataclass
@@ -114,20 +113,24 @@ def _names(actor: Any) -> str:
     return processing._actor_name(actor)
 
 
-def get_meeting(meeting_id: int) -> JointMeeting:
+def _load(model: Any, row_id: int, option: Any, missing: str) -> Any:
     row = (
         db.session.execute(
-            select(JointMeeting)
-            .where(JointMeeting.id == meeting_id)
-            .options(selectinload(JointMeeting.participants))
-            .execution_options(populate_existing=True)
+            select(model).where(model.id == row_id).options(option).execution_options(populate_existing=True)
         ).scalar_one_or_none()
-        if 0 < meeting_id < 2**31
+        if 0 < row_id < 2**31
         else None
     )
     if row is None:
-        raise NotFound(N_("No such meeting."))
+        raise NotFound(missing)
     return row
+
+
+def get_meeting(meeting_id: int) -> JointMeeting:
+    meeting: JointMeeting = _load(
+        JointMeeting, meeting_id, selectinload(JointMeeting.participants), N_("No such meeting.")
+    )
+    return meeting
 
 
 def visible_meeting(user: Any, meeting_id: int) -> tuple[JointMeeting, Application]:
@@ -140,19 +143,13 @@ def visible_meeting(user: Any, meeting_id: int) -> tuple[JointMeeting, Applicati
 
 
 def get_inspection(inspection_id: int) -> Inspection:
-    row = (
-        db.session.execute(
-            select(Inspection)
-            .where(Inspection.id == inspection_id)
-            .options(selectinload(Inspection.inspectors).selectinload(Inspector.photos))
-            .execution_options(populate_existing=True)
-        ).scalar_one_or_none()
-        if 0 < inspection_id < 2**31
-        else None
+    inspection: Inspection = _load(
+        Inspection,
+        inspection_id,
+        selectinload(Inspection.inspectors).selectinload(Inspector.photos),
+        N_("No such inspection."),
     )
-    if row is None:
-        raise NotFound(N_("No such inspection."))
-    return row
+    return inspection
 
 
 def visible_inspection(user: Any, inspection_id: int) -> tuple[Inspection, Application]:
@@ -393,23 +390,6 @@ def state_opinion(
     return row
 
 
-def _seal_minutes(application: Application, meeting: JointMeeting, document: dict[str, Any]) -> tuple[bytes, str]:
-    from app.core.sealing.documents import qr_data_uri, render_pdf, seal_or_refuse
-    from app.permits.cases.api import tracking_url
-    from app.permits.certificates.services import SealUnavailable
-
-    url = tracking_url(application, external=True)
-    pdf = render_pdf(
-        "permits_cases/minutes_pdf.html", a=application, m=meeting, d=document, url=url, qr=qr_data_uri(url)
-    )
-    return seal_or_refuse(
-        pdf,
-        reason=f"联审会议纪要 {application.case_number}",
-        location=current_app.config.get("SEAL_ORGANISATION") or current_app.config["CENTER_NAME"],
-        unavailable=SealUnavailable,
-    )
-
-
 def conclude(*, actor: Any, meeting: JointMeeting, application: Application, minutes: Any) -> JointMeeting:
     """The lead's representative concludes the meeting on the spot: the tasks closed (or deemed, or left open
     for an absent department where the item allows no deemed consent), the minutes sealed, and 审查 finished when
@@ -457,14 +437,9 @@ def conclude(*, actor: Any, meeting: JointMeeting, application: Application, min
         "concluded_at": at,
         "deemed_rule": MEETING_DEEMED_RULE,
     }
-    sealed, backend = _seal_minutes(application, meeting, document)  # SealUnavailable: nothing changed yet
-    sha256 = hashlib.sha256(sealed).hexdigest()
-    key = f"permits/minutes/{sha256}.pdf"
-    from app.core.storage import DOCUMENTS, get_storage
-
-    storage = get_storage()
-    if not storage.exists(DOCUMENTS, key):
-        storage.put(DOCUMENTS, key, sealed, length=len(sealed), content_type="application/pdf")
+    key, sha256, backend = processing.seal_case_pdf(  # SealUnavailable: the caller's rollback undoes the effects
+        application, "permits_cases/minutes_pdf.html", "联审会议纪要", m=meeting, d=document
+    )
     meeting.status = MeetingStatus.CONCLUDED
     meeting.concluded_at = at
     meeting.concluded_by_id = actor.id
