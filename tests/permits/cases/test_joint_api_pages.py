@@ -290,6 +290,6 @@ def test_the_inspection_pages_in_chinese(desk_app: Flask, clock: Any) -> None:
         photo_id = db.session.execute(select(InspectionPhoto.id)).scalar_one()
     got = lead.get(f"/permits/department/inspections/{iid}/photos/{photo_id}")
     assert got.status_code == 200 and got.data == image() and got.headers["X-Content-Type-Options"] == "nosniff"
-    assert "合格" in parse(lead.get(f"/permits/department/inspections/{iid}")).by_id("inspector-HDGSJ").text
+    assert "通过" in parse(lead.get(f"/permits/department/inspections/{iid}")).by_id("inspector-HDGSJ").text
     case = lead.get(f"/permits/department/cases/{app_id}")
     assert "联合踏勘" in parse(case).by_id("case-inspections").text
