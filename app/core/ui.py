@@ -148,6 +148,24 @@ STATUSES: dict[str, dict[str, StatusInfo]] = {
         "answered": _s(_l("Answered"), GREEN),
         "deemed": _s(_l("Deemed to consent (no answer in time)"), ORANGE),
     },
+    "permit_meeting": {  # app.permits.cases.joint_models.MeetingStatus
+        "scheduled": _s(_l("Joint meeting scheduled"), BLUE),
+        "concluded": _s(_l("Decided on the spot, minutes sealed"), GREEN),
+    },
+    "permit_attendance": {  # app.permits.cases.joint_models.Attendance
+        "pending": _s(_l("Attendance not recorded yet"), GREY),
+        "present": _s(_l("Present"), GREEN),
+        "absent": _s(_l("Absent"), RED),
+    },
+    "permit_inspection": {  # app.permits.cases.joint_models.InspectionStatus
+        "scheduled": _s(_l("Site inspection scheduled"), BLUE),
+        "completed": _s(_l("Site inspection complete"), GREEN),
+    },
+    "permit_finding": {  # app.permits.cases.joint_models.Finding
+        "pass": _s(_l("Passed"), GREEN),
+        "rectify": _s(_l("Rectification needed"), ORANGE),
+        "fail": _s(_l("Failed"), RED),
+    },
     "light": {  # app.supervision.models.Light
         "green": _s(_l("Green: in time"), GREEN),
         "yellow": _s(_l("Yellow light: reminder"), YELLOW),

@@ -121,6 +121,7 @@ from app.convenience.appointment_models import AppointmentStatus  # noqa: E402
 from app.convenience.home_visit_models import HomeVisitStatus  # noqa: E402
 from app.convenience.household import models as household_models  # noqa: E402
 from app.convenience.interaction import models as interaction_models  # noqa: E402
+from app.permits.cases import joint_models  # noqa: E402
 
 STATE_ENUMS: dict[str, type[enum.Enum]] = {
     "tender": tendering_models.TenderStatus,
@@ -145,6 +146,10 @@ STATE_ENUMS: dict[str, type[enum.Enum]] = {
     "interaction": interaction_models.Status,
     "interaction_kind": interaction_models.Kind,
     "interaction_channel": interaction_models.Channel,
+    "permit_meeting": joint_models.MeetingStatus,
+    "permit_attendance": joint_models.Attendance,
+    "permit_inspection": joint_models.InspectionStatus,
+    "permit_finding": joint_models.Finding,
 }
 
 

@@ -238,7 +238,9 @@ def decide(args: dict[str, Any], application_id: int) -> Any:
     a second one needs `override_reason` from a supervisor)."""
     row = services.get_application(application_id)
     if args["decision"] == "accept":
-        services.accept_application(actor=me(), application=row, co_departments=args.get("co_departments"))
+        services.accept_application(
+            actor=me(), application=row, co_departments=args.get("co_departments"), joint_mode=args.get("joint_mode")
+        )
     elif args["decision"] == "refuse":
         services.refuse_acceptance(
             actor=me(), application=row, reason=args.get("reason", ""), remedies=args.get("remedies", "")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from app.accounts.models import User
@@ -107,10 +108,10 @@ def seed_demo_cases() -> list[str]:
     return lines
 
 
-def _accepted_joint(desk: User, co: tuple[str, ...]) -> Application:
+def _accepted_joint(desk: User, co: tuple[str, ...], joint_mode: str | None = None) -> Application:
     row = _submit(desk, ApplicationChannel.DESK)
     _attach(desk, row)
-    services.accept_application(actor=desk, application=row, co_departments=list(co))
+    services.accept_application(actor=desk, application=row, co_departments=list(co), joint_mode=joint_mode)
     return row
 
 
@@ -150,5 +151,69 @@ def seed_demo_processing(desk: User) -> list[str]:
     swept = processing.deem_tasks()
     if swept["deemed"]:
         lines.append(f"joint permit case with deemed consent of its co-departments: case {late.case_number}")
+    lines.extend(seed_demo_joint(desk, reviewer))
     lines.append(f"  department desk: /permits/department (sign in as {REVIEWER})")
+    return lines
+
+
+def seed_demo_joint(desk: User, reviewer: User) -> list[str]:
+    """A 联审 case whose joint meeting decided on the spot an hour ago (minutes sealed, the case at 决定), and a
+    case whose joint site inspection found something to rectify (the applicant is asked to, on the tracking
+    page). The demo reviewer stands for 质监 (lead) and 国税 at both, as chief representative and inspector."""
+    from app.core import time as clock_mod
+    from app.permits.cases import joint, processing
+    from app.permits.certificates.services import SealUnavailable
+
+    now = now_utc()
+    previous = clock_mod.set_clock(clock_mod.FakeClock(now - timedelta(hours=2)))
+    try:
+        meeting_case = _accepted_joint(desk, (CO[0],), joint_mode="meeting")
+        meeting = joint.schedule_meeting(
+            actor=reviewer,
+            application=processing.get_case(meeting_case.id),
+            starts_at=now - timedelta(hours=1),
+            place="三楼联审室（示范）",
+        )
+        inspected = _accepted_joint(desk, (CO[0],))
+        inspection = joint.schedule_inspection(
+            actor=reviewer,
+            application=processing.get_case(inspected.id),
+            starts_at=now - timedelta(hours=1),
+            address="邯郸市丛台区示范路1号（示范）",
+            inspectors={LEAD: REVIEWER, CO[0]: REVIEWER},
+        )
+    finally:
+        clock_mod.set_clock(previous)
+    lines = []
+    case = processing.get_case(meeting_case.id)
+    for code in (LEAD, CO[0]):
+        joint.attend(actor=reviewer, meeting=joint.get_meeting(meeting.id), application=case, department=code)
+    joint.state_opinion(
+        actor=reviewer, meeting=joint.get_meeting(meeting.id), application=case, department=CO[0], opinion="agree"
+    )
+    try:  # outside a request (make run) the tracking address on the minutes is built on make run's own
+        with current_app.test_request_context(base_url="http://localhost:5000"), db.session.begin_nested():
+            joint.conclude(
+                actor=reviewer,
+                meeting=joint.get_meeting(meeting.id),
+                application=processing.get_case(meeting_case.id),
+                minutes="与会部门一致同意，由主办部门作出许可决定。（示范）",
+            )
+        lines.append(f"joint permit case decided in a joint meeting, minutes sealed: case {meeting_case.case_number}")
+    except SealUnavailable:
+        lines.append(
+            f"joint permit case with its joint meeting held, not concluded (no seal): {meeting_case.case_number}"
+        )
+    # One reviewer stands for both departments: each report fills their next row (质监 first, then 国税).
+    for _department, finding, items in ((LEAD, "pass", ""), (CO[0], "rectify", "税控设备未安装（示范）")):
+        joint.report(
+            actor=reviewer,
+            inspection=joint.get_inspection(inspection.id),
+            application=processing.get_case(inspected.id),
+            finding=finding,
+            items=items,
+            notes="" if finding == "pass" else "限期整改后复勘",
+        )
+    lines.append(f"joint site inspection asking the applicant to rectify: case {inspected.case_number}")
+    lines.append(f"  tracking: /permits/track/{inspected.number}/{inspected.tracking_token}")
     return lines

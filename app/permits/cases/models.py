@@ -22,6 +22,7 @@ from app.core.time import now_utc
 from app.permits.catalogue.models import Item, ItemMaterial
 
 if TYPE_CHECKING:
+    from app.permits.cases.joint_models import Inspection, JointMeeting
     from app.permits.cases.processing_models import CaseDecision, CaseStep, DepartmentTask
 
 
@@ -60,6 +61,7 @@ class StepKind(enum.StrEnum):
     DEEMED = "deemed"
     REFUSED = "refused"
     SWEEP_SKIPPED = "sweep_skipped"
+    RECTIFICATION = "rectification"  # 联合踏勘: rectification needed before the reinspection (joint.py)
 
 
 class Holder(enum.StrEnum):
@@ -124,6 +126,10 @@ class Application(db.Model):  # type: ignore[name-defined,misc]
     case_steps: Mapped[list[CaseStep]] = relationship(order_by="CaseStep.position", viewonly=True)
     tasks: Mapped[list[DepartmentTask]] = relationship(order_by="DepartmentTask.id", viewonly=True)
     decision: Mapped[CaseDecision | None] = relationship(viewonly=True)
+    # 联审制 or 抄告制 for a joint case (joint_models.JointMode), chosen at acceptance; meetings and inspections.
+    joint_mode: Mapped[str] = mapped_column(String(20), default="notify")
+    meetings: Mapped[list[JointMeeting]] = relationship(order_by="JointMeeting.id", viewonly=True)
+    inspections: Mapped[list[Inspection]] = relationship(order_by="Inspection.round", viewonly=True)
 
     @property
     def audit_ref(self) -> str:
@@ -191,4 +197,4 @@ class ApplicationStep(db.Model):  # type: ignore[name-defined,misc]
     application: Mapped[Application] = relationship(back_populates="steps")
 
 
-from app.permits.cases import processing_models  # noqa: E402,F401  (the tables the relationships above name)
+from app.permits.cases import joint_models, processing_models  # noqa: E402,F401  (the tables named above)

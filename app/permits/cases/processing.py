@@ -271,6 +271,8 @@ def _case_query() -> Any:
         selectinload(Application.case_steps),
         selectinload(Application.tasks),
         selectinload(Application.decision),
+        selectinload(Application.meetings),
+        selectinload(Application.inspections),
     )
 
 
@@ -443,6 +445,14 @@ def finish_step(*, actor: Any, application: Application, kind: Any, note: Any = 
         waiting = [t.department.name for t in application.tasks if t.status in OPEN_TASK_STATUSES]
         if waiting:
             raise Conflict(N_("Co-departments have not answered yet: %(names)s."), params={"names": "、".join(waiting)})
+        from app.permits.cases.joint import review_blockers
+
+        holding = review_blockers(application)
+        if holding:
+            raise Conflict(
+                N_("A joint meeting or site inspection still holds the review: %(names)s."),
+                params={"names": "、".join(holding)},
+            )
     if which is CaseStepKind.PRODUCTION:  # 制证: not while the case's fee bill is unpaid (a free item needs none)
         from app.permits.fees.services import require_paid
 
@@ -480,6 +490,8 @@ def answer_task(*, actor: Any, task: DepartmentTask, answer: Any, reasons: Any =
     need_reasons = which is not TaskAnswer.AGREE
     clean = clean_text(reasons, "reasons", MAX_TEXT, required=need_reasons)
     application = task.application
+    if application.joint_mode == "meeting":
+        raise Conflict(N_("This case is decided in a joint meeting (联审制): the department states its opinion there."))
     authorisation = authorisations.authorisation_for(actor, task.department, application.item)
     task = _locked_task(task)
     if task.status not in OPEN_TASK_STATUSES:
@@ -591,19 +603,30 @@ def remedies(decided_on: date) -> dict[str, Any]:
     return {"review_by": review_by.isoformat(), "litigation_by": litigation_by.isoformat(), "text": text}
 
 
-def _seal(application: Application, decision: dict[str, Any]) -> tuple[bytes, str]:
+def seal_case_pdf(application: Application, template: str, reason: str, **context: Any) -> tuple[str, str, str]:
+    """A case's document rendered (with the QR code of its tracking page), sealed and stored write-once under
+    `permits/<folder of the template>/<sha256>.pdf`: (key, sha256, the sealer's name). SealUnavailable (503)
+    stores nothing."""
     from app.core.sealing.documents import qr_data_uri, render_pdf, seal_or_refuse
+    from app.core.storage import DOCUMENTS, get_storage
     from app.permits.cases.api import tracking_url
     from app.permits.certificates.services import SealUnavailable
 
     url = tracking_url(application, external=True)
-    pdf = render_pdf("permits_cases/decision_pdf.html", a=application, d=decision, url=url, qr=qr_data_uri(url))
-    return seal_or_refuse(
+    pdf = render_pdf(template, a=application, url=url, qr=qr_data_uri(url), **context)
+    sealed, backend = seal_or_refuse(
         pdf,
-        reason=f"行政许可决定 {application.case_number}",
+        reason=f"{reason} {application.case_number}",
         location=current_app.config.get("SEAL_ORGANISATION") or current_app.config["CENTER_NAME"],
         unavailable=SealUnavailable,
     )
+    sha256 = hashlib.sha256(sealed).hexdigest()
+    folder = "decisions" if template.endswith("decision_pdf.html") else "minutes"
+    key = f"permits/{folder}/{sha256}.pdf"
+    storage = get_storage()
+    if not storage.exists(DOCUMENTS, key):
+        storage.put(DOCUMENTS, key, sealed, length=len(sealed), content_type="application/pdf")
+    return key, sha256, backend
 
 
 def decide(*, actor: Any, application: Application, outcome: Any, reasons: Any) -> CaseDecision:
@@ -647,14 +670,7 @@ def decide(*, actor: Any, application: Application, outcome: Any, reasons: Any) 
         "authorisation": authorisation.reference or f"#{authorisation.id}",
         "answers": answers,
     }
-    sealed, backend = _seal(application, document)
-    sha256 = hashlib.sha256(sealed).hexdigest()
-    key = f"permits/decisions/{sha256}.pdf"
-    from app.core.storage import DOCUMENTS, get_storage
-
-    storage = get_storage()
-    if not storage.exists(DOCUMENTS, key):
-        storage.put(DOCUMENTS, key, sealed, length=len(sealed), content_type="application/pdf")
+    key, sha256, backend = seal_case_pdf(application, "permits_cases/decision_pdf.html", "行政许可决定", d=document)
     decision = CaseDecision(
         application_id=application.id,
         outcome=which,

@@ -78,6 +78,9 @@ def case_view(application: Application) -> dict[str, Any]:
         "accepted_on": application.accepted_on,
         "promised_due": application.promised_due,
         "current_step": current.kind.value if current else None,
+        "joint_mode": application.joint_mode,
+        "meeting_ids": [m.id for m in application.meetings],
+        "inspection_ids": [i.id for i in application.inspections],
         "steps": [case_step_view(s) for s in application.case_steps],
         "tasks": [task_view(t) for t in application.tasks],
         "decision": (

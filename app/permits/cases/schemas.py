@@ -75,6 +75,14 @@ class DecisionIn(ma.Schema):
         validate=validate.Length(max=10),
         metadata={"description": "accept, a joint case: the co-departments' codes (each gets a task at once)"},
     )
+    joint_mode = ma.fields.String(
+        load_default=None,
+        validate=validate.OneOf(["notify", "meeting"]),
+        metadata={
+            "description": "accept, a joint case: notify (抄告制, each co-department answers its task) or meeting "
+            "(联审制, a joint meeting decides on the spot); the item's default without one"
+        },
+    )
 
 
 class ApplicantOut(ma.Schema):
@@ -237,6 +245,11 @@ class CaseOut(ma.Schema):
     accepted_on = ma.fields.Date(required=True)
     promised_due = ma.fields.Date(allow_none=True)
     current_step = ma.fields.String(allow_none=True)
+    joint_mode = ma.fields.String(
+        required=True, metadata={"description": "notify (抄告制) or meeting (联审制): how the co-departments decide"}
+    )
+    meeting_ids = ma.fields.List(Integer(), required=True, metadata={"description": "Its joint review meetings"})
+    inspection_ids = ma.fields.List(Integer(), required=True, metadata={"description": "Its joint site inspections"})
     steps = ma.fields.List(ma.fields.Nested(CaseStepOut), required=True)
     tasks = ma.fields.List(ma.fields.Nested(DepartmentTaskOut), required=True)
     decision = ma.fields.Nested(CaseDecisionOut, allow_none=True)

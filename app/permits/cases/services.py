@@ -511,14 +511,17 @@ def _accept(application: Application, accepted_on: date, dues: DueDates, *, at: 
     application.decided_at = at
 
 
-def accept_application(*, actor: Any, application: Application, co_departments: Any = None) -> Application:
+def accept_application(
+    *, actor: Any, application: Application, co_departments: Any = None, joint_mode: Any = None
+) -> Application:
     """Accept (受理): a case number and the due dates, from today in the center's zone; the case's steps and, for
-    a joint case, a task for every co-department the desk names (department codes; processing.py).
+    a joint case, a task for every co-department the desk names (department codes; processing.py), handled by
+    notification (抄告制) or joint meeting (联审制): `joint_mode`, the item's default without one (joint.py).
 
     Raises PermissionDenied, Conflict (not waiting; materials missing), ValidationFailed (co-departments),
     CalendarNotLoaded (nothing stored).
     """
-    from app.permits.cases import processing
+    from app.permits.cases import joint, processing
 
     _require_desk(actor)
     _require_open(application)
@@ -534,9 +537,11 @@ def accept_application(*, actor: Any, application: Application, co_departments: 
     plan = processing.plan_case(
         application.item, accepted_on, processing.co_departments_from(application.item, co_departments)
     )
+    mode = joint.mode_for(application.item, plan.co_departments, joint_mode)
     _handled_by(application, actor)
     _accept(application, accepted_on, dues, at=at)
     application.decided_by_id = actor.id
+    application.joint_mode = mode.value
     _step(application, StepKind.ACCEPTED, actor, Holder.DEPARTMENT, case_number=application.case_number)
     db.session.flush()
     processing.open_case(application, plan, actor=actor, at=at)  # its entries first: "accepted" stays the last
@@ -550,6 +555,7 @@ def accept_application(*, actor: Any, application: Application, co_departments: 
             "statutory_due": dues.statutory.isoformat() if dues.statutory else None,
             "promised_due": dues.promised.isoformat() if dues.promised else None,
             "co_departments": [d.code for d in plan.co_departments],
+            "joint_mode": mode.value,
         },
     )
     return application
@@ -803,7 +809,12 @@ _HOLDERS = {
 
 
 def holder(application: Application) -> Holder:
-    """Whose move it is now."""
+    """Whose move it is now (the applicant's while a site inspection's rectification is waiting)."""
+    if application.status is ApplicationStatus.ACCEPTED:
+        from app.permits.cases import joint
+
+        if joint.expected_rectification(application):
+            return Holder.APPLICANT
     return _HOLDERS[application.status]
 
 

@@ -17,7 +17,7 @@ from app.core.pages import Errors, attempt, me
 from app.core.security import authenticated, public, requires
 from app.core.storage import DOCUMENTS, content_disposition, get_storage
 from app.core.views import register_nav
-from app.permits.cases import forms, notices, services
+from app.permits.cases import forms, joint, notices, services
 from app.permits.cases.api import tracking_url
 from app.permits.cases.models import Application, ApplicationChannel, ApplicationStatus
 from app.permits.catalogue import form_schema
@@ -50,6 +50,7 @@ STEP_LABELS = {
     "deemed": _l("Accepted by law: no decision within 5 working days"),
     "refused": _l("Not accepted"),
     "sweep_skipped": _l("Deemed acceptance could not be counted yet (calendar not loaded)"),
+    "rectification": _l("Site inspection: rectification needed before the reinspection"),
 }
 CHANNEL_LABELS = {ApplicationChannel.ONLINE: _l("Online"), ApplicationChannel.DESK: _l("At the service desk")}
 
@@ -182,6 +183,7 @@ def tracking(number: str, token: str) -> Any:
         a=application,
         holder=services.holder(application).value,
         expected=services.expected_of_applicant(application),
+        rectification=joint.expected_rectification(application),
         decision_due=services.decision_due(application),
         token=token,
     )
@@ -313,7 +315,10 @@ def accept(application_id: int) -> Any:
     return _decide(
         application_id,
         lambda a: services.accept_application(
-            actor=me(), application=a, co_departments=request.form.getlist("co_departments") or None
+            actor=me(),
+            application=a,
+            co_departments=request.form.getlist("co_departments") or None,
+            joint_mode=request.form.get("joint_mode") or None,
         ),
         _("Accepted: the case number and the due dates are on the acceptance notice."),
     )

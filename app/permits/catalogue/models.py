@@ -97,6 +97,7 @@ class Item(db.Model):  # type: ignore[name-defined,misc]
     day_count: Mapped[DayCount] = mapped_column(_enum(DayCount), default=DayCount.WORKING)
     acceptance_day_counts: Mapped[bool] = mapped_column(Boolean, default=False)  # 受理当日是否计入
     deemed_approval: Mapped[bool] = mapped_column(Boolean, default=False)  # 超时默许: per item, never global
+    joint_mode: Mapped[str] = mapped_column(String(20), default="notify")  # a joint case's default: 抄告/联审制
     output_name: Mapped[str] = mapped_column(String(200), default="")  # certificate type (证照名称)
     output_validity_months: Mapped[int | None] = mapped_column(Integer)  # None: without limit (长期有效)
     channel: Mapped[Channel] = mapped_column(_enum(Channel), default=Channel.BOTH)

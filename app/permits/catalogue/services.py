@@ -141,6 +141,7 @@ class ItemArgs(ma.Schema):
     day_count = ma.fields.String(load_default="working", validate=validate.OneOf([d.value for d in DayCount]))
     acceptance_day_counts = ma.fields.Boolean(load_default=False)
     deemed_approval = ma.fields.Boolean(required=True)
+    joint_mode = ma.fields.String(load_default="notify", validate=validate.OneOf(["notify", "meeting"]))
     output = ma.fields.Nested(OutputArgs, load_default=dict)
     channel = ma.fields.String(load_default="both", validate=validate.OneOf([c.value for c in Channel]))
     fees = ma.fields.List(ma.fields.Nested(FeeArgs), load_default=list, validate=validate.Length(max=20))
@@ -341,6 +342,7 @@ def _apply(item: Item, entry: dict[str, Any], department: Department, file_row: 
     item.day_count = DayCount(entry["day_count"])
     item.acceptance_day_counts = entry["acceptance_day_counts"]
     item.deemed_approval = entry["deemed_approval"]
+    item.joint_mode = entry["joint_mode"]
     item.output_name = entry["output"].get("name", "")
     item.output_validity_months = entry["output"].get("validity_months")
     item.channel = Channel(entry["channel"])
