@@ -2,7 +2,7 @@
 (联合踏勘) with inspectors' findings and photos; the joint mode per item and per case (issue 11 §4)
 
 Revision ID: a9d3e5f7b1c2
-Revises: f4b2c8d1e6a7
+Revises: b7d2e9f4a1c3
 Create Date: 2026-12-07 15:00:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a9d3e5f7b1c2'
-down_revision = 'f4b2c8d1e6a7'
+down_revision = "b7d2e9f4a1c3"
 branch_labels = None
 depends_on = None
 
