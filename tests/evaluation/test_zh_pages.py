@@ -169,6 +169,7 @@ def scenario(world: World, clock: Any) -> dict[str, Any]:
         application = db.session.scalar(db.select(Application).where(Application.number == number))
         assert application is not None
         from app.convenience.appointment_models import Appointment
+        from app.permits.cases.joint_models import Inspection, JointMeeting
         from app.permits.cases.processing_models import DepartmentTask
         from app.supervision.models import Signal
 
@@ -180,6 +181,8 @@ def scenario(world: World, clock: Any) -> dict[str, Any]:
             "reference": db.session.scalar(db.select(Appointment.reference).limit(1)),
             "permits_processing:task_id": db.session.scalar(db.select(DepartmentTask.id).limit(1)),
             "signal_id": db.session.scalar(db.select(Signal.id).limit(1)),
+            "meeting_id": db.session.scalar(db.select(JointMeeting.id).limit(1)),
+            "inspection_id": db.session.scalar(db.select(Inspection.id).limit(1)),
         }
     return {
         **floors,
