@@ -24,3 +24,6 @@ def init_app(app: Flask) -> None:
     views.init_app(app)
     oversight_views.init_app(app)
     home.init_app()
+    from app.supervision import presence
+
+    presence.init_app(app)
