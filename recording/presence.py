@@ -168,9 +168,14 @@ class SeatDetector:
         gain = outside / self._outside_ref if self._outside_ref > 1 else 1.0
         diff = np.abs(seat - self._background * gain)
         foreground = float((diff > self.settings.pixel_threshold).mean())
-        moved = self._previous is not None and self._previous.shape == seat.shape and float(
-            (np.abs(seat - self._previous * gain / self._previous_gain) > self.settings.pixel_threshold).mean()
-        ) >= self.settings.motion_threshold
+        moved = (
+            self._previous is not None
+            and self._previous.shape == seat.shape
+            and float(
+                (np.abs(seat - self._previous * gain / self._previous_gain) > self.settings.pixel_threshold).mean()
+            )
+            >= self.settings.motion_threshold
+        )
         self._previous, self._previous_gain = seat, gain if gain > 0 else 1.0
         self._frames += 1
         doubtful = 0.5 * self.settings.fg_threshold <= foreground < 1.5 * self.settings.fg_threshold

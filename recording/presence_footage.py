@@ -39,7 +39,9 @@ class Sprite:
     alpha: npt.NDArray[np.float32]  # 0..1
 
 
-def _cutout(image: Image, head: tuple[int, int, int, int], body: list[tuple[int, int]], box: tuple[int, int, int, int]) -> Sprite:
+def _cutout(
+    image: Image, head: tuple[int, int, int, int], body: list[tuple[int, int]], box: tuple[int, int, int, int]
+) -> Sprite:
     """Head ellipse (cx, cy, ax, ay) and body polygon, cropped to box (x0, y0, x1, y1), edges feathered."""
     mask = np.zeros(image.shape[:2], dtype=np.uint8)
     cv2.ellipse(mask, (head[0], head[1]), (head[2], head[3]), 0, 0, 360, 255, -1)
@@ -56,8 +58,18 @@ def people() -> tuple[Sprite, ...]:
     astronaut = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
     cameraman = cv2.cvtColor(data.camera(), cv2.COLOR_GRAY2BGR)
     found = [
-        _cutout(astronaut, (226, 98, 74, 90), [(150, 170), (300, 170), (360, 300), (372, 512), (20, 512), (60, 280)], (10, 0, 380, 512)),
-        _cutout(cameraman, (212, 128, 58, 66), [(150, 110), (250, 170), (330, 190), (330, 300), (170, 512), (0, 512), (0, 250), (120, 140)], (0, 50, 340, 512)),
+        _cutout(
+            astronaut,
+            (226, 98, 74, 90),
+            [(150, 170), (300, 170), (360, 300), (372, 512), (20, 512), (60, 280)],
+            (10, 0, 380, 512),
+        ),
+        _cutout(
+            cameraman,
+            (212, 128, 58, 66),
+            [(150, 110), (250, 170), (330, 190), (330, 300), (170, 512), (0, 512), (0, 250), (120, 140)],
+            (0, 50, 340, 512),
+        ),
     ]
     mirrored = [Sprite(np.ascontiguousarray(s.image[:, ::-1]), np.ascontiguousarray(s.alpha[:, ::-1])) for s in found]
     return tuple(found + mirrored)
@@ -98,7 +110,7 @@ class Segment:
 def timeline(total_seconds: int, seed: int = 1, long_absence: int = 150) -> list[Segment]:
     """A working stretch: presences of 1–6 minutes, short absences (5–40 s: a file fetched, a colleague asked) and
     every few presences a long one (`long_absence` to twice that: the seat left empty)."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - a reproducible timeline, not a secret
     found: list[Segment] = [Segment(rng.randint(20, 60), False)]
     used = found[0].seconds
     n = 0

@@ -8,7 +8,6 @@ Create Date: 2026-12-07
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "a9c4e2f7b1d3"
 down_revision = "f4b2c8d1e6a7"
 branch_labels = None

@@ -85,7 +85,9 @@ def _department(window: Any) -> str:
     return services_[0].department if services_ else ""
 
 
-def _row(rule: Rule, window: Any, *, dedupe: str, kind: str, person_id: int | None, now: datetime, detail: dict[str, Any]) -> dict[str, Any]:
+def _row(
+    rule: Rule, window: Any, *, dedupe: str, kind: str, person_id: int | None, now: datetime, detail: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "dedupe": dedupe,
         "item_id": None,
@@ -116,7 +118,9 @@ def sweep_alerts(now: datetime | None = None) -> dict[str, int]:
     by_code = rules()
     absent_rule, idle_rule = by_code["window-absent"], by_code["window-idle"]
     rows: list[dict[str, Any]] = []
-    windows = {c.window_id: c.window for c in db.session.scalars(select(WindowCamera).where(WindowCamera.is_active.is_(True)))}
+    windows = {
+        c.window_id: c.window for c in db.session.scalars(select(WindowCamera).where(WindowCamera.is_active.is_(True)))
+    }
     # Idleness needs no camera: every window somebody is signed on at.
     from app.convenience.models import WindowSession
 

@@ -73,7 +73,9 @@ def watch_command(fps: float, seconds: int | None, no_faces: bool) -> None:
         except SourceUnavailable as exc:
             click.echo(f"window {cam.window.number}: camera unavailable ({exc}); skipped", err=True)
             continue
-        watched.append((cam.window_id, cam.window.number, source, SeatDetector(services.seat_region(cam), Settings(), faces)))
+        watched.append(
+            (cam.window_id, cam.window.number, source, SeatDetector(services.seat_region(cam), Settings(), faces))
+        )
     db.session.commit()
     step = 1.0 / fps
     began = time.monotonic()
@@ -96,4 +98,3 @@ def watch_command(fps: float, seconds: int | None, no_faces: bool) -> None:
         time.sleep(max(0.0, step - (time.monotonic() - round_began)))
     for _, _, source, _ in watched:
         source.close()
-

@@ -89,7 +89,12 @@ def delete_recording(session: RecordingSession, *, reason: str) -> dict[str, Any
     }
     for model in (RecordingSegment, RecordingGap, RecordingGrant, RecordingMediaAccess, RecordingExport):
         db.session.execute(delete(model).where(model.session_id == session.id))
-    audit.record("supervision.presence.recording_deleted", actor="system:supervision.retention", subject=session.audit_ref, data=facts)
+    audit.record(
+        "supervision.presence.recording_deleted",
+        actor="system:supervision.retention",
+        subject=session.audit_ref,
+        data=facts,
+    )
     db.session.delete(session)
     db.session.flush()
 

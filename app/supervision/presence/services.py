@@ -50,7 +50,7 @@ def set_camera(
         "supervision.presence.camera_set",
         actor=actor,
         subject=f"convenience.window:{window.id}",
-        data={"window": window.number, "seat": list(seat), "room": room_code},
+        data={"window": window.number, "seat": [f"{v:g}" for v in seat], "room": room_code},
     )
     return camera
 
@@ -133,9 +133,7 @@ def timeline(window_id: int, day: date, *, now: datetime | None = None) -> list[
         if b <= a:
             continue
         state = "present" if row.present else "absent"
-        bars.append(
-            Bar(state, a, b, (a - start).total_seconds() * 100 / total, (b - a).total_seconds() * 100 / total)
-        )
+        bars.append(Bar(state, a, b, (a - start).total_seconds() * 100 / total, (b - a).total_seconds() * 100 / total))
     return bars
 
 
