@@ -152,7 +152,10 @@ class SeatDetector:
         x, y, w, h = self.region.pixels(width, height)
         grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         seat = grey[y : y + h, x : x + w]
-        scaled = cv2.resize(seat, (ANALYSIS_WIDTH, max(8, round(ANALYSIS_WIDTH * h / w))), interpolation=cv2.INTER_AREA)
+        scaled: Image = np.asarray(
+            cv2.resize(seat, (ANALYSIS_WIDTH, max(8, round(ANALYSIS_WIDTH * h / w))), interpolation=cv2.INTER_AREA),
+            dtype=np.uint8,
+        )
         blurred = cv2.GaussianBlur(scaled, (5, 5), 0).astype(np.float32)
         # Brightness outside the seat (the desk, the wall): the reference a lighting change is measured against.
         mask = np.ones(grey.shape, dtype=bool)

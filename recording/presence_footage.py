@@ -18,6 +18,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from typing import Any
 
 import cv2
 import numpy as np
@@ -46,14 +47,20 @@ def _cutout(
     mask = np.zeros(image.shape[:2], dtype=np.uint8)
     cv2.ellipse(mask, (head[0], head[1]), (head[2], head[3]), 0, 0, 360, 255, -1)
     cv2.fillPoly(mask, [np.array(body, dtype=np.int32)], 255)
-    mask = cv2.GaussianBlur(mask, (9, 9), 0)
+    soft = np.asarray(cv2.GaussianBlur(mask, (9, 9), 0), dtype=np.float32) / np.float32(255)
     x0, y0, x1, y1 = box
-    return Sprite(image[y0:y1, x0:x1].copy(), mask[y0:y1, x0:x1].astype(np.float32) / 255)
+    return Sprite(image[y0:y1, x0:x1].copy(), soft[y0:y1, x0:x1].copy())
+
+
+def _skimage_data() -> Any:
+    from skimage import data
+
+    return data
 
 
 @cache
 def people() -> tuple[Sprite, ...]:
-    from skimage import data
+    data = _skimage_data()
 
     astronaut = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
     cameraman = cv2.cvtColor(data.camera(), cv2.COLOR_GRAY2BGR)
@@ -78,10 +85,10 @@ def people() -> tuple[Sprite, ...]:
 @cache
 def desk() -> tuple[Image, Image, npt.NDArray[np.float32]]:
     """The empty scene (BGR), and the desk's front layer with its alpha (drawn over the person)."""
-    from skimage import data
+    data = _skimage_data()
 
     brick = cv2.resize(data.brick(), (WIDTH, HEIGHT))
-    wall = cv2.cvtColor(brick, cv2.COLOR_GRAY2BGR).astype(np.float32)
+    wall: Any = cv2.cvtColor(brick, cv2.COLOR_GRAY2BGR).astype(np.float32)
     wall = wall * np.array([0.75, 0.85, 1.0], dtype=np.float32) * 0.8 + 30  # a warm, dim wall
     scene = np.clip(wall, 0, 255).astype(np.uint8)
     cv2.rectangle(scene, (120, 40), (200, 165), (40, 40, 45), -1)  # the chair's back
@@ -89,7 +96,7 @@ def desk() -> tuple[Image, Image, npt.NDArray[np.float32]]:
     front = np.zeros_like(scene)
     rng = np.random.default_rng(7)
     grain = rng.normal(0, 8, (HEIGHT - DESK_TOP, WIDTH)).astype(np.float32)
-    grain = cv2.GaussianBlur(grain, (31, 3), 0)
+    grain = np.asarray(cv2.GaussianBlur(grain, (31, 3), 0), dtype=np.float32)
     wood = np.stack([60 + grain, 95 + grain, 140 + grain], axis=-1)
     front[DESK_TOP:] = np.clip(wood, 0, 255).astype(np.uint8)
     coffee = cv2.resize(cv2.cvtColor(data.coffee(), cv2.COLOR_RGB2BGR)[40:340, 120:480], (72, 60))
@@ -156,7 +163,7 @@ class Footage:
     def frame(self, t: float) -> Image:
         scene, front, front_alpha = desk()
         rng = np.random.default_rng(int(t * 1000) + self.seed * 7919)
-        canvas = scene.astype(np.float32)
+        canvas: Any = scene.astype(np.float32)
         # Somebody walking past on the left, outside the seat region, for a few seconds every so often.
         phase = t % self.passer_by_every
         if phase < 6:
@@ -173,9 +180,10 @@ class Footage:
         light = 1.0 + 0.12 * math.sin(2 * math.pi * t / 240.0) + 0.02 * rng.standard_normal()
         canvas = canvas * light + rng.normal(0, 5, canvas.shape)
         shift = rng.integers(-1, 2, size=2)
-        matrix = np.float32([[1, 0, shift[0]], [0, 1, shift[1]]])
+        matrix = np.array([[1, 0, shift[0]], [0, 1, shift[1]]], dtype=np.float32)
         out = np.clip(canvas, 0, 255).astype(np.uint8)
-        return cv2.warpAffine(out, matrix, (WIDTH, HEIGHT), borderMode=cv2.BORDER_REPLICATE)
+        moved: Image = np.asarray(cv2.warpAffine(out, matrix, (WIDTH, HEIGHT), borderMode=cv2.BORDER_REPLICATE))
+        return moved
 
     @staticmethod
     def _paste(canvas: npt.NDArray[np.float32], sprite: Sprite, *, centre_x: int, top: int, height: int) -> None:

@@ -37,6 +37,8 @@ SUPERVISION_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "supervision_oversight.instruction"): SIGNED_IN,
     ("POST", "supervision_oversight.instruction_report"): SIGNED_IN,
     ("POST", "supervision_oversight.instruction_close"): SIGNED_IN,
+    # The windows' presence timelines: supervisors (supervision.watch) only.
+    ("GET", "supervision_presence.presence"): frozenset({"supervisor", "admin"}),
 }
 
 # The letter's public verification page (its QR code): anybody.
