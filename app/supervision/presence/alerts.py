@@ -124,8 +124,8 @@ def sweep_alerts(now: datetime | None = None) -> dict[str, int]:
     # Idleness needs no camera: every window somebody is signed on at.
     from app.convenience.models import WindowSession
 
-    for session in db.session.scalars(select(WindowSession).where(WindowSession.signed_off_at.is_(None))):
-        windows.setdefault(session.window_id, session.window)
+    for signed_on in db.session.scalars(select(WindowSession).where(WindowSession.signed_off_at.is_(None))):
+        windows.setdefault(signed_on.window_id, signed_on.window)
     for window in sorted(windows.values(), key=lambda w: w.number):
         opened = _opened_since(window, now)
         if opened is None:

@@ -39,7 +39,7 @@ def presence() -> Any:
     today = now.astimezone(services.zone()).date()
     day, bad = _day(request.args.get("day"), today)
     start, end = services.day_span(day)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for camera in sorted(db.session.scalars(select(WindowCamera)), key=lambda c: c.window.number):
         bars = services.timeline(camera.window_id, day, now=now)
         present, seen = services.share_present(bars)

@@ -12,9 +12,9 @@ import pytest
 from recording.presence import FaceFinder, PresenceConfigError, SeatDetector, SeatRegion, Settings, cascade_path
 from recording.presence_footage import SEAT, Footage, Segment, measure
 
-# This footage measured precision 0.95, recall 1.0, one alert 3.5 s late (the 4 s hysteresis after each departure
+# This footage measured precision 0.965, recall 1.0, one alert 3.5 s late (the 4 s hysteresis after each departure
 # is the false-positive share); bench/presence_bench.py measures 8 footages of 600 s.
-MIN_PRECISION = 0.95
+MIN_PRECISION = 0.94
 MIN_RECALL = 0.98
 MAX_ALERT_DELAY_S = 8.0  # the detector's part: off_seconds (4 s) plus a frame or two
 

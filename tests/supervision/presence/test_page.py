@@ -26,11 +26,11 @@ def test_supervisor_sees_todays_timeline_and_the_view_is_logged(floor: Flask, cl
         services.record(wid, clock.now() + timedelta(minutes=60), True)
         db.session.commit()
     clock.advance(timedelta(minutes=61))
-    _id, secret = make_user(app, "watcher", ["supervisor"])
+    _id, secret = make_user(app, "watcher", ["supervisor"], totp=True)
     client = app.test_client()
     assert login(client, "watcher", totp_secret=secret).status_code == 303
     page = client.get("/supervision/presence", headers={"Accept-Language": "zh-CN"})
-    assert page.status_code == 200
+    assert page.status_code == 200, page.headers.get("Location")
     html = page.get_data(as_text=True)
     assert "窗口人员在岗情况" in html and 'data-window="01"' in html
     assert html.count('data-state="present"') == 2 and html.count('data-state="absent"') == 1
