@@ -17,6 +17,7 @@ from app.core.time import now_utc
 class RoomKind(enum.StrEnum):
     OPENING = "opening"  # bid-opening hall (开标室)
     EVALUATION = "evaluation"  # evaluation session room (评标室)
+    WINDOW = "window"  # a convenience window (便民窗口): recorded continuously, deleted after the retention period
 
 
 class SessionStatus(enum.StrEnum):

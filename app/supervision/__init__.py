@@ -28,3 +28,6 @@ def init_app(app: Flask) -> None:
     oversight_views.init_app(app)
     stats_views.init_app(app)
     home.init_app()
+    from app.supervision import presence
+
+    presence.init_app(app)

@@ -36,6 +36,8 @@ KIND_LABELS = {
     "publicity": _l("Publicity of the candidates"),
     "objection_answer": _l("Answer to an objection"),
     "award": _l("Award"),
+    "window_absent": _l("Window seat empty while tickets wait"),
+    "window_idle": _l("Window signed on but not calling"),
 }
 
 

@@ -41,6 +41,8 @@ SUPERVISION_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # test_stats.py).
     ("GET", "supervision_stats.page"): SIGNED_IN,
     ("GET", "supervision_stats.export"): SIGNED_IN,
+    # The windows' presence timelines: supervisors (supervision.watch) only.
+    ("GET", "supervision_presence.presence"): frozenset({"supervisor", "admin"}),
 }
 
 # The letter's public verification page (its QR code): anybody.

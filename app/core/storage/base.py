@@ -17,7 +17,8 @@ OPENED_BIDS = "opened-bids"
 RECORDINGS = "recordings"
 EXPORTS = "exports"
 UPLOADS = "uploads"  # chunks of uploads in progress (ciphertext only); deleted when assembled or expired
-BUCKETS: tuple[str, ...] = (DOCUMENTS, SEALED_BIDS, OPENED_BIDS, RECORDINGS, EXPORTS, UPLOADS)
+WINDOW_RECORDINGS = "window-recordings"  # convenience windows' cameras: deleted after the retention period
+BUCKETS: tuple[str, ...] = (DOCUMENTS, SEALED_BIDS, OPENED_BIDS, RECORDINGS, EXPORTS, UPLOADS, WINDOW_RECORDINGS)
 WRITE_ONCE: frozenset[str] = frozenset({DOCUMENTS, SEALED_BIDS, RECORDINGS})
 STAGING = "staging"  # S3 only: put() bodies and assemblies (multipart uploads) land here before their copy
 
