@@ -41,7 +41,7 @@ def _recorded_actions() -> tuple[set[str], set[str]]:
             if isinstance(node, ast.Call) and node.args:
                 func = node.func
                 name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-                if name != "record":
+                if name not in {"record", "note"}:
                     continue
                 values = _literals(node.args[0])
                 if values is None:

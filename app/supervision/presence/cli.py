@@ -93,7 +93,7 @@ def watch_command(fps: float, seconds: int | None, no_faces: bool) -> None:
                 continue
             last[window_id] = frame.wall
             obs = detector.analyse(frame.image, frame.wall)
-            services.record(window_id, frame.wall, obs.present, face=obs.face)
+            services.observe(window_id, frame.wall, obs.present, face=obs.face)
         db.session.commit()
         time.sleep(max(0.0, step - (time.monotonic() - round_began)))
     for _, _, source, _ in watched:

@@ -1,6 +1,6 @@
 """The presence timeline: the detector's observations stored as intervals per window, and read back for a day.
 
-`record` is called by the watcher (app.supervision.presence.cli) for each analysed frame; it extends the window's
+`observe` is called by the watcher (app.supervision.presence.cli) for each analysed frame; it extends the window's
 open interval or closes it and opens the other state's. Idempotent for a frame already recorded (an observation
 older than what is stored changes nothing)."""
 
@@ -69,7 +69,7 @@ def current(window_id: int) -> PresenceInterval | None:
     return found
 
 
-def record(window_id: int, at: datetime, present: bool, *, face: bool = False) -> PresenceInterval:
+def observe(window_id: int, at: datetime, present: bool, *, face: bool = False) -> PresenceInterval:
     """One analysed frame's smoothed state (flushes). A frame older than the open interval's last changes nothing."""
     if at.tzinfo is None:
         raise PresenceConfigError("observation instants must be timezone-aware")

@@ -30,9 +30,9 @@ def _see(app: Flask, wid: int, clock: Any, present: bool, seconds: int) -> None:
 
     with app.app_context():
         for _ in range(0, seconds, 30):
-            services.record(wid, clock.now(), present)
+            services.observe(wid, clock.now(), present)
             clock.advance(timedelta(seconds=30))
-        services.record(wid, clock.now(), present)
+        services.observe(wid, clock.now(), present)
         db.session.commit()
 
 

@@ -22,8 +22,8 @@ def test_supervisor_sees_todays_timeline_and_the_view_is_logged(floor: Flask, cl
     with app.app_context():
         services.set_camera(window_id=wid, source="synthetic", seat=(0.3, 0.1, 0.4, 0.7), actor="system:test")
         for minute, present in ((0, True), (30, False), (45, True)):
-            services.record(wid, clock.now() + timedelta(minutes=minute), present)
-        services.record(wid, clock.now() + timedelta(minutes=60), True)
+            services.observe(wid, clock.now() + timedelta(minutes=minute), present)
+        services.observe(wid, clock.now() + timedelta(minutes=60), True)
         db.session.commit()
     clock.advance(timedelta(minutes=61))
     _id, secret = make_user(app, "watcher", ["supervisor"], totp=True)
