@@ -34,8 +34,9 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/pyth
 	@touch $@ $(VENV)/.runtime
 
 # Debian packages the platform uses at run time: Pango for the PDF records (WeasyPrint), CJK fonts, and nginx
-# (deploy/nginx-run, the Procfile's `web:`) in front of gunicorn to absorb slow clients.
-SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk nginx
+# (deploy/nginx-run, the Procfile's `web:`) in front of gunicorn to absorb slow clients, and opencv-data (the face
+# cascades of the window-presence watcher, `flask presence watch`).
+SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk nginx opencv-data
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ] && command -v apt-get >/dev/null 2>&1; then \
