@@ -139,7 +139,7 @@ def test_the_wall_turns_yellow_then_red_and_the_signal_is_explained_and_accepted
 
             # drill down: the red count → the list of red signals → the signal
             tile.locator("[data-count=red] a").click()
-            sup.page.wait_for_url("**/supervision/signals?colour=red")
+            sup.page.wait_for_url("**/supervision/signals?colour=red&department=*")
             sup.page.locator("main a[href*='/supervision/signals/']").first.click()
             sup.page.wait_for_url("**/supervision/signals/*")
             signal_path = sup.page.url[len(base) :]

@@ -60,8 +60,7 @@ def presence() -> Any:
         actor=me(),
         subject="supervision.presence",
         data={"day": day.isoformat(), "windows": [r["camera"].window.number for r in rows]},
-    )
-    db.session.commit()
+    )  # committed by the request's boundary (app/core/pages.py)
     hours = list(range(start.hour, end.hour + 1))
     return render_template(
         "presence/presence.html", rows=rows, day=day, today=today, bad=bad, hours=hours, span=end.hour - start.hour
