@@ -133,13 +133,17 @@ def get_meeting(meeting_id: int) -> JointMeeting:
     return meeting
 
 
+def _visible_case(user: Any, application_id: int, missing: str) -> Application:
+    """The case of a meeting or inspection, if `user` may see it; else `missing` (never "no such case")."""
+    try:
+        return processing.visible_case(user, application_id)
+    except NotFound:
+        raise NotFound(missing) from None
+
+
 def visible_meeting(user: Any, meeting_id: int) -> tuple[JointMeeting, Application]:
     meeting = get_meeting(meeting_id)
-    try:
-        application = processing.visible_case(user, meeting.application_id)
-    except NotFound:
-        raise NotFound(N_("No such meeting.")) from None
-    return meeting, application
+    return meeting, _visible_case(user, meeting.application_id, N_("No such meeting."))
 
 
 def get_inspection(inspection_id: int) -> Inspection:
@@ -154,11 +158,7 @@ def get_inspection(inspection_id: int) -> Inspection:
 
 def visible_inspection(user: Any, inspection_id: int) -> tuple[Inspection, Application]:
     inspection = get_inspection(inspection_id)
-    try:
-        application = processing.visible_case(user, inspection.application_id)
-    except NotFound:
-        raise NotFound(N_("No such inspection.")) from None
-    return inspection, application
+    return inspection, _visible_case(user, inspection.application_id, N_("No such inspection."))
 
 
 def _lead(application: Application) -> Department:
