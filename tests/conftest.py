@@ -1,4 +1,4 @@
-"""Shared fixtures: an app per test on SQLite or PostgreSQL, a fake clock, a signed-in client."""
+"""Shared fixtures: one app per test process and configuration, given back as made; a fake clock; a client."""
 
 from __future__ import annotations
 
@@ -175,10 +175,95 @@ def app_config() -> dict[str, Any]:
     return {}
 
 
-@pytest.fixture
-def app(tmp_path: Path, db_backend: str, sqlite_template: Path, app_config: dict[str, Any]) -> Iterator[Flask]:
-    instance = tmp_path / "instance"
-    instance.mkdir()
+class _Reusable:
+    """An app this test process made once and hands to every test with the same backend and configuration.
+
+    Creating an app costs about half a second (≈ 570 URL rules and the OpenAPI document), which the suite paid per
+    test. A reused app is given back as it was made: its configuration, request hooks, extensions and view functions
+    as they were after `create_app`, its instance folder (keys, storage, broker folders, the SQLite file) restored
+    from the copy taken then, its database emptied and reseeded, Celery bound to it again. A test that changes the
+    app in a way this cannot undo (adds a route) asks for its own with `@pytest.mark.fresh_app`."""
+
+    HOOKS = (
+        "before_request_funcs",
+        "after_request_funcs",
+        "teardown_request_funcs",
+        "teardown_appcontext_funcs",
+        "url_value_preprocessors",
+        "url_default_functions",
+        "template_context_processors",
+    )
+
+    def __init__(self, app: Flask, instance: Path, backend: str) -> None:
+        self.app, self.instance, self.backend = app, instance, backend
+        with app.app_context():
+            from app.extensions import db
+
+            db.session.remove()
+            db.engine.dispose()  # the SQLite file is copied with no connection open on it
+        self.pristine = instance.with_name(instance.name + ".pristine")
+        shutil.copytree(instance, self.pristine, symlinks=True)
+        self.config = dict(app.config)
+        self.hooks = {
+            name: copy.deepcopy(getattr(app, name), {id(f): f for f in _hook_functions(app, name)})
+            for name in self.HOOKS
+        }
+        self.extensions = dict(app.extensions)
+        self.view_functions = dict(app.view_functions)
+
+    def restore(self) -> Flask:
+        from app.core import tasks as task_registry
+        from app.core.sealing.config import Sealing
+        from app.extensions import db
+
+        app = self.app
+        with app.app_context():
+            db.session.remove()
+            if self.backend == "sqlite":
+                db.engine.dispose()
+        shutil.rmtree(self.instance)
+        shutil.copytree(self.pristine, self.instance, symlinks=True)
+        app.config.clear()
+        app.config.update(self.config)
+        for name, saved in self.hooks.items():  # dicts of lists by blueprint, or a list
+            hooks = getattr(app, name)
+            if isinstance(hooks, dict):
+                hooks.clear()
+                hooks.update({k: list(v) for k, v in saved.items()})
+            else:
+                hooks[:] = saved
+        app.extensions.clear()
+        app.extensions.update(self.extensions)
+        # the sealer keeps what it built on first use from files in the instance folder: built again from there
+        app.extensions["sealing"] = Sealing(app.config)
+        app.view_functions.clear()
+        app.view_functions.update(self.view_functions)
+        celery = app.extensions["celery"]
+        celery.set_default()
+        task_registry.bind(celery)
+        if self.backend == "postgresql":
+            _pg_empty(app)
+        return app
+
+    def close(self) -> None:
+        with self.app.app_context():
+            from app.extensions import db
+
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _hook_functions(app: Flask, name: str) -> list[Any]:
+    hooks = getattr(app, name)
+    return [f for fs in hooks.values() for f in fs] if isinstance(hooks, dict) else list(hooks)
+
+
+_reusable: dict[str, _Reusable] = {}  # by backend and configuration, oldest first
+REUSABLE_MAX = 6
+
+
+def _new_app(instance: Path, db_backend: str, sqlite_template: Path, app_config: dict[str, Any]) -> Flask:
+    instance.mkdir(parents=True)
     extra: dict[str, Any] = dict(app_config)
     if db_backend == "sqlite":
         shutil.copy(sqlite_template, instance / "test.sqlite")
@@ -197,12 +282,42 @@ def app(tmp_path: Path, db_backend: str, sqlite_template: Path, app_config: dict
             build_schema(application)
             _pg_state["built"] = True
         _pg_empty(application)
-    yield application
-    with application.app_context():
+    return application
+
+
+@pytest.fixture
+def app(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    db_backend: str,
+    sqlite_template: Path,
+    app_config: dict[str, Any],
+) -> Iterator[Flask]:
+    if request.node.get_closest_marker("fresh_app"):
+        application = _new_app(tmp_path / "instance", db_backend, sqlite_template, app_config)
+        yield application
+        with application.app_context():
+            from app.extensions import db
+
+            db.session.remove()
+            db.engine.dispose()
+        return
+    key = f"{db_backend} {sorted(app_config.items())!r}"
+    entry = _reusable.pop(key, None)
+    if entry is None:
+        instance = tmp_path_factory.mktemp("app") / "instance"
+        entry = _Reusable(_new_app(instance, db_backend, sqlite_template, app_config), instance, db_backend)
+    else:
+        entry.restore()
+    _reusable[key] = entry  # the most recently used last
+    while len(_reusable) > REUSABLE_MAX:
+        _reusable.pop(next(iter(_reusable))).close()
+    yield entry.app
+    with entry.app.app_context():
         from app.extensions import db
 
         db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture

@@ -102,6 +102,7 @@ def test_revoked_and_expired_tokens_get_401(app: Flask, client, clock: FakeClock
     _assert_problem(client.get("/api/v1/me"), 401)
 
 
+@pytest.mark.fresh_app  # the probe adds a route
 def test_scopes_limit_what_a_token_can_do(app: Flask, client, probe: Flask, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
     _uid, secret = make_user(app, "tess", ["auditor"], totp=True)
     narrow = _create(client, scopes=["accounts.self"], totp=next_totp(secret)).get_json()["token"]

@@ -14,6 +14,9 @@ from app.core.errors import Conflict, PermissionDenied, field_error
 from app.core.pages import attempt
 from app.core.security import public
 
+# The probe adds its views to the app: each test gets an app of its own.
+pytestmark = pytest.mark.fresh_app
+
 
 class NameForm(Form):
     name = StringField()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 
 from app.core.security import PUBLIC, declared_permission, public, requires, scope_allows
@@ -18,6 +19,7 @@ def test_every_endpoint_declares_a_permission(app: Flask) -> None:
     assert missing == []
 
 
+@pytest.mark.fresh_app
 def test_undeclared_endpoint_is_refused(app: Flask) -> None:
     @app.route("/probe-undeclared")
     def probe_undeclared() -> str:

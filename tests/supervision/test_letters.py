@@ -139,10 +139,10 @@ def test_bad_input_and_the_wrong_people_store_nothing(desk_app: Flask, red: dict
     assert _client(desk_app, "watcher").get("/supervision/letters/99999999999").status_code == 404
 
 
-def test_a_failing_seal_issues_nothing(desk_app: Flask, red: dict[str, Any]) -> None:
+def test_a_failing_seal_issues_nothing(desk_app: Flask, red: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     from app.core.sealing import RemoteSealer
 
-    desk_app.extensions["sealing"]._sealer = RemoteSealer("http://127.0.0.1:9", timeout=1)
+    monkeypatch.setattr(desk_app.extensions["sealing"], "_sealer", RemoteSealer("http://127.0.0.1:9", timeout=1))
     resp = post_form(_client(desk_app, "watcher"), "/supervision/letters", {**FORM, "department": "某局"})
     assert resp.status_code == 503
     assert _letters(desk_app) == 0
