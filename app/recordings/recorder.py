@@ -29,7 +29,7 @@ from app.core.db import db
 from app.core.errors import Conflict, NotFound
 from app.core.fields import InstantOutOfRange, parse_instant, to_utc_instant
 from app.core.keys import platform_key_id, platform_signing_key
-from app.core.storage import RECORDINGS, get_storage
+from app.core.storage import get_storage
 from app.core.time import now_utc
 from app.recordings import services
 from app.recordings.models import RecordingRoom, SessionStatus
@@ -190,13 +190,13 @@ class RoomRecorder:
         info = self._tx(lambda: self._begin(session_id))
         if info is None:
             return
-        key, room_name, spec, width, height, fps, started = info
+        key, bucket, room_name, spec, width, height, fps, started = info
         max_spool = int(self.app.config.get("RECORDING_MAX_SPOOL_BYTES", 2 << 30))
         archive = Archive(
             _PutAdapter(self.app),
             session=key,
             room=room_name,
-            bucket=RECORDINGS,
+            bucket=bucket,  # the session's: a window's own bucket, a tendering room's write-once one
             spool_dir=self.spool_root / key,
             max_spool_bytes=max_spool,
             on_segment=lambda r: self._on_segment(session_id, r),
@@ -288,6 +288,7 @@ class RoomRecorder:
         room = session.room
         return (
             session.key,
+            session.bucket,
             room.name,
             self.opts.source or room.source,
             self.opts.width or room.width,
@@ -364,7 +365,7 @@ class RoomRecorder:
             self.echo(f"{self.opts.room}: storage unreachable, {archive.pending_objects} objects stay in the spool")
             return
         if manifest is None:
-            manifest = _read_manifest(self.app, key_name)
+            manifest = _read_manifest(self.app, archive.bucket, key_name)
             if manifest is None:
                 self.echo(f"{self.opts.room}: manifest {key_name} is not in storage; the session stays open")
                 return
@@ -377,14 +378,14 @@ class RoomRecorder:
         self.echo(f"{self.opts.room}: closed session {archive.session} ({len(archive.records)} segments)")
 
 
-def _read_manifest(app: Flask, key: str) -> dict[str, Any] | None:
+def _read_manifest(app: Flask, bucket: str, key: str) -> dict[str, Any] | None:
     import json
 
     from app.core.errors import NotFound
 
     with app.app_context():
         try:
-            with get_storage().open(RECORDINGS, key) as fh:
+            with get_storage().open(bucket, key) as fh:
                 value = json.loads(fh.read())
         except (NotFound, ValueError):
             return None
