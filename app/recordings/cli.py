@@ -21,7 +21,7 @@ recording_cli = AppGroup("recording", help="Record opening and evaluation rooms.
 @click.option(
     "--source",
     default=None,
-    help="synthetic | scene[:SEED] | DEVICE index | rtsp://… | file or URL (default: the room's).",
+    help="synthetic | scene[:SEED] | footage[:SEED] | DEVICE index | rtsp://… | file or URL (default: the room's).",
 )
 @click.option("--until", "until", default=None, help="Stop at an instant (ISO) or after a duration (90s, 15m, 2h).")
 @click.option("--follow-schedule", is_flag=True, help="Run on: start and stop sessions as schedules and staff ask.")

@@ -83,12 +83,13 @@ SCENE_MAX_LAG_S = 0.5  # a scene frame the recorder takes later than this is los
 
 
 def make_sources(spec: str, *, width: int, height: int, fps: int, label: str, clock: Any = None) -> tuple[Any, Any]:
-    """(video, audio) for a camera spec: 'synthetic', 'scene' or 'scene:SEED', a device index, an RTSP URL (H.264
-    copied), a file/URL.
+    """(video, audio) for a camera spec: 'synthetic', 'scene' or 'scene:SEED', 'footage' or 'footage:SEED', a device
+    index, an RTSP URL (H.264 copied), a file/URL.
 
     'synthetic' is colour bars; 'scene' a detailed moving picture that loads the encoder as a room's camera does
-    (frames it cannot take in time are lost, as a live camera's are). `clock` (the library's Clock) paces and
-    stamps the synthetic cameras; the others are stamped by the machine.
+    (frames it cannot take in time are lost, as a live camera's are); 'footage' a window's desk with people
+    (photographs) coming and going (recording.presence_footage: the demo window's camera, without sound). `clock`
+    (the library's Clock) paces and stamps the synthetic cameras; the others are stamped by the machine.
     """
     from recording.audio import ToneSource
     from recording.sources import DemuxSource, OpenCVSource, SceneSource, SyntheticSource
@@ -102,6 +103,14 @@ def make_sources(spec: str, *, width: int, height: int, fps: int, label: str, cl
             width, height, fps, seed=seed, clock=clock, realtime=True, label=label, max_lag_s=SCENE_MAX_LAG_S
         )
         return video, ToneSource(clock=clock)
+    if spec.startswith("footage"):
+        from recording.presence_footage import FOOTAGE_SPEC, FootageSource
+
+        footage = FOOTAGE_SPEC.fullmatch(spec)
+        if footage:
+            seed = int(footage.group(1) or 1)
+            window = FootageSource(width, height, fps, seed=seed, clock=clock, label=label, max_lag_s=SCENE_MAX_LAG_S)
+            return window, None
     if spec.isdigit():
         return OpenCVSource(int(spec), width=width, height=height, fps=fps), None
     if spec.startswith(("rtsp://", "rtsps://")):

@@ -876,3 +876,25 @@ def seed_demo_room() -> list[str]:
             fps=15,
         )
     return [f"recording room {DEMO_ROOM!r}: synthetic camera; replay at /recordings (auditor, supervisor)"]
+
+
+DEMO_WINDOW_ROOM = "window-01"
+
+
+@demo("recordings.demo_window_room")
+def seed_demo_window_room() -> list[str]:
+    """The demo window's camera room: composited footage of the desk of window 01 (photographs of people coming and
+    going, recording.presence_footage), recorded continuously into the windows' bucket and deleted after the
+    retention period. 320x240 at 8 fps: what the presence watcher analyses, at a few per cent of a core."""
+    if db.session.scalar(select(RecordingRoom).where(RecordingRoom.code == DEMO_WINDOW_ROOM)) is None:
+        create_room(
+            actor="system",
+            code=DEMO_WINDOW_ROOM,
+            name="01号窗口 Window 01 (demo)",
+            source="footage",
+            kind=RoomKind.WINDOW,
+            width=320,
+            height=240,
+            fps=8,
+        )
+    return [f"recording room {DEMO_WINDOW_ROOM!r}: window 01's desk (composited footage), kept for the retention days"]

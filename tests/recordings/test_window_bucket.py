@@ -42,7 +42,7 @@ def test_a_window_recording_lands_in_the_window_bucket_and_replays_from_there(
     from app.recordings import replay as rp
     from app.recordings.models import RecordingSession
 
-    create_room(app, "window-01", name="01号窗口", kind="window")
+    create_room(app, "window-01", name="01号窗口", kind="window", source="footage")  # the demo window's camera
     sid = record(app, room="window-01", seconds=4.5, subject=None).session_id
     bucket, keys = _keys(app, sid)
     assert bucket == WINDOW_RECORDINGS
