@@ -439,6 +439,9 @@ def init_app() -> None:
     from app.publication.portal.services import seed_demo_regions
 
     demo("demo.portal")(seed_demo_regions)  # the demo buyer's region, for the portal's region filter
+    from app.supervision.presence.demo import seed_demo_window_camera
+
+    demo("demo.presence")(seed_demo_window_camera)  # window 01's camera (the floor's windows exist by now)
     from app.supervision.demo import seed_demo_supervision
 
     demo("demo.supervision")(seed_demo_supervision)  # last: it reads what the others wrote to the evidence log

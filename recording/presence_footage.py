@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -24,9 +25,10 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from recording.errors import SourceEnded
+from recording.clock import Clock, to_epoch_us
+from recording.errors import SourceEnded, SourceUnavailable
 from recording.presence import SeatRegion
-from recording.sources import VideoFrame
+from recording.sources import SyntheticSource, VideoFrame
 
 Image = npt.NDArray[np.uint8]
 WIDTH, HEIGHT = 320, 240
@@ -226,6 +228,60 @@ class CompositedSource:
 
     def close(self) -> None:
         pass
+
+
+FOOTAGE_SPEC = re.compile(r"footage(?::(\d{1,9}))?")  # a camera spec: 'footage' or 'footage:SEED'
+FOOTAGE_HOURS = 2  # the live footage's length; it starts again after that
+
+
+class FootageSource(SyntheticSource):
+    """The composited footage as a live window camera (the demo's, and any test's): a looping working stretch of
+    FOOTAGE_HOURS, paced and stamped like SyntheticSource (real time, lost frames when its reader falls behind).
+
+    A frame shows the footage at the wall-clock instant it is stamped with (modulo the footage's length), so every
+    reader of the same spec sees the same moment: the recorder films what the presence watcher analyses. The people
+    are photographs; nothing is decided here about whether the seat is taken — that is the detector's job.
+    """
+
+    flash = False  # a white square each second would be foreground to the detector
+
+    def __init__(
+        self,
+        width: int = WIDTH,
+        height: int = HEIGHT,
+        fps: int = 10,
+        *,
+        seed: int = 1,
+        clock: Clock | None = None,
+        realtime: bool = True,
+        max_frames: int | None = None,
+        label: str = "WINDOW",
+        max_lag_s: float | None = None,
+    ) -> None:
+        super().__init__(
+            width, height, fps, clock=clock, realtime=realtime, max_frames=max_frames, label=label, max_lag_s=max_lag_s
+        )
+        self.footage = Footage(timeline(FOOTAGE_HOURS * 3600, seed=seed), seed=seed)
+
+    def _make_bars(self) -> Image:
+        return np.zeros((1, 1, 3), np.uint8)  # not used: the footage is the picture
+
+    def footage_time(self, index: int) -> float:
+        """Seconds into the footage of frame `index`: its wall-clock stamp modulo the footage's length."""
+        if self._origin_wall is None:
+            raise SourceUnavailable("footage source read before open()")
+        wall_us = to_epoch_us(self._origin_wall) + (self.frame_time(index) - self._wall_anchor) // 1000
+        return (wall_us % (self.footage.seconds * 1_000_000)) / 1e6
+
+    def present(self, index: int) -> bool:
+        """The truth for frame `index` (tests compare the detector with it)."""
+        return self.footage.present(self.footage_time(index))
+
+    def render(self, index: int) -> Image:
+        image = self.footage.frame(self.footage_time(index))
+        if image.shape[:2] != (self.height, self.width):
+            image = np.asarray(cv2.resize(image, (self.width, self.height), interpolation=cv2.INTER_AREA), np.uint8)
+        return image
 
 
 @dataclass

@@ -63,6 +63,8 @@ class SyntheticSource:
     than `max_lag_s` ago are lost (counted in `dropped`) and the next one read is the newest due.
     """
 
+    flash = True  # a subclass drawing a scene for an analyser (presence) goes without the flash
+
     def __init__(
         self,
         width: int = 320,
@@ -130,7 +132,7 @@ class SyntheticSource:
             _sleep_until(self.clock, mono)
         image = self.render(self.index)
         second_started = (mono // 1_000_000_000) != ((mono - 1_000_000_000 // self.fps) // 1_000_000_000)
-        if second_started:  # flash: a white square in the lower right, one frame long
+        if second_started and self.flash:  # flash: a white square in the lower right, one frame long
             s = max(8, self.height // 6)
             image[-s:, -s:] = 255
         wall = self._origin_wall + timedelta(microseconds=(mono - self._wall_anchor) // 1000)

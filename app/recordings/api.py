@@ -42,7 +42,11 @@ class RoomIn(ma.Schema):
     code = PlainText(required=True, validate=ma.validate.Length(min=1, max=40))
     name = PlainText(required=True, validate=ma.validate.Length(min=1, max=200))
     source = PlainText(load_default="synthetic", validate=ma.validate.Length(min=1, max=500))
-    kind = ma.fields.String(load_default="opening", validate=ma.validate.OneOf(["opening", "evaluation"]))
+    kind = ma.fields.String(
+        load_default="opening",
+        validate=ma.validate.OneOf(["opening", "evaluation", "window"]),
+        metadata={"description": "window: kept for the retention period only; opening, evaluation: write-once"},
+    )
     subject = PlainText(load_default=None, allow_none=True, validate=ma.validate.Length(max=300))
     width = Integer(load_default=640, validate=ma.validate.Range(min=16, max=3840))
     height = Integer(load_default=360, validate=ma.validate.Range(min=16, max=2160))
@@ -62,6 +66,14 @@ class SessionOut(ma.Schema):
     ended_at = Instant(allow_none=True, required=True)
     manifest_sha256 = ma.fields.String(allow_none=True, required=True)
     final_chain_hash = ma.fields.String(allow_none=True, required=True)
+    bucket = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "Where its media lies: recordings (write-once, kept) or window-recordings (deleted "
+            "after the windows' retention period)"
+        },
+    )
+    write_once = ma.fields.Boolean(attribute="is_write_once", required=True)
     segments = ma.fields.Function(lambda s: len(s.segments), required=True)
     gaps = ma.fields.Function(
         lambda s: [

@@ -21,7 +21,7 @@ recording_cli = AppGroup("recording", help="Record opening and evaluation rooms.
 @click.option(
     "--source",
     default=None,
-    help="synthetic | scene[:SEED] | DEVICE index | rtsp://… | file or URL (default: the room's).",
+    help="synthetic | scene[:SEED] | footage[:SEED] | DEVICE index | rtsp://… | file or URL (default: the room's).",
 )
 @click.option("--until", "until", default=None, help="Stop at an instant (ISO) or after a duration (90s, 15m, 2h).")
 @click.option("--follow-schedule", is_flag=True, help="Run on: start and stop sessions as schedules and staff ask.")
@@ -109,7 +109,14 @@ def rooms_command() -> None:
 @click.option("--code", required=True)
 @click.option("--name", required=True)
 @click.option("--source", default="synthetic", show_default=True)
-@click.option("--kind", type=click.Choice(["opening", "evaluation"]), default="opening", show_default=True)
+@click.option(
+    "--kind",
+    type=click.Choice(["opening", "evaluation", "window"]),
+    default="opening",
+    show_default=True,
+    help="window: a convenience window's camera, stored in the window-recordings bucket and deleted after the "
+    "retention period; opening and evaluation recordings go to the write-once bucket and are kept.",
+)
 @click.option("--subject", default=None)
 @click.option("--width", type=int, default=640, show_default=True)
 @click.option("--height", type=int, default=360, show_default=True)
@@ -119,6 +126,7 @@ def add_room_command(  # noqa: PLR0917 - click passes each option as an argument
 ) -> None:
     """Add a recording room."""
     from app.recordings import services
+    from app.recordings.models import media_bucket
 
     try:
         services.create_room(
@@ -136,7 +144,7 @@ def add_room_command(  # noqa: PLR0917 - click passes each option as an argument
     except DomainError as exc:
         db.session.rollback()
         raise click.ClickException(exc.detail) from exc
-    click.echo(f"room {code} created")
+    click.echo(f"room {code} created; its recordings go to the {media_bucket(services.get_room(code))} bucket")
 
 
 @recording_cli.command("apply-schedules")

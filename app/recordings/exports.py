@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.fields import require_instant
 from app.core.keys import platform_signing_key
 from app.core.problems import N_
-from app.core.storage import EXPORTS, RECORDINGS, get_storage
+from app.core.storage import EXPORTS, get_storage
 from app.core.tasks import enqueue_after_commit, task
 from app.core.time import now_utc
 from app.recordings import replay, services
@@ -87,12 +88,18 @@ def get_export(export_id: int) -> RecordingExport:
     return export
 
 
-def _fetch(key: str) -> bytes | None:
-    try:
-        with get_storage().open(RECORDINGS, key) as fh:
-            return fh.read()
-    except NotFound:
-        return None
+def _fetcher(session: RecordingSession) -> Callable[[str], bytes | None]:
+    """The export's reader of the session's stored objects (from the session's bucket); None for a missing one."""
+    storage, bucket = get_storage(), session.bucket
+
+    def fetch(key: str) -> bytes | None:
+        try:
+            with storage.open(bucket, key) as fh:
+                return fh.read()
+        except NotFound:
+            return None
+
+    return fetch
 
 
 def export_task_failed(reason: str, export_id: int, *args: object, **kwargs: object) -> None:
@@ -126,7 +133,9 @@ def run_export(export_id: int) -> str:
     with tempfile.TemporaryDirectory(dir=tmp_dir, prefix="export-") as work:
         out = Path(work) / "export.mp4"
         try:
-            result = export_range(records, _fetch, export.start_at, export.end_at, out, gaps=gaps, manifest=manifest)
+            result = export_range(
+                records, _fetcher(session), export.start_at, export.end_at, out, gaps=gaps, manifest=manifest
+            )
         except (ExportError, ManifestError) as exc:
             return _fail(export, str(exc))
         filename = f"{session.key}-{result.sequences[0]:06d}-{result.sequences[-1]:06d}.mp4"

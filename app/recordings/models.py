@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import UTCDateTime, db
 from app.core.db import value_enum as _enum
+from app.core.storage import RECORDINGS, WINDOW_RECORDINGS, WRITE_ONCE
 from app.core.time import now_utc
 
 
@@ -53,6 +54,14 @@ class RecordingRoom(db.Model):  # type: ignore[name-defined,misc]
     @property
     def audit_ref(self) -> str:
         return f"recording-room:{self.code}"
+
+
+def media_bucket(room: RecordingRoom) -> str:
+    """The bucket a new recording of `room` stores its media and manifest in: a window's own bucket, which is not
+    write-once (its recordings are deleted after the retention period), or, for the tendering rooms (opening and
+    evaluation), the write-once bucket whose objects nobody can delete or replace. A session keeps the bucket it was
+    created with (`RecordingSession.bucket`): every read and write of its media goes there."""
+    return WINDOW_RECORDINGS if room.kind == RoomKind.WINDOW else RECORDINGS
 
 
 class RecordingSchedule(db.Model):  # type: ignore[name-defined,misc]
@@ -101,6 +110,9 @@ class RecordingSession(db.Model):  # type: ignore[name-defined,misc]
     manifest_sha256: Mapped[str | None] = mapped_column(String(64))
     final_chain_hash: Mapped[str | None] = mapped_column(String(64))
     key_id: Mapped[str | None] = mapped_column(String(32))
+    # Where its segments, init sections and manifest are stored, chosen by media_bucket() when it is requested;
+    # rows older than the column were all recorded into the write-once bucket, hence the server default.
+    bucket: Mapped[str] = mapped_column(String(40), server_default=RECORDINGS)
 
     room: Mapped[RecordingRoom] = relationship()
     schedule: Mapped[RecordingSchedule | None] = relationship()
@@ -116,6 +128,12 @@ class RecordingSession(db.Model):  # type: ignore[name-defined,misc]
     @property
     def is_closed(self) -> bool:
         return self.status == SessionStatus.CLOSED
+
+    @property
+    def is_write_once(self) -> bool:
+        """True when its media can never be deleted or replaced (a tendering recording, or one from before windows
+        had their own bucket)."""
+        return self.bucket in WRITE_ONCE
 
 
 class RecordingSegment(db.Model):  # type: ignore[name-defined,misc]

@@ -29,7 +29,7 @@ from app.core.db import db
 from app.core.errors import Conflict, NotFound
 from app.core.fields import InstantOutOfRange, parse_instant, to_utc_instant
 from app.core.keys import platform_key_id, platform_signing_key
-from app.core.storage import RECORDINGS, get_storage
+from app.core.storage import get_storage
 from app.core.time import now_utc
 from app.recordings import services
 from app.recordings.models import RecordingRoom, SessionStatus
@@ -83,12 +83,13 @@ SCENE_MAX_LAG_S = 0.5  # a scene frame the recorder takes later than this is los
 
 
 def make_sources(spec: str, *, width: int, height: int, fps: int, label: str, clock: Any = None) -> tuple[Any, Any]:
-    """(video, audio) for a camera spec: 'synthetic', 'scene' or 'scene:SEED', a device index, an RTSP URL (H.264
-    copied), a file/URL.
+    """(video, audio) for a camera spec: 'synthetic', 'scene' or 'scene:SEED', 'footage' or 'footage:SEED', a device
+    index, an RTSP URL (H.264 copied), a file/URL.
 
     'synthetic' is colour bars; 'scene' a detailed moving picture that loads the encoder as a room's camera does
-    (frames it cannot take in time are lost, as a live camera's are). `clock` (the library's Clock) paces and
-    stamps the synthetic cameras; the others are stamped by the machine.
+    (frames it cannot take in time are lost, as a live camera's are); 'footage' a window's desk with people
+    (photographs) coming and going (recording.presence_footage: the demo window's camera, without sound). `clock`
+    (the library's Clock) paces and stamps the synthetic cameras; the others are stamped by the machine.
     """
     from recording.audio import ToneSource
     from recording.sources import DemuxSource, OpenCVSource, SceneSource, SyntheticSource
@@ -102,6 +103,14 @@ def make_sources(spec: str, *, width: int, height: int, fps: int, label: str, cl
             width, height, fps, seed=seed, clock=clock, realtime=True, label=label, max_lag_s=SCENE_MAX_LAG_S
         )
         return video, ToneSource(clock=clock)
+    if spec.startswith("footage"):
+        from recording.presence_footage import FOOTAGE_SPEC, FootageSource
+
+        footage = FOOTAGE_SPEC.fullmatch(spec)
+        if footage:
+            seed = int(footage.group(1) or 1)
+            window = FootageSource(width, height, fps, seed=seed, clock=clock, label=label, max_lag_s=SCENE_MAX_LAG_S)
+            return window, None
     if spec.isdigit():
         return OpenCVSource(int(spec), width=width, height=height, fps=fps), None
     if spec.startswith(("rtsp://", "rtsps://")):
@@ -190,13 +199,13 @@ class RoomRecorder:
         info = self._tx(lambda: self._begin(session_id))
         if info is None:
             return
-        key, room_name, spec, width, height, fps, started = info
+        key, bucket, room_name, spec, width, height, fps, started = info
         max_spool = int(self.app.config.get("RECORDING_MAX_SPOOL_BYTES", 2 << 30))
         archive = Archive(
             _PutAdapter(self.app),
             session=key,
             room=room_name,
-            bucket=RECORDINGS,
+            bucket=bucket,  # the session's: a window's own bucket, a tendering room's write-once one
             spool_dir=self.spool_root / key,
             max_spool_bytes=max_spool,
             on_segment=lambda r: self._on_segment(session_id, r),
@@ -288,6 +297,7 @@ class RoomRecorder:
         room = session.room
         return (
             session.key,
+            session.bucket,
             room.name,
             self.opts.source or room.source,
             self.opts.width or room.width,
@@ -364,7 +374,7 @@ class RoomRecorder:
             self.echo(f"{self.opts.room}: storage unreachable, {archive.pending_objects} objects stay in the spool")
             return
         if manifest is None:
-            manifest = _read_manifest(self.app, key_name)
+            manifest = _read_manifest(self.app, archive.bucket, key_name)
             if manifest is None:
                 self.echo(f"{self.opts.room}: manifest {key_name} is not in storage; the session stays open")
                 return
@@ -377,14 +387,14 @@ class RoomRecorder:
         self.echo(f"{self.opts.room}: closed session {archive.session} ({len(archive.records)} segments)")
 
 
-def _read_manifest(app: Flask, key: str) -> dict[str, Any] | None:
+def _read_manifest(app: Flask, bucket: str, key: str) -> dict[str, Any] | None:
     import json
 
     from app.core.errors import NotFound
 
     with app.app_context():
         try:
-            with get_storage().open(RECORDINGS, key) as fh:
+            with get_storage().open(bucket, key) as fh:
                 value = json.loads(fh.read())
         except (NotFound, ValueError):
             return None

@@ -15,7 +15,7 @@ from app.audit.models import AuditEntry
 from app.core.db import LIKE_ESCAPE, db, like_pattern
 from app.core.errors import NotFound
 from app.core.keys import platform_public_keys
-from app.core.storage import RECORDINGS, get_storage
+from app.core.storage import get_storage
 from app.core.time import now_utc
 from app.recordings.models import RecordingSegment, RecordingSession
 from app.recordings.services import MAX_EVENTS, _iso
@@ -205,12 +205,12 @@ class IntegrityReport:
         }
 
 
-def _hash_object(key: str) -> tuple[str, int] | None:
+def _hash_object(bucket: str, key: str) -> tuple[str, int] | None:
     """SHA-256 and size of a stored object, read in chunks (constant memory); None when it is missing."""
     storage = get_storage()
     digest, size = hashlib.sha256(), 0
     try:
-        for chunk in storage.get(RECORDINGS, key):
+        for chunk in storage.get(bucket, key):
             digest.update(chunk)
             size += len(chunk)
     except NotFound:
@@ -230,7 +230,7 @@ def load_manifest(session: RecordingSession) -> dict[str, Any] | None:
         return None
     storage = get_storage()
     try:
-        with storage.open(RECORDINGS, session.manifest_key) as fh:
+        with storage.open(session.bucket, session.manifest_key) as fh:
             data = fh.read(16 * 1024 * 1024 + 1)
     except NotFound:
         return None
@@ -262,7 +262,7 @@ def verify_session(session: RecordingSession) -> IntegrityReport:
             continue
         report.checked_segments += 1
         try:
-            info = storage.stat(RECORDINGS, row.object_key)
+            info = storage.stat(session.bucket, row.object_key)
         except NotFound:
             report.problems.append(Finding("missing", row.sequence, row.object_key, "the stored object is missing"))
             continue
@@ -271,7 +271,7 @@ def verify_session(session: RecordingSession) -> IntegrityReport:
                 Finding("hash_mismatch", row.sequence, row.object_key, "the store's checksum differs from the row")
             )
             continue
-        found = _hash_object(row.object_key)
+        found = _hash_object(session.bucket, row.object_key)
         if found is None:
             report.problems.append(Finding("missing", row.sequence, row.object_key, "the stored object is missing"))
         elif found[1] != row.size:
@@ -283,7 +283,7 @@ def verify_session(session: RecordingSession) -> IntegrityReport:
                 Finding("hash_mismatch", row.sequence, row.object_key, "the SHA-256 of the stored bytes differs")
             )
     for key, (period, sha) in inits.items():
-        found = _hash_object(key)
+        found = _hash_object(session.bucket, key)
         if found is None and session.is_closed:
             report.problems.append(Finding("missing", None, key, f"init section of period {period} is missing"))
         elif found is not None and found[0] != sha:

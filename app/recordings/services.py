@@ -39,6 +39,7 @@ from app.recordings.models import (
     RecordingSession,
     RoomKind,
     SessionStatus,
+    media_bucket,
 )
 
 ROOM_CODE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
@@ -101,7 +102,7 @@ def create_room(
     try:
         kind_value = RoomKind(kind)
     except ValueError as exc:
-        raise ValidationFailed(N_("Unknown room kind."), errors={"kind": ["opening or evaluation"]}) from exc
+        raise ValidationFailed(N_("Unknown room kind."), errors={"kind": ["opening, evaluation or window"]}) from exc
     if not (16 <= width <= 3840 and 16 <= height <= 2160 and 1 <= fps <= 60) or width % 2 or height % 2:
         raise ValidationFailed(
             N_("Width and height must be even and sensible, fps 1-60."), errors={"size": ["invalid"]}
@@ -327,6 +328,7 @@ def _new_session(
         status=SessionStatus.PENDING,
         requested_at=now,
         requested_by=_actor_ref(actor),
+        bucket=media_bucket(room),
     )
     db.session.add(session)
     db.session.flush()
@@ -334,7 +336,13 @@ def _new_session(
         "recording.session_requested",
         actor=actor,
         subject=session.audit_ref,
-        data={"room": room.code, "key": key, "subject": subject, "schedule": session.schedule_id},
+        data={
+            "room": room.code,
+            "key": key,
+            "subject": subject,
+            "schedule": session.schedule_id,
+            "bucket": session.bucket,
+        },
     )
     return session
 
@@ -868,3 +876,25 @@ def seed_demo_room() -> list[str]:
             fps=15,
         )
     return [f"recording room {DEMO_ROOM!r}: synthetic camera; replay at /recordings (auditor, supervisor)"]
+
+
+DEMO_WINDOW_ROOM = "window-01"
+
+
+@demo("recordings.demo_window_room")
+def seed_demo_window_room() -> list[str]:
+    """The demo window's camera room: composited footage of the desk of window 01 (photographs of people coming and
+    going, recording.presence_footage), recorded continuously into the windows' bucket and deleted after the
+    retention period. 320x240 at 8 fps: what the presence watcher analyses, at a few per cent of a core."""
+    if db.session.scalar(select(RecordingRoom).where(RecordingRoom.code == DEMO_WINDOW_ROOM)) is None:
+        create_room(
+            actor="system",
+            code=DEMO_WINDOW_ROOM,
+            name="01号窗口 Window 01 (demo)",
+            source="footage",
+            kind=RoomKind.WINDOW,
+            width=320,
+            height=240,
+            fps=8,
+        )
+    return [f"recording room {DEMO_WINDOW_ROOM!r}: window 01's desk (composited footage), kept for the retention days"]

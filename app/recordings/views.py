@@ -15,7 +15,7 @@ from app.core.fields import InstantOutOfRange, parse_instant
 from app.core.pages import attempt, me
 from app.core.problems import N_
 from app.core.security import authenticated, caller_has, requires
-from app.core.storage import EXPORTS, RECORDINGS, content_disposition, get_storage
+from app.core.storage import EXPORTS, content_disposition, get_storage
 from app.core.views import register_nav
 from app.recordings import exports, services
 from app.recordings import permissions as perms
@@ -144,7 +144,7 @@ def media(session_id: int, key: str) -> Any:
     if rp.session_object_key(session, key) is None:
         raise NotFound(N_("No such media object in this recording."))
     services.record_media_access(session, actor=me(), what="media")
-    return _stream(RECORDINGS, key, content_type="video/mp4", filename=None, inline=True)
+    return _stream(session.bucket, key, content_type="video/mp4", filename=None, inline=True)
 
 
 def _stream(bucket: str, key: str, *, content_type: str, filename: str | None, inline: bool) -> Response:

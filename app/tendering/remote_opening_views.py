@@ -258,7 +258,6 @@ def opening_live_playlist(tender_id: int) -> Any:
 @bp.get("/tenders/<int:tender_id>/opening/live/media/<path:key>")
 @authenticated
 def opening_live_media(tender_id: int, key: str) -> Any:
-    from app.core.storage import RECORDINGS
     from app.recordings import services as rec_services
     from app.recordings.views import _stream as stream_object
 
@@ -268,7 +267,7 @@ def opening_live_media(tender_id: int, key: str) -> Any:
     if session is None or rp.session_object_key(session, key) is None:
         raise NotFound(N_("No such media object in this recording."))
     rec_services.record_media_access(session, actor=me(), what="media")
-    return stream_object(RECORDINGS, key, content_type="video/mp4", filename=None, inline=True)
+    return stream_object(session.bucket, key, content_type="video/mp4", filename=None, inline=True)
 
 
 @bp.app_template_global("opening_answers")

@@ -23,6 +23,7 @@ from app.core.storage import (
     RECORDINGS,
     SEALED_BIDS,
     UPLOADS,
+    WINDOW_RECORDINGS,
     WRITE_ONCE,
     InvalidRange,
     ObjectStorage,
@@ -175,7 +176,8 @@ def test_missing_objects(storage: ObjectStorage, ns: str) -> None:
 
 
 def test_overwrite_and_delete_in_ordinary_buckets(storage: ObjectStorage, ns: str) -> None:
-    for bucket in (UPLOADS, OPENED_BIDS, EXPORTS):
+    assert set(BUCKETS) - WRITE_ONCE == {UPLOADS, OPENED_BIDS, EXPORTS, WINDOW_RECORDINGS}
+    for bucket in (UPLOADS, OPENED_BIDS, EXPORTS, WINDOW_RECORDINGS):
         storage.put(bucket, f"{ns}/x", b"first", content_type="text/plain")
         info = storage.put(bucket, f"{ns}/x", b"second version", content_type="text/csv")
         assert (info.size, info.content_type) == (14, "text/csv")
@@ -184,6 +186,12 @@ def test_overwrite_and_delete_in_ordinary_buckets(storage: ObjectStorage, ns: st
         storage.delete(bucket, f"{ns}/x")
         assert not storage.exists(bucket, f"{ns}/x")
         assert list(storage.list(bucket, prefix=ns)) == []
+
+
+def test_tendering_recordings_are_write_once_and_windows_are_not() -> None:
+    # The retention sweep deletes window recordings; sealed tendering recordings must stay beyond its reach.
+    assert {SEALED_BIDS, RECORDINGS} <= WRITE_ONCE
+    assert WINDOW_RECORDINGS in BUCKETS and WINDOW_RECORDINGS not in WRITE_ONCE
 
 
 @pytest.mark.parametrize("bucket", sorted(WRITE_ONCE))

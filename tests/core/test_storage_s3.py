@@ -14,6 +14,7 @@ from app.core.storage import (
     SEALED_BIDS,
     STAGING,
     UPLOADS,
+    WINDOW_RECORDINGS,
     MinioStorage,
     WriteOnceViolation,
     storage_from_url,
@@ -36,7 +37,7 @@ def test_buckets_carry_the_prefix(s3: MinioStorage) -> None:
     s3.ensure_buckets()
     prefix = s3.prefix
     assert prefix
-    for name in (SEALED_BIDS, UPLOADS, STAGING):
+    for name in (SEALED_BIDS, UPLOADS, STAGING, RECORDINGS, WINDOW_RECORDINGS):
         assert s3._client.bucket_exists(f"{prefix}-{name}")
 
 
@@ -46,6 +47,11 @@ def test_write_once_buckets_are_object_locked(s3: MinioStorage, ns: str) -> None
     elif not s3.is_locked(SEALED_BIDS):
         pytest.skip("this S3 server offers no object lock; write-once is enforced in code only")
     assert not s3.is_locked(UPLOADS)
+    # The windows' recordings are deleted after the retention period: their bucket has no object lock.
+    assert not s3.is_locked(WINDOW_RECORDINGS)
+    s3.put(WINDOW_RECORDINGS, f"{ns}/seg-0.m4s", b"window footage")
+    s3.delete(WINDOW_RECORDINGS, f"{ns}/seg-0.m4s")
+    assert not s3.exists(WINDOW_RECORDINGS, f"{ns}/seg-0.m4s")
     s3.put(SEALED_BIDS, f"{ns}/bid", b"sealed")
     raw = s3._client.stat_object(s3.bucket_name(SEALED_BIDS), f"{ns}/bid")
     # Even a client with full credentials, bypassing our code, cannot destroy the stored version.

@@ -253,7 +253,7 @@ def _cli(app: Flask, *args: str) -> Any:
 
 def _seed_small(app: Flask) -> None:
     from app import audit
-    from app.core.storage import DOCUMENTS, get_storage
+    from app.core.storage import DOCUMENTS, WINDOW_RECORDINGS, get_storage
     from app.extensions import db
 
     with app.app_context():
@@ -262,6 +262,7 @@ def _seed_small(app: Flask) -> None:
         audit.record("accounts.signed_out", actor="system", subject="user:1")
         db.session.commit()
         get_storage().put(DOCUMENTS, "drill/notice.txt", "公告".encode())
+        get_storage().put(WINDOW_RECORDINGS, "window-01-x/seg-000000.m4s", b"window footage")  # not write-once
 
 
 @pytest.fixture
@@ -287,7 +288,12 @@ def test_backup_refuses_a_folder_that_is_not_empty(app: Flask, tmp_path: Path) -
 def test_backup_signs_the_log_first_and_verifies(app: Flask, small_backup: Path) -> None:
     manifest = json.loads((small_backup / "manifest.json").read_text())
     assert manifest["checkpoint"]["tree_size"] == 2  # the entry after the last checkpoint is covered by a new one
-    assert manifest["objects"]["count"] == 1 and manifest["database"]["rows"]["audit_entries"] == 2
+    assert manifest["objects"]["count"] == 2 and manifest["database"]["rows"]["audit_entries"] == 2
+    listed = [json.loads(line) for line in (small_backup / "objects.jsonl").read_text().splitlines()]
+    assert {(o["bucket"], o["key"]) for o in listed} == {
+        ("documents", "drill/notice.txt"),
+        ("window-recordings", "window-01-x/seg-000000.m4s"),
+    }
     assert oct((small_backup / "keys" / "master.key").stat().st_mode & 0o777) == "0o600"
     result = _cli(app, "platform", "backup-verify", str(small_backup))
     assert result.exit_code == 0 and result.output.startswith("OK backup of"), result.output
@@ -318,7 +324,8 @@ def test_a_corrupted_backup_is_refused_and_nothing_restored(
     expected = "holds no manifest.json" if damage == "manifest" else "nothing was restored"
     assert expected in result.output, result.output
     assert not (tmp_path / "fresh" / "test.sqlite").exists() or (tmp_path / "fresh" / "test.sqlite").stat().st_size == 0
-    assert not any((tmp_path / "fresh" / "storage" / "documents").iterdir())
+    for bucket in ("documents", "window-recordings"):
+        assert not any((tmp_path / "fresh" / "storage" / bucket).iterdir())
 
 
 @pytest.mark.parametrize("db_backend", ["sqlite"])
@@ -344,7 +351,7 @@ def test_restore_into_a_fresh_stack_brings_back_keys_rows_and_objects(
     app: Flask, small_backup: Path, tmp_path: Path
 ) -> None:
     from app.core.keys import platform_key_id
-    from app.core.storage import DOCUMENTS, get_storage
+    from app.core.storage import DOCUMENTS, WINDOW_RECORDINGS, get_storage
     from app.extensions import db
 
     with app.app_context():
@@ -355,5 +362,6 @@ def test_restore_into_a_fresh_stack_brings_back_keys_rows_and_objects(
     with fresh.app_context():
         assert platform_key_id() == key_id
         assert b"".join(get_storage().get(DOCUMENTS, "drill/notice.txt")) == "公告".encode()
+        assert b"".join(get_storage().get(WINDOW_RECORDINGS, "window-01-x/seg-000000.m4s")) == b"window footage"
         assert db.session.execute(text("SELECT count(*) FROM audit_entries")).scalar() == 3
     assert (tmp_path / "fresh" / "master.key").read_bytes() == (small_backup / "keys" / "master.key").read_bytes()

@@ -16,7 +16,12 @@ presence_cli = AppGroup("presence", help="Window-staff presence: cameras and the
 
 @presence_cli.command("set-camera")
 @click.option("--window", "number", required=True, help="Window number, e.g. 01.")
-@click.option("--source", default="synthetic", show_default=True, help="synthetic | DEVICE index | rtsp://… | file.")
+@click.option(
+    "--source",
+    default="synthetic",
+    show_default=True,
+    help="synthetic | footage[:SEED] (a desk with people coming and going) | DEVICE index | rtsp://… | file.",
+)
 @click.option("--seat", default="0.3,0.1,0.4,0.7", show_default=True, help="Seat region: left,top,width,height (0–1).")
 @click.option("--room", "room_code", default=None, help="The recording room that records this window.")
 def set_camera_command(number: str, source: str, seat: str, room_code: str | None) -> None:
@@ -41,10 +46,14 @@ def set_camera_command(number: str, source: str, seat: str, room_code: str | Non
 
 
 def _source(spec: str) -> Any:
+    from recording.presence_footage import FOOTAGE_SPEC, FootageSource
     from recording.sources import OpenCVSource, SyntheticSource
 
     if spec == "synthetic":
         return SyntheticSource(320, 240, 2, realtime=True)
+    footage = FOOTAGE_SPEC.fullmatch(spec)
+    if footage:  # the same wall-clock moment of the same footage as the window's recorder films
+        return FootageSource(fps=2, seed=int(footage.group(1) or 1), max_lag_s=1.0)
     return OpenCVSource(int(spec) if spec.isdigit() else spec, realtime=not spec.startswith(("rtsp:", "http")))
 
 

@@ -2,9 +2,13 @@
 SUPERVISION_WINDOW_RETENTION_DAYS (30 by default) is deleted — its media objects, its manifest and its rows — and
 each deletion is an evidence-log entry naming what was deleted (key, room, span, segments, bytes, manifest hash).
 
-Tendering recordings (opening and evaluation rooms) are sealed evidence and never deleted: the sweep selects window
-rooms only, and checks each session's room kind once more before touching it (and their bucket is write-once in
-object storage besides). The rows go in the sweep's transaction; the objects are deleted after it commits.
+Tendering recordings (opening and evaluation rooms) are sealed evidence and never deleted: their media lies in the
+write-once `recordings` bucket (object lock on S3, deletes refused by every backend), a window's in its own
+`window-recordings` bucket (app.recordings.models.media_bucket chooses it when the session is requested). The sweep
+selects window rooms' sessions stored in that bucket only, and checks the room kind and the session's bucket once
+more before touching anything; it never names the write-once bucket in a delete. A window recording made before
+windows had their own bucket sits in the write-once one: it is kept, and the sweep counts it as refused. The rows go
+in the sweep's transaction; the objects are deleted after it commits.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from app import audit
 from app.core.db import after_commit, db
+from app.core.storage import WINDOW_RECORDINGS
 from app.core.time import now_utc
 from app.recordings.models import (
     RecordingExport,
@@ -44,36 +49,28 @@ def retention_days() -> int:
     return max(1, int(current_app.config.get("SUPERVISION_WINDOW_RETENTION_DAYS", 30)))
 
 
-def media_bucket(room: RecordingRoom) -> str:
-    """Where a room's media lives: window rooms in their own bucket (not write-once), tendering rooms write-once."""
-    from app.core.storage import RECORDINGS, WINDOW_RECORDINGS
-
-    return WINDOW_RECORDINGS if room.kind == RoomKind.WINDOW else RECORDINGS
-
-
 class NotDeletable(RuntimeError):
     """A window recording's objects sit in the write-once bucket: nothing is deleted, the sweep reports it."""
 
 
 def delete_recording(session: RecordingSession, *, reason: str) -> dict[str, Any]:
-    """Delete one window recording (flushes; objects after commit). Raises SealedRecording for a tendering room."""
+    """Delete one window recording (flushes; objects after commit). Raises SealedRecording for a tendering room,
+    NotDeletable for a window recording whose media lies anywhere but the windows' own bucket."""
     from app.core.storage import EXPORTS, get_storage
 
     room = session.room
     if RoomKind(room.kind) in SEALED_KINDS or room.kind != RoomKind.WINDOW:
         raise SealedRecording(f"recording {session.key} of room {room.code} ({room.kind}) is never deleted")
+    bucket = session.bucket
+    if bucket != WINDOW_RECORDINGS or session.is_write_once:
+        raise NotDeletable(f"recording {session.key} lies in the {bucket} bucket, not the windows' own: it is kept")
     segments = list(db.session.scalars(select(RecordingSegment).where(RecordingSegment.session_id == session.id)))
     exports = list(db.session.scalars(select(RecordingExport).where(RecordingExport.session_id == session.id)))
-    bucket = media_bucket(room)
     keys = sorted({s.object_key for s in segments} | {s.init_key for s in segments})
     if session.manifest_key:
         keys.append(session.manifest_key)
     export_keys = [k for e in exports for k in (e.mp4_key, e.json_key) if k]
-    storage = get_storage()
-    from app.core.storage import RECORDINGS
-
-    if any(storage.exists(RECORDINGS, k) for k in keys[:3]):
-        raise NotDeletable(f"recording {session.key} lies in the write-once bucket: it cannot be deleted")
+    storage, name = get_storage(), session.key
     facts = {
         "key": session.key,
         "room": room.code,
@@ -84,6 +81,7 @@ def delete_recording(session: RecordingSession, *, reason: str) -> dict[str, Any
         "bytes": sum(s.size for s in segments),
         "manifest_sha256": session.manifest_sha256,
         "final_chain_hash": session.final_chain_hash,
+        "bucket": bucket,
         "objects": len(keys) + len(export_keys),
         "reason": reason,
     }
@@ -104,33 +102,41 @@ def delete_recording(session: RecordingSession, *, reason: str) -> dict[str, Any
                 try:
                     storage.delete(b, key)
                 except Exception:  # the rows are gone and logged; an object left behind is only reported
-                    log.exception("retention: could not delete %s/%s of %s", b, key, session.key)
+                    log.exception("retention: could not delete %s/%s of %s", b, key, name)
 
     after_commit(remove)
     return facts
 
 
 def sweep_retention(now: Any = None) -> dict[str, int]:
-    """Every closed window recording that ended before the retention period, deleted and logged (idempotent)."""
+    """Every closed window recording in the windows' bucket that ended before the retention period, deleted and
+    logged (idempotent; BATCH a run). `refused`: expired window recordings kept because they lie in the write-once
+    bucket (made before windows had their own); they are counted, never selected for deletion."""
     cutoff = (now or now_utc()) - timedelta(days=retention_days())
+    expired = (
+        RecordingRoom.kind == RoomKind.WINDOW,
+        RecordingSession.status == SessionStatus.CLOSED,
+        RecordingSession.ended_at < cutoff,
+    )
     stmt = (
         select(RecordingSession)
         .join(RecordingRoom, RecordingRoom.id == RecordingSession.room_id)
-        .where(
-            RecordingRoom.kind == RoomKind.WINDOW,
-            RecordingSession.status == SessionStatus.CLOSED,
-            RecordingSession.ended_at < cutoff,
-        )
+        .where(*expired, RecordingSession.bucket == WINDOW_RECORDINGS)
         .order_by(RecordingSession.id)
         .limit(BATCH)
     )
-    deleted = refused = 0
+    deleted = 0
     for session in list(db.session.scalars(stmt)):
-        try:
-            delete_recording(session, reason=f"older than {retention_days()} days")
-        except NotDeletable as exc:
-            log.warning("retention: %s", exc)
-            refused += 1
-            continue
+        delete_recording(session, reason=f"older than {retention_days()} days")
         deleted += 1
-    return {"deleted": deleted, "refused": refused}
+    refused = (
+        db.session.scalar(
+            select(func.count(RecordingSession.id))
+            .join(RecordingRoom, RecordingRoom.id == RecordingSession.room_id)
+            .where(*expired, RecordingSession.bucket != WINDOW_RECORDINGS)
+        )
+        or 0
+    )
+    if refused:
+        log.warning("retention: %d expired window recordings lie in a write-once bucket and are kept", refused)
+    return {"deleted": deleted, "refused": int(refused)}

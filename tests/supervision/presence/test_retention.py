@@ -1,4 +1,5 @@
-"""Retention of the windows' recordings: past the period they are deleted and logged; tendering recordings never."""
+"""Retention of the windows' recordings: past the period they are deleted and logged; tendering recordings never,
+and nothing in the write-once bucket is ever named in a delete."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def _session(room: Any, key: str, ended: datetime, bucket: str) -> int:
         ended_at=ended,
         manifest_key=f"{key}/manifest.json",
         manifest_sha256="0" * 64,
+        bucket=bucket,
     )
     db.session.add(session)
     db.session.flush()
@@ -122,3 +124,55 @@ def test_a_window_recording_in_the_write_once_bucket_is_refused_not_half_deleted
         db.session.commit()
         assert db.session.get(RecordingSession, sid) is not None
         assert get_storage().exists(RECORDINGS, "window-02-old/seg-0.m4s")
+
+
+def test_the_sweep_never_deletes_from_the_write_once_bucket(
+    app: Flask, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every delete the sweep sends names the windows' bucket (or exports); a row that claims otherwise is refused."""
+    from app.core.storage import WriteOnceViolation
+    from app.supervision.presence.retention import NotDeletable, SealedRecording, delete_recording, sweep_retention
+
+    clock.set(NOW)
+    with app.app_context():
+        storage = get_storage()
+        deletes: list[tuple[str, str]] = []
+        real_delete = storage.delete
+
+        def spy(bucket: str, key: str) -> None:
+            deletes.append((bucket, key))
+            real_delete(bucket, key)
+
+        monkeypatch.setattr(storage, "delete", spy)
+        window = rec.create_room(actor="system:test", code="window-03", name="03号窗口", kind="window")
+        opening = rec.create_room(actor="system:test", code="opening-3", name="开标室", kind="opening")
+        for n in range(3):
+            _session(window, f"window-03-{n}", NOW - timedelta(days=40 + n), WINDOW_RECORDINGS)
+        legacy = _session(window, "window-03-legacy", NOW - timedelta(days=90), RECORDINGS)
+        sealed = _session(opening, "opening-3-old", NOW - timedelta(days=900), RECORDINGS)
+        # A tendering session whose row was made to name the windows' bucket: the room's kind still protects it.
+        forged = _session(opening, "opening-3-forged", NOW - timedelta(days=900), WINDOW_RECORDINGS)
+        db.session.commit()
+
+        assert sweep_retention() == {"deleted": 3, "refused": 1}
+        db.session.commit()
+        assert deletes, "the sweep deleted nothing"
+        assert {bucket for bucket, _key in deletes} == {WINDOW_RECORDINGS}
+        assert sorted({key.split("/")[0] for _bucket, key in deletes}) == [f"window-03-{n}" for n in range(3)]
+        assert {s.id for s in db.session.scalars(select(RecordingSession))} == {legacy, sealed, forged}
+        for key in ("window-03-legacy", "opening-3-old"):
+            assert storage.exists(RECORDINGS, f"{key}/seg-0.m4s") and storage.exists(RECORDINGS, f"{key}/manifest.json")
+        assert storage.exists(WINDOW_RECORDINGS, "opening-3-forged/seg-0.m4s")
+
+        deletes.clear()
+        with pytest.raises(NotDeletable):
+            delete_recording(db.session.get(RecordingSession, legacy), reason="test")
+        for sid in (sealed, forged):
+            with pytest.raises(SealedRecording):
+                delete_recording(db.session.get(RecordingSession, sid), reason="test")
+        db.session.rollback()
+        assert deletes == []
+        # And below the sweep, the store itself refuses: the write-once bucket cannot lose an object.
+        with pytest.raises(WriteOnceViolation):
+            real_delete(RECORDINGS, "opening-3-old/seg-0.m4s")
+        assert storage.exists(RECORDINGS, "opening-3-old/seg-0.m4s")
