@@ -34,6 +34,9 @@ from tests.supervision.matrix import SUPERVISION_EXPECTED, SUPERVISION_PUBLIC
 from tests.tendering.matrix import TENDERING_EXPECTED
 from tests.tendering.matrix_agency import AGENCY_PAGES_EXPECTED
 
+# The permission layer decides from the roles and the route, never from the database engine: once, on SQLite.
+pytestmark = pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+
 ROLES = tuple(SEEDED_ROLES)
 ANONYMOUS = "anonymous"
 EVERYONE = frozenset((ANONYMOUS, *ROLES))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.accounts.helpers import PASSWORD
 from tests.evaluation.helpers import build_pool, buyer_rep, committee_body, draw, opened_tender, put_json, seated
 from tests.evaluation.helpers import seat_everyone as seat_all
@@ -150,6 +152,7 @@ def leaked(body: str) -> list[str]:
     return sorted(s for s in individual_scores() if f'"{s}"' in body)
 
 
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)  # access is decided from roles and state
 def test_route_role_stage_matrix(world, clock) -> None:
     pool = build_pool(world, plain=14)
     rep = buyer_rep(world)

@@ -734,6 +734,7 @@ def test_every_row_calls_its_own_route(app: Flask) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)  # access is decided from roles and state
 def test_every_tendering_route_for_every_role_in_every_phase(access_world: AccessWorld) -> None:
     w = access_world
     routes = tendering_routes(w.app)
