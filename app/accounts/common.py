@@ -14,6 +14,11 @@ Actor = Any  # a User, or a string such as "cli" or "system"
 Row = TypeVar("Row")
 
 
+def actor_name(actor: Actor) -> str:
+    """The name a record keeps of who acted: a user's display name (else the username), or the actor string."""
+    return str(getattr(actor, "display_name", None) or getattr(actor, "username", None) or actor or "")
+
+
 def N_(message: str) -> str:
     """Mark a message for the translation catalogue; pages translate it when they show it."""
     return message

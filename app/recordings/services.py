@@ -861,20 +861,17 @@ def sessions_for_subject(subject: str) -> Iterable[RecordingSession]:
 DEMO_ROOM = "demo"
 
 
+def _ensure_demo_room(code: str, name: str, source: str, kind: RoomKind, size: tuple[int, int, int]) -> None:
+    """A demo room by its code, made once (a later seed leaves it, and whatever was changed on it, alone)."""
+    if db.session.scalar(select(RecordingRoom).where(RecordingRoom.code == code)) is None:
+        width, height, fps = size
+        create_room(actor="system", code=code, name=name, source=source, kind=kind, width=width, height=height, fps=fps)
+
+
 @demo("recordings.demo_room")
 def seed_demo_room() -> list[str]:
     """The demo room `make run` records from the synthetic camera (640x360 at 15 fps keeps the CPU low)."""
-    if db.session.scalar(select(RecordingRoom).where(RecordingRoom.code == DEMO_ROOM)) is None:
-        create_room(
-            actor="system",
-            code=DEMO_ROOM,
-            name="开标室一 Opening room 1 (demo)",
-            source="synthetic",
-            kind=RoomKind.OPENING,
-            width=640,
-            height=360,
-            fps=15,
-        )
+    _ensure_demo_room(DEMO_ROOM, "开标室一 Opening room 1 (demo)", "synthetic", RoomKind.OPENING, (640, 360, 15))
     return [f"recording room {DEMO_ROOM!r}: synthetic camera; replay at /recordings (auditor, supervisor)"]
 
 
@@ -886,15 +883,5 @@ def seed_demo_window_room() -> list[str]:
     """The demo window's camera room: composited footage of the desk of window 01 (photographs of people coming and
     going, recording.presence_footage), recorded continuously into the windows' bucket and deleted after the
     retention period. 320x240 at 8 fps: what the presence watcher analyses, at a few per cent of a core."""
-    if db.session.scalar(select(RecordingRoom).where(RecordingRoom.code == DEMO_WINDOW_ROOM)) is None:
-        create_room(
-            actor="system",
-            code=DEMO_WINDOW_ROOM,
-            name="01号窗口 Window 01 (demo)",
-            source="footage",
-            kind=RoomKind.WINDOW,
-            width=320,
-            height=240,
-            fps=8,
-        )
+    _ensure_demo_room(DEMO_WINDOW_ROOM, "01号窗口 Window 01 (demo)", "footage", RoomKind.WINDOW, (320, 240, 8))
     return [f"recording room {DEMO_WINDOW_ROOM!r}: window 01's desk (composited footage), kept for the retention days"]

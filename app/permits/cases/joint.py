@@ -47,6 +47,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.accounts.common import actor_name
 from app.accounts.models import User
 from app.audit import record
 from app.core.db import db
@@ -107,10 +108,6 @@ def mode_for(item: Item, co_departments: tuple[Department, ...], chosen: Any) ->
 
 
 # --- reading ---------------------------------------------------------------------------------------------------
-
-
-def _names(actor: Any) -> str:
-    return processing._actor_name(actor)
 
 
 def _load(model: Any, row_id: int, option: Any, missing: str) -> Any:
@@ -239,7 +236,7 @@ def schedule_meeting(
         place=where,
         scheduled_at=at,
         scheduled_by_id=actor.id,
-        scheduled_by_name=_names(actor),
+        scheduled_by_name=actor_name(actor),
     )
     db.session.add(meeting)
     rows = [MeetingParticipant(department=lead, position=0, is_lead=True, attendance=Attendance.PENDING)]
@@ -300,7 +297,7 @@ def attend(*, actor: Any, meeting: JointMeeting, application: Application, depar
     row.attendance_at = at
     row.attendance_by_id = actor.id
     row.representative_id = actor.id
-    row.representative_name = _names(actor)
+    row.representative_name = actor_name(actor)
     row.authorisation_id = authorisation.id
     db.session.flush()
     record(
@@ -431,7 +428,7 @@ def conclude(*, actor: Any, meeting: JointMeeting, application: Application, min
         "starts_at": meeting.starts_at,
         "place": meeting.place,
         "lead": lead.name,
-        "chair": _names(actor),
+        "chair": actor_name(actor),
         "authorisation": authorisation.reference or f"#{authorisation.id}",
         "minutes": text,
         "concluded_at": at,
@@ -443,7 +440,7 @@ def conclude(*, actor: Any, meeting: JointMeeting, application: Application, min
     meeting.status = MeetingStatus.CONCLUDED
     meeting.concluded_at = at
     meeting.concluded_by_id = actor.id
-    meeting.concluded_by_name = _names(actor)
+    meeting.concluded_by_name = actor_name(actor)
     meeting.authorisation_id = authorisation.id
     meeting.minutes = text
     meeting.pdf_key = key
@@ -577,7 +574,9 @@ def schedule_inspection(
         person = db.session.execute(select(User).where(User.username == username.strip())).scalar_one_or_none()
         if person is None or not authorisations.is_staff(person, department.id):
             raise field_error(field, N_("The inspector must be on the department's staff."))
-        rows.append(Inspector(department=department, position=position, user_id=person.id, user_name=_names(person)))
+        rows.append(
+            Inspector(department=department, position=position, user_id=person.id, user_name=actor_name(person))
+        )
     unknown = set(inspectors) - {d.code for d in involved_departments(application)}
     if unknown:
         raise field_error("inspectors", N_("Only the departments involved in the case inspect."))
@@ -589,7 +588,7 @@ def schedule_inspection(
         address=where,
         scheduled_at=at,
         scheduled_by_id=actor.id,
-        scheduled_by_name=_names(actor),
+        scheduled_by_name=actor_name(actor),
         rectification=[],
     )
     inspection.inspectors = rows

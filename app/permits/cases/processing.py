@@ -42,6 +42,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.accounts.common import actor_name
 from app.audit import record
 from app.core.db import db
 from app.core.errors import Conflict, NotFound, clean_text, field_error
@@ -144,10 +145,6 @@ def facts(
     }
 
 
-def _actor_name(actor: Any) -> str:
-    return str(getattr(actor, "display_name", None) or getattr(actor, "username", None) or actor or "")
-
-
 # --- opening a case at acceptance -----------------------------------------------------------------------
 
 
@@ -201,7 +198,7 @@ def open_case(application: Application, plan: Plan, *, actor: Any, at: datetime)
         share_days=0,
         department=lead,
         responsible_id=user_id,
-        responsible_name=_actor_name(actor),
+        responsible_name=actor_name(actor),
         started_at=at,
         due_on=plan.start_day,
         due_at=due_instant(plan.start_day),
@@ -383,7 +380,7 @@ def _finish(application: Application, step: CaseStep, *, actor: Any, at: datetim
     step.status = CaseStepStatus.DONE
     step.finished_at = at
     step.responsible_id = actor.id
-    step.responsible_name = _actor_name(actor)
+    step.responsible_name = actor_name(actor)
     step.note = note
     db.session.flush()
     record(
@@ -415,7 +412,7 @@ def claim_step(*, actor: Any, application: Application) -> CaseStep:
     if step is None:
         raise Conflict(N_("The case has no step running."))
     step.responsible_id = actor.id
-    step.responsible_name = _actor_name(actor)
+    step.responsible_name = actor_name(actor)
     db.session.flush()
     record(
         "permits.case.step_claimed",
@@ -503,7 +500,7 @@ def answer_task(*, actor: Any, task: DepartmentTask, answer: Any, reasons: Any =
     task.reasons = clean
     task.answered_at = at
     task.answered_by_id = actor.id
-    task.answered_by_name = _actor_name(actor)
+    task.answered_by_name = actor_name(actor)
     task.authorisation_id = authorisation.id
     db.session.flush()
     record(
@@ -666,7 +663,7 @@ def decide(*, actor: Any, application: Application, outcome: Any, reasons: Any) 
         "remedies": remedy["text"],
         "decided_on": decided_on.isoformat(),
         "department": lead.name,
-        "representative": _actor_name(actor),
+        "representative": actor_name(actor),
         "authorisation": authorisation.reference or f"#{authorisation.id}",
         "answers": answers,
     }
@@ -678,7 +675,7 @@ def decide(*, actor: Any, application: Application, outcome: Any, reasons: Any) 
         remedies=remedy["text"],
         decided_at=at,
         decided_by_id=actor.id,
-        decided_by_name=_actor_name(actor),
+        decided_by_name=actor_name(actor),
         department=lead,
         authorisation=authorisation,
         pdf_key=key,

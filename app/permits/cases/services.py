@@ -31,6 +31,7 @@ from typing import IO, Any
 from flask import current_app
 from sqlalchemy import select, update
 
+from app.accounts.common import actor_name
 from app.accounts.uscc import InvalidUSCC, parse_uscc
 from app.audit import record
 from app.core.db import db
@@ -132,10 +133,6 @@ def check_applicant(kind: Any, name: Any, code: Any, phone: Any = "") -> Applica
 # --- reading ---------------------------------------------------------------------------------------------
 
 
-def _actor_name(actor: Any) -> str:
-    return str(getattr(actor, "display_name", None) or getattr(actor, "username", None) or actor or "")
-
-
 def _is_desk(actor: Any) -> bool:
     return bool(getattr(actor, "is_authenticated", False) and actor.has_permission(DESK))
 
@@ -215,7 +212,7 @@ def missing_materials(application: Application) -> list[ItemMaterial]:
 def _step(application: Application, kind: StepKind, actor: Any, holder: Holder, **data: Any) -> None:
     db.session.add(
         ApplicationStep(
-            application=application, kind=kind, at=now_utc(), actor_name=_actor_name(actor), holder=holder, data=data
+            application=application, kind=kind, at=now_utc(), actor_name=actor_name(actor), holder=holder, data=data
         )
     )
 

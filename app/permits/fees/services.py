@@ -21,6 +21,7 @@ from flask import current_app, render_template
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.accounts.common import actor_name
 from app.audit import record
 from app.core.db import db
 from app.core.errors import Conflict, NotFound, PermissionDenied, clean_text, field_error
@@ -37,10 +38,6 @@ from app.permits.permissions import DESK
 MAX_REASON = 2000
 MAX_FEN = 10**12
 MAX_EXTRA_ITEMS = 10
-
-
-def _actor_name(actor: Any) -> str:
-    return str(getattr(actor, "display_name", None) or getattr(actor, "username", None) or actor or "")
 
 
 def _require_desk(actor: Any) -> None:
@@ -264,7 +261,7 @@ def record_payment(
         amount_fen=confirmed.amount_fen,
         paid_at=confirmed.paid_at,
         recorded_by_id=getattr(actor, "id", None),
-        recorded_by_name=_actor_name(actor),
+        recorded_by_name=actor_name(actor),
         payer=confirmed.payer,
     )
     try:
