@@ -157,7 +157,11 @@ def test_pages_refuse_callers_without_audit_read_and_log_it(app: Flask, client: 
     for url in ("/audit/", "/audit/entries/0", "/audit/export"):
         assert client.get(url).status_code == 403
     with app.app_context():
-        denied = list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == "access.denied")))
+        denied = list(
+            db.session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "access.denied").order_by(AuditEntry.index)
+            )
+        )
         assert [(d.actor, d.subject) for d in denied] == [
             ("user:12", "audit_pages.log"),
             ("user:12", "audit_pages.entry"),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from tests.accounts.helpers import csrf_from, login, make_user
 from tests.evaluation.helpers import (
     Pool,
@@ -25,6 +27,10 @@ from tests.tendering.helpers import Party, World, audit_actions
 
 TECH, COMM, PRICE = "技术方案", "商务及信誉", "投标报价"
 QUAL, CONF = "资格审查", "符合性审查"
+# Pages are thin views over services whose own tests run on both engines: the pages once, on SQLite.
+pytestmark = pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+
+
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 EN = {"Accept-Language": "en-US,en;q=0.9"}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from flask import render_template_string
 
 from tests.accounts.helpers import PASSWORD, csrf_from, login, make_user
@@ -18,6 +19,10 @@ from tests.evaluation.test_pages import COMM, TECH, drawn_committee, scoring_roo
 from tests.evaluation.test_zh_pages import english_words, user_data, visible_text
 from tests.html import Document, parse
 from tests.tendering.helpers import World, audit_actions
+
+# Pages are thin views over services whose own tests run on both engines: the pages once, on SQLite.
+pytestmark = pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 EN = {"Accept-Language": "en-US,en;q=0.9"}

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.accounts.helpers import compile_translations, csrf_from
 from tests.evaluation.helpers import browser
 from tests.evaluation.test_pages import scoring_room
@@ -15,6 +17,9 @@ from tests.evaluation.test_pages_award import EN, ZH, agency_browser, aggregated
 from tests.evaluation.test_zh_pages import english_words, user_data, visible_text
 from tests.html import parse
 from tests.tendering.helpers import World
+
+# Pages are thin views over services whose own tests run on both engines: the pages once, on SQLite.
+pytestmark = pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
 
 
 def _draw_up(client: Any, tid: int, recommended: str | None = None) -> Any:

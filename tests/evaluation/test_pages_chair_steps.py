@@ -6,12 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.accounts.helpers import csrf_from
 from tests.evaluation.helpers import browser, put_json, seat_everyone
 from tests.evaluation.test_pages import COMM, TECH, drawn_committee, scoring_room
 from tests.evaluation.test_pages_award import EN, count
 from tests.html import parse
 from tests.tendering.helpers import World
+
+# Pages are thin views over services whose own tests run on both engines: the pages once, on SQLite.
+pytestmark = pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
 
 
 def _step(client: Any, tid: int, step: str) -> Any:

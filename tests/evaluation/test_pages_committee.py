@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.accounts.helpers import csrf_from
 from tests.evaluation.helpers import (
     Pool,
@@ -22,6 +24,9 @@ from tests.evaluation.helpers import (
 )
 from tests.evaluation.pagetools import EN, ZH, page, signed_in
 from tests.tendering.helpers import Party, World, audit_actions
+
+# Pages are thin views over services whose own tests run on both engines: the pages once, on SQLite.
+pytestmark = pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
 
 
 def _setup(world: World, clock: Any, *, define: bool = False) -> tuple[int, Pool, Party, Any]:

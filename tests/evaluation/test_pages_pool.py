@@ -13,6 +13,9 @@ from tests.evaluation.helpers import build_pool, enrol
 from tests.evaluation.pagetools import EN, page, signed_in
 from tests.tendering.helpers import World, audit_actions
 
+# Pages are thin views over services whose own tests run on both engines: the pages once, on SQLite.
+pytestmark = pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+
 
 def _admin(world: World) -> Any:
     return signed_in(world, "pool-admin", ["admin"])

@@ -12,8 +12,7 @@ from tests.html import parse
 from tests.tendering.helpers import create_published
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
-# Wording only, on SQLite: the same pages are queried on PostgreSQL by tests/tendering/test_pages.py and
-# tests/evaluation/test_pages*.py (the room, the seats).
+# Wording only, on SQLite: every page is queried on PostgreSQL by the zh walk (tests/evaluation/test_zh_pages.py).
 pytestmark = pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
 
 

@@ -16,6 +16,10 @@ from tests.accounts.helpers import csrf_from, login, make_user
 from tests.html import parse
 from tests.tendering.helpers import World, audit_actions
 
+# Pages are thin views over services whose own tests run on both engines: the pages once, on SQLite.
+pytestmark = pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+
+
 EN = {"Accept-Language": "en-US,en;q=0.9"}
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 

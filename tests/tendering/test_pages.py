@@ -23,6 +23,10 @@ from tests.tendering.helpers import (
 )
 from tests.tendering.test_opening import run_sweep
 
+# Pages are thin views over services whose own tests run on both engines: the pages once, on SQLite.
+pytestmark = pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+
+
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 EN = {"Accept-Language": "en-US,en;q=0.9"}
 
@@ -294,8 +298,6 @@ def test_opening_record_page_for_participants_only(world, clock) -> None:
     assert outsider.get(f"/tenders/{tid}/opening").status_code == 403
 
 
-# Wording only: the page's queries run on PostgreSQL in the other tests of this file.
-@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
 def test_bid_form_fields_are_described_in_words(world, clock) -> None:
     tender = create_published(world)
     anon = world.app.test_client()
@@ -323,8 +325,6 @@ WORDY_SCHEMA = {
 }
 
 
-# Wording only: the page's queries run on PostgreSQL in the other tests of this file.
-@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
 @pytest.mark.parametrize(
     ("headers", "kinds"),
     [

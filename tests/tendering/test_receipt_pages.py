@@ -26,6 +26,10 @@ from tests.tendering.helpers import (
     upload,
 )
 
+# Pages are thin views over services whose own tests run on both engines: the pages once, on SQLite.
+pytestmark = pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+
+
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 EN = {"Accept-Language": "en-US,en;q=0.9"}
 
