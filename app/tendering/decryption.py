@@ -1,21 +1,29 @@
-"""Streaming decryption into object storage: the plaintext is accepted only when the whole stream verified.
+"""Decryption into object storage: the plaintext is stored only when the whole stream verified.
 
-The sealed object is read from storage and decrypted in a helper thread into a pipe whose other end is
-stored by `ObjectStorage.put`. A failure anywhere (bad chunk, truncation, trailing data) makes the read
-end raise at its end of file, so `put` fails and no partial plaintext is ever stored.
+The sealed object is read from storage and decrypted into a local spool file (the quarantine file of the design)
+while its SHA-256 is computed. Only when the decryption returned, i.e. every chunk verified and nothing trails,
+is the file stored, with that SHA-256 given to `ObjectStorage.put`: the S3 backend then uploads it straight to its
+key (hashing it again on the way, so the object is visible only if it is exactly these bytes) instead of through
+the staging bucket and a server-side copy, and a failed decryption never sends a byte.
+
+Spooling every plaintext rather than only small ones: the large ones are where the staging copy costs most; the
+spool holds one plaintext per process at a time (at most the tender's bid size limit) and is removed at once.
+It lies in the instance folder's tmp/, on disk (a tmpfs /tmp would hold whole bids in memory).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
-import os
-import threading
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO, Any
 
-from app.core.storage import ObjectInfo, get_storage
+from flask import current_app
+
+from app.core.problems import N_
+from app.core.storage import ObjectInfo, StorageUnavailable, get_storage
 
 
 class HashingRaw(io.RawIOBase):
@@ -49,44 +57,60 @@ class DecryptionFailed(Exception):
         self.cause = cause
 
 
-class _PipeReader:
-    """The read end of the decryption pipe; at its end, fails unless the decryption thread verified everything."""
+class _SpoolWriter:
+    """The decryptor's output: written to the spool file and hashed; a local write failure is retryable."""
 
-    def __init__(self, fh: IO[bytes], thread: threading.Thread, errors: list[BaseException]) -> None:
+    def __init__(self, fh: IO[bytes]) -> None:
         self._fh = fh
-        self._thread = thread
-        self._errors = errors
+        self.digest = hashlib.sha256()
+        self.size = 0
 
-    def read(self, size: int = -1, /) -> bytes:
-        data = self._fh.read(size)
-        if not data:
-            self._thread.join()
-            if self._errors:
-                raise DecryptionFailed(self._errors[0])
-        return data
+    def write(self, data: Any) -> int:
+        try:
+            self._fh.write(data)
+        except OSError as exc:
+            raise _spool_unavailable(exc) from exc
+        self.digest.update(data)
+        self.size += len(data)
+        return len(data)
+
+
+def _spool_unavailable(exc: OSError) -> StorageUnavailable:
+    # Not the bid's fault and not for ever (a full disk): the sweep tries the envelope again later.
+    return StorageUnavailable(
+        N_("The local spool for decrypted bids cannot be written (%(error)s)."), params={"error": exc.strerror}
+    )
+
+
+def spool_dir() -> Path:
+    return Path(current_app.instance_path) / "tmp"
 
 
 def decrypt_into_storage(
     run: Callable[[IO[bytes], IO[bytes]], Any], src: IO[bytes], bucket: str, key: str
 ) -> ObjectInfo:
-    r_fd, w_fd = os.pipe()
-    reader = os.fdopen(r_fd, "rb")
-    writer = os.fdopen(w_fd, "wb")
-    errors: list[BaseException] = []
+    """Decrypt `src` with `run(src, dst)` into a spool file, then store it under `bucket/key` with its SHA-256.
 
-    def produce() -> None:
-        try:
-            run(src, writer)
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
-            errors.append(exc)
-        finally:
-            with contextlib.suppress(OSError):
-                writer.close()
-
-    thread = threading.Thread(target=produce, name="bid-decrypt", daemon=True)
-    thread.start()
+    Raises DecryptionFailed(cause) when `run` fails (nothing is stored); StorageUnavailable when the spool
+    cannot be written or the store cannot be reached; whatever `put` raises otherwise.
+    """
+    folder = spool_dir()
     try:
-        return get_storage().put(bucket, key, _PipeReader(reader, thread, errors))
-    finally:
-        reader.close()  # unblocks the producer (EPIPE) if storage gave up first
-        thread.join()
+        folder.mkdir(parents=True, exist_ok=True)
+        spool = tempfile.TemporaryFile(dir=folder, prefix="plaintext-")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise _spool_unavailable(exc) from exc
+    with spool:
+        sink = _SpoolWriter(spool)
+        try:
+            run(src, sink)  # type: ignore[arg-type]  # the decryptor only writes
+        except StorageUnavailable:
+            raise
+        except Exception as exc:
+            raise DecryptionFailed(exc) from exc
+        try:
+            spool.flush()
+            spool.seek(0)
+        except OSError as exc:
+            raise _spool_unavailable(exc) from exc
+        return get_storage().put(bucket, key, spool, length=sink.size, sha256=sink.digest.hexdigest())

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import threading
 import time
 import tracemalloc
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
@@ -105,6 +108,55 @@ def test_announced_length_must_match(storage: ObjectStorage, ns: str, announced:
     assert storage.put(UPLOADS, f"{ns}/exact", io.BytesIO(BODY), length=len(BODY)).size == len(BODY)
 
 
+def test_put_with_the_sha256_given_stores_the_body(storage: ObjectStorage, ns: str) -> None:
+    sha = hashlib.sha256(BODY).hexdigest()
+    info = storage.put(SEALED_BIDS, f"{ns}/known", io.BytesIO(BODY), sha256=sha.upper(), content_type="text/plain")
+    assert (info.size, info.sha256, info.content_type) == (len(BODY), sha, "text/plain")
+    assert storage.stat(SEALED_BIDS, f"{ns}/known") == info
+    assert read_all(storage, SEALED_BIDS, f"{ns}/known") == BODY
+
+
+@pytest.mark.parametrize("bucket", [OPENED_BIDS, SEALED_BIDS])
+@pytest.mark.parametrize("size", [len(BODY), PART_SIZE + 12_345])  # on S3: one PUT, then a multipart upload
+def test_a_body_not_hashing_to_the_sha256_given_stores_nothing(
+    storage: ObjectStorage, ns: str, bucket: str, size: int
+) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        storage.put(bucket, f"{ns}/wrong", GeneratedStream(size), sha256=hashlib.sha256(b"other").hexdigest())
+    assert caught.value.extra["errors"] == {"sha256": ["differs"]}
+    assert not storage.exists(bucket, f"{ns}/wrong")
+    assert list(storage.list(bucket, prefix=f"{ns}/")) == []
+    # Nothing half-written holds the key, not even in a write-once bucket: the right body is stored there.
+    info = storage.put(bucket, f"{ns}/wrong", GeneratedStream(size), sha256=GeneratedStream.digest(size))
+    assert (info.size, info.sha256) == (size, GeneratedStream.digest(size))
+
+
+def test_a_malformed_sha256_is_refused(storage: ObjectStorage, ns: str) -> None:
+    good = hashlib.sha256(BODY).hexdigest()
+    for bad in ("", good[:-1], "g" + good[1:], good + "\n", good + "0"):
+        with pytest.raises(ValidationFailed):
+            storage.put(UPLOADS, f"{ns}/x", BODY, sha256=bad)
+    assert not storage.exists(UPLOADS, f"{ns}/x")
+
+
+@pytest.mark.parametrize("size", [len(BODY), 2 * PART_SIZE + 3])
+def test_a_local_file_is_stored_from_where_it_stands(
+    storage: ObjectStorage, ns: str, tmp_path: Path, size: int
+) -> None:
+    body = os.urandom(size)
+    path = tmp_path / "body"
+    path.write_bytes(b"skipped" + body)
+    with open(path, "rb") as fh:
+        fh.seek(7)
+        info = storage.put(EXPORTS, f"{ns}/file", fh, length=size)
+        assert fh.read() == b""  # read to its end, as any stream
+    assert (info.size, info.sha256) == (size, hashlib.sha256(body).hexdigest())
+    assert read_all(storage, EXPORTS, f"{ns}/file") == body
+    with open(path, "rb") as fh, pytest.raises(ValidationFailed):
+        storage.put(EXPORTS, f"{ns}/short", fh, length=size)  # 7 bytes more than announced
+    assert not storage.exists(EXPORTS, f"{ns}/short")
+
+
 def test_size_limit_refuses_and_stores_nothing(backend: Backend, ns: str) -> None:
     storage = backend.storage
     storage.max_object_size = 1000  # type: ignore[attr-defined]  # both backends honour the attribute
@@ -197,6 +249,27 @@ def test_write_once_buckets_refuse_overwrite_and_delete(storage: ObjectStorage, 
         storage.delete(bucket, f"{ns}/bid.age")
     assert storage.stat(bucket, f"{ns}/bid.age") == original
     assert read_all(storage, bucket, f"{ns}/bid.age") == b"sealed envelope"
+
+
+@pytest.mark.parametrize("form", ["bytes", "stream", "file", "sha256"])
+def test_write_once_refuses_an_existing_key_whatever_the_body(
+    storage: ObjectStorage, ns: str, tmp_path: Path, form: str
+) -> None:
+    original = storage.put(SEALED_BIDS, f"{ns}/bid.age", b"sealed envelope")
+    path = tmp_path / "replacement"
+    path.write_bytes(b"a replacement")
+    with open(path, "rb") as fh:
+        body: Any = {
+            "bytes": b"a replacement",
+            "stream": GeneratedStream(13),
+            "file": fh,
+            "sha256": io.BytesIO(b"a replacement"),
+        }[form]
+        sha = hashlib.sha256(b"a replacement").hexdigest() if form == "sha256" else None
+        with pytest.raises(WriteOnceViolation):
+            storage.put(SEALED_BIDS, f"{ns}/bid.age", body, sha256=sha)
+    assert storage.stat(SEALED_BIDS, f"{ns}/bid.age") == original
+    assert read_all(storage, SEALED_BIDS, f"{ns}/bid.age") == b"sealed envelope"
 
 
 def test_write_once_race_has_exactly_one_winner(storage: ObjectStorage, ns: str) -> None:

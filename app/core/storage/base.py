@@ -102,7 +102,16 @@ class ObjectStorage(Protocol):
         *,
         length: int | None = None,
         content_type: str = DEFAULT_CONTENT_TYPE,
-    ) -> ObjectInfo: ...
+        sha256: str | None = None,
+    ) -> ObjectInfo:
+        """Store the body under `key` (write-once buckets refuse an existing key) and return what was stored.
+
+        `sha256`, when the caller knows the body's hash: nothing is stored unless the body hashes to it
+        (ValidationFailed). S3 then uploads straight to the key with the hash in its metadata; so it does, after
+        hashing locally, for a body that is bytes or a regular local file. Only a stream of unknown hash goes
+        through the staging bucket and a server-side copy.
+        """
+        ...
 
     def open(self, bucket: str, key: str, *, start: int | None = None, end: int | None = None) -> BinaryIO: ...
 

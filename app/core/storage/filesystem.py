@@ -37,6 +37,7 @@ from app.core.storage.streams import (
     _as_stream,
     _assembled_sha256,
     _BaseStorage,
+    _check_body,
     _hash_stream,
     _read_chunk,
     _reader,
@@ -50,6 +51,7 @@ from app.core.storage.validation import (
     validate_filename,
     validate_key,
     validate_prefix,
+    validate_sha256,
     validate_ttl,
 )
 from app.core.time import now_utc
@@ -132,10 +134,12 @@ class FilesystemStorage(_BaseStorage):
         *,
         length: int | None = None,
         content_type: str = DEFAULT_CONTENT_TYPE,
+        sha256: str | None = None,
     ) -> ObjectInfo:
         dest = self.data_path(bucket, key)
         validate_content_type(content_type)
         self._check_length(length)
+        expected = None if sha256 is None else validate_sha256(sha256)
         source = _as_stream(stream)
         self._tmp.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
@@ -155,11 +159,7 @@ class FilesystemStorage(_BaseStorage):
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
-            if length is not None and size != length:
-                raise ValidationFailed(
-                    N_("The body has %(size)s bytes, %(length)s were announced."),
-                    params={"size": size, "length": length},
-                )
+            _check_body(size, digest.hexdigest(), length=length, expected=expected)  # before it is placed
             info = ObjectInfo(bucket, key, size, digest.hexdigest(), content_type, now_utc())
             inode = tmp.stat().st_ino
             if bucket in WRITE_ONCE:

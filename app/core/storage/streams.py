@@ -173,6 +173,18 @@ class _BaseStorage:
             )
 
 
+def _check_body(size: int, sha256: str, *, length: int | None, expected: str | None) -> None:
+    """The body read must have the announced length and, when one was given, the expected SHA-256."""
+    if length is not None and size != length:
+        raise ValidationFailed(
+            N_("The body has %(size)s bytes, %(length)s were announced."), params={"size": size, "length": length}
+        )
+    if expected is not None and sha256 != expected:
+        raise ValidationFailed(
+            N_("The body does not hash to the SHA-256 given for it."), errors={"sha256": ["differs"]}
+        )
+
+
 def _resume_hash(hash_state: str | None, offset: int) -> ResumableSha256:
     """The assembly's running SHA-256, which must have taken exactly `offset` bytes (else a Conflict)."""
     hasher = ResumableSha256.restore(hash_state)
