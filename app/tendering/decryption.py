@@ -2,9 +2,10 @@
 
 The sealed object is read from storage and decrypted into a local spool file (the quarantine file of the design)
 while its SHA-256 is computed. Only when the decryption returned, i.e. every chunk verified and nothing trails,
-is the file stored, with that SHA-256 given to `ObjectStorage.put`: the S3 backend then uploads it straight to its
-key (hashing it again on the way, so the object is visible only if it is exactly these bytes) instead of through
-the staging bucket and a server-side copy, and a failed decryption never sends a byte.
+is the file stored, with that SHA-256, by `ObjectStorage.put_file`: the S3 backend uploads it straight to its key
+(hashing it again on the way, so the object is visible only if it is exactly these bytes) instead of through the
+staging bucket and a server-side copy; the folder backend links it into place instead of writing it twice. A
+failed decryption never stores or sends a byte.
 
 Spooling every plaintext rather than only small ones: the large ones are where the staging copy costs most; the
 spool holds one plaintext per process at a time (at most the tender's bid size limit) and is removed at once.
@@ -13,8 +14,10 @@ It lies in the instance folder's tmp/, on disk (a tmpfs /tmp would hold whole bi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -92,25 +95,30 @@ def decrypt_into_storage(
     """Decrypt `src` with `run(src, dst)` into a spool file, then store it under `bucket/key` with its SHA-256.
 
     Raises DecryptionFailed(cause) when `run` fails (nothing is stored); StorageUnavailable when the spool
-    cannot be written or the store cannot be reached; whatever `put` raises otherwise.
+    cannot be written or the store cannot be reached; whatever `put_file` raises otherwise.
     """
     folder = spool_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        spool = tempfile.TemporaryFile(dir=folder, prefix="plaintext-")  # noqa: SIM115 - closed below
+        fd, name = tempfile.mkstemp(dir=folder, prefix="plaintext-")
     except OSError as exc:
         raise _spool_unavailable(exc) from exc
-    with spool:
-        sink = _SpoolWriter(spool)
-        try:
-            run(src, sink)  # type: ignore[arg-type]  # the decryptor only writes
-        except StorageUnavailable:
-            raise
-        except Exception as exc:
-            raise DecryptionFailed(exc) from exc
-        try:
-            spool.flush()
-            spool.seek(0)
-        except OSError as exc:
-            raise _spool_unavailable(exc) from exc
-        return get_storage().put(bucket, key, spool, length=sink.size, sha256=sink.digest.hexdigest())
+    try:
+        with os.fdopen(fd, "wb") as spool:
+            sink = _SpoolWriter(spool)
+            try:
+                run(src, sink)  # type: ignore[arg-type]  # the decryptor only writes
+            except StorageUnavailable:
+                raise
+            except Exception as exc:
+                raise DecryptionFailed(exc) from exc
+            try:
+                spool.flush()
+            except OSError as exc:
+                raise _spool_unavailable(exc) from exc
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+    # Handed over and gone afterwards: the folder backend moves it into place rather than writing it again.
+    return get_storage().put_file(bucket, key, name, sha256=sink.digest.hexdigest())

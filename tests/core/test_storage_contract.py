@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -155,6 +156,68 @@ def test_a_local_file_is_stored_from_where_it_stands(
     with open(path, "rb") as fh, pytest.raises(ValidationFailed):
         storage.put(EXPORTS, f"{ns}/short", fh, length=size)  # 7 bytes more than announced
     assert not storage.exists(EXPORTS, f"{ns}/short")
+
+
+@pytest.mark.parametrize("bucket", [OPENED_BIDS, SEALED_BIDS])
+def test_put_file_stores_a_file_handed_over_and_removes_it(
+    backend: Backend, ns: str, tmp_path: Path, bucket: str
+) -> None:
+    storage, body = backend.storage, os.urandom(PART_SIZE + 3)
+    path = tmp_path / "spooled"
+    path.write_bytes(body)
+    inode = path.stat().st_ino
+    info = storage.put_file(bucket, f"{ns}/f", path, content_type="application/x-tar")
+    assert (info.size, info.sha256, info.content_type) == (
+        len(body),
+        hashlib.sha256(body).hexdigest(),
+        "application/x-tar",
+    )
+    assert not path.exists()
+    if backend.name == "fs":  # moved into place, not written a second time
+        assert os.stat(backend.storage.data_path(bucket, f"{ns}/f")).st_ino == inode  # type: ignore[attr-defined]
+    path.write_bytes(b"a new file under the old name")  # reaches no stored object
+    assert storage.stat(bucket, f"{ns}/f") == info
+    assert read_all(storage, bucket, f"{ns}/f") == body
+
+
+def test_put_file_checks_the_sha256_and_refuses_an_existing_write_once_key(
+    backend: Backend, ns: str, tmp_path: Path
+) -> None:
+    storage = backend.storage
+    path = tmp_path / "spooled"
+    path.write_bytes(BODY)
+    with pytest.raises(ValidationFailed):
+        storage.put_file(SEALED_BIDS, f"{ns}/f", path, sha256=hashlib.sha256(b"other").hexdigest())
+    assert not storage.exists(SEALED_BIDS, f"{ns}/f")
+    assert not path.exists()  # gone, stored or not
+    path.write_bytes(BODY)
+    original = storage.put_file(SEALED_BIDS, f"{ns}/f", path, sha256=hashlib.sha256(BODY).hexdigest())
+    path.write_bytes(b"another body")
+    with pytest.raises(WriteOnceViolation):
+        storage.put_file(SEALED_BIDS, f"{ns}/f", path)
+    assert not path.exists()
+    assert storage.stat(SEALED_BIDS, f"{ns}/f") == original
+    assert read_all(storage, SEALED_BIDS, f"{ns}/f") == BODY
+    if backend.name == "fs":
+        assert list((backend.storage.root / ".tmp").iterdir()) == []  # type: ignore[attr-defined]
+
+
+def test_put_file_from_another_filesystem_is_copied(
+    backend: Backend, ns: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def cross_device(src: object, dst: object) -> None:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr("app.core.storage.filesystem.os.rename", cross_device)  # S3 never moves; fs falls back
+    path = tmp_path / "elsewhere"
+    path.write_bytes(BODY)
+    inode = path.stat().st_ino
+    info = backend.storage.put_file(UPLOADS, f"{ns}/f", path, sha256=hashlib.sha256(BODY).hexdigest())
+    assert info.size == len(BODY)
+    assert not path.exists()
+    if backend.name == "fs":
+        assert os.stat(backend.storage.data_path(UPLOADS, f"{ns}/f")).st_ino != inode  # type: ignore[attr-defined]
+    assert read_all(backend.storage, UPLOADS, f"{ns}/f") == BODY
 
 
 def test_size_limit_refuses_and_stores_nothing(backend: Backend, ns: str) -> None:

@@ -171,6 +171,54 @@ class FilesystemStorage(_BaseStorage):
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
 
+    def put_file(
+        self,
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+        sha256: str | None = None,
+    ) -> ObjectInfo:
+        """put() without copying: the file is moved under .tmp (its old name is gone, so nothing written there
+        later reaches the object), checked (size, SHA-256) and fsynced, then placed like any upload. A file on
+        another filesystem is copied by put() and removed."""
+        tmp = self._tmp / f"put-{uuid.uuid4().hex}"
+        try:
+            dest = self.data_path(bucket, key)
+            validate_content_type(content_type)
+            expected = None if sha256 is None else validate_sha256(sha256)
+            self._tmp.mkdir(parents=True, exist_ok=True)
+            os.rename(path, tmp)
+        except OSError:  # another filesystem (EXDEV), or a folder we may not move out of
+            return super().put_file(bucket, key, path, content_type=content_type, sha256=sha256)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            raise
+        try:
+            digest, size = hashlib.sha256(), 0
+            with open(tmp, "rb") as fh:
+                inode = os.fstat(fh.fileno()).st_ino
+                while chunk := fh.read(1024 * 1024):
+                    size += len(chunk)
+                    if size > self.max_object_size:
+                        raise ValidationFailed(
+                            N_("An object may have at most %(limit)s bytes."), params={"limit": self.max_object_size}
+                        )
+                    digest.update(chunk)
+                os.fsync(fh.fileno())
+            _check_body(size, digest.hexdigest(), length=None, expected=expected)
+            info = ObjectInfo(bucket, key, size, digest.hexdigest(), content_type, now_utc())
+            if bucket in WRITE_ONCE:
+                os.chmod(tmp, 0o400)
+            self._place(tmp, dest, write_once=bucket in WRITE_ONCE)
+            self._write_meta(info, inode)
+            return info
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
     def _place(self, tmp: Path, dest: Path, *, write_once: bool) -> None:
         for _attempt in range(3):  # a concurrent delete may prune the parent folder between mkdir and link
             try:

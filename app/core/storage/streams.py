@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import os
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, cast
 
@@ -11,6 +13,7 @@ from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.problems import N_
 from app.core.storage.base import (
     CHUNK_SIZE,
+    DEFAULT_CONTENT_TYPE,
     MAX_OBJECT_SIZE,
     ByteStream,
     ObjectInfo,
@@ -126,6 +129,34 @@ class _BaseStorage:
 
     def open(self, bucket: str, key: str, *, start: int | None = None, end: int | None = None) -> BinaryIO:
         raise NotImplementedError
+
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        stream: ByteStream | bytes,
+        *,
+        length: int | None = None,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+        sha256: str | None = None,
+    ) -> ObjectInfo:
+        raise NotImplementedError
+
+    def put_file(
+        self,
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+        sha256: str | None = None,
+    ) -> ObjectInfo:
+        try:
+            with open(path, "rb") as fh:
+                return self.put(bucket, key, fh, content_type=content_type, sha256=sha256)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
 
     def stat(self, bucket: str, key: str) -> ObjectInfo:
         raise NotImplementedError
