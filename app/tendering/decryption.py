@@ -1,15 +1,16 @@
 """Decryption into object storage: the plaintext is stored only when the whole stream verified.
 
-The sealed object is read from storage and decrypted into a local spool file (the quarantine file of the design)
-while its SHA-256 is computed. Only when the decryption returned, i.e. every chunk verified and nothing trails,
-is the file stored, with that SHA-256, by `ObjectStorage.put_file`: the S3 backend uploads it straight to its key
-(hashing it again on the way, so the object is visible only if it is exactly these bytes) instead of through the
-staging bucket and a server-side copy; the folder backend links it into place instead of writing it twice. A
-failed decryption never stores or sends a byte.
+The sealed object is read from storage and decrypted into a local spool file (the quarantine file of the design).
+Only when the decryption returned, i.e. every chunk verified and nothing trails, is the file handed to
+`ObjectStorage.put_file`: the S3 backend hashes it, then uploads it straight to its key with that SHA-256,
+hashing it again on the way (the object becomes visible only if it is exactly these bytes), instead of through
+the staging bucket and a server-side copy; the folder backend moves it into place instead of writing it twice.
+A failed decryption never stores or sends a byte.
 
 Spooling every plaintext rather than only small ones: the large ones are where the staging copy costs most; the
 spool holds one plaintext per process at a time (at most the tender's bid size limit) and is removed at once.
-It lies in the instance folder's tmp/, on disk (a tmpfs /tmp would hold whole bids in memory).
+It lies in the instance folder's tmp/, on disk (a tmpfs /tmp would hold whole bids in memory); what a killed
+process left there is removed by the next decryption an hour later.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import hashlib
 import io
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -61,20 +63,16 @@ class DecryptionFailed(Exception):
 
 
 class _SpoolWriter:
-    """The decryptor's output: written to the spool file and hashed; a local write failure is retryable."""
+    """The decryptor's output, the spool file: a local write failure is retryable, not the bid's fault."""
 
     def __init__(self, fh: IO[bytes]) -> None:
         self._fh = fh
-        self.digest = hashlib.sha256()
-        self.size = 0
 
     def write(self, data: Any) -> int:
         try:
             self._fh.write(data)
         except OSError as exc:
             raise _spool_unavailable(exc) from exc
-        self.digest.update(data)
-        self.size += len(data)
         return len(data)
 
 
@@ -85,8 +83,22 @@ def _spool_unavailable(exc: OSError) -> StorageUnavailable:
     )
 
 
+SPOOL_PREFIX = "plaintext-"
+STALE_SPOOL_SECONDS = 3600  # longer than any live spool file stays untouched (the upload of a 5 GiB bid)
+
+
 def spool_dir() -> Path:
     return Path(current_app.instance_path) / "tmp"
+
+
+def _remove_stale_spool(folder: Path) -> None:
+    """Plaintexts a killed process left behind: not to lie around in the instance folder."""
+    cutoff = time.time() - STALE_SPOOL_SECONDS  # file times are the system clock's
+    for entry in os.scandir(folder):
+        if entry.name.startswith(SPOOL_PREFIX):
+            with contextlib.suppress(OSError):
+                if entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
 
 
 def decrypt_into_storage(
@@ -100,7 +112,8 @@ def decrypt_into_storage(
     folder = spool_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=folder, prefix="plaintext-")
+        _remove_stale_spool(folder)
+        fd, name = tempfile.mkstemp(dir=folder, prefix=SPOOL_PREFIX)
     except OSError as exc:
         raise _spool_unavailable(exc) from exc
     try:
@@ -120,5 +133,6 @@ def decrypt_into_storage(
         with contextlib.suppress(OSError):
             os.unlink(name)
         raise
-    # Handed over and gone afterwards: the folder backend moves it into place rather than writing it again.
-    return get_storage().put_file(bucket, key, name, sha256=sink.digest.hexdigest())
+    # Handed over and gone afterwards. Hashed there, once the file is complete: the folder backend moves it into
+    # place rather than writing it again; S3 hashes it, then uploads it straight to its key while hashing again.
+    return get_storage().put_file(bucket, key, name)

@@ -463,6 +463,28 @@ def test_a_worker_killed_at_any_step_finishes_with_the_same_result(world, clock,
     assert actions.count("tendering.opening.record_published") == 1
 
 
+def test_the_spool_keeps_no_plaintext_and_loses_what_a_killed_process_left(world, clock) -> None:
+    """Each plaintext is decrypted into a file under instance/tmp and handed over to the store (moved into the
+    folder here); a spool file a killed process left behind goes an hour later, a live one stays."""
+    import os
+    import time
+
+    from app.tendering.decryption import SPOOL_PREFIX, STALE_SPOOL_SECONDS, spool_dir
+
+    tid, plaintexts = _three_bids(world, clock)
+    with world.app.app_context():
+        folder = spool_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    left, live = folder / f"{SPOOL_PREFIX}left", folder / f"{SPOOL_PREFIX}live"
+    left.write_bytes(b"a plaintext a killed worker left")
+    live.write_bytes(b"another process is decrypting this one")
+    old = time.time() - STALE_SPOOL_SECONDS - 60
+    os.utime(left, (old, old))
+    assert run_sweep(world.app) == {"started": 1, "records": 1}
+    _assert_opened_exactly_as_sealed(world, tid, plaintexts)
+    assert sorted(p.name for p in folder.iterdir()) == [live.name]
+
+
 def test_no_transaction_is_open_while_an_envelope_decrypts(world, clock, monkeypatch) -> None:
     """On SQLite an open transaction holds the single write lock: another writer must get it during decryption."""
     import sqlite3
@@ -649,7 +671,7 @@ class TestOnS3:
 
     def test_plaintexts_go_straight_to_the_quarantine(self, world, clock, monkeypatch) -> None:
         from app.core.storage import OPENED_BIDS, STAGING, get_storage
-        from app.tendering.decryption import spool_dir
+        from app.tendering.decryption import SPOOL_PREFIX, spool_dir
 
         tender = soon(world, clock, min_bids=2)
         tid = tender["id"]
@@ -680,7 +702,7 @@ class TestOnS3:
             assert len(stored) == 2
             staging = storage.bucket_name(STAGING)
             assert [o.object_name for o in storage._client.list_objects(staging, recursive=True)] == []
-            assert list(spool_dir().glob("plaintext-*")) == []  # the spool files went with their uploads
+            assert list(spool_dir().glob(f"{SPOOL_PREFIX}*")) == []  # the spool files went with their uploads
 
     def test_an_envelope_that_does_not_decrypt_sends_nothing(self, world, clock, monkeypatch) -> None:
         from app.core.storage import OPENED_BIDS, MinioStorage, get_storage
