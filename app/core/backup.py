@@ -44,6 +44,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from app.core.db import db
+from app.core.errors import ValidationFailed
 from app.core.storage import BUCKETS, CHUNK_SIZE, WRITE_ONCE, ObjectStorage, get_storage
 from app.core.time import now_utc
 
@@ -493,8 +494,14 @@ def _restore_objects(root: Path, storage: ObjectStorage, *, force: bool) -> int:
                 continue
             if bucket in WRITE_ONCE:
                 raise BackupError(f"{bucket}/{key} exists in the target with other bytes and is write-once")
-        with open(_blob_path(root, sha), "rb") as fh:
-            info = storage.put(bucket, key, fh, length=int(item["size"]), content_type=item["content_type"])
+        try:
+            with open(_blob_path(root, sha), "rb") as fh:
+                # The hash given: nothing but the backed-up bytes can land in a write-once bucket, and S3 uploads
+                # them straight to the key.
+                size, content_type = int(item["size"]), item["content_type"]
+                info = storage.put(bucket, key, fh, length=size, content_type=content_type, sha256=sha)
+        except ValidationFailed as exc:
+            raise BackupError(f"{bucket}/{key}: the backup's bytes do not match its list ({exc.detail})") from exc
         if info.sha256 != sha:
             raise BackupError(f"{bucket}/{key}: the object store kept other bytes than the backup's")
         count += 1

@@ -139,10 +139,12 @@ def run_export(export_id: int) -> str:
         except (ExportError, ManifestError) as exc:
             return _fail(export, str(exc))
         filename = f"{session.key}-{result.sequences[0]:06d}-{result.sequences[-1]:06d}.mp4"
-        with open(out, "rb") as fh:
-            info = storage.put(EXPORTS, prefix + ".mp4", fh, length=result.size, content_type="video/mp4")
-    if info.sha256 != result.sha256:
-        return _fail(export, N_("the stored MP4 does not hash to what was written"))
+        try:
+            # Handed over with its SHA-256: moved into place in a folder, uploaded straight to its key on S3, and
+            # stored only if it still hashes to what was written.
+            storage.put_file(EXPORTS, prefix + ".mp4", out, content_type="video/mp4", sha256=result.sha256)
+        except ValidationFailed:
+            return _fail(export, N_("the stored MP4 does not hash to what was written"))
     chosen = [r for r in records if r.sequence in set(result.sequences)]
     payload = {
         "format": STATEMENT_FORMAT,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
+import os
 import threading
 import time
 import tracemalloc
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
@@ -104,6 +108,117 @@ def test_announced_length_must_match(storage: ObjectStorage, ns: str, announced:
         storage.put(UPLOADS, f"{ns}/short", io.BytesIO(BODY), length=announced)
     assert not storage.exists(UPLOADS, f"{ns}/short")
     assert storage.put(UPLOADS, f"{ns}/exact", io.BytesIO(BODY), length=len(BODY)).size == len(BODY)
+
+
+def test_put_with_the_sha256_given_stores_the_body(storage: ObjectStorage, ns: str) -> None:
+    sha = hashlib.sha256(BODY).hexdigest()
+    info = storage.put(SEALED_BIDS, f"{ns}/known", io.BytesIO(BODY), sha256=sha.upper(), content_type="text/plain")
+    assert (info.size, info.sha256, info.content_type) == (len(BODY), sha, "text/plain")
+    assert storage.stat(SEALED_BIDS, f"{ns}/known") == info
+    assert read_all(storage, SEALED_BIDS, f"{ns}/known") == BODY
+
+
+@pytest.mark.parametrize("bucket", [OPENED_BIDS, SEALED_BIDS])
+@pytest.mark.parametrize("size", [len(BODY), PART_SIZE + 12_345])  # on S3: one PUT, then a multipart upload
+def test_a_body_not_hashing_to_the_sha256_given_stores_nothing(
+    storage: ObjectStorage, ns: str, bucket: str, size: int
+) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        storage.put(bucket, f"{ns}/wrong", GeneratedStream(size), sha256=hashlib.sha256(b"other").hexdigest())
+    assert caught.value.extra["errors"] == {"sha256": ["differs"]}
+    assert not storage.exists(bucket, f"{ns}/wrong")
+    assert list(storage.list(bucket, prefix=f"{ns}/")) == []
+    # Nothing half-written holds the key, not even in a write-once bucket: the right body is stored there.
+    info = storage.put(bucket, f"{ns}/wrong", GeneratedStream(size), sha256=GeneratedStream.digest(size))
+    assert (info.size, info.sha256) == (size, GeneratedStream.digest(size))
+
+
+def test_a_malformed_sha256_is_refused(storage: ObjectStorage, ns: str) -> None:
+    good = hashlib.sha256(BODY).hexdigest()
+    for bad in ("", good[:-1], "g" + good[1:], good + "\n", good + "0"):
+        with pytest.raises(ValidationFailed):
+            storage.put(UPLOADS, f"{ns}/x", BODY, sha256=bad)
+    assert not storage.exists(UPLOADS, f"{ns}/x")
+
+
+@pytest.mark.parametrize("size", [len(BODY), 2 * PART_SIZE + 3])
+def test_a_local_file_is_stored_from_where_it_stands(
+    storage: ObjectStorage, ns: str, tmp_path: Path, size: int
+) -> None:
+    body = os.urandom(size)
+    path = tmp_path / "body"
+    path.write_bytes(b"skipped" + body)
+    with open(path, "rb") as fh:
+        fh.seek(7)
+        info = storage.put(EXPORTS, f"{ns}/file", fh, length=size)
+        assert fh.read() == b""  # read to its end, as any stream
+    assert (info.size, info.sha256) == (size, hashlib.sha256(body).hexdigest())
+    assert read_all(storage, EXPORTS, f"{ns}/file") == body
+    with open(path, "rb") as fh, pytest.raises(ValidationFailed):
+        storage.put(EXPORTS, f"{ns}/short", fh, length=size)  # 7 bytes more than announced
+    assert not storage.exists(EXPORTS, f"{ns}/short")
+
+
+@pytest.mark.parametrize("bucket", [OPENED_BIDS, SEALED_BIDS])
+def test_put_file_stores_a_file_handed_over_and_removes_it(
+    backend: Backend, ns: str, tmp_path: Path, bucket: str
+) -> None:
+    storage, body = backend.storage, os.urandom(PART_SIZE + 3)
+    path = tmp_path / "spooled"
+    path.write_bytes(body)
+    inode = path.stat().st_ino
+    info = storage.put_file(bucket, f"{ns}/f", path, content_type="application/x-tar")
+    assert (info.size, info.sha256, info.content_type) == (
+        len(body),
+        hashlib.sha256(body).hexdigest(),
+        "application/x-tar",
+    )
+    assert not path.exists()
+    if backend.name == "fs":  # moved into place, not written a second time
+        assert os.stat(backend.storage.data_path(bucket, f"{ns}/f")).st_ino == inode  # type: ignore[attr-defined]
+    path.write_bytes(b"a new file under the old name")  # reaches no stored object
+    assert storage.stat(bucket, f"{ns}/f") == info
+    assert read_all(storage, bucket, f"{ns}/f") == body
+
+
+def test_put_file_checks_the_sha256_and_refuses_an_existing_write_once_key(
+    backend: Backend, ns: str, tmp_path: Path
+) -> None:
+    storage = backend.storage
+    path = tmp_path / "spooled"
+    path.write_bytes(BODY)
+    with pytest.raises(ValidationFailed):
+        storage.put_file(SEALED_BIDS, f"{ns}/f", path, sha256=hashlib.sha256(b"other").hexdigest())
+    assert not storage.exists(SEALED_BIDS, f"{ns}/f")
+    assert not path.exists()  # gone, stored or not
+    path.write_bytes(BODY)
+    original = storage.put_file(SEALED_BIDS, f"{ns}/f", path, sha256=hashlib.sha256(BODY).hexdigest())
+    path.write_bytes(b"another body")
+    with pytest.raises(WriteOnceViolation):
+        storage.put_file(SEALED_BIDS, f"{ns}/f", path)
+    assert not path.exists()
+    assert storage.stat(SEALED_BIDS, f"{ns}/f") == original
+    assert read_all(storage, SEALED_BIDS, f"{ns}/f") == BODY
+    if backend.name == "fs":
+        assert list((backend.storage.root / ".tmp").iterdir()) == []  # type: ignore[attr-defined]
+
+
+def test_put_file_from_another_filesystem_is_copied(
+    backend: Backend, ns: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def cross_device(src: object, dst: object) -> None:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr("app.core.storage.filesystem.os.rename", cross_device)  # S3 never moves; fs falls back
+    path = tmp_path / "elsewhere"
+    path.write_bytes(BODY)
+    inode = path.stat().st_ino
+    info = backend.storage.put_file(UPLOADS, f"{ns}/f", path, sha256=hashlib.sha256(BODY).hexdigest())
+    assert info.size == len(BODY)
+    assert not path.exists()
+    if backend.name == "fs":
+        assert os.stat(backend.storage.data_path(UPLOADS, f"{ns}/f")).st_ino != inode  # type: ignore[attr-defined]
+    assert read_all(backend.storage, UPLOADS, f"{ns}/f") == BODY
 
 
 def test_size_limit_refuses_and_stores_nothing(backend: Backend, ns: str) -> None:
@@ -205,6 +320,27 @@ def test_write_once_buckets_refuse_overwrite_and_delete(storage: ObjectStorage, 
         storage.delete(bucket, f"{ns}/bid.age")
     assert storage.stat(bucket, f"{ns}/bid.age") == original
     assert read_all(storage, bucket, f"{ns}/bid.age") == b"sealed envelope"
+
+
+@pytest.mark.parametrize("form", ["bytes", "stream", "file", "sha256"])
+def test_write_once_refuses_an_existing_key_whatever_the_body(
+    storage: ObjectStorage, ns: str, tmp_path: Path, form: str
+) -> None:
+    original = storage.put(SEALED_BIDS, f"{ns}/bid.age", b"sealed envelope")
+    path = tmp_path / "replacement"
+    path.write_bytes(b"a replacement")
+    with open(path, "rb") as fh:
+        body: Any = {
+            "bytes": b"a replacement",
+            "stream": GeneratedStream(13),
+            "file": fh,
+            "sha256": io.BytesIO(b"a replacement"),
+        }[form]
+        sha = hashlib.sha256(b"a replacement").hexdigest() if form == "sha256" else None
+        with pytest.raises(WriteOnceViolation):
+            storage.put(SEALED_BIDS, f"{ns}/bid.age", body, sha256=sha)
+    assert storage.stat(SEALED_BIDS, f"{ns}/bid.age") == original
+    assert read_all(storage, SEALED_BIDS, f"{ns}/bid.age") == b"sealed envelope"
 
 
 def test_write_once_race_has_exactly_one_winner(storage: ObjectStorage, ns: str) -> None:

@@ -6,13 +6,16 @@ import contextlib
 import hashlib
 import io
 import json
+import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -20,7 +23,10 @@ from app.core.keys import platform_public_keys
 from crypto.age import X25519Identity, encrypt_bytes, parse_header, unwrap_file_key
 from crypto.receipt import verify_receipt
 from crypto.signing import load_public_key, verify_document
+from tests.core.conftest import s3_session_url  # noqa: F401 - fixture
+from tests.integration.s3 import s3_url  # noqa: F401 - fixture
 from tests.services import unavailable
+from tests.tendering.conftest import TENDERING_CONFIG
 from tests.tendering.helpers import (
     World,
     audit_actions,
@@ -457,6 +463,28 @@ def test_a_worker_killed_at_any_step_finishes_with_the_same_result(world, clock,
     assert actions.count("tendering.opening.record_published") == 1
 
 
+def test_the_spool_keeps_no_plaintext_and_loses_what_a_killed_process_left(world, clock) -> None:
+    """Each plaintext is decrypted into a file under instance/tmp and handed over to the store (moved into the
+    folder here); a spool file a killed process left behind goes an hour later, a live one stays."""
+    import os
+    import time
+
+    from app.tendering.decryption import SPOOL_PREFIX, STALE_SPOOL_SECONDS, spool_dir
+
+    tid, plaintexts = _three_bids(world, clock)
+    with world.app.app_context():
+        folder = spool_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    left, live = folder / f"{SPOOL_PREFIX}left", folder / f"{SPOOL_PREFIX}live"
+    left.write_bytes(b"a plaintext a killed worker left")
+    live.write_bytes(b"another process is decrypting this one")
+    old = time.time() - STALE_SPOOL_SECONDS - 60
+    os.utime(left, (old, old))
+    assert run_sweep(world.app) == {"started": 1, "records": 1}
+    _assert_opened_exactly_as_sealed(world, tid, plaintexts)
+    assert sorted(p.name for p in folder.iterdir()) == [live.name]
+
+
 def test_no_transaction_is_open_while_an_envelope_decrypts(world, clock, monkeypatch) -> None:
     """On SQLite an open transaction holds the single write lock: another writer must get it during decryption."""
     import sqlite3
@@ -617,3 +645,87 @@ def test_release_happens_once_and_the_rebuilt_key_is_checked(world, clock) -> No
         rebuild_identity(row)
         db.session.commit()
     assert [a for a, *_ in audit_actions(world.app)].count("tendering.custody.released") == 1
+
+
+class TestOnS3:
+    """The opening against a real S3 server: each plaintext is decrypted into a local spool file and uploaded once,
+    straight to its key in the quarantine with its SHA-256, never through the staging bucket and a copy."""
+
+    @pytest.fixture
+    def app_config(self, s3_session_url: str) -> dict:  # noqa: F811 - the fixture imported above
+        # Buckets of their own: plaintext keys repeat from test to test (tender 1, bid 1), and a plaintext found
+        # under its key is reused by the opening rather than decrypted again.
+        parts = urlsplit(s3_session_url)
+        url = urlunsplit(parts._replace(path="/o" + secrets.token_hex(5)))
+        return {**TENDERING_CONFIG, "STORAGE_URL": url}
+
+    @staticmethod
+    def _no_staging_from_now_on(monkeypatch) -> None:
+        from app.core.storage import MinioStorage
+
+        def refuse(*args: Any, **kwargs: Any) -> None:
+            raise AssertionError("a plaintext went through the staging bucket")
+
+        monkeypatch.setattr(MinioStorage, "_put_staged", refuse)
+        monkeypatch.setattr(MinioStorage, "_copy_from_staging", refuse)
+
+    def test_plaintexts_go_straight_to_the_quarantine(self, world, clock, monkeypatch) -> None:
+        from app.core.storage import OPENED_BIDS, STAGING, get_storage
+        from app.tendering.decryption import SPOOL_PREFIX, spool_dir
+
+        tender = soon(world, clock, min_bids=2)
+        tid = tender["id"]
+        plaintexts = {}
+        sizes = {world.bidders[0].org_id: 1000, world.bidders[1].org_id: 6 * 1024 * 1024}  # one PUT; multipart
+        for i, bidder in enumerate(world.bidders[:2]):
+            files = {"方案.bin": os.urandom(sizes[bidder.org_id])}
+            plaintexts[bidder.org_id] = envelope_plaintext(form(100 + i), files)
+            data = seal(plaintexts[bidder.org_id], tender["recipient"])
+            uid = upload(bidder.api, tid, "bid", data, chunk=5 * 1024 * 1024)
+            assert submit(bidder.api, tid, {"bid": uid}).status_code == 201
+        clock.advance(timedelta(seconds=5))
+        self._no_staging_from_now_on(monkeypatch)
+        assert run_sweep(world.app) == {"started": 1, "records": 1}
+        payload = records(world, tid).json[0]["payload"]
+        assert payload["result"] == "opened"
+        with world.app.app_context():
+            storage: Any = get_storage()
+            stored = {o.key: o for o in storage.list(OPENED_BIDS, prefix=f"{tid}/")}
+            for row in payload["bids"]:
+                plaintext = plaintexts[row["bidder"]["organisation_id"]]
+                sha = hashlib.sha256(plaintext).hexdigest()
+                assert row["outcome"] == "valid" and row["envelopes"][0]["plaintext_sha256"] == sha
+                (key,) = [k for k, o in stored.items() if o.sha256 == sha]
+                raw = storage._client.stat_object(storage.bucket_name(OPENED_BIDS), key)
+                assert raw.metadata["x-amz-meta-sha256"] == sha and raw.size == len(plaintext)
+                assert b"".join(storage.get(OPENED_BIDS, key)) == plaintext
+            assert len(stored) == 2
+            staging = storage.bucket_name(STAGING)
+            assert [o.object_name for o in storage._client.list_objects(staging, recursive=True)] == []
+            assert list(spool_dir().glob(f"{SPOOL_PREFIX}*")) == []  # the spool files went with their uploads
+
+    def test_an_envelope_that_does_not_decrypt_sends_nothing(self, world, clock, monkeypatch) -> None:
+        from app.core.storage import OPENED_BIDS, MinioStorage, get_storage
+
+        tender = soon(world, clock, min_bids=1)
+        tid = tender["id"]
+        good = seal(envelope_plaintext(form(100)), tender["recipient"])
+        damaged = bytearray(seal(envelope_plaintext(form(200), {"a.bin": b"x" * 200_000}), tender["recipient"]))
+        damaged[-100] ^= 1  # the last chunk no longer authenticates
+        for bidder, data in zip(world.bidders, (good, bytes(damaged)), strict=False):
+            assert submit(bidder.api, tid, {"bid": upload(bidder.api, tid, "bid", data)}).status_code == 201
+        clock.advance(timedelta(seconds=5))
+        self._no_staging_from_now_on(monkeypatch)
+        puts: list[str] = []
+        real_put = MinioStorage.put
+        monkeypatch.setattr(
+            MinioStorage, "put", lambda self, b, k, *a, **kw: puts.append(k) or real_put(self, b, k, *a, **kw)
+        )
+        assert run_sweep(world.app) == {"started": 1, "records": 1}
+        outcomes = {b["bidder"]["organisation_id"]: b for b in records(world, tid).json[0]["payload"]["bids"]}
+        assert outcomes[world.bidders[0].org_id]["outcome"] == "valid"
+        assert outcomes[world.bidders[1].org_id]["outcome"] == "revoked"
+        assert "does not decrypt" in outcomes[world.bidders[1].org_id]["cause"]
+        assert len(puts) == 1  # only the good plaintext was sent
+        with world.app.app_context():
+            assert [o.key for o in get_storage().list(OPENED_BIDS, prefix=f"{tid}/")] == puts

@@ -6,7 +6,7 @@ The package is split by concern; everything the rest of the platform uses is imp
   streams     bounded readers, chunk iterators and the base class both backends share
   hashing     a SHA-256 whose state can be saved and resumed (chunked uploads across requests)
   filesystem  FilesystemStorage (files + metadata sidecars, HMAC-signed links)
-  s3          MinioStorage (staging + server-side copy, multipart assemblies, object lock)
+  s3          MinioStorage (direct uploads of known hashes, else staging + server-side copy; assemblies; lock)
   config      storage_from_url(), get_storage(), init_app()
 """
 
@@ -48,6 +48,7 @@ from app.core.storage.validation import (
     validate_filename,
     validate_key,
     validate_prefix,
+    validate_sha256,
     validate_ttl,
 )
 
@@ -89,5 +90,6 @@ __all__ = [
     "validate_filename",
     "validate_key",
     "validate_prefix",
+    "validate_sha256",
     "validate_ttl",
 ]

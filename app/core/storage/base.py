@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -102,7 +103,32 @@ class ObjectStorage(Protocol):
         *,
         length: int | None = None,
         content_type: str = DEFAULT_CONTENT_TYPE,
-    ) -> ObjectInfo: ...
+        sha256: str | None = None,
+    ) -> ObjectInfo:
+        """Store the body under `key` (write-once buckets refuse an existing key) and return what was stored.
+
+        `sha256`, when the caller knows the body's hash: nothing is stored unless the body hashes to it
+        (ValidationFailed). S3 then uploads straight to the key with the hash in its metadata; so it does, after
+        hashing locally, for a body that is bytes or a regular local file. Only a stream of unknown hash goes
+        through the staging bucket and a server-side copy.
+        """
+        ...
+
+    def put_file(
+        self,
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+        sha256: str | None = None,
+    ) -> ObjectInfo:
+        """put() of a closed local file the caller hands over: it is gone afterwards, stored or not.
+
+        The filesystem backend moves it into place rather than copying it when it lies on the same filesystem;
+        S3 uploads it straight to its key (hashed here first when `sha256` is not given), then removes it.
+        """
+        ...
 
     def open(self, bucket: str, key: str, *, start: int | None = None, end: int | None = None) -> BinaryIO: ...
 

@@ -37,6 +37,7 @@ from app.core.storage.streams import (
     _as_stream,
     _assembled_sha256,
     _BaseStorage,
+    _check_body,
     _hash_stream,
     _read_chunk,
     _reader,
@@ -50,6 +51,7 @@ from app.core.storage.validation import (
     validate_filename,
     validate_key,
     validate_prefix,
+    validate_sha256,
     validate_ttl,
 )
 from app.core.time import now_utc
@@ -132,10 +134,12 @@ class FilesystemStorage(_BaseStorage):
         *,
         length: int | None = None,
         content_type: str = DEFAULT_CONTENT_TYPE,
+        sha256: str | None = None,
     ) -> ObjectInfo:
         dest = self.data_path(bucket, key)
         validate_content_type(content_type)
         self._check_length(length)
+        expected = None if sha256 is None else validate_sha256(sha256)
         source = _as_stream(stream)
         self._tmp.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
@@ -155,13 +159,57 @@ class FilesystemStorage(_BaseStorage):
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
-            if length is not None and size != length:
-                raise ValidationFailed(
-                    N_("The body has %(size)s bytes, %(length)s were announced."),
-                    params={"size": size, "length": length},
-                )
+            _check_body(size, digest.hexdigest(), length=length, expected=expected)  # before it is placed
             info = ObjectInfo(bucket, key, size, digest.hexdigest(), content_type, now_utc())
             inode = tmp.stat().st_ino
+            if bucket in WRITE_ONCE:
+                os.chmod(tmp, 0o400)
+            self._place(tmp, dest, write_once=bucket in WRITE_ONCE)
+            self._write_meta(info, inode)
+            return info
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+    def put_file(
+        self,
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+        sha256: str | None = None,
+    ) -> ObjectInfo:
+        """put() without copying: the file is moved under .tmp (its old name is gone, so nothing written there
+        later reaches the object), checked (size, SHA-256) and fsynced, then placed like any upload. A file on
+        another filesystem is copied by put() and removed."""
+        tmp = self._tmp / f"put-{uuid.uuid4().hex}"
+        try:
+            dest = self.data_path(bucket, key)
+            validate_content_type(content_type)
+            expected = None if sha256 is None else validate_sha256(sha256)
+            self._tmp.mkdir(parents=True, exist_ok=True)
+            os.rename(path, tmp)
+        except OSError:  # another filesystem (EXDEV), or a folder we may not move out of
+            return super().put_file(bucket, key, path, content_type=content_type, sha256=sha256)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            raise
+        try:
+            digest, size = hashlib.sha256(), 0
+            with open(tmp, "rb") as fh:
+                inode = os.fstat(fh.fileno()).st_ino
+                while chunk := fh.read(1024 * 1024):
+                    size += len(chunk)
+                    if size > self.max_object_size:
+                        raise ValidationFailed(
+                            N_("An object may have at most %(limit)s bytes."), params={"limit": self.max_object_size}
+                        )
+                    digest.update(chunk)
+                os.fsync(fh.fileno())
+            _check_body(size, digest.hexdigest(), length=None, expected=expected)
+            info = ObjectInfo(bucket, key, size, digest.hexdigest(), content_type, now_utc())
             if bucket in WRITE_ONCE:
                 os.chmod(tmp, 0o400)
             self._place(tmp, dest, write_once=bucket in WRITE_ONCE)

@@ -1,27 +1,31 @@
-"""The S3 backend through the MinIO SDK: staging, server-side copy, object lock, presigned links."""
+"""The S3 backend through the MinIO SDK: direct uploads, staging and server-side copy, object lock, presigned links."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import logging
 import os
 import re
+import stat as stat_mod
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
-from typing import Any, BinaryIO
+from functools import partial
+from typing import Any, BinaryIO, cast
 
 import certifi
 import urllib3
 from minio import Minio
 from minio.commonconfig import COMPLIANCE, CopySource
-from minio.datatypes import Part
+from minio.datatypes import CompleteMultipartUploadResult, Part
 from minio.error import MinioException, S3Error
-from minio.helpers import DictType
+from minio.helpers import DictType, md5sum_hash
 from minio.objectlockconfig import DAYS, ObjectLockConfig
 from minio.retention import Retention
+from minio.xml import Element, SubElement, getbytes
 
 from app.core.errors import DomainError, NotFound, ValidationFailed
 from app.core.problems import N_
@@ -45,6 +49,7 @@ from app.core.storage.streams import (
     _as_stream,
     _assembled_sha256,
     _BaseStorage,
+    _check_body,
     _hash_stream,
     _read_chunk,
     _reader,
@@ -58,6 +63,7 @@ from app.core.storage.validation import (
     validate_filename,
     validate_key,
     validate_prefix,
+    validate_sha256,
     validate_ttl,
 )
 from app.core.time import SystemClock
@@ -66,6 +72,7 @@ log = logging.getLogger(__name__)
 
 MAX_PARTS = 10_000  # S3's limit on the parts of one multipart upload
 MAX_PART_BUFFER = 32 * 1024 * 1024  # a chunk is one part, held in memory while it is signed and sent
+LOCAL_READ = 1024 * 1024  # reads while hashing a local file before its upload
 _ASSEMBLY = re.compile(r"^(assembly-[0-9a-f]{32}):([\x21-\x7e]{1,1024})$")
 
 # --- S3 backend --------------------------------------------------------------------------------------
@@ -102,12 +109,18 @@ class _HashingReader:
 class MinioStorage(_BaseStorage):
     """S3 through the MinIO SDK. Bucket names carry a prefix; write-once buckets use object lock if offered.
 
-    put() streams into a private staging bucket while hashing, then copies server-side to the final key with
-    the SHA-256 in `x-amz-meta-sha256` and `If-None-Match: *` for write-once buckets, then drops the staged
-    copy. SeaweedFS 4.48 (probed) honours If-None-Match on PutObject and CopyObject, supports object lock
-    with COMPLIANCE default retention, but applies that retention only to plain PUTs, not to copies, so the
-    retention of each copied version is set explicitly. On a server without If-None-Match the stat before
-    the upload still refuses overwrites, with a race; object lock then keeps the first version regardless.
+    put() of a body whose SHA-256 is known before the upload (given by the caller, or computed here for bytes and
+    regular local files) uploads it once, straight to the final key with the SHA-256 in `x-amz-meta-sha256`,
+    hashing it again on the way: a single PUT is sent only when its buffer matches (with x-amz-checksum-sha256,
+    which the server checks as well), a multipart upload is completed only when its parts match and aborted
+    otherwise. Any other stream goes into a private staging bucket while hashing, then is copied server-side to
+    the final key with the hash, and the staged copy dropped. Either way the request that makes the object
+    visible (PUT, completion or copy) carries `If-None-Match: *` for write-once buckets. SeaweedFS 4.48 (probed)
+    honours If-None-Match on PutObject, CompleteMultipartUpload and CopyObject and x-amz-checksum-sha256 on
+    PutObject, supports object lock with COMPLIANCE default retention, and applies that retention to PUTs and
+    completed multipart uploads but not to copies, so the retention of each stored version is checked and set
+    if missing. On a server without If-None-Match the stat before the upload still refuses overwrites, with a
+    race; object lock then keeps the first version regardless.
     """
 
     def __init__(
@@ -240,27 +253,87 @@ class MinioStorage(_BaseStorage):
         *,
         length: int | None = None,
         content_type: str = DEFAULT_CONTENT_TYPE,
+        sha256: str | None = None,
     ) -> ObjectInfo:
         validate_bucket(bucket)
         validate_key(key)
         validate_content_type(content_type)
         self._check_length(length)
+        expected = None if sha256 is None else validate_sha256(sha256)
         source = _as_stream(stream)
         self._ensure_ready()
-        write_once = bucket in WRITE_ONCE
-        if write_once and self.exists(bucket, key):
+        if bucket in WRITE_ONCE and self.exists(bucket, key):
             raise WriteOnceViolation(N_("This object is write-once and already exists."))  # before paying the upload
+        if expected is None:
+            expected = self._local_sha256(stream, source, length)
+        if expected is None:
+            return self._put_staged(bucket, key, source, length=length, content_type=content_type)
+        return self._put_direct(bucket, key, source, sha256=expected, length=length, content_type=content_type)
+
+    def _local_sha256(self, stream: object, source: ByteStream, length: int | None) -> str | None:
+        """The SHA-256 of a body that is already here (bytes, or a regular local file from its position on),
+        leaving the file where it was; None for any other stream, which must go through staging."""
+        if isinstance(stream, bytes | bytearray | memoryview):
+            return hashlib.sha256(stream).hexdigest()
+        fh: Any = source
+        try:
+            if not (fh.seekable() and stat_mod.S_ISREG(os.fstat(fh.fileno()).st_mode)):
+                return None
+            start = fh.tell()
+        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both OSError and ValueError
+            return None
+        digest, size = hashlib.sha256(), 0
+        while data := fh.read(LOCAL_READ):
+            if not isinstance(data, bytes):
+                raise ValidationFailed(N_("The object body must be a binary stream."))
+            size += len(data)
+            if size > self.max_object_size:
+                raise ValidationFailed(
+                    N_("An object may have at most %(limit)s bytes."), params={"limit": self.max_object_size}
+                )
+            digest.update(data)
+        _check_body(size, digest.hexdigest(), length=length, expected=None)  # refused before any upload
+        fh.seek(start)
+        return digest.hexdigest()
+
+    def _put_direct(
+        self, bucket: str, key: str, source: ByteStream, *, sha256: str, length: int | None, content_type: str
+    ) -> ObjectInfo:
+        """One upload straight to the key, the hash in its metadata; visible only if the body hashed to `sha256`.
+
+        The body is hashed again as it is sent: a single PUT goes out only after its buffer matched (and carries
+        x-amz-checksum-sha256, which the server checks too); a multipart upload is completed only when the parts
+        sent hash to `sha256`, and aborted otherwise, so no wrong or partial object ever becomes visible.
+        """
+        reader = _HashingReader(source, self.max_object_size)
+
+        def verify() -> None:
+            _check_body(reader.size, reader.digest.hexdigest(), length=length, expected=sha256)
+
+        write_once = bucket in WRITE_ONCE
+        headers: DictType = {"Content-Type": content_type, "x-amz-meta-sha256": sha256}
+        with self._errors(bucket, key):
+            version_id = self._upload(
+                self.bucket_name(bucket), key, reader, headers=headers, verify=verify, conditional=write_once
+            )
+        if write_once and self._locked.get(bucket):
+            self._lock_version(bucket, key, version_id)
+        info = self.stat(bucket, key)
+        if info.sha256 != sha256 or info.size != reader.size:
+            raise StorageUnavailable(N_("The stored object does not match what was uploaded."))
+        return info
+
+    def _put_staged(
+        self, bucket: str, key: str, source: ByteStream, *, length: int | None, content_type: str
+    ) -> ObjectInfo:
+        """A stream of unknown hash: upload it to staging while hashing, then copy it with the hash to the key."""
         staged = uuid.uuid4().hex
         reader = _HashingReader(source, self.max_object_size)
         try:
             with self._errors(STAGING, staged):
-                self._upload(self.bucket_name(STAGING), staged, reader)
-            if length is not None and reader.size != length:
-                raise ValidationFailed(
-                    N_("The body has %(size)s bytes, %(length)s were announced."),
-                    params={"size": reader.size, "length": length},
-                )
+                self._upload(self.bucket_name(STAGING), staged, reader, headers={"Content-Type": DEFAULT_CONTENT_TYPE})
             sha256 = reader.digest.hexdigest()
+            _check_body(reader.size, sha256, length=length, expected=None)
             self._copy_from_staging(bucket, key, staged, sha256=sha256, content_type=content_type)
         finally:
             self._drop_staged(staged)
@@ -269,11 +342,26 @@ class MinioStorage(_BaseStorage):
             raise StorageUnavailable(N_("The stored object does not match what was uploaded."))
         return info
 
-    def _upload(self, name: str, key: str, reader: _HashingReader) -> None:
+    def _upload(
+        self,
+        name: str,
+        key: str,
+        reader: _HashingReader,
+        *,
+        headers: DictType,
+        verify: Callable[[], None] | None = None,
+        conditional: bool = False,
+    ) -> str | None:
         """Stream into `name/key` with one reused part buffer: memory is PART_SIZE whatever the object size.
 
+        A body under one part is a single PUT, a larger one a multipart upload. `verify` runs once the whole
+        body has been read, before the request that makes the object visible (the PUT, or the completion);
+        if it raises, nothing becomes visible and the multipart upload is aborted. `conditional` sends that
+        request with If-None-Match: * (write-once). Returns the version id of the stored object.
+
         The SDK's put_object() would hold about three copies of each part; its request methods accept any
-        buffer, so the parts go out as views of one bytearray.
+        buffer, so the parts go out as views of one bytearray. The SDK signs each body's SHA-256 over plain
+        HTTP and sends its Content-MD5 over HTTPS, so the server refuses a part that changed on the way.
         """
         buffer = bytearray(PART_SIZE)
         view = memoryview(buffer)
@@ -284,22 +372,70 @@ class MinioStorage(_BaseStorage):
             while True:
                 filled = reader.fill(view)
                 if upload_id is None and filled < PART_SIZE:
-                    client._put_object(name, key, view[:filled], {"Content-Type": DEFAULT_CONTENT_TYPE})
-                    return
+                    if verify is not None:
+                        verify()
+                        # The whole body is this buffer and hashes to the metadata's value: the server checks it too.
+                        sha256 = base64.b64encode(reader.digest.digest()).decode()
+                        headers = {**headers, "x-amz-checksum-sha256": sha256}
+                    result = self._commit(partial(client._put_object, name, key, view[:filled]), headers, conditional)
+                    return cast("str | None", result.version_id)
                 if filled == 0:
                     break  # the stream ended exactly on a part boundary
                 if upload_id is None:
-                    upload_id = client._create_multipart_upload(name, key, {"Content-Type": DEFAULT_CONTENT_TYPE})
+                    upload_id = client._create_multipart_upload(name, key, dict(headers))
                 number = len(parts) + 1
                 parts.append(Part(number, client._upload_part(name, key, view[:filled], None, upload_id, number)))
                 if filled < PART_SIZE:
                     break
-            client._complete_multipart_upload(name, key, upload_id, parts)
+            if verify is not None:
+                verify()
+            assert upload_id is not None  # the first fill was a whole part
+            completed = self._commit(partial(self._complete, name, key, upload_id, parts), {}, conditional)
+            return cast("str | None", completed.version_id)
         except BaseException:
             if upload_id is not None:
                 with contextlib.suppress(Exception):
                     client._abort_multipart_upload(name, key, upload_id)
             raise
+
+    def _complete(
+        self, name: str, key: str, upload_id: str, parts: Sequence[Part], headers: DictType
+    ) -> CompleteMultipartUploadResult:
+        """CompleteMultipartUpload with our own headers (the SDK's cannot send If-None-Match)."""
+        element = Element("CompleteMultipartUpload")
+        for part in parts:
+            tag = SubElement(element, "Part")
+            SubElement(tag, "PartNumber", str(part.part_number))
+            SubElement(tag, "ETag", '"' + part.etag + '"')
+        body = getbytes(element)
+        headers = {**headers, "Content-Type": "application/xml", "Content-MD5": cast(str, md5sum_hash(body))}
+        response = self._client._execute(
+            "POST", name, key, body=body, headers=headers, query_params={"uploadId": upload_id}
+        )
+        result = CompleteMultipartUploadResult(response)
+        if not result.etag:  # S3 may answer 200 and report a failure in the body; the SDK's completion does not look
+            raise StorageUnavailable(N_("The S3 server could not complete the upload."))
+        return result
+
+    def _commit(self, send: Callable[[DictType], Any], headers: DictType, conditional: bool) -> Any:
+        """Send the request that makes an object visible, with If-None-Match: * when `conditional` (write-once).
+
+        A refused condition is a WriteOnceViolation. A server that does not implement the condition is asked
+        once more without it, and never again: write-once then rests on the stat before the upload (a race)
+        and object lock, which keeps the first version. The SDK adds to the headers it is given: a fresh copy
+        goes out each time.
+        """
+        if conditional and self._conditional_writes:
+            try:
+                return send({**headers, "If-None-Match": "*"})
+            except S3Error as exc:
+                if exc.code == "PreconditionFailed":
+                    raise WriteOnceViolation(N_("This object is write-once and already exists.")) from exc
+                if exc.code != "NotImplemented":
+                    raise
+                log.warning("S3 server does not support If-None-Match; write-once relies on stat-then-write")
+                self._conditional_writes = False
+        return send(dict(headers))
 
     def _copy_from_staging(self, bucket: str, key: str, staged: str, *, sha256: str, content_type: str) -> None:
         headers: DictType = {
@@ -309,22 +445,10 @@ class MinioStorage(_BaseStorage):
             **CopySource(self.bucket_name(STAGING), staged).gen_copy_headers(),
         }
         write_once = bucket in WRITE_ONCE
-        if write_once and self._conditional_writes:
-            headers["If-None-Match"] = "*"
-        try:
-            with self._errors(bucket, key):
-                # The public copy_object() cannot send If-None-Match; _execute is the SDK's signed request.
-                response = self._client._execute("PUT", self.bucket_name(bucket), key, headers=headers)
-        except StorageUnavailable as exc:
-            cause = exc.__cause__
-            if isinstance(cause, S3Error) and cause.code == "PreconditionFailed":
-                raise WriteOnceViolation(N_("This object is write-once and already exists.")) from cause
-            if isinstance(cause, S3Error) and cause.code == "NotImplemented" and "If-None-Match" in headers:
-                log.warning("S3 server does not support If-None-Match; write-once relies on stat-then-copy")
-                self._conditional_writes = False
-                self._copy_from_staging(bucket, key, staged, sha256=sha256, content_type=content_type)
-                return
-            raise
+        name = self.bucket_name(bucket)
+        with self._errors(bucket, key):
+            # The public copy_object() cannot send If-None-Match; _execute is the SDK's signed request.
+            response = self._commit(lambda h: self._client._execute("PUT", name, key, headers=h), headers, write_once)
         if write_once and self._locked.get(bucket):
             self._lock_version(bucket, key, response.headers.get("x-amz-version-id"))
 

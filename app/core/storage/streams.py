@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import os
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, cast
 
@@ -11,6 +13,7 @@ from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.problems import N_
 from app.core.storage.base import (
     CHUNK_SIZE,
+    DEFAULT_CONTENT_TYPE,
     MAX_OBJECT_SIZE,
     ByteStream,
     ObjectInfo,
@@ -127,6 +130,34 @@ class _BaseStorage:
     def open(self, bucket: str, key: str, *, start: int | None = None, end: int | None = None) -> BinaryIO:
         raise NotImplementedError
 
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        stream: ByteStream | bytes,
+        *,
+        length: int | None = None,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+        sha256: str | None = None,
+    ) -> ObjectInfo:
+        raise NotImplementedError
+
+    def put_file(
+        self,
+        bucket: str,
+        key: str,
+        path: str | os.PathLike[str],
+        *,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+        sha256: str | None = None,
+    ) -> ObjectInfo:
+        try:
+            with open(path, "rb") as fh:
+                return self.put(bucket, key, fh, content_type=content_type, sha256=sha256)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
     def stat(self, bucket: str, key: str) -> ObjectInfo:
         raise NotImplementedError
 
@@ -171,6 +202,18 @@ class _BaseStorage:
                 N_("Every chunk but the last must have at least %(smallest)s bytes."),
                 params={"smallest": self.min_chunk_size},
             )
+
+
+def _check_body(size: int, sha256: str, *, length: int | None, expected: str | None) -> None:
+    """The body read must have the announced length and, when one was given, the expected SHA-256."""
+    if length is not None and size != length:
+        raise ValidationFailed(
+            N_("The body has %(size)s bytes, %(length)s were announced."), params={"size": size, "length": length}
+        )
+    if expected is not None and sha256 != expected:
+        raise ValidationFailed(
+            N_("The body does not hash to the SHA-256 given for it."), errors={"sha256": ["differs"]}
+        )
 
 
 def _resume_hash(hash_state: str | None, offset: int) -> ResumableSha256:

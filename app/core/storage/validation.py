@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -17,6 +18,8 @@ from app.core.storage.base import (
     InvalidRange,
 )
 
+_SHA256 = re.compile(r"[0-9A-Fa-f]{64}")
+
 # --- validation shared by both backends --------------------------------------------------------------
 
 
@@ -26,6 +29,13 @@ def validate_bucket(bucket: str) -> str:
             N_("Unknown bucket %(bucket)s."), params={"bucket": repr(bucket)}, errors={"bucket": ["unknown"]}
         )
     return bucket
+
+
+def validate_sha256(sha256: str) -> str:
+    """A SHA-256 as 64 hexadecimal digits, returned in lower case (as the backends store it)."""
+    if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+        raise ValidationFailed(N_("A SHA-256 is 64 hexadecimal digits."), errors={"sha256": ["format"]})
+    return sha256.lower()
 
 
 def validate_key(key: str) -> str:
