@@ -57,6 +57,9 @@ def _source(spec: str) -> Any:
     return OpenCVSource(int(spec) if spec.isdigit() else spec, realtime=not spec.startswith(("rtsp:", "http")))
 
 
+CAMERA_POLL_SECONDS = 30.0  # how often a watcher with no camera looks again
+
+
 @presence_cli.command("watch")
 @click.option("--fps", type=click.FloatRange(0.5, 10), default=2.0, show_default=True, help="Analysed frames a second.")
 @click.option("--until", "seconds", type=click.IntRange(1, None), default=None, help="Stop after this many seconds.")
@@ -71,9 +74,17 @@ def watch_command(fps: float, seconds: int | None, no_faces: bool) -> None:
         faces = None if no_faces else FaceFinder()
     except PresenceConfigError as exc:
         raise click.ClickException(f"{exc} (or run with --no-faces)") from exc
+    began = time.monotonic()
     cams = services.cameras()
-    if not cams:
-        raise click.ClickException("no window has a camera: see `flask presence set-camera`")
+    if not cams:  # the Procfile's watcher waits for the first camera instead of exiting (and being restarted)
+        click.echo("no window has a camera yet (see `flask presence set-camera`): waiting for one", err=True)
+    while not cams:
+        db.session.commit()  # ends the read, so that the next look sees a camera set meanwhile
+        left = None if seconds is None else seconds - (time.monotonic() - began)
+        if left is not None and left <= 0:
+            return
+        time.sleep(CAMERA_POLL_SECONDS if left is None else min(CAMERA_POLL_SECONDS, left))
+        cams = services.cameras()
     watched = []
     for cam in cams:
         source = _source(cam.source)
@@ -87,7 +98,6 @@ def watch_command(fps: float, seconds: int | None, no_faces: bool) -> None:
         )
     db.session.commit()
     step = 1.0 / fps
-    began = time.monotonic()
     last: dict[int, Any] = {}
     while watched and (seconds is None or time.monotonic() - began < seconds):
         round_began = time.monotonic()

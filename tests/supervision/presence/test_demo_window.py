@@ -110,3 +110,12 @@ def test_the_watcher_fills_the_timeline_from_the_demo_camera(floor: Flask, clock
         assert rows and {r.window_id for r in rows} == {camera.window_id}
         assert sum(r.frames for r in rows) >= 5  # the analysed frames of the camera's 4 s are in the timeline
         assert camera.last_seen_at is not None
+
+
+def test_the_watcher_without_a_camera_waits_for_one_instead_of_failing(floor: Flask, monkeypatch: Any) -> None:
+    from app.supervision.presence import cli
+
+    monkeypatch.setattr(cli, "CAMERA_POLL_SECONDS", 0.2)
+    result = floor.test_cli_runner().invoke(args=["presence", "watch", "--fps", "2", "--until", "1"])
+    assert result.exit_code == 0, result.output
+    assert "waiting for one" in result.output
