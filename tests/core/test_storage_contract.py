@@ -232,6 +232,20 @@ def test_size_limit_refuses_and_stores_nothing(backend: Backend, ns: str) -> Non
     assert storage.put(UPLOADS, f"{ns}/fits", GeneratedStream(1000)).size == 1000
 
 
+def test_size_limit_holds_for_local_files_too(backend: Backend, ns: str, tmp_path: Path) -> None:
+    """A local file is hashed before its upload (S3) or moved and hashed (folder): the limit is checked there too."""
+    storage = backend.storage
+    storage.max_object_size = 1000  # type: ignore[attr-defined]
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * 1001)
+    with open(big, "rb") as fh, pytest.raises(ValidationFailed):
+        storage.put(UPLOADS, f"{ns}/big-open", fh)
+    with pytest.raises(ValidationFailed):
+        storage.put_file(UPLOADS, f"{ns}/big-handed", big)
+    assert not big.exists()  # handed over: gone, stored or not
+    assert not storage.exists(UPLOADS, f"{ns}/big-open") and not storage.exists(UPLOADS, f"{ns}/big-handed")
+
+
 def test_text_stream_is_refused(storage: ObjectStorage, ns: str) -> None:
     with pytest.raises(ValidationFailed):
         storage.put(UPLOADS, f"{ns}/text", io.StringIO("not bytes"))  # type: ignore[arg-type]

@@ -22,7 +22,6 @@ from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFail
 from app.core.problems import N_
 from app.core.storage.base import (
     BUCKETS,
-    CHUNK_SIZE,
     DEFAULT_CONTENT_TYPE,
     MAX_OBJECT_SIZE,
     WRITE_ONCE,
@@ -37,7 +36,9 @@ from app.core.storage.streams import (
     _as_stream,
     _assembled_sha256,
     _BaseStorage,
+    _bounded_chunks,
     _check_body,
+    _hash_bounded,
     _hash_stream,
     _read_chunk,
     _reader,
@@ -147,26 +148,14 @@ class FilesystemStorage(_BaseStorage):
         try:
             digest, size = hashlib.sha256(), 0
             with os.fdopen(fd, "wb") as out:
-                while chunk := source.read(CHUNK_SIZE):
-                    if not isinstance(chunk, bytes | bytearray | memoryview):
-                        raise ValidationFailed(N_("The object body must be a binary stream."))
+                for chunk in _bounded_chunks(source, self.max_object_size):
                     size += len(chunk)
-                    if size > self.max_object_size:
-                        raise ValidationFailed(
-                            N_("An object may have at most %(limit)s bytes."), params={"limit": self.max_object_size}
-                        )
                     digest.update(chunk)
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
             _check_body(size, digest.hexdigest(), length=length, expected=expected)  # before it is placed
-            info = ObjectInfo(bucket, key, size, digest.hexdigest(), content_type, now_utc())
-            inode = tmp.stat().st_ino
-            if bucket in WRITE_ONCE:
-                os.chmod(tmp, 0o400)
-            self._place(tmp, dest, write_once=bucket in WRITE_ONCE)
-            self._write_meta(info, inode)
-            return info
+            return self._store(tmp, dest, ObjectInfo(bucket, key, size, digest.hexdigest(), content_type, now_utc()))
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
@@ -197,27 +186,24 @@ class FilesystemStorage(_BaseStorage):
                 os.unlink(path)
             raise
         try:
-            digest, size = hashlib.sha256(), 0
             with open(tmp, "rb") as fh:
-                inode = os.fstat(fh.fileno()).st_ino
-                while chunk := fh.read(1024 * 1024):
-                    size += len(chunk)
-                    if size > self.max_object_size:
-                        raise ValidationFailed(
-                            N_("An object may have at most %(limit)s bytes."), params={"limit": self.max_object_size}
-                        )
-                    digest.update(chunk)
+                sha256, size = _hash_bounded(fh, self.max_object_size, 1024 * 1024)
                 os.fsync(fh.fileno())
-            _check_body(size, digest.hexdigest(), length=None, expected=expected)
-            info = ObjectInfo(bucket, key, size, digest.hexdigest(), content_type, now_utc())
-            if bucket in WRITE_ONCE:
-                os.chmod(tmp, 0o400)
-            self._place(tmp, dest, write_once=bucket in WRITE_ONCE)
-            self._write_meta(info, inode)
-            return info
+            _check_body(size, sha256, length=None, expected=expected)
+            return self._store(tmp, dest, ObjectInfo(bucket, key, size, sha256, content_type, now_utc()))
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+
+    def _store(self, tmp: Path, dest: Path, info: ObjectInfo) -> ObjectInfo:
+        """Place a checked, fsynced file at its key (read-only in a write-once bucket) and write its metadata."""
+        inode = tmp.stat().st_ino
+        write_once = info.bucket in WRITE_ONCE
+        if write_once:
+            os.chmod(tmp, 0o400)
+        self._place(tmp, dest, write_once=write_once)
+        self._write_meta(info, inode)
+        return info
 
     def _place(self, tmp: Path, dest: Path, *, write_once: bool) -> None:
         for _attempt in range(3):  # a concurrent delete may prune the parent folder between mkdir and link

@@ -50,6 +50,7 @@ from app.core.storage.streams import (
     _assembled_sha256,
     _BaseStorage,
     _check_body,
+    _hash_bounded,
     _hash_stream,
     _read_chunk,
     _reader,
@@ -282,19 +283,10 @@ class MinioStorage(_BaseStorage):
             start = fh.tell()
         except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both OSError and ValueError
             return None
-        digest, size = hashlib.sha256(), 0
-        while data := fh.read(LOCAL_READ):
-            if not isinstance(data, bytes):
-                raise ValidationFailed(N_("The object body must be a binary stream."))
-            size += len(data)
-            if size > self.max_object_size:
-                raise ValidationFailed(
-                    N_("An object may have at most %(limit)s bytes."), params={"limit": self.max_object_size}
-                )
-            digest.update(data)
-        _check_body(size, digest.hexdigest(), length=length, expected=None)  # refused before any upload
+        sha256, size = _hash_bounded(fh, self.max_object_size, LOCAL_READ)
+        _check_body(size, sha256, length=length, expected=None)  # refused before any upload
         fh.seek(start)
-        return digest.hexdigest()
+        return sha256
 
     def _put_direct(
         self, bucket: str, key: str, source: ByteStream, *, sha256: str, length: int | None, content_type: str

@@ -112,6 +112,27 @@ def _chunks(reader: BinaryIO) -> Iterator[bytes]:
             yield chunk
 
 
+def _bounded_chunks(source: Any, limit: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes | bytearray | memoryview]:
+    """A body's chunks as it is read, refused as soon as it is not binary or has more than `limit` bytes."""
+    size = 0
+    while chunk := source.read(chunk_size):
+        if not isinstance(chunk, bytes | bytearray | memoryview):
+            raise ValidationFailed(N_("The object body must be a binary stream."))
+        size += len(chunk)
+        if size > limit:
+            raise ValidationFailed(N_("An object may have at most %(limit)s bytes."), params={"limit": limit})
+        yield chunk
+
+
+def _hash_bounded(source: Any, limit: int, chunk_size: int = CHUNK_SIZE) -> tuple[str, int]:
+    """SHA-256 and size of the rest of `source`, read through _bounded_chunks."""
+    digest, size = hashlib.sha256(), 0
+    for chunk in _bounded_chunks(source, limit, chunk_size):
+        size += len(chunk)
+        digest.update(chunk)
+    return digest.hexdigest(), size
+
+
 def _hash_stream(reader: BinaryIO) -> str:
     digest = hashlib.sha256()
     with reader:
