@@ -196,40 +196,29 @@ class _Reusable:
 
     def __init__(self, app: Flask, instance: Path, backend: str) -> None:
         self.app, self.instance, self.backend = app, instance, backend
-        with app.app_context():
-            from app.extensions import db
-
-            db.session.remove()
-            db.engine.dispose()  # the SQLite file is copied with no connection open on it
+        _release(app)  # the SQLite file is copied with no connection open on it
         self.pristine = instance.with_name(instance.name + ".pristine")
         shutil.copytree(instance, self.pristine, symlinks=True)
         self.config = dict(app.config)
-        self.hooks = {
-            name: copy.deepcopy(getattr(app, name), {id(f): f for f in _hook_functions(app, name)})
-            for name in self.HOOKS
-        }
+        self.hooks = {name: _copy_hooks(getattr(app, name)) for name in self.HOOKS}
         self.extensions = dict(app.extensions)
         self.view_functions = dict(app.view_functions)
 
     def restore(self) -> Flask:
         from app.core import tasks as task_registry
         from app.core.sealing.config import Sealing
-        from app.extensions import db
 
         app = self.app
-        with app.app_context():
-            db.session.remove()
-            if self.backend == "sqlite":
-                db.engine.dispose()
+        _release(app, dispose=self.backend == "sqlite")
         shutil.rmtree(self.instance)
         shutil.copytree(self.pristine, self.instance, symlinks=True)
         app.config.clear()
         app.config.update(self.config)
-        for name, saved in self.hooks.items():  # dicts of lists by blueprint, or a list
+        for name, saved in self.hooks.items():
             hooks = getattr(app, name)
             if isinstance(hooks, dict):
                 hooks.clear()
-                hooks.update({k: list(v) for k, v in saved.items()})
+                hooks.update(_copy_hooks(saved))
             else:
                 hooks[:] = saved
         app.extensions.clear()
@@ -245,17 +234,20 @@ class _Reusable:
             _pg_empty(app)
         return app
 
-    def close(self) -> None:
-        with self.app.app_context():
-            from app.extensions import db
 
-            db.session.remove()
+def _copy_hooks(hooks: Any) -> Any:
+    """A copy of one of the app's hook registries: lists of functions by blueprint, or one list."""
+    return {k: list(v) for k, v in hooks.items()} if isinstance(hooks, dict) else list(hooks)
+
+
+def _release(app: Flask, *, dispose: bool = True) -> None:
+    """End the app's session and, with `dispose`, close its pooled connections."""
+    from app.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        if dispose:
             db.engine.dispose()
-
-
-def _hook_functions(app: Flask, name: str) -> list[Any]:
-    hooks = getattr(app, name)
-    return [f for fs in hooks.values() for f in fs] if isinstance(hooks, dict) else list(hooks)
 
 
 _reusable: dict[str, _Reusable] = {}  # by backend and configuration, oldest first
@@ -297,11 +289,7 @@ def app(
     if request.node.get_closest_marker("fresh_app"):
         application = _new_app(tmp_path / "instance", db_backend, sqlite_template, app_config)
         yield application
-        with application.app_context():
-            from app.extensions import db
-
-            db.session.remove()
-            db.engine.dispose()
+        _release(application)
         return
     key = f"{db_backend} {sorted(app_config.items())!r}"
     entry = _reusable.pop(key, None)
@@ -312,12 +300,9 @@ def app(
         entry.restore()
     _reusable[key] = entry  # the most recently used last
     while len(_reusable) > REUSABLE_MAX:
-        _reusable.pop(next(iter(_reusable))).close()
+        _release(_reusable.pop(next(iter(_reusable))).app)
     yield entry.app
-    with entry.app.app_context():
-        from app.extensions import db
-
-        db.session.remove()
+    _release(entry.app, dispose=False)
 
 
 @pytest.fixture
