@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -62,6 +63,12 @@ def media_bucket(room: RecordingRoom) -> str:
     evaluation), the write-once bucket whose objects nobody can delete or replace. A session keeps the bucket it was
     created with (`RecordingSession.bucket`): every read and write of its media goes there."""
     return WINDOW_RECORDINGS if room.kind == RoomKind.WINDOW else RECORDINGS
+
+
+def window_retention_days() -> int:
+    """How long a window camera's recording is kept after it ends (SUPERVISION_WINDOW_RETENTION_DAYS, at least 1):
+    what the retention sweep deletes by and what the replay page tells its viewer."""
+    return max(1, int(current_app.config.get("SUPERVISION_WINDOW_RETENTION_DAYS", 30)))
 
 
 class RecordingSchedule(db.Model):  # type: ignore[name-defined,misc]

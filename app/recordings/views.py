@@ -20,7 +20,7 @@ from app.core.views import register_nav
 from app.recordings import exports, services
 from app.recordings import permissions as perms
 from app.recordings import replay as rp
-from app.recordings.models import ExportStatus
+from app.recordings.models import ExportStatus, window_retention_days
 
 bp = Blueprint("recordings", __name__, url_prefix="/recordings", template_folder="templates", static_folder="static")
 
@@ -92,6 +92,7 @@ def replay(session_id: int) -> Any:
         may_grant=caller_has(perms.GRANT),
         bundle_exists=_bundle_exists(),
         ref_words=ref_words,
+        kept_days=window_retention_days(),
     )
 
 

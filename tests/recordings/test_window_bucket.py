@@ -62,10 +62,11 @@ def test_a_window_recording_lands_in_the_window_bucket_and_replays_from_there(
         seg = session.segments[1]
         seg_key, seg_sha = seg.object_key, seg.sha256
 
+    app.config["SUPERVISION_WINDOW_RETENTION_DAYS"] = 7  # the page says what the retention sweep deletes by
     page = auditor.get(f"/recordings/sessions/{sid}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and 'data-intact="true"' in html
-    assert 'data-bucket="window-recordings"' in html and "days after it ends, then deleted" in html
+    assert 'data-bucket="window-recordings"' in html and "7 days after it ends, then deleted" in html
     playlist = auditor.get(f"/recordings/sessions/{sid}/playlist.m3u8").get_data(as_text=True)
     assert f"/recordings/sessions/{sid}/media/{seg_key}" in playlist
     media = auditor.get(f"/recordings/sessions/{sid}/media/{seg_key}")

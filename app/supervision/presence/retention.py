@@ -17,7 +17,6 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import delete, func, select
 
 from app import audit
@@ -34,6 +33,7 @@ from app.recordings.models import (
     RecordingSession,
     RoomKind,
     SessionStatus,
+    window_retention_days,
 )
 
 log = logging.getLogger(__name__)
@@ -43,10 +43,6 @@ BATCH = 200
 
 class SealedRecording(RuntimeError):
     """A tendering recording reached the deletion path: refused, always."""
-
-
-def retention_days() -> int:
-    return max(1, int(current_app.config.get("SUPERVISION_WINDOW_RETENTION_DAYS", 30)))
 
 
 class NotDeletable(RuntimeError):
@@ -112,7 +108,7 @@ def sweep_retention(now: Any = None) -> dict[str, int]:
     """Every closed window recording in the windows' bucket that ended before the retention period, deleted and
     logged (idempotent; BATCH a run). `refused`: expired window recordings kept because they lie in the write-once
     bucket (made before windows had their own); they are counted, never selected for deletion."""
-    cutoff = (now or now_utc()) - timedelta(days=retention_days())
+    cutoff = (now or now_utc()) - timedelta(days=window_retention_days())
     expired = (
         RecordingRoom.kind == RoomKind.WINDOW,
         RecordingSession.status == SessionStatus.CLOSED,
@@ -127,7 +123,7 @@ def sweep_retention(now: Any = None) -> dict[str, int]:
     )
     deleted = 0
     for session in list(db.session.scalars(stmt)):
-        delete_recording(session, reason=f"older than {retention_days()} days")
+        delete_recording(session, reason=f"older than {window_retention_days()} days")
         deleted += 1
     refused = (
         db.session.scalar(
