@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -28,6 +29,16 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+def chinese_browser_env() -> dict[str, str]:
+    """The environment of a Chromium whose own words are Chinese, as a Chinese user's browser shows them.
+
+    A file input's button and a date input's fields are drawn by the browser in the browser's language, which
+    Chromium on Linux takes from LANGUAGE/LANG, not from the page's lang or the context's locale; with Debian's
+    chromium-l10n installed this gives 选择文件 and 年/月/日 instead of "Choose File" and mm/dd/yyyy.
+    """
+    return {**os.environ, "LANGUAGE": "zh_CN", "LANG": "zh_CN.UTF-8"}
 
 
 def require_chromium() -> None:

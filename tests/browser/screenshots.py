@@ -232,16 +232,14 @@ def take(out: Path, only: str = "") -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     from tests.accounts.helpers import compile_translations
-    from tests.browser.conftest import ARGS, CHROMIUM, serve
+    from tests.browser.conftest import ARGS, CHROMIUM, chinese_browser_env, serve
     from tests.tendering.conftest import TENDERING_CONFIG
 
     compile_translations()
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     with sync_playwright() as pw:
-        # the browser's own words (a file input's button, a date input's placeholder) stay in English:
-        # Debian's Chromium ships only the en-US locale
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, env=chinese_browser_env())
         try:
             scenes: list[Callable[[Any, Any], Iterator[tuple[Scene, Shots]]]] = [main_scene, award_scene]
             for make in scenes:

@@ -21,7 +21,7 @@ from urllib.parse import urldefrag, urlsplit
 
 import pytest
 
-from tests.browser.conftest import ARGS, CHROMIUM, LiveServer, require_chromium, serve
+from tests.browser.conftest import ARGS, CHROMIUM, LiveServer, chinese_browser_env, require_chromium, serve
 from tests.browser.scenes import ROLES, Scene, build_scene, sign_in
 from tests.browser.test_design import AXE, BLOCKING, assets  # noqa: F401  (the fixture)
 from tests.tendering.conftest import TENDERING_CONFIG
@@ -203,7 +203,7 @@ def test_every_reachable_page_passes_axe_and_fits_a_phone(scene_server: tuple[Li
     covered: dict[str, list[str]] = {}
     started = time.monotonic()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, env=chinese_browser_env())
         try:
             for role in ROLES:
                 covered[role] = crawl(browser, server.url, scene, role, problems, checked)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.accounts.helpers import PASSWORD, make_user
-from tests.browser.conftest import ARGS, CHROMIUM, LiveServer, require_chromium, serve
+from tests.browser.conftest import ARGS, CHROMIUM, LiveServer, chinese_browser_env, require_chromium, serve
 
 pytestmark = pytest.mark.browser
 
@@ -62,7 +62,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, env=chinese_browser_env())
         try:
             yield chromium
         finally:
