@@ -228,6 +228,7 @@ ACTIONS: dict[str, Any] = {
     # convenience: the 8188890 social-service platform (household services)
     "convenience.household.provider_registered": _l("Household-service provider added to the directory"),
     "convenience.household.provider_suspended": _l("Household-service provider suspended"),
+    "convenience.household.provider_amended": _l("Household-service provider's details changed"),
     "convenience.household.provider_reinstated": _l("Household-service provider reinstated"),
     "convenience.household.provider_withdrawn": _l("Household-service provider left the platform"),
     "convenience.household.order_requested": _l("Household service requested"),

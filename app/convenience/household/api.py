@@ -288,6 +288,17 @@ def provider(provider_id: int) -> Any:
     return provider_view(services.get_provider(provider_id))
 
 
+@blp.route("/admin/providers/<int:provider_id>", methods=["PUT"])
+@blp.arguments(schemas.ProviderAmendArgs)
+@blp.response(200, schemas.ProviderOut)
+@_problems(401, 403, 404, 409, 422)
+@requires(MANAGE)
+def amend_provider(args: dict[str, Any], provider_id: int) -> Any:
+    """Change a provider's name, contact, categories and districts (not its code); an order waiting for it that it
+    no longer serves goes to the next provider."""
+    return provider_view(services.amend_provider(actor=me(), provider_id=provider_id, **args))
+
+
 @blp.route("/admin/providers/<int:provider_id>/suspend", methods=["POST"])
 @blp.arguments(schemas.ReasonArgs)
 @blp.response(200, schemas.ProviderOut)

@@ -130,6 +130,14 @@ class ProviderArgs(ma.Schema):
     districts = ma.fields.List(ma.fields.String(validate=validate.Length(max=6)), required=True)
 
 
+class ProviderAmendArgs(ma.Schema):
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
+    contact_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
+    contact_phone = ma.fields.String(required=True, validate=validate.Length(min=1, max=20))
+    categories = ma.fields.List(ma.fields.String(validate=validate.Length(max=10)), required=True)
+    districts = ma.fields.List(ma.fields.String(validate=validate.Length(max=6)), required=True)
+
+
 class ReasonArgs(ma.Schema):
     reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
 

@@ -252,6 +252,77 @@ def register_provider(
     return provider
 
 
+def amend_provider(
+    *,
+    actor: Any,
+    provider_id: Any,
+    name: Any,
+    contact_name: Any,
+    contact_phone: Any,
+    categories: Sequence[Any],
+    districts: Sequence[Any],
+) -> Provider:
+    """Change what a provider in the directory is and serves: its name, contact, categories and districts (its
+    unified social credit code is its identity and does not change). An order waiting for its acknowledgement that
+    it no longer serves goes to the next provider at once, as on suspension. A provider that left the platform is
+    not changed (409). Flushes; records `convenience.household.provider_amended` with what changed (nothing
+    recorded when nothing changed)."""
+    values: dict[str, Any] = {}
+
+    def put(key: str, fn: Any) -> Any:
+        return lambda: values.__setitem__(key, fn())
+
+    _collect(
+        [
+            ("name", put("name", lambda: clean_text(name, "name", 100))),
+            ("contact_name", put("contact_name", lambda: clean_text(contact_name, "contact_name", 40))),
+            ("contact_phone", put("contact_phone", lambda: _phone(contact_phone, "contact_phone"))),
+            ("categories", put("categories", lambda: _many(categories, _category, "categories"))),
+            ("districts", put("districts", lambda: _many(districts, _district, "districts"))),
+        ]
+    )
+    provider = _lock_provider(provider_id)
+    if provider.status is ProviderStatus.WITHDRAWN:
+        raise Conflict(N_("This provider has left the platform already."))
+    before = _provider_terms(provider)
+    provider.name = values["name"]
+    provider.contact_name = values["contact_name"]
+    provider.contact_phone = values["contact_phone"]
+    provider.categories = values["categories"]
+    provider.districts = values["districts"]
+    after = _provider_terms(provider)
+    changed = {key: after[key] for key in after if after[key] != before[key]}
+    if not changed:
+        return provider
+    served_categories = {c.id for c in provider.categories}
+    served_districts = {d.id for d in provider.districts}
+    # locked before the evidence log's append lock: one lock order everywhere
+    dropped = [
+        order
+        for order in _waiting_orders(provider)
+        if order.category_id not in served_categories or order.district_id not in served_districts
+    ]
+    db.session.flush()
+    audit.record(
+        "convenience.household.provider_amended",
+        actor=actor,
+        subject=provider.audit_ref,
+        data={**{f"was_{key}": before[key] for key in changed}, **changed},
+    )
+    _withdraw_waiting(provider, dropped, actor)
+    return provider
+
+
+def _provider_terms(provider: Provider) -> dict[str, str]:
+    return {
+        "name": provider.name,
+        "contact_name": provider.contact_name,
+        "contact_phone": provider.contact_phone,
+        "categories": ",".join(sorted(c.code for c in provider.categories)),
+        "districts": ",".join(sorted(d.code for d in provider.districts)),
+    }
+
+
 def _many(codes: Sequence[Any], lookup: Any, field: str) -> list[Any]:
     if not isinstance(codes, list | tuple) or not codes:
         raise field_error(field, N_("Choose at least one."))

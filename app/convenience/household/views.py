@@ -124,6 +124,17 @@ class ProviderForm(FlaskForm):
     submit = SubmitField(_l("Add to the directory"))
 
 
+class ProviderAmendForm(FlaskForm):
+    """The details of a provider in the directory that may change (its code is its identity and does not)."""
+
+    name = ProviderForm.name
+    contact_name = ProviderForm.contact_name
+    contact_phone = ProviderForm.contact_phone
+    categories = MultiCheckboxField(_l("Categories served"))
+    districts = MultiCheckboxField(_l("Districts served"))
+    submit = SubmitField(_l("Save the changes"))
+
+
 def _category_choices() -> list[tuple[str, str]]:
     return [(c.code, localized(c.name, c.name_en)) for c in services.categories()]
 
@@ -380,6 +391,42 @@ def _provider_page(
 @requires(MANAGE)
 def admin_provider(provider_id: int) -> Any:
     return _provider_page(provider_id)
+
+
+@bp.route("/admin/providers/<int:provider_id>/edit", methods=["GET", "POST"])
+@requires(MANAGE)
+def admin_provider_edit(provider_id: int) -> Any:
+    """Change a provider's name, contact, categories and districts."""
+    provider = services.get_provider(provider_id)
+    form = ProviderAmendForm()
+    if request.method == "GET":
+        form.name.data = provider.name
+        form.contact_name.data = provider.contact_name
+        form.contact_phone.data = provider.contact_phone
+        form.categories.data = [c.code for c in provider.categories]
+        form.districts.data = [d.code for d in provider.districts]
+    form.categories.choices = _category_choices()
+    form.districts.choices = _district_choices()
+    errors, status = None, 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            with attempt(form) as outcome:
+                services.amend_provider(
+                    actor=me(),
+                    provider_id=provider_id,
+                    name=form.name.data,
+                    contact_name=form.contact_name.data,
+                    contact_phone=form.contact_phone.data,
+                    categories=list(form.categories.data or []),
+                    districts=list(form.districts.data or []),
+                )
+            if not outcome.failed:
+                flash(str(_l("The provider's details were saved.")), "success")
+                return redirect(url_for("household.admin_provider", provider_id=provider_id), code=303)
+            errors, status = outcome.errors, outcome.status
+        else:
+            status = 422
+    return render_template("household/provider_edit.html", provider=provider, form=form, errors=errors), status
 
 
 ACTIONS = {

@@ -185,6 +185,30 @@ def test_the_center_keeps_the_directory(hh: Flask) -> None:
     assert center.get(f"{API}/admin/providers/999999").status_code == 404
 
 
+def test_the_center_changes_what_a_provider_serves(hh: Flask) -> None:
+    center = _signed_in(hh, "center_hh", ["household_admin"])
+    pid = provider(hh, "邯郸市甲水电维修有限公司")
+    url = f"{API}/admin/providers/{pid}"
+    change = {
+        "name": "邯郸市甲水电维修有限公司",
+        "contact_name": "李",
+        "contact_phone": "13800003333",
+        "categories": ["HS01", "HS02"],
+        "districts": ["130403", "130402"],
+    }
+    bad = center.put(url, json={**change, "categories": ["NOPE"]})
+    assert bad.status_code == 422 and bad.content_type == PROBLEM and "categories" in bad.get_json()["errors"]
+    assert center.put(url, json={**change, "uscc": uscc(1)}).status_code == 422  # the code is not changed
+    assert center.put(f"{API}/admin/providers/999999", json=change).status_code == 404
+    assert center.get(url).get_json()["contact_name"] == "联系人"  # nothing stored by the refusals
+    done = center.put(url, json=change)
+    assert done.status_code == 200, done.data
+    assert sorted(done.get_json()["categories"]) == ["HS01", "HS02"] and done.get_json()["contact_name"] == "李"
+    assert actions(hh)[-1] == "convenience.household.provider_amended"
+    other = _signed_in(hh, "a_provider", ["household_provider"])
+    assert other.put(url, json=change).status_code == 403
+
+
 def test_the_api_is_in_the_openapi_document(hh: Flask) -> None:
     doc = hh.test_client().get("/api/v1/openapi.json").get_json()
     paths = set(doc["paths"])
@@ -194,3 +218,4 @@ def test_the_api_is_in_the_openapi_document(hh: Flask) -> None:
         f"{API}/portal/orders/{{reference}}/complete",
         f"{API}/admin/providers/{{provider_id}}/suspend",
     } <= paths
+    assert "put" in doc["paths"][f"{API}/admin/providers/{{provider_id}}"]

@@ -256,3 +256,46 @@ def test_a_reference_drawn_twice_is_drawn_again(hh: Flask, monkeypatch: Any) -> 
     monkeypatch.setattr(_services(), "_new_reference", lambda: next(drawn))
     second, _ = order(hh)
     assert second == "JZ20261207-ZZZZZ2" and count(hh, Order) == 2
+
+
+def test_a_provider_that_stops_serving_a_category_hands_its_waiting_order_on(hh: Flask) -> None:
+    a = provider(hh, "甲", categories=(PLUMBING, CLEANING))
+    b = provider(hh, "乙")
+    reference, _ = order(hh)  # plumbing in 丛台区: a's turn
+    assert state(hh, reference)[1] == a
+    act(
+        hh,
+        _services().amend_provider,
+        actor="system:test",
+        provider_id=a,
+        name="甲",
+        contact_name="联系人",
+        contact_phone="13800000000",
+        categories=[CLEANING],
+        districts=[CONGTAI],
+    )
+    assert state(hh, reference) == ("dispatched", b, [(a, "withdrawn"), (b, "pending")])
+    assert [state(hh, order(hh)[0])[1] for _ in range(2)] == [b, b]  # a no longer plumbs
+    assert state(hh, order(hh, category=CLEANING)[0])[1] == a
+    assert "convenience.household.provider_amended" in actions(hh)
+
+
+def test_a_provider_gains_a_district_and_unchanged_details_record_nothing(hh: Flask) -> None:
+    from app.core.errors import Conflict, ValidationFailed
+
+    a = provider(hh, "甲")
+    details = {"name": "甲", "contact_name": "联系人", "contact_phone": "13800000000", "categories": [PLUMBING]}
+    assert state(hh, order(hh, district=HANSHAN)[0])[:2] == ("unassigned", None)
+    before = actions(hh)
+    act(hh, _services().amend_provider, actor="system:test", provider_id=a, districts=[CONGTAI], **details)
+    assert actions(hh) == before  # nothing changed, nothing recorded
+    act(hh, _services().amend_provider, actor="system:test", provider_id=a, districts=[CONGTAI, HANSHAN], **details)
+    assert state(hh, order(hh, district=HANSHAN)[0])[1] == a
+    with pytest.raises(ValidationFailed) as bad:
+        act(hh, _services().amend_provider, actor="system:test", provider_id=a, districts=["999999"], **details)
+    assert "districts" in bad.value.extra["errors"]
+    with pytest.raises(ValidationFailed):
+        act(hh, _services().amend_provider, actor="system:test", provider_id=a, districts=[], **details)
+    act(hh, _services().withdraw_provider, actor="system:test", provider_id=a, reason="企业注销")
+    with pytest.raises(Conflict):
+        act(hh, _services().amend_provider, actor="system:test", provider_id=a, districts=[FENGFENG], **details)

@@ -301,3 +301,25 @@ def test_the_center_marks_a_provider_as_having_left(hh: Flask) -> None:
     page = parse(center.get(url, headers=ZH).data)
     assert "已退出平台" in page.by_id("provider-facts").text and not page.has("withdraw-form")
     assert actions(hh)[-1] == "convenience.household.provider_withdrawn"
+
+
+def test_the_center_changes_a_providers_categories_and_districts_in_a_page(hh: Flask) -> None:
+    pid = provider(hh, "甲", account="plumber_a")
+    center = _client(hh, "center", ["household_admin"])
+    page = parse(center.get(f"{BASE}/admin/providers/{pid}", headers=ZH).data)
+    edit = page.by_id("edit-provider").get("href")
+    form = parse(center.get(edit, headers=ZH).data).form("provider-form").fields()
+    assert form["name"] == "甲" and form["categories"] == "HS02" and form["districts"] == CONGTAI
+    empty = _post(center, edit, "provider-form", {"categories": []})
+    assert empty.status_code == 422 and parse(empty.data).error_message("categories")
+    changed = {"categories": ["HS01", "HS02"], "contact_phone": "13800004444"}
+    assert _post(center, edit, "provider-form", changed).status_code == 303
+    facts = parse(center.get(f"{BASE}/admin/providers/{pid}", headers=ZH).data).by_id("provider-facts").text
+    assert "家政保洁、水电维修" in facts and "13800004444" in facts
+    assert actions(hh)[-1] == "convenience.household.provider_amended"
+    from app.convenience.household import services
+
+    act(hh, services.withdraw_provider, actor="system:test", provider_id=pid, reason="注销")
+    left = parse(center.get(edit, headers=ZH).data)
+    assert left.has("provider-left") and not left.has("provider-form")
+    assert _client(hh, "plumber_a").get(edit).status_code == 403
