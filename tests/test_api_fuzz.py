@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,10 @@ from app.config import test_config
 MAX_EXAMPLES = 40
 # The operations in shards, each its own test: the test processes share the work (≈ 270 operations × 40 examples).
 SHARDS = 6
+# FUZZ_OPERATIONS="POST /api/v1/x,GET /api/v1/y" fuzzes only the operations whose label holds one of these (to
+# look again at one that failed); FUZZ_EXAMPLES sets the examples per operation.
+ONLY = [part.strip() for part in os.environ.get("FUZZ_OPERATIONS", "").split(",") if part.strip()]
+MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", MAX_EXAMPLES))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -42,6 +47,13 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) ->
     return app
 
 
+def _explained(exc: BaseException) -> str:
+    """The error and, for Hypothesis's flaky-replay errors (exception groups), the failures it had seen first."""
+    parts = [f"{type(exc).__name__}: {exc}"]
+    parts += [_explained(sub).replace("\n", "\n    ") for sub in getattr(exc, "exceptions", ())]
+    return "\n  - ".join(parts)
+
+
 @pytest.mark.parametrize("shard", range(SHARDS))
 def test_every_operation_conforms(fuzz_app: Any, shard: int) -> None:
     """Each operation gets its own Hypothesis run; failures are collected so one report lists them all.
@@ -55,6 +67,8 @@ def test_every_operation_conforms(fuzz_app: Any, shard: int) -> None:
         if index % SHARDS != shard:
             continue
         operation = result.ok()
+        if ONLY and not any(part in operation.label for part in ONLY):
+            continue
         operations += 1
 
         @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
@@ -65,6 +79,6 @@ def test_every_operation_conforms(fuzz_app: Any, shard: int) -> None:
         try:
             run()
         except Exception as exc:
-            failures.append(f"{operation.label}: {exc}")
-    assert operations > 0
+            failures.append(f"{operation.label}: {_explained(exc)}")
+    assert operations > 0 or ONLY
     assert not failures, "\n\n".join(failures)
