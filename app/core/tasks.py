@@ -129,7 +129,7 @@ def sweep_lock(name: str) -> Iterator[bool]:
 
 
 # struct flock (Linux, 64-bit off_t): l_type, l_whence, l_start, l_len, l_pid — for open-file-description locks.
-_FLOCK = struct.Struct("hhqqi")
+_FLOCK = struct.Struct("hhqqi4x")
 _CLAIM_FILES = 1024  # the striped fallback where OFD locks do not exist (not Linux)
 
 
