@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -414,7 +415,17 @@ def test_one_writer_at_a_time_per_upload(world, clock) -> None:
     data = _sealed(tender)
     api = world.bidders[0].api
     uid = api.post(f"/api/v1/tenders/{tender['id']}/uploads", {"envelope": "bid", "size": len(data)}).json["id"]
-    with world.app.app_context(), upload_writer(uid):  # a first attempt still sending
+    held, release = threading.Event(), threading.Event()
+
+    def first_attempt_still_sending() -> None:  # its own thread and app context, as in another request
+        with world.app.app_context(), upload_writer(uid):
+            held.set()
+            release.wait(60)
+
+    holder = threading.Thread(target=first_attempt_still_sending)
+    holder.start()
+    try:
+        assert held.wait(30)
         busy = put_chunk(api, uid, 0, data, len(data))
         # retryable: 409 with the committed offset to resume from, after Retry-After
         assert busy.status_code == 409 and busy.json["type"].endswith("/upload-busy"), busy.json
@@ -423,7 +434,10 @@ def test_one_writer_at_a_time_per_upload(world, clock) -> None:
         assert completing.status_code == 409 and completing.headers["Retry-After"] == "1"
         # another organisation learns nothing of the upload's state
         other = put_chunk(world.bidders[1].api, uid, 0, data, len(data))
-        assert other.status_code == 409 and other.json.get("offset") is None
+        assert other.status_code == 409 and other.json.get("offset") is None, other.json
+    finally:
+        release.set()
+        holder.join(30)
     assert put_chunk(api, uid, 0, data, len(data)).status_code == 200  # the retry after it ended
     assert api.post(f"/api/v1/uploads/{uid}/complete").json["sha256"] == hashlib.sha256(data).hexdigest()
 
