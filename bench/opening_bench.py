@@ -46,26 +46,22 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import bid_bench  # noqa: E402  (bench/ is on the path: the shared stack, setup, sealing and HTTP client)
-from bid_bench import CHUNK, Client, Gunicorn, MiB, Setup, Stack, log, mib, parse_size, seal_file  # noqa: E402
+from bid_bench import (  # noqa: E402
+    CHUNK,
+    Client,
+    EmbeddedStack,
+    Gunicorn,
+    MiB,
+    Setup,
+    Stack,
+    log,
+    mib,
+    parse_size,
+    seal_file,
+)
 
 bid_bench.BROKER = "redis://127.0.0.1:6379/12"  # not bid_bench's database: both may run on one machine
 LINE = re.compile(r"opening: envelope (\d+) (\w+) by the (sweep|task) in process (\d+), ([\d.]+) s")
-
-
-class EmbeddedStack(Stack):
-    """`make run`'s embedded default under a temp folder: SQLite, storage in a folder, the filesystem broker."""
-
-    def start(self) -> None:
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("APP_", "AWS_"))}
-        self.env["APP_INSTANCE_PATH"] = str(self.instance)
-        log("embedded instance; flask platform init --no-demo")
-        flask = str(Path(sys.executable).parent / "flask")
-        subprocess.run(
-            [flask, "--app", "wsgi:app", "platform", "init", "--no-demo"], cwd=ROOT, env=self.env, check=True
-        )
-
-    def stop(self) -> None:
-        pass
 
 
 class Server(Gunicorn):

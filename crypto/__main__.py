@@ -13,6 +13,7 @@ COMMAND_MODULES = [
     "crypto.cli_receipt",
     "crypto.cli_recording",
     "crypto.cli_report",
+    "crypto.cli_document",
 ]
 
 

@@ -59,7 +59,8 @@ def export_evidence(to: Path, consistency_from: int | None = None) -> list[dict[
 
     latest = audit.latest_checkpoint()
     if latest is not None:
-        _write(to / "log" / "checkpoint.json", audit.checkpoint_document(latest))
+        name = _write(to / "log" / "checkpoint.json", audit.checkpoint_document(latest))
+        index.append({"kind": "checkpoint", "what": f"tree size {latest.tree_size}", "argv": ["verify-document", name]})
         step = audit.export_max()
         for start in range(0, latest.tree_size, step):
             end = min(start + step, latest.tree_size)
@@ -87,7 +88,8 @@ def export_evidence(to: Path, consistency_from: int | None = None) -> list[dict[
             index.append({"kind": "receipt", "what": f"bid {version.bid_id} version {version.number}", "argv": argv})
     for record in db.session.scalars(select(OpeningRecord).order_by(OpeningRecord.id)):
         name = _write(to / "openings" / f"tender{record.tender_id}-stage{record.stage}.json", record.document)
-        index.append({"kind": "opening-record", "what": f"tender {record.tender_id} stage {record.stage}", "doc": name})
+        what = f"tender {record.tender_id} stage {record.stage}"
+        index.append({"kind": "opening-record", "what": what, "argv": ["verify-document", name]})
     for report in db.session.scalars(select(EvaluationReport).order_by(EvaluationReport.id)):
         name = _write(to / "reports" / f"tender{report.tender_id}.json", bundle(report))
         index.append({"kind": "report", "what": f"tender {report.tender_id}", "argv": ["verify-report", name]})

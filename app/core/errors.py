@@ -37,6 +37,7 @@ class DomainError(Exception):
     code = "bad-request"
     title = "Bad request"
     description = ""
+    retry_after: int | None = None  # seconds: sent as Retry-After (a state that passes, e.g. a busy upload)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -216,8 +217,8 @@ def init_app(app: Flask) -> None:
         headers = {}
         if isinstance(err, NotAuthenticated) and is_api_path(request.path):
             headers["WWW-Authenticate"] = 'Bearer realm="api"'
-        if err.status == 503:
-            headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        if err.status == 503 or err.retry_after is not None:
+            headers["Retry-After"] = str(err.retry_after or RETRY_AFTER_SECONDS)
         rv = _render(err.status, err.title, err.detail, err.code, err.extra, page_detail=err.translated)
         if headers:
             resp = app.make_response(rv)

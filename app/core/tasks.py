@@ -12,9 +12,11 @@ when the task raises anything, the worker logs the failure and calls the handler
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
+import struct
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -126,7 +128,39 @@ def sweep_lock(name: str) -> Iterator[bool]:
         yield True
 
 
-_CLAIM_FILES = 1024
+# struct flock (Linux, 64-bit off_t): l_type, l_whence, l_start, l_len, l_pid — for open-file-description locks.
+_FLOCK = struct.Struct("hhqqi4x")
+_CLAIM_FILES = 1024  # the striped fallback where OFD locks do not exist (not Linux)
+
+
+def _claim_file_lock(folder: str, name: str) -> tuple[int, bool]:
+    """(descriptor, got) for the SQLite claim of `name`; closing the descriptor releases it.
+
+    Linux: an open-file-description lock on one byte of locks/claims.lock, at an offset taken from the name's
+    SHA-256 (62 bits: two names never share one in practice). Such a lock belongs to this descriptor, so two
+    threads of one process exclude each other as two processes do, and the process's death releases it.
+    Elsewhere: `flock` on one of _CLAIM_FILES files (two names sharing a file make the second wait for a later try).
+    """
+    digest = hashlib.sha256(name.encode()).digest()
+    ofd = getattr(fcntl, "F_OFD_SETLK", None)
+    if ofd is not None:
+        fd = os.open(os.path.join(folder, "claims.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        offset = int.from_bytes(digest[:8], "big") >> 2
+        try:
+            fcntl.fcntl(fd, ofd, _FLOCK.pack(fcntl.F_WRLCK, os.SEEK_SET, offset, 1, 0))
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                os.close(fd)
+                raise
+            return fd, False
+        return fd, True
+    stripe = int.from_bytes(digest[:4], "big") % _CLAIM_FILES
+    fd = os.open(os.path.join(folder, f"claim-{stripe:04d}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return fd, False
+    return fd, True
 
 
 @contextmanager
@@ -136,10 +170,10 @@ def claim(name: str) -> Iterator[bool]:
     holder, so a worker killed in the middle leaves nothing claimed.
 
     PostgreSQL: a session advisory lock on a connection of its own (autocommit: nothing sits idle in a
-    transaction); closing the connection releases it. SQLite (the embedded default, one host): an exclusive
-    `flock` on one of a fixed set of files under the instance folder's locks/, released when its descriptor
-    closes or the process dies; two names sharing a file (1 in _CLAIM_FILES) only make the second wait for a
-    later try, as if the first held it.
+    transaction); closing the connection releases it. SQLite (the embedded default, one host): a lock on a file
+    under the instance folder's locks/ (_claim_file_lock), released when its descriptor closes or the process
+    dies. Two different names never hold each other up: a false "busy" answered an upload in a deadline rush
+    when writers shared a fixed set of stripes.
     """
     if db.engine.dialect.name == "postgresql":
         key = _lock_key(name)
@@ -160,16 +194,9 @@ def claim(name: str) -> Iterator[bool]:
         return
     folder = os.path.join(current_app.config["INSTANCE_PATH"], "locks")
     os.makedirs(folder, exist_ok=True)
-    stripe = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big") % _CLAIM_FILES
-    path = os.path.join(folder, f"claim-{stripe:04d}.lock")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd, got = _claim_file_lock(folder, name)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            got = True
-        except BlockingIOError:
-            got = False
         yield got
     finally:
         with contextlib.suppress(OSError):
-            os.close(fd)  # releases the flock; the empty file stays for the next holder
+            os.close(fd)  # releases the lock; the empty file stays for the next holder

@@ -362,12 +362,13 @@ def get_upload(upload_id: str) -> Any:
     requestBody={"required": True, "content": {"application/octet-stream": BINARY}},
 )
 @blp.response(200, schemas.UploadOut)
-@problems(400, 401, 403, 404, 408, 409, 413, 422, 423)
+@problems(400, 401, 403, 404, 408, 409, 413, 422)
 @requires(BID)
 @streams_body
 def put_chunk(upload_id: str) -> Any:
     """Store one chunk at its offset. Resending a stored chunk is harmless; a wrong offset answers 409 with
-    the offset to resume from; 423 while another request writes the same upload (retry). Every chunk but the
+    the offset to resume from, also while another request writes the same upload (then with Retry-After: wait,
+    ask the offset, resume). Every chunk but the
     last must have at least `chunk_min` bytes (from the upload's state: 5 MiB on S3), none more than
     `chunk_max`; the first chunk must hold the whole age header."""
     header = request.headers.get("Content-Range", "")
@@ -384,7 +385,7 @@ def put_chunk(upload_id: str) -> Any:
         raise ValidationFailed(
             N_("Content-Length must equal the length of the range."), errors={"content_range": ["length-mismatch"]}
         )
-    with services_bids.upload_writer(upload_id):
+    with services_bids.upload_writer(upload_id, me()):
         upload = services_bids.receive_chunk(
             actor=me(),
             upload_id=upload_id,
@@ -400,11 +401,11 @@ def put_chunk(upload_id: str) -> Any:
 
 @blp.route("/uploads/<upload_id>/complete", methods=["POST"])
 @blp.response(200, schemas.UploadOut)
-@problems(401, 403, 404, 409, 422, 423)
+@problems(401, 403, 404, 409, 422)
 @requires(BID)
 def complete_upload(upload_id: str) -> Any:
     """Store the uploaded sealed file once (write-once) with its SHA-256; repeat-safe."""
-    with services_bids.upload_writer(upload_id):
+    with services_bids.upload_writer(upload_id, me()):
         upload = services_bids.complete_upload(actor=me(), upload_id=upload_id)
         # Mid-request on purpose: inside the upload's writer lock, so the next writer sees the committed offset.
         db.session.commit()

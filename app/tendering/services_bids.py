@@ -16,7 +16,6 @@ import io
 import logging
 import re
 import secrets
-import threading
 import uuid
 from collections.abc import Iterator
 from typing import IO, Any
@@ -155,41 +154,38 @@ def chunk_limits() -> tuple[int, int]:
 
 
 class UploadBusy(DomainError):
-    status = 423
+    """409 with the upload's committed offset and Retry-After: the client waits, then resumes at the offset."""
+
+    status = 409
     code = "upload-busy"
     title = N_("Another request is writing this upload")
     description = N_(
         "Another request (often a retry of the same chunk) is writing this upload right now. Wait until it has "
         "finished, ask the upload's offset with HEAD, and continue from there."
     )
-
-
-_WRITER_STRIPES = [threading.Lock() for _ in range(64)]
+    retry_after = 1
 
 
 @contextlib.contextmanager
-def upload_writer(upload_id: str) -> Iterator[None]:
-    """Let one request at a time write to an upload (a chunk or the completion); others get UploadBusy (423).
+def upload_writer(upload_id: str, actor: User | None = None) -> Iterator[None]:
+    """Let one request at a time write to an upload (a chunk or the completion); others get UploadBusy (409 with
+    the committed offset and Retry-After).
 
     A chunk streams to storage with no database lock held, and a retry may arrive while the first attempt
-    is still sending: both would write the same bytes range of the same assembly. On PostgreSQL a session
-    advisory lock on a connection of its own serialises them across processes (it is released if the
-    process dies); on SQLite (one host, development) striped thread locks do. Wrap the service call and the
-    commit, so the next writer sees the committed offset.
+    is still sending: both would write the same bytes range of the same assembly. A claim named after the
+    upload serialises them across threads and processes (core.tasks.claim: a session advisory lock on
+    PostgreSQL, a lock on a file of the instance folder on SQLite; released if the process dies); another
+    upload never holds it. Wrap the service call and the commit, so the next writer sees the committed offset.
+    The offset is named to `actor` when the upload is their organisation's.
     """
-    engine = db.engine
-    if engine.dialect.name != "postgresql":
-        lock = _WRITER_STRIPES[int(hashlib.sha256(upload_id.encode()).hexdigest()[:8], 16) % len(_WRITER_STRIPES)]
-        if not lock.acquire(blocking=False):
-            raise UploadBusy(N_("Another request is writing this upload; retry in a moment."))
-        try:
-            yield
-        finally:
-            lock.release()
-        return
-    with claim("tender-upload:" + upload_id) as got:  # a session advisory lock on a connection of its own
+    with claim("tender-upload:" + upload_id) as got:
         if not got:
-            raise UploadBusy(N_("Another request is writing this upload; retry in a moment."))
+            upload = db.session.get(UploadSession, upload_id) if len(upload_id) <= 32 else None
+            mine = upload is not None and actor is not None and upload.organisation_id == actor.organisation_id
+            raise UploadBusy(
+                N_("Another request is writing this upload; retry in a moment."),
+                offset=upload.received if mine and upload is not None else None,
+            )
         yield
 
 

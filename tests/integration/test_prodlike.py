@@ -18,8 +18,10 @@ Afterwards: every receipt verifies offline with its inclusion proof and the seal
 verify-receipt`), the opening record's bids equal what a fault-free run must give (every bid, envelope, hash,
 size and form as the bidders sent them, every envelope opened), the evidence log verifies (`flask audit verify`),
 the recorder's segments of the session are contiguous, and the clients saw only retryable answers — 502/504 from
-the proxy (a web process died under the request), 503 with Retry-After, 409 with the offset, 423 — and
-recovered from each.
+the proxy (a web process died under the request), 503 with Retry-After, 409 with the offset (with Retry-After when
+another request was still writing the upload) — and recovered from each. One bidder's answer to a stored chunk is
+lost on the way back: it starts that bid again from byte 0, is told with 409 where the server's copy ends, and
+resumes there (asserted: the offset is the lost chunk's end, and the receipt verifies).
 
 The legal periods are shortened by configuration (APP_TENDER_MIN_DAYS_TO_DEADLINE=0,
 APP_EVALUATION_PUBLICITY_DAYS of a few seconds), the one difference from production's settings.
@@ -83,7 +85,7 @@ class Answer:
             return {"raw": self.data[:200].decode(errors="replace")}
 
 
-RETRYABLE = {502, 503, 504, 423}
+RETRYABLE = {502, 503, 504}
 
 
 @dataclass
@@ -110,9 +112,9 @@ class Http:
     """get/post/put/patch/delete(url, json=, data=, headers=) like Flask's test client, against nginx over TLS.
 
     Retryable answers are retried until `patience` seconds have passed: 502/504 (the proxy lost the web process
-    under the request), 503 (it must carry Retry-After, which is honoured), 423 (another request holds the
-    upload); a connection error likewise. Each is counted in `observed`; a 5xx of another kind, or a 503 without
-    Retry-After, is a violation."""
+    under the request), 503 (it must carry Retry-After, which is honoured), 409 with Retry-After (another request
+    holds the upload: honoured too); a connection error likewise. Each is counted in `observed`; a 5xx of another
+    kind, or a 503 without Retry-After, is a violation."""
 
     def __init__(self, base: str, ca_file: str, observed: Observed, patience: float = 180.0) -> None:
         import requests
@@ -138,18 +140,19 @@ class Http:
                 time.sleep(0.5)
                 continue
             status = resp.status_code
-            if status < 500 and status != 423:
+            busy = status == 409 and "Retry-After" in resp.headers
+            if status < 500 and not busy:
                 return Answer(status, resp.content, resp.headers)
-            kind = f"{method} {_shape(url)} {status}"
+            kind = f"{method} {_shape(url)} {status}{' busy' if busy else ''}"
             wait = 0.5
             violation = None
-            if status == 503:
+            if status == 503 or busy:
                 after = resp.headers.get("Retry-After")
                 if after is None or not after.isdigit():
                     violation = f"{kind} without Retry-After: {resp.text[:200]}"
                 else:
                     wait = min(float(after), 5.0)
-            elif status not in RETRYABLE:
+            elif status not in RETRYABLE and not busy:
                 violation = f"{kind}: {resp.text[:300]}"
             self.observed.add(kind, violation)
             if violation and status not in {503}:
@@ -208,6 +211,9 @@ class Bidder:
     answer: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     resumed_from_409: int = 0
+    loses_an_answer: bool = False  # its first stored chunk's answer is lost: it starts again from byte 0
+    lost_answer_resumed_at: int | None = None
+    lost_stored_offset: int | None = None
 
 
 class Scenario:
@@ -253,7 +259,7 @@ class Scenario:
         for i in range(self.sizes.bidders):
             org = factories.organisation(app, name=f"投标人{i + 1}建设有限公司", kind="bidder", n=10 + i)
             who = factories.party(app, client, f"bidder{i + 1}", role="bidder", org_id=org)
-            self.bidders.append(Bidder(who, price=1_000_000 - 7_000 * i))
+            self.bidders.append(Bidder(who, price=1_000_000 - 7_000 * i, loses_an_answer=i == 1))
         self.pool = factories.Pool()
         employer = factories.organisation(app, name="邯郸市设计研究院", kind="other", n=90)
         for i in range(self.sizes.experts + 1):
@@ -313,9 +319,17 @@ class Scenario:
                 assert isinstance(put.json.get("offset"), int), put.json
                 self.observed.add("PUT /api/v1/uploads/… 409 (resumed at the offset)")
                 b.resumed_from_409 += 1
+                if b.loses_an_answer and b.lost_answer_resumed_at is None:
+                    b.lost_answer_resumed_at = put.json["offset"]
                 offset = put.json["offset"]
                 continue
             assert put.status_code == 200, (put.status_code, put.json)
+            if b.loses_an_answer and offset == 0 and b.lost_answer_resumed_at is None:
+                # The chunk is stored, but its answer never reaches the client (a connection cut on the way back):
+                # the client knows nothing, so it starts again from byte 0, now as large a first chunk as allowed.
+                b.lost_stored_offset = put.json["offset"]
+                chunk = min(len(data), started.json["chunk_max"])
+                continue
             offset = put.json["offset"]
         done = api.post(f"/api/v1/uploads/{uid}/complete")
         assert done.status_code == 200, done.json
@@ -645,6 +659,11 @@ class Scenario:
             "client_answers_other_than_success": dict(self.observed.seen),
             "violations": self.observed.violations,
             "resumed_from_409": sum(b.resumed_from_409 for b in self.bidders),
+            "lost_answer": [
+                {"stored_to": b.lost_stored_offset, "told_to_resume_at": b.lost_answer_resumed_at}
+                for b in self.bidders
+                if b.loses_an_answer
+            ],
         }
 
 
@@ -705,6 +724,12 @@ def run_scenario(topo: Any, sizes: Sizes, work: Path) -> dict[str, Any]:
     result["audit_verify"] = log_state
     result["recording"] = scenario.recording_segments()
     assert scenario.observed.violations == [], scenario.observed.violations
+    # the client whose stored chunk's answer was lost resumed exactly where the server's copy ended (its receipt,
+    # verified above with the sealed file, shows the bytes are the ones it sealed)
+    assert result["lost_answer"], "no bidder lost an answer"
+    for lost in result["lost_answer"]:
+        assert lost["stored_to"] is not None and lost["stored_to"] > 0, lost
+        assert lost["told_to_resume_at"] == lost["stored_to"], lost
     assert scenario.observed.seen, "no fault was visible to any client: the scenario did not exercise them"
     return result
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -21,6 +22,17 @@ ROOT = Path(__file__).resolve().parents[2]
 def _verify(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "crypto", "verify-recording", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _verify_document(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crypto", "verify-document", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -96,6 +108,30 @@ def test_export_range_to_mp4_and_verify_offline(app: Flask, auditor: Any, record
     ok = _verify(str(export_json), "--key", str(key_file), "--mp4", str(mp4_path))
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert ok.stdout.startswith("OK export verified") and "segments 1-3" in ok.stdout and "MP4" in ok.stdout
+
+    # `verify-document` recognises the export and the session's stored manifest, and names a changed byte in either
+    from app.core.storage import get_storage
+    from app.recordings.models import RecordingSession
+
+    with app.app_context():
+        session = db.session.get(RecordingSession, sid)
+        with get_storage().open(session.bucket, session.manifest_key) as fh:
+            (tmp_path / "manifest.json").write_bytes(fh.read())
+    (tmp_path / "EXPORT.mp4").write_bytes(mp4.data)  # beside the export under its name: checked too
+    both = [str(export_json), str(tmp_path / "manifest.json")]
+    done = _verify_document(*both, "--key", str(key_file))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "recording export" in done.stdout and "MP4" in done.stdout and "matches" in done.stdout
+    assert "recording manifest" in done.stdout and "chain intact" in done.stdout
+    for name, what in ((str(export_json), "recording export"), (both[1], "the manifest:")):
+        text = Path(name).read_text()
+        found = re.search(r'"sha256": ?"', text)
+        assert found is not None
+        at = found.end() + 5
+        Path(name).write_text(text[:at] + ("1" if text[at] == "0" else "0") + text[at + 1 :])
+        done = _verify_document(name, "--key", str(key_file))
+        assert done.returncode == 1 and done.stdout.startswith("FAIL") and what in done.stdout, done.stdout
+        Path(name).write_text(text)
 
     # a single flipped byte in the MP4, an edited excerpt, another key: each fails, saying why
     bad_mp4 = tmp_path / "bad.mp4"

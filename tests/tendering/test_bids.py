@@ -4,6 +4,7 @@ and the rule that nobody reads, lists or counts another party's bid before the o
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import itertools
@@ -11,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -413,12 +415,49 @@ def test_one_writer_at_a_time_per_upload(world, clock) -> None:
     data = _sealed(tender)
     api = world.bidders[0].api
     uid = api.post(f"/api/v1/tenders/{tender['id']}/uploads", {"envelope": "bid", "size": len(data)}).json["id"]
-    with world.app.app_context(), upload_writer(uid):  # a first attempt still sending
+    held, release = threading.Event(), threading.Event()
+
+    def first_attempt_still_sending() -> None:  # its own thread and app context, as in another request
+        with world.app.app_context(), upload_writer(uid):
+            held.set()
+            release.wait(60)
+
+    holder = threading.Thread(target=first_attempt_still_sending)
+    holder.start()
+    try:
+        assert held.wait(30)
         busy = put_chunk(api, uid, 0, data, len(data))
-        assert busy.status_code == 423 and busy.json["type"].endswith("/upload-busy")
-        assert api.post(f"/api/v1/uploads/{uid}/complete").status_code == 423
+        # retryable: 409 with the committed offset to resume from, after Retry-After
+        assert busy.status_code == 409 and busy.json["type"].endswith("/upload-busy"), busy.json
+        assert busy.json["offset"] == 0 and busy.headers["Retry-After"] == "1"
+        completing = api.post(f"/api/v1/uploads/{uid}/complete")
+        assert completing.status_code == 409 and completing.headers["Retry-After"] == "1"
+        # another organisation learns nothing of the upload's state
+        other = put_chunk(world.bidders[1].api, uid, 0, data, len(data))
+        assert other.status_code == 409 and other.json.get("offset") is None, other.json
+    finally:
+        release.set()
+        holder.join(30)
     assert put_chunk(api, uid, 0, data, len(data)).status_code == 200  # the retry after it ended
     assert api.post(f"/api/v1/uploads/{uid}/complete").json["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_writers_of_other_uploads_never_make_an_upload_busy(world, clock) -> None:
+    """A deadline rush writes many uploads at once: each waits only for its own writer. (The writers once shared
+    64 stripes of thread locks on SQLite, and a chunk was answered "busy" when another upload held its stripe.)"""
+    from app.core.db import db
+    from app.tendering.services_bids import upload_writer
+
+    tender = create_published(world)
+    data = _sealed(tender)
+    api = world.bidders[0].api
+    uid = api.post(f"/api/v1/tenders/{tender['id']}/uploads", {"envelope": "bid", "size": len(data)}).json["id"]
+    with world.app.app_context(), contextlib.ExitStack() as held:
+        others = 400 if db.engine.dialect.name == "sqlite" else 4  # PostgreSQL: a connection each
+        for n in range(others):
+            held.enter_context(upload_writer(f"other-upload-{n:04d}"))
+        assert put_chunk(api, uid, 0, data, len(data)).status_code == 200
+        assert api.post(f"/api/v1/uploads/{uid}/complete").status_code == 200
 
 
 def test_every_chunk_but_the_last_has_the_storage_minimum(world, clock) -> None:
