@@ -69,9 +69,9 @@ def ticket_view(ticket: Ticket) -> dict[str, Any]:
 _UNKNOWN: Any = object()
 
 
-def window_view(window: Window, user: Any, *, current: Ticket | None = _UNKNOWN, signed_on: bool | None = None) -> dict[
-    str, Any
-]:
+def window_view(
+    window: Window, user: Any, *, current: Ticket | None = _UNKNOWN, signed_on: bool | None = None
+) -> dict[str, Any]:
     """`current` and `signed_on` when the caller already knows them (a window action's service has just found the
     caller signed on there and left its ticket called or not), so the answer does not look them up again."""
     if signed_on is None:
@@ -152,7 +152,9 @@ def _window_action(window_id: int, action: str) -> Any:
     )
     # The service found the caller signed on at the window (its row locked) and left `ticket` called there or not:
     # the answer reads neither again (a peak day's 10,000 calls and serves).
-    window = ticket.window if ticket.window_id == window_id else services.get_window(window_id)
+    window = ticket.window
+    if window is None or window.id != window_id:
+        window = services.get_window(window_id)
     called_here = ticket.status is TicketStatus.CALLED and ticket.window_id == window.id
     return window_view(window, user, current=ticket if called_here else None, signed_on=True)
 
