@@ -115,7 +115,9 @@ def test_the_hall_moves_at_commit_and_not_on_rollback(floor: Flask, clock: FakeC
     assert hall_version(floor) == before
     with floor.app_context():
         assert db.session.scalar(select(Ticket.id)) is None
-        assert db.session.scalar(select(AuditEntry.id).where(AuditEntry.action == "convenience.ticket_issued")) is None
+        assert (
+            db.session.scalar(select(AuditEntry.index).where(AuditEntry.action == "convenience.ticket_issued")) is None
+        )
         queue.issue_ticket(service_code="SI-001", channel="kiosk")
         queue.issue_ticket(service_code="SI-002", channel="phone")
         db.session.commit()
