@@ -53,8 +53,11 @@ def _load_token_user(req: Any) -> Any:
     if token is None:
         g.token_refusal = refusal.value if refusal else "invalid"
         return None
-    # last_used_at may have moved: this is the request's first work, so commit it on its own.
-    db.session.commit()
+    if db.session.is_modified(token):
+        # last_used_at moved (at most once a minute): this is the request's first work, so commit it on its own.
+        # Otherwise nothing to commit, and the token, its user and roles stay loaded for the request (a commit
+        # would expire them and load all three again).
+        db.session.commit()
     g.auth_method = "token"
     g.token_scopes = list(token.scopes)
     g.token_user_id = token.user_id  # whose permissions the scopes restrict (core.security.request_token_scopes)

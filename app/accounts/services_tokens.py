@@ -107,7 +107,7 @@ def revoke_token(*, user: User, token_id: int) -> ApiToken:
 
 
 def authenticate_token(text: str) -> tuple[ApiToken | None, TokenRefusal | None]:
-    """Look a bearer token up by prefix and compare hashes; updates last_used_at at most once a minute."""
+    """Look a bearer token up by prefix and compare hashes; moves last_used_at at most once a minute (not flushed)."""
     parts = text.split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not re.fullmatch(r"[0-9a-f]{8}", parts[1]):
         return None, TokenRefusal.MALFORMED
@@ -124,6 +124,5 @@ def authenticate_token(text: str) -> tuple[ApiToken | None, TokenRefusal | None]
     if token.user.needs_totp_setup:
         return None, TokenRefusal.TOTP_SETUP
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        token.last_used_at = now
-        db.session.flush()
+        token.last_used_at = now  # written by the next flush (the caller tells by db.session.is_modified(token))
     return token, None

@@ -182,7 +182,9 @@ def note(
 
 
 @event.listens_for(Session, "before_commit")
-def _append_noted(session: Session) -> None:
+def append_noted(session: Session) -> None:
+    """Append the entries noted in the session's transaction (the commit does; another before_commit step that
+    must follow them, such as a row every writer updates, calls it first)."""
     noted = session.info.pop(_NOTED, None)
     for _savepoint, prepared in noted or ():
         _append_prepared(session, prepared)

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from app.convenience import appointments, home_visits, queue, schemas, services
 from app.convenience.appointment_models import Appointment
 from app.convenience.home_visit_models import HomeVisit
-from app.convenience.models import Service, Ticket, Window
+from app.convenience.models import Service, Ticket, TicketStatus, Window
 from app.convenience.permissions import APPOINTMENTS, WINDOW_OPERATE
 from app.core.api import problem_responses
 from app.core.pages import me
@@ -49,7 +49,8 @@ def service_view(service: Service) -> dict[str, Any]:
 
 
 def ticket_view(ticket: Ticket) -> dict[str, Any]:
-    progress = queue.progress(ticket)
+    # place and ETA only for a ticket in line (a called or closed one has none: no need to measure anything)
+    progress = queue.progress(ticket) if ticket.status is TicketStatus.WAITING else None
     return {
         "number": ticket.number,
         "tracking_id": ticket.public_id,
@@ -57,24 +58,34 @@ def ticket_view(ticket: Ticket) -> dict[str, Any]:
         "service": ticket.service.code,
         "status": ticket.status.value,
         "issued_at": ticket.issued_at,
-        "ahead": progress.ahead,
-        "eta": progress.eta,
+        "ahead": progress.ahead if progress is not None else 0,
+        "eta": progress.eta if progress is not None else None,
         "window": ticket.window.number if ticket.window is not None else None,
         "call_count": ticket.call_count,
         "is_requeued": ticket.is_requeued,
     }
 
 
-def window_view(window: Window, user: Any) -> dict[str, Any]:
-    session = services.open_session(window_id=window.id)
-    current = queue.current_ticket(window)
+_UNKNOWN: Any = object()
+
+
+def window_view(
+    window: Window, user: Any, *, current: Ticket | None = _UNKNOWN, signed_on: bool | None = None
+) -> dict[str, Any]:
+    """`current` and `signed_on` when the caller already knows them (a window action's service has just found the
+    caller signed on there and left its ticket called or not), so the answer does not look them up again."""
+    if signed_on is None:
+        session = services.open_session(window_id=window.id)
+        signed_on = session is not None and session.user_id == user.id
+    if current is _UNKNOWN:
+        current = queue.current_ticket(window)
     return {
         "id": window.id,
         "number": window.number,
         "name": window.name,
         "group": window.group.name,
         "is_open": services.is_open(window),
-        "signed_on": session is not None and session.user_id == user.id,
+        "signed_on": signed_on,
         "current": ticket_view(current) if current is not None else None,
         "waiting": queue.waiting_count(window),
     }
@@ -133,15 +144,19 @@ def my_windows() -> Any:
 
 def _window_action(window_id: int, action: str) -> Any:
     user = me()
-    if action == "sign-on":
-        services.sign_on(actor=user, window_id=window_id)
-    elif action == "sign-off":
-        services.sign_off(actor=user, window_id=window_id)
-    else:
-        {"call": queue.call_next, "recall": queue.recall, "serve": queue.serve, "miss": queue.miss}[action](
-            actor=user, window_id=window_id
-        )
-    return window_view(services.get_window(window_id), user)
+    if action in ("sign-on", "sign-off"):
+        (services.sign_on if action == "sign-on" else services.sign_off)(actor=user, window_id=window_id)
+        return window_view(services.get_window(window_id), user)
+    ticket = {"call": queue.call_next, "recall": queue.recall, "serve": queue.serve, "miss": queue.miss}[action](
+        actor=user, window_id=window_id
+    )
+    # The service found the caller signed on at the window (its row locked) and left `ticket` called there or not:
+    # the answer reads neither again (a peak day's 10,000 calls and serves).
+    window = ticket.window
+    if window is None or window.id != window_id:
+        window = services.get_window(window_id)
+    called_here = ticket.status is TicketStatus.CALLED and ticket.window_id == window.id
+    return window_view(window, user, current=ticket if called_here else None, signed_on=True)
 
 
 @blp.route("/windows/<int:window_id>/<any('sign-on','sign-off',call,recall,serve,miss):action>", methods=["POST"])

@@ -17,10 +17,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, event, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
+from app.audit import services as audit_services
 from app.convenience.models import (
     HallState,
     Honorific,
@@ -62,14 +65,47 @@ def _subject(ticket: Ticket) -> str:
     return f"convenience.ticket:{ticket.id}"
 
 
+_BUMP = "convenience.hall_bump"  # session.info: the hall's counter moves when this transaction commits
+
+
 def _bump(at: datetime) -> None:
-    """Tell the display something changed (one row; the display's stream polls its version)."""
+    """Tell the display something changed: the hall's change counter (one row, which the display's stream polls)
+    moves when the caller's transaction commits, in it and after the evidence log's noted entries.
+
+    Every queue change writes that one row: written here, its lock would be held from the service through the
+    building of the answer to the commit, and every issue and call on the floor would wait in line for it; written
+    by the commit, it is held for the commit only (as the log's append lock is, `audit.note`). A rollback drops the
+    bump with the change it announced.
+    """
+    session = db.session()
+    if session.get_transaction() is None:
+        session.begin()
+    session.info[_BUMP] = max(at, session.info.get(_BUMP, at))
+
+
+def _write_bump(session: Session, at: datetime) -> None:
     table = HallState.__table__
-    insert = (postgresql if is_postgresql() else sqlite).insert(table)
+    insert = (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert(table)
     stmt = insert.values(id=HALL_STATE_ID, version=1, changed_at=at).on_conflict_do_update(
         index_elements=[table.c.id], set_={"version": table.c.version + 1, "changed_at": at}
     )
-    db.session.execute(stmt)
+    session.execute(stmt)
+
+
+@event.listens_for(Session, "before_commit")
+def _bump_on_commit(session: Session) -> None:
+    at = session.info.pop(_BUMP, None)
+    if at is not None:
+        # The noted evidence entries first (they would be appended after this listener otherwise): every writer
+        # then takes the log's lock before the hall's row, in the commit as in `close_past_days`.
+        audit_services.append_noted(session)
+        _write_bump(session, at)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_bump(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # over without a commit (rolled back, closed)
+        session.info.pop(_BUMP, None)
 
 
 def hall_version() -> int:
@@ -167,6 +203,8 @@ def current_ticket(window: Window) -> Ticket | None:
     found: Ticket | None = db.session.scalar(
         select(Ticket).where(Ticket.window_id == window.id, Ticket.status == TicketStatus.CALLED)
     )
+    if found is not None:
+        set_committed_value(found, "window", window)  # it is this window: no second look-up of it
     return found
 
 
@@ -278,7 +316,7 @@ def call_next(*, actor: Any, window_id: int) -> Ticket:
         raise Conflict(N_("Nobody is waiting for this window."))
     now = now_utc()
     ticket.status = TicketStatus.CALLED
-    ticket.window_id = window.id
+    ticket.window = window
     ticket.for_window_id = None
     ticket.called_at = now
     ticket.call_count += 1

@@ -369,10 +369,10 @@ def list_windows() -> list[Window]:
 def get_window(window_id: int, *, lock: bool = False) -> Window:
     found: Window | None = None
     if is_valid_id(window_id):
-        stmt = select(Window).where(Window.id == window_id)
         if lock and is_postgresql():
-            stmt = stmt.with_for_update()
-        found = db.session.scalar(stmt)
+            found = db.session.scalar(select(Window).where(Window.id == window_id).with_for_update())
+        else:
+            found = db.session.get(Window, window_id)  # no query when this transaction has loaded it already
     if found is None:
         raise NotFound(N_("No such window."))
     return found
