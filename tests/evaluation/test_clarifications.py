@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tests.accounts.helpers import csrf_from
+from tests.evaluation.flows import review_all
 from tests.evaluation.helpers import (
     browser,
     build_pool,
@@ -22,7 +23,6 @@ from tests.evaluation.helpers import (
     seat_everyone,
     user_field,
 )
-from tests.evaluation.test_room import review_all
 from tests.html import parse as parse_html
 from tests.tendering.helpers import Party, World, audit_actions, run_task
 

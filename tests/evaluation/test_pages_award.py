@@ -301,8 +301,8 @@ def test_publicity_objection_answer_and_award_through_the_pages(world, clock) ->
 
 
 def test_a_review_stage_is_advanced_from_the_rooms_page(world, clock) -> None:
+    from tests.evaluation.flows import review_all
     from tests.evaluation.helpers import build_pool, buyer_rep, committee_body, draw, run_open_due, seat_everyone
-    from tests.evaluation.test_room import review_all
     from tests.tendering.helpers import create_published, envelope_plaintext, form, iso, seal, submit, upload
 
     at = clock.now() + timedelta(seconds=5)

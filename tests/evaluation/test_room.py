@@ -8,13 +8,22 @@ precision 2; the review fails the second bid, so prices 1 000 000 and 1 500 000 
   commercial 10 (seat 4 first typed 9 and corrected it) → 10.00; total 68.67, rank 2.
 - seat 5's technical 20 for bid A against the other members' mean (40+38+36+35)/4 = 37.25: |20 − 37.25| = 17.25
   > 30 % × 37.25 = 11.175, so it needs a written reason.
+
+One behaviour a test, each starting at the stage its behaviour starts from: the committee seated, the room open,
+every review in, the review closed, four sheets for A in, every sheet in, the result aggregated. The stages are the
+steps below, built once per test process from the one before and restored for each test (tests/stages.py).
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
+from tests import stages
+from tests.evaluation.flows import CONF, QUAL, close_review, review_all, save_sheet, submitted
 from tests.evaluation.helpers import (
     build_pool,
     buyer_rep,
@@ -25,10 +34,14 @@ from tests.evaluation.helpers import (
     put_json,
     seat_everyone,
 )
-from tests.tendering.helpers import Party, audit_actions
+from tests.tendering.helpers import Party, World, audit_actions, build_world
 
 TECH, COMM, PRICE = "技术方案", "商务及信誉", "投标报价"
-QUAL, CONF = "资格审查", "符合性审查"
+SCORES = {  # (technical, commercial) by seat; seat 4 types 9 for C's commercial and corrects it to 10
+    "A": {1: ("40", "12"), 2: ("38", "12"), 3: ("36", "12"), 4: ("35", "12"), 5: ("20", "12")},
+    "C": {1: ("30", "10"), 2: ("31", "10"), 3: ("32", "10"), 4: ("33", "9"), 5: ("34", "10")},
+}
+OUTLIER_REASON = "施工组织设计缺少安全专项方案"
 
 
 def seated_room(world: Any, clock: Any, **tender_kw: Any) -> tuple[int, dict[int, Party], Any, Party]:
@@ -43,68 +56,188 @@ def seated_room(world: Any, clock: Any, **tender_kw: Any) -> tuple[int, dict[int
     return tid, members, pool, rep
 
 
-def review_all(api_base: str, members: dict[int, Party], bids: list[int], fail_bid: int | None, fails: set[int]):
-    for seat, party in members.items():
-        verdicts = []
-        for bid in bids:
-            for req in (QUAL, CONF):
-                failing = bid == fail_bid and req == QUAL and seat in fails
-                verdicts.append(
-                    {
-                        "bid_id": bid,
-                        "requirement": req,
-                        "passed": not failing,
-                        "reason": "资质证书过期" if failing else "",
-                    }
-                )
-        resp = put_json(party, f"{api_base}/review", {"verdicts": verdicts})
-        assert resp.status_code == 200, resp.json
-        resp = party.api.post(f"{api_base}/review/submit")
-        assert resp.status_code == 200, resp.json
+# ------------------------------------------------------------------------------------------------ the stages
 
 
-def test_a_room_with_five_members_reviews_scores_and_aggregates(world, clock) -> None:
+@dataclass
+class Room:
+    """A tender of three bids (1 000 000, 1 200 000, 1 500 000) and its stage-1 room, as far as the steps went."""
+
+    world: World
+    tid: int
+    members: dict[int, Party]  # seat -> party; seat 1 chairs
+    pool: Any
+    bids: list[int] = field(default_factory=list)  # A, B, C
+    result: dict[str, Any] = field(default_factory=dict)  # the aggregation's answer
+
+    @property
+    def rooms(self) -> str:
+        return f"/api/v1/tenders/{self.tid}/rooms"
+
+    @property
+    def base(self) -> str:
+        return f"{self.rooms}/1"
+
+    @property
+    def sheets(self) -> str:
+        return f"{self.base}/sheets"
+
+    @property
+    def chair(self) -> Party:
+        return self.members[1]
+
+    @property
+    def agency(self) -> Any:
+        return self.world.agency.api
+
+    def bid(self, label: str) -> int:
+        return self.bids["ABC".index(label)]
+
+    def score(self, seat: int, label: str, reasons: dict[str, str] | None = None) -> dict[str, Any]:
+        """Member `seat` saves and submits its sheet for `label` with SCORES; the submission must be accepted."""
+        items = dict(zip((TECH, COMM), SCORES[label][seat], strict=True))
+        return submitted(self.members[seat], self.base, self.bid(label), items, reasons)
+
+
+def seat_the_committee(app: Any, clock: Any) -> Room:
+    world = build_world(app)
     tid, members, pool, _rep = seated_room(world, clock)
-    agency = world.agency.api
-    rooms = f"/api/v1/tenders/{tid}/rooms"
-    base = f"{rooms}/1"
-    chair = members[1]
+    return Room(world, tid, members, pool)
 
-    # opening the room: the tender's agency, an opened stage, a seated chair, once
-    assert world.other_agency.api.post(rooms, json_body={"stage": 1, "chair_seat": 1}).status_code == 403
-    assert members[2].api.post(rooms, json_body={"stage": 1, "chair_seat": 1}).status_code == 403
-    assert agency.post(rooms, json_body={"stage": 2, "chair_seat": 1}).status_code == 422
-    assert agency.post(rooms, json_body={"stage": 1, "chair_seat": 9}).status_code == 422
-    assert agency.post(rooms, json_body={"stage": 1, "chair_seat": 1, "objective": [PRICE]}).status_code == 422
-    opened = agency.post(rooms, json_body={"stage": 1, "chair_seat": 1, "objective": [COMM]})
+
+def open_the_room(r: Room, clock: Any) -> Room:
+    opened = r.agency.post(r.rooms, json_body={"stage": 1, "chair_seat": 1, "objective": [COMM]})
+    assert opened.status_code == 201, opened.json
+    r.bids = list(opened.json["bid_ids"])
+    return r
+
+
+def submit_every_review(r: Room, clock: Any) -> Room:
+    """Seats 1, 2 and 3 fail bid B on the qualification (a majority); everything else passes."""
+    review_all(r.base, r.members, r.bids, r.bid("B"), {1, 2, 3})
+    return r
+
+
+def close_the_review(r: Room, clock: Any) -> Room:
+    close_review(r.base, r.chair)
+    return r
+
+
+def score_a_by_four(r: Room, clock: Any) -> Room:
+    for seat in (1, 2, 3, 4):
+        r.score(seat, "A")
+    return r
+
+
+def score_the_rest(r: Room, clock: Any) -> Room:
+    """Seat 5 submits A with the reason its 20 needs; every seat submits C (seat 4's commercial a 9)."""
+    r.score(5, "A", {TECH: OUTLIER_REASON})
+    for seat in range(1, 6):
+        r.score(seat, "C")
+    return r
+
+
+def correct(r: Room, seat: int, **body: Any) -> Any:
+    return r.members[seat].api.post(f"{r.sheets}/{r.bid('C')}/corrections", json_body=body)
+
+
+def aggregate(r: Room, clock: Any) -> Room:
+    """Seat 4 corrects C's commercial to 10; the chair aggregates."""
+    corrected = correct(r, 4, kind="objective_mismatch", reason="看错业绩表", items={COMM: 10})
+    assert corrected.status_code == 201, corrected.json
+    result = r.chair.api.post(f"{r.base}/aggregate")
+    assert result.status_code == 200, result.json
+    r.result = dict(result.json)
+    return r
+
+
+AT = stages.chain(
+    "room",
+    {
+        "seated": seat_the_committee,
+        "room_open": open_the_room,
+        "reviews_in": submit_every_review,
+        "reviewed": close_the_review,
+        "a_scored_by_four": score_a_by_four,
+        "all_scored": score_the_rest,
+        "aggregated": aggregate,
+    },
+)
+
+
+def stage(name: str) -> Any:
+    @pytest.fixture(name=name)
+    def fixture(app: Any, clock: Any) -> Room:
+        return AT(app, clock, name)
+
+    return fixture
+
+
+seated_stage = stage("seated")
+room_open_stage = stage("room_open")
+reviews_in_stage = stage("reviews_in")
+reviewed_stage = stage("reviewed")
+a_scored_by_four_stage = stage("a_scored_by_four")
+all_scored_stage = stage("all_scored")
+aggregated_stage = stage("aggregated")
+
+
+# ------------------------------------------------------------------------------------------------ opening the room
+
+
+def test_only_the_tenders_agency_opens_a_room_for_an_opened_stage_with_a_seated_chair(seated: Room) -> None:
+    r = seated
+    assert r.world.other_agency.api.post(r.rooms, json_body={"stage": 1, "chair_seat": 1}).status_code == 403
+    assert r.members[2].api.post(r.rooms, json_body={"stage": 1, "chair_seat": 1}).status_code == 403
+    assert r.agency.post(r.rooms, json_body={"stage": 2, "chair_seat": 1}).status_code == 422
+    assert r.agency.post(r.rooms, json_body={"stage": 1, "chair_seat": 9}).status_code == 422
+
+
+def test_a_computed_criterion_cannot_be_declared_objective(seated: Room) -> None:
+    body = {"stage": 1, "chair_seat": 1, "objective": [PRICE]}
+    assert seated.agency.post(seated.rooms, json_body=body).status_code == 422
+
+
+def test_a_room_opens_once_into_the_review_of_the_stages_requirements(seated: Room) -> None:
+    r = seated
+    opened = r.agency.post(r.rooms, json_body={"stage": 1, "chair_seat": 1, "objective": [COMM]})
     assert opened.status_code == 201, opened.json
     assert opened.json["phase"] == "review" and opened.json["requirements"] == [QUAL, CONF]
-    assert agency.post(rooms, json_body={"stage": 1, "chair_seat": 1}).status_code == 409
-    bid_a, bid_b, bid_c = opened.json["bid_ids"]
+    assert r.agency.post(r.rooms, json_body={"stage": 1, "chair_seat": 1}).status_code == 409
 
-    # outsiders are refused (and the refusals logged); the agency sees the status, not the bids
-    stranger = outsider(pool, members)
-    assert stranger.api.get(base).status_code == 403
-    assert stranger.api.get(f"{base}/bids").status_code == 403
-    assert world.bidders[0].api.get(f"{base}/bids/{bid_a}/envelopes/bid").status_code == 403
-    assert put_json(stranger, f"{base}/sheets/{bid_a}", {"items": {TECH: 1}}).status_code == 403
-    assert agency.get(base).json["viewer"] == "manager"
-    assert agency.get(f"{base}/bids").status_code == 403
+
+# ------------------------------------------------------------------------------------------------ who sees what
+
+
+def test_outsiders_are_refused_and_logged_and_the_agency_sees_the_status_but_no_bid(room_open: Room) -> None:
+    r, bid_a = room_open, room_open.bid("A")
+    stranger = outsider(r.pool, r.members)
+    assert stranger.api.get(r.base).status_code == 403
+    assert stranger.api.get(f"{r.base}/bids").status_code == 403
+    assert r.world.bidders[0].api.get(f"{r.base}/bids/{bid_a}/envelopes/bid").status_code == 403
+    assert put_json(stranger, f"{r.sheets}/{bid_a}", {"items": {TECH: 1}}).status_code == 403
+    assert r.agency.get(r.base).json["viewer"] == "manager"
+    assert r.agency.get(f"{r.base}/bids").status_code == 403
     denied = [
-        d for a, _actor, s, d in audit_actions(world.app) if a == "access.denied" and s == f"tender:{tid}/evaluation"
+        d
+        for a, _actor, s, d in audit_actions(r.world.app)
+        if a == "access.denied" and s == f"tender:{r.tid}/evaluation"
     ]
     assert len(denied) >= 4
 
-    # members read the opened bids and download the opened files through the room (logged)
-    bids = members[3].api.get(f"{base}/bids")
+
+def test_members_read_the_opened_bids_and_their_prices(room_open: Room) -> None:
+    bids = room_open.members[3].api.get(f"{room_open.base}/bids")
     assert bids.status_code == 200
     assert [b["price"] for b in bids.json] == [1_000_000, 1_200_000, 1_500_000]
-    env = bids.json[0]["envelopes"][0]
-    got = members[3].api.get(f"{base}/bids/{bid_a}/envelopes/{env['name']}")
+
+
+def test_a_member_downloads_an_opened_file_through_the_room_and_the_download_is_logged(room_open: Room) -> None:
+    r, bid_a, member = room_open, room_open.bid("A"), room_open.members[3]
+    env = member.api.get(f"{r.base}/bids").json[0]["envelopes"][0]
+    got = member.api.get(f"{r.base}/bids/{bid_a}/envelopes/{env['name']}")
     assert got.status_code == 200 and hashlib.sha256(got.data).hexdigest() == env["plaintext_sha256"]
-    assert members[3].api.get(f"{base}/bids/{bid_a}/envelopes/nope").status_code == 404
-    assert members[3].api.get(f"{base}/bids/{2**40}/envelopes/bid").status_code == 404
-    downloads = [d for a, *_r, d in audit_actions(world.app) if a == "evaluation.file.downloaded"]
+    downloads = [d for a, *_r, d in audit_actions(r.world.app) if a == "evaluation.file.downloaded"]
     assert downloads == [
         {
             "stage": 1,
@@ -116,123 +249,174 @@ def test_a_room_with_five_members_reviews_scores_and_aggregates(world, clock) ->
         }
     ]
 
-    # the review: drafts are idempotent, a fail needs a reason, the chair closes once all are in
-    draft = {"verdicts": [{"bid_id": bid_a, "requirement": QUAL, "passed": False}]}
-    first = put_json(chair, f"{base}/review", draft)
-    again = put_json(chair, f"{base}/review", draft)
+
+def test_an_unknown_envelope_or_bid_is_not_found(room_open: Room) -> None:
+    r, member = room_open, room_open.members[3]
+    assert member.api.get(f"{r.base}/bids/{r.bid('A')}/envelopes/nope").status_code == 404
+    assert member.api.get(f"{r.base}/bids/{2**40}/envelopes/bid").status_code == 404
+
+
+# ------------------------------------------------------------------------------------------------ the review
+
+
+def one_fail(r: Room) -> dict[str, Any]:
+    """A review draft that fails bid A on the qualification (no reason yet) and says nothing else."""
+    return {"verdicts": [{"bid_id": r.bid("A"), "requirement": QUAL, "passed": False}]}
+
+
+def test_saving_the_same_review_draft_again_changes_nothing_and_is_logged_once(room_open: Room) -> None:
+    r = room_open
+    first = put_json(r.chair, f"{r.base}/review", one_fail(r))
+    again = put_json(r.chair, f"{r.base}/review", one_fail(r))
     assert first.status_code == again.status_code == 200 and first.json == again.json
-    saves = [a for a, *_ in audit_actions(world.app) if a == "evaluation.review.saved"]
+    saves = [a for a, *_ in audit_actions(r.world.app) if a == "evaluation.review.saved"]
     assert len(saves) == 1
-    assert chair.api.post(f"{base}/review/submit").status_code == 422  # incomplete
-    bad = {"verdicts": [{"bid_id": bid_a, "requirement": "astrology", "passed": True}]}
-    assert put_json(chair, f"{base}/review", bad).status_code == 422
-    assert chair.api.post(f"{base}/review/close").status_code == 409  # nobody has submitted
-    review_all(base, members, [bid_a, bid_b, bid_c], bid_b, {1, 2, 3})
-    assert put_json(chair, f"{base}/review", draft).status_code == 409  # locked
-    assert members[2].api.post(f"{base}/review/close").status_code == 403  # not the chair
-    closed = chair.api.post(f"{base}/review/close")
+
+
+def test_an_incomplete_review_cannot_be_submitted(room_open: Room) -> None:
+    r = room_open
+    assert put_json(r.chair, f"{r.base}/review", one_fail(r)).status_code == 200
+    assert r.chair.api.post(f"{r.base}/review/submit").status_code == 422
+
+
+def test_a_verdict_on_a_requirement_the_stage_does_not_have_is_refused(room_open: Room) -> None:
+    r = room_open
+    bad = {"verdicts": [{"bid_id": r.bid("A"), "requirement": "astrology", "passed": True}]}
+    assert put_json(r.chair, f"{r.base}/review", bad).status_code == 422
+
+
+def test_the_review_cannot_be_closed_before_anyone_has_submitted(room_open: Room) -> None:
+    assert room_open.chair.api.post(f"{room_open.base}/review/close").status_code == 409
+
+
+def test_a_submitted_review_is_locked_and_only_the_chair_closes_the_review(reviews_in: Room) -> None:
+    r = reviews_in
+    assert put_json(r.chair, f"{r.base}/review", one_fail(r)).status_code == 409  # locked
+    assert r.members[2].api.post(f"{r.base}/review/close").status_code == 403  # not the chair
+
+
+def test_closing_the_review_takes_the_bids_the_majority_passed_into_scoring(reviews_in: Room) -> None:
+    r = reviews_in
+    closed = r.chair.api.post(f"{r.base}/review/close")
     assert closed.status_code == 200, closed.json
-    assert closed.json["phase"] == "scoring" and closed.json["in_evaluation"] == [bid_a, bid_c]
-    assert closed.json["review_result"]["bids"][bid_b]["requirements"][QUAL]["fail"] == 3
-    with world.app.app_context():
+    assert closed.json["phase"] == "scoring" and closed.json["in_evaluation"] == [r.bid("A"), r.bid("C")]
+    assert closed.json["review_result"]["bids"][r.bid("B")]["requirements"][QUAL]["fail"] == 3
+
+
+def test_a_failed_bid_is_listed_with_the_reason_of_every_member_who_failed_it(reviewed: Room) -> None:
+    r = reviewed
+    with r.world.app.app_context():
         from app.evaluation.room.services import failed_bids
         from app.extensions import db
         from app.tendering.models import Tender
 
-        failed = failed_bids(db.session.get(Tender, tid), 1)
+        failed = failed_bids(db.session.get(Tender, r.tid), 1)
         assert [(b.public_id, why) for b, why in failed] == [
-            (bid_b, f"{QUAL}: 资质证书过期 / 资质证书过期 / 资质证书过期")
+            (r.bid("B"), f"{QUAL}: 资质证书过期 / 资质证书过期 / 资质证书过期")
         ]
 
-    # score sheets: ranges, precision, computed price, drafts kept across a refresh
-    sheet = f"{base}/sheets"
-    assert put_json(members[2], f"{sheet}/{bid_b}", {"items": {TECH: 30}}).status_code == 404  # failed the review
-    assert put_json(members[2], f"{sheet}/{bid_a}", {"items": {TECH: 46}}).status_code == 422
-    assert put_json(members[2], f"{sheet}/{bid_a}", {"items": {TECH: "-1"}}).status_code == 422
-    assert put_json(members[2], f"{sheet}/{bid_a}", {"items": {TECH: "30.123"}}).status_code == 422
-    assert put_json(members[2], f"{sheet}/{bid_a}", {"items": {PRICE: 40}}).status_code == 422  # computed
-    assert put_json(members[2], f"{sheet}/{bid_a}", {"items": {TECH: True}}).status_code == 422
-    partial = put_json(members[2], f"{sheet}/{bid_a}", {"items": {TECH: "38"}})
+
+# ------------------------------------------------------------------------------------------------ score sheets
+
+
+def test_a_bid_that_failed_the_review_has_no_score_sheet(reviewed: Room) -> None:
+    r = reviewed
+    assert put_json(r.members[2], f"{r.sheets}/{r.bid('B')}", {"items": {TECH: 30}}).status_code == 404
+
+
+def test_a_score_out_of_range_too_precise_not_a_number_or_for_a_computed_criterion_is_refused(reviewed: Room) -> None:
+    r, url = reviewed, f"{reviewed.sheets}/{reviewed.bid('A')}"
+    assert put_json(r.members[2], url, {"items": {TECH: 46}}).status_code == 422
+    assert put_json(r.members[2], url, {"items": {TECH: "-1"}}).status_code == 422
+    assert put_json(r.members[2], url, {"items": {TECH: "30.123"}}).status_code == 422
+    assert put_json(r.members[2], url, {"items": {PRICE: 40}}).status_code == 422  # computed
+    assert put_json(r.members[2], url, {"items": {TECH: True}}).status_code == 422
+
+
+def test_a_partial_sheet_is_kept_as_a_draft_with_the_price_computed_and_cannot_be_submitted(reviewed: Room) -> None:
+    r, bid_a = reviewed, reviewed.bid("A")
+    partial = put_json(r.members[2], f"{r.sheets}/{bid_a}", {"items": {TECH: "38"}})
     assert partial.status_code == 200 and partial.json["status"] == "draft"
     assert partial.json["computed"] == {PRICE: "40.00"} and partial.json["total"] is None
-    assert members[2].api.post(f"{sheet}/{bid_a}/submit").status_code == 422  # commercial missing
-    refreshed = {s["bid_id"]: s for s in members[2].api.get(sheet).json}
-    assert refreshed[bid_a]["items"] == {TECH: "38.00"} and refreshed[bid_c]["status"] == "empty"
+    assert r.members[2].api.post(f"{r.sheets}/{bid_a}/submit").status_code == 422  # commercial missing
+    refreshed = {s["bid_id"]: s for s in r.members[2].api.get(r.sheets).json}
+    assert refreshed[bid_a]["items"] == {TECH: "38.00"} and refreshed[r.bid("C")]["status"] == "empty"
 
-    scores = {
-        bid_a: {1: ("40", "12"), 2: ("38", "12"), 3: ("36", "12"), 4: ("35", "12"), 5: ("20", "12")},
-        bid_c: {1: ("30", "10"), 2: ("31", "10"), 3: ("32", "10"), 4: ("33", "9"), 5: ("34", "10")},
-    }
-    for seat in (1, 2, 3, 4):
-        resp = put_json(
-            members[seat], f"{sheet}/{bid_a}", {"items": dict(zip((TECH, COMM), scores[bid_a][seat], strict=True))}
-        )
-        assert resp.status_code == 200, resp.json
-        resp = members[seat].api.post(f"{sheet}/{bid_a}/submit")
-        assert resp.status_code == 200, resp.json
-    assert members[1].api.get(sheet).json[0]["total"] == "92.00"  # 40 + 12 + 40, computed
-    assert put_json(members[1], f"{sheet}/{bid_a}", {"items": {TECH: 41}}).status_code == 409  # locked
 
-    # the chair sees who has submitted, never the scores, and no result before all are in
-    status = chair.api.get(base).json
+def test_a_submitted_sheet_totals_the_computed_price_and_is_locked(a_scored_by_four: Room) -> None:
+    r = a_scored_by_four
+    assert r.members[1].api.get(r.sheets).json[0]["total"] == "92.00"  # 40 + 12 + 40, computed
+    assert put_json(r.members[1], f"{r.sheets}/{r.bid('A')}", {"items": {TECH: 41}}).status_code == 409  # locked
+
+
+def test_the_chair_sees_who_has_submitted_never_a_score_and_no_result_before_all_are_in(
+    a_scored_by_four: Room,
+) -> None:
+    r = a_scored_by_four
+    status = r.chair.api.get(r.base).json
     assert [p["sheets_submitted"] for p in status["progress"]] == [1, 1, 1, 1, 0]
     assert "12.00" not in str(status) and "38.00" not in str(status)
-    assert chair.api.get(f"{base}/result").status_code == 409
-    assert [s["seat"] for s in chair.api.get(sheet).json] == [1, 1]  # only the chair's own
-    assert chair.api.post(f"{base}/aggregate").status_code == 409
+    assert r.chair.api.get(f"{r.base}/result").status_code == 409
+    assert [s["seat"] for s in r.chair.api.get(r.sheets).json] == [1, 1]  # only the chair's own
+    assert r.chair.api.post(f"{r.base}/aggregate").status_code == 409
 
-    # seat 5's outlier is refused without a reason, accepted with one
-    s5 = members[5]
-    assert put_json(s5, f"{sheet}/{bid_a}", {"items": {TECH: "20", COMM: "12"}}).status_code == 200
-    refused = s5.api.post(f"{sheet}/{bid_a}/submit")
+
+def test_a_score_far_from_the_others_is_refused_without_a_written_reason_and_accepted_with_one(
+    a_scored_by_four: Room,
+) -> None:
+    r, s5, bid_a = a_scored_by_four, a_scored_by_four.members[5], a_scored_by_four.bid("A")
+    save_sheet(s5, r.base, bid_a, {TECH: "20", COMM: "12"})
+    refused = s5.api.post(f"{r.sheets}/{bid_a}/submit")
     assert refused.status_code == 422 and TECH in refused.json["errors"]["reasons"]
-    body = {"items": {TECH: "20", COMM: "12"}, "reasons": {TECH: "施工组织设计缺少安全专项方案"}}
-    assert put_json(s5, f"{sheet}/{bid_a}", body).status_code == 200
-    accepted = s5.api.post(f"{sheet}/{bid_a}/submit")
+    save_sheet(s5, r.base, bid_a, {TECH: "20", COMM: "12"}, {TECH: OUTLIER_REASON})
+    accepted = s5.api.post(f"{r.sheets}/{bid_a}/submit")
     assert accepted.status_code == 200 and accepted.json["total"] == "72.00"
 
-    for seat, (tech, comm) in scores[bid_c].items():
-        assert put_json(members[seat], f"{sheet}/{bid_c}", {"items": {TECH: tech, COMM: comm}}).status_code == 200
-        resp = members[seat].api.post(f"{sheet}/{bid_c}/submit")
-        assert resp.status_code == 200, resp.json
 
-    # objective criteria must agree: aggregation names the disagreement, a listed correction fixes it
-    blocked = chair.api.post(f"{base}/aggregate")
+# ------------------------------------------------------------------------------------------------ aggregation
+
+
+def test_aggregation_names_the_objective_criterion_the_members_disagree_on(all_scored: Room) -> None:
+    blocked = all_scored.chair.api.post(f"{all_scored.base}/aggregate")
     assert blocked.status_code == 409
-    assert blocked.json["errors"]["objective_mismatch"] == [{"bid_id": bid_c, "criterion": COMM}]
-    fix = f"{sheet}/{bid_c}/corrections"
-    assert (
-        members[4].api.post(fix, json_body={"kind": "changed_my_mind", "reason": "x", "items": {COMM: 10}}).status_code
-        == 422
-    )
-    assert members[4].api.post(fix, json_body={"kind": "objective_mismatch", "items": {COMM: 10}}).status_code == 422
-    assert (
-        members[4]
-        .api.post(fix, json_body={"kind": "objective_mismatch", "reason": "看错", "items": {COMM: 9}})
-        .status_code
-        == 422
-    )
-    corrected = members[4].api.post(
-        fix, json_body={"kind": "objective_mismatch", "reason": "看错业绩表", "items": {COMM: 10}}
-    )
+    assert blocked.json["errors"]["objective_mismatch"] == [{"bid_id": all_scored.bid("C"), "criterion": COMM}]
+
+
+def test_a_disagreement_is_fixed_only_by_its_kind_of_correction_with_a_reason_and_the_agreed_value(
+    all_scored: Room,
+) -> None:
+    r = all_scored
+    assert correct(r, 4, kind="changed_my_mind", reason="x", items={COMM: 10}).status_code == 422
+    assert correct(r, 4, kind="objective_mismatch", items={COMM: 10}).status_code == 422
+    assert correct(r, 4, kind="objective_mismatch", reason="看错", items={COMM: 9}).status_code == 422
+    corrected = correct(r, 4, kind="objective_mismatch", reason="看错业绩表", items={COMM: 10})
     assert corrected.status_code == 201, corrected.json
     assert corrected.json["version"] == 2 and corrected.json["total"] == "69.67"  # 33 + 10 + 26.67
 
-    result = chair.api.post(f"{base}/aggregate")
-    assert result.status_code == 200, result.json
-    assert result.json["dropped_extremes"] is True
-    ranked = [(b["bid_id"], b["rank"], b["total"], b["criteria"]) for b in result.json["bids"]]
+
+def test_aggregation_drops_the_extremes_and_ranks_by_the_hand_computed_totals(aggregated: Room) -> None:
+    r, result = aggregated, aggregated.result
+    assert result["dropped_extremes"] is True
+    ranked = [(b["bid_id"], b["rank"], b["total"], b["criteria"]) for b in result["bids"]]
     assert ranked == [
-        (bid_a, 1, "88.33", {PRICE: "40.00", TECH: "36.33", COMM: "12.00"}),
-        (bid_c, 2, "68.67", {PRICE: "26.67", TECH: "32.00", COMM: "10.00"}),
+        (r.bid("A"), 1, "88.33", {PRICE: "40.00", TECH: "36.33", COMM: "12.00"}),
+        (r.bid("C"), 2, "68.67", {PRICE: "26.67", TECH: "32.00", COMM: "10.00"}),
     ]
-    assert members[3].api.get(f"{base}/result").json == result.json
-    assert agency.get(base).json["phase"] == "finished"
-    late = members[4].api.post(fix, json_body={"kind": "transcription", "reason": "x", "items": {TECH: 30}})
+
+
+def test_after_aggregation_every_member_reads_the_result_and_the_room_is_finished(aggregated: Room) -> None:
+    r = aggregated
+    assert r.members[3].api.get(f"{r.base}/result").json == r.result
+    assert r.agency.get(r.base).json["phase"] == "finished"
+
+
+def test_after_aggregation_a_sheet_can_no_longer_be_corrected(aggregated: Room) -> None:
+    late = correct(aggregated, 4, kind="transcription", reason="x", items={TECH: 30})
     assert late.status_code == 409
 
-    # every step is in the evidence log under the tender's evaluation subject, with its instant
-    entries = [(a, s, d) for a, _actor, s, d in audit_actions(world.app) if a.startswith("evaluation.")]
+
+def test_every_step_of_the_room_is_logged_under_the_evaluation_subject_with_its_instant(aggregated: Room) -> None:
+    entries = [(a, s, d) for a, _actor, s, d in audit_actions(aggregated.world.app) if a.startswith("evaluation.")]
     actions = {a for a, _s, _d in entries}
     for action in (
         "evaluation.room.opened",
@@ -245,13 +429,15 @@ def test_a_room_with_five_members_reviews_scores_and_aggregates(world, clock) ->
         "evaluation.result.aggregated",
     ):
         assert action in actions
-        assert all(s == f"tender:{tid}/evaluation" and d["at"].endswith("Z") for a, s, d in entries if a == action)
-    submitted = [d for a, _s, d in entries if a == "evaluation.sheet.submitted"]
-    assert len(submitted) == 10 and all("items" not in d for d in submitted)  # scores stay out until the end
+        assert all(
+            s == f"tender:{aggregated.tid}/evaluation" and d["at"].endswith("Z") for a, s, d in entries if a == action
+        )
+    submitted_entries = [d for a, _s, d in entries if a == "evaluation.sheet.submitted"]
+    assert len(submitted_entries) == 10 and all("items" not in d for d in submitted_entries)  # scores stay out
 
 
-def test_live_status_streams_and_ends_and_polling_falls_back(world, clock) -> None:
-    tid, members, pool, _rep = seated_room(world, clock)
+def test_live_status_streams_and_ends_and_polling_falls_back(seated: Room) -> None:
+    world, tid, members, pool = seated.world, seated.tid, seated.members, seated.pool
     base = f"/api/v1/tenders/{tid}/rooms/1"
     assert (
         world.agency.api.post(f"/api/v1/tenders/{tid}/rooms", json_body={"stage": 1, "chair_seat": 3}).status_code

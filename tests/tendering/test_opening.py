@@ -12,6 +12,8 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from app.core.keys import platform_public_keys
 from crypto.age import X25519Identity, encrypt_bytes, parse_header, unwrap_file_key
 from crypto.receipt import verify_receipt
 from crypto.signing import load_public_key, verify_document
+from tests import stages
 from tests.core.conftest import s3_session_url  # noqa: F401 - fixture
 from tests.integration.s3 import s3_url  # noqa: F401 - fixture
 from tests.services import unavailable
@@ -30,6 +33,7 @@ from tests.tendering.conftest import TENDERING_CONFIG
 from tests.tendering.helpers import (
     World,
     audit_actions,
+    build_world,
     create_published,
     database_bytes,
     envelope_plaintext,
@@ -77,27 +81,83 @@ def seal_with_age_cli(plaintext: bytes, recipient: str) -> bytes:
     return subprocess.run([age, "-r", recipient], input=plaintext, capture_output=True, check=True).stdout
 
 
-def test_end_to_end_sealed_bids_receipts_opening_and_record(world, clock, tmp_path) -> None:
+# ------------------------------------------------------------------ sealed bids, receipts, the opening and its record
+# Two stages, each built once per test process and restored for every test that starts there (tests/stages.py):
+# four sealed bids submitted (one sealed by the age command line from a tar made by the tar command, one armored,
+# one with a price that is not a number), and the same tender opened by the sweep.
+
+
+@dataclass
+class SealedBids:
+    world: World
+    tid: int
+    markers: list[str]  # a marker in each bid's plaintext
+    forms: list[dict[str, Any]]
+    sealed: list[bytes]  # the sealed files, in bidder order
+    receipts: list[dict[str, Any]]
+
+
+def submit_four_sealed_bids(app: Any, clock: Any) -> SealedBids:
+    world = build_world(app)
     tender = soon(world, clock)
     tid, recipient = tender["id"], tender["recipient"]
     markers = [f"PLAINTEXT-MARKER-{i}-{tid}" for i in range(4)]
     forms = [form(1_200_000, 120), form(1_180_000, 100), form(1_250_000, 90), {"price": "一百万", "currency": "CNY"}]
-    sealed = [
-        seal_with_age_cli(tar_with_tar_command(tmp_path, forms[0], markers[0]), recipient),
-        seal(envelope_plaintext(forms[1], {"方案.txt": markers[1].encode()}), recipient),
-        encrypt_bytes(envelope_plaintext(forms[2], {"方案.txt": markers[2].encode()}), [parse(recipient)], armor=True),
-        seal(envelope_plaintext(forms[3], {"方案.txt": markers[3].encode()}), recipient),
-    ]
+    workdir = Path(tempfile.mkdtemp(prefix="opening-"))
+    try:
+        sealed = [
+            seal_with_age_cli(tar_with_tar_command(workdir, forms[0], markers[0]), recipient),
+            seal(envelope_plaintext(forms[1], {"方案.txt": markers[1].encode()}), recipient),
+            encrypt_bytes(
+                envelope_plaintext(forms[2], {"方案.txt": markers[2].encode()}), [parse(recipient)], armor=True
+            ),
+            seal(envelope_plaintext(forms[3], {"方案.txt": markers[3].encode()}), recipient),
+        ]
+    finally:
+        shutil.rmtree(workdir)
     receipts = []
     for bidder, data in zip(world.bidders, sealed, strict=True):
         resp = submit(bidder.api, tid, {"bid": upload(bidder.api, tid, "bid", data, chunk=1000)})
         assert resp.status_code == 201, resp.json
         receipts.append(resp.json["receipt"])
+    return SealedBids(world, tid, markers, forms, sealed, receipts)
 
-    # receipts verify offline with the platform's public key and the sealed file
-    with world.app.app_context():
+
+def open_at_the_opening_time(s: SealedBids, clock: Any) -> SealedBids:
+    clock.advance(timedelta(seconds=5))
+    assert run_sweep(s.world.app) == {"started": 1, "records": 1}
+    return s
+
+
+OPENING = stages.chain("opening", {"sealed_bids": submit_four_sealed_bids, "opened": open_at_the_opening_time})
+
+
+@pytest.fixture
+def sealed_bids(app: Any, clock: Any) -> SealedBids:
+    return OPENING(app, clock, "sealed_bids")
+
+
+@pytest.fixture
+def opened(app: Any, clock: Any) -> SealedBids:
+    return OPENING(app, clock, "opened")
+
+
+def opening_record(s: SealedBids) -> dict[str, Any]:
+    """The opening record's signed payload, verified with the platform's key."""
+    docs = records(s.world, s.tid).json
+    assert len(docs) == 1
+    return dict(verify_document(docs[0], platform_key(s)))
+
+
+def platform_key(s: SealedBids) -> Any:
+    with s.world.app.app_context():
+        return load_public_key(platform_public_keys()[0]["public_key"])
+
+
+def test_each_receipt_verifies_offline_with_the_platform_key_and_the_sealed_file(sealed_bids, tmp_path) -> None:
+    with sealed_bids.world.app.app_context():
         (tmp_path / "platform.pem").write_text(platform_public_keys()[0]["public_key_pem"])
-    for i, (receipt, data) in enumerate(zip(receipts, sealed, strict=True)):
+    for i, (receipt, data) in enumerate(zip(sealed_bids.receipts, sealed_bids.sealed, strict=True)):
         (tmp_path / f"r{i}.json").write_text(json.dumps(receipt))
         (tmp_path / f"b{i}.age").write_bytes(data)
         out = subprocess.run(
@@ -119,40 +179,46 @@ def test_end_to_end_sealed_bids_receipts_opening_and_record(world, clock, tmp_pa
         )
         assert out.returncode == 0, out.stdout + out.stderr
 
-    # no plaintext of any bid anywhere on the platform before the opening
-    stored = database_bytes(world.app) + storage_bytes(world.app)
-    for marker in markers:
+
+def test_no_plaintext_of_any_bid_is_anywhere_on_the_platform_before_the_opening(sealed_bids) -> None:
+    stored = database_bytes(sealed_bids.world.app) + storage_bytes(sealed_bids.world.app)
+    for marker in sealed_bids.markers:
         assert marker.encode() not in stored
     assert b"1180000" not in stored and "一百万".encode() not in stored
 
-    # an upload in flight at the deadline is refused and logged
-    late = world.bidders[1].api
-    late_upload = late.post(f"/api/v1/tenders/{tid}/uploads", {"envelope": "bid", "size": len(sealed[1])}).json["id"]
-    clock.advance(timedelta(seconds=5))
+
+def test_an_upload_in_flight_at_the_deadline_is_refused_and_logged(sealed_bids, clock) -> None:
     from tests.tendering.helpers import put_chunk
 
-    refused = put_chunk(late, late_upload, 0, sealed[1], len(sealed[1]))
+    late, data = sealed_bids.world.bidders[1].api, sealed_bids.sealed[1]
+    late_upload = late.post(f"/api/v1/tenders/{sealed_bids.tid}/uploads", {"envelope": "bid", "size": len(data)})
+    clock.advance(timedelta(seconds=5))
+    refused = put_chunk(late, late_upload.json["id"], 0, data, len(data))
     assert refused.status_code == 409
-    assert [e for e in audit_actions(world.app) if e[0] == "tendering.bid.refused"]
+    assert [e for e in audit_actions(sealed_bids.world.app) if e[0] == "tendering.bid.refused"]
 
-    # the sweep opens everything once the opening time has come
+
+def test_the_sweep_opens_the_tender_once_its_opening_time_has_come(sealed_bids, clock) -> None:
+    world = sealed_bids.world
+    clock.advance(timedelta(seconds=5))
     assert run_sweep(world.app) == {"started": 1, "records": 1}
     assert run_sweep(world.app) == {"started": 0, "records": 0}  # idempotent
-    state = world.anonymous.get(f"/api/v1/tenders/{tid}").json
-    assert state["status"] == "opened"
+    assert world.anonymous.get(f"/api/v1/tenders/{sealed_bids.tid}").json["status"] == "opened"
 
-    docs = records(world, tid).json
-    assert len(docs) == 1
-    with world.app.app_context():
-        key = load_public_key(platform_public_keys()[0]["public_key"])
-    payload = verify_document(docs[0], key)
+
+def test_the_signed_record_counts_three_valid_bids_against_a_minimum_of_three(opened) -> None:
+    payload = opening_record(opened)
     assert payload["result"] == "opened" and payload["valid_bids"] == 3 and payload["min_bids"] == 3
-    by_org = {b["bidder"]["organisation_id"]: b for b in payload["bids"]}
-    for bidder, expected, receipt in zip(world.bidders[:3], forms[:3], receipts[:3], strict=True):
+
+
+def test_the_record_links_each_valid_bid_to_its_form_its_receipt_and_its_batch_entry(opened) -> None:
+    key, world = platform_key(opened), opened.world
+    by_org = {b["bidder"]["organisation_id"]: b for b in opening_record(opened)["bids"]}
+    for bidder, expected, receipt in zip(world.bidders[:3], opened.forms[:3], opened.receipts[:3], strict=True):
         row = by_org[bidder.org_id]
         assert row["outcome"] == "valid" and row["form"] == expected
         # the record links each bid to its batch entry and leaf, which its receipt's proof (verified) names too
-        mine = bidder.api.get(f"/api/v1/tenders/{tid}/bid").json["versions"][-1]
+        mine = bidder.api.get(f"/api/v1/tenders/{opened.tid}/bid").json["versions"][-1]
         assert row["bid_id"] == receipt["payload"]["bid"]["id"] == mine["receipt"]["payload"]["bid"]["id"]
         inclusion = verify_receipt(receipt, key, proof=mine["proof"]).inclusion
         assert inclusion is not None
@@ -162,24 +228,40 @@ def test_end_to_end_sealed_bids_receipts_opening_and_record(world, clock, tmp_pa
         )
         assert row["receipt"]["commitment"] == receipt["payload"]["commitment"]
         assert row["envelopes"][0]["sha256"] == receipt["payload"]["envelopes"][0]["sha256"]
-    invalid = by_org[world.bidders[3].org_id]
+
+
+def test_a_bid_whose_price_is_not_a_number_is_revoked_with_the_cause(opened) -> None:
+    by_org = {b["bidder"]["organisation_id"]: b for b in opening_record(opened)["bids"]}
+    invalid = by_org[opened.world.bidders[3].org_id]
     assert invalid["outcome"] == "revoked" and "price" in invalid["cause"] and invalid["form"] is None
-    assert by_org[world.bidders[0].org_id]["envelopes"][0]["files"] == [
-        {"name": "技术方案.txt", "size": len(f"施工组织设计 {markers[0]}".encode())}
+
+
+def test_the_record_lists_the_files_of_a_bid_packed_by_the_tar_command(opened) -> None:
+    by_org = {b["bidder"]["organisation_id"]: b for b in opening_record(opened)["bids"]}
+    assert by_org[opened.world.bidders[0].org_id]["envelopes"][0]["files"] == [
+        {"name": "技术方案.txt", "size": len(f"施工组织设计 {opened.markers[0]}".encode())}
     ]
 
-    # now the plaintext exists, in the restricted opened-bids bucket (the search above could see it)
-    opened = storage_bytes(world.app)
-    assert all(m.encode() in opened for m in markers)
 
-    # participants and overseers read the record; others are refused and logged
+def test_after_the_opening_the_plaintext_is_in_the_opened_bids_bucket(opened) -> None:
+    stored = storage_bytes(opened.world.app)  # the search of the test before the opening could see it there
+    assert all(m.encode() in stored for m in opened.markers)
+
+
+def test_participants_and_overseers_read_the_record_and_another_agency_is_refused(opened) -> None:
+    world, tid = opened.world, opened.tid
     assert records(world, tid, world.bidders[0]).status_code == 200
     assert records(world, tid, world.auditor).status_code == 200
     assert records(world, tid, world.other_agency).status_code == 403
-    listed = world.agency.api.get(f"/api/v1/tenders/{tid}/bids")
+
+
+def test_the_agency_lists_every_bid_after_the_opening(opened) -> None:
+    listed = opened.world.agency.api.get(f"/api/v1/tenders/{opened.tid}/bids")
     assert listed.status_code == 200 and len(listed.json) == 4
 
-    actions = [a for a, *_ in audit_actions(world.app)]
+
+def test_the_opening_and_the_one_release_of_custody_are_logged(opened) -> None:
+    actions = [a for a, *_ in audit_actions(opened.world.app)]
     assert actions.count("tendering.custody.released") == 1
     assert "tendering.opening.started" in actions and "tendering.opening.record_published" in actions
 
