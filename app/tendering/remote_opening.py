@@ -540,7 +540,7 @@ def answer_record(
 
 def get_record(tender: Tender, stage: int) -> OpeningRecord:
     """The published opening record of a stage; NotFound before it is published (or for no such stage)."""
-    rec = None
+    rec: OpeningRecord | None = None
     if 0 < stage <= MAX_STAGE:
         rec = db.session.scalar(
             select(OpeningRecord).where(OpeningRecord.tender_id == tender.id, OpeningRecord.stage == stage)
