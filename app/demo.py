@@ -22,7 +22,7 @@ import io
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -97,10 +97,10 @@ class _MovedClock:
         return time.monotonic_ns()
 
 
-def _recorded_opening(clock: clock_mod.FakeClock, subject: str) -> None:
+def _recorded_opening(clock: clock_mod.FakeClock, subject: str, during: Callable[[], None] | None = None) -> None:
     """The worker's opening sweep, filmed by the demo room's recorder (as `flask recording run` does) when that
-    room exists: the recording starts first, the sweep runs, the recording closes ~2 s later. Leaves the fake clock
-    where the moved clock stopped."""
+    room exists: the recording starts first, the sweep runs, then `during` (what happens in the room after the
+    record is published), the recording closes ~2 s later. Leaves the fake clock where the moved clock stopped."""
     from app.recordings import services as recordings
     from app.recordings.models import RecordingRoom
     from app.recordings.recorder import Options, RoomRecorder
@@ -109,6 +109,8 @@ def _recorded_opening(clock: clock_mod.FakeClock, subject: str) -> None:
     room = db.session.scalar(select(RecordingRoom).where(RecordingRoom.code == recordings.DEMO_ROOM))
     if room is None or room.source != "synthetic":
         open_due()
+        if during is not None:
+            during()
         return
     db.session.commit()  # no transaction of ours while the recorder writes its rows (SQLite's one writer)
     moved = _MovedClock(clock.now())
@@ -136,6 +138,8 @@ def _recorded_opening(clock: clock_mod.FakeClock, subject: str) -> None:
             raise RuntimeError("the demo recorder did not start")
         time.sleep(1.0)  # a second of the room before the sweep
         open_due()  # decrypts the bids of the tenders due and publishes their opening records (commits)
+        if during is not None:
+            during()  # commits step by step: the recorder writes its rows meanwhile
         time.sleep(2.0)
     finally:
         stop.set()
@@ -328,9 +332,13 @@ def _seed(
     admin = _user("admin") or agency
     buyer = _organisation(BUYER[0], OrganisationKind.BUYER, BUYER[1])
     bidders = [bidder]
+    passwords: dict[int, str] = {}  # of the bidders made here, who re-authenticate to answer the opening record
     for username, name, uscc in BIDDERS:
         org = _organisation(name, OrganisationKind.BIDDER, uscc)
-        bidders.append(_user(username) or _account(username, f"{name} 投标专员", "bidder", org.id, printed)[0])
+        found = _user(username)
+        if found is None:
+            found, passwords[len(bidders)] = _account(username, f"{name} 投标专员", "bidder", org.id, printed)
+        bidders.append(found)
     employer = _organisation(EXPERT_EMPLOYER[0], OrganisationKind.OTHER, EXPERT_EMPLOYER[1])
     experts: list[tuple[User, str]] = []
     for i, username in enumerate(EXPERTS, start=2):
@@ -371,7 +379,8 @@ def _seed(
         _submit(who, bidding, sealed_bid(bidding.recipient, price, f"{who.display_name} 的施工方案"))
     clock.set(past_deadline + timedelta(seconds=1))
     # the worker's sweep decrypts both tenders' bids and publishes their opening records, filmed in the demo room
-    _recorded_opening(clock, opened.audit_ref)
+    # and, while the room is still filmed, the remote opening: an objection answered, the record confirmed or disputed
+    _recorded_opening(clock, opened.audit_ref, lambda: _remote_opening(opened, agency, bidders, passwords))
     clock.advance(timedelta(days=1))
     _evaluate_and_award(clock, awarded, agency, experts)
     # The demo expert joins the pool afterwards: free for the committee of the opened tender.
@@ -382,6 +391,51 @@ def _seed(
     if clock.now() >= real_now:  # the history must end before the present; DEMO_HISTORY_DAYS is too short
         raise RuntimeError("DEMO_HISTORY_DAYS leaves no room for the demo's history")
     db.session.flush()
+
+
+def _remote_opening(tender: Any, agency: User, bidders: list[User], passwords: dict[int, str]) -> None:
+    """The opened tender's remote opening (不见面开标), through its services as the live page calls them: the
+    bidders and the host follow it, `bidder` objects to the record and the host answers, a question is answered,
+    bidder2 confirms the record and bidder3 disputes it (each re-authenticating with its password); `bidder`, whose
+    password the demo does not know, leaves it unanswered. Commits after each step, as each request would."""
+    from app.tendering import remote_opening as ro
+
+    for who in (agency, *bidders):
+        ro.watch(who, tender)
+        db.session.commit()
+    objection = ro.raise_message(
+        actor=bidders[0],
+        tender=tender,
+        kind="objection",
+        text="开标记录中我公司的工期应为120日历天，请主持人核对投标文件后当场说明。",
+    )
+    db.session.commit()
+    question = ro.raise_message(actor=bidders[2], tender=tender, kind="question", text="评标结果将在何时、何处公示？")
+    db.session.commit()
+    for message, answer in (
+        (objection, "已核对：贵公司投标文件载明工期为120日历天，开标记录与之一致，已当场重新宣读。"),
+        (question, "评标结束后三日内在本平台公示中标候选人，公示期不少于三日。"),
+    ):
+        ro.answer_message(actor=agency, tender=tender, message_id=message.id, text=answer)
+        db.session.commit()
+    digest = ro.sha256_of(ro.get_record(tender, 1))
+    answers = {
+        1: ("confirmed", None),
+        2: ("disputed", "我公司投标文件的解密时间晚于其他投标人，开标记录未载明原因，请予说明。"),
+    }
+    for index, (verdict, reason) in answers.items():
+        if index not in passwords:  # a bidder account that existed before the demo: its password is its own
+            continue
+        ro.answer_record(
+            actor=bidders[index],
+            tender=tender,
+            stage=1,
+            verdict=verdict,
+            record_sha256=digest,
+            reason=reason,
+            password=passwords[index],
+        )
+        db.session.commit()
 
 
 def _schedule_recording(opening_at: datetime) -> None:
@@ -411,7 +465,8 @@ def _summary(opening_at: datetime) -> list[str]:
     zone = current_app.config["CENTER_TIMEZONE"]
     return [
         f"demo tender open for bids (2 sealed bids in), opens at {format_center_time(opening_at, zone)}",
-        "demo tender opened (bids decrypted, opening record published); its committee is still to define",
+        "demo tender opened (bids decrypted, opening record published, an objection answered, the record confirmed by "
+        "one bidder and disputed by another); its committee is still to define",
         "demo tender evaluated and awarded (committee drawn, scored, report signed, publicity ended, award issued)",
     ]
 

@@ -85,6 +85,43 @@ def check_opening_recorded(opened: Any) -> None:
     assert all(start <= e.index < end for e in decrypted), (start, end, [e.index for e in decrypted])
 
 
+def check_remote_opening(opened: Any) -> None:
+    """The opened tender's remote opening: an objection and a question answered by the host, the record confirmed
+    by bidder2 and disputed (with reasons) by bidder3, signed; all while the room was filmed, so on its replay."""
+    from app.audit.models import AuditEntry
+    from app.core.keys import platform_public_keys
+    from app.extensions import db
+    from app.recordings.models import RecordingSession
+    from app.recordings.replay import timeline_events
+    from app.tendering import remote_opening as ro
+    from app.tendering.models import OpeningConfirmation
+    from crypto.signing import load_public_key, verify_document
+
+    messages = ro.list_messages(opened)
+    assert [(m.kind, m.organisation.name, m.answer is not None) for m in messages] == [
+        ("objection", "邯郸示范建设工程有限公司", True),
+        ("question", "邯郸示范装饰工程有限公司", True),
+    ]
+    answers = list(db.session.scalars(select(OpeningConfirmation).order_by(OpeningConfirmation.id)))
+    assert [(a.organisation.name, a.verdict, bool(a.reason)) for a in answers] == [
+        ("邯郸示范路桥工程有限公司", "confirmed", False),
+        ("邯郸示范装饰工程有限公司", "disputed", True),
+    ]
+    keys = {k["key_id"]: load_public_key(k["public_key"]) for k in platform_public_keys()}
+    rec = ro.get_record(opened, 1)
+    assert all(verify_document(a.signed, keys)["record_sha256"] == ro.sha256_of(rec) for a in answers)
+    watched = db.session.scalars(
+        select(AuditEntry.data).where(
+            AuditEntry.action == "tendering.opening.watched", AuditEntry.subject == ro.subject(opened)
+        )
+    )
+    assert sorted(d["role"] for d in watched) == ["bidder", "bidder", "bidder", "host"]
+    session = db.session.scalar(select(RecordingSession).where(RecordingSession.subject == opened.audit_ref))
+    if session is not None:  # filmed: the objection and its answer are on the replay's timeline
+        actions = {e["action"] for e in timeline_events(session)}
+        assert {"tendering.opening.objection_raised", "tendering.opening.record_disputed"} <= actions, actions
+
+
 def test_demo_seed_makes_three_tenders_once(app: Flask) -> None:
     from app.demo import TITLE_AWARDED, TITLE_BIDDING, TITLE_OPENED
     from app.evaluation.models import Award, EvaluationReport, ReportStatus
@@ -118,6 +155,7 @@ def test_demo_seed_makes_three_tenders_once(app: Flask) -> None:
         assert len(records) == 1
         assert len(list(db.session.scalars(select(Bid).where(Bid.tender_id == opened.id)))) == 3
         check_opening_recorded(opened)
+        check_remote_opening(opened)
 
         assert awarded.status is TenderStatus.AWARDED
         report = db.session.scalar(select(EvaluationReport).where(EvaluationReport.tender_id == awarded.id))

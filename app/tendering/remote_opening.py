@@ -14,7 +14,8 @@
   no bidder's private key.
 
 The channel and the answers stay open from the start of the opening until TENDER_REMOTE_OPENING_WINDOW after the
-last record was published. Services flush, never commit.
+last record was published. Services flush, never commit. The live page (remote_opening_views.py) and the JSON API
+(remote_opening_api.py) are thin over these: one rule for who may do what, one way of logging and signing.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ VERDICTS = ("confirmed", "disputed")
 MAX_TEXT = 2000
 MAX_REAUTH_FAILURES = 5
 REAUTH_WINDOW = timedelta(minutes=15)
+API_WATCH_GAP = timedelta(minutes=5)
+MAX_STAGE = 999
 
 
 class ReauthenticationFailed(common.ReauthenticationFailed):
@@ -123,18 +126,42 @@ def require_watcher(actor: Any, tender: Tender) -> str:
     return role
 
 
-def watch(actor: Any, tender: Tender) -> str:
-    """A viewer opens the page: checked (a refusal is logged), then the visit logged. Returns the viewer's role."""
+def watch(actor: Any, tender: Tender, *, via: str = "page") -> str:
+    """A viewer opens the page, or reads the state through the API: checked (a refusal is logged), then the viewer
+    logged. Returns the viewer's role.
+
+    Every page visit is an entry. A program polls the API every few seconds, so through the API a viewer is logged
+    when it starts reading and again after API_WATCH_GAP without an entry of its own for this opening: the log
+    still says who watched and when, without an entry per poll."""
     role = require_watcher(actor, tender)
+    if via == "api":
+        recent = db.session.scalar(
+            select(AuditEntry.index)
+            .where(
+                AuditEntry.action == "tendering.opening.watched",
+                AuditEntry.actor == actor_ref(actor),
+                AuditEntry.subject == subject(tender),
+                AuditEntry.created_at >= now_utc() - API_WATCH_GAP,
+            )
+            .limit(1)
+        )
+        if recent is not None:
+            return role
+        record("tendering.opening.watched", actor=actor, subject=subject(tender), data={"role": role, "via": "api"})
+        return role
     record("tendering.opening.watched", actor=actor, subject=subject(tender), data={"role": role})
     return role
 
 
 def bidders_present(tender: Tender) -> list[str]:
     """For the host and overseers: the bidding organisations whose users have opened the page (签到), by name, in
-    the order they first came. Read from the evidence log's `tendering.opening.watched` entries."""
+    the order they first came. Read from the evidence log's `tendering.opening.watched` entries.
+
+    Nobody before the opening starts: a bidder watching the page early would name (and count) a bid."""
     from app.accounts.models import Organisation, User
 
+    if tender.opening_started_at is None:
+        return []
     refs = db.session.scalars(
         select(AuditEntry.actor)
         .where(AuditEntry.subject == subject(tender), AuditEntry.action == "tendering.opening.watched")
@@ -256,18 +283,7 @@ def snapshot(tender: Tender) -> dict[str, Any]:
                 "answers": rows,
             }
         )
-    for m in list_messages(tender):
-        state["messages"].append(
-            {
-                "id": m.id,
-                "kind": m.kind,
-                "bidder": m.organisation.name,
-                "text": m.text,
-                "raised_at": format_instant(m.raised_at),
-                "answer": m.answer,
-                "answered_at": format_instant(m.answered_at) if m.answered_at else None,
-            }
-        )
+    state["messages"] = [message_view(m) for m in list_messages(tender)]
     closes = channel_closes_at(tender, records)
     state["channel_open"] = channel_open(tender, records)
     state["channel_closes_at"] = format_instant(closes) if closes else None
@@ -315,6 +331,19 @@ def list_messages(tender: Tender) -> list[OpeningMessage]:
             select(OpeningMessage).where(OpeningMessage.tender_id == tender.id).order_by(OpeningMessage.id)
         )
     )
+
+
+def message_view(m: OpeningMessage) -> dict[str, Any]:
+    """An objection or a question with its answer, as every watcher sees it (the page, the stream, the API)."""
+    return {
+        "id": m.id,
+        "kind": m.kind,
+        "bidder": m.organisation.name,
+        "text": m.text,
+        "raised_at": format_instant(m.raised_at),
+        "answer": m.answer,
+        "answered_at": format_instant(m.answered_at) if m.answered_at else None,
+    }
 
 
 def _text(value: Any, field: str, missing: str) -> str:
@@ -436,11 +465,7 @@ def answer_record(
     org = _bidder_org(actor, tender)
     if org is None:
         raise _refuse(actor, tender, "answer-record", N_("Only the tender's bidders confirm the opening record."))
-    rec = db.session.scalar(
-        select(OpeningRecord).where(OpeningRecord.tender_id == tender.id, OpeningRecord.stage == stage)
-    )
-    if rec is None:
-        raise NotFound(N_("The opening record of this stage is not published."))
+    rec = get_record(tender, stage)
     payload = rec.document["payload"]
     bidder = next((b["bidder"] for b in payload["bids"] if b["bidder"]["organisation_id"] == org), None)
     if bidder is None:
@@ -511,6 +536,29 @@ def answer_record(
     db.session.add(answer)
     db.session.flush()
     return answer
+
+
+def get_record(tender: Tender, stage: int) -> OpeningRecord:
+    """The published opening record of a stage; NotFound before it is published (or for no such stage)."""
+    rec: OpeningRecord | None = None
+    if 0 < stage <= MAX_STAGE:
+        rec = db.session.scalar(
+            select(OpeningRecord).where(OpeningRecord.tender_id == tender.id, OpeningRecord.stage == stage)
+        )
+    if rec is None:
+        raise NotFound(N_("The opening record of this stage is not published."))
+    return rec
+
+
+def signed_answers(actor: Any, tender: Tender, stage: int) -> dict[str, Any]:
+    """For watchers: the bidders' platform-signed answers to a stage's record, each verifiable with the platform's
+    public key, beside the record's SHA-256."""
+    require_watcher(actor, tender)
+    rec = get_record(tender, stage)
+    answers = db.session.scalars(
+        select(OpeningConfirmation).where(OpeningConfirmation.record_id == rec.id).order_by(OpeningConfirmation.id)
+    )
+    return {"stage": rec.stage, "record_sha256": sha256_of(rec), "answers": [a.signed for a in answers]}
 
 
 def answers_of(rec: OpeningRecord) -> list[dict[str, Any]]:

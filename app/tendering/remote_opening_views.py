@@ -222,17 +222,7 @@ def opening_answer_record(tender_id: int) -> Any:
 @authenticated
 def opening_answers_json(tender_id: int, stage: int) -> Any:
     """The bidders' signed answers to a stage's record (each verifiable with the platform's public key)."""
-    tender = _tender(tender_id)
-    ro.require_watcher(me(), tender)
-    rec = db.session.scalar(
-        select(OpeningRecord).where(OpeningRecord.tender_id == tender.id, OpeningRecord.stage == stage)
-    )
-    if rec is None:
-        raise NotFound(N_("The opening record of this stage is not published."))
-    answers = db.session.scalars(
-        select(OpeningConfirmation).where(OpeningConfirmation.record_id == rec.id).order_by(OpeningConfirmation.id)
-    )
-    return {"record_sha256": ro.sha256_of(rec), "answers": [a.signed for a in answers]}
+    return ro.signed_answers(me(), _tender(tender_id), stage)
 
 
 @bp.get("/tenders/<int:tender_id>/opening/live/playlist.m3u8")

@@ -75,4 +75,10 @@ TENDERING_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "tendering.opening_raise"): SIGNED_IN,
     ("POST", "tendering.opening_answer"): SIGNED_IN,
     ("POST", "tendering.opening_answer_record"): SIGNED_IN,
+    ("GET", "tendering-api.remote_opening_state"): SIGNED_IN,
+    ("GET", "tendering-api.list_remote_opening_messages"): SIGNED_IN,
+    ("POST", "tendering-api.raise_remote_opening_message"): SIGNED_IN,
+    ("POST", "tendering-api.answer_remote_opening_message"): AGENCY,  # the host; which agency: object-level
+    ("GET", "tendering-api.list_opening_record_answers"): SIGNED_IN,
+    ("POST", "tendering-api.answer_opening_record"): SIGNED_IN,
 }

@@ -113,8 +113,13 @@ def test_only_bidders_and_overseers_watch_and_every_visit_is_logged(world: World
     watched = _entries(world, "tendering.opening.watched")
     assert [e.data["role"] for e in watched] == ["bidder", "host", "overseer", "overseer", "bidder", "bidder"]
     assert all(e.subject == f"tender:{tid}/opening" for e in watched)
-    # the host sees which bidders joined (签到), in the order they came; a bidder does not see the others
-    host_page = parse(_host(world, "host3").get(page, headers=ZH).get_data(as_text=True))
+    # the host sees which bidders joined (签到), in the order they came, once the opening starts (before it that
+    # would name the bidders); a bidder does not see the others
+    host = _host(world, "host3")
+    early = parse(host.get(page, headers=ZH).get_data(as_text=True))
+    assert early.by_id("present").texts("li") == [] and "投标人1建设有限公司" not in early.by_id("present").text
+    _open(world, clock)
+    host_page = parse(host.get(page, headers=ZH).get_data(as_text=True))
     assert host_page.by_id("present").texts("li") == ["投标人1建设有限公司", "投标人2建设有限公司"]
     assert not parse(client.get(f"{page}/panel").get_data(as_text=True)).has("present")
     other_agency = _staff(world, "host2", "agency", world.other_agency.org_id)
