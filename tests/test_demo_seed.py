@@ -133,8 +133,9 @@ def test_demo_seed_makes_three_tenders_once(app: Flask) -> None:
     before = now_utc()
     lines, (wall, cpu) = seed(app)
     print(f"demo seeding took {wall:.1f} s ({cpu:.1f} s CPU)")
-    # Under 20 s of this process's work; the wall clock gets slack for a machine shared with other test workers.
-    assert cpu < 20 and wall < 60, (wall, cpu)
+    # Under 20 s of this process's work; the wall clock (which catches waiting, not work) gets slack for a machine
+    # shared with other test workers and scenario jobs (72 s seen at load 15).
+    assert cpu < 20 and wall < 120, (wall, cpu)
     assert any(line.startswith("agency ") for line in lines)
     assert any(line.startswith("expert2 ") for line in lines)
     with app.app_context():
