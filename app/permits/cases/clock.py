@@ -15,8 +15,9 @@ resumption, and stores the result: `statutory_due`, `promised_due`, the running 
 instants, `clock_paused_at` while a pause is open (the due dates then stay as last known and nothing turns late).
 Supervision reads those stored dates (its `case` items) and every sweep reads them; nobody counts again.
 
-**The deadline sweep** (`permits.sweep_deadlines`) flags, once each with an evidence entry, the running steps past
-their due instant and the undecided cases past their promised and statutory due dates, skipping paused cases.
+**The deadline sweep** (`permits.sweep_deadlines`) flags, once each, the running steps past their due instant and
+the undecided cases past their promised and statutory due dates, skipping paused cases; one evidence entry per
+batch names every flag.
 Idempotent; rows locked with SKIP LOCKED on PostgreSQL; set-based so 100,000 open cases stay cheap
 (bench/permits_deadline_bench.py).
 """
@@ -308,10 +309,11 @@ def end_source(application: Application, source: str, *, actor: Any, at: datetim
 # --- the deadline sweep ----------------------------------------------------------------------------------
 
 
-def sweep_deadlines(batch: int = 2000) -> dict[str, int]:
-    """Flag, once each with an evidence entry, the running steps past their due instant and the undecided cases
-    past their promised and statutory due dates; paused cases are skipped (their dates are not known). Idempotent;
-    flushes, never commits."""
+def sweep_deadlines(batch: int = 5000) -> dict[str, int]:
+    """Flag, once each, the running steps past their due instant and the undecided cases past their promised and
+    statutory due dates; paused cases are skipped (their dates are not known). One evidence entry per batch names
+    every flag it set (as the lights sweep does): a backlog of thousands stays one append per batch, not one each.
+    Idempotent; flushes, never commits."""
     processing = _processing()
     now = now_utc()
     today = processing.local_date(now)
@@ -319,7 +321,7 @@ def sweep_deadlines(batch: int = 2000) -> dict[str, int]:
     running = Application.clock_paused_at.is_(None)
     while True:
         steps = db.session.execute(
-            select(CaseStep.id, CaseStep.application_id, CaseStep.kind, CaseStep.due_at, CaseStep.department_id)
+            select(CaseStep.id, CaseStep.application_id, CaseStep.kind, CaseStep.due_at)
             .join(Application, Application.id == CaseStep.application_id)
             .where(
                 CaseStep.status == CaseStepStatus.OPEN,
@@ -338,23 +340,24 @@ def sweep_deadlines(batch: int = 2000) -> dict[str, int]:
             execution_options={"synchronize_session": False},
         )
         cases = _case_facts({s.application_id for s in steps})
-        for s in steps:
-            number, item_code, lead_code = cases[s.application_id]
-            record(
-                "permits.case.step_overdue",
-                actor="system:permits.sweep_deadlines",
-                subject=f"permits.application:{s.application_id}",
-                data={
-                    "case_number": number,
-                    "application_id": s.application_id,
-                    "item": item_code,
-                    "step": s.kind.value,
-                    "department": lead_code,
-                    "department_id": s.department_id,
-                    "due_at": s.due_at.isoformat(),
-                    "swept_at": now.isoformat(),
-                },
-            )
+        record(
+            "permits.case.step_overdue",
+            actor="system:permits.sweep_deadlines",
+            subject="permits.deadlines",
+            data={
+                "swept_at": now.isoformat(),
+                "steps": [
+                    {
+                        "application_id": s.application_id,
+                        "case_number": cases[s.application_id][0],
+                        "department": cases[s.application_id][2],
+                        "step": s.kind.value,
+                        "due_at": s.due_at.isoformat(),
+                    }
+                    for s in steps
+                ],
+            },
+        )
         result["steps"] += len(steps)
     undecided = ~exists().where(CaseDecision.application_id == Application.id)
     for which, column, flag in (
@@ -382,22 +385,24 @@ def sweep_deadlines(batch: int = 2000) -> dict[str, int]:
                 execution_options={"synchronize_session": False},
             )
             cases = _case_facts({r[0] for r in late})
-            for app_id, due in late:
-                number, item_code, lead_code = cases[app_id]
-                record(
-                    "permits.case.overdue",
-                    actor="system:permits.sweep_deadlines",
-                    subject=f"permits.application:{app_id}",
-                    data={
-                        "case_number": number,
-                        "application_id": app_id,
-                        "item": item_code,
-                        "department": lead_code,
-                        "limit": which,
-                        "due": due.isoformat(),
-                        "swept_at": now.isoformat(),
-                    },
-                )
+            record(
+                "permits.case.overdue",
+                actor="system:permits.sweep_deadlines",
+                subject="permits.deadlines",
+                data={
+                    "swept_at": now.isoformat(),
+                    "limit": which,
+                    "cases": [
+                        {
+                            "application_id": app_id,
+                            "case_number": cases[app_id][0],
+                            "department": cases[app_id][2],
+                            "due": due.isoformat(),
+                        }
+                        for app_id, due in late
+                    ],
+                },
+            )
             result[which] += len(late)
     db.session.flush()
     return result

@@ -121,9 +121,18 @@ def test_a_hearing_stops_the_clock_across_the_spring_festival(desk_app: Flask, c
     at(clock, 2026, 3, 11, 9)
     assert _deadlines(desk_app) == {"steps": 0, "promised": 1, "statutory": 0}
     with desk_app.test_request_context():
-        late = _entries("permits.case.overdue")
-        assert [e.data["limit"] for e in late] == ["promised"] and late[0].data["due"] == "2026-03-10"
-        assert _entries("permits.case.step_overdue")[0].data["step"] == "review"
+        (late,) = _entries("permits.case.overdue")
+        assert late.data["limit"] == "promised"
+        assert late.data["cases"] == [
+            {
+                "application_id": app_id,
+                "case_number": late.data["cases"][0]["case_number"],
+                "department": LEAD,
+                "due": "2026-03-10",
+            }
+        ]
+        (step,) = _entries("permits.case.step_overdue")
+        assert [(s["application_id"], s["step"]) for s in step.data["steps"]] == [(app_id, "review")]
 
 
 def test_the_decision_waits_for_a_stopped_clock(desk_app: Flask, clock: Any) -> None:
