@@ -273,6 +273,7 @@ def _case_opened(ctx: Context, entry: AuditEntry) -> None:
     application = _permits_application(entry)
     if application is None or application.accepted_on is None:
         return
+    dues = _case_dues(application)
     ctx.open(
         entry,
         floor=Floor.PERMITS,
@@ -281,7 +282,8 @@ def _case_opened(ctx: Context, entry: AuditEntry) -> None:
         department=application.item.department.name,
         person_id=application.decided_by_id,
         counts_workdays=application.item.day_count.value == "working",
-        **_case_dues(application),
+        promised_due_at=dues["promised_due_at"],
+        statutory_due_at=dues["statutory_due_at"],
     )
 
 

@@ -195,7 +195,7 @@ def _require_pausable(application: Application) -> CaseStep:
 
 
 def _facts(application: Application, pause: CasePause, **extra: Any) -> dict[str, Any]:
-    return _processing().facts(
+    facts: dict[str, Any] = _processing().facts(
         application,
         department=application.item.department,
         step=_running(application),
@@ -210,6 +210,7 @@ def _facts(application: Application, pause: CasePause, **extra: Any) -> dict[str
         paused=application.clock_paused_at is not None,
         **extra,
     )
+    return facts
 
 
 def open_pause(
@@ -397,7 +398,7 @@ def sweep_deadlines(batch: int = 5000) -> dict[str, int]:
                             "application_id": app_id,
                             "case_number": cases[app_id][0],
                             "department": cases[app_id][2],
-                            "due": due.isoformat(),
+                            "due": due.isoformat() if due is not None else None,
                         }
                         for app_id, due in late
                     ],
