@@ -164,6 +164,11 @@ ACTIONS: dict[str, Any] = {
     "permits.inspection.reported": _l("Site inspector's findings recorded"),
     "permits.inspection.completed": _l("Joint site inspection completed"),
     "permits.inspection.rectification_notified": _l("Applicant told to rectify after the site inspection"),
+    "permits.meeting.missed": _l("Joint review meeting not held in time"),
+    "permits.case.paused": _l("Case clock stopped (time not counted toward the limit)"),
+    "permits.case.resumed": _l("Case clock running again, due dates moved on"),
+    "permits.case.step_overdue": _l("Case step past its due time"),
+    "permits.case.overdue": _l("Case past its time limit"),
     "permits.authorisation.granted": _l("Chief representative's authorisation recorded"),
     "permits.authorisation.revoked": _l("Chief representative's authorisation revoked"),
     "permits.staff.added": _l("Department staff member recorded"),
@@ -270,6 +275,7 @@ ACTIONS: dict[str, Any] = {
     "convenience.appointment_reminder_queued": _l("Appointment reminder written to the outbox"),
     "convenience.appointment_reminder_sent": _l("Appointment reminder sent"),
     "convenience.outbox_message_sent": _l("Message from the outbox sent"),
+    "notify.notice_sent": _l("Notice sent to the applicant by SMS or e-mail"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Appointment tables (预约服务): booked visits, the notification outbox and the tally of recent calls.
+"""Appointment tables (预约服务): booked visits and the tally of recent calls (the outbox is app.core.notify's).
 
 A booking takes a slot of a window's working plan (its start is the slot's key); the service's planned time plus
 the rest time is what it uses of the slot's booking budget. Bookings of one window are serialised by a row lock
@@ -10,12 +10,17 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.convenience.models import Service, Ticket, Window
 from app.core.db import UTCDateTime, db
 from app.core.db import value_enum as _enum
+
+# The outbox is the center's one notification mechanism (app.core.notify); re-exported for this floor's code.
+from app.core.notify.models import OutboxChannel, OutboxMessage
+
+__all__ = ["Appointment", "AppointmentStatus", "CallTally", "OutboxChannel", "OutboxMessage"]
 
 
 class AppointmentStatus(enum.StrEnum):
@@ -59,31 +64,6 @@ class Appointment(db.Model):  # type: ignore[name-defined,misc]
     service: Mapped[Service] = relationship()
     window: Mapped[Window] = relationship()
     ticket: Mapped[Ticket | None] = relationship()
-
-
-class OutboxChannel(enum.StrEnum):
-    OUTBOX = "outbox"  # the embedded default: kept here, shown on the outbox page
-    SMS = "sms"
-    EMAIL = "email"
-    PAGE = "page"  # no address to send to: only the citizen's own page (ticket, application) shows it; never sent
-
-
-class OutboxMessage(db.Model):  # type: ignore[name-defined,misc]
-    """A notification: written in the transaction that decides it, delivered after by the configured adapter."""
-
-    __tablename__ = "convenience_outbox"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[OutboxChannel] = mapped_column(_enum(OutboxChannel))
-    recipient: Mapped[str] = mapped_column(String(200))
-    subject: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text)
-    kind: Mapped[str] = mapped_column(String(40))  # appointment_reminder, rating_invitation
-    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("convenience_appointments.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str] = mapped_column(String(500), default="")
 
 
 class CallTally(db.Model):  # type: ignore[name-defined,misc]

@@ -654,7 +654,15 @@ def send_reminders() -> int:
     return len(rows)
 
 
-OUTBOX_KINDS = ("appointment_reminder", "rating_invitation")
+OUTBOX_KINDS = (
+    "appointment_reminder",
+    "rating_invitation",
+    # the permits floor's applicant notices (app.permits.cases.messages), through the same outbox
+    "permits_correction",
+    "permits_acceptance",
+    "permits_rectification",
+    "permits_decision",
+)
 
 
 def outbox(limit: int = 200, kind: str | None = None) -> list[OutboxMessage]:

@@ -206,14 +206,11 @@ def _permits_application(entry: AuditEntry) -> Any:
 
 
 # 行政许可法 art. 32: the desk decides within 5 working days of receipt, counted from the next day. The rule is the
-# permits floor's; supervision reads the calendar itself rather than import the floor's services.
-ACCEPTANCE_LIMIT_DAYS = 5
-
-
+# permits floor's pure deadline module (the same function the desk's sweep uses); no floor service is imported.
 def _acceptance_deadline(calendar: Any, received_on: date) -> date:
-    start = received_on + timedelta(days=1)
-    calendar.require(start)
-    return calendar.nth_workday_from(start, ACCEPTANCE_LIMIT_DAYS)  # type: ignore[no-any-return]
+    from app.permits.calendar.deadlines import acceptance_deadline
+
+    return acceptance_deadline(calendar, received_on)
 
 
 @handles("permits.application.submitted", "permits.application.resubmitted")
@@ -250,14 +247,86 @@ def _desk_handler(ctx: Context, entry: AuditEntry) -> None:
             item.person_id = item.person_id or person
 
 
-@handles(
-    "permits.application.accepted",
-    "permits.application.refused",
-    "permits.application.correction_requested",
-    "permits.application.deemed_accepted",
-)
+@handles("permits.application.refused", "permits.application.correction_requested")
 def _desk_decided(ctx: Context, entry: AuditEntry) -> None:
     ctx.close(entry, kind="desk_decision")
+
+
+# --- permits: an accepted case until its decision, on the due dates the floor's clock stored ----------------------
+
+
+def _case_dues(application: Any) -> dict[str, datetime | None]:
+    """The case's stored due dates (computed once by the permits floor's case clock, pauses skipped); none while
+    its clock is stopped, so no light grows during a hearing, testing or a site inspection."""
+    if application.clock_paused_at is not None:
+        return {"promised_due_at": None, "statutory_due_at": None}
+    promised, statutory = application.promised_due, application.statutory_due
+    return {
+        "promised_due_at": _end_of_day(promised) if promised is not None else None,
+        "statutory_due_at": _end_of_day(statutory) if statutory is not None else None,
+    }
+
+
+@handles("permits.application.accepted", "permits.application.deemed_accepted")
+def _case_opened(ctx: Context, entry: AuditEntry) -> None:
+    ctx.close(entry, kind="desk_decision")
+    application = _permits_application(entry)
+    if application is None or application.accepted_on is None:
+        return
+    dues = _case_dues(application)
+    ctx.open(
+        entry,
+        floor=Floor.PERMITS,
+        kind="case",
+        reference=application.case_number or application.number,
+        department=application.item.department.name,
+        person_id=application.decided_by_id,
+        counts_workdays=application.item.day_count.value == "working",
+        promised_due_at=dues["promised_due_at"],
+        statutory_due_at=dues["statutory_due_at"],
+    )
+
+
+@handles("permits.case.paused", "permits.case.resumed")
+def _case_clock(ctx: Context, entry: AuditEntry) -> None:
+    application = _permits_application(entry)
+    if application is None:
+        return
+    for item in ctx.open_items(kind="case", subject=entry.subject or ""):
+        dues = _case_dues(application)
+        item.promised_due_at, item.statutory_due_at = dues["promised_due_at"], dues["statutory_due_at"]
+        item.check_after = None
+
+
+@handles("permits.case.decided")
+def _case_decided(ctx: Context, entry: AuditEntry) -> None:
+    ctx.close(entry, kind="case")
+
+
+# --- permits: a joint meeting until its conclusion (the floor's sweep says when it was not held) -----------------
+
+
+@handles("permits.meeting.scheduled")
+def _meeting_scheduled(ctx: Context, entry: AuditEntry) -> None:
+    application_id = entry.data.get("application_id")
+    from app.permits.cases.models import Application
+
+    application = db.session.get(Application, application_id) if isinstance(application_id, int) else None
+    if application is None:
+        return
+    ctx.open(
+        entry,
+        floor=Floor.PERMITS,
+        kind="joint_meeting",
+        reference=application.case_number or application.number,
+        department=application.item.department.name,
+        person_id=entry.data.get("responsible_id") if isinstance(entry.data.get("responsible_id"), int) else None,
+    )
+
+
+@handles("permits.meeting.minutes_sealed")
+def _meeting_held(ctx: Context, entry: AuditEntry) -> None:
+    ctx.close(entry, kind="joint_meeting")
 
 
 # --- convenience: a ticket waiting to be called -------------------------------------------------------------------

@@ -114,6 +114,15 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         "action": "tendering.opening.key_problem",
         "colour": Light.RED,
     },
+    {
+        "code": "meeting-not-held",
+        "name": "联审会议逾期未召开",
+        "name_en": "Joint review meeting not held in time",
+        "floor": "permits",
+        "metric": Metric.EVENT,
+        "action": "permits.meeting.missed",
+        "colour": Light.RED,
+    },
 ]
 
 

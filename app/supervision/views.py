@@ -29,6 +29,8 @@ FLOOR_LABELS = {
 }
 KIND_LABELS = {
     "desk_decision": _l("Application waiting for the desk's decision"),
+    "case": _l("Permit case until its decision"),
+    "joint_meeting": _l("Joint review meeting until its conclusion"),
     "ticket_wait": _l("Ticket waiting to be called"),
     "opening": _l("Bid opening"),
     "evaluation": _l("Evaluation"),
@@ -201,6 +203,8 @@ def case_url(subject: str) -> str | None:
         return url_for("tendering.tender_detail", tender_id=int(number))
     if head == "permits.application":
         return url_for("permits_cases.desk_application", application_id=int(number))
+    if head == "permits.meeting":
+        return url_for("permits_joint.meeting", meeting_id=int(number))
     return None
 
 

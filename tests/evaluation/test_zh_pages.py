@@ -44,8 +44,9 @@ KNOWN: dict[str, set[str]] = {"tendering.agency_tender_new": {"price"}}
 # Code a page names on purpose: the members of RFC 9457 problem JSON, explained to API clients.
 KNOWN["core.problem_type"] = {"application/problem", "json", "type", "detail", "errors"}
 KNOWN["permits_catalogue_admin.admin_catalogue"] = {"catalogue", "json"}  # the bundle's file name, catalogue.json
-# A message to a citizen carries the link to their matter's page (http://…/convenience/home-visits/<secret>).
-KNOWN["convenience.outbox"] = {"http", "localhost", "convenience/home-visits"}
+# A message to a citizen carries the link to their matter's page (http://…/convenience/home-visits/<secret>, the
+# permits tracking page http://…/permits/track/<number>/<secret>).
+KNOWN["convenience.outbox"] = {"http", "localhost", "convenience/home-visits", "localhost/permits/track"}
 # Routes whose arguments the scenario does not make (yet), by endpoint.
 SKIPPED: dict[str, str] = {}
 
@@ -104,6 +105,7 @@ def user_data(app: Flask) -> set[str]:
         from app.permits.cases.models import Application
 
         values.update(db.session.scalars(db.select(Application.number)))  # SQ20261207-7F3K2Q: a reference
+        values.update(db.session.scalars(db.select(Application.tracking_token)))  # the secret in a notice's link
         for application in db.session.scalars(db.select(Application)):  # what the applicant typed
             values.update([application.applicant_code, *map(str, application.answers.values())])
         from app.convenience.models import Ticket

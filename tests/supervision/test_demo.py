@@ -22,7 +22,8 @@ def test_the_demo_wall_has_lights(desk_app: Flask, clock: Any) -> None:
     user(desk_app, "bidder", roles=["bidder"])
     with desk_app.app_context():
         seed_demo_cases()
-        [line] = seed_demo_supervision()
+        # The first line is the wall's; the demo's backdated cases past their time limit may add escalations.
+        line = seed_demo_supervision()[0]
         db.session.commit()
         assert "red" in line
         fired = set(db.session.scalars(select(Rule.code).join(Signal, Signal.rule_id == Rule.id)))

@@ -20,9 +20,11 @@ from tests.supervision.conftest import run_ingest
 BEIJING = 8
 
 
-def _items(app: Flask) -> list[dict[str, Any]]:
+def _items(app: Flask, kind: str | None = None) -> list[dict[str, Any]]:
+    """The items (of one kind: an accepted permits case also opens its `case` item beside the desk's)."""
     with app.app_context():
-        rows = db.session.scalars(select(MonitoredItem).order_by(MonitoredItem.id))
+        query = select(MonitoredItem).order_by(MonitoredItem.id)
+        rows = db.session.scalars(query.where(MonitoredItem.kind == kind) if kind else query)
         return [
             {
                 "kind": r.kind,
@@ -83,7 +85,7 @@ def test_the_desk_decision_closes_the_item(desk_app: Flask, clock: Any) -> None:
         db.session.commit()
     batch = run_ingest(desk_app)
     assert batch.closed == 1
-    [item] = _items(desk_app)
+    [item] = _items(desk_app, "desk_decision")
     assert item["state"] is ItemState.CLOSED
     with desk_app.app_context():
         row = db.session.scalar(select(MonitoredItem))
@@ -120,7 +122,7 @@ def test_a_crash_mid_batch_loses_nothing_and_duplicates_nothing(desk_app: Flask)
     # Restarted: it reads on from the cursor, to the end.
     while run_ingest(desk_app, limit=7).read:
         pass
-    items = _items(desk_app)
+    items = _items(desk_app, "desk_decision")
     assert len(items) == 4  # one desk item per application, none twice
     assert sum(1 for i in items if i["state"] is ItemState.CLOSED) == 2
     with desk_app.app_context():
@@ -133,7 +135,7 @@ def test_a_crash_mid_batch_loses_nothing_and_duplicates_nothing(desk_app: Flask)
         db.session.commit()
     again = run_ingest(desk_app)
     assert again.opened == 0 and again.read == size
-    assert _items(desk_app) == items
+    assert _items(desk_app, "desk_decision") == items
 
 
 def test_every_entry_is_read_once_whatever_the_batch_size(desk_app: Flask) -> None:
@@ -148,7 +150,8 @@ def test_every_entry_is_read_once_whatever_the_batch_size(desk_app: Flask) -> No
         from app.audit.services import tree_size
 
         assert sum(reads) == tree_size()
-        assert db.session.scalar(select(func.count(MonitoredItem.id))) == 3
+        assert db.session.scalar(select(func.count(MonitoredItem.id)).where(MonitoredItem.kind == "desk_decision")) == 3
+        assert db.session.scalar(select(func.count(MonitoredItem.id)).where(MonitoredItem.kind == "case")) == 1
 
 
 def test_convenience_ticket_waits_until_called(app: Flask, clock: Any) -> None:

@@ -96,6 +96,12 @@ def test_the_sweep_is_idempotent_and_logs_each_run_that_fired(desk_app: Flask, c
 def test_a_step_that_overran_is_red_even_when_it_ends_before_anyone_looked(desk_app: Flask, clock: Any) -> None:
     ids = _waiting_application(desk_app)
     with desk_app.app_context():
+        from app.permits.catalogue import services as catalogue
+        from tests.permits.cases.conftest import ITEM
+
+        # Limits long enough that the accepted cases themselves (their own `case` items) are not late here.
+        catalogue.get_item(ITEM).promised_limit_days = 10
+        catalogue.get_item(ITEM).statutory_limit_days = 20
         on_time = submit(who(ids["desk"]), channel=ApplicationChannel.DESK)
         attach_all(who(ids["desk"]), on_time)
         cases.accept_application(actor=who(ids["desk"]), application=cases.get_application(on_time.id))

@@ -50,8 +50,11 @@ class Counting(enum.StrEnum):
 class PauseReason(enum.StrEnum):
     CORRECTION = "correction"  # 补正材料
     HEARING = "hearing"  # 听证
+    TENDER_AUCTION = "tender_auction"  # 招标、拍卖
     TESTING = "testing"  # 检验、检测、检疫
-    INSPECTION = "inspection"  # 现场核查
+    APPRAISAL = "appraisal"  # 鉴定
+    INSPECTION = "inspection"  # 现场核查, 联合踏勘
+    RECTIFICATION = "rectification"  # 整改: waiting for the applicant after a site inspection
     EXPERT_REVIEW = "expert_review"  # 专家评审
     PUBLIC_NOTICE = "public_notice"  # 公示
 
@@ -192,6 +195,32 @@ class Calendar:
             assert self.last is not None
             self.require(self.last + timedelta(days=1))
         return date.fromordinal(self._workday_ords[i])
+
+
+ACCEPTANCE_LIMIT_DAYS = 5  # 行政许可法 第三十二条: the desk decides within 5 working days of receipt
+
+
+def acceptance_deadline(calendar: Calendar, received_on: date) -> date:
+    """The last day the desk may decide on an application: the 5th working day after the day of receipt (the one
+    computation the desk, its deemed-acceptance sweep and supervision's lights share). Raises CalendarNotLoaded."""
+    start = received_on + timedelta(days=1)
+    calendar.require(start)
+    return calendar.nth_workday_from(start, ACCEPTANCE_LIMIT_DAYS)
+
+
+def paused_days(calendar: Calendar, pauses: Sequence[Pause], begin: date, today: date, *, working: bool = True) -> int:
+    """The days (workdays in working-day mode) the clock stood still from `begin` to `today`: each pause from its
+    first day to its last (an open one to today), overlaps counted once; days the calendar does not hold are not
+    counted (a pause cannot reach past today's loaded year in practice)."""
+    spans = _merged([Pause(p.reason, p.start, p.end if p.end is not None else today) for p in pauses], begin)
+    total = 0
+    for start, stop in spans:
+        if min(stop, today) < start or not calendar.covers(start):
+            continue
+        assert calendar.last is not None
+        end = min(stop, today, calendar.last)
+        total += calendar.workdays_between(start, end) if working else (end - start).days + 1
+    return total
 
 
 def _merged(pauses: Sequence[Pause], begin: date) -> list[tuple[date, date]]:

@@ -54,7 +54,8 @@ from app.core.db import db
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed, clean_text, field_error
 from app.core.problems import N_
 from app.core.time import now_utc
-from app.permits.cases import authorisations, processing
+from app.permits.calendar.deadlines import PauseReason
+from app.permits.cases import authorisations, clock, messages, processing
 from app.permits.cases.joint_models import (
     Attendance,
     Finding,
@@ -262,6 +263,58 @@ def schedule_meeting(
         ),
     )
     return meeting
+
+
+def missed_margin() -> timedelta:
+    """How long after its scheduled start a meeting without a conclusion counts as not held
+    (PERMITS_MEETING_MISSED_MINUTES, default 120)."""
+    return timedelta(minutes=int(current_app.config.get("PERMITS_MEETING_MISSED_MINUTES", 120)))
+
+
+def sweep_missed_meetings(limit: int = 500) -> dict[str, int]:
+    """Flag, once each with an evidence entry (`permits.meeting.missed`, which supervision's rule lights red), the
+    scheduled meetings whose start passed by the margin without a conclusion; the lead's desk lists them. The
+    meeting stays scheduled (it may still be held and concluded). Idempotent; SKIP LOCKED on PostgreSQL."""
+    now = now_utc()
+    margin = missed_margin()
+    rows = list(
+        db.session.execute(
+            select(JointMeeting)
+            .where(
+                JointMeeting.status == MeetingStatus.SCHEDULED,
+                JointMeeting.missed_at.is_(None),
+                JointMeeting.starts_at <= now - margin,
+            )
+            .order_by(JointMeeting.starts_at, JointMeeting.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=JointMeeting)
+        )
+        .unique()
+        .scalars()
+    )
+    for meeting in rows:
+        meeting.missed_at = now
+        application = processing.get_case(meeting.application_id)
+        db.session.flush()
+        record(
+            "permits.meeting.missed",
+            actor="system:permits.sweep_meetings",
+            subject=meeting.audit_ref,
+            data=processing.facts(
+                application,
+                department=_lead(application),
+                meeting_id=meeting.id,
+                starts_at=meeting.starts_at.isoformat(),
+                margin_minutes=int(margin.total_seconds() // 60),
+                swept_at=now.isoformat(),
+            ),
+        )
+    return {"missed": len(rows)}
+
+
+def missed_meetings(application: Application) -> list[JointMeeting]:
+    """The case's meetings flagged as not held and still not concluded."""
+    return [m for m in application.meetings if m.missed_at is not None and m.status is MeetingStatus.SCHEDULED]
 
 
 def _locked_meeting(meeting: JointMeeting) -> JointMeeting:
@@ -594,6 +647,7 @@ def schedule_inspection(
     inspection.inspectors = rows
     db.session.add(inspection)
     db.session.flush()
+    _inspection_clock(application, inspection, latest, actor=actor, at=at)
     record(
         "permits.inspection.scheduled",
         actor=actor,
@@ -611,6 +665,23 @@ def schedule_inspection(
         ),
     )
     return inspection
+
+
+def _inspection_clock(
+    application: Application, inspection: Inspection, latest: Inspection | None, *, actor: Any, at: datetime
+) -> None:
+    """The inspection stops the case's clock from its scheduling to its findings; scheduling the reinspection ends
+    the rectification that waited on the applicant (clock.py)."""
+    if latest is not None:
+        clock.end_source(application, latest.audit_ref, actor=actor, at=at)
+    clock.open_pause(
+        application,
+        PauseReason.INSPECTION,
+        actor=actor,
+        note=f"联合踏勘（第{inspection.round}轮）：{inspection.address}",
+        source=inspection.audit_ref,
+        at=at,
+    )
 
 
 @dataclass(frozen=True)
@@ -811,6 +882,16 @@ def _complete(application: Application, inspection: Inspection, *, actor: Any, a
             rectification=inspection.rectification,
         ),
     )
+    clock.end_source(application, inspection.audit_ref, actor=actor, at=at)
+    if outcome is Finding.RECTIFY:  # the clock waits on the applicant until the reinspection is scheduled
+        clock.open_pause(
+            application,
+            PauseReason.RECTIFICATION,
+            actor=actor,
+            note="；".join(inspection.rectification)[:2000],
+            source=inspection.audit_ref,
+            at=at,
+        )
     if outcome is Finding.RECTIFY:
         from app.permits.cases import services
 
@@ -837,6 +918,7 @@ def _complete(application: Application, inspection: Inspection, *, actor: Any, a
                 items=inspection.rectification,
             ),
         )
+        messages.rectification(application, inspection.rectification)
 
 
 def photo_file(inspection: Inspection, photo_id: int) -> tuple[InspectionPhoto, bytes]:

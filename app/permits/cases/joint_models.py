@@ -88,6 +88,7 @@ class JointMeeting(db.Model):  # type: ignore[name-defined,misc]
     pdf_key: Mapped[str | None] = mapped_column(String(300))
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
     sealed_by: Mapped[str] = mapped_column(String(50), default="")
+    missed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # flagged once: not held in time (tasks.py)
 
     participants: Mapped[list[MeetingParticipant]] = relationship(
         back_populates="meeting", order_by="MeetingParticipant.position"

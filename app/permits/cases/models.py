@@ -23,7 +23,7 @@ from app.permits.catalogue.models import Item, ItemMaterial
 
 if TYPE_CHECKING:
     from app.permits.cases.joint_models import Inspection, JointMeeting
-    from app.permits.cases.processing_models import CaseDecision, CaseStep, DepartmentTask
+    from app.permits.cases.processing_models import CaseDecision, CasePause, CaseStep, DepartmentTask
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -106,8 +106,12 @@ class Application(db.Model):  # type: ignore[name-defined,misc]
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     case_number: Mapped[str | None] = mapped_column(String(20), unique=True)  # 受理编号, e.g. 2027-0001
     accepted_on: Mapped[date | None] = mapped_column(Date)
-    statutory_due: Mapped[date | None] = mapped_column(Date)
-    promised_due: Mapped[date | None] = mapped_column(Date)
+    statutory_due: Mapped[date | None] = mapped_column(Date, index=True)
+    promised_due: Mapped[date | None] = mapped_column(Date, index=True)
+    # The case clock (clock.py): stopped since (an open pause), and the deadline sweep's flags (once each).
+    clock_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    promised_overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    statutory_overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_deemed: Mapped[bool] = mapped_column(Boolean, default=False)  # accepted by the 5-working-day rule
     deemed_rule: Mapped[str] = mapped_column(String(200), default="")
     refusal_reason: Mapped[str] = mapped_column(Text, default="")
@@ -130,6 +134,7 @@ class Application(db.Model):  # type: ignore[name-defined,misc]
     joint_mode: Mapped[str] = mapped_column(String(20), default="notify")
     meetings: Mapped[list[JointMeeting]] = relationship(order_by="JointMeeting.id", viewonly=True)
     inspections: Mapped[list[Inspection]] = relationship(order_by="Inspection.round", viewonly=True)
+    pauses: Mapped[list[CasePause]] = relationship(order_by="CasePause.id", viewonly=True)
 
     @property
     def audit_ref(self) -> str:

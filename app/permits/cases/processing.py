@@ -270,6 +270,7 @@ def _case_query() -> Any:
         selectinload(Application.decision),
         selectinload(Application.meetings),
         selectinload(Application.inspections),
+        selectinload(Application.pauses),
     )
 
 
@@ -524,12 +525,16 @@ def answer_task(*, actor: Any, task: DepartmentTask, answer: Any, reasons: Any =
 
 def deem_tasks(limit: int = 500) -> dict[str, int]:
     """Tasks still open at their due instant: deemed consent where the item allows it, else overdue; both
-    flagged for accountability (超时问责). Idempotent: only open tasks are taken, each locked (SKIP LOCKED)."""
+    flagged for accountability (超时问责). Idempotent: only open tasks are taken, each locked (SKIP LOCKED). A case
+    whose clock is stopped (clock.py) is left be: its tasks' due instants move when it runs again."""
+    from app.permits.cases.clock import paused_case_ids
+
     now = now_utc()
     rows = list(
         db.session.execute(
             select(DepartmentTask)
             .where(DepartmentTask.status == TaskStatus.OPEN, DepartmentTask.due_at <= now)
+            .where(DepartmentTask.application_id.not_in(paused_case_ids()))  # a stopped clock: not late
             .order_by(DepartmentTask.due_at, DepartmentTask.id)
             .limit(limit)
             .with_for_update(skip_locked=True, of=DepartmentTask)
@@ -638,6 +643,8 @@ def decide(*, actor: Any, application: Application, outcome: Any, reasons: Any) 
     clean = clean_text(reasons, "reasons", MAX_TEXT)
     lead = application.item.department
     step = _open_step(application, CaseStepKind.DECISION)
+    if application.clock_paused_at is not None:
+        raise Conflict(N_("The case's clock is stopped (a hearing, testing or the like): end the pause first."))
     authorisation = authorisations.authorisation_for(actor, lead, application.item)
     at = now_utc()
     decided_on = local_date(at)
@@ -716,6 +723,9 @@ def decide(*, actor: Any, application: Application, outcome: Any, reasons: Any) 
             data=facts(application, department=lead, step=production, reason="refused: nothing to produce"),
         )
     _start(application, following, actor=actor, at=at, calendar=calendar)
+    from app.permits.cases import messages
+
+    messages.decision(application, which is DecisionOutcome.APPROVE)
     return decision
 
 

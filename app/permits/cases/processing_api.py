@@ -18,7 +18,7 @@ from app.core.api import problem_responses
 from app.core.pages import me
 from app.core.security import requires
 from app.core.storage import content_disposition
-from app.permits.cases import authorisations, processing, schemas
+from app.permits.cases import authorisations, clock, processing, schemas
 from app.permits.cases.api import case_step_view
 from app.permits.cases.models import Application
 from app.permits.cases.processing_models import Authorisation, DepartmentTask
@@ -68,6 +68,7 @@ def task_view(task: DepartmentTask) -> dict[str, Any]:
 def case_view(application: Application) -> dict[str, Any]:
     current = processing.current_step(application)
     decision = application.decision
+    timer = clock.view(application)
     return {
         "application_id": application.id,
         "case_number": application.case_number,
@@ -77,6 +78,22 @@ def case_view(application: Application) -> dict[str, Any]:
         "applicant_name": application.applicant_name,
         "accepted_on": application.accepted_on,
         "promised_due": application.promised_due,
+        "statutory_due": application.statutory_due,
+        "clock_paused_since": timer.paused_since,
+        "paused_workdays": timer.paused_workdays,
+        "pauses": [
+            {
+                "id": p.id,
+                "reason": p.reason,
+                "note": p.note,
+                "automatic": bool(p.source),
+                "started_at": p.started_at,
+                "started_by": p.started_by_name,
+                "ended_at": p.ended_at,
+                "ended_by": p.ended_by_name,
+            }
+            for p in timer.pauses
+        ],
         "current_step": current.kind.value if current else None,
         "joint_mode": application.joint_mode,
         "meeting_ids": [m.id for m in application.meetings],
@@ -190,6 +207,31 @@ def finish_step(args: dict[str, Any], application_id: int, step: str) -> Any:
     step starts with its due instant."""
     application = processing.visible_case(me(), application_id)
     processing.finish_step(actor=me(), application=application, kind=step, note=args["note"])
+    return case_view(processing.get_case(application_id))
+
+
+@blp.route("/cases/<int:application_id>/pauses", methods=["POST"])
+@blp.arguments(schemas.PauseIn)
+@blp.response(201, schemas.CaseOut)
+@_problems(401, 403, 404, 409, 422)
+@requires(REVIEW)
+def pause(args: dict[str, Any], application_id: int) -> Any:
+    """The lead department stops the case's clock (行政许可法 第四十五条: hearing, tender or auction, testing,
+    appraisal, expert review; public notice) with a note; the due dates wait until it runs again."""
+    application = processing.visible_case(me(), application_id)
+    clock.pause_clock(actor=me(), application=application, reason=args["reason"], note=args["note"])
+    return case_view(processing.get_case(application_id))
+
+
+@blp.route("/cases/<int:application_id>/pauses/<int:pause_id>/end", methods=["POST"])
+@blp.response(200, schemas.CaseOut)
+@_problems(401, 403, 404, 409, 422)
+@requires(REVIEW)
+def resume(application_id: int, pause_id: int) -> Any:
+    """The clock runs again; the case's, the running step's and the open tasks' due dates move on by the days it
+    stood still. The joint site inspection's own pauses end with its findings (409 here)."""
+    application = processing.visible_case(me(), application_id)
+    clock.resume_clock(actor=me(), application=application, pause_id=pause_id)
     return case_view(processing.get_case(application_id))
 
 

@@ -143,8 +143,34 @@ class CaseStep(db.Model):  # type: ignore[name-defined,misc]
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # the end of the due day
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str] = mapped_column(Text, default="")
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # flagged once by the deadline sweep
 
     department: Mapped[Department] = relationship(lazy="joined", innerjoin=True)
+
+
+class CasePause(db.Model):  # type: ignore[name-defined,misc]
+    """Time that does not count toward the case's limits (行政许可法 第四十五条: 听证、招标、拍卖、检验、检测、检疫、
+    鉴定和专家评审; the joint site inspection and the applicant's rectification after it), from `started_at` to
+    `ended_at` (open while None). `reason`: app.permits.calendar.deadlines.PauseReason. `source`: "" for a pause
+    staff record by hand, `inspection:<id>` for the ones the joint site inspection opens and closes itself."""
+
+    __tablename__ = "permit_case_pauses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("permit_applications.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(30))
+    note: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(60), default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    started_by_name: Mapped[str] = mapped_column(String(200), default="")
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ended_by_name: Mapped[str] = mapped_column(String(200), default="")
+
+    @property
+    def audit_ref(self) -> str:
+        return f"permits.pause:{self.id}"
 
 
 class DepartmentTask(db.Model):  # type: ignore[name-defined,misc]

@@ -19,7 +19,9 @@ from app.core.home import Section, register_personal
 from app.core.pages import Errors, attempt, me
 from app.core.security import caller_has, requires
 from app.core.views import register_nav
-from app.permits.cases import authorisations, processing
+from app.permits.calendar import services as calendar_services
+from app.permits.calendar.deadlines import PauseReason
+from app.permits.cases import authorisations, clock, joint, processing
 from app.permits.cases.processing_api import authorisation_item_codes
 from app.permits.cases.processing_models import CaseStepKind, TaskAnswer
 from app.permits.catalogue.models import Department
@@ -40,6 +42,17 @@ ANSWER_LABELS = {
     "agree_subject_to_higher": _l("Agrees subject to higher approval"),
 }
 OUTCOME_LABELS = {"approve": _l("Licence granted"), "refuse": _l("Licence refused")}
+PAUSE_LABELS = {
+    PauseReason.CORRECTION.value: _l("Correction of materials (补正)"),
+    PauseReason.HEARING.value: _l("Hearing (听证)"),
+    PauseReason.TENDER_AUCTION.value: _l("Tender or auction (招标、拍卖)"),
+    PauseReason.TESTING.value: _l("Testing, inspection or quarantine (检验、检测、检疫)"),
+    PauseReason.APPRAISAL.value: _l("Appraisal (鉴定)"),
+    PauseReason.INSPECTION.value: _l("Joint site inspection (联合踏勘)"),
+    PauseReason.RECTIFICATION.value: _l("Rectification by the applicant (整改)"),
+    PauseReason.EXPERT_REVIEW.value: _l("Expert review (专家评审)"),
+    PauseReason.PUBLIC_NOTICE.value: _l("Public notice (公示)"),
+}
 
 
 # --- the department desk -------------------------------------------------------------------------------------
@@ -49,11 +62,15 @@ OUTCOME_LABELS = {"approve": _l("Licence granted"), "refuse": _l("Licence refuse
 @requires(REVIEW)
 def department() -> Any:
     """My departments' co-department tasks (open first) and the open cases they lead."""
+    cases = processing.led_cases(me())
+    calendar = calendar_services.load_calendar() if any(a.pauses for a in cases) else None
     return render_template(
         "permits_cases/department.html",
         departments=authorisations.departments_of(me()),
         tasks=processing.department_tasks(me()),
-        cases=processing.led_cases(me()),
+        cases=cases,
+        clocks={a.id: clock.view(a, calendar) for a in cases},
+        missed=joint.missed_meetings,
         current_step=processing.current_step,
     )
 
@@ -105,6 +122,8 @@ def _case_page(application_id: int, errors: Errors | None = None, status: int = 
             a=application,
             current=processing.current_step(application),
             is_lead=lead,
+            clock=clock.view(application),
+            pause_reasons=[r.value for r in clock.MANUAL_REASONS],
             errors=errors or Errors(),
         ),
         status,
@@ -143,6 +162,29 @@ def finish(application_id: int, step: str) -> Any:
         application_id,
         lambda a: processing.finish_step(actor=me(), application=a, kind=step, note=request.form.get("note", "")),
         _("The step is finished; the next one has started with its due date."),
+    )
+
+
+@bp.post("/department/cases/<int:application_id>/pauses")
+@requires(REVIEW)
+def pause(application_id: int) -> Any:
+    """Stop the case's clock (a hearing, tender or auction, testing, appraisal, expert review, public notice)."""
+    return _act(
+        application_id,
+        lambda a: clock.pause_clock(
+            actor=me(), application=a, reason=request.form.get("reason", ""), note=request.form.get("note", "")
+        ),
+        _("The clock is stopped: the days until it runs again do not count toward the time limit."),
+    )
+
+
+@bp.post("/department/cases/<int:application_id>/pauses/<int:pause_id>/end")
+@requires(REVIEW)
+def resume(application_id: int, pause_id: int) -> Any:
+    return _act(
+        application_id,
+        lambda a: clock.resume_clock(actor=me(), application=a, pause_id=pause_id),
+        _("The clock runs again; the due dates are moved on by the days it stood still."),
     )
 
 
@@ -283,6 +325,7 @@ def _helpers() -> dict[str, Any]:
         "permits_case_step": lambda k: STEP_LABELS.get(k, k),
         "permits_answer": lambda k: ANSWER_LABELS.get(k, k),
         "permits_outcome": lambda k: OUTCOME_LABELS.get(k, k),
+        "permits_pause_reason": lambda k: PAUSE_LABELS.get(k, k),
         "permits_finishable": [k.value for k in processing.FINISHABLE],
         "permits_decision_step": CaseStepKind.DECISION.value,
     }

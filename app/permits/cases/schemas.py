@@ -235,6 +235,23 @@ class CaseDecisionOut(CaseDecisionTrackingOut):
     litigation_by = ma.fields.String(required=True, metadata={"description": "行政诉讼: the last day"})
 
 
+class CasePauseOut(ma.Schema):
+    id = Integer(required=True)
+    reason = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "hearing, tender_auction, testing, appraisal, expert_review, public_notice (by hand); "
+            "inspection, rectification (the joint site inspection's own)"
+        },
+    )
+    note = ma.fields.String(required=True)
+    automatic = ma.fields.Boolean(required=True, metadata={"description": "Opened and closed by the inspection"})
+    started_at = Instant(required=True)
+    started_by = ma.fields.String(required=True)
+    ended_at = Instant(allow_none=True)
+    ended_by = ma.fields.String(required=True)
+
+
 class CaseOut(ma.Schema):
     application_id = Integer(required=True)
     case_number = ma.fields.String(required=True)
@@ -244,6 +261,12 @@ class CaseOut(ma.Schema):
     applicant_name = ma.fields.String(required=True)
     accepted_on = ma.fields.Date(required=True)
     promised_due = ma.fields.Date(allow_none=True)
+    statutory_due = ma.fields.Date(allow_none=True)
+    clock_paused_since = Instant(
+        allow_none=True, metadata={"description": "Set while the clock is stopped: the due dates then wait"}
+    )
+    paused_workdays = Integer(required=True, metadata={"description": "Working days not counted so far"})
+    pauses = ma.fields.List(ma.fields.Nested(CasePauseOut), required=True)
     current_step = ma.fields.String(allow_none=True)
     joint_mode = ma.fields.String(
         required=True, metadata={"description": "notify (抄告制) or meeting (联审制): how the co-departments decide"}
@@ -253,6 +276,16 @@ class CaseOut(ma.Schema):
     steps = ma.fields.List(ma.fields.Nested(CaseStepOut), required=True)
     tasks = ma.fields.List(ma.fields.Nested(DepartmentTaskOut), required=True)
     decision = ma.fields.Nested(CaseDecisionOut, allow_none=True)
+
+
+class PauseIn(ma.Schema):
+    reason = ma.fields.String(
+        required=True,
+        validate=validate.OneOf(
+            ["hearing", "tender_auction", "testing", "appraisal", "expert_review", "public_notice"]
+        ),
+    )
+    note = PlainText(required=True, validate=validate.Length(min=1, max=2000))
 
 
 class FinishStepIn(ma.Schema):

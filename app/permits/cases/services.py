@@ -25,7 +25,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import IO, Any
 
 from flask import current_app
@@ -41,6 +41,7 @@ from app.core.storage import DOCUMENTS, CappedStream, get_storage, validate_file
 from app.core.time import now_utc, to_center_time
 from app.permits.calendar import services as calendar_services
 from app.permits.calendar.deadlines import Calendar, CalendarNotLoaded, Counting, DueDates, Rule
+from app.permits.cases import messages
 from app.permits.cases.models import (
     OPEN_STATUSES,
     ApplicantKind,
@@ -61,7 +62,6 @@ from app.tendering.common import store_document
 
 log = logging.getLogger(__name__)
 
-ACCEPTANCE_LIMIT_DAYS = 5  # 行政许可法 第三十二条: 五日内一次告知, 逾期不告知的, 自收到申请材料之日起即为受理
 DEEMED_RULE = "行政许可法第三十二条：五个工作日内未告知补正，自收到申请材料之日起即为受理"
 MAX_MATERIAL_SIZE = 20 * 1024 * 1024
 # The accepted kinds of file and how each one starts (its magic bytes): a declared type must match the content.
@@ -491,12 +491,9 @@ def local_date(at: datetime) -> date:
 
 
 def _due_dates(item: Item, accepted_on: date, calendar: Calendar | None = None) -> DueDates:
-    statutory, promised = _rules(item)
-    if calendar is None:
-        return calendar_services.compute_due_dates(accepted_on, statutory, promised)
-    from app.permits.calendar.deadlines import due_dates
+    from app.permits.cases.clock import case_due_dates
 
-    return due_dates(calendar, accepted_on, statutory, promised, zone=_zone())
+    return case_due_dates(item, accepted_on, calendar=calendar)
 
 
 def _accept(application: Application, accepted_on: date, dues: DueDates, *, at: datetime) -> None:
@@ -555,6 +552,7 @@ def accept_application(
             "joint_mode": mode.value,
         },
     )
+    messages.acceptance(application)
     return application
 
 
@@ -671,6 +669,7 @@ def request_correction(
             "override_reason": clean_override or None,
         },
     )
+    messages.correction(application, entries)
     return notice
 
 
@@ -709,10 +708,10 @@ def resubmit_application(*, actor: Any, application: Application) -> Application
 
 
 def acceptance_deadline(calendar: Calendar, received_on: date) -> date:
-    """The last day the desk may decide: the 5th working day after the day of receipt."""
-    start = received_on + timedelta(days=1)
-    calendar.require(start)
-    return calendar.nth_workday_from(start, ACCEPTANCE_LIMIT_DAYS)
+    """The last day the desk may decide: the 5th working day after the day of receipt (deadlines.py)."""
+    from app.permits.calendar.deadlines import acceptance_deadline as deadline
+
+    return deadline(calendar, received_on)
 
 
 def decision_due(application: Application) -> date | None:
@@ -789,6 +788,7 @@ def deem_overdue(limit: int = 500) -> dict[str, int]:
                 "rule": DEEMED_RULE,
             },
         )
+        messages.acceptance(application)
         deemed += 1
     db.session.flush()
     return {"deemed": deemed, "skipped": skipped}

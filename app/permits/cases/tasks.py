@@ -1,4 +1,5 @@
-"""Periodic work of unified acceptance: deemed acceptance after 5 working days without a decision."""
+"""Periodic work of the permits desk and cases: deemed acceptance after 5 working days without a decision, the
+co-departments' deemed consent, the deadline sweep over the stored due dates, joint meetings not held."""
 
 from __future__ import annotations
 
@@ -21,3 +22,20 @@ def deem_tasks() -> dict[str, int]:
     from app.permits.cases import processing
 
     return processing.deem_tasks()
+
+
+@sweep("permits.sweep_deadlines", every=timedelta(minutes=10))
+def sweep_deadlines() -> dict[str, int]:
+    """Running steps past their due instant and undecided cases past their promised or statutory due date, flagged
+    once each (paused cases skipped)."""
+    from app.permits.cases import clock
+
+    return clock.sweep_deadlines()
+
+
+@sweep("permits.sweep_meetings", every=timedelta(minutes=10))
+def sweep_meetings() -> dict[str, int]:
+    """Joint meetings whose start passed by PERMITS_MEETING_MISSED_MINUTES without a conclusion, flagged once."""
+    from app.permits.cases import joint
+
+    return joint.sweep_missed_meetings()

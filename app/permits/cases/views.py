@@ -17,7 +17,7 @@ from app.core.pages import Errors, attempt, me
 from app.core.security import authenticated, public, requires
 from app.core.storage import DOCUMENTS, content_disposition, get_storage
 from app.core.views import register_nav
-from app.permits.cases import forms, joint, notices, services
+from app.permits.cases import clock, forms, joint, notices, services
 from app.permits.cases.api import tracking_url
 from app.permits.cases.models import Application, ApplicationChannel, ApplicationStatus
 from app.permits.catalogue import form_schema
@@ -185,6 +185,7 @@ def tracking(number: str, token: str) -> Any:
         expected=services.expected_of_applicant(application),
         rectification=joint.expected_rectification(application),
         decision_due=services.decision_due(application),
+        clock=clock.view(application) if application.case_number else None,
         token=token,
     )
 
