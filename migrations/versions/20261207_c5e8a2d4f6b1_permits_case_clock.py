@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "c5e8a2d4f6b1"
-down_revision = "d8e2a4c6f1b9"
+down_revision = "c5a1e9d3f7b2"
 branch_labels = None
 depends_on = None
 
