@@ -267,6 +267,7 @@ ACTIONS: dict[str, Any] = {
     "supervision.presence.camera_set": _l("Window camera and seat region set"),
     "supervision.presence.recording_deleted": _l("Window recording deleted after its retention period"),
     "supervision.presence.viewed": _l("Window presence timeline viewed"),
+    "supervision.person.viewed": _l("A person's monitoring record viewed"),
     "convenience.appointment_booked": _l("Appointment booked"),
     "convenience.appointment_rescheduled": _l("Appointment moved to another slot"),
     "convenience.appointment_cancelled": _l("Appointment cancelled"),

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from app.core.api import problem_responses
 from app.core.pages import me
 from app.core.security import authenticated
-from app.supervision import escalation, schemas, services
+from app.supervision import escalation, people, schemas, services
 from app.supervision.models import Signal
 from app.supervision.permissions import SIGNALS
 
@@ -111,8 +111,11 @@ def list_signals(args: dict[str, Any]) -> Any:
 @_problems(404)
 @authenticated(SCOPE)
 def get_signal(signal_id: int) -> Any:
-    """One signal with its explanations and decisions."""
-    return signal_view(services.get_signal(me(), signal_id))
+    """One signal with its explanations and decisions (a signal naming a person: the view is in the evidence log)."""
+    signal = services.get_signal(me(), signal_id)
+    if signal.person_id is not None:
+        people.log_view(me(), signal.person_id, "signal", signal=signal.id, via="api")
+    return signal_view(signal)
 
 
 @blp.route("/signals/<int:signal_id>/answers", methods=["POST"])
@@ -141,5 +144,8 @@ def review(args: dict[str, Any], signal_id: int) -> Any:
 
 def init_app(app: Any) -> None:
     from app.extensions import api
+    from app.supervision import api_reads
+
+    del api_reads  # its routes are on this blueprint: the person record, presence, statistics
 
     api.register_blueprint(blp)

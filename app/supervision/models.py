@@ -93,7 +93,7 @@ class MonitoredItem(db.Model):  # type: ignore[name-defined,misc]
     state: Mapped[ItemState] = mapped_column(_enum(ItemState), default=ItemState.OPEN)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     opened_index: Mapped[int] = mapped_column(BigInteger)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     closed_index: Mapped[int | None] = mapped_column(BigInteger)
     # Derived by the lights sweep (the signals are the record): the worst light so far and the rules that fired.
     light: Mapped[Light] = mapped_column(_enum(Light), default=Light.GREEN)

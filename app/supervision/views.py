@@ -3,6 +3,7 @@ explain, accept or reject. Thin: the services decide who sees and does what."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
@@ -15,9 +16,10 @@ from app.core.pages import Errors, attempt, me
 from app.core.security import authenticated
 from app.core.time import now_utc
 from app.core.views import register_nav
-from app.supervision import duty, escalation, letters, services
+from app.supervision import duty, escalation, letters, people, services
 from app.supervision.models import Floor, Light
 from app.supervision.permissions import WATCH
+from app.supervision.presence import services as presence_services
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision", template_folder="templates")
 WALL_REFRESH_SECONDS = 30  # how often the wall's page fetches its figures again (SUPERVISION_WALL_REFRESH_SECONDS)
@@ -78,6 +80,16 @@ class FilterForm(FlaskForm):
     submit = SubmitField(_l("Filter"))
 
 
+# A permits application's status as the desk's pages name it (the floor's views are not imported: DESIGN.md).
+APPLICATION_LABELS = {
+    "received": _l("Received, waiting for the desk"),
+    "correction_requested": _l("Correction requested"),
+    "resubmitted": _l("Corrected, waiting for the desk"),
+    "accepted": _l("Accepted"),
+    "refused": _l("Not accepted"),
+}
+
+
 @bp.get("/")
 @authenticated
 def wall() -> Any:
@@ -109,6 +121,8 @@ def signals() -> Any:
         raw = request.args.get("person", "")
         filt.person_id = int(raw) if raw.isdigit() and len(raw) < 10 else None
     rows, more = services.list_signals(me(), filt)
+    if filt.person_id is not None:  # one person's signals: monitoring data of that person
+        people.log_view(me(), filt.person_id, "signal_list", signals=[s.id for s in rows])
     args: dict[str, Any] = {k: v for k, v in request.args.items() if k in ("colour", "floor", "department", "person")}
     return render_template(
         "supervision/signals.html",
@@ -132,6 +146,8 @@ def _detail(
 ) -> Any:
     user = me()
     signal = services.get_signal(user, signal_id)
+    if signal.person_id is not None:
+        people.log_view(user, signal.person_id, "signal", signal=signal.id)
     state = services.status_of(signal)
     return (
         render_template(
@@ -193,8 +209,44 @@ def review(signal_id: int) -> Any:
     return redirect(url_for("supervision.signal", signal_id=signal_id), code=303)
 
 
+@bp.get("/people/<int:user_id>")
+@authenticated
+def person(user_id: int) -> Any:
+    now = now_utc()
+    today = now.astimezone(presence_services.zone()).date()
+    raw = request.args.get("day") or ""
+    try:
+        day, bad = (date.fromisoformat(raw[:10]), False) if raw else (today, False)
+    except ValueError:
+        day, bad = today, True
+    rec = people.record_of(me(), user_id, day, now=now)
+    from app.supervision.stats.views import RATING_LABELS
+
+    return render_template(
+        "supervision/person.html",
+        rec=rec,
+        bad=bad,
+        today=today,
+        status_of=services.status_of,
+        rating_labels=RATING_LABELS,
+    )
+
+
+@bp.get("/cases/permits/<int:application_id>")
+@authenticated
+def permits_case(application_id: int) -> Any:
+    rec = people.permits_case(me(), application_id)
+    return render_template(
+        "supervision/case.html",
+        rec=rec,
+        status_label=APPLICATION_LABELS.get(str(getattr(rec.application.status, "value", rec.application.status))),
+        status_of=services.status_of,
+    )
+
+
 def case_url(subject: str) -> str | None:
-    """The page of the case a signal follows, where one exists: a tender's page, a permit application's desk page."""
+    """The page of the case a signal follows, where one exists: a tender's page, supervision's read-only page of a
+    permit application (the desk's own page needs the desk permission)."""
     head, _sep, rest = (subject or "").partition(":")
     number = rest.split("/", 1)[0]
     if not number.isdigit():
@@ -202,7 +254,7 @@ def case_url(subject: str) -> str | None:
     if head == "tender":
         return url_for("tendering.tender_detail", tender_id=int(number))
     if head == "permits.application":
-        return url_for("permits_cases.desk_application", application_id=int(number))
+        return url_for("supervision.permits_case", application_id=int(number))  # read-only, for supervisors
     if head == "permits.meeting":
         return url_for("permits_joint.meeting", meeting_id=int(number))
     return None

@@ -58,6 +58,8 @@ class Scene:
     logins: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # role -> (username, TOTP secret)
     floor_pages: list[str] = field(default_factory=list)  # a called ticket's page, an application's tracking page
     signal_id: int = 0  # a supervision signal (the demo's lights over the floors' evidence log)
+    person_id: int = 0  # the window-staff account (signed on at window 01): the supervision person page
+    case_id: int = 0  # a permits application: supervision's read-only page of the case
 
 
 def build_scene(app: Flask, clock: Any) -> Scene:
@@ -133,6 +135,14 @@ def build_scene(app: Flask, clock: Any) -> Scene:
     }
     scene.floor_pages = floor_pages
     scene.signal_id = first_signal(app)
+    with app.app_context():
+        from app.accounts.models import User
+        from app.extensions import db
+        from app.permits.cases.models import Application
+
+        scene.person_id = int(db.session.scalar(db.select(User.id).where(User.username == "window_staff")) or 0)
+        scene.case_id = int(db.session.scalar(db.select(Application.id).order_by(Application.id)) or 0)
+        db.session.remove()
     return scene
 
 

@@ -116,7 +116,13 @@ def seeds(scene: Scene, role: str) -> list[str]:
         "applicant": ["/permits/my-applications"],
         "clerk": ["/permits/desk"],
         "window": ["/convenience/windows"],
-        "supervisor": ["/supervision/", "/supervision/signals", f"/supervision/signals/{scene.signal_id}"],
+        "supervisor": [
+            "/supervision/",
+            "/supervision/signals",
+            f"/supervision/signals/{scene.signal_id}",
+            f"/supervision/people/{scene.person_id}",
+            f"/supervision/cases/permits/{scene.case_id}",
+        ],
     }
     return ["/", f"/tenders/{opened}", f"/tenders/{opened}/opening", *extra.get(role, [])]
 
@@ -226,6 +232,8 @@ def test_every_reachable_page_passes_axe_and_fits_a_phone(scene_server: tuple[Li
         ("invitee", "/evaluation/"),
         ("supervisor", "/supervision/"),
         ("supervisor", f"/supervision/signals/{scene.signal_id}"),
+        ("supervisor", f"/supervision/people/{scene.person_id}"),
+        ("supervisor", f"/supervision/cases/permits/{scene.case_id}"),
         ("anonymous", "/portal/"),
         ("anonymous", f"/portal/tenders/{scene.opened_tid}"),
     ]:

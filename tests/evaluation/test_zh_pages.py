@@ -241,6 +241,8 @@ def test_every_page_reads_in_chinese(world: World, scenario: dict[str, Any]) -> 
     assert not problems, f"English on zh-CN pages:\n{report}\n(skipped: {SKIPPED})"
     for endpoint in (
         "supervision.signal",
+        "supervision.person",
+        "supervision.permits_case",
         "convenience.appointment",
         "convenience_rating.rate_ticket",
     ):

@@ -19,6 +19,14 @@ SUPERVISION_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "supervision-api.get_signal"): SIGNED_IN,
     ("POST", "supervision-api.answer"): SIGNED_IN,
     ("POST", "supervision-api.review"): SIGNED_IN,
+    # Read-only JSON of the pages (app/supervision/api_reads.py): the services decide as on the pages.
+    ("GET", "supervision-api.person"): SIGNED_IN,
+    ("GET", "supervision-api.presence_day"): SIGNED_IN,
+    ("GET", "supervision-api.statistics"): SIGNED_IN,
+    ("GET", "supervision-api.letters_list"): SIGNED_IN,
+    ("GET", "supervision-api.grading_list"): SIGNED_IN,
+    ("GET", "supervision-api.instructions_list"): SIGNED_IN,
+    ("GET", "supervision-api.duty_day"): SIGNED_IN,
     # The follow-up: letters, grading, the leader on duty, instructions (the services decide per role; see
     # tests/supervision/test_letters.py, test_grading.py, test_followup.py).
     ("GET", "supervision_oversight.letters_list"): SIGNED_IN,
@@ -41,6 +49,11 @@ SUPERVISION_EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     # test_stats.py).
     ("GET", "supervision_stats.page"): SIGNED_IN,
     ("GET", "supervision_stats.export"): SIGNED_IN,
+    # A person's monitoring record: supervisors and leaders everyone, heads their department's people, anybody
+    # their own (the service decides; tests/supervision/test_people.py). A permits case read by supervision:
+    # supervisors and leaders, heads of its department; 404 for others.
+    ("GET", "supervision.person"): SIGNED_IN,
+    ("GET", "supervision.permits_case"): SIGNED_IN,
     # The windows' presence timelines: supervisors (supervision.watch) only.
     ("GET", "supervision_presence.presence"): frozenset({"supervisor", "admin"}),
 }

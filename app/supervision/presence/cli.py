@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 from typing import Any
 
 import click
@@ -57,7 +56,7 @@ def _source(spec: str) -> Any:
     return OpenCVSource(int(spec) if spec.isdigit() else spec, realtime=not spec.startswith(("rtsp:", "http")))
 
 
-CAMERA_POLL_SECONDS = 30.0  # how often a watcher with no camera looks again
+CAMERA_POLL_SECONDS = 30.0  # how often the watcher looks for cameras added, removed or changed
 
 
 @presence_cli.command("watch")
@@ -65,55 +64,36 @@ CAMERA_POLL_SECONDS = 30.0  # how often a watcher with no camera looks again
 @click.option("--until", "seconds", type=click.IntRange(1, None), default=None, help="Stop after this many seconds.")
 @click.option("--no-faces", is_flag=True, help="Foreground only (no face cascades: opencv-data not installed).")
 def watch_command(fps: float, seconds: int | None, no_faces: bool) -> None:
-    """Analyse every active window camera at --fps and store the presence timeline (commits every frame round)."""
-    from app.supervision.presence import services
-    from recording.errors import SourceEnded, SourceLost, SourceUnavailable
-    from recording.presence import FaceFinder, PresenceConfigError, SeatDetector, Settings
+    """Analyse every active window camera at --fps and store the presence timeline (commits every frame round).
+    Cameras added, removed or changed while it runs are picked up within CAMERA_POLL_SECONDS, without a restart."""
+    from app.supervision.presence.watcher import Watcher
+    from recording.presence import FaceFinder, PresenceConfigError
 
     try:
         faces = None if no_faces else FaceFinder()
     except PresenceConfigError as exc:
         raise click.ClickException(f"{exc} (or run with --no-faces)") from exc
     began = time.monotonic()
-    cams = services.cameras()
-    if not cams:  # the Procfile's watcher waits for the first camera instead of exiting (and being restarted)
+    watcher = Watcher(open_source=_source, faces=faces, fps=fps, say=lambda text: click.echo(text, err=True))
+    watcher.sync()
+    if not watcher.watched:  # the Procfile's watcher waits for the first camera instead of exiting (and restarting)
         click.echo("no window has a camera yet (see `flask presence set-camera`): waiting for one", err=True)
-    while not cams:
-        db.session.commit()  # ends the read, so that the next look sees a camera set meanwhile
-        left = None if seconds is None else seconds - (time.monotonic() - began)
-        if left is not None and left <= 0:
-            return
-        time.sleep(CAMERA_POLL_SECONDS if left is None else min(CAMERA_POLL_SECONDS, left))
-        cams = services.cameras()
-    watched = []
-    for cam in cams:
-        source = _source(cam.source)
-        try:
-            source.open()
-        except SourceUnavailable as exc:
-            click.echo(f"window {cam.window.number}: camera unavailable ({exc}); skipped", err=True)
-            continue
-        watched.append(
-            (cam.window_id, cam.window.number, source, SeatDetector(services.seat_region(cam), Settings(), faces))
-        )
-    db.session.commit()
+    next_sync = time.monotonic() + CAMERA_POLL_SECONDS
     step = 1.0 / fps
-    last: dict[int, Any] = {}
-    while watched and (seconds is None or time.monotonic() - began < seconds):
-        round_began = time.monotonic()
-        for window_id, number, source, detector in list(watched):
-            try:
-                frame = source.read()
-            except (SourceEnded, SourceLost) as exc:
-                click.echo(f"window {number}: {exc}", err=True)
-                watched.remove((window_id, number, source, detector))
+    try:
+        while seconds is None or time.monotonic() - began < seconds:
+            round_began = time.monotonic()
+            if round_began >= next_sync:
+                watcher.sync()
+                next_sync = round_began + CAMERA_POLL_SECONDS
+            if not watcher.watched:
+                wait = next_sync - time.monotonic()
+                if seconds is not None:
+                    wait = min(wait, seconds - (time.monotonic() - began))
+                time.sleep(max(0.0, wait))
                 continue
-            if window_id in last and frame.wall - last[window_id] < timedelta(seconds=step * 0.9):
-                continue
-            last[window_id] = frame.wall
-            obs = detector.analyse(frame.image, frame.wall)
-            services.observe(window_id, frame.wall, obs.present, face=obs.face)
-        db.session.commit()
-        time.sleep(max(0.0, step - (time.monotonic() - round_began)))
-    for _, _, source, _ in watched:
-        source.close()
+            watcher.round()
+            db.session.commit()
+            time.sleep(max(0.0, step - (time.monotonic() - round_began)))
+    finally:
+        watcher.close()

@@ -15,6 +15,7 @@ from app.core.pages import me
 from app.core.security import requires
 from app.core.time import now_utc
 from app.core.views import register_nav
+from app.supervision import people
 from app.supervision.models import Signal
 from app.supervision.permissions import WATCH
 from app.supervision.presence import services
@@ -54,12 +55,19 @@ def presence() -> Any:
                 .order_by(Signal.fired_at)
             )
         )
-        rows.append({"camera": camera, "bars": bars, "present": present, "seen": seen, "signals": signals})
+        staff = people.window_staff(camera.window_id, day)
+        rows.append(
+            {"camera": camera, "bars": bars, "present": present, "seen": seen, "signals": signals, "staff": staff}
+        )
     audit.record(
         "supervision.presence.viewed",
         actor=me(),
         subject="supervision.presence",
-        data={"day": day.isoformat(), "windows": [r["camera"].window.number for r in rows]},
+        data={
+            "day": day.isoformat(),
+            "windows": [r["camera"].window.number for r in rows],
+            "people": sorted({p.id for r in rows for p in r["staff"]}),  # whose presence the page showed
+        },
     )  # committed by the request's boundary (app/core/pages.py)
     hours = list(range(start.hour, end.hour + 1))
     return render_template(

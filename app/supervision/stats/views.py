@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +13,7 @@ from flask import Blueprint, Flask, Response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
 
@@ -66,8 +66,16 @@ def _floor_label(value: str) -> str:
 
 
 def _departments(allowed: list[str] | None) -> list[str]:
+    """Every department with figures: those of the stored days, and of the items opened since the last stored day
+    (an item opened on a stored day is in that day's intake). Not a DISTINCT over every monitored item."""
+    from app.supervision.stats.aggregate import day_bounds
+
     names = set(db.session.scalars(select(DailyFigure.department).distinct()))
-    names |= set(db.session.scalars(select(MonitoredItem.department).distinct()))
+    last = db.session.scalar(select(func.max(DailyFigure.day)))
+    recent = select(MonitoredItem.department).distinct()
+    if last is not None:
+        recent = recent.where(MonitoredItem.opened_at >= day_bounds(last + timedelta(days=1))[0])
+    names |= set(db.session.scalars(recent))
     names.discard("")
     if allowed is not None:
         names &= set(allowed)
