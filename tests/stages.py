@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from flask import Flask
 from sqlalchemy import text
 
@@ -164,3 +165,13 @@ def chain(prefix: str, steps: dict[str, Callable[..., Any]]) -> Callable[[Flask,
         return reach(app, clock, f"{prefix}.{name}", build)
 
     return at
+
+
+def fixture(at: Callable[[Flask, Any, str], Any], name: str) -> Any:
+    """A pytest fixture named `name` that hands the test the stage `name` of the chain `at`."""
+
+    @pytest.fixture(name=name)
+    def stage(app: Flask, clock: Any) -> Any:
+        return at(app, clock, name)
+
+    return stage

@@ -20,8 +20,6 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
-
 from tests import stages
 from tests.evaluation.flows import CONF, QUAL, close_review, review_all, save_sheet, submitted
 from tests.evaluation.helpers import (
@@ -166,11 +164,7 @@ AT = stages.chain(
 
 
 def stage(name: str) -> Any:
-    @pytest.fixture(name=name)
-    def fixture(app: Any, clock: Any) -> Room:
-        return AT(app, clock, name)
-
-    return fixture
+    return stages.fixture(AT, name)
 
 
 seated_stage = stage("seated")

@@ -36,8 +36,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
 from app.core.time import now_utc
 from crypto.canonical import canonicalize
 from crypto.signing import load_public_key, verify_document
@@ -379,11 +377,7 @@ AT = stages.chain(
 
 
 def stage(name: str) -> Any:
-    @pytest.fixture(name=name)
-    def fixture(app: Any, clock: Any) -> Tender:
-        return AT(app, clock, name)
-
-    return fixture
+    return stages.fixture(AT, name)
 
 
 committee_drawn_stage = stage("committee_drawn")
