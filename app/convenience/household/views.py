@@ -339,26 +339,35 @@ def admin_provider_new() -> Any:
     form = ProviderForm()
     form.categories.choices = _category_choices()
     form.districts.choices = _district_choices()
-    errors, status = None, 200
-    if request.method == "POST":
-        if form.validate_on_submit():
-            with attempt(form) as outcome:
-                provider = services.register_provider(
-                    actor=me(),
-                    name=form.name.data,
-                    uscc=form.uscc.data,
-                    contact_name=form.contact_name.data,
-                    contact_phone=form.contact_phone.data,
-                    categories=list(form.categories.data or []),
-                    districts=list(form.districts.data or []),
-                )
-            if not outcome.failed:
-                flash(str(_l("The provider was added to the directory.")), "success")
-                return redirect(url_for("household.admin_provider", provider_id=provider.id), code=303)
-            errors, status = outcome.errors, outcome.status
-        else:
-            status = 422
+    sent, errors, status = _send_provider_form(
+        form,
+        lambda **fields: services.register_provider(actor=me(), uscc=form.uscc.data, **fields),
+        _l("The provider was added to the directory."),
+    )
+    if sent is not None:
+        return sent
     return render_template("household/provider_new.html", form=form, errors=errors), status
+
+
+def _send_provider_form(form: Any, save: Any, done: Any) -> tuple[Any, Any, int]:
+    """A posted provider form given to `save` (its name, contact, categories and districts as keyword arguments):
+    the redirect to the provider's page once saved, else (None, errors, status) to show the form again with."""
+    if request.method != "POST":
+        return None, None, 200
+    if not form.validate_on_submit():
+        return None, None, 422
+    with attempt(form) as outcome:
+        provider = save(
+            name=form.name.data,
+            contact_name=form.contact_name.data,
+            contact_phone=form.contact_phone.data,
+            categories=list(form.categories.data or []),
+            districts=list(form.districts.data or []),
+        )
+    if outcome.failed:
+        return None, outcome.errors, outcome.status
+    flash(str(done), "success")
+    return redirect(url_for("household.admin_provider", provider_id=provider.id), code=303), None, 200
 
 
 def _provider_page(
@@ -407,25 +416,13 @@ def admin_provider_edit(provider_id: int) -> Any:
         form.districts.data = [d.code for d in provider.districts]
     form.categories.choices = _category_choices()
     form.districts.choices = _district_choices()
-    errors, status = None, 200
-    if request.method == "POST":
-        if form.validate_on_submit():
-            with attempt(form) as outcome:
-                services.amend_provider(
-                    actor=me(),
-                    provider_id=provider_id,
-                    name=form.name.data,
-                    contact_name=form.contact_name.data,
-                    contact_phone=form.contact_phone.data,
-                    categories=list(form.categories.data or []),
-                    districts=list(form.districts.data or []),
-                )
-            if not outcome.failed:
-                flash(str(_l("The provider's details were saved.")), "success")
-                return redirect(url_for("household.admin_provider", provider_id=provider_id), code=303)
-            errors, status = outcome.errors, outcome.status
-        else:
-            status = 422
+    sent, errors, status = _send_provider_form(
+        form,
+        lambda **fields: services.amend_provider(actor=me(), provider_id=provider_id, **fields),
+        _l("The provider's details were saved."),
+    )
+    if sent is not None:
+        return sent
     return render_template("household/provider_edit.html", provider=provider, form=form, errors=errors), status
 
 
