@@ -292,10 +292,38 @@ def _case_clock(ctx: Context, entry: AuditEntry) -> None:
     application = _permits_application(entry)
     if application is None:
         return
+    paused = _case_paused_days(ctx, application)
     for item in ctx.open_items(kind="case", subject=entry.subject or ""):
         dues = _case_dues(application)
         item.promised_due_at, item.statutory_due_at = dues["promised_due_at"], dues["statutory_due_at"]
+        item.paused_days = paused
         item.check_after = None
+
+
+def _case_paused_days(ctx: Context, application: Any) -> int:
+    """The days the case's clock stood still since its acceptance, ended pauses only (while one runs the case has
+    no due instant to measure against), counted as the floor's clock counts them when it moves the due dates out."""
+    from app.permits.calendar.deadlines import CalendarNotLoaded, Pause, PauseReason, paused_days
+    from app.permits.cases.processing_models import CasePause
+
+    if application.accepted_on is None:
+        return 0
+    rows = db.session.scalars(
+        select(CasePause).where(CasePause.application_id == application.id, CasePause.ended_at.is_not(None))
+    )
+    zone = _zone()
+    pauses = [
+        Pause(PauseReason(r.reason), r.started_at.astimezone(zone).date(), r.ended_at.astimezone(zone).date())
+        for r in rows
+    ]
+    if not pauses:
+        return 0
+    today = now_utc().astimezone(zone).date()
+    working = application.item.day_count.value == "working"
+    try:
+        return paused_days(ctx.calendar(), pauses, application.accepted_on, today, working=working)
+    except CalendarNotLoaded:
+        return 0
 
 
 @handles("permits.case.decided")

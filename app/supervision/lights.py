@@ -201,12 +201,16 @@ def measure(rule: Any, item: Any, clock: Clock) -> dict[str, int] | None:
             due_day = clock.day(due)
             cal.require(first)
             cal.require(due_day)
-            total = cal.workdays_between(first, due_day)
-            used = cal.workdays_between(first, min(clock.today, due_day))
-            percent = 100 if total <= 0 else used * 100 // total
+            # the due day was moved out by the days the clock stood still: they are neither limit nor time used
+            paused = item.paused_days or 0
+            total = cal.workdays_between(first, due_day) - paused
+            used = cal.workdays_between(first, min(clock.today, due_day)) - paused
+            percent = 100 if total <= 0 else max(0, used) * 100 // total
         else:
-            span = (due - item.started_at).total_seconds()
-            percent = 100 if span <= 0 else int((at - item.started_at).total_seconds() * 100 // span)
+            paused_s = (item.paused_days or 0) * 86400
+            span = (due - item.started_at).total_seconds() - paused_s
+            elapsed = (at - item.started_at).total_seconds() - paused_s
+            percent = 100 if span <= 0 else int(max(0.0, elapsed) * 100 // span)
         return {"percent": percent} if percent >= rule.threshold else None
     if rule.metric == Metric.WORKDAYS_LEFT:
         if not item.counts_workdays:
@@ -282,6 +286,7 @@ _COLUMNS = (
     type_coerce(MonitoredItem.promised_due_at, _RAW_TIME).label("promised_due_at"),
     type_coerce(MonitoredItem.statutory_due_at, _RAW_TIME).label("statutory_due_at"),
     MonitoredItem.counts_workdays,
+    MonitoredItem.paused_days,
     type_coerce(MonitoredItem.state, String).label("state"),
     type_coerce(MonitoredItem.closed_at, _RAW_TIME).label("closed_at"),
     type_coerce(MonitoredItem.light, String).label("light"),
@@ -334,6 +339,7 @@ class Row:
     promised_due_at: datetime | None
     statutory_due_at: datetime | None
     counts_workdays: bool
+    paused_days: int
     state: str
     closed_at: datetime | None
     light: str
@@ -353,10 +359,11 @@ def _row(r: Any) -> Row:
         _aware(r[8]),
         _aware(r[9]),
         bool(r[10]),
-        r[11],
-        _aware(r[12]),
-        r[13],
-        json.loads(r[14]) if r[14] and r[14] != "[]" else [],
+        int(r[11] or 0),
+        r[12],
+        _aware(r[13]),
+        r[14],
+        json.loads(r[15]) if r[15] and r[15] != "[]" else [],
     )
 
 
@@ -375,8 +382,9 @@ def next_check(rules: Iterable[Any], item: Any, clock: Clock) -> datetime:
         elif clock.now > due:
             continue  # warnings never fire once late
         elif rule.metric == Metric.SHARE_USED and not item.counts_workdays:
-            span = due - item.started_at
-            at = item.started_at + span * rule.threshold / 100
+            paused = timedelta(days=item.paused_days or 0)  # neither limit nor time used (as in measure)
+            span = due - item.started_at - paused
+            at = item.started_at + paused + span * rule.threshold / 100
         elif rule.metric in (Metric.SHARE_USED, Metric.WORKDAYS_LEFT) and item.counts_workdays:
             at = midnight
         else:

@@ -90,6 +90,9 @@ class MonitoredItem(db.Model):  # type: ignore[name-defined,misc]
     promised_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     statutory_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     counts_workdays: Mapped[bool] = mapped_column(Boolean, default=False)  # the limit is in working days
+    # Days (working days when counts_workdays) the item's clock stood still and its due instants were moved out by
+    # (a permits case's pauses under 行政许可法 第四十五条): not counted as time used.
+    paused_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     state: Mapped[ItemState] = mapped_column(_enum(ItemState), default=ItemState.OPEN)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     opened_index: Mapped[int] = mapped_column(BigInteger)

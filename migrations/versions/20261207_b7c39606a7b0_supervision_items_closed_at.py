@@ -2,7 +2,7 @@
 nightly figures read them by closed_at, which had no index (a scan of every item per request).
 
 Revision ID: b7c39606a7b0
-Revises: d8e2a4c6f1b9
+Revises: c5e8a2d4f6b1
 Create Date: 2026-12-07
 """
 

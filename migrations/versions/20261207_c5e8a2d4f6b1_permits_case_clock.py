@@ -3,7 +3,7 @@ site inspection and its rectification), the deadline sweep's flags, a joint meet
 names the matter of a message (the center's one notifier, app.core.notify) (issue 11)
 
 Revision ID: c5e8a2d4f6b1
-Revises: d8e2a4c6f1b9
+Revises: c5a1e9d3f7b2
 Create Date: 2026-12-07 22:30:00.000000
 
 """

@@ -285,6 +285,43 @@ def test_supervision_reads_the_stored_due_dates(desk_app: Flask, clock: Any) -> 
     supervise(desk_app)
     with desk_app.test_request_context():
         assert item().promised_due_at == beijing(2026, 3, 11, 0) - timedelta(microseconds=1)
+        # 02-12 … 02-26 held six working days (Thu, Fri, the 调休 Saturday 02-14, then 02-24 … 02-26)
+        assert item().paused_days == 6
+
+
+def test_the_days_the_clock_stood_still_are_not_time_used(desk_app: Flask, clock: Any) -> None:
+    """Promised 10 working days from 02-11, six of them paused: on 03-09, 15 working days after the start, 9 of the
+    10 are used (90 %), not 15 of 16 (93 %)."""
+    from app.supervision.models import Rule, Signal
+    from tests.supervision.conftest import sweep as supervise
+
+    lead = reviewer(desk_app, LEAD)
+    at(clock, 2026, 2, 10, 9)
+    app_id, _p = accepted_case(desk_app, co=(), **LIMITS)
+    supervise(desk_app)
+    with desk_app.test_request_context():
+        at(clock, 2026, 2, 12, 10)
+        case_clock.pause_clock(actor=who(lead), application=processing.get_case(app_id), reason="testing", note="检测")
+        db.session.commit()
+        at(clock, 2026, 2, 26, 10)
+        (pause,) = processing.get_case(app_id).pauses
+        case_clock.resume_clock(actor=who(lead), application=processing.get_case(app_id), pause_id=pause.id)
+        db.session.commit()
+    supervise(desk_app)
+
+    def share_used() -> list[dict[str, Any]]:
+        with desk_app.app_context():
+            rows = db.session.execute(
+                select(Signal.detail).join(Rule, Signal.rule_id == Rule.id).where(Rule.code == "share-used-90")
+            ).scalars()
+            return [dict(d) for d in rows]
+
+    at(clock, 2026, 3, 6, 10)  # 14 working days since the start, 8 of them counted: 80 %
+    supervise(desk_app)
+    assert share_used() == []
+    at(clock, 2026, 3, 9, 10)
+    supervise(desk_app)
+    assert {"percent": 90} in share_used() and {"percent": 93} not in share_used()
 
 
 def test_the_pages_show_the_time_not_counted(desk_app: Flask, clock: Any) -> None:
