@@ -315,6 +315,7 @@ def _case_paused_days(ctx: Context, application: Any) -> int:
     pauses = [
         Pause(PauseReason(r.reason), r.started_at.astimezone(zone).date(), r.ended_at.astimezone(zone).date())
         for r in rows
+        if r.ended_at is not None  # the query asked for ended ones; this tells the type checker
     ]
     if not pauses:
         return 0
