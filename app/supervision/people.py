@@ -26,7 +26,6 @@ from app.supervision import services
 from app.supervision.models import MonitoredItem, Signal
 from app.supervision.presence import services as presence
 
-VIEWED = "supervision.person.viewed"
 SIGNALS_SHOWN = 50
 RATINGS_SHOWN = 20
 
@@ -79,7 +78,7 @@ def get_person(viewer: Any, user_id: int) -> Any:
 
 def log_view(viewer: Any, person_id: int, what: str, **data: Any) -> None:
     """The evidence-log entry of one view of a person's monitoring data (appended when the request commits)."""
-    audit.note(VIEWED, actor=viewer, subject=f"user:{person_id}", data={"what": what, **data})
+    audit.note("supervision.person.viewed", actor=viewer, subject=f"user:{person_id}", data={"what": what, **data})
 
 
 @dataclass
