@@ -136,6 +136,19 @@ RESTART_SEQUENCES = (
 )
 
 
+def delete_every_row() -> None:
+    """DELETE every table's rows in the app context's session, children first (no commit)."""
+    from app.extensions import db
+
+    tables = db.metadata.sorted_tables
+    for table in tables:  # the cycles (bids <-> bid_versions) go through nullable use_alter keys: cut them first
+        for key in table.foreign_key_constraints:
+            if key.use_alter:
+                db.session.execute(table.update().values({column.name: None for column in key.columns}))
+    for table in reversed(tables):
+        db.session.execute(table.delete())
+
+
 def _pg_empty(app: Flask) -> None:
     """Empty every table and restart the ids, then seed the reference data: each test starts from the same state.
 
@@ -144,13 +157,7 @@ def _pg_empty(app: Flask) -> None:
     from app.extensions import db
 
     with app.app_context():
-        tables = db.metadata.sorted_tables
-        for table in tables:  # the cycles (bids <-> bid_versions) go through nullable use_alter keys: cut them first
-            for key in table.foreign_key_constraints:
-                if key.use_alter:
-                    db.session.execute(table.update().values({column.name: None for column in key.columns}))
-        for table in reversed(tables):
-            db.session.execute(table.delete())
+        delete_every_row()
         db.session.execute(text(RESTART_SEQUENCES))
         db.session.commit()
     seed_reference(app)

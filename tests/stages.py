@@ -122,13 +122,10 @@ def _load_rows(app: Flask, snap: _Snapshot) -> None:
     from app.extensions import db
 
     with app.app_context():
+        from tests.conftest import delete_every_row
+
+        delete_every_row()
         tables = db.metadata.sorted_tables
-        for table in tables:  # the cycles (bids <-> bid_versions) go through nullable use_alter keys: cut them first
-            for key in table.foreign_key_constraints:
-                if key.use_alter:
-                    db.session.execute(table.update().values({column.name: None for column in key.columns}))
-        for table in reversed(tables):
-            db.session.execute(table.delete())
         deferred = []
         for table in tables:
             rows = snap.rows[table.name]
